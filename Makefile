@@ -1,0 +1,67 @@
+# Orrery: `make dev` runs it locally, `make test` runs every tier. Both install what is missing first.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PORT ?= 8787
+CARGO_BIN := $(or $(CARGO_HOME),$(HOME)/.cargo)/bin
+export PATH := $(CURDIR)/node_modules/.bin:$(CARGO_BIN):$(PATH)
+# worker-build cannot download its tools here: point it at the installed ones.
+export WASM_BINDGEN_BIN := $(CARGO_BIN)/wasm-bindgen
+export WASM_OPT_BIN := $(CURDIR)/node_modules/.bin/wasm-opt
+export ESBUILD_BIN := $(CURDIR)/node_modules/.bin/esbuild
+export WRANGLER_SEND_METRICS := false
+export NO_UPDATE_NOTIFIER := 1
+
+WORKER := build/worker/shim.mjs
+RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+
+.PHONY: help setup setup-browser worker dev test test-native lint test-e2e test-browser bench clean
+
+help:
+	@echo "make dev    - install what is missing, build, serve http://127.0.0.1:$(PORT) with demo feeds"
+	@echo "make test   - install what is missing, then native tests + lints, end-to-end, browser"
+	@echo "make bench  - feed pipeline vs Python feedparser; writes bench/RESULTS.md"
+
+setup:
+	@bash scripts/setup.sh
+
+setup-browser:
+	@bash scripts/setup.sh --browser
+
+# The Worker: Rust → wasm (wasm-opt on) + JS shim. Rebuilt only when Rust sources change.
+worker: $(WORKER)
+$(WORKER): $(RUST_SRC)
+	@echo "build: worker-build --release"
+	worker-build --release
+	@touch $(WORKER)
+
+dev: setup worker
+	@bash scripts/dev.sh $(PORT)
+
+test: setup-browser test-native lint worker test-e2e test-browser
+	@echo "make test: every tier passed"
+
+test-native:
+	@echo "== tier 1: native cargo test"
+	cargo test --all-targets
+
+lint:
+	@echo "== lints: fmt, clippy (host and wasm32)"
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
+
+test-e2e: worker
+	@echo "== tier 2: end-to-end against wrangler dev (workerd, local D1 + Durable Objects)"
+	node --test --test-concurrency=1 "tests/e2e/*.test.mjs"
+
+test-browser: worker
+	@echo "== tier 3: browser (headless Chromium)"
+	node --test --test-concurrency=1 "tests/browser/*.test.mjs"
+
+bench: setup
+	@bash bench/run.sh
+
+clean:
+	rm -rf build target .wrangler

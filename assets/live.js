@@ -1,0 +1,129 @@
+// Orrery live timeline: follows the page's WebSocket, inserts new entries at the top,
+// reconnects with backoff + jitter and resumes from the newest entry on the page.
+// Without JavaScript the page is a plain page; this only adds to it.
+(() => {
+  "use strict";
+  const script = document.currentScript;
+  const wsPath = script && script.dataset.ws;
+  const river = document.getElementById("river");
+  const status = document.getElementById("live-status");
+  const pill = document.getElementById("new-pill");
+  if (!wsPath || !river || !("WebSocket" in window)) return;
+
+  const root = document.documentElement;
+  let socket = null;
+  let attempt = 0;
+  let pending = 0; // entries inserted while the reader was scrolled down
+  let pingTimer = null;
+
+  function setState(state, readers) {
+    root.dataset.live = state;
+    if (!status) return;
+    status.dataset.state = state;
+    status.querySelector(".label").textContent = state;
+    if (readers !== undefined) {
+      status.querySelector(".readers").textContent = ` · ${readers} reading`;
+    }
+  }
+
+  function newestId() {
+    let max = 0;
+    for (const a of river.querySelectorAll("article[data-id]")) {
+      max = Math.max(max, Number(a.dataset.id) || 0);
+    }
+    return max;
+  }
+
+  function localTimes(scope) {
+    for (const t of scope.querySelectorAll("time[datetime]")) {
+      const d = new Date(t.getAttribute("datetime"));
+      if (!isNaN(d)) t.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    }
+  }
+
+  function readerIsDown() {
+    return window.scrollY > 200;
+  }
+
+  function showPill() {
+    if (!pill) return;
+    pill.hidden = pending === 0;
+    pill.querySelector(".count").textContent = String(pending);
+  }
+
+  function insert(msg) {
+    const id = msg.entry && msg.entry.id;
+    if (!id || document.getElementById(`entry-${id}`)) return; // exactly once on the page
+    const tpl = document.createElement("template");
+    tpl.innerHTML = msg.html; // server-rendered, sanitized partial
+    const article = tpl.content.firstElementChild;
+    if (!article) return;
+    // Keep the river in publication order: a back-dated entry goes where it belongs.
+    const published = msg.entry.published;
+    let before = null;
+    for (const a of river.querySelectorAll("article[data-id]")) {
+      const t = Date.parse(a.querySelector("time")?.getAttribute("datetime") || "");
+      if (!isNaN(t) && t <= published) { before = a; break; }
+    }
+    const atTop = before === river.querySelector("article[data-id]") || river.children.length === 0;
+    const keepPlace = readerIsDown() && atTop;
+    const height0 = document.documentElement.scrollHeight;
+    if (before) river.insertBefore(article, before);
+    else if (atTop || river.children.length === 0) river.prepend(article);
+    else return; // older than everything shown: it belongs on a later page
+    localTimes(article);
+    article.classList.add("fresh");
+    setTimeout(() => article.classList.remove("fresh"), 2500);
+    document.getElementById("empty")?.remove();
+    if (keepPlace) {
+      // Do not move what the reader is looking at.
+      window.scrollBy(0, document.documentElement.scrollHeight - height0);
+      pending += 1;
+      showPill();
+    }
+  }
+
+  function connect() {
+    const proto = location.protocol === "https:" ? "wss:" : "ws:";
+    socket = new WebSocket(`${proto}//${location.host}${wsPath}`);
+    socket.onopen = () => {
+      attempt = 0;
+      socket.send(JSON.stringify({ type: "resume", since: newestId() }));
+      clearInterval(pingTimer);
+      pingTimer = setInterval(() => socket.readyState === 1 && socket.send("ping"), 30000);
+    };
+    socket.onmessage = (ev) => {
+      if (ev.data === "pong") return;
+      let msg;
+      try { msg = JSON.parse(ev.data); } catch { return; }
+      if (msg.type === "hello") setState("live", msg.clients);
+      else if (msg.type === "entry") insert(msg);
+      else if (msg.type === "synced") setState("live");
+    };
+    socket.onclose = () => {
+      clearInterval(pingTimer);
+      if (!navigator.onLine) { setState("offline"); return; }
+      setState("reconnecting");
+      // Exponential backoff with full jitter, capped at 30 s.
+      const delay = Math.random() * Math.min(30000, 500 * 2 ** attempt);
+      attempt += 1;
+      setTimeout(connect, delay);
+    };
+  }
+
+  if (pill) {
+    pill.querySelector("button").addEventListener("click", () => {
+      pending = 0;
+      showPill();
+      window.scrollTo({ top: 0, behavior: "smooth" });
+    });
+    window.addEventListener("scroll", () => {
+      if (!readerIsDown() && pending) { pending = 0; showPill(); }
+    }, { passive: true });
+  }
+  window.addEventListener("online", () => { if (!socket || socket.readyState > 1) connect(); });
+  window.addEventListener("offline", () => setState("offline"));
+  localTimes(document);
+  setState("connecting");
+  connect();
+})();

@@ -1,0 +1,90 @@
+//! Planet configuration, read from `vars` by the edge and passed in.
+
+/// Everything the pure code needs to know about this deployment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    pub planet_name: String,
+    pub planet_url: String,
+    pub planet_description: String,
+    /// Lifts the SSRF guard for loopback feeds (set only by `make dev` and tests).
+    pub allow_private_feeds: bool,
+    /// Entries older than this are pruned by cron (days; 0 keeps them forever).
+    pub retention_days: u32,
+    /// At most this many entries are kept per feed.
+    pub retention_max_entries: u32,
+    /// Entries on one page of the river.
+    pub page_size: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            planet_name: "Orrery".into(),
+            planet_url: "http://127.0.0.1:8787".into(),
+            planet_description: "A live planet of feeds".into(),
+            allow_private_feeds: false,
+            retention_days: 365,
+            retention_max_entries: 500,
+            page_size: 30,
+        }
+    }
+}
+
+impl Config {
+    /// Builds the config from a lookup of string variables (the Worker's `vars`),
+    /// falling back to defaults for anything missing or unreadable.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let d = Self::default();
+        let text = |k: &str, def: String| {
+            get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+                .unwrap_or(def)
+        };
+        let num = |k: &str, def: u32| {
+            get(k)
+                .and_then(|v| v.trim().parse::<u32>().ok())
+                .unwrap_or(def)
+        };
+        Self {
+            planet_name: text("PLANET_NAME", d.planet_name),
+            planet_url: text("PLANET_URL", d.planet_url)
+                .trim_end_matches('/')
+                .to_string(),
+            planet_description: text("PLANET_DESCRIPTION", d.planet_description),
+            allow_private_feeds: get("ALLOW_PRIVATE_FEEDS")
+                .map(|v| matches!(v.trim(), "true" | "1" | "yes"))
+                .unwrap_or(false),
+            retention_days: num("RETENTION_DAYS", d.retention_days),
+            retention_max_entries: num("RETENTION_MAX_ENTRIES", d.retention_max_entries).max(1),
+            page_size: num("PAGE_SIZE", d.page_size).clamp(1, 200),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_vars_and_falls_back() {
+        let c = Config::from_lookup(|k| match k {
+            "PLANET_NAME" => Some("Planet Rust".into()),
+            "PLANET_URL" => Some("https://planet.example/".into()),
+            "ALLOW_PRIVATE_FEEDS" => Some("true".into()),
+            "PAGE_SIZE" => Some("not a number".into()),
+            _ => None,
+        });
+        assert_eq!(c.planet_name, "Planet Rust");
+        assert_eq!(c.planet_url, "https://planet.example");
+        assert!(c.allow_private_feeds);
+        assert_eq!(c.page_size, Config::default().page_size);
+    }
+
+    #[test]
+    fn private_feeds_are_refused_unless_asked() {
+        assert!(!Config::from_lookup(|_| None).allow_private_feeds);
+        let c = Config::from_lookup(|k| (k == "ALLOW_PRIVATE_FEEDS").then(|| "false".into()));
+        assert!(!c.allow_private_feeds);
+    }
+}

@@ -1,0 +1,96 @@
+//! feed-rs as a second opinion where the lenient scanner finds no entries.
+
+use std::sync::Arc;
+
+use feed_rs::model::{Feed, FeedType, Text};
+use url::Url;
+
+use super::hash::Fingerprint;
+use super::text::html_to_text;
+use super::{absolute_url, identity, Body, FeedDoc, FeedFormat, RawEntry};
+
+fn plain(t: &Option<Text>) -> String {
+    t.as_ref()
+        .map(|t| html_to_text(&t.content))
+        .unwrap_or_default()
+}
+
+pub fn parse(bytes: &[u8], feed_url: Option<&Url>) -> Option<FeedDoc> {
+    // We sanitize ourselves, later and only what is stored.
+    let feed: Feed = feed_rs::parser::Builder::new()
+        .sanitize_content(false)
+        .build()
+        .parse(bytes)
+        .ok()?;
+    let feed_arc: Option<Arc<str>> = feed_url.map(|u| Arc::from(u.as_str()));
+    let format = match feed.feed_type {
+        FeedType::Atom => FeedFormat::Atom,
+        FeedType::JSON => FeedFormat::JsonFeed,
+        FeedType::RSS1 | FeedType::RSS0 => FeedFormat::Rdf,
+        FeedType::RSS2 => FeedFormat::Rss,
+    };
+    let entries = feed
+        .entries
+        .iter()
+        .map(|e| {
+            let title = plain(&e.title);
+            let url = e.links.iter().find_map(|l| absolute_url(&l.href, feed_url));
+            // feed-rs invents random ids; keep only ids that really are in the source.
+            let id = Some(e.id.as_str()).filter(|id| {
+                !id.is_empty() && memchr::memmem::find(bytes, id.as_bytes()).is_some()
+            });
+            let content = e.content.as_ref().and_then(|c| c.body.clone());
+            let summary = e.summary.as_ref().map(|s| s.content.clone());
+            let author = e.authors.first().and_then(|a| a.name.clone());
+            let mut fp = Fingerprint::default();
+            fp.opt(url.as_deref().map(str::as_bytes))
+                .field(title.as_bytes())
+                .opt(author.as_deref().map(str::as_bytes))
+                .opt(content.as_deref().map(str::as_bytes))
+                .opt(summary.as_deref().map(str::as_bytes))
+                .opt(
+                    e.published
+                        .map(|d| d.timestamp_millis().to_le_bytes())
+                        .as_ref()
+                        .map(|b| &b[..]),
+                )
+                .opt(
+                    e.updated
+                        .map(|d| d.timestamp_millis().to_le_bytes())
+                        .as_ref()
+                        .map(|b| &b[..]),
+                );
+            let published = e.published.map(|d| d.timestamp_millis());
+            let updated = e.updated.map(|d| d.timestamp_millis());
+            RawEntry {
+                identity: identity(
+                    id,
+                    url.as_deref(),
+                    &title,
+                    content.as_deref().or(summary.as_deref()),
+                ),
+                fingerprint: fp.hex(),
+                url,
+                title,
+                published_at: published.or(updated),
+                updated_at: updated,
+                author: author.map(Body::Html),
+                content: content.map(Body::Html),
+                summary: summary.map(Body::Html),
+                content_base: None,
+                feed_url: feed_arc.clone(),
+            }
+        })
+        .collect();
+    Some(FeedDoc {
+        format,
+        title: plain(&feed.title),
+        site_url: feed
+            .links
+            .iter()
+            .find_map(|l| absolute_url(&l.href, feed_url)),
+        description: Some(plain(&feed.description)).filter(|d| !d.is_empty()),
+        ttl_minutes: feed.ttl,
+        entries,
+    })
+}

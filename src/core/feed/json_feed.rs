@@ -1,0 +1,106 @@
+//! JSON Feed 1.x via serde_json.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+use url::Url;
+
+use super::hash::Fingerprint;
+use super::text::{collapse_ws, html_to_text};
+use super::{absolute_url, dates, identity, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
+
+fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+fn author_of(v: &Value) -> Option<&str> {
+    fn name(a: &Value) -> Option<&str> {
+        s(a, "name")
+    }
+    v.get("authors")
+        .and_then(Value::as_array)
+        .and_then(|a| a.iter().find_map(name))
+        .or_else(|| v.get("author").and_then(name))
+}
+
+pub fn parse(text: &str, feed_url: Option<&Url>) -> Result<FeedDoc, ParseError> {
+    let v: Value = serde_json::from_str(text).map_err(|e| ParseError::BrokenJson(e.to_string()))?;
+    let items = v.get("items").and_then(Value::as_array);
+    let is_feed = s(&v, "version").is_some_and(|x| x.contains("jsonfeed.org")) || items.is_some();
+    if !is_feed {
+        return Err(ParseError::NotAFeed(
+            "this JSON has no \"version\" of https://jsonfeed.org and no \"items\"".into(),
+        ));
+    }
+    let feed_arc: Option<Arc<str>> = feed_url.map(|u| Arc::from(u.as_str()));
+    let feed_author = author_of(&v);
+    let entries = items
+        .map(|items| {
+            items
+                .iter()
+                .filter(|i| i.is_object())
+                .map(|i| entry(i, feed_url, &feed_arc, feed_author))
+                .collect()
+        })
+        .unwrap_or_default();
+    Ok(FeedDoc {
+        format: FeedFormat::JsonFeed,
+        title: s(&v, "title").map(html_to_text).unwrap_or_default(),
+        site_url: s(&v, "home_page_url").and_then(|u| absolute_url(u, feed_url)),
+        description: s(&v, "description")
+            .map(html_to_text)
+            .filter(|d| !d.is_empty()),
+        ttl_minutes: None,
+        entries,
+    })
+}
+
+fn entry(
+    i: &Value,
+    feed_url: Option<&Url>,
+    feed_arc: &Option<Arc<str>>,
+    feed_author: Option<&str>,
+) -> RawEntry {
+    let id = match i.get("id") {
+        Some(Value::String(x)) => Some(collapse_ws(x)),
+        Some(Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    };
+    let raw_url = s(i, "url").or(s(i, "external_url"));
+    let url = raw_url.and_then(|u| absolute_url(u, feed_url));
+    let raw_title = s(i, "title");
+    let title = raw_title.map(html_to_text).unwrap_or_default();
+    let html = s(i, "content_html");
+    let txt = s(i, "content_text");
+    let summary = s(i, "summary");
+    let published_raw = s(i, "date_published");
+    let updated_raw = s(i, "date_modified");
+    let author = author_of(i).or(feed_author);
+    let published = published_raw.and_then(dates::parse_date);
+    let updated = updated_raw.and_then(dates::parse_date);
+    let mut fp = Fingerprint::default();
+    fp.opt(raw_url.map(str::as_bytes))
+        .opt(raw_title.map(str::as_bytes))
+        .opt(author.map(str::as_bytes))
+        .opt(html.map(str::as_bytes))
+        .opt(txt.map(str::as_bytes))
+        .opt(summary.map(str::as_bytes))
+        .opt(published_raw.map(str::as_bytes))
+        .opt(updated_raw.map(str::as_bytes));
+    let content = html
+        .map(|h| Body::Html(h.to_string()))
+        .or(txt.map(|t| Body::Text(t.to_string())));
+    RawEntry {
+        identity: identity(id.as_deref(), url.as_deref(), &title, html.or(txt)),
+        fingerprint: fp.hex(),
+        url,
+        title,
+        published_at: published.or(updated),
+        updated_at: updated,
+        author: author.map(|a| Body::Html(a.to_string())),
+        content,
+        summary: summary.map(|t| Body::Text(t.to_string())),
+        content_base: None,
+        feed_url: feed_arc.clone(),
+    }
+}

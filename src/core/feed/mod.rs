@@ -1,0 +1,352 @@
+//! Feed pipeline: parse cheaply (identity, fingerprint, dates), then sanitize only what will be stored.
+
+mod dates;
+mod fallback;
+mod hash;
+mod json_feed;
+mod sanitize;
+mod text;
+mod xml;
+mod xml_feed;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use url::Url;
+
+pub use dates::parse_date;
+pub use sanitize::MAX_CONTENT_BYTES;
+pub use text::{html_to_text, truncate_words};
+
+/// A first fetch stores at most this many entries (the newest ones).
+pub const FIRST_FETCH_MAX_ENTRIES: usize = 50;
+/// Stored summaries are at most this many characters.
+pub const SUMMARY_MAX_CHARS: usize = 300;
+/// Raw HTML bytes one [`clean_batch`] sanitizes in full; about 5 ms of CPU.
+pub const FULL_CONTENT_BUDGET_BYTES: usize = 128 * 1024;
+/// Identities longer than this are replaced by a hash.
+pub const IDENTITY_MAX_BYTES: usize = 512;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedFormat {
+    Rss,
+    Atom,
+    Rdf,
+    JsonFeed,
+}
+
+impl FeedFormat {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedFormat::Rss => "rss",
+            FeedFormat::Atom => "atom",
+            FeedFormat::Rdf => "rdf",
+            FeedFormat::JsonFeed => "json",
+        }
+    }
+}
+
+/// Why a document could not be read, in words a feed owner understands.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("empty response")]
+    Empty,
+    #[error("this is an HTML page, not a feed")]
+    Html,
+    #[error("this is not a feed: {0}")]
+    NotAFeed(String),
+    #[error("the XML is broken at line {line}: {reason}")]
+    BrokenXml { line: usize, reason: String },
+    #[error("the JSON Feed is broken: {0}")]
+    BrokenJson(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedDoc {
+    pub format: FeedFormat,
+    /// Plain text; "" if none.
+    pub title: String,
+    /// Absolute.
+    pub site_url: Option<String>,
+    /// Plain text.
+    pub description: Option<String>,
+    /// RSS `<ttl>`.
+    pub ttl_minutes: Option<u32>,
+    /// Document order.
+    pub entries: Vec<RawEntry>,
+}
+
+/// Where an entry's body came from: decoding waits for [`RawEntry::clean`].
+#[derive(Debug, Clone)]
+enum Body {
+    /// Raw XML text (entities, CDATA) that decodes to HTML.
+    XmlHtml(String),
+    /// Raw XML text that decodes to plain text (sniffed for HTML all the same).
+    XmlText(String),
+    /// Raw XHTML markup (Atom `type="xhtml"`): already HTML.
+    Markup(String),
+    /// Decoded HTML (JSON Feed, fallback parser).
+    Html(String),
+    /// Decoded plain text.
+    Text(String),
+}
+
+impl Body {
+    fn raw(&self) -> &str {
+        match self {
+            Body::XmlHtml(s)
+            | Body::XmlText(s)
+            | Body::Markup(s)
+            | Body::Html(s)
+            | Body::Text(s) => s,
+        }
+    }
+
+    /// The body as (unsanitized) HTML.
+    fn to_html(&self) -> String {
+        match self {
+            Body::XmlHtml(s) => text::xml_text(s),
+            Body::Markup(s) | Body::Html(s) => s.clone(),
+            Body::XmlText(s) => as_html_if_looks_like_it(text::xml_text(s)),
+            Body::Text(s) => as_html_if_looks_like_it(s.clone()),
+        }
+    }
+
+    /// Plain text (tags stripped, whitespace collapsed), reading at most about `limit` bytes of text.
+    fn to_text(&self, limit: usize) -> String {
+        match self {
+            Body::Text(s) => text::collapse_ws(s),
+            other => text::html_to_text_limited(&other.to_html(), limit),
+        }
+    }
+}
+
+/// Text that is really escaped HTML (common in "text" fields) is treated as HTML.
+fn as_html_if_looks_like_it(s: String) -> String {
+    let looks = ["<p>", "<p ", "<br", "</a>", "<div", "<img", "</p>"]
+        .iter()
+        .any(|t| s.contains(t));
+    if looks {
+        s
+    } else {
+        sanitize::text_to_html(&s)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct RawEntry {
+    /// Stable dedupe key: the feed's id/guid, else the permalink, else "h:" + hash.
+    pub identity: String,
+    /// Equal across refreshes iff the entry's url, title, author, content and dates are.
+    pub fingerprint: String,
+    /// Absolute http(s) permalink.
+    pub url: Option<String>,
+    /// Plain text.
+    pub title: String,
+    /// Unix ms: published, else updated.
+    pub published_at: Option<i64>,
+    pub updated_at: Option<i64>,
+    author: Option<Body>,
+    content: Option<Body>,
+    summary: Option<Body>,
+    /// xml:base in scope for the content, resolved.
+    content_base: Option<Arc<str>>,
+    feed_url: Option<Arc<str>>,
+}
+
+/// What gets stored: every string safe to store and render.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Entry {
+    pub identity: String,
+    pub url: Option<String>,
+    /// Plain text, never HTML.
+    pub title: String,
+    /// Plain text.
+    pub author: Option<String>,
+    /// Clamped to now.
+    pub published_at: Option<i64>,
+    pub updated_at: Option<i64>,
+    /// Sanitized HTML.
+    pub content_html: String,
+    /// Plain text, at most [`SUMMARY_MAX_CHARS`] chars.
+    pub summary: String,
+}
+
+/// Parses RSS 0.9x/1.0/2.0, Atom 0.3/1.0 or JSON Feed 1.x. Cheap: no sanitizing,
+/// bodies kept raw until [`RawEntry::clean`]. Never panics, whatever the bytes.
+pub fn parse(bytes: &[u8], feed_url: &str) -> Result<FeedDoc, ParseError> {
+    let base = Url::parse(feed_url.trim())
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"));
+    let text = xml_feed::to_utf8(bytes);
+    let trimmed = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    if trimmed.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    if trimmed.starts_with('{') || trimmed.starts_with('[') {
+        return json_feed::parse(trimmed, base.as_ref());
+    }
+    match xml_feed::parse(trimmed, base.as_ref()) {
+        Ok(doc) if !doc.entries.is_empty() => Ok(doc),
+        Err(e @ (ParseError::Empty | ParseError::Html)) => Err(e),
+        // A second opinion where the lenient scanner found nothing.
+        mine => match fallback::parse(bytes, base.as_ref()) {
+            Some(doc) if !doc.entries.is_empty() => Ok(doc),
+            _ => mine,
+        },
+    }
+}
+
+/// The newest `n` entries: published_at descending (undated last), document order breaking ties.
+pub fn newest(entries: &[RawEntry], n: usize) -> Vec<&RawEntry> {
+    let mut v: Vec<(usize, &RawEntry)> = entries.iter().enumerate().collect();
+    v.sort_by(|a, b| b.1.published_at.cmp(&a.1.published_at).then(a.0.cmp(&b.0)));
+    v.into_iter().take(n).map(|(_, e)| e).collect()
+}
+
+/// An absolute http(s) URL from raw feed text, resolved against `base`.
+fn absolute_url(raw: &str, base: Option<&Url>) -> Option<String> {
+    let s = raw.trim();
+    if s.is_empty() {
+        return None;
+    }
+    let plain = s.len() < 2048
+        && s.bytes()
+            .all(|c| c > b' ' && c < 0x7f && !matches!(c, b'"' | b'<' | b'>' | b'\\'));
+    if plain && (s.starts_with("https://") || s.starts_with("http://")) && s.len() > 8 {
+        return Some(s.to_string());
+    }
+    let url = Url::options().base_url(base).parse(s).ok()?;
+    matches!(url.scheme(), "http" | "https").then(|| url.into())
+}
+
+/// The dedupe key: own id, else permalink, else a hash of title and content.
+fn identity(id: Option<&str>, url: Option<&str>, title: &str, content: Option<&str>) -> String {
+    let chosen = id
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .or(url.filter(|s| !s.is_empty()));
+    match chosen {
+        Some(s) if s.len() <= IDENTITY_MAX_BYTES => s.to_string(),
+        Some(s) => hash::identity_hash(&[s.as_bytes()]),
+        None => hash::identity_hash(&[title.as_bytes(), content.unwrap_or("").as_bytes()]),
+    }
+}
+
+impl RawEntry {
+    /// Sanitizes and normalizes: the expensive step, for new or changed entries only.
+    pub fn clean(&self, now_ms: i64) -> Entry {
+        self.clean_with(now_ms, true)
+    }
+
+    /// Like [`RawEntry::clean`] but without the sanitizer: the content is the
+    /// escaped plain-text summary. For older entries of a big first fetch.
+    pub fn clean_brief(&self, now_ms: i64) -> Entry {
+        self.clean_with(now_ms, false)
+    }
+
+    /// Bytes of raw body the sanitizer would read (capped as it would be).
+    pub fn content_len(&self) -> usize {
+        self.content
+            .as_ref()
+            .or(self.summary.as_ref())
+            .map_or(0, |b| b.raw().len().min(MAX_CONTENT_BYTES))
+    }
+
+    fn clean_with(&self, now_ms: i64, full: bool) -> Entry {
+        const TEXT_LIMIT: usize = SUMMARY_MAX_CHARS * 4;
+        let summary_text = self
+            .summary
+            .as_ref()
+            .map(|s| s.to_text(TEXT_LIMIT))
+            .filter(|s| !s.is_empty())
+            .or_else(|| self.content.as_ref().map(|c| c.to_text(TEXT_LIMIT)))
+            .unwrap_or_default();
+        let summary = truncate_words(&summary_text, SUMMARY_MAX_CHARS);
+        let content_html = match self.content.as_ref().or(self.summary.as_ref()) {
+            Some(b) if full => {
+                let base = self
+                    .content_base
+                    .as_deref()
+                    .or(self.url.as_deref())
+                    .or(self.feed_url.as_deref())
+                    .and_then(|b| Url::parse(b).ok());
+                sanitize::sanitize(&b.to_html(), base)
+            }
+            _ => sanitize::text_to_html(&summary),
+        };
+        let title = if !self.title.is_empty() {
+            self.title.clone()
+        } else if !summary_text.is_empty() {
+            truncate_words(&summary_text, 80)
+        } else {
+            "Untitled".to_string()
+        };
+        let author = self
+            .author
+            .as_ref()
+            .map(|a| truncate_words(&a.to_text(1024), 200))
+            .filter(|a| !a.is_empty());
+        Entry {
+            identity: self.identity.clone(),
+            url: self.url.clone(),
+            title,
+            author,
+            published_at: self.published_at.map(|t| t.min(now_ms)),
+            updated_at: self.updated_at.map(|t| t.min(now_ms)),
+            content_html,
+            summary,
+        }
+    }
+}
+
+/// Cleans a batch (e.g. a first fetch's [`newest`]) within a CPU budget: in the
+/// given order, entries get full sanitized content until [`FULL_CONTENT_BUDGET_BYTES`]
+/// of raw HTML is spent (the first always does); the rest are stored brief
+/// ([`RawEntry::clean_brief`]). Returns the entries in the given order.
+pub fn clean_batch(entries: &[&RawEntry], now_ms: i64) -> Vec<Entry> {
+    let mut spent = 0usize;
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let len = e.content_len();
+            if i == 0 || spent + len <= FULL_CONTENT_BUDGET_BYTES {
+                spent += len;
+                e.clean(now_ms)
+            } else {
+                e.clean_brief(now_ms)
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_rules() {
+        assert_eq!(identity(Some(" g1 "), Some("http://x/"), "t", None), "g1");
+        assert_eq!(identity(None, Some("http://x/"), "t", None), "http://x/");
+        let h = identity(None, None, "t", Some("c"));
+        assert!(h.starts_with("h:"));
+        assert_eq!(h, identity(Some(""), None, "t", Some("c")));
+        assert!(identity(Some(&"x".repeat(600)), None, "", None).starts_with("h:"));
+    }
+
+    #[test]
+    fn urls() {
+        let base = Url::parse("https://ex.com/blog/feed.xml").ok();
+        assert_eq!(
+            absolute_url("/a", base.as_ref()).as_deref(),
+            Some("https://ex.com/a")
+        );
+        assert_eq!(absolute_url("javascript:alert(1)", base.as_ref()), None);
+        assert_eq!(absolute_url("p/1", None), None);
+        assert_eq!(
+            absolute_url(" https://x.org/a ", None).as_deref(),
+            Some("https://x.org/a")
+        );
+    }
+}

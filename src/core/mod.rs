@@ -1,0 +1,9 @@
+//! Pure Rust: feed pipeline, schedule, protocol and views. Never imports `worker`, never reads a clock or the environment.
+
+pub mod config;
+pub mod feed;
+pub mod fetch_policy;
+pub mod model;
+pub mod protocol;
+pub mod views;
+pub mod schedule;

@@ -1,0 +1,58 @@
+//! The view models shared by pages, the JSON API and the socket protocol.
+
+use serde::{Deserialize, Serialize};
+
+/// An entry as readers see it (JSON API and socket `entry` messages).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EntryView {
+    pub id: i64,
+    pub feed_id: i64,
+    pub feed_title: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub author: Option<String>,
+    /// Unix milliseconds.
+    pub published: i64,
+    pub summary: String,
+    /// Sanitized before it was stored; only rendered through [`crate::core::views::SanitizedHtml`].
+    #[serde(skip)]
+    pub content_html: String,
+}
+
+/// A feed and its health, as the feeds page and the API show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedView {
+    pub id: i64,
+    pub url: String,
+    pub title: String,
+    pub site_url: Option<String>,
+    pub description: Option<String>,
+    pub format: Option<String>,
+    pub status: String,
+    pub consecutive_failures: i64,
+    pub last_error: Option<String>,
+    pub last_fetch_at: Option<i64>,
+    pub last_success_at: Option<i64>,
+    pub next_fetch_at: Option<i64>,
+    pub entry_count: i64,
+}
+
+impl FeedView {
+    /// The name to show: the feed's title, else its URL.
+    pub fn display_title(&self) -> &str {
+        if self.title.trim().is_empty() {
+            &self.url
+        } else {
+            &self.title
+        }
+    }
+}
+
+/// Counts for `/healthz`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct Counts {
+    pub feeds: i64,
+    pub entries: i64,
+    pub failing: i64,
+    pub latest: i64,
+}

@@ -1,0 +1,262 @@
+//! The WebSocket protocol (version 1): typed messages both ways, and the limits the server enforces.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::model::EntryView;
+
+pub const PROTOCOL: u32 = 1;
+/// Frames larger than this are closed with 1009.
+pub const MAX_FRAME_BYTES: usize = 64 * 1024;
+/// Bad frames tolerated before the socket is closed with 1008.
+pub const MAX_BAD_FRAMES: u32 = 5;
+/// Frames per rate window before the socket is closed with 1008.
+pub const MAX_FRAMES_PER_WINDOW: u32 = 40;
+pub const RATE_WINDOW_MS: i64 = 1_000;
+/// Entries sent for one `resume` at most; a client further behind reloads the page.
+pub const MAX_RESUME_ENTRIES: u32 = 500;
+/// Feed ids one `subscribe` may name.
+pub const MAX_SUBSCRIBED_FEEDS: usize = 256;
+
+pub const CLOSE_POLICY: u16 = 1008;
+pub const CLOSE_TOO_BIG: u16 = 1009;
+
+/// Server → client.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase")]
+pub enum ServerMsg {
+    Hello {
+        protocol: u32,
+        latest: i64,
+        clients: u32,
+    },
+    Entry {
+        entry: EntryView,
+        html: String,
+    },
+    Synced {
+        latest: i64,
+    },
+    Subscribed {
+        feeds: Option<Vec<i64>>,
+    },
+    Error {
+        code: String,
+        message: String,
+    },
+}
+
+impl ServerMsg {
+    pub fn error(code: &str, message: impl Into<String>) -> Self {
+        ServerMsg::Error {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Serializing these plain structs cannot fail; fall back to a valid frame anyway.
+        serde_json::to_string(self)
+            .unwrap_or_else(|_| r#"{"type":"error","code":"internal","message":"encoding failed"}"#.into())
+    }
+}
+
+/// Client → server.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
+pub enum ClientMsg {
+    /// Send every entry with an id larger than `since`, oldest first, then `synced`.
+    Resume { since: i64 },
+    /// Only receive entries of these feeds (`null` or absent: everything).
+    Subscribe {
+        #[serde(default)]
+        feeds: Option<Vec<i64>>,
+    },
+}
+
+/// Why a client frame was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FrameError {
+    #[error("frame larger than {MAX_FRAME_BYTES} bytes")]
+    TooBig,
+    #[error("binary frames are not part of protocol 1")]
+    Binary,
+    #[error("not a protocol 1 message: {0}")]
+    Invalid(String),
+}
+
+impl FrameError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            FrameError::TooBig => "too_big",
+            FrameError::Binary => "binary",
+            FrameError::Invalid(_) => "bad_frame",
+        }
+    }
+}
+
+/// Parses a text frame from a client.
+pub fn parse_client(text: &str) -> Result<ClientMsg, FrameError> {
+    if text.len() > MAX_FRAME_BYTES {
+        return Err(FrameError::TooBig);
+    }
+    let msg: ClientMsg =
+        serde_json::from_str(text).map_err(|e| FrameError::Invalid(e.to_string()))?;
+    match &msg {
+        ClientMsg::Resume { since } if *since < 0 => {
+            Err(FrameError::Invalid("since must be 0 or more".into()))
+        }
+        ClientMsg::Subscribe { feeds: Some(f) } if f.len() > MAX_SUBSCRIBED_FEEDS => Err(
+            FrameError::Invalid(format!("at most {MAX_SUBSCRIBED_FEEDS} feeds")),
+        ),
+        _ => Ok(msg),
+    }
+}
+
+/// Per-socket state kept in the socket attachment, so it survives hibernation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct SocketState {
+    pub protocol: u32,
+    /// `None`: every feed.
+    pub feeds: Option<Vec<i64>>,
+    /// The largest entry id sent to this socket.
+    pub last_sent: i64,
+    pub bad_frames: u32,
+    pub window_start: i64,
+    pub window_frames: u32,
+}
+
+/// What to do with a socket after counting one more frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Ok,
+    Close(u16),
+}
+
+impl SocketState {
+    pub fn new(feeds: Option<Vec<i64>>) -> Self {
+        Self {
+            protocol: PROTOCOL,
+            feeds,
+            ..Self::default()
+        }
+    }
+
+    /// Does this socket want entries of `feed_id`?
+    pub fn wants(&self, feed_id: i64) -> bool {
+        self.feeds.as_ref().is_none_or(|f| f.contains(&feed_id))
+    }
+
+    /// Counts a frame against the flood limit.
+    pub fn count_frame(&mut self, now_ms: i64) -> Verdict {
+        if now_ms - self.window_start >= RATE_WINDOW_MS {
+            self.window_start = now_ms;
+            self.window_frames = 0;
+        }
+        self.window_frames += 1;
+        if self.window_frames > MAX_FRAMES_PER_WINDOW {
+            Verdict::Close(CLOSE_POLICY)
+        } else {
+            Verdict::Ok
+        }
+    }
+
+    /// Counts a bad frame; too many and the socket is closed.
+    pub fn count_bad(&mut self, err: &FrameError) -> Verdict {
+        if *err == FrameError::TooBig {
+            return Verdict::Close(CLOSE_TOO_BIG);
+        }
+        self.bad_frames += 1;
+        if self.bad_frames >= MAX_BAD_FRAMES {
+            Verdict::Close(CLOSE_POLICY)
+        } else {
+            Verdict::Ok
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hello_matches_the_documented_shape() {
+        let v: serde_json::Value = serde_json::from_str(
+            &ServerMsg::Hello {
+                protocol: PROTOCOL,
+                latest: 42,
+                clients: 3,
+            }
+            .to_json(),
+        )
+        .unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"type":"hello","protocol":1,"latest":42,"clients":3})
+        );
+    }
+
+    #[test]
+    fn parses_resume_and_subscribe() {
+        assert_eq!(
+            parse_client(r#"{"type":"resume","since":7}"#),
+            Ok(ClientMsg::Resume { since: 7 })
+        );
+        assert_eq!(
+            parse_client(r#"{"type":"subscribe","feeds":[1,2]}"#),
+            Ok(ClientMsg::Subscribe {
+                feeds: Some(vec![1, 2])
+            })
+        );
+        assert_eq!(
+            parse_client(r#"{"type":"subscribe"}"#),
+            Ok(ClientMsg::Subscribe { feeds: None })
+        );
+    }
+
+    #[test]
+    fn refuses_garbage() {
+        for bad in [
+            "",
+            "ping?",
+            "{}",
+            r#"{"type":"resume"}"#,
+            r#"{"type":"resume","since":-1}"#,
+            r#"{"type":"resume","since":"x"}"#,
+            r#"{"type":"nuke"}"#,
+        ] {
+            assert!(
+                matches!(parse_client(bad), Err(FrameError::Invalid(_))),
+                "{bad}"
+            );
+        }
+        let big = format!(r#"{{"type":"resume","since":1,"pad":"{}"}}"#, "x".repeat(70_000));
+        assert_eq!(parse_client(&big), Err(FrameError::TooBig));
+    }
+
+    #[test]
+    fn floods_and_repeated_garbage_close_the_socket() {
+        let mut s = SocketState::new(None);
+        for i in 0..MAX_FRAMES_PER_WINDOW {
+            assert_eq!(s.count_frame(1_000 + i as i64), Verdict::Ok);
+        }
+        assert_eq!(s.count_frame(1_500), Verdict::Close(CLOSE_POLICY));
+        // A new window forgives.
+        assert_eq!(s.count_frame(3_000), Verdict::Ok);
+
+        let bad = FrameError::Invalid("x".into());
+        let mut s = SocketState::new(None);
+        for _ in 1..MAX_BAD_FRAMES {
+            assert_eq!(s.count_bad(&bad), Verdict::Ok);
+        }
+        assert_eq!(s.count_bad(&bad), Verdict::Close(CLOSE_POLICY));
+        assert_eq!(s.count_bad(&FrameError::TooBig), Verdict::Close(CLOSE_TOO_BIG));
+    }
+
+    #[test]
+    fn filters_by_feed() {
+        assert!(SocketState::new(None).wants(9));
+        let s = SocketState::new(Some(vec![1, 2]));
+        assert!(s.wants(2));
+        assert!(!s.wants(3));
+    }
+}

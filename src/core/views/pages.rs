@@ -1,0 +1,168 @@
+//! One function per page, each taking typed view models.
+
+use maud::{html, Markup};
+
+use super::{entry_article, human_time, iso_time, layout, Page};
+use crate::core::config::Config;
+use crate::core::model::{EntryView, FeedView};
+
+/// The river of news: newest first, paged back with `?before=`.
+pub struct HomePage<'a> {
+    pub entries: &'a [EntryView],
+    /// `?before=` value for the next (older) page, when there is one.
+    pub older: Option<i64>,
+    pub paged: bool,
+}
+
+fn river(entries: &[EntryView], older: Option<i64>, base: &str) -> Markup {
+    html! {
+        div #new-pill .new-pill hidden { button type="button" { span.count { "0" } " new entries" } }
+        section #river .river aria-label="Entries" {
+            @for e in entries { (entry_article(e)) }
+        }
+        @if entries.is_empty() {
+            p #empty .empty { "No entries yet. New ones appear here the moment a feed publishes them." }
+        }
+        @if let Some(before) = older {
+            nav.pager { a rel="next" href=(format!("{base}?before={before}")) { "Older entries →" } }
+        }
+    }
+}
+
+pub fn home_page(cfg: &Config, page: &HomePage) -> Markup {
+    // Only the first page follows the socket: an older page must not grow at the top.
+    let live = (!page.paged).then_some("/ws");
+    layout(
+        cfg,
+        &Page {
+            title: "",
+            live_path: live,
+            nav: "river",
+        },
+        html! {
+            h1.visually-hidden { (cfg.planet_name) }
+            (river(page.entries, page.older, "/"))
+        },
+    )
+}
+
+fn status_label(f: &FeedView) -> &'static str {
+    match f.status.as_str() {
+        "failing" => "failing",
+        "paused" => "paused",
+        "gone" => "gone",
+        _ if f.last_success_at.is_none() && f.last_fetch_at.is_none() => "new",
+        _ => "ok",
+    }
+}
+
+pub fn feeds_page(cfg: &Config, feeds: &[FeedView]) -> Markup {
+    layout(
+        cfg,
+        &Page {
+            title: "Feeds",
+            live_path: None,
+            nav: "feeds",
+        },
+        html! {
+            h1 { "Feeds" }
+            p { (feeds.len()) " feeds · " a href="/feeds.opml" { "OPML" } }
+            table.feeds {
+                thead { tr { th { "Feed" } th { "Health" } th { "Entries" } th { "Last fetched" } } }
+                tbody {
+                    @for f in feeds {
+                        tr data-feed=(f.id) {
+                            td {
+                                a href=(format!("/feeds/{}", f.id)) { (f.display_title()) }
+                                @if let Some(site) = &f.site_url { " " a.site href=(site) rel="noopener noreferrer" { "site" } }
+                            }
+                            td { span class=(format!("health {}", status_label(f))) { (status_label(f)) }
+                                 @if let Some(err) = &f.last_error { " " span.error { (err) } } }
+                            td { (f.entry_count) }
+                            td { @if let Some(t) = f.last_fetch_at { time datetime=(iso_time(t)) { (human_time(t)) } } @else { "never" } }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn feed_page(cfg: &Config, feed: &FeedView, entries: &[EntryView], older: Option<i64>, paged: bool) -> Markup {
+    let ws = format!("/feeds/{}/ws", feed.id);
+    layout(
+        cfg,
+        &Page {
+            title: feed.display_title(),
+            live_path: (!paged).then_some(ws.as_str()),
+            nav: "feeds",
+        },
+        html! {
+            section.feed-info data-feed=(feed.id) {
+                h1 { (feed.display_title()) }
+                @if let Some(d) = &feed.description { p.description { (d) } }
+                p.meta {
+                    span class=(format!("health {}", status_label(feed))) { (status_label(feed)) }
+                    " · " a href=(feed.url) rel="noopener noreferrer" { "feed" }
+                    @if let Some(site) = &feed.site_url { " · " a href=(site) rel="noopener noreferrer" { "site" } }
+                    @if let Some(err) = &feed.last_error { " · " span.error { (err) } }
+                }
+            }
+            (river(entries, older, &format!("/feeds/{}", feed.id)))
+        },
+    )
+}
+
+pub fn not_found_page(cfg: &Config, what: &str) -> Markup {
+    layout(
+        cfg,
+        &Page {
+            title: "Not found",
+            live_path: None,
+            nav: "",
+        },
+        html! { h1 { "Not found" } p { (what) } p { a href="/" { "Back to the river" } } },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(id: i64, title: &str, author: &str, content: &str) -> EntryView {
+        EntryView {
+            id,
+            feed_id: 3,
+            feed_title: "<b>Feed</b>".into(),
+            title: title.into(),
+            url: Some("https://example.com/a?x=1&y=\"2\"".into()),
+            author: Some(author.into()),
+            published: 1_700_000_000_000,
+            summary: String::new(),
+            content_html: content.into(),
+        }
+    }
+
+    #[test]
+    fn feed_strings_are_escaped_everywhere() {
+        let e = entry(7, "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<p>fine</p>");
+        let html = home_page(&Config::default(), &HomePage { entries: &[e], older: Some(7), paged: false }).into_string();
+        assert!(!html.contains("<script>alert"), "{html}");
+        assert!(!html.contains("<img src=x"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+        assert!(html.contains("&lt;b&gt;Feed&lt;/b&gt;"));
+        assert!(html.contains("y=&quot;2&quot;"));
+        // Stored sanitized content is the one thing rendered as HTML.
+        assert!(html.contains("<p>fine</p>"));
+        assert!(html.contains(r#"data-id="7""#));
+        assert!(html.contains(r#"href="/?before=7""#));
+        assert!(html.contains(r#"data-ws="/ws""#));
+    }
+
+    #[test]
+    fn older_pages_do_not_follow_the_socket() {
+        let html = home_page(&Config::default(), &HomePage { entries: &[], older: None, paged: true }).into_string();
+        assert!(!html.contains("data-ws"));
+        assert!(html.contains("No entries yet"));
+    }
+}

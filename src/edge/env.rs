@@ -1,0 +1,60 @@
+//! Reading the Worker environment: config, secrets, bindings and the clock.
+
+use worker::{D1Database, Env, ObjectNamespace};
+
+use crate::core::config::Config;
+use crate::core::schedule::ScheduleConfig;
+
+pub fn config(env: &Env) -> Config {
+    Config::from_lookup(|k| env.var(k).ok().map(|v| v.to_string()))
+}
+
+/// The admin bearer token (a secret in production, `.dev.vars` / `--var` locally).
+pub fn admin_token(env: &Env) -> Option<String> {
+    env.secret("ADMIN_TOKEN")
+        .ok()
+        .map(|s| s.to_string())
+        .or_else(|| env.var("ADMIN_TOKEN").ok().map(|v| v.to_string()))
+        .filter(|t| !t.is_empty())
+}
+
+pub fn db(env: &Env) -> worker::Result<D1Database> {
+    env.d1("DB")
+}
+
+pub fn feed_objects(env: &Env) -> worker::Result<ObjectNamespace> {
+    env.durable_object("FEEDS")
+}
+
+pub fn rooms(env: &Env) -> worker::Result<ObjectNamespace> {
+    env.durable_object("ROOM")
+}
+
+/// Unix milliseconds. `SystemTime::now()` panics on wasm32; this is the only clock.
+pub fn now_ms() -> i64 {
+    worker::Date::now().as_millis() as i64
+}
+
+/// Fetch intervals, from `vars` (`MIN_FETCH_INTERVAL_SECONDS`, `DEFAULT_FETCH_INTERVAL_SECONDS`,
+/// `MAX_FETCH_INTERVAL_SECONDS`) over the defaults.
+pub fn schedule_config(env: &Env) -> ScheduleConfig {
+    let d = ScheduleConfig::default();
+    let secs = |k: &str| {
+        env.var(k)
+            .ok()
+            .and_then(|v| v.to_string().trim().parse::<i64>().ok())
+            .filter(|s| *s > 0)
+            .map(|s| s * 1000)
+    };
+    let min = secs("MIN_FETCH_INTERVAL_SECONDS").unwrap_or(d.min_interval_ms);
+    let max = secs("MAX_FETCH_INTERVAL_SECONDS").unwrap_or(d.max_interval_ms).max(min);
+    ScheduleConfig {
+        min_interval_ms: min,
+        default_interval_ms: secs("DEFAULT_FETCH_INTERVAL_SECONDS")
+            .unwrap_or(d.default_interval_ms)
+            .clamp(min, max),
+        max_interval_ms: max,
+        max_backoff_ms: d.max_backoff_ms.max(min),
+        ..d
+    }
+}

@@ -1,0 +1,186 @@
+//! Outbound feed fetches: conditional GET, hand-followed redirects, SSRF checks on every hop, a timeout and a body cap.
+
+use std::time::Duration;
+
+use futures::future::{select, Either};
+use futures::StreamExt;
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+
+use crate::core::fetch_policy::{check_url, PolicyError, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS};
+use crate::core::schedule::{parse_cache_max_age, parse_retry_after};
+
+/// One fetch's inputs.
+pub struct FetchRequest<'a> {
+    pub url: &'a str,
+    pub etag: Option<&'a str>,
+    pub last_modified: Option<&'a str>,
+    pub allow_private: bool,
+    pub user_agent: &'a str,
+    pub now_ms: i64,
+}
+
+/// What a fetch found, already classified for the schedule.
+#[derive(Debug)]
+pub enum FetchOutcome {
+    /// 304: nothing changed.
+    NotModified { moved_to: Option<String>, cache_max_age_s: Option<i64> },
+    Fetched {
+        body: Vec<u8>,
+        /// Set after a 301/308: the feed's new permanent URL.
+        moved_to: Option<String>,
+        /// The URL the body came from (for resolving relative links).
+        final_url: String,
+        etag: Option<String>,
+        last_modified: Option<String>,
+        cache_max_age_s: Option<i64>,
+    },
+    /// 429 / 503: come back later; not a failure.
+    RetryLater { status: u16, retry_after_ms: Option<i64> },
+    /// 410: the publisher says the feed is gone for good.
+    Gone,
+    Failed(FetchError),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+    #[error("the server answered HTTP {0}")]
+    Status(u16),
+    #[error("more than {MAX_REDIRECTS} redirects")]
+    TooManyRedirects,
+    #[error("redirect loop at {0}")]
+    RedirectLoop(String),
+    #[error("redirect without a usable Location header")]
+    BadRedirect,
+    #[error("no answer within {} seconds", TIMEOUT_MS / 1000)]
+    Timeout,
+    #[error("the feed is larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024))]
+    TooLarge,
+    #[error("could not reach the server: {0}")]
+    Network(String),
+}
+
+const ACCEPT: &str = "application/atom+xml, application/rss+xml, application/feed+json, \
+     application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5";
+
+fn header(h: &Headers, name: &str) -> Option<String> {
+    h.get(name).ok().flatten().filter(|v| !v.is_empty())
+}
+
+async fn send_once(url: &str, req: &FetchRequest<'_>, conditional: bool) -> Result<worker::Response, FetchError> {
+    let headers = Headers::new();
+    let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| FetchError::Network(e.to_string()));
+    set("User-Agent", req.user_agent)?;
+    set("Accept", ACCEPT)?;
+    if conditional {
+        if let Some(e) = req.etag {
+            set("If-None-Match", e)?;
+        }
+        if let Some(lm) = req.last_modified {
+            set("If-Modified-Since", lm)?;
+        }
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get)
+        .with_headers(headers)
+        .with_redirect(RequestRedirect::Manual);
+    let request = Request::new_with_init(url, &init).map_err(|e| FetchError::Network(e.to_string()))?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Box::pin(async move { Fetch::Request(request).send_with_signal(&signal).await });
+    let timeout = Box::pin(Delay::from(Duration::from_millis(TIMEOUT_MS)));
+    match select(fetch, timeout).await {
+        Either::Left((Ok(resp), _)) => Ok(resp),
+        Either::Left((Err(e), _)) => Err(FetchError::Network(e.to_string())),
+        Either::Right(_) => {
+            controller.abort();
+            Err(FetchError::Timeout)
+        }
+    }
+}
+
+async fn read_capped(resp: &mut worker::Response) -> Result<Vec<u8>, FetchError> {
+    let mut stream = resp.stream().map_err(|e| FetchError::Network(e.to_string()))?;
+    let mut body = Vec::new();
+    let read = async {
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| FetchError::Network(e.to_string()))?;
+            if body.len() + chunk.len() > MAX_BODY_BYTES {
+                return Err(FetchError::TooLarge);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(())
+    };
+    let timeout = Delay::from(Duration::from_millis(TIMEOUT_MS));
+    match select(Box::pin(read), Box::pin(timeout)).await {
+        Either::Left((r, _)) => r?,
+        Either::Right(_) => return Err(FetchError::Timeout),
+    }
+    Ok(body)
+}
+
+/// Fetches a feed, following at most five redirects by hand so every hop is checked.
+pub async fn fetch_feed(req: &FetchRequest<'_>) -> FetchOutcome {
+    match fetch_inner(req).await {
+        Ok(o) => o,
+        Err(e) => FetchOutcome::Failed(e),
+    }
+}
+
+async fn fetch_inner(req: &FetchRequest<'_>) -> Result<FetchOutcome, FetchError> {
+    let mut url = check_url(req.url, req.allow_private)?;
+    let mut visited = vec![url.to_string()];
+    // Only an unbroken chain of permanent redirects moves the feed.
+    let mut permanent = true;
+    let mut moved_to = None;
+    for _hop in 0..=MAX_REDIRECTS {
+        let mut resp = send_once(url.as_str(), req, true).await?;
+        let status = resp.status_code();
+        let h = resp.headers().clone();
+        match status {
+            301 | 302 | 303 | 307 | 308 => {
+                let loc = header(&h, "Location").ok_or(FetchError::BadRedirect)?;
+                let next = url.join(&loc).map_err(|_| FetchError::BadRedirect)?;
+                let next = check_url(next.as_str(), req.allow_private)?;
+                if visited.iter().any(|v| v == next.as_str()) {
+                    return Err(FetchError::RedirectLoop(next.to_string()));
+                }
+                if visited.len() > MAX_REDIRECTS {
+                    return Err(FetchError::TooManyRedirects);
+                }
+                permanent &= matches!(status, 301 | 308);
+                if permanent {
+                    moved_to = Some(next.to_string());
+                }
+                visited.push(next.to_string());
+                url = next;
+            }
+            304 => {
+                return Ok(FetchOutcome::NotModified {
+                    moved_to,
+                    cache_max_age_s: header(&h, "Cache-Control").and_then(|c| parse_cache_max_age(&c)),
+                })
+            }
+            200..=299 => {
+                let body = read_capped(&mut resp).await?;
+                return Ok(FetchOutcome::Fetched {
+                    body,
+                    moved_to,
+                    final_url: url.to_string(),
+                    etag: header(&h, "ETag"),
+                    last_modified: header(&h, "Last-Modified"),
+                    cache_max_age_s: header(&h, "Cache-Control").and_then(|c| parse_cache_max_age(&c)),
+                });
+            }
+            429 | 503 => {
+                let retry_after_ms = header(&h, "Retry-After").and_then(|v| parse_retry_after(&v, req.now_ms));
+                return Ok(FetchOutcome::RetryLater { status, retry_after_ms });
+            }
+            410 => return Ok(FetchOutcome::Gone),
+            s => return Err(FetchError::Status(s)),
+        }
+    }
+    Err(FetchError::TooManyRedirects)
+}

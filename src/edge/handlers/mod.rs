@@ -1,0 +1,63 @@
+//! Dispatch: the route table's verdict → one handler; errors mapped to responses in one place.
+
+mod api;
+pub(crate) use api::ensure_due;
+mod pages;
+mod sockets;
+
+use worker::{Context, Env, Request, Response};
+
+use crate::edge::error::{AppError, AppResult};
+use crate::routes::{route, Route};
+
+pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+    let path = req.path();
+    let r = route(req.method().as_ref(), &path);
+    // API clients get JSON errors, whatever went wrong; people get a page.
+    let json_errors = r.is_api() || path.starts_with("/api/") || matches!(r, Route::Ws | Route::FeedWs(_));
+    let result = dispatch(r, req, &env, &ctx).await;
+    Ok(match result {
+        Ok(resp) => resp,
+        Err(e) if json_errors => e.to_json_response(),
+        Err(e) => pages::error_page(&env, &e),
+    })
+}
+
+async fn dispatch(r: Route, req: Request, env: &Env, ctx: &Context) -> AppResult<Response> {
+    match r {
+        Route::Home => pages::home(&req, env).await,
+        Route::Titles => pages::home(&req, env).await,
+        Route::Feeds => pages::feeds(env).await,
+        Route::Feed(id) => pages::feed(&req, env, id).await,
+        Route::Search => pages::home(&req, env).await,
+        Route::Admin => Err(AppError::NotFound("the admin pages are not built yet; use the JSON API".into())),
+        Route::Healthz => api::healthz(env).await,
+        Route::Ws => sockets::room(req, env).await,
+        Route::FeedWs(id) => sockets::feed(req, env, id).await,
+        Route::AtomOut | Route::RssOut | Route::OpmlOut => Err(AppError::NotFound("not built yet".into())),
+        Route::ApiEntries => api::entries(&req, env).await,
+        Route::ApiFeeds => api::feeds(env).await,
+        Route::ApiFeed(id) => api::feed(env, id).await,
+        Route::ApiFeedCreate => api::create_feed(req, env, ctx).await,
+        Route::ApiFeedDelete(id) => api::delete_feed(&req, env, id).await,
+        Route::ApiFeedRefresh(id) => api::refresh_feed(&req, env, id).await,
+        Route::ApiOpmlImport => Err(AppError::NotFound("OPML import is not built yet".into())),
+        Route::NotFound => Err(AppError::NotFound("no such page".into())),
+        Route::MethodNotAllowed(allow) => Err(AppError::MethodNotAllowed(allow)),
+    }
+}
+
+/// Reads a query parameter as a positive id/number; a malformed one is a 400, not a silent default.
+pub(crate) fn query_i64(req: &Request, key: &str) -> AppResult<Option<i64>> {
+    let url = req.url()?;
+    match url.query_pairs().find(|(k, _)| k == key) {
+        None => Ok(None),
+        Some((_, v)) if v.is_empty() => Ok(None),
+        Some((_, v)) => v
+            .parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(Some)
+            .ok_or_else(|| AppError::BadRequest(format!("{key} must be a non-negative integer, got {v:?}"))),
+    }
+}

@@ -1,0 +1,78 @@
+//! HTML pages: read D1, build view models, render maud.
+
+use maud::Markup;
+use worker::{Env, Request, Response};
+
+use super::query_i64;
+use crate::core::views;
+use crate::edge::error::{AppError, AppResult};
+use crate::edge::{env, store};
+
+/// Pages are cheap to cache at the edge: live updates come over the socket.
+const PAGE_CACHE: &str = "public, max-age=0, s-maxage=15, stale-while-revalidate=60";
+
+pub fn html(markup: Markup, status: u16, cache: &str) -> AppResult<Response> {
+    let mut resp = Response::from_html(markup.into_string())?.with_status(status);
+    let h = resp.headers_mut();
+    h.set("Cache-Control", cache)?;
+    h.set("X-Content-Type-Options", "nosniff")?;
+    h.set("Referrer-Policy", "strict-origin-when-cross-origin")?;
+    // Feed content may carry images from anywhere; scripts only from us.
+    h.set(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src * data:; media-src *; style-src 'self'; script-src 'self'; \
+         connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    )?;
+    Ok(resp)
+}
+
+pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
+    let cfg = env::config(env);
+    let db = env::db(env)?;
+    let before = query_i64(req, "before")?;
+    let limit = cfg.page_size;
+    let mut entries = store::entries_river(&db, None, before, limit + 1).await?;
+    let older = (entries.len() > limit as usize).then(|| {
+        entries.truncate(limit as usize);
+        entries.last().map(|e| e.id)
+    });
+    let page = views::HomePage {
+        entries: &entries,
+        older: older.flatten(),
+        paged: before.is_some(),
+    };
+    html(views::home_page(&cfg, &page), 200, PAGE_CACHE)
+}
+
+pub async fn feeds(env: &Env) -> AppResult<Response> {
+    let cfg = env::config(env);
+    let feeds = store::feeds_all(&env::db(env)?).await?;
+    html(views::feeds_page(&cfg, &feeds), 200, PAGE_CACHE)
+}
+
+pub async fn feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
+    let cfg = env::config(env);
+    let db = env::db(env)?;
+    let feed = store::feed_by_id(&db, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
+    let before = query_i64(req, "before")?;
+    let limit = cfg.page_size;
+    let mut entries = store::entries_river(&db, Some(id), before, limit + 1).await?;
+    let older = if entries.len() > limit as usize {
+        entries.truncate(limit as usize);
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    html(views::feed_page(&cfg, &feed, &entries, older, before.is_some()), 200, PAGE_CACHE)
+}
+
+pub fn error_page(env: &Env, e: &AppError) -> Response {
+    let cfg = env::config(env);
+    if let AppError::Internal(detail) = e {
+        worker::console_error!("internal error: {detail}");
+    }
+    html(views::not_found_page(&cfg, &e.to_string()), e.status(), "no-store")
+        .unwrap_or_else(|_| e.to_json_response())
+}

@@ -1,0 +1,43 @@
+//! WebSocket upgrades are handed, request and all, to the Durable Object that holds the socket.
+
+use worker::{Env, Request, Response};
+
+use crate::edge::error::{AppError, AppResult};
+use crate::edge::{env, store};
+
+fn require_upgrade(req: &Request) -> AppResult<()> {
+    let upgrade = req.headers().get("Upgrade")?.unwrap_or_default();
+    if upgrade.eq_ignore_ascii_case("websocket") {
+        Ok(())
+    } else {
+        Err(AppError::BadRequest(
+            "this endpoint speaks WebSocket: send Upgrade: websocket".into(),
+        ))
+    }
+}
+
+/// `/ws`: the whole planet (optionally `?feeds=1,2`), held by the Room.
+pub async fn room(req: Request, env: &Env) -> AppResult<Response> {
+    require_upgrade(&req)?;
+    let query = req.url()?.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let stub = env::rooms(env)?.id_from_name("global")?.get_stub()?;
+    let fwd = Request::new_with_init(&format!("https://room/ws{query}"), &forward_init(&req)?)?;
+    Ok(stub.fetch_with_request(fwd).await?)
+}
+
+/// `/feeds/{id}/ws`: one feed, held by its FeedObject.
+pub async fn feed(req: Request, env: &Env, id: i64) -> AppResult<Response> {
+    require_upgrade(&req)?;
+    if store::feed_by_id(&env::db(env)?, id).await?.is_none() {
+        return Err(AppError::NotFound(format!("there is no feed {id}")));
+    }
+    let stub = env::feed_objects(env)?.id_from_name(&id.to_string())?.get_stub()?;
+    let fwd = Request::new_with_init("https://feed/ws", &forward_init(&req)?)?;
+    Ok(stub.fetch_with_request(fwd).await?)
+}
+
+fn forward_init(req: &Request) -> AppResult<worker::RequestInit> {
+    let mut init = worker::RequestInit::new();
+    init.with_headers(req.headers().clone());
+    Ok(init)
+}

@@ -1,0 +1,170 @@
+//! Hibernating WebSockets shared by the Room and every FeedObject: accept, protocol frames, broadcast.
+
+use worker::{
+    D1Database, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+};
+
+use crate::core::model::EntryView;
+use crate::core::protocol::{
+    self, parse_client, ClientMsg, FrameError, ServerMsg, SocketState, Verdict, MAX_RESUME_ENTRIES,
+};
+use crate::core::views::entry_article;
+use crate::edge::{env::now_ms, store};
+
+/// Answer `ping` with `pong` without waking the object (set in every constructor).
+pub fn set_ping_auto_response(state: &State) {
+    if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
+        state.set_websocket_auto_response(&pair);
+    }
+}
+
+/// Parses `?feeds=1,2,3` (an optional filter on the global socket).
+pub fn feeds_filter(url: &worker::Url) -> Result<Option<Vec<i64>>, String> {
+    let Some((_, v)) = url.query_pairs().find(|(k, _)| k == "feeds") else {
+        return Ok(None);
+    };
+    let mut ids = Vec::new();
+    for part in v.split(',').filter(|p| !p.is_empty()) {
+        let id: i64 = part
+            .trim()
+            .parse()
+            .map_err(|_| format!("feeds must be a comma-separated list of feed ids, got {part:?}"))?;
+        ids.push(id);
+    }
+    if ids.len() > protocol::MAX_SUBSCRIBED_FEEDS {
+        return Err(format!("at most {} feeds", protocol::MAX_SUBSCRIBED_FEEDS));
+    }
+    Ok(Some(ids))
+}
+
+/// Accepts an upgrade with the hibernation API and says hello.
+pub fn accept(state: &State, feeds: Option<Vec<i64>>, latest: i64) -> worker::Result<Response> {
+    let pair = WebSocketPair::new()?;
+    let server = pair.server;
+    state.accept_web_socket(&server);
+    let mut st = SocketState::new(feeds);
+    st.last_sent = latest;
+    server.serialize_attachment(&st)?;
+    let clients = state.get_websockets().len() as u32;
+    server.send_with_str(
+        ServerMsg::Hello {
+            protocol: protocol::PROTOCOL,
+            latest,
+            clients,
+        }
+        .to_json(),
+    )?;
+    Response::from_websocket(pair.client)
+}
+
+fn close(ws: &WebSocket, code: u16, reason: &str) {
+    let _ = ws.close(Some(code), Some(reason));
+}
+
+/// Renders entries once into the frames every socket receives.
+pub fn entry_frames(entries: &[EntryView]) -> Vec<(i64, i64, String)> {
+    entries
+        .iter()
+        .map(|e| {
+            let html = entry_article(e).into_string();
+            let msg = ServerMsg::Entry {
+                entry: e.clone(),
+                html,
+            };
+            (e.id, e.feed_id, msg.to_json())
+        })
+        .collect()
+}
+
+/// Sends each frame, in id order, to every socket that wants its feed and has not had it.
+pub fn broadcast(state: &State, frames: &[(i64, i64, String)]) -> usize {
+    let mut sent = 0;
+    for ws in state.get_websockets() {
+        let Ok(Some(st)) = ws.deserialize_attachment::<SocketState>() else {
+            continue;
+        };
+        for (id, feed_id, json) in frames {
+            if *id > st.last_sent && st.wants(*feed_id) && ws.send_with_str(json).is_ok() {
+                sent += 1;
+            }
+        }
+    }
+    sent
+}
+
+/// Handles one client frame. `upto` is the newest id this object has broadcast:
+/// a resume sends `(since, upto]` and later ids arrive by broadcast, so none twice.
+pub async fn on_message(
+    ws: &WebSocket,
+    msg: WebSocketIncomingMessage,
+    db: &D1Database,
+    upto: i64,
+    fixed_feeds: Option<&[i64]>,
+) -> worker::Result<()> {
+    let mut st = ws
+        .deserialize_attachment::<SocketState>()?
+        .unwrap_or_else(|| SocketState::new(None));
+    if let Verdict::Close(code) = st.count_frame(now_ms()) {
+        close(ws, code, "too many frames");
+        return Ok(());
+    }
+    let parsed = match msg {
+        WebSocketIncomingMessage::String(text) => parse_client(&text),
+        WebSocketIncomingMessage::Binary(bytes) if bytes.len() > protocol::MAX_FRAME_BYTES => {
+            Err(FrameError::TooBig)
+        }
+        WebSocketIncomingMessage::Binary(_) => Err(FrameError::Binary),
+    };
+    let result = match parsed {
+        Err(err) => {
+            let verdict = st.count_bad(&err);
+            ws.serialize_attachment(&st)?;
+            match verdict {
+                Verdict::Close(code) => close(ws, code, &err.to_string()),
+                Verdict::Ok => {
+                    let _ = ws.send_with_str(ServerMsg::error(err.code(), err.to_string()).to_json());
+                }
+            }
+            return Ok(());
+        }
+        Ok(ClientMsg::Subscribe { feeds }) => {
+            if fixed_feeds.is_some() {
+                ServerMsg::error("bad_frame", "this socket follows one feed; use /ws to choose feeds")
+            } else {
+                st.feeds = feeds.clone();
+                ServerMsg::Subscribed { feeds }
+            }
+        }
+        Ok(ClientMsg::Resume { since }) => {
+            let feeds = fixed_feeds.or(st.feeds.as_deref());
+            let mut cursor = since;
+            let mut left = MAX_RESUME_ENTRIES;
+            // Page through D1 so a long absence costs several small reads, not one huge one.
+            while left > 0 && cursor < upto {
+                let batch = store::entries_between(db, cursor, upto, feeds, left.min(100)).await?;
+                let Some(last) = batch.last() else { break };
+                cursor = last.id;
+                left = left.saturating_sub(batch.len() as u32);
+                for (_, _, json) in entry_frames(&batch) {
+                    ws.send_with_str(json)?;
+                }
+            }
+            // Caught up to `upto` unless the cap stopped us; then the client resumes again.
+            let latest = if left == 0 { cursor } else { upto.max(since) };
+            st.last_sent = latest;
+            ServerMsg::Synced { latest }
+        }
+    };
+    ws.serialize_attachment(&st)?;
+    ws.send_with_str(result.to_json())?;
+    Ok(())
+}
+
+/// Reciprocates a close so the client's close handshake completes.
+pub fn on_close(ws: &WebSocket, code: usize) {
+    let code = match code {
+        1000..=1003 | 1007..=1014 | 3000..=4999 => code as u16,
+        _ => 1000,
+    };
+    close(ws, code, "bye");
+}

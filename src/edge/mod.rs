@@ -1,0 +1,12 @@
+//! The thin Worker boundary: the only code that touches `worker`. JS values become typed structs here.
+
+pub mod auth;
+pub mod cron;
+pub mod env;
+pub mod error;
+pub mod feed_object;
+pub mod fetcher;
+pub mod handlers;
+pub mod hub;
+pub mod room;
+pub mod store;

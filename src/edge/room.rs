@@ -1,0 +1,145 @@
+//! The Room: one global Durable Object holding everyone's hibernating sockets; broadcasts new entries in id order.
+
+use std::cell::Cell;
+
+use worker::{
+    durable_object, DurableObject, Env, Request, Response, State, WebSocket,
+    WebSocketIncomingMessage,
+};
+
+use crate::edge::{env, error::AppError, hub, store};
+
+/// Largest id broadcast so far (DO storage, so it survives eviction).
+const CURSOR_KEY: &str = "cursor";
+/// A publish that fails is retried by alarm after this long.
+const RETRY_MS: i64 = 2_000;
+
+#[durable_object]
+pub struct Room {
+    state: State,
+    env: Env,
+    /// Cache of the cursor; storage is the truth (hibernation drops this).
+    cursor: Cell<Option<i64>>,
+    publishing: Cell<bool>,
+    again: Cell<bool>,
+}
+
+impl Room {
+    async fn cursor(&self) -> worker::Result<i64> {
+        if let Some(c) = self.cursor.get() {
+            return Ok(c);
+        }
+        let c = match self.state.storage().get::<i64>(CURSOR_KEY).await? {
+            Some(c) => c,
+            // A new room starts at the present: history is for `resume`, not broadcast.
+            None => {
+                let latest = store::latest_entry_id(&env::db(&self.env)?).await?;
+                self.state.storage().put(CURSOR_KEY, latest).await?;
+                latest
+            }
+        };
+        self.cursor.set(Some(c));
+        Ok(c)
+    }
+
+    /// Broadcasts every committed entry past the cursor, in id order. Concurrent
+    /// calls fold into the running one, so no entry goes out twice.
+    async fn publish(&self) -> worker::Result<usize> {
+        if self.publishing.get() {
+            self.again.set(true);
+            return Ok(0);
+        }
+        self.publishing.set(true);
+        let result = self.publish_loop().await;
+        self.publishing.set(false);
+        if result.is_err() {
+            let _ = self.state.storage().set_alarm(RETRY_MS).await;
+        }
+        result
+    }
+
+    async fn publish_loop(&self) -> worker::Result<usize> {
+        let db = env::db(&self.env)?;
+        let mut sent = 0;
+        loop {
+            self.again.set(false);
+            let cursor = self.cursor().await?;
+            let entries = store::entries_between(&db, cursor, i64::MAX, None, 200).await?;
+            if let Some(last) = entries.last() {
+                let frames = hub::entry_frames(&entries);
+                sent += hub::broadcast(&self.state, &frames);
+                self.state.storage().put(CURSOR_KEY, last.id).await?;
+                self.cursor.set(Some(last.id));
+                continue;
+            }
+            if !self.again.get() {
+                return Ok(sent);
+            }
+        }
+    }
+}
+
+impl DurableObject for Room {
+    fn new(state: State, env: Env) -> Self {
+        hub::set_ping_auto_response(&state);
+        Self {
+            state,
+            env,
+            cursor: Cell::new(None),
+            publishing: Cell::new(false),
+            again: Cell::new(false),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        let url = req.url()?;
+        match url.path() {
+            "/ws" => {
+                let feeds = match hub::feeds_filter(&url) {
+                    Ok(f) => f,
+                    Err(msg) => return Ok(AppError::BadRequest(msg).to_json_response()),
+                };
+                let latest = self.cursor().await?;
+                hub::accept(&self.state, feeds, latest)
+            }
+            "/publish" => {
+                let sent = self.publish().await?;
+                Response::from_json(&serde_json::json!({"sent": sent}))
+            }
+            "/stats" => Response::from_json(&serde_json::json!({
+                "clients": self.state.get_websockets().len(),
+                "cursor": self.cursor().await?,
+            })),
+            _ => Response::error("not found", 404),
+        }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.publish().await?;
+        Response::ok("published")
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> worker::Result<()> {
+        let upto = self.cursor().await?;
+        hub::on_message(&ws, message, &env::db(&self.env)?, upto, None).await
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        _reason: String,
+        _was_clean: bool,
+    ) -> worker::Result<()> {
+        hub::on_close(&ws, code);
+        Ok(())
+    }
+
+    async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
+        Ok(())
+    }
+}

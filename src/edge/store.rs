@@ -1,0 +1,181 @@
+//! D1 storage: one function per question, noun-verb names, NULLs bound as NULL (via `query!`).
+
+use serde::Deserialize;
+use worker::{query, D1Database, D1PreparedStatement};
+
+use crate::core::model::{Counts, EntryView, FeedView};
+
+pub type StoreResult<T> = worker::Result<T>;
+
+#[derive(Debug, Deserialize)]
+struct EntryRow {
+    id: i64,
+    feed_id: i64,
+    feed_title: Option<String>,
+    feed_url: Option<String>,
+    title: String,
+    url: Option<String>,
+    author: Option<String>,
+    published_at: Option<i64>,
+    first_seen: i64,
+    summary: String,
+    content_html: String,
+}
+
+impl From<EntryRow> for EntryView {
+    fn from(r: EntryRow) -> Self {
+        let feed_title = r
+            .feed_title
+            .filter(|t| !t.trim().is_empty())
+            .or(r.feed_url)
+            .unwrap_or_default();
+        EntryView {
+            id: r.id,
+            feed_id: r.feed_id,
+            feed_title,
+            title: r.title,
+            url: r.url,
+            author: r.author,
+            published: r.published_at.unwrap_or(r.first_seen),
+            summary: r.summary,
+            content_html: r.content_html,
+        }
+    }
+}
+
+const ENTRY_COLS: &str = "e.id, e.feed_id, f.title AS feed_title, f.url AS feed_url, e.title, e.url, e.author, \
+     e.published_at, e.first_seen, e.summary, e.content_html \
+     FROM entries e JOIN feeds f ON f.id = e.feed_id";
+
+/// Feed and entry counts for `/healthz`.
+pub async fn counts(db: &D1Database) -> StoreResult<Counts> {
+    let row: Option<Counts> = db
+        .prepare(
+            "SELECT (SELECT COUNT(*) FROM feeds) AS feeds, \
+                    (SELECT COUNT(*) FROM entries) AS entries, \
+                    (SELECT COUNT(*) FROM feeds WHERE status != 'active') AS failing, \
+                    (SELECT COALESCE(MAX(id), 0) FROM entries) AS latest",
+        )
+        .first(None)
+        .await?;
+    Ok(row.unwrap_or_default())
+}
+
+/// The newest entry id (the global cursor), 0 when there is none.
+pub async fn latest_entry_id(db: &D1Database) -> StoreResult<i64> {
+    #[derive(Deserialize)]
+    struct Row {
+        latest: i64,
+    }
+    let row: Option<Row> = db
+        .prepare("SELECT COALESCE(MAX(id), 0) AS latest FROM entries")
+        .first(None)
+        .await?;
+    Ok(row.map_or(0, |r| r.latest))
+}
+
+/// The river: newest published first; `before` is an entry id (the page cursor).
+pub async fn entries_river(
+    db: &D1Database,
+    feed: Option<i64>,
+    before: Option<i64>,
+    limit: u32,
+) -> StoreResult<Vec<EntryView>> {
+    // Sort key: published_at (never later than first_seen, see the ingest), ties by id.
+    let sql = format!(
+        "SELECT {ENTRY_COLS} WHERE (?1 IS NULL OR e.feed_id = ?1) AND (?2 IS NULL OR \
+           (e.published_at, e.id) < (SELECT published_at, id FROM entries WHERE id = ?2)) \
+         ORDER BY e.published_at DESC, e.id DESC LIMIT ?3"
+    );
+    let rows: Vec<EntryRow> = query!(db, &sql, feed, before, limit)?.all().await?.results()?;
+    Ok(rows.into_iter().map(EntryView::from).collect())
+}
+
+/// The API's id-ordered view: `since` (oldest first) or `before` (newest first).
+pub async fn entries_by_id(
+    db: &D1Database,
+    feed: Option<i64>,
+    since: Option<i64>,
+    before: Option<i64>,
+    limit: u32,
+) -> StoreResult<Vec<EntryView>> {
+    let order = if since.is_some() { "ASC" } else { "DESC" };
+    let sql = format!(
+        "SELECT {ENTRY_COLS} WHERE (?1 IS NULL OR e.feed_id = ?1) AND (?2 IS NULL OR e.id > ?2) \
+           AND (?3 IS NULL OR e.id < ?3) ORDER BY e.id {order} LIMIT ?4"
+    );
+    let rows: Vec<EntryRow> = query!(db, &sql, feed, since, before, limit)?
+        .all()
+        .await?
+        .results()?;
+    Ok(rows.into_iter().map(EntryView::from).collect())
+}
+
+/// Entries in `(after, upto]`, oldest first, optionally of some feeds: what a socket missed.
+pub async fn entries_between(
+    db: &D1Database,
+    after: i64,
+    upto: i64,
+    feeds: Option<&[i64]>,
+    limit: u32,
+) -> StoreResult<Vec<EntryView>> {
+    let feeds_json = feeds.map(|f| serde_json::to_string(f).unwrap_or_else(|_| "[]".into()));
+    let sql = format!(
+        "SELECT {ENTRY_COLS} WHERE e.id > ?1 AND e.id <= ?2 \
+           AND (?3 IS NULL OR e.feed_id IN (SELECT value FROM json_each(?3))) \
+         ORDER BY e.id ASC LIMIT ?4"
+    );
+    let rows: Vec<EntryRow> = query!(db, &sql, after, upto, feeds_json, limit)?
+        .all()
+        .await?
+        .results()?;
+    Ok(rows.into_iter().map(EntryView::from).collect())
+}
+
+const FEED_COLS: &str = "id, url, title, site_url, description, format, status, consecutive_failures, \
+     last_error, last_fetch_at, last_success_at, next_fetch_at, entry_count FROM feeds";
+
+pub async fn feeds_all(db: &D1Database) -> StoreResult<Vec<FeedView>> {
+    let sql = format!("SELECT {FEED_COLS} ORDER BY lower(title), id");
+    db.prepare(sql).all().await?.results()
+}
+
+pub async fn feed_by_id(db: &D1Database, id: i64) -> StoreResult<Option<FeedView>> {
+    let sql = format!("SELECT {FEED_COLS} WHERE id = ?1");
+    query!(db, &sql, id)?.first(None).await
+}
+
+pub async fn feed_by_url(db: &D1Database, url: &str) -> StoreResult<Option<FeedView>> {
+    let sql = format!("SELECT {FEED_COLS} WHERE url = ?1");
+    query!(db, &sql, url)?.first(None).await
+}
+
+/// Feeds whose next fetch is due by `now` (cron's watchdog list).
+pub async fn feed_ids_due(db: &D1Database, now: i64) -> StoreResult<Vec<i64>> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: i64,
+    }
+    let rows: Vec<Row> = query!(
+        db,
+        "SELECT id FROM feeds WHERE status IN ('active', 'failing') \
+           AND (next_fetch_at IS NULL OR next_fetch_at <= ?1) ORDER BY next_fetch_at LIMIT 500",
+        now
+    )?
+    .all()
+    .await?
+    .results()?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+pub fn audit(db: &D1Database, at: i64, actor: &str, action: &str, feed_id: Option<i64>, detail: Option<&str>) -> StoreResult<D1PreparedStatement> {
+    query!(
+        db,
+        "INSERT INTO audit_log (at, actor, action, feed_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+        at,
+        actor,
+        action,
+        feed_id,
+        detail
+    )
+}

@@ -1,0 +1,26 @@
+//! Orrery: a live Planet on Cloudflare Workers. Entry points only; the work is in `core` (pure) and `edge` (the Worker boundary).
+
+pub mod core;
+pub mod routes;
+
+#[cfg(target_arch = "wasm32")]
+pub mod edge;
+
+/// The Durable Object classes wrangler.jsonc names.
+#[cfg(target_arch = "wasm32")]
+pub use edge::{feed_object::FeedObject, room::Room};
+
+#[cfg(target_arch = "wasm32")]
+mod entry {
+    use worker::{event, Context, Env, Request, Response, ScheduleContext, ScheduledEvent};
+
+    #[event(fetch)]
+    async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+        crate::edge::handlers::handle(req, env, ctx).await
+    }
+
+    #[event(scheduled)]
+    async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+        crate::edge::cron::run(&env).await;
+    }
+}

@@ -1,0 +1,129 @@
+//! The one route table: method + path → [`Route`]. Pure, so it is tested natively; the edge dispatches on it.
+
+/// Every endpoint Orrery serves (static assets are served by the edge before the Worker runs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Home,
+    Titles,
+    Feeds,
+    Feed(i64),
+    FeedWs(i64),
+    Search,
+    Admin,
+    Healthz,
+    Ws,
+    AtomOut,
+    RssOut,
+    OpmlOut,
+    ApiEntries,
+    ApiFeeds,
+    ApiFeed(i64),
+    ApiFeedCreate,
+    ApiFeedDelete(i64),
+    ApiFeedRefresh(i64),
+    ApiOpmlImport,
+    NotFound,
+    /// The path exists but not with this method; carries what is allowed.
+    MethodNotAllowed(&'static str),
+}
+
+impl Route {
+    /// JSON API routes answer errors in JSON; pages answer HTML.
+    pub fn is_api(self) -> bool {
+        matches!(
+            self,
+            Route::ApiEntries
+                | Route::ApiFeeds
+                | Route::ApiFeed(_)
+                | Route::ApiFeedCreate
+                | Route::ApiFeedDelete(_)
+                | Route::ApiFeedRefresh(_)
+                | Route::ApiOpmlImport
+                | Route::Healthz
+        )
+    }
+}
+
+fn id(s: &str) -> Option<i64> {
+    // Only plain positive decimal ids: no signs, no leading zeros games beyond parse.
+    if s.is_empty() || s.len() > 18 || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok().filter(|n| *n > 0)
+}
+
+pub fn route(method: &str, path: &str) -> Route {
+    use Route::*;
+    let get = method == "GET" || method == "HEAD";
+    let post = method == "POST";
+    let path = if path.len() > 1 {
+        path.trim_end_matches('/')
+    } else {
+        path
+    };
+    let segs: Vec<&str> = path.split('/').skip(1).collect();
+    let only = |ok: bool, r: Route, allowed: &'static str| if ok { r } else { MethodNotAllowed(allowed) };
+    match segs.as_slice() {
+        [""] => only(get, Home, "GET"),
+        ["titles"] => only(get, Titles, "GET"),
+        ["feeds"] => only(get, Feeds, "GET"),
+        ["feeds", n] => id(n).map_or(NotFound, |n| only(get, Feed(n), "GET")),
+        ["feeds", n, "ws"] => id(n).map_or(NotFound, |n| only(get, FeedWs(n), "GET")),
+        ["search"] => only(get, Search, "GET"),
+        ["admin"] => only(get, Admin, "GET"),
+        ["healthz"] => only(get, Healthz, "GET"),
+        ["ws"] => only(get, Ws, "GET"),
+        ["feed.atom"] => only(get, AtomOut, "GET"),
+        ["feed.rss"] => only(get, RssOut, "GET"),
+        ["feeds.opml"] => only(get, OpmlOut, "GET"),
+        ["api", "entries"] => only(get, ApiEntries, "GET"),
+        ["api", "feeds"] => match method {
+            "GET" | "HEAD" => ApiFeeds,
+            "POST" => ApiFeedCreate,
+            _ => MethodNotAllowed("GET, POST"),
+        },
+        ["api", "feeds", n] => match (id(n), method) {
+            (None, _) => NotFound,
+            (Some(n), "GET" | "HEAD") => ApiFeed(n),
+            (Some(n), "DELETE") => ApiFeedDelete(n),
+            _ => MethodNotAllowed("GET, DELETE"),
+        },
+        ["api", "feeds", n, "refresh"] => id(n).map_or(NotFound, |n| only(post, ApiFeedRefresh(n), "POST")),
+        ["api", "opml"] => only(post, ApiOpmlImport, "POST"),
+        _ => NotFound,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_routes_resolve() {
+        assert_eq!(route("GET", "/"), Route::Home);
+        assert_eq!(route("GET", "/feeds/12"), Route::Feed(12));
+        assert_eq!(route("GET", "/feeds/12/ws"), Route::FeedWs(12));
+        assert_eq!(route("GET", "/ws"), Route::Ws);
+        assert_eq!(route("GET", "/healthz"), Route::Healthz);
+        assert_eq!(route("GET", "/api/entries"), Route::ApiEntries);
+        assert_eq!(route("POST", "/api/feeds"), Route::ApiFeedCreate);
+        assert_eq!(route("GET", "/api/feeds/"), Route::ApiFeeds);
+        assert_eq!(route("DELETE", "/api/feeds/3"), Route::ApiFeedDelete(3));
+        assert_eq!(route("POST", "/api/feeds/3/refresh"), Route::ApiFeedRefresh(3));
+        assert_eq!(route("POST", "/api/opml"), Route::ApiOpmlImport);
+        assert_eq!(route("GET", "/feeds.opml"), Route::OpmlOut);
+    }
+
+    #[test]
+    fn bad_ids_and_methods_are_refused() {
+        assert_eq!(route("GET", "/feeds/abc"), Route::NotFound);
+        assert_eq!(route("GET", "/feeds/-1"), Route::NotFound);
+        assert_eq!(route("GET", "/feeds/0"), Route::NotFound);
+        assert_eq!(route("GET", "/feeds/99999999999999999999999"), Route::NotFound);
+        assert_eq!(route("PUT", "/api/feeds"), Route::MethodNotAllowed("GET, POST"));
+        assert_eq!(route("POST", "/"), Route::MethodNotAllowed("GET"));
+        assert_eq!(route("GET", "/nope"), Route::NotFound);
+        assert!(route("GET", "/api/feeds/1").is_api());
+        assert!(!route("GET", "/feeds/1").is_api());
+    }
+}

@@ -1,0 +1,177 @@
+// Test harness: a real `wrangler dev` (workerd, local D1 + Durable Objects) on free
+// loopback ports with a throwaway state folder, and a real HTTP feed server on 127.0.0.1.
+// Everything started here is stopped in `after()` and on process exit, even when a test fails.
+import { spawn, spawnSync } from "node:child_process";
+import { createServer } from "node:http";
+import { mkdtempSync, rmSync, readFileSync } from "node:fs";
+import net from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+export const ADMIN_TOKEN = "test-admin-token";
+const WRANGLER = path.join(ROOT, "node_modules/.bin/wrangler");
+const children = new Set();
+
+function killAll() {
+  for (const c of children) {
+    try { process.kill(-c.pid, "SIGKILL"); } catch { /* already gone */ }
+  }
+  children.clear();
+}
+process.on("exit", killAll);
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => { killAll(); process.exit(130); });
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value or the deadline passes. */
+export async function until(fn, { timeout = 15000, interval = 100, what = "condition" } = {}) {
+  const end = Date.now() + timeout;
+  let last;
+  while (Date.now() < end) {
+    try { last = await fn(); if (last) return last; } catch (e) { last = e; }
+    await sleep(interval);
+  }
+  throw new Error(`timed out waiting for ${what} (last: ${last})`);
+}
+
+/** Starts `wrangler dev` with fresh local state; resolves once /healthz answers. */
+export async function startWorker({ vars = {} } = {}) {
+  const port = await freePort();
+  const inspector = await freePort();
+  const state = mkdtempSync(path.join(tmpdir(), "orrery-e2e-"));
+  const env = { ...process.env, PATH: `${path.join(ROOT, "node_modules/.bin")}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1", CI: "true", FORCE_COLOR: "0" };
+  const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+    cwd: ROOT, env, encoding: "utf8",
+  });
+  if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  const allVars = {
+    ADMIN_TOKEN, ALLOW_PRIVATE_FEEDS: "true", PLANET_NAME: "Test Planet",
+    PLANET_URL: `http://127.0.0.1:${port}`, MIN_FETCH_INTERVAL_SECONDS: "60", ...vars,
+  };
+  const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
+    "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "log"];
+  for (const [k, v] of Object.entries(allVars)) args.push("--var", `${k}:${v}`);
+  const child = spawn(WRANGLER, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  children.add(child);
+  let log = "";
+  child.stdout.on("data", (d) => { log += d; });
+  child.stderr.on("data", (d) => { log += d; });
+  const url = `http://127.0.0.1:${port}`;
+  let exited = null;
+  child.on("exit", (code) => { exited = code; });
+  try {
+    await until(async () => {
+      if (exited !== null) throw new Error(`wrangler dev exited with ${exited}`);
+      const r = await fetch(`${url}/healthz`);
+      return r.status === 200;
+    }, { timeout: 120000, interval: 250, what: "wrangler dev to answer /healthz" });
+  } catch (e) {
+    stop();
+    throw new Error(`${e.message}\n--- wrangler output ---\n${log.slice(-4000)}`);
+  }
+  function stop() {
+    children.delete(child);
+    try { process.kill(-child.pid, "SIGKILL"); } catch { /* gone */ }
+    try { rmSync(state, { recursive: true, force: true }); } catch { /* best effort */ }
+  }
+  return { url, port, stop, log: () => log };
+}
+
+/**
+ * A real HTTP feed server on 127.0.0.1. `set(path, spec)` serves a fixture or a body:
+ * spec = { file | body, type, status, headers, etag: true }. Counts requests per path.
+ */
+export async function startFeedServer() {
+  const routes = new Map();
+  const hits = new Map();
+  const server = createServer((req, res) => {
+    const p = req.url.split("?")[0];
+    hits.set(p, (hits.get(p) || 0) + 1);
+    const spec = routes.get(p);
+    if (!spec) { res.writeHead(404, { "content-type": "text/plain" }); res.end("no such feed"); return; }
+    const s = typeof spec === "function" ? spec(req) : spec;
+    const body = s.file ? readFileSync(path.join(ROOT, "tests/fixtures", s.file)) : Buffer.from(s.body ?? "");
+    const headers = { "content-type": s.type || "application/xml; charset=utf-8", ...(s.headers || {}) };
+    if (s.etag) {
+      const tag = `"${Buffer.from(body).toString("base64").length}-${body.length}-${hash(body)}"`;
+      headers.etag = tag;
+      if (req.headers["if-none-match"] === tag) { res.writeHead(304, headers); res.end(); return; }
+    }
+    res.writeHead(s.status || 200, headers);
+    res.end(req.method === "HEAD" ? undefined : body);
+  });
+  await new Promise((r) => server.listen(0, "127.0.0.1", r));
+  const base = `http://127.0.0.1:${server.address().port}`;
+  return {
+    base,
+    url: (p) => base + p,
+    set: (p, spec) => routes.set(p, spec),
+    hits: (p) => hits.get(p) || 0,
+    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }),
+  };
+}
+
+function hash(buf) {
+  let h = 2166136261;
+  for (const b of buf) { h ^= b; h = Math.imul(h, 16777619) >>> 0; }
+  return h.toString(16);
+}
+
+/** JSON API helper: returns { status, body }. */
+export async function api(base, method, p, { body, token = ADMIN_TOKEN, raw } = {}) {
+  const headers = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["content-type"] = "application/json";
+  const r = await fetch(base + p, { method, headers, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
+  const text = await r.text();
+  let json = null;
+  try { json = JSON.parse(text); } catch { /* not JSON */ }
+  return { status: r.status, body: json, text, headers: r.headers };
+}
+
+/** Opens a WebSocket and collects its JSON messages. */
+export function openSocket(url) {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    const messages = [];
+    const waiters = [];
+    let closed = null;
+    ws.onmessage = (ev) => {
+      const data = typeof ev.data === "string" ? ev.data : "";
+      let m;
+      try { m = JSON.parse(data); } catch { m = { raw: data }; }
+      messages.push(m);
+      for (const w of [...waiters]) if (w.test(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
+    };
+    ws.onclose = (ev) => { closed = { code: ev.code, reason: ev.reason }; for (const w of waiters) w.onClose?.(closed); };
+    ws.onerror = () => { if (ws.readyState !== 1) reject(new Error(`cannot connect to ${url}`)); };
+    ws.onopen = () => resolve({
+      ws, messages,
+      send: (x) => ws.send(typeof x === "string" ? x : JSON.stringify(x)),
+      next: (test, timeout = 15000) => new Promise((res, rej) => {
+        const found = messages.find(test);
+        if (found) { messages.splice(messages.indexOf(found), 1); return res(found); }
+        const w = { test, resolve: (m) => { clearTimeout(t); messages.splice(messages.indexOf(m), 1); res(m); } };
+        const t = setTimeout(() => { waiters.splice(waiters.indexOf(w), 1); rej(new Error("no matching message in time")); }, timeout);
+        waiters.push(w);
+      }),
+      closed: (timeout = 15000) => until(() => closed, { timeout, what: "socket close" }),
+      entries: () => messages.filter((m) => m.type === "entry"),
+      close: () => ws.close(),
+    });
+  });
+}
