@@ -19,14 +19,7 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
 fn first_fetch(bytes: &[u8]) -> usize {
     match feed::parse(bytes, "https://feeds.example.com/feed") {
         Ok(doc) => {
-            let mut seen = std::collections::HashSet::new();
-            let fresh: Vec<_> = doc
-                .entries
-                .iter()
-                .filter(|e| seen.insert(&e.identity))
-                .cloned()
-                .collect();
-            feed::clean_batch(&feed::newest(&fresh, FIRST_FETCH_MAX_ENTRIES), NOW_MS).len()
+            feed::clean_batch(&feed::newest(&doc.entries, FIRST_FETCH_MAX_ENTRIES), NOW_MS).len()
         }
         Err(_) => 0,
     }

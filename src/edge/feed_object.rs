@@ -192,8 +192,9 @@ impl FeedObject {
                 }
             }
             FetchOutcome::RetryLater { status, retry_after_ms } => {
+                // Wait as told (not counted as a failure); without a Retry-After, the usual interval.
                 let wait = retry_after_ms.unwrap_or(sched.default_interval_ms);
-                st.next_fetch_at = now + wait.clamp(sched.min_interval_ms.min(60_000), sched.max_backoff_ms);
+                st.next_fetch_at = now + wait.clamp(1_000, sched.max_backoff_ms);
                 let msg = format!("the server asked us to come back later (HTTP {status})");
                 query!(
                     &db,

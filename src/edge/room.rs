@@ -13,6 +13,8 @@ use crate::edge::{env, error::AppError, hub, store};
 const CURSOR_KEY: &str = "cursor";
 /// A publish that fails is retried by alarm after this long.
 const RETRY_MS: i64 = 2_000;
+/// Largest id JS numbers carry exactly (D1 bindings go through JS).
+const MAX_SAFE_ID: i64 = (1 << 53) - 1;
 
 #[durable_object]
 pub struct Room {
@@ -64,7 +66,7 @@ impl Room {
         loop {
             self.again.set(false);
             let cursor = self.cursor().await?;
-            let entries = store::entries_between(&db, cursor, i64::MAX, None, 200).await?;
+            let entries = store::entries_between(&db, cursor, MAX_SAFE_ID, None, 200).await?;
             if let Some(last) = entries.last() {
                 let frames = hub::entry_frames(&entries);
                 sent += hub::broadcast(&self.state, &frames);

@@ -114,10 +114,16 @@ impl Body {
 
     /// Plain text (tags stripped, whitespace collapsed), reading at most about `limit` bytes of text.
     fn to_text(&self, limit: usize) -> String {
-        match self {
-            Body::Text(s) => text::collapse_ws(s),
-            other => text::html_to_text_limited(&other.to_html(), limit),
-        }
+        // A summary needs the start of the text only: never decode a whole long body.
+        let head = |s: &str| sanitize::cap(s, limit.saturating_mul(12)).to_string();
+        let prefix = match self {
+            Body::Text(s) => return text::collapse_ws(sanitize::cap(s, limit.saturating_mul(2))),
+            Body::XmlHtml(s) => Body::XmlHtml(head(s)),
+            Body::XmlText(s) => Body::XmlText(head(s)),
+            Body::Markup(s) => Body::Markup(head(s)),
+            Body::Html(s) => Body::Html(head(s)),
+        };
+        text::html_to_text_limited(&prefix.to_html(), limit)
     }
 }
 
