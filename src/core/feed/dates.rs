@@ -61,15 +61,15 @@ fn parse_rfc822(s: &str) -> Option<i64> {
         .filter(|t| !t.is_empty())
     {
         let t = tok.as_bytes();
-        if t.contains(&b':') {
+        if t[0] == b'+' || (t[0] == b'-' && t.len() > 1) {
+            off = zone_offset(tok)?;
+        } else if t.contains(&b':') {
             let mut parts = tok.split(':');
             h = num(parts.next()?.as_bytes())?;
             mi = num(parts.next()?.as_bytes())?;
             if let Some(p) = parts.next() {
                 sec = num(p.split('.').next()?.as_bytes())?;
             }
-        } else if t[0] == b'+' || (t[0] == b'-' && t.len() > 1) {
-            off = zone_offset(tok)?;
         } else if t[0].is_ascii_digit() {
             let n = num(t.strip_suffix(b".").unwrap_or(t))?;
             if t.len() == 4 || day.is_some() {

@@ -291,7 +291,7 @@ impl RawEntry {
         let author = self
             .author
             .as_ref()
-            .map(|a| truncate_words(&a.to_text(1024), 200))
+            .map(|a| truncate_words(display_name(&a.to_text(1024)), 200))
             .filter(|a| !a.is_empty());
         Entry {
             identity: self.identity.clone(),
@@ -303,6 +303,21 @@ impl RawEntry {
             content_html,
             summary,
         }
+    }
+}
+
+/// RSS `<author>` is "email (Name)": keep the name.
+fn display_name(a: &str) -> &str {
+    match (a.split_once(" ("), a.strip_suffix(')')) {
+        (Some((email, _)), Some(inner)) if email.contains('@') => {
+            let name = inner[email.len() + 2..].trim();
+            if name.is_empty() {
+                a
+            } else {
+                name
+            }
+        }
+        _ => a,
     }
 }
 

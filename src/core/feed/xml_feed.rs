@@ -291,6 +291,8 @@ pub fn parse(doc: &str, feed_url: Option<&Url>) -> Result<FeedDoc, ParseError> {
                         about: attr(a, b"rdf:about").map(|v| std::str::from_utf8(v).unwrap_or("")),
                         ..EntryB::default()
                     };
+                } else if fmt != FeedFormat::Atom && local == b"channel" && ns == Ns::Own {
+                    channel_depth = depth;
                 } else if depth == channel_depth + 1 {
                     field = feed_field(
                         fmt,
@@ -304,9 +306,6 @@ pub fn parse(doc: &str, feed_url: Option<&Url>) -> Result<FeedDoc, ParseError> {
                     if field == Some(Field::FeedAuthor) && ns == Ns::Atom {
                         author_depth = Some(depth);
                         field = None;
-                    }
-                    if fmt != FeedFormat::Atom && local == b"channel" && ns == Ns::Own {
-                        channel_depth = depth;
                     }
                 } else if author_depth == Some(depth - 1) && local == b"name" {
                     field = Some(Field::FeedAuthor);

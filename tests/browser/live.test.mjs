@@ -1,0 +1,76 @@
+// Browser tier: headless Chromium opens the river, the live script connects, and a new
+// entry found by a refresh appears at the top without a reload.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { chromium } from "playwright-core";
+import { startWorker, startFeedServer, api, ROOT } from "../support/harness.mjs";
+
+const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
+let w, fs, browser;
+
+before(async () => {
+  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup.sh --browser`);
+  [w, fs] = await Promise.all([startWorker(), startFeedServer()]);
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+  });
+});
+after(async () => {
+  await browser?.close();
+  w?.stop();
+  await fs?.close();
+});
+
+test("the river connects live and shows a new entry at the top without a reload", async () => {
+  fs.set("/live.xml", { file: "e2e/beta.atom" });
+  const created = await api(w.url, "POST", "/api/feeds", { body: { url: fs.url("/live.xml") } });
+  assert.equal(created.status, 201, created.text);
+  const id = created.body.feed.id;
+
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${w.url}/`);
+  await page.waitForFunction(() => document.documentElement.dataset.live === "live", null, { timeout: 15000 });
+  assert.equal(await page.textContent("#live-status .label"), "live");
+  assert.match(await page.textContent("#live-status .readers"), /1 reading/);
+  const firstBefore = await page.getAttribute("#river article", "data-id");
+  const navigations = [];
+  page.on("framenavigated", (f) => navigations.push(f.url()));
+
+  // The publisher adds an entry; a refresh finds it; the page shows it at the top.
+  const now = new Date().toISOString();
+  fs.set("/live.xml", {
+    body: `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Beta Blog</title><id>urn:beta</id>
+      <entry><title>Brand new &lt;b&gt;live&lt;/b&gt; entry</title><id>urn:beta:3</id><link href="https://beta.example/3"/>
+      <updated>${now}</updated><content type="html">&lt;p&gt;fresh&lt;/p&gt;</content></entry></feed>`,
+    type: "application/atom+xml",
+  });
+  const r = await api(w.url, "POST", `/api/feeds/${id}/refresh`);
+  assert.equal(r.body.new_entries, 1);
+  await page.waitForFunction((before) => {
+    const a = document.querySelector("#river article");
+    return a && a.dataset.id !== before;
+  }, firstBefore, { timeout: 10000 });
+  const top = await page.textContent("#river article h2");
+  assert.match(top, /Brand new live entry/);
+  assert.equal(await page.locator("#river article b").count(), 0, "title rendered as text");
+  assert.equal(await page.locator("#river article").count(), 3);
+  assert.deepEqual(navigations, [], "no reload");
+  assert.deepEqual(errors, []);
+  await page.screenshot({ path: path.join(ROOT, "target", "live-timeline.png"), fullPage: false });
+});
+
+test("with JavaScript off the page is still a plain page", async () => {
+  const ctx = await browser.newContext({ javaScriptEnabled: false });
+  const page = await ctx.newPage();
+  await page.goto(`${w.url}/`);
+  assert.ok((await page.locator("#river article").count()) >= 1);
+  assert.equal(await page.getAttribute("html", "data-live"), null);
+  await ctx.close();
+});
