@@ -62,7 +62,8 @@ pub fn route(method: &str, path: &str) -> Route {
         path
     };
     let segs: Vec<&str> = path.split('/').skip(1).collect();
-    let only = |ok: bool, r: Route, allowed: &'static str| if ok { r } else { MethodNotAllowed(allowed) };
+    let only =
+        |ok: bool, r: Route, allowed: &'static str| if ok { r } else { MethodNotAllowed(allowed) };
     match segs.as_slice() {
         [""] => only(get, Home, "GET"),
         ["titles"] => only(get, Titles, "GET"),
@@ -88,7 +89,9 @@ pub fn route(method: &str, path: &str) -> Route {
             (Some(n), "DELETE") => ApiFeedDelete(n),
             _ => MethodNotAllowed("GET, DELETE"),
         },
-        ["api", "feeds", n, "refresh"] => id(n).map_or(NotFound, |n| only(post, ApiFeedRefresh(n), "POST")),
+        ["api", "feeds", n, "refresh"] => {
+            id(n).map_or(NotFound, |n| only(post, ApiFeedRefresh(n), "POST"))
+        }
         ["api", "opml"] => only(post, ApiOpmlImport, "POST"),
         _ => NotFound,
     }
@@ -109,7 +112,10 @@ mod tests {
         assert_eq!(route("POST", "/api/feeds"), Route::ApiFeedCreate);
         assert_eq!(route("GET", "/api/feeds/"), Route::ApiFeeds);
         assert_eq!(route("DELETE", "/api/feeds/3"), Route::ApiFeedDelete(3));
-        assert_eq!(route("POST", "/api/feeds/3/refresh"), Route::ApiFeedRefresh(3));
+        assert_eq!(
+            route("POST", "/api/feeds/3/refresh"),
+            Route::ApiFeedRefresh(3)
+        );
         assert_eq!(route("POST", "/api/opml"), Route::ApiOpmlImport);
         assert_eq!(route("GET", "/feeds.opml"), Route::OpmlOut);
     }
@@ -119,8 +125,14 @@ mod tests {
         assert_eq!(route("GET", "/feeds/abc"), Route::NotFound);
         assert_eq!(route("GET", "/feeds/-1"), Route::NotFound);
         assert_eq!(route("GET", "/feeds/0"), Route::NotFound);
-        assert_eq!(route("GET", "/feeds/99999999999999999999999"), Route::NotFound);
-        assert_eq!(route("PUT", "/api/feeds"), Route::MethodNotAllowed("GET, POST"));
+        assert_eq!(
+            route("GET", "/feeds/99999999999999999999999"),
+            Route::NotFound
+        );
+        assert_eq!(
+            route("PUT", "/api/feeds"),
+            Route::MethodNotAllowed("GET, POST")
+        );
         assert_eq!(route("POST", "/"), Route::MethodNotAllowed("GET"));
         assert_eq!(route("GET", "/nope"), Route::NotFound);
         assert!(route("GET", "/api/feeds/1").is_api());

@@ -19,18 +19,49 @@ enum Kind {
 }
 
 const FEEDS: &[DemoFeed] = &[
-    DemoFeed { path: "/mercury.rss", title: "Mercury Dispatch", kind: Kind::Rss, every_s: 9 },
-    DemoFeed { path: "/venus.atom", title: "Venus Notes", kind: Kind::Atom, every_s: 13 },
-    DemoFeed { path: "/mars.json", title: "Mars Log", kind: Kind::Json, every_s: 17 },
+    DemoFeed {
+        path: "/mercury.rss",
+        title: "Mercury Dispatch",
+        kind: Kind::Rss,
+        every_s: 9,
+    },
+    DemoFeed {
+        path: "/venus.atom",
+        title: "Venus Notes",
+        kind: Kind::Atom,
+        every_s: 13,
+    },
+    DemoFeed {
+        path: "/mars.json",
+        title: "Mars Log",
+        kind: Kind::Json,
+        every_s: 17,
+    },
 ];
 
 const WORDS: &[&str] = &[
-    "orbit", "perihelion", "transit", "eclipse", "apogee", "comet", "nebula", "parallax",
-    "azimuth", "libration", "occultation", "syzygy", "umbra", "zenith", "meridian", "equinox",
+    "orbit",
+    "perihelion",
+    "transit",
+    "eclipse",
+    "apogee",
+    "comet",
+    "nebula",
+    "parallax",
+    "azimuth",
+    "libration",
+    "occultation",
+    "syzygy",
+    "umbra",
+    "zenith",
+    "meridian",
+    "equinox",
 ];
 
 fn now_s() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn rfc3339(t: u64) -> String {
@@ -46,20 +77,39 @@ fn rfc3339(t: u64) -> String {
     let d = doy - (153 * mp + 2) / 5 + 1;
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z", secs / 3600, secs % 3600 / 60, secs % 60)
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
 }
 
 /// RFC 822 date, as RSS 2.0 wants it.
 fn rfc822(t: u64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let iso = rfc3339(t);
-    let (y, m, d) = (&iso[0..4], iso[5..7].parse::<usize>().unwrap_or(1), &iso[8..10]);
-    format!("{}, {d} {} {y} {} +0000", DAYS[(t / 86_400 % 7) as usize], MONTHS[m - 1], &iso[11..19])
+    let (y, m, d) = (
+        &iso[0..4],
+        iso[5..7].parse::<usize>().unwrap_or(1),
+        &iso[8..10],
+    );
+    format!(
+        "{}, {d} {} {y} {} +0000",
+        DAYS[(t / 86_400 % 7) as usize],
+        MONTHS[m - 1],
+        &iso[11..19]
+    )
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Entries 0..=n where n grows with time; the newest ten are served.
@@ -95,7 +145,11 @@ fn render(f: &DemoFeed, base: &str, start: u64, now: u64) -> (String, &'static s
                 s += &format!(
                     "<item><title>{}</title><link>{base}{}/{k}</link><guid>{base}{}/{k}</guid>\
                      <pubDate>{}</pubDate><description>{}</description></item>",
-                    esc(&title), f.path, f.path, rfc822(published), esc(&body)
+                    esc(&title),
+                    f.path,
+                    f.path,
+                    rfc822(published),
+                    esc(&body)
                 );
             }
             (s + "</channel></rss>", "application/rss+xml")
@@ -164,7 +218,10 @@ fn serve(mut stream: TcpStream, base: &str, start: u64) {
     let response = match FEEDS.iter().find(|f| f.path == path) {
         Some(f) => {
             let (body, ctype) = render(f, base, start, now_s());
-            let etag = format!("\"{:x}\"", body.len() as u64 * 31 + entries(f, start, now_s())[0].0);
+            let etag = format!(
+                "\"{:x}\"",
+                body.len() as u64 * 31 + entries(f, start, now_s())[0].0
+            );
             if if_none_match.as_deref() == Some(etag.as_str()) {
                 format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nConnection: close\r\n\r\n")
             } else {

@@ -143,11 +143,26 @@ mod tests {
                 check_url(bad, false)
             );
         }
-        assert!(matches!(check_url("file:///etc/passwd", false), Err(PolicyError::Scheme(_))));
-        assert!(matches!(check_url("javascript:alert(1)", false), Err(PolicyError::Scheme(_))));
-        assert!(matches!(check_url("ftp://example.com/", false), Err(PolicyError::Scheme(_))));
-        assert!(matches!(check_url("https://u:p@example.com/", false), Err(PolicyError::Credentials)));
-        assert!(matches!(check_url("not a url", false), Err(PolicyError::Invalid(_))));
+        assert!(matches!(
+            check_url("file:///etc/passwd", false),
+            Err(PolicyError::Scheme(_))
+        ));
+        assert!(matches!(
+            check_url("javascript:alert(1)", false),
+            Err(PolicyError::Scheme(_))
+        ));
+        assert!(matches!(
+            check_url("ftp://example.com/", false),
+            Err(PolicyError::Scheme(_))
+        ));
+        assert!(matches!(
+            check_url("https://u:p@example.com/", false),
+            Err(PolicyError::Credentials)
+        ));
+        assert!(matches!(
+            check_url("not a url", false),
+            Err(PolicyError::Invalid(_))
+        ));
     }
 
     #[test]

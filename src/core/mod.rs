@@ -5,5 +5,5 @@ pub mod feed;
 pub mod fetch_policy;
 pub mod model;
 pub mod protocol;
-pub mod views;
 pub mod schedule;
+pub mod views;

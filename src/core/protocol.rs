@@ -55,8 +55,9 @@ impl ServerMsg {
 
     pub fn to_json(&self) -> String {
         // Serializing these plain structs cannot fail; fall back to a valid frame anyway.
-        serde_json::to_string(self)
-            .unwrap_or_else(|_| r#"{"type":"error","code":"internal","message":"encoding failed"}"#.into())
+        serde_json::to_string(self).unwrap_or_else(|_| {
+            r#"{"type":"error","code":"internal","message":"encoding failed"}"#.into()
+        })
     }
 }
 
@@ -229,7 +230,10 @@ mod tests {
                 "{bad}"
             );
         }
-        let big = format!(r#"{{"type":"resume","since":1,"pad":"{}"}}"#, "x".repeat(70_000));
+        let big = format!(
+            r#"{{"type":"resume","since":1,"pad":"{}"}}"#,
+            "x".repeat(70_000)
+        );
         assert_eq!(parse_client(&big), Err(FrameError::TooBig));
     }
 
@@ -249,7 +253,10 @@ mod tests {
             assert_eq!(s.count_bad(&bad), Verdict::Ok);
         }
         assert_eq!(s.count_bad(&bad), Verdict::Close(CLOSE_POLICY));
-        assert_eq!(s.count_bad(&FrameError::TooBig), Verdict::Close(CLOSE_TOO_BIG));
+        assert_eq!(
+            s.count_bad(&FrameError::TooBig),
+            Verdict::Close(CLOSE_TOO_BIG)
+        );
     }
 
     #[test]

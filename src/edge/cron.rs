@@ -22,7 +22,11 @@ async fn prune(env: &Env, now: i64) -> worker::Result<()> {
     let mut stmts = Vec::new();
     if cfg.retention_days > 0 {
         let cutoff = now - i64::from(cfg.retention_days) * 86_400_000;
-        stmts.push(query!(&db, "DELETE FROM entries WHERE published_at < ?1", cutoff)?);
+        stmts.push(query!(
+            &db,
+            "DELETE FROM entries WHERE published_at < ?1",
+            cutoff
+        )?);
     }
     stmts.push(query!(
         &db,

@@ -47,7 +47,9 @@ pub fn schedule_config(env: &Env) -> ScheduleConfig {
             .map(|s| s * 1000)
     };
     let min = secs("MIN_FETCH_INTERVAL_SECONDS").unwrap_or(d.min_interval_ms);
-    let max = secs("MAX_FETCH_INTERVAL_SECONDS").unwrap_or(d.max_interval_ms).max(min);
+    let max = secs("MAX_FETCH_INTERVAL_SECONDS")
+        .unwrap_or(d.max_interval_ms)
+        .max(min);
     ScheduleConfig {
         min_interval_ms: min,
         default_interval_ms: secs("DEFAULT_FETCH_INTERVAL_SECONDS")

@@ -102,7 +102,10 @@ impl FeedObject {
             .sql()
             .exec("SELECT identity, fingerprint FROM seen", None)?
             .to_array()?;
-        Ok(rows.into_iter().map(|r| (r.identity, r.fingerprint)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| (r.identity, r.fingerprint))
+            .collect())
     }
 
     async fn arm(&self, at: i64) -> worker::Result<()> {
@@ -157,7 +160,10 @@ impl FeedObject {
             ..Default::default()
         };
         let rep = match outcome {
-            FetchOutcome::NotModified { moved_to, cache_max_age_s } => {
+            FetchOutcome::NotModified {
+                moved_to,
+                cache_max_age_s,
+            } => {
                 if let Some(u) = moved_to {
                     st.url = u;
                 }
@@ -175,23 +181,36 @@ impl FeedObject {
                 .await?;
                 report(&st, "not_modified", 0, 0, None)
             }
-            FetchOutcome::Fetched { body, moved_to, final_url, etag, last_modified, cache_max_age_s } => {
-                match feed::parse(&body, &final_url) {
-                    Ok(doc) => {
-                        if let Some(u) = moved_to {
-                            st.url = u;
-                        }
-                        hints.cache_max_age_s = cache_max_age_s;
-                        hints.ttl_minutes = doc.ttl_minutes;
-                        st.etag = etag;
-                        st.last_modified = last_modified;
-                        let (new, updated) = self.ingest(&db, &mut st, &doc, now, &mut hints, seed, &sched).await?;
-                        report(&st, "ok", new, updated, None)
+            FetchOutcome::Fetched {
+                body,
+                moved_to,
+                final_url,
+                etag,
+                last_modified,
+                cache_max_age_s,
+            } => match feed::parse(&body, &final_url) {
+                Ok(doc) => {
+                    if let Some(u) = moved_to {
+                        st.url = u;
                     }
-                    Err(e) => self.fail(&db, &mut st, now, &e.to_string(), None, seed).await?,
+                    hints.cache_max_age_s = cache_max_age_s;
+                    hints.ttl_minutes = doc.ttl_minutes;
+                    st.etag = etag;
+                    st.last_modified = last_modified;
+                    let (new, updated) = self
+                        .ingest(&db, &mut st, &doc, now, &mut hints, seed, &sched)
+                        .await?;
+                    report(&st, "ok", new, updated, None)
                 }
-            }
-            FetchOutcome::RetryLater { status, retry_after_ms } => {
+                Err(e) => {
+                    self.fail(&db, &mut st, now, &e.to_string(), None, seed)
+                        .await?
+                }
+            },
+            FetchOutcome::RetryLater {
+                status,
+                retry_after_ms,
+            } => {
                 // Wait as told (not counted as a failure); without a Retry-After, the usual interval.
                 let wait = retry_after_ms.unwrap_or(sched.default_interval_ms);
                 st.next_fetch_at = now + wait.clamp(1_000, sched.max_backoff_ms);
@@ -217,11 +236,19 @@ impl FeedObject {
                 .await?;
                 report(&st, "gone", 0, 0, Some(msg))
             }
-            FetchOutcome::Failed(e) => self.fail(&db, &mut st, now, &e.to_string(), None, seed).await?,
+            FetchOutcome::Failed(e) => {
+                self.fail(&db, &mut st, now, &e.to_string(), None, seed)
+                    .await?
+            }
         };
         self.save(&st).await?;
         if matches!(st.status.as_str(), "active" | "failing") {
-            self.arm(if st.publish_pending { now + PUBLISH_RETRY_MS } else { st.next_fetch_at }).await?;
+            self.arm(if st.publish_pending {
+                now + PUBLISH_RETRY_MS
+            } else {
+                st.next_fetch_at
+            })
+            .await?;
         } else {
             self.state.storage().delete_alarm().await?;
         }
@@ -247,7 +274,8 @@ impl FeedObject {
             "active"
         }
         .into();
-        st.next_fetch_at = schedule::next_fetch_after_failure(now, &sched, st.failures, retry_after, seed);
+        st.next_fetch_at =
+            schedule::next_fetch_after_failure(now, &sched, st.failures, retry_after, seed);
         let next = (st.status != "paused").then_some(st.next_fetch_at);
         query!(
             db,
@@ -281,11 +309,12 @@ impl FeedObject {
             .collect();
         // A first fetch stores the newest entries, not the whole archive; so does a flood.
         if todo.len() > FIRST_FETCH_MAX_ENTRIES {
-            let keep: std::collections::HashSet<&str> = feed::newest(&doc.entries, FIRST_FETCH_MAX_ENTRIES)
-                .into_iter()
-                .filter(|e| seen.get(&e.identity) != Some(&e.fingerprint))
-                .map(|e| e.identity.as_str())
-                .collect();
+            let keep: std::collections::HashSet<&str> =
+                feed::newest(&doc.entries, FIRST_FETCH_MAX_ENTRIES)
+                    .into_iter()
+                    .filter(|e| seen.get(&e.identity) != Some(&e.fingerprint))
+                    .map(|e| e.identity.as_str())
+                    .collect();
             todo.retain(|e| keep.contains(e.identity.as_str()));
         }
         // Oldest first, so ids grow with publication time within a batch.
@@ -344,7 +373,9 @@ impl FeedObject {
         let mut new_views = Vec::new();
         let mut updated = 0;
         for (res, (e, fp, published)) in results.iter().zip(cleaned) {
-            let Some(ret) = res.results::<Ret>()?.into_iter().next() else { continue };
+            let Some(ret) = res.results::<Ret>()?.into_iter().next() else {
+                continue;
+            };
             sql.exec(
                 "INSERT OR REPLACE INTO seen (identity, fingerprint, entry_id, seen_at) VALUES (?, ?, ?, ?)",
                 vec![e.identity.clone().into(), fp.into(), ret.id.into(), now.into()],
@@ -353,7 +384,11 @@ impl FeedObject {
                 new_views.push(EntryView {
                     id: ret.id,
                     feed_id: st.feed_id,
-                    feed_title: if doc.title.is_empty() { st.url.clone() } else { doc.title.clone() },
+                    feed_title: if doc.title.is_empty() {
+                        st.url.clone()
+                    } else {
+                        doc.title.clone()
+                    },
                     title: e.title,
                     url: e.url,
                     author: e.author,
@@ -399,13 +434,20 @@ impl FeedObject {
     }
 }
 
-fn report(st: &FeedState, outcome: &str, new: u32, updated: u32, error: Option<String>) -> RefreshReport {
+fn report(
+    st: &FeedState,
+    outcome: &str,
+    new: u32,
+    updated: u32,
+    error: Option<String>,
+) -> RefreshReport {
     RefreshReport {
         outcome: outcome.into(),
         new_entries: new,
         updated_entries: updated,
         error,
-        next_fetch_at: matches!(st.status.as_str(), "active" | "failing").then_some(st.next_fetch_at),
+        next_fetch_at: matches!(st.status.as_str(), "active" | "failing")
+            .then_some(st.next_fetch_at),
         status: st.status.clone(),
         url: st.url.clone(),
     }
@@ -482,19 +524,34 @@ impl DurableObject for FeedObject {
         if st.next_fetch_at <= now + 1_000 {
             self.refresh(false).await?;
         } else if let Some(st) = self.load().await? {
-            self.arm(if st.publish_pending { now + PUBLISH_RETRY_MS } else { st.next_fetch_at }).await?;
+            self.arm(if st.publish_pending {
+                now + PUBLISH_RETRY_MS
+            } else {
+                st.next_fetch_at
+            })
+            .await?;
         }
         Response::ok("ok")
     }
 
-    async fn websocket_message(&self, ws: WebSocket, message: WebSocketIncomingMessage) -> worker::Result<()> {
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> worker::Result<()> {
         let st = self.load().await?.unwrap_or_default();
         let db = env::db(&self.env)?;
         let upto = st.pushed_upto.max(0);
         hub::on_message(&ws, message, &db, upto, Some(&[st.feed_id])).await
     }
 
-    async fn websocket_close(&self, ws: WebSocket, code: usize, _reason: String, _clean: bool) -> worker::Result<()> {
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> worker::Result<()> {
         hub::on_close(&ws, code);
         Ok(())
     }

@@ -4,9 +4,13 @@ use std::time::Duration;
 
 use futures::future::{select, Either};
 use futures::StreamExt;
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
+use worker::{
+    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
+};
 
-use crate::core::fetch_policy::{check_url, PolicyError, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS};
+use crate::core::fetch_policy::{
+    check_url, PolicyError, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS,
+};
 use crate::core::schedule::{parse_cache_max_age, parse_retry_after};
 
 /// One fetch's inputs.
@@ -23,7 +27,10 @@ pub struct FetchRequest<'a> {
 #[derive(Debug)]
 pub enum FetchOutcome {
     /// 304: nothing changed.
-    NotModified { moved_to: Option<String>, cache_max_age_s: Option<i64> },
+    NotModified {
+        moved_to: Option<String>,
+        cache_max_age_s: Option<i64>,
+    },
     Fetched {
         body: Vec<u8>,
         /// Set after a 301/308: the feed's new permanent URL.
@@ -35,7 +42,10 @@ pub enum FetchOutcome {
         cache_max_age_s: Option<i64>,
     },
     /// 429 / 503: come back later; not a failure.
-    RetryLater { status: u16, retry_after_ms: Option<i64> },
+    RetryLater {
+        status: u16,
+        retry_after_ms: Option<i64>,
+    },
     /// 410: the publisher says the feed is gone for good.
     Gone,
     Failed(FetchError),
@@ -68,9 +78,17 @@ fn header(h: &Headers, name: &str) -> Option<String> {
     h.get(name).ok().flatten().filter(|v| !v.is_empty())
 }
 
-async fn send_once(url: &str, req: &FetchRequest<'_>, conditional: bool) -> Result<worker::Response, FetchError> {
+async fn send_once(
+    url: &str,
+    req: &FetchRequest<'_>,
+    conditional: bool,
+) -> Result<worker::Response, FetchError> {
     let headers = Headers::new();
-    let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| FetchError::Network(e.to_string()));
+    let set = |k: &str, v: &str| {
+        headers
+            .set(k, v)
+            .map_err(|e| FetchError::Network(e.to_string()))
+    };
     set("User-Agent", req.user_agent)?;
     set("Accept", ACCEPT)?;
     if conditional {
@@ -85,7 +103,8 @@ async fn send_once(url: &str, req: &FetchRequest<'_>, conditional: bool) -> Resu
     init.with_method(Method::Get)
         .with_headers(headers)
         .with_redirect(RequestRedirect::Manual);
-    let request = Request::new_with_init(url, &init).map_err(|e| FetchError::Network(e.to_string()))?;
+    let request =
+        Request::new_with_init(url, &init).map_err(|e| FetchError::Network(e.to_string()))?;
     let controller = AbortController::default();
     let signal = controller.signal();
     let fetch = Box::pin(async move { Fetch::Request(request).send_with_signal(&signal).await });
@@ -101,7 +120,9 @@ async fn send_once(url: &str, req: &FetchRequest<'_>, conditional: bool) -> Resu
 }
 
 async fn read_capped(resp: &mut worker::Response) -> Result<Vec<u8>, FetchError> {
-    let mut stream = resp.stream().map_err(|e| FetchError::Network(e.to_string()))?;
+    let mut stream = resp
+        .stream()
+        .map_err(|e| FetchError::Network(e.to_string()))?;
     let mut body = Vec::new();
     let read = async {
         while let Some(chunk) = stream.next().await {
@@ -160,7 +181,8 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<FetchOutcome, FetchError>
             304 => {
                 return Ok(FetchOutcome::NotModified {
                     moved_to,
-                    cache_max_age_s: header(&h, "Cache-Control").and_then(|c| parse_cache_max_age(&c)),
+                    cache_max_age_s: header(&h, "Cache-Control")
+                        .and_then(|c| parse_cache_max_age(&c)),
                 })
             }
             200..=299 => {
@@ -171,12 +193,17 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<FetchOutcome, FetchError>
                     final_url: url.to_string(),
                     etag: header(&h, "ETag"),
                     last_modified: header(&h, "Last-Modified"),
-                    cache_max_age_s: header(&h, "Cache-Control").and_then(|c| parse_cache_max_age(&c)),
+                    cache_max_age_s: header(&h, "Cache-Control")
+                        .and_then(|c| parse_cache_max_age(&c)),
                 });
             }
             429 | 503 => {
-                let retry_after_ms = header(&h, "Retry-After").and_then(|v| parse_retry_after(&v, req.now_ms));
-                return Ok(FetchOutcome::RetryLater { status, retry_after_ms });
+                let retry_after_ms =
+                    header(&h, "Retry-After").and_then(|v| parse_retry_after(&v, req.now_ms));
+                return Ok(FetchOutcome::RetryLater {
+                    status,
+                    retry_after_ms,
+                });
             }
             410 => return Ok(FetchOutcome::Gone),
             s => return Err(FetchError::Status(s)),

@@ -1,8 +1,6 @@
 //! Hibernating WebSockets shared by the Room and every FeedObject: accept, protocol frames, broadcast.
 
-use worker::{
-    D1Database, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
-};
+use worker::{D1Database, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
 
 use crate::core::model::EntryView;
 use crate::core::protocol::{
@@ -25,10 +23,9 @@ pub fn feeds_filter(url: &worker::Url) -> Result<Option<Vec<i64>>, String> {
     };
     let mut ids = Vec::new();
     for part in v.split(',').filter(|p| !p.is_empty()) {
-        let id: i64 = part
-            .trim()
-            .parse()
-            .map_err(|_| format!("feeds must be a comma-separated list of feed ids, got {part:?}"))?;
+        let id: i64 = part.trim().parse().map_err(|_| {
+            format!("feeds must be a comma-separated list of feed ids, got {part:?}")
+        })?;
         ids.push(id);
     }
     if ids.len() > protocol::MAX_SUBSCRIBED_FEEDS {
@@ -122,14 +119,18 @@ pub async fn on_message(
             match verdict {
                 Verdict::Close(code) => close(ws, code, &err.to_string()),
                 Verdict::Ok => {
-                    let _ = ws.send_with_str(ServerMsg::error(err.code(), err.to_string()).to_json());
+                    let _ =
+                        ws.send_with_str(ServerMsg::error(err.code(), err.to_string()).to_json());
                 }
             }
             return Ok(());
         }
         Ok(ClientMsg::Subscribe { feeds }) => {
             if fixed_feeds.is_some() {
-                ServerMsg::error("bad_frame", "this socket follows one feed; use /ws to choose feeds")
+                ServerMsg::error(
+                    "bad_frame",
+                    "this socket follows one feed; use /ws to choose feeds",
+                )
             } else {
                 st.feeds = feeds.clone();
                 ServerMsg::Subscribed { feeds }

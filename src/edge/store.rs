@@ -43,7 +43,8 @@ impl From<EntryRow> for EntryView {
     }
 }
 
-const ENTRY_COLS: &str = "e.id, e.feed_id, f.title AS feed_title, f.url AS feed_url, e.title, e.url, e.author, \
+const ENTRY_COLS: &str =
+    "e.id, e.feed_id, f.title AS feed_title, f.url AS feed_url, e.title, e.url, e.author, \
      e.published_at, e.first_seen, e.summary, e.content_html \
      FROM entries e JOIN feeds f ON f.id = e.feed_id";
 
@@ -87,7 +88,10 @@ pub async fn entries_river(
            (e.published_at, e.id) < (SELECT published_at, id FROM entries WHERE id = ?2)) \
          ORDER BY e.published_at DESC, e.id DESC LIMIT ?3"
     );
-    let rows: Vec<EntryRow> = query!(db, &sql, feed, before, limit)?.all().await?.results()?;
+    let rows: Vec<EntryRow> = query!(db, &sql, feed, before, limit)?
+        .all()
+        .await?
+        .results()?;
     Ok(rows.into_iter().map(EntryView::from).collect())
 }
 
@@ -132,7 +136,8 @@ pub async fn entries_between(
     Ok(rows.into_iter().map(EntryView::from).collect())
 }
 
-const FEED_COLS: &str = "id, url, title, site_url, description, format, status, consecutive_failures, \
+const FEED_COLS: &str =
+    "id, url, title, site_url, description, format, status, consecutive_failures, \
      last_error, last_fetch_at, last_success_at, next_fetch_at, entry_count FROM feeds";
 
 pub async fn feeds_all(db: &D1Database) -> StoreResult<Vec<FeedView>> {
@@ -168,7 +173,14 @@ pub async fn feed_ids_due(db: &D1Database, now: i64) -> StoreResult<Vec<i64>> {
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
-pub fn audit(db: &D1Database, at: i64, actor: &str, action: &str, feed_id: Option<i64>, detail: Option<&str>) -> StoreResult<D1PreparedStatement> {
+pub fn audit(
+    db: &D1Database,
+    at: i64,
+    actor: &str,
+    action: &str,
+    feed_id: Option<i64>,
+    detail: Option<&str>,
+) -> StoreResult<D1PreparedStatement> {
     query!(
         db,
         "INSERT INTO audit_log (at, actor, action, feed_id, detail) VALUES (?1, ?2, ?3, ?4, ?5)",

@@ -155,7 +155,7 @@ fn find_tag_end(b: &[u8], from: usize) -> Option<usize> {
 
 /// Attributes of a start tag: (name, raw undecoded value).
 pub fn attrs(mut a: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
-    std::iter::from_fn(move || loop {
+    std::iter::from_fn(move || {
         let start = a.iter().position(|c| is_name_start(*c))?;
         a = &a[start..];
         let n = a.iter().position(|c| !is_name_char(*c)).unwrap_or(a.len());
@@ -192,7 +192,7 @@ pub fn attrs(mut a: &[u8]) -> impl Iterator<Item = (&[u8], &[u8])> {
                 v
             }
         };
-        return Some((name, value));
+        Some((name, value))
     })
 }
 

@@ -234,9 +234,7 @@ pub fn parse(doc: &str, feed_url: Option<&Url>) -> Result<FeedDoc, ParseError> {
                             )))
                         }
                     });
-                    if local.eq_ignore_ascii_case(b"channel") {
-                        channel_depth = 1;
-                    } else if format == Some(FeedFormat::Atom) {
+                    if local.eq_ignore_ascii_case(b"channel") || format == Some(FeedFormat::Atom) {
                         channel_depth = 1;
                     }
                     declare_ns(a, &mut prefixes, &mut default_ns, 1);
@@ -552,7 +550,7 @@ fn entry_field<'a>(
     })
 }
 
-fn feed_field<'a>(
+fn feed_field(
     fmt: FeedFormat,
     ns: Ns,
     local: &[u8],

@@ -88,7 +88,13 @@ pub fn feeds_page(cfg: &Config, feeds: &[FeedView]) -> Markup {
     )
 }
 
-pub fn feed_page(cfg: &Config, feed: &FeedView, entries: &[EntryView], older: Option<i64>, paged: bool) -> Markup {
+pub fn feed_page(
+    cfg: &Config,
+    feed: &FeedView,
+    entries: &[EntryView],
+    older: Option<i64>,
+    paged: bool,
+) -> Markup {
     let ws = format!("/feeds/{}/ws", feed.id);
     layout(
         cfg,
@@ -145,8 +151,21 @@ mod tests {
 
     #[test]
     fn feed_strings_are_escaped_everywhere() {
-        let e = entry(7, "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "<p>fine</p>");
-        let html = home_page(&Config::default(), &HomePage { entries: &[e], older: Some(7), paged: false }).into_string();
+        let e = entry(
+            7,
+            "<script>alert(1)</script>",
+            "<img src=x onerror=alert(1)>",
+            "<p>fine</p>",
+        );
+        let html = home_page(
+            &Config::default(),
+            &HomePage {
+                entries: &[e],
+                older: Some(7),
+                paged: false,
+            },
+        )
+        .into_string();
         assert!(!html.contains("<script>alert"), "{html}");
         assert!(!html.contains("<img src=x"), "{html}");
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
@@ -161,7 +180,15 @@ mod tests {
 
     #[test]
     fn older_pages_do_not_follow_the_socket() {
-        let html = home_page(&Config::default(), &HomePage { entries: &[], older: None, paged: true }).into_string();
+        let html = home_page(
+            &Config::default(),
+            &HomePage {
+                entries: &[],
+                older: None,
+                paged: true,
+            },
+        )
+        .into_string();
         assert!(!html.contains("data-ws"));
         assert!(html.contains("No entries yet"));
     }

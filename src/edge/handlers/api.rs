@@ -48,10 +48,14 @@ pub async fn entries(req: &Request, env: &Env) -> AppResult<Response> {
     let feed = query_i64(req, "feed")?;
     let limit = query_i64(req, "limit")?.unwrap_or(50);
     if !(1..=200).contains(&limit) {
-        return Err(AppError::BadRequest("limit must be between 1 and 200".into()));
+        return Err(AppError::BadRequest(
+            "limit must be between 1 and 200".into(),
+        ));
     }
     let entries = store::entries_by_id(&env::db(env)?, feed, since, before, limit as u32).await?;
-    let next = (entries.len() == limit as usize).then(|| entries.last().map(|e| e.id)).flatten();
+    let next = (entries.len() == limit as usize)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
     json_response(&EntriesPage { entries, next }, 200)
 }
 
@@ -77,12 +81,23 @@ async fn read_json<T: for<'de> Deserialize<'de>>(mut req: Request) -> AppResult<
     if body.len() > MAX_JSON_BODY {
         return Err(AppError::TooLarge);
     }
-    serde_json::from_slice(&body).map_err(|e| AppError::BadRequest(format!("the body must be JSON like {{\"url\": \"https://…\"}}: {e}")))
+    serde_json::from_slice(&body).map_err(|e| {
+        AppError::BadRequest(format!(
+            "the body must be JSON like {{\"url\": \"https://…\"}}: {e}"
+        ))
+    })
 }
 
 /// Calls a FeedObject's internal endpoint.
-async fn feed_object(env: &Env, id: i64, path: &str, body: Option<serde_json::Value>) -> AppResult<Response> {
-    let stub = env::feed_objects(env)?.id_from_name(&id.to_string())?.get_stub()?;
+async fn feed_object(
+    env: &Env,
+    id: i64,
+    path: &str,
+    body: Option<serde_json::Value>,
+) -> AppResult<Response> {
+    let stub = env::feed_objects(env)?
+        .id_from_name(&id.to_string())?
+        .get_stub()?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post);
     if let Some(b) = body {
@@ -128,18 +143,33 @@ pub async fn create_feed(req: Request, env: &Env, _ctx: &Context) -> AppResult<R
     };
     let mut resp = feed_object(env, id, "/init", Some(json!({"feed_id": id, "url": url}))).await?;
     let report: RefreshReport = resp.json().await?;
-    if !matches!(report.outcome.as_str(), "ok" | "not_modified" | "retry_later") {
+    if !matches!(
+        report.outcome.as_str(),
+        "ok" | "not_modified" | "retry_later"
+    ) {
         // Not a feed we can read: forget it entirely and say why.
         let _ = feed_object(env, id, "/delete", None).await;
-        query!(&db, "DELETE FROM feeds WHERE id = ?1", id)?.run().await?;
-        let why = report.error.unwrap_or_else(|| "the feed could not be read".into());
+        query!(&db, "DELETE FROM feeds WHERE id = ?1", id)?
+            .run()
+            .await?;
+        let why = report
+            .error
+            .unwrap_or_else(|| "the feed could not be read".into());
         return Err(AppError::Unprocessable(format!("{url}: {why}")));
     }
-    store::audit(&db, now, "api", "feed.create", Some(id), Some(&url))?.run().await?;
+    store::audit(&db, now, "api", "feed.create", Some(id), Some(&url))?
+        .run()
+        .await?;
     let feed = store::feed_by_id(&db, id)
         .await?
         .ok_or_else(|| AppError::Internal(format!("feed {id} vanished after insert")))?;
-    json_response(&Created { feed, refresh: report }, 201)
+    json_response(
+        &Created {
+            feed,
+            refresh: report,
+        },
+        201,
+    )
 }
 
 pub async fn delete_feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
@@ -152,7 +182,14 @@ pub async fn delete_feed(req: &Request, env: &Env, id: i64) -> AppResult<Respons
     db.batch(vec![
         query!(&db, "DELETE FROM entries WHERE feed_id = ?1", id)?,
         query!(&db, "DELETE FROM feeds WHERE id = ?1", id)?,
-        store::audit(&db, env::now_ms(), "api", "feed.delete", Some(id), Some(&feed.url))?,
+        store::audit(
+            &db,
+            env::now_ms(),
+            "api",
+            "feed.delete",
+            Some(id),
+            Some(&feed.url),
+        )?,
     ])
     .await?;
     json_response(&json!({"deleted": id}), 200)
@@ -175,7 +212,9 @@ pub(crate) async fn ensure_due(env: &Env, now: i64) -> AppResult<usize> {
     let ids = store::feed_ids_due(&db, now).await?;
     let n = ids.len();
     for chunk in ids.chunks(20) {
-        let calls = chunk.iter().map(|id| feed_object(env, *id, "/ensure", None));
+        let calls = chunk
+            .iter()
+            .map(|id| feed_object(env, *id, "/ensure", None));
         for r in futures::future::join_all(calls).await {
             if let Err(e) = r {
                 worker::console_error!("ensure failed: {e}");

@@ -14,7 +14,8 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
     let path = req.path();
     let r = route(req.method().as_ref(), &path);
     // API clients get JSON errors, whatever went wrong; people get a page.
-    let json_errors = r.is_api() || path.starts_with("/api/") || matches!(r, Route::Ws | Route::FeedWs(_));
+    let json_errors =
+        r.is_api() || path.starts_with("/api/") || matches!(r, Route::Ws | Route::FeedWs(_));
     let result = dispatch(r, req, &env, &ctx).await;
     Ok(match result {
         Ok(resp) => resp,
@@ -30,11 +31,15 @@ async fn dispatch(r: Route, req: Request, env: &Env, ctx: &Context) -> AppResult
         Route::Feeds => pages::feeds(env).await,
         Route::Feed(id) => pages::feed(&req, env, id).await,
         Route::Search => pages::home(&req, env).await,
-        Route::Admin => Err(AppError::NotFound("the admin pages are not built yet; use the JSON API".into())),
+        Route::Admin => Err(AppError::NotFound(
+            "the admin pages are not built yet; use the JSON API".into(),
+        )),
         Route::Healthz => api::healthz(env).await,
         Route::Ws => sockets::room(req, env).await,
         Route::FeedWs(id) => sockets::feed(req, env, id).await,
-        Route::AtomOut | Route::RssOut | Route::OpmlOut => Err(AppError::NotFound("not built yet".into())),
+        Route::AtomOut | Route::RssOut | Route::OpmlOut => {
+            Err(AppError::NotFound("not built yet".into()))
+        }
         Route::ApiEntries => api::entries(&req, env).await,
         Route::ApiFeeds => api::feeds(env).await,
         Route::ApiFeed(id) => api::feed(env, id).await,
@@ -58,6 +63,8 @@ pub(crate) fn query_i64(req: &Request, key: &str) -> AppResult<Option<i64>> {
             .ok()
             .filter(|n| *n >= 0)
             .map(Some)
-            .ok_or_else(|| AppError::BadRequest(format!("{key} must be a non-negative integer, got {v:?}"))),
+            .ok_or_else(|| {
+                AppError::BadRequest(format!("{key} must be a non-negative integer, got {v:?}"))
+            }),
     }
 }

@@ -65,7 +65,11 @@ pub async fn feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
     } else {
         None
     };
-    html(views::feed_page(&cfg, &feed, &entries, older, before.is_some()), 200, PAGE_CACHE)
+    html(
+        views::feed_page(&cfg, &feed, &entries, older, before.is_some()),
+        200,
+        PAGE_CACHE,
+    )
 }
 
 pub fn error_page(env: &Env, e: &AppError) -> Response {
@@ -73,6 +77,10 @@ pub fn error_page(env: &Env, e: &AppError) -> Response {
     if let AppError::Internal(detail) = e {
         worker::console_error!("internal error: {detail}");
     }
-    html(views::not_found_page(&cfg, &e.to_string()), e.status(), "no-store")
-        .unwrap_or_else(|_| e.to_json_response())
+    html(
+        views::not_found_page(&cfg, &e.to_string()),
+        e.status(),
+        "no-store",
+    )
+    .unwrap_or_else(|_| e.to_json_response())
 }

@@ -19,7 +19,11 @@ fn require_upgrade(req: &Request) -> AppResult<()> {
 /// `/ws`: the whole planet (optionally `?feeds=1,2`), held by the Room.
 pub async fn room(req: Request, env: &Env) -> AppResult<Response> {
     require_upgrade(&req)?;
-    let query = req.url()?.query().map(|q| format!("?{q}")).unwrap_or_default();
+    let query = req
+        .url()?
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
     let stub = env::rooms(env)?.id_from_name("global")?.get_stub()?;
     let fwd = Request::new_with_init(&format!("https://room/ws{query}"), &forward_init(&req)?)?;
     Ok(stub.fetch_with_request(fwd).await?)
@@ -31,7 +35,9 @@ pub async fn feed(req: Request, env: &Env, id: i64) -> AppResult<Response> {
     if store::feed_by_id(&env::db(env)?, id).await?.is_none() {
         return Err(AppError::NotFound(format!("there is no feed {id}")));
     }
-    let stub = env::feed_objects(env)?.id_from_name(&id.to_string())?.get_stub()?;
+    let stub = env::feed_objects(env)?
+        .id_from_name(&id.to_string())?
+        .get_stub()?;
     let fwd = Request::new_with_init("https://feed/ws", &forward_init(&req)?)?;
     Ok(stub.fetch_with_request(fwd).await?)
 }

@@ -1,0 +1,139 @@
+//! Architecture invariants as plain tests: `core` stays pure, and no wasm32 code reads a clock that panics there.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in fs::read_dir(&d).expect("readable source dir").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|e| e == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// Code lines without `//` comments, so a doc sentence naming a rule does not trip it.
+fn code_lines(path: &Path) -> Vec<(usize, String)> {
+    let text = fs::read_to_string(path).expect("utf-8 source");
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.split("//").next().unwrap_or("").to_string()))
+        .collect()
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+#[test]
+fn core_never_imports_worker() {
+    let files = rust_files(&root().join("src/core"));
+    assert!(files.len() > 5, "found the core sources");
+    let mut bad = Vec::new();
+    for f in files {
+        for (n, line) in code_lines(&f) {
+            let l = line.trim();
+            if l.contains("worker::")
+                || l.starts_with("use worker")
+                || l.contains("extern crate worker")
+                || l.contains("wasm_bindgen")
+                || l.contains("js_sys")
+            {
+                bad.push(format!("{}:{n}: {l}", f.display()));
+            }
+        }
+    }
+    assert!(bad.is_empty(), "core must stay pure:\n{}", bad.join("\n"));
+}
+
+#[test]
+fn core_reads_no_clock_or_environment() {
+    let mut bad = Vec::new();
+    for f in rust_files(&root().join("src/core")) {
+        for (n, line) in code_lines(&f) {
+            if ["SystemTime", "Instant::", "std::env::", "env::var("]
+                .iter()
+                .any(|p| line.contains(p))
+            {
+                bad.push(format!("{}:{n}: {}", f.display(), line.trim()));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "core takes `now` and config as arguments:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn no_wall_clock_in_code_built_for_wasm32() {
+    // Everything under src/ except the native tools in src/bin is built for wasm32,
+    // where SystemTime::now() and Instant::now() panic.
+    let mut bad = Vec::new();
+    for f in rust_files(&root().join("src")) {
+        if f.starts_with(root().join("src/bin")) {
+            continue;
+        }
+        for (n, line) in code_lines(&f) {
+            if line.contains("SystemTime::now") || line.contains("Instant::now") {
+                bad.push(format!("{}:{n}: {}", f.display(), line.trim()));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "use worker::Date::now() at the edge:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn pre_escaped_only_in_the_sanitized_html_type() {
+    let mut uses = Vec::new();
+    for f in rust_files(&root().join("src")) {
+        for (n, line) in code_lines(&f) {
+            if line.contains("PreEscaped(") {
+                uses.push(format!(
+                    "{}:{n}",
+                    f.strip_prefix(root()).unwrap_or(&f).display()
+                ));
+            }
+        }
+    }
+    assert_eq!(
+        uses.len(),
+        1,
+        "one PreEscaped, in SanitizedHtml's Render impl: {uses:?}"
+    );
+    assert!(uses[0].starts_with("src/core/views/mod.rs"), "{uses:?}");
+}
+
+#[test]
+fn durable_objects_implement_every_handler_they_export() {
+    // Unimplemented handlers panic at runtime; both objects hold sockets and alarms.
+    for f in ["src/edge/room.rs", "src/edge/feed_object.rs"] {
+        let text = fs::read_to_string(root().join(f)).expect("source");
+        for h in [
+            "async fn fetch",
+            "async fn alarm",
+            "async fn websocket_message",
+            "async fn websocket_close",
+            "async fn websocket_error",
+        ] {
+            assert!(text.contains(h), "{f} must implement {h}");
+        }
+        assert!(
+            text.contains("accept_web_socket") || text.contains("hub::accept"),
+            "{f} uses the hibernation API"
+        );
+    }
+}
