@@ -77,7 +77,7 @@ print(f"""# Feed pipeline benchmark
 | Orrery refresh of an unchanged feed (parse + identity + fingerprint compare) | {un['total_ms']:.0f} ms | {fp['total_ms'] / max(un['total_ms'], 1e-9):.0f}× | |
 
 A first fetch stores the newest `FIRST_FETCH_MAX_ENTRIES` (50) entries ({o['stored_entries']} in all). `clean_batch` sanitizes them
-newest first with full content until 128 KiB of raw HTML is spent (the newest always in full, each body capped at 64 KiB at a tag
+newest first with full content until 96 KiB of raw HTML is spent (the newest always in full, each body capped at 64 KiB at a tag
 boundary); older ones are stored brief (escaped plain-text summary, no HTML sanitizer). Entries of an unchanged feed that needed
 cleaning anyway: {o['unchanged_recleaned']}.
 

@@ -101,7 +101,8 @@ fn pre_escaped_only_in_the_sanitized_html_type() {
     let mut uses = Vec::new();
     for f in rust_files(&root().join("src")) {
         for (n, line) in code_lines(&f) {
-            if line.contains("PreEscaped(") {
+            // A string literal (an XML declaration) is not data; anything else must be sanitized HTML.
+            if line.contains("PreEscaped(") && !line.contains("PreEscaped(\"") {
                 uses.push(format!(
                     "{}:{n}",
                     f.strip_prefix(root()).unwrap_or(&f).display()

@@ -125,10 +125,12 @@ fn main() {
         .map(|(_, b)| {
             feed::parse(b, "https://feeds.example.com/feed")
                 .map(|d| {
-                    d.entries
-                        .into_iter()
-                        .map(|e| (e.identity, e.fingerprint))
-                        .collect()
+                    // First occurrence wins, as at the edge.
+                    let mut m = HashMap::new();
+                    for e in d.entries {
+                        m.entry(e.identity).or_insert(e.fingerprint);
+                    }
+                    m
                 })
                 .unwrap_or_default()
         })

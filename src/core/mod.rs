@@ -6,4 +6,6 @@ pub mod fetch_policy;
 pub mod model;
 pub mod protocol;
 pub mod schedule;
+pub mod search;
+pub mod syndication;
 pub mod views;

@@ -479,6 +479,21 @@ impl DurableObject for FeedObject {
                 self.save(&st).await?;
                 Response::from_json(&self.refresh(true).await?)
             }
+            // OPML import: remember who we are and fetch soon, on our own alarm.
+            "/adopt" => {
+                let body: InitBody = req.json().await?;
+                let now = env::now_ms();
+                let st = FeedState {
+                    feed_id: body.feed_id,
+                    url: body.url,
+                    status: "active".into(),
+                    next_fetch_at: now,
+                    ..Default::default()
+                };
+                self.save(&st).await?;
+                self.arm(now).await?;
+                Response::ok("adopted")
+            }
             "/refresh" => Response::from_json(&self.refresh(true).await?),
             // Cron's watchdog: re-arm a missing alarm, run an overdue one now.
             "/ensure" => {

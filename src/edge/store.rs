@@ -136,6 +136,20 @@ pub async fn entries_between(
     Ok(rows.into_iter().map(EntryView::from).collect())
 }
 
+/// Full-text search over titles, summaries and authors (FTS5), best match first.
+pub async fn entries_search(
+    db: &D1Database,
+    fts_query: &str,
+    limit: u32,
+) -> StoreResult<Vec<EntryView>> {
+    let sql = format!(
+        "SELECT {ENTRY_COLS} JOIN entries_fts ON entries_fts.rowid = e.id \
+         WHERE entries_fts MATCH ?1 ORDER BY entries_fts.rank, e.id DESC LIMIT ?2"
+    );
+    let rows: Vec<EntryRow> = query!(db, &sql, fts_query, limit)?.all().await?.results()?;
+    Ok(rows.into_iter().map(EntryView::from).collect())
+}
+
 const FEED_COLS: &str =
     "id, url, title, site_url, description, format, status, consecutive_failures, \
      last_error, last_fetch_at, last_success_at, next_fetch_at, entry_count FROM feeds";

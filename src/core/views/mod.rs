@@ -5,7 +5,9 @@ mod pages;
 mod partials;
 
 pub use layout::{layout, Page};
-pub use pages::{feed_page, feeds_page, home_page, not_found_page, HomePage};
+pub use pages::{
+    feed_page, feeds_page, home_page, not_found_page, search_page, titles_page, HomePage,
+};
 pub use partials::entry_article;
 
 use maud::{Markup, PreEscaped, Render};

@@ -119,6 +119,68 @@ pub fn feed_page(
     )
 }
 
+fn title_list(entries: &[EntryView]) -> Markup {
+    html! {
+        ol.titles {
+            @for e in entries {
+                li data-id=(e.id) {
+                    @if let Some(u) = &e.url { a href=(u) rel="noopener noreferrer" { (display_title(e)) } }
+                    @else { (display_title(e)) }
+                    " " span.meta {
+                        a href=(format!("/feeds/{}", e.feed_id)) { (e.feed_title) } " · "
+                        time datetime=(iso_time(e.published)) { (human_time(e.published)) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn display_title(e: &EntryView) -> &str {
+    if e.title.trim().is_empty() {
+        "Untitled"
+    } else {
+        &e.title
+    }
+}
+
+/// Just the titles: a compact index of the newest entries.
+pub fn titles_page(cfg: &Config, entries: &[EntryView]) -> Markup {
+    layout(
+        cfg,
+        &Page {
+            title: "Titles",
+            live_path: None,
+            nav: "titles",
+        },
+        html! { h1 { "Latest titles" } (title_list(entries)) },
+    )
+}
+
+/// Full-text search; `query` is what the reader typed (escaped on output).
+pub fn search_page(cfg: &Config, query: &str, results: Option<&[EntryView]>) -> Markup {
+    layout(
+        cfg,
+        &Page {
+            title: "Search",
+            live_path: None,
+            nav: "search",
+        },
+        html! {
+            h1 { "Search" }
+            form.search action="/search" method="get" role="search" {
+                input type="search" name="q" value=(query) placeholder="Search titles, summaries, authors" maxlength="200" autofocus;
+                " " button type="submit" { "Search" }
+            }
+            @match results {
+                Some([]) => p.empty { "Nothing matches " q { (query) } "." },
+                Some(found) => { p { (found.len()) " results for " q { (query) } } (title_list(found)) },
+                None => {},
+            }
+        },
+    )
+}
+
 pub fn not_found_page(cfg: &Config, what: &str) -> Markup {
     layout(
         cfg,

@@ -206,6 +206,72 @@ pub async fn refresh_feed(req: &Request, env: &Env, id: i64) -> AppResult<Respon
     json_response(&report, 200)
 }
 
+const MAX_OPML_BODY: usize = 1024 * 1024;
+const MAX_OPML_FEEDS: usize = 200;
+
+/// Imports an OPML subscription list: every new, allowed URL becomes a feed that
+/// fetches on its own alarm shortly after (so a long list does not time out here).
+pub async fn import_opml(mut req: Request, env: &Env) -> AppResult<Response> {
+    require_admin(&req, env)?;
+    let body = req.bytes().await?;
+    if body.len() > MAX_OPML_BODY {
+        return Err(AppError::TooLarge);
+    }
+    let text = String::from_utf8_lossy(&body);
+    let urls = crate::core::syndication::parse_opml(&text)
+        .map_err(|e| AppError::Unprocessable(e.to_string()))?;
+    if urls.len() > MAX_OPML_FEEDS {
+        return Err(AppError::Unprocessable(format!(
+            "{} feeds in one import; at most {MAX_OPML_FEEDS}",
+            urls.len()
+        )));
+    }
+    let cfg = env::config(env);
+    let db = env::db(env)?;
+    let now = env::now_ms();
+    let mut added = Vec::new();
+    let mut skipped = Vec::new();
+    for raw in urls {
+        let url = match check_url(&raw, cfg.allow_private_feeds) {
+            Ok(u) => u.to_string(),
+            Err(e) => {
+                skipped.push(json!({"url": raw, "reason": e.to_string()}));
+                continue;
+            }
+        };
+        #[derive(Deserialize)]
+        struct Id {
+            id: i64,
+        }
+        let inserted: Option<Id> = query!(
+            &db,
+            "INSERT INTO feeds (url, created_at, next_fetch_at) VALUES (?1, ?2, ?2) ON CONFLICT (url) DO NOTHING RETURNING id",
+            url,
+            now
+        )?
+        .first(None)
+        .await?;
+        match inserted {
+            Some(Id { id }) => {
+                feed_object(env, id, "/adopt", Some(json!({"feed_id": id, "url": url}))).await?;
+                added.push(json!({"id": id, "url": url}));
+            }
+            None => skipped.push(json!({"url": url, "reason": "already subscribed"})),
+        }
+    }
+    store::audit(
+        &db,
+        now,
+        "api",
+        "opml.import",
+        None,
+        Some(&format!("{} added", added.len())),
+    )?
+    .run()
+    .await?;
+    json_response(&json!({"added": added, "skipped": skipped}), 200)
+}
+
 /// Asks every due feed's object to make sure its alarm is set (cron's watchdog).
 pub(crate) async fn ensure_due(env: &Env, now: i64) -> AppResult<usize> {
     let db = env::db(env)?;

@@ -27,26 +27,24 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
 async fn dispatch(r: Route, req: Request, env: &Env, ctx: &Context) -> AppResult<Response> {
     match r {
         Route::Home => pages::home(&req, env).await,
-        Route::Titles => pages::home(&req, env).await,
+        Route::Titles => pages::titles(env).await,
         Route::Feeds => pages::feeds(env).await,
         Route::Feed(id) => pages::feed(&req, env, id).await,
-        Route::Search => pages::home(&req, env).await,
+        Route::Search => pages::search(&req, env).await,
         Route::Admin => Err(AppError::NotFound(
             "the admin pages are not built yet; use the JSON API".into(),
         )),
         Route::Healthz => api::healthz(env).await,
         Route::Ws => sockets::room(req, env).await,
         Route::FeedWs(id) => sockets::feed(req, env, id).await,
-        Route::AtomOut | Route::RssOut | Route::OpmlOut => {
-            Err(AppError::NotFound("not built yet".into()))
-        }
+        Route::AtomOut | Route::RssOut | Route::OpmlOut => pages::syndication(env, r).await,
         Route::ApiEntries => api::entries(&req, env).await,
         Route::ApiFeeds => api::feeds(env).await,
         Route::ApiFeed(id) => api::feed(env, id).await,
         Route::ApiFeedCreate => api::create_feed(req, env, ctx).await,
         Route::ApiFeedDelete(id) => api::delete_feed(&req, env, id).await,
         Route::ApiFeedRefresh(id) => api::refresh_feed(&req, env, id).await,
-        Route::ApiOpmlImport => Err(AppError::NotFound("OPML import is not built yet".into())),
+        Route::ApiOpmlImport => api::import_opml(req, env).await,
         Route::NotFound => Err(AppError::NotFound("no such page".into())),
         Route::MethodNotAllowed(allow) => Err(AppError::MethodNotAllowed(allow)),
     }

@@ -84,3 +84,54 @@ pub fn error_page(env: &Env, e: &AppError) -> Response {
     )
     .unwrap_or_else(|_| e.to_json_response())
 }
+
+pub async fn titles(env: &Env) -> AppResult<Response> {
+    let cfg = env::config(env);
+    let entries = store::entries_river(&env::db(env)?, None, None, 100).await?;
+    html(views::titles_page(&cfg, &entries), 200, PAGE_CACHE)
+}
+
+pub async fn search(req: &Request, env: &Env) -> AppResult<Response> {
+    let cfg = env::config(env);
+    let url = req.url()?;
+    let q: String = url
+        .query_pairs()
+        .find(|(k, _)| k == "q")
+        .map(|(_, v)| v.chars().take(200).collect())
+        .unwrap_or_default();
+    let results = match crate::core::search::fts_query(&q) {
+        Some(fts) => Some(store::entries_search(&env::db(env)?, &fts, 50).await?),
+        None => None,
+    };
+    html(
+        views::search_page(&cfg, &q, results.as_deref()),
+        200,
+        "no-store",
+    )
+}
+
+/// `/feed.atom`, `/feed.rss`, `/feeds.opml`.
+pub async fn syndication(env: &Env, what: crate::routes::Route) -> AppResult<Response> {
+    use crate::core::syndication;
+    use crate::routes::Route;
+    let cfg = env::config(env);
+    let db = env::db(env)?;
+    let (body, ctype) = match what {
+        Route::AtomOut => (
+            syndication::atom(&cfg, &store::entries_river(&db, None, None, 50).await?),
+            "application/atom+xml; charset=utf-8",
+        ),
+        Route::RssOut => (
+            syndication::rss(&cfg, &store::entries_river(&db, None, None, 50).await?),
+            "application/rss+xml; charset=utf-8",
+        ),
+        _ => (
+            syndication::opml(&cfg, &store::feeds_all(&db).await?),
+            "text/x-opml; charset=utf-8",
+        ),
+    };
+    let mut resp = Response::ok(body.into_string())?;
+    resp.headers_mut().set("Content-Type", ctype)?;
+    resp.headers_mut().set("Cache-Control", PAGE_CACHE)?;
+    Ok(resp)
+}

@@ -1,0 +1,210 @@
+//! Feeds out (Atom, RSS, OPML) and OPML in. Every string is escaped by maud; entry content is the sanitized HTML, escaped once more as Atom/RSS text.
+
+use maud::{html, Markup, PreEscaped};
+
+use crate::core::config::Config;
+use crate::core::model::{EntryView, FeedView};
+use crate::core::views::iso_time;
+
+const XML_DECL: PreEscaped<&str> = PreEscaped("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+
+fn rfc822(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%a, %d %b %Y %H:%M:%S +0000").to_string())
+        .unwrap_or_default()
+}
+
+/// The planet as Atom 1.0.
+pub fn atom(cfg: &Config, entries: &[EntryView]) -> Markup {
+    let updated = entries.iter().map(|e| e.published).max().unwrap_or(0);
+    html! {
+        (XML_DECL)
+        feed xmlns="http://www.w3.org/2005/Atom" {
+            title { (cfg.planet_name) }
+            subtitle { (cfg.planet_description) }
+            id { (cfg.planet_url) "/" }
+            link rel="alternate" href=(format!("{}/", cfg.planet_url)) {}
+            link rel="self" href=(format!("{}/feed.atom", cfg.planet_url)) {}
+            updated { (iso_time(updated)) }
+            generator { "Orrery" }
+            @for e in entries {
+                entry {
+                    title { (e.title) }
+                    id { (format!("{}/entries/{}", cfg.planet_url, e.id)) }
+                    @if let Some(u) = &e.url { link rel="alternate" href=(u) {} }
+                    updated { (iso_time(e.published)) }
+                    published { (iso_time(e.published)) }
+                    author { name { (e.author.as_deref().unwrap_or(&e.feed_title)) } }
+                    source { title { (e.feed_title) } }
+                    @if !e.summary.is_empty() { summary { (e.summary) } }
+                    @if !e.content_html.is_empty() { content type="html" { (e.content_html) } }
+                }
+            }
+        }
+    }
+}
+
+/// The planet as RSS 2.0.
+pub fn rss(cfg: &Config, entries: &[EntryView]) -> Markup {
+    html! {
+        (XML_DECL)
+        rss version="2.0" {
+            channel {
+                title { (cfg.planet_name) }
+                link { (cfg.planet_url) "/" }
+                description { (cfg.planet_description) }
+                generator { "Orrery" }
+                @for e in entries {
+                    item {
+                        title { (e.feed_title) ": " (e.title) }
+                        @if let Some(u) = &e.url { link { (u) } }
+                        guid isPermaLink="false" { (format!("{}/entries/{}", cfg.planet_url, e.id)) }
+                        pubDate { (rfc822(e.published)) }
+                        @if let Some(a) = &e.author { author { (a) } }
+                        description { @if e.content_html.is_empty() { (e.summary) } @else { (e.content_html) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The subscription list as OPML 2.0.
+pub fn opml(cfg: &Config, feeds: &[FeedView]) -> Markup {
+    html! {
+        (XML_DECL)
+        opml version="2.0" {
+            head { title { (cfg.planet_name) " subscriptions" } }
+            body {
+                @for f in feeds {
+                    outline type="rss" text=(f.display_title()) title=(f.display_title()) xmlUrl=(f.url)
+                        htmlUrl=[f.site_url.as_deref()] {}
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpmlError {
+    #[error("the OPML is not well-formed XML: {0}")]
+    Xml(String),
+    #[error("no feeds found: expected <outline xmlUrl=\"…\"> elements")]
+    Empty,
+}
+
+/// Every `xmlUrl` in an OPML document, in order, without duplicates.
+pub fn parse_opml(text: &str) -> Result<Vec<String>, OpmlError> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut urls: Vec<String> = Vec::new();
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.local_name().as_ref() == "outline" => {
+                for attr in e.attributes().flatten() {
+                    if attr
+                        .key
+                        .local_name()
+                        .as_ref()
+                        .eq_ignore_ascii_case("xmlUrl")
+                    {
+                        let v = quick_xml::escape::unescape(&attr.value)
+                            .map_err(|err| OpmlError::Xml(err.to_string()))?
+                            .trim()
+                            .to_string();
+                        if !v.is_empty() && !urls.contains(&v) {
+                            urls.push(v);
+                        }
+                    }
+                }
+            }
+            Ok(Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => return Err(OpmlError::Xml(e.to_string())),
+        }
+    }
+    if urls.is_empty() {
+        Err(OpmlError::Empty)
+    } else {
+        Ok(urls)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> EntryView {
+        EntryView {
+            id: 5,
+            feed_id: 1,
+            feed_title: "A & B".into(),
+            title: "<script>x</script>".into(),
+            url: Some("https://e.example/?a=1&b=2".into()),
+            author: Some("Ann".into()),
+            published: 1_700_000_000_000,
+            summary: "sum".into(),
+            content_html: "<p>hi</p>".into(),
+        }
+    }
+
+    #[test]
+    fn atom_and_rss_escape_everything() {
+        let cfg = Config::default();
+        for out in [
+            atom(&cfg, &[entry()]).into_string(),
+            rss(&cfg, &[entry()]).into_string(),
+        ] {
+            assert!(out.starts_with("<?xml"));
+            assert!(!out.contains("<script>"), "{out}");
+            assert!(out.contains("&lt;script&gt;"));
+            assert!(out.contains("a=1&amp;b=2"));
+            assert!(
+                out.contains("&lt;p&gt;hi&lt;/p&gt;"),
+                "content is escaped HTML text"
+            );
+            assert!(
+                feed_rs::parser::parse(out.as_bytes()).is_ok(),
+                "our own output parses: {out}"
+            );
+        }
+    }
+
+    #[test]
+    fn opml_round_trips() {
+        let feeds = vec![FeedView {
+            id: 1,
+            url: "https://a.example/feed?x=1&y=2".into(),
+            title: "A \"quoted\" <feed>".into(),
+            site_url: None,
+            description: None,
+            format: None,
+            status: "active".into(),
+            consecutive_failures: 0,
+            last_error: None,
+            last_fetch_at: None,
+            last_success_at: None,
+            next_fetch_at: None,
+            entry_count: 0,
+        }];
+        let out = opml(&Config::default(), &feeds).into_string();
+        assert_eq!(
+            parse_opml(&out).unwrap(),
+            vec!["https://a.example/feed?x=1&y=2".to_string()]
+        );
+    }
+
+    #[test]
+    fn opml_errors_are_clear() {
+        assert_eq!(
+            parse_opml("<opml><body></body></opml>"),
+            Err(OpmlError::Empty)
+        );
+        assert!(matches!(
+            parse_opml("<opml><body><outline xmlUrl='a'></body>"),
+            Err(OpmlError::Xml(_))
+        ));
+        let nested = r#"<opml version="1.0"><body><outline text="group"><outline xmlUrl="https://x/1"/><outline xmlURL="https://x/2"/></outline></body></opml>"#;
+        assert_eq!(parse_opml(nested).unwrap().len(), 2);
+    }
+}

@@ -1,0 +1,79 @@
+// Pages and syndication against the real runtime: titles, search (FTS5), Atom/RSS/OPML out, OPML in.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker, startFeedServer, api, until } from "../support/harness.mjs";
+
+let w, fs, alpha;
+before(async () => {
+  [w, fs] = await Promise.all([startWorker(), startFeedServer()]);
+  fs.set("/alpha.xml", { file: "e2e/alpha.xml" });
+  fs.set("/beta.atom", { file: "e2e/beta.atom" });
+  alpha = (await api(w.url, "POST", "/api/feeds", { body: { url: fs.url("/alpha.xml") } })).body.feed;
+});
+after(async () => { w?.stop(); await fs?.close(); });
+
+const get = async (p) => {
+  const r = await fetch(w.url + p);
+  return { status: r.status, type: r.headers.get("content-type"), text: await r.text() };
+};
+
+test("titles lists the newest entries", async () => {
+  const r = await get("/titles");
+  assert.equal(r.status, 200);
+  assert.match(r.text, /Third post/);
+  assert.match(r.text, /Second post/);
+});
+
+test("search finds entries by words, and survives FTS syntax in the query", async () => {
+  const r = await get("/search?q=second");
+  assert.equal(r.status, 200);
+  assert.match(r.text, /Second post/);
+  assert.doesNotMatch(r.text, /Third post/);
+  const odd = await get(`/search?q=${encodeURIComponent('" OR ( NEAR <script>alert(1)</script>')}`);
+  assert.equal(odd.status, 200);
+  assert.doesNotMatch(odd.text, /<script>alert/);
+  const none = await get("/search?q=zzzzzz");
+  assert.match(none.text, /Nothing matches/);
+});
+
+test("the planet is served as Atom and RSS, escaped and well-formed", async () => {
+  const atom = await get("/feed.atom");
+  assert.equal(atom.status, 200);
+  assert.match(atom.type, /application\/atom\+xml/);
+  assert.match(atom.text, /^<\?xml/);
+  assert.match(atom.text, /<title>Third post<\/title>/);
+  assert.doesNotMatch(atom.text, /<script/);
+  const rss = await get("/feed.rss");
+  assert.match(rss.type, /application\/rss\+xml/);
+  assert.match(rss.text, /<rss version="2.0">/);
+  // Orrery can read its own output back: subscribe to the planet's Atom feed.
+  const self = await api(w.url, "POST", "/api/feeds", { body: { url: `${w.url}/feed.atom` } });
+  assert.equal(self.status, 201, self.text);
+  assert.equal(self.body.refresh.new_entries, 3);
+  await api(w.url, "DELETE", `/api/feeds/${self.body.feed.id}`);
+});
+
+test("OPML out lists subscriptions; OPML in adds new ones and skips known ones", async () => {
+  const out = await get("/feeds.opml");
+  assert.equal(out.status, 200);
+  assert.ok(out.text.includes(`xmlUrl="${fs.url("/alpha.xml")}"`));
+  const opml = `<?xml version="1.0"?><opml version="2.0"><body>
+    <outline text="Alpha" xmlUrl="${fs.url("/alpha.xml")}"/>
+    <outline text="Beta" xmlUrl="${fs.url("/beta.atom")}"/>
+    <outline text="Bad" xmlUrl="gopher://old.example/"/></body></opml>`;
+  const noauth = await api(w.url, "POST", "/api/opml", { raw: opml, token: null });
+  assert.equal(noauth.status, 401);
+  const r = await api(w.url, "POST", "/api/opml", { raw: opml });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.added.length, 1);
+  assert.equal(r.body.skipped.length, 2);
+  const betaId = r.body.added[0].id;
+  // The imported feed fetches on its own alarm.
+  await until(async () => {
+    const e = await api(w.url, "GET", `/api/entries?feed=${betaId}`, { token: null });
+    return e.body.entries.length === 2;
+  }, { what: "the imported feed's entries" });
+  const broken = await api(w.url, "POST", "/api/opml", { raw: "<opml><body><outline" });
+  assert.equal(broken.status, 422);
+  assert.match(broken.body.error.message, /OPML/);
+});
