@@ -10,6 +10,11 @@ pub enum Route {
     FeedWs(i64),
     Search,
     Admin,
+    AdminLogin,
+    AdminLogout,
+    AdminAddFeed,
+    AdminRefreshFeed(i64),
+    AdminDeleteFeed(i64),
     Healthz,
     Ws,
     AtomOut,
@@ -72,6 +77,11 @@ pub fn route(method: &str, path: &str) -> Route {
         ["feeds", n, "ws"] => id(n).map_or(NotFound, |n| only(get, FeedWs(n), "GET")),
         ["search"] => only(get, Search, "GET"),
         ["admin"] => only(get, Admin, "GET"),
+        ["admin", "login"] => only(post, AdminLogin, "POST"),
+        ["admin", "logout"] => only(post, AdminLogout, "POST"),
+        ["admin", "feeds"] => only(post, AdminAddFeed, "POST"),
+        ["admin", "feeds", n, "refresh"] => id(n).map_or(NotFound, |n| only(post, AdminRefreshFeed(n), "POST")),
+        ["admin", "feeds", n, "delete"] => id(n).map_or(NotFound, |n| only(post, AdminDeleteFeed(n), "POST")),
         ["healthz"] => only(get, Healthz, "GET"),
         ["ws"] => only(get, Ws, "GET"),
         ["feed.atom"] => only(get, AtomOut, "GET"),
@@ -118,6 +128,8 @@ mod tests {
         );
         assert_eq!(route("POST", "/api/opml"), Route::ApiOpmlImport);
         assert_eq!(route("GET", "/feeds.opml"), Route::OpmlOut);
+        assert_eq!(route("POST", "/admin/feeds/4/delete"), Route::AdminDeleteFeed(4));
+        assert_eq!(route("GET", "/admin/feeds/4/delete"), Route::MethodNotAllowed("POST"));
     }
 
     #[test]

@@ -7,5 +7,6 @@ pub mod model;
 pub mod protocol;
 pub mod schedule;
 pub mod search;
+pub mod session;
 pub mod syndication;
 pub mod views;

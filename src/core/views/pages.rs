@@ -181,6 +181,66 @@ pub fn search_page(cfg: &Config, query: &str, results: Option<&[EntryView]>) -> 
     )
 }
 
+/// The admin sign-in form (the admin token is the password).
+pub fn admin_login_page(cfg: &Config, error: Option<&str>) -> Markup {
+    layout(
+        cfg,
+        &Page { title: "Admin", live_path: None, nav: "" },
+        html! {
+            h1 { "Admin" }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            form.admin method="post" action="/admin/login" {
+                label { "Admin token " input type="password" name="token" autocomplete="current-password" required; }
+                " " button type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+/// The admin dashboard: add, refresh and remove feeds. Every form carries the CSRF token.
+pub fn admin_page(cfg: &Config, feeds: &[FeedView], csrf: &str, flash: Option<&str>) -> Markup {
+    layout(
+        cfg,
+        &Page { title: "Admin", live_path: None, nav: "" },
+        html! {
+            h1 { "Admin" }
+            @if let Some(f) = flash { p.flash role="status" { (f) } }
+            form.admin method="post" action="/admin/feeds" {
+                input type="hidden" name="csrf" value=(csrf);
+                label { "Feed URL " input type="url" name="url" required placeholder="https://example.com/feed.xml"; }
+                " " button type="submit" { "Add feed" }
+            }
+            table.feeds {
+                thead { tr { th { "Feed" } th { "Health" } th { "Entries" } th { "Actions" } } }
+                tbody {
+                    @for f in feeds {
+                        tr data-feed=(f.id) {
+                            td { a href=(format!("/feeds/{}", f.id)) { (f.display_title()) } br; small { (f.url) } }
+                            td { span class=(format!("health {}", status_label(f))) { (status_label(f)) }
+                                 @if let Some(err) = &f.last_error { br; span.error { (err) } } }
+                            td { (f.entry_count) }
+                            td {
+                                form method="post" action=(format!("/admin/feeds/{}/refresh", f.id)) {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button type="submit" { "Refresh" }
+                                }
+                                form method="post" action=(format!("/admin/feeds/{}/delete", f.id)) {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button type="submit" { "Remove" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            form method="post" action="/admin/logout" {
+                input type="hidden" name="csrf" value=(csrf);
+                button type="submit" { "Sign out" }
+            }
+        },
+    )
+}
+
 pub fn not_found_page(cfg: &Config, what: &str) -> Markup {
     layout(
         cfg,

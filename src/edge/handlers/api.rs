@@ -108,17 +108,23 @@ async fn feed_object(
 }
 
 #[derive(Serialize)]
-struct Created {
-    feed: FeedView,
-    refresh: RefreshReport,
+pub(crate) struct Created {
+    pub feed: FeedView,
+    pub refresh: RefreshReport,
 }
 
 /// Adds a feed: validated by a real fetch and parse before it is kept.
 pub async fn create_feed(req: Request, env: &Env, _ctx: &Context) -> AppResult<Response> {
     require_admin(&req, env)?;
-    let cfg = env::config(env);
     let NewFeed { url } = read_json(req).await?;
-    let url = check_url(&url, cfg.allow_private_feeds)
+    let created = add_feed(env, &url, "api").await?;
+    json_response(&created, 201)
+}
+
+/// Shared by the API and the admin page.
+pub(crate) async fn add_feed(env: &Env, url: &str, actor: &str) -> AppResult<Created> {
+    let cfg = env::config(env);
+    let url = check_url(url, cfg.allow_private_feeds)
         .map_err(|e| AppError::Unprocessable(e.to_string()))?
         .to_string();
     let db = env::db(env)?;
@@ -143,37 +149,27 @@ pub async fn create_feed(req: Request, env: &Env, _ctx: &Context) -> AppResult<R
     };
     let mut resp = feed_object(env, id, "/init", Some(json!({"feed_id": id, "url": url}))).await?;
     let report: RefreshReport = resp.json().await?;
-    if !matches!(
-        report.outcome.as_str(),
-        "ok" | "not_modified" | "retry_later"
-    ) {
+    if !matches!(report.outcome.as_str(), "ok" | "not_modified" | "retry_later") {
         // Not a feed we can read: forget it entirely and say why.
         let _ = feed_object(env, id, "/delete", None).await;
-        query!(&db, "DELETE FROM feeds WHERE id = ?1", id)?
-            .run()
-            .await?;
-        let why = report
-            .error
-            .unwrap_or_else(|| "the feed could not be read".into());
+        query!(&db, "DELETE FROM feeds WHERE id = ?1", id)?.run().await?;
+        let why = report.error.unwrap_or_else(|| "the feed could not be read".into());
         return Err(AppError::Unprocessable(format!("{url}: {why}")));
     }
-    store::audit(&db, now, "api", "feed.create", Some(id), Some(&url))?
-        .run()
-        .await?;
+    store::audit(&db, now, actor, "feed.create", Some(id), Some(&url))?.run().await?;
     let feed = store::feed_by_id(&db, id)
         .await?
         .ok_or_else(|| AppError::Internal(format!("feed {id} vanished after insert")))?;
-    json_response(
-        &Created {
-            feed,
-            refresh: report,
-        },
-        201,
-    )
+    Ok(Created { feed, refresh: report })
 }
 
 pub async fn delete_feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
     require_admin(req, env)?;
+    remove_feed(env, id, "api").await?;
+    json_response(&json!({"deleted": id}), 200)
+}
+
+pub(crate) async fn remove_feed(env: &Env, id: i64, actor: &str) -> AppResult<()> {
     let db = env::db(env)?;
     let feed = store::feed_by_id(&db, id)
         .await?
@@ -182,28 +178,24 @@ pub async fn delete_feed(req: &Request, env: &Env, id: i64) -> AppResult<Respons
     db.batch(vec![
         query!(&db, "DELETE FROM entries WHERE feed_id = ?1", id)?,
         query!(&db, "DELETE FROM feeds WHERE id = ?1", id)?,
-        store::audit(
-            &db,
-            env::now_ms(),
-            "api",
-            "feed.delete",
-            Some(id),
-            Some(&feed.url),
-        )?,
+        store::audit(&db, env::now_ms(), actor, "feed.delete", Some(id), Some(&feed.url))?,
     ])
     .await?;
-    json_response(&json!({"deleted": id}), 200)
+    Ok(())
 }
 
 pub async fn refresh_feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
     require_admin(req, env)?;
+    json_response(&refresh(env, id).await?, 200)
+}
+
+pub(crate) async fn refresh(env: &Env, id: i64) -> AppResult<RefreshReport> {
     let db = env::db(env)?;
     if store::feed_by_id(&db, id).await?.is_none() {
         return Err(AppError::NotFound(format!("there is no feed {id}")));
     }
     let mut resp = feed_object(env, id, "/refresh", None).await?;
-    let report: RefreshReport = resp.json().await?;
-    json_response(&report, 200)
+    Ok(resp.json().await?)
 }
 
 const MAX_OPML_BODY: usize = 1024 * 1024;

@@ -1,5 +1,6 @@
 //! Dispatch: the route table's verdict → one handler; errors mapped to responses in one place.
 
+mod admin;
 mod api;
 pub(crate) use api::ensure_due;
 mod pages;
@@ -31,9 +32,12 @@ async fn dispatch(r: Route, req: Request, env: &Env, ctx: &Context) -> AppResult
         Route::Feeds => pages::feeds(env).await,
         Route::Feed(id) => pages::feed(&req, env, id).await,
         Route::Search => pages::search(&req, env).await,
-        Route::Admin => Err(AppError::NotFound(
-            "the admin pages are not built yet; use the JSON API".into(),
-        )),
+        Route::Admin => admin::page(&req, env).await,
+        Route::AdminLogin => admin::login(req, env).await,
+        Route::AdminLogout => admin::logout(req, env).await,
+        Route::AdminAddFeed => admin::add_feed(req, env).await,
+        Route::AdminRefreshFeed(id) => admin::refresh_feed(req, env, id).await,
+        Route::AdminDeleteFeed(id) => admin::delete_feed(req, env, id).await,
         Route::Healthz => api::healthz(env).await,
         Route::Ws => sockets::room(req, env).await,
         Route::FeedWs(id) => sockets::feed(req, env, id).await,

@@ -1,0 +1,138 @@
+//! The admin pages: a signed session cookie (HttpOnly, SameSite=Strict) after signing in with the admin token, and a CSRF token on every form.
+
+use worker::{Env, Request, Response};
+
+use super::api;
+use super::pages::html;
+use crate::core::session::{self, COOKIE_NAME};
+use crate::core::views;
+use crate::edge::error::{AppError, AppResult};
+use crate::edge::{env, store};
+
+fn key(env: &Env) -> AppResult<[u8; 32]> {
+    env::admin_token(env)
+        .map(|t| session::key_from_token(&t))
+        .ok_or_else(|| AppError::Forbidden("set the ADMIN_TOKEN secret to use the admin pages".into()))
+}
+
+/// The session cookie value, when it is valid.
+fn current_session(req: &Request, key: &[u8; 32]) -> Option<String> {
+    let header = req.headers().get("Cookie").ok().flatten()?;
+    let value = session::cookie(&header, COOKIE_NAME)?;
+    session::verify(key, value, env::now_ms()).then(|| value.to_string())
+}
+
+/// A cross-site form post is refused before anything else is read.
+fn same_origin(req: &Request) -> AppResult<()> {
+    let url = req.url()?;
+    let own = url.origin().ascii_serialization();
+    match req.headers().get("Origin")? {
+        Some(o) if o != own && o != "null" => Err(AppError::Forbidden("cross-site request refused".into())),
+        _ => Ok(()),
+    }
+}
+
+async fn form(req: &mut Request) -> AppResult<Vec<(String, String)>> {
+    let body = req.bytes().await?;
+    if body.len() > 16 * 1024 {
+        return Err(AppError::TooLarge);
+    }
+    Ok(url::form_urlencoded::parse(&body).into_owned().collect())
+}
+
+fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+}
+
+fn redirect(to: &str, cookie: Option<String>) -> AppResult<Response> {
+    let mut resp = Response::empty()?.with_status(303);
+    let h = resp.headers_mut();
+    h.set("Location", to)?;
+    h.set("Cache-Control", "no-store")?;
+    if let Some(c) = cookie {
+        h.append("Set-Cookie", &c)?;
+    }
+    Ok(resp)
+}
+
+fn cookie_header(req: &Request, value: &str, max_age_s: i64) -> AppResult<String> {
+    let secure = if req.url()?.scheme() == "https" { "; Secure" } else { "" };
+    Ok(format!(
+        "{COOKIE_NAME}={value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}"
+    ))
+}
+
+pub async fn page(req: &Request, env: &Env) -> AppResult<Response> {
+    let cfg = env::config(env);
+    let key = key(env)?;
+    let Some(s) = current_session(req, &key) else {
+        return html(views::admin_login_page(&cfg, None), 200, "no-store");
+    };
+    let flash: Option<String> = req.url()?.query_pairs().find(|(k, _)| k == "msg").map(|(_, v)| v.chars().take(300).collect());
+    let feeds = store::feeds_all(&env::db(env)?).await?;
+    let csrf = session::csrf_token(&key, &s);
+    html(views::admin_page(&cfg, &feeds, &csrf, flash.as_deref()), 200, "no-store")
+}
+
+pub async fn login(mut req: Request, env: &Env) -> AppResult<Response> {
+    same_origin(&req)?;
+    let cfg = env::config(env);
+    let key = key(env)?;
+    let f = form(&mut req).await?;
+    let expected = env::admin_token(env).unwrap_or_default();
+    let given = field(&f, "token");
+    let ok = given.len() == expected.len()
+        && given.bytes().zip(expected.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+    if !ok {
+        return html(views::admin_login_page(&cfg, Some("That token is not right.")), 401, "no-store");
+    }
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let value = session::issue(&key, env::now_ms(), &nonce);
+    redirect("/admin", Some(cookie_header(&req, &value, session::SESSION_TTL_MS / 1000)?))
+}
+
+/// Checks origin, session and CSRF token, then returns the form.
+async fn authorized_form(req: &mut Request, env: &Env) -> AppResult<Vec<(String, String)>> {
+    same_origin(req)?;
+    let key = key(env)?;
+    let s = current_session(req, &key).ok_or(AppError::Unauthorized)?;
+    let f = form(req).await?;
+    if !session::csrf_ok(&key, &s, field(&f, "csrf")) {
+        return Err(AppError::Forbidden("the form's CSRF token is missing or stale; reload the page".into()));
+    }
+    Ok(f)
+}
+
+fn back(msg: &str) -> AppResult<Response> {
+    let q: String = url::form_urlencoded::Serializer::new(String::new()).append_pair("msg", msg).finish();
+    redirect(&format!("/admin?{q}"), None)
+}
+
+pub async fn logout(mut req: Request, env: &Env) -> AppResult<Response> {
+    authorized_form(&mut req, env).await?;
+    redirect("/admin", Some(cookie_header(&req, "", 0)?))
+}
+
+pub async fn add_feed(mut req: Request, env: &Env) -> AppResult<Response> {
+    let f = authorized_form(&mut req, env).await?;
+    match api::add_feed(env, field(&f, "url"), "admin").await {
+        Ok(c) => back(&format!("Added {} with {} entries.", c.feed.display_title(), c.refresh.new_entries)),
+        Err(e @ (AppError::Unprocessable(_) | AppError::Conflict(_))) => back(&e.to_string()),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn refresh_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Response> {
+    authorized_form(&mut req, env).await?;
+    let r = api::refresh(env, id).await?;
+    back(&match r.error {
+        Some(e) => format!("Refresh: {} ({e})", r.outcome),
+        None => format!("Refresh: {}, {} new entries.", r.outcome, r.new_entries),
+    })
+}
+
+pub async fn delete_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Response> {
+    authorized_form(&mut req, env).await?;
+    api::remove_feed(env, id, "admin").await?;
+    back("Feed removed.")
+}
