@@ -60,8 +60,11 @@ test-browser: worker
 	@echo "== tier 3: browser (headless Chromium)"
 	node --test --test-concurrency=1 "tests/browser/*.test.mjs"
 
-bench: setup
+bench: setup worker
+	@echo "== feed pipeline vs Python feedparser (bench/RESULTS.md)"
 	@bash bench/run.sh
+	@echo "== socket delivery latency vs a bare relay Durable Object (bench/realtime/RESULTS.md)"
+	@bash bench/realtime/run.sh
 
 clean:
 	rm -rf build target .wrangler

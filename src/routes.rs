@@ -80,8 +80,12 @@ pub fn route(method: &str, path: &str) -> Route {
         ["admin", "login"] => only(post, AdminLogin, "POST"),
         ["admin", "logout"] => only(post, AdminLogout, "POST"),
         ["admin", "feeds"] => only(post, AdminAddFeed, "POST"),
-        ["admin", "feeds", n, "refresh"] => id(n).map_or(NotFound, |n| only(post, AdminRefreshFeed(n), "POST")),
-        ["admin", "feeds", n, "delete"] => id(n).map_or(NotFound, |n| only(post, AdminDeleteFeed(n), "POST")),
+        ["admin", "feeds", n, "refresh"] => {
+            id(n).map_or(NotFound, |n| only(post, AdminRefreshFeed(n), "POST"))
+        }
+        ["admin", "feeds", n, "delete"] => {
+            id(n).map_or(NotFound, |n| only(post, AdminDeleteFeed(n), "POST"))
+        }
         ["healthz"] => only(get, Healthz, "GET"),
         ["ws"] => only(get, Ws, "GET"),
         ["feed.atom"] => only(get, AtomOut, "GET"),
@@ -128,8 +132,14 @@ mod tests {
         );
         assert_eq!(route("POST", "/api/opml"), Route::ApiOpmlImport);
         assert_eq!(route("GET", "/feeds.opml"), Route::OpmlOut);
-        assert_eq!(route("POST", "/admin/feeds/4/delete"), Route::AdminDeleteFeed(4));
-        assert_eq!(route("GET", "/admin/feeds/4/delete"), Route::MethodNotAllowed("POST"));
+        assert_eq!(
+            route("POST", "/admin/feeds/4/delete"),
+            Route::AdminDeleteFeed(4)
+        );
+        assert_eq!(
+            route("GET", "/admin/feeds/4/delete"),
+            Route::MethodNotAllowed("POST")
+        );
     }
 
     #[test]

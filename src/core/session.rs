@@ -35,13 +35,21 @@ fn mac_hex(key: &[u8; 32], parts: &[&str]) -> String {
 }
 
 fn ct_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// A new session cookie value: `expiry.nonce.signature`.
 pub fn issue(key: &[u8; 32], now_ms: i64, nonce: &str) -> String {
     let expires = (now_ms + SESSION_TTL_MS).to_string();
-    let nonce: String = nonce.chars().filter(|c| c.is_ascii_alphanumeric()).take(64).collect();
+    let nonce: String = nonce
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .take(64)
+        .collect();
     let sig = mac_hex(key, &["session", &expires, &nonce]);
     format!("{expires}.{nonce}.{sig}")
 }
@@ -49,7 +57,9 @@ pub fn issue(key: &[u8; 32], now_ms: i64, nonce: &str) -> String {
 /// True when the value was signed with this key and has not expired.
 pub fn verify(key: &[u8; 32], value: &str, now_ms: i64) -> bool {
     let mut parts = value.split('.');
-    let (Some(expires), Some(nonce), Some(sig), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(expires), Some(nonce), Some(sig), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return false;
     };
     let Ok(exp) = expires.parse::<i64>() else {
@@ -86,7 +96,10 @@ mod tests {
         let s = issue(&key, 1_000, "abc123");
         assert!(verify(&key, &s, 2_000));
         assert!(!verify(&key, &s, 1_000 + SESSION_TTL_MS + 1), "expired");
-        assert!(!verify(&key_from_token("other"), &s, 2_000), "another token's key");
+        assert!(
+            !verify(&key_from_token("other"), &s, 2_000),
+            "another token's key"
+        );
         let tampered = s.replacen('1', "9", 1);
         assert!(!verify(&key, &tampered, 2_000), "tampered expiry");
         assert!(!verify(&key, "garbage", 2_000));
@@ -106,7 +119,10 @@ mod tests {
 
     #[test]
     fn reads_cookies() {
-        assert_eq!(cookie("a=1; orrery_admin=x.y.z; b=2", COOKIE_NAME), Some("x.y.z"));
+        assert_eq!(
+            cookie("a=1; orrery_admin=x.y.z; b=2", COOKIE_NAME),
+            Some("x.y.z")
+        );
         assert_eq!(cookie("a=1", COOKIE_NAME), None);
     }
 }

@@ -63,6 +63,7 @@ struct InitBody {
 struct SeenRow {
     identity: String,
     fingerprint: String,
+    stored: i64,
 }
 
 #[durable_object]
@@ -95,16 +96,20 @@ impl FeedObject {
         env::config(&self.env)
     }
 
-    fn seen(&self) -> worker::Result<HashMap<String, String>> {
+    /// identity → (fingerprint, stored in D1?)
+    fn seen(&self) -> worker::Result<HashMap<String, (String, bool)>> {
         let rows: Vec<SeenRow> = self
             .state
             .storage()
             .sql()
-            .exec("SELECT identity, fingerprint FROM seen", None)?
+            .exec(
+                "SELECT identity, fingerprint, entry_id IS NOT NULL AS stored FROM seen",
+                None,
+            )?
             .to_array()?;
         Ok(rows
             .into_iter()
-            .map(|r| (r.identity, r.fingerprint))
+            .map(|r| (r.identity, (r.fingerprint, r.stored != 0)))
             .collect())
     }
 
@@ -301,31 +306,47 @@ impl FeedObject {
         sched: &schedule::ScheduleConfig,
     ) -> worker::Result<(u32, u32)> {
         let seen = self.seen()?;
-        // Identity first: only entries not stored yet (or changed) are sanitized.
+        // Some feeds list an entry twice: the first occurrence wins.
+        let mut first = std::collections::HashSet::new();
+        // Identity first: only entries not stored yet (or changed) are sanitized. An
+        // identity seen but never stored (past the first-fetch cap) stays archived.
         let mut todo: Vec<&RawEntry> = doc
             .entries
             .iter()
-            .filter(|e| seen.get(&e.identity) != Some(&e.fingerprint))
+            .filter(|e| first.insert(e.identity.as_str()))
+            .filter(|e| match seen.get(&e.identity) {
+                None => true,
+                Some((fp, stored)) => *stored && *fp != e.fingerprint,
+            })
             .collect();
+        // Newest first (undated last, document order breaking ties) so the budget goes to them.
+        todo.sort_by(|a, b| {
+            b.published_at
+                .unwrap_or(i64::MIN)
+                .cmp(&a.published_at.unwrap_or(i64::MIN))
+        });
         // A first fetch stores the newest entries, not the whole archive; so does a flood.
-        if todo.len() > FIRST_FETCH_MAX_ENTRIES {
-            let keep: std::collections::HashSet<&str> =
-                feed::newest(&doc.entries, FIRST_FETCH_MAX_ENTRIES)
-                    .into_iter()
-                    .filter(|e| seen.get(&e.identity) != Some(&e.fingerprint))
-                    .map(|e| e.identity.as_str())
-                    .collect();
-            todo.retain(|e| keep.contains(e.identity.as_str()));
+        // The rest are remembered as seen, so they do not look new next time.
+        let archived: Vec<&RawEntry> = todo.split_off(todo.len().min(FIRST_FETCH_MAX_ENTRIES));
+        let sql = self.state.storage().sql();
+        for raw in &archived {
+            sql.exec(
+                "INSERT OR REPLACE INTO seen (identity, fingerprint, entry_id, seen_at) VALUES (?, ?, NULL, ?)",
+                vec![raw.identity.clone().into(), raw.fingerprint.clone().into(), now.into()],
+            )?;
         }
-        // Oldest first, so ids grow with publication time within a batch.
-        todo.sort_by_key(|e| e.published_at.unwrap_or(now));
-        let mut dedup = std::collections::HashSet::new();
-        todo.retain(|e| dedup.insert(e.identity.as_str()));
+        // Full sanitized content within a byte budget, newest first; then oldest first
+        // into D1 so ids grow with publication time within a batch.
+        let mut batch: Vec<(&RawEntry, feed::Entry)> = todo
+            .iter()
+            .copied()
+            .zip(feed::clean_batch(&todo, now))
+            .collect();
+        batch.reverse();
 
-        let mut stmts = Vec::with_capacity(todo.len() + 1);
-        let mut cleaned = Vec::with_capacity(todo.len());
-        for raw in &todo {
-            let e = raw.clean(now);
+        let mut stmts = Vec::with_capacity(batch.len() + 1);
+        let mut cleaned = Vec::with_capacity(batch.len());
+        for (raw, e) in batch {
             // Never later than when we first saw it: a future date cannot pin an entry to the top.
             let published = e.published_at.unwrap_or(now).min(now);
             stmts.push(query!(
@@ -369,7 +390,6 @@ impl FeedObject {
             id: i64,
             first_seen: i64,
         }
-        let sql = self.state.storage().sql();
         let mut new_views = Vec::new();
         let mut updated = 0;
         for (res, (e, fp, published)) in results.iter().zip(cleaned) {

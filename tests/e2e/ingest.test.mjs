@@ -219,3 +219,27 @@ test("deleting a feed removes it and its entries", async () => {
   assert.equal((await entries(`&feed=${id}`)).length, 0);
   assert.equal((await entries(`&feed=${alphaId}`)).length, 4, "other feeds keep theirs");
 });
+
+test("a first fetch stores the newest 50 entries; the older ones never come back as new", async () => {
+  let items = "";
+  for (let i = 1; i <= 70; i++) {
+    const d = new Date(Date.UTC(2026, 9, 1) + i * 3600_000).toUTCString();
+    items += `<item><title>Archive ${i}</title><link>https://big.example/${i}</link><guid>big-${i}</guid><pubDate>${d}</pubDate><description>Body ${i}</description></item>`;
+  }
+  const xml = `<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title><link>https://big.example/</link>${items}</channel></rss>`;
+  fs.set("/big.xml", { body: xml });
+  const r = await add(fs.url("/big.xml"));
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.refresh.new_entries, 50);
+  const id = r.body.feed.id;
+  const stored = await entries(`&feed=${id}`);
+  assert.equal(stored.length, 50);
+  assert.ok(stored.some((e) => e.title === "Archive 70"));
+  assert.ok(!stored.some((e) => e.title === "Archive 20"), "the oldest are not stored");
+  // Newest first by id within the batch: ids grow with publication time.
+  const byId = [...stored].sort((a, b) => a.id - b.id);
+  assert.equal(byId.at(-1).title, "Archive 70");
+  const again = await refresh(id);
+  assert.equal(again.body.new_entries, 0);
+  assert.equal((await entries(`&feed=${id}`)).length, 50);
+});

@@ -185,7 +185,11 @@ pub fn search_page(cfg: &Config, query: &str, results: Option<&[EntryView]>) -> 
 pub fn admin_login_page(cfg: &Config, error: Option<&str>) -> Markup {
     layout(
         cfg,
-        &Page { title: "Admin", live_path: None, nav: "" },
+        &Page {
+            title: "Admin",
+            live_path: None,
+            nav: "",
+        },
         html! {
             h1 { "Admin" }
             @if let Some(e) = error { p.error role="alert" { (e) } }
@@ -201,7 +205,11 @@ pub fn admin_login_page(cfg: &Config, error: Option<&str>) -> Markup {
 pub fn admin_page(cfg: &Config, feeds: &[FeedView], csrf: &str, flash: Option<&str>) -> Markup {
     layout(
         cfg,
-        &Page { title: "Admin", live_path: None, nav: "" },
+        &Page {
+            title: "Admin",
+            live_path: None,
+            nav: "",
+        },
         html! {
             h1 { "Admin" }
             @if let Some(f) = flash { p.flash role="status" { (f) } }

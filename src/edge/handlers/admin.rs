@@ -12,7 +12,9 @@ use crate::edge::{env, store};
 fn key(env: &Env) -> AppResult<[u8; 32]> {
     env::admin_token(env)
         .map(|t| session::key_from_token(&t))
-        .ok_or_else(|| AppError::Forbidden("set the ADMIN_TOKEN secret to use the admin pages".into()))
+        .ok_or_else(|| {
+            AppError::Forbidden("set the ADMIN_TOKEN secret to use the admin pages".into())
+        })
 }
 
 /// The session cookie value, when it is valid.
@@ -27,7 +29,9 @@ fn same_origin(req: &Request) -> AppResult<()> {
     let url = req.url()?;
     let own = url.origin().ascii_serialization();
     match req.headers().get("Origin")? {
-        Some(o) if o != own && o != "null" => Err(AppError::Forbidden("cross-site request refused".into())),
+        Some(o) if o != own && o != "null" => {
+            Err(AppError::Forbidden("cross-site request refused".into()))
+        }
         _ => Ok(()),
     }
 }
@@ -41,7 +45,9 @@ async fn form(req: &mut Request) -> AppResult<Vec<(String, String)>> {
 }
 
 fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    form.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
 }
 
 fn redirect(to: &str, cookie: Option<String>) -> AppResult<Response> {
@@ -56,7 +62,11 @@ fn redirect(to: &str, cookie: Option<String>) -> AppResult<Response> {
 }
 
 fn cookie_header(req: &Request, value: &str, max_age_s: i64) -> AppResult<String> {
-    let secure = if req.url()?.scheme() == "https" { "; Secure" } else { "" };
+    let secure = if req.url()?.scheme() == "https" {
+        "; Secure"
+    } else {
+        ""
+    };
     Ok(format!(
         "{COOKIE_NAME}={value}; Path=/admin; HttpOnly; SameSite=Strict; Max-Age={max_age_s}{secure}"
     ))
@@ -68,10 +78,18 @@ pub async fn page(req: &Request, env: &Env) -> AppResult<Response> {
     let Some(s) = current_session(req, &key) else {
         return html(views::admin_login_page(&cfg, None), 200, "no-store");
     };
-    let flash: Option<String> = req.url()?.query_pairs().find(|(k, _)| k == "msg").map(|(_, v)| v.chars().take(300).collect());
+    let flash: Option<String> = req
+        .url()?
+        .query_pairs()
+        .find(|(k, _)| k == "msg")
+        .map(|(_, v)| v.chars().take(300).collect());
     let feeds = store::feeds_all(&env::db(env)?).await?;
     let csrf = session::csrf_token(&key, &s);
-    html(views::admin_page(&cfg, &feeds, &csrf, flash.as_deref()), 200, "no-store")
+    html(
+        views::admin_page(&cfg, &feeds, &csrf, flash.as_deref()),
+        200,
+        "no-store",
+    )
 }
 
 pub async fn login(mut req: Request, env: &Env) -> AppResult<Response> {
@@ -82,13 +100,24 @@ pub async fn login(mut req: Request, env: &Env) -> AppResult<Response> {
     let expected = env::admin_token(env).unwrap_or_default();
     let given = field(&f, "token");
     let ok = given.len() == expected.len()
-        && given.bytes().zip(expected.bytes()).fold(0u8, |a, (x, y)| a | (x ^ y)) == 0;
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |a, (x, y)| a | (x ^ y))
+            == 0;
     if !ok {
-        return html(views::admin_login_page(&cfg, Some("That token is not right.")), 401, "no-store");
+        return html(
+            views::admin_login_page(&cfg, Some("That token is not right.")),
+            401,
+            "no-store",
+        );
     }
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     let value = session::issue(&key, env::now_ms(), &nonce);
-    redirect("/admin", Some(cookie_header(&req, &value, session::SESSION_TTL_MS / 1000)?))
+    redirect(
+        "/admin",
+        Some(cookie_header(&req, &value, session::SESSION_TTL_MS / 1000)?),
+    )
 }
 
 /// Checks origin, session and CSRF token, then returns the form.
@@ -98,13 +127,17 @@ async fn authorized_form(req: &mut Request, env: &Env) -> AppResult<Vec<(String,
     let s = current_session(req, &key).ok_or(AppError::Unauthorized)?;
     let f = form(req).await?;
     if !session::csrf_ok(&key, &s, field(&f, "csrf")) {
-        return Err(AppError::Forbidden("the form's CSRF token is missing or stale; reload the page".into()));
+        return Err(AppError::Forbidden(
+            "the form's CSRF token is missing or stale; reload the page".into(),
+        ));
     }
     Ok(f)
 }
 
 fn back(msg: &str) -> AppResult<Response> {
-    let q: String = url::form_urlencoded::Serializer::new(String::new()).append_pair("msg", msg).finish();
+    let q: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("msg", msg)
+        .finish();
     redirect(&format!("/admin?{q}"), None)
 }
 
@@ -116,7 +149,11 @@ pub async fn logout(mut req: Request, env: &Env) -> AppResult<Response> {
 pub async fn add_feed(mut req: Request, env: &Env) -> AppResult<Response> {
     let f = authorized_form(&mut req, env).await?;
     match api::add_feed(env, field(&f, "url"), "admin").await {
-        Ok(c) => back(&format!("Added {} with {} entries.", c.feed.display_title(), c.refresh.new_entries)),
+        Ok(c) => back(&format!(
+            "Added {} with {} entries.",
+            c.feed.display_title(),
+            c.refresh.new_entries
+        )),
         Err(e @ (AppError::Unprocessable(_) | AppError::Conflict(_))) => back(&e.to_string()),
         Err(e) => Err(e),
     }

@@ -149,18 +149,30 @@ pub(crate) async fn add_feed(env: &Env, url: &str, actor: &str) -> AppResult<Cre
     };
     let mut resp = feed_object(env, id, "/init", Some(json!({"feed_id": id, "url": url}))).await?;
     let report: RefreshReport = resp.json().await?;
-    if !matches!(report.outcome.as_str(), "ok" | "not_modified" | "retry_later") {
+    if !matches!(
+        report.outcome.as_str(),
+        "ok" | "not_modified" | "retry_later"
+    ) {
         // Not a feed we can read: forget it entirely and say why.
         let _ = feed_object(env, id, "/delete", None).await;
-        query!(&db, "DELETE FROM feeds WHERE id = ?1", id)?.run().await?;
-        let why = report.error.unwrap_or_else(|| "the feed could not be read".into());
+        query!(&db, "DELETE FROM feeds WHERE id = ?1", id)?
+            .run()
+            .await?;
+        let why = report
+            .error
+            .unwrap_or_else(|| "the feed could not be read".into());
         return Err(AppError::Unprocessable(format!("{url}: {why}")));
     }
-    store::audit(&db, now, actor, "feed.create", Some(id), Some(&url))?.run().await?;
+    store::audit(&db, now, actor, "feed.create", Some(id), Some(&url))?
+        .run()
+        .await?;
     let feed = store::feed_by_id(&db, id)
         .await?
         .ok_or_else(|| AppError::Internal(format!("feed {id} vanished after insert")))?;
-    Ok(Created { feed, refresh: report })
+    Ok(Created {
+        feed,
+        refresh: report,
+    })
 }
 
 pub async fn delete_feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
@@ -178,7 +190,14 @@ pub(crate) async fn remove_feed(env: &Env, id: i64, actor: &str) -> AppResult<()
     db.batch(vec![
         query!(&db, "DELETE FROM entries WHERE feed_id = ?1", id)?,
         query!(&db, "DELETE FROM feeds WHERE id = ?1", id)?,
-        store::audit(&db, env::now_ms(), actor, "feed.delete", Some(id), Some(&feed.url))?,
+        store::audit(
+            &db,
+            env::now_ms(),
+            actor,
+            "feed.delete",
+            Some(id),
+            Some(&feed.url),
+        )?,
     ])
     .await?;
     Ok(())
