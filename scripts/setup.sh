@@ -33,7 +33,7 @@ for comp in clippy rustfmt; do
 done
 
 install_crate() { # crate version binary
-  if [ -x "$CARGO_BIN/$3" ] && "$CARGO_BIN/$3" --version 2>/dev/null | grep -q " $2"; then
+  if [ -x "$CARGO_BIN/$3" ] && cargo install --list 2>/dev/null | grep -qx "$1 v$2:"; then
     say "$1 $2: present"
   else
     say "installing $1 $2 with cargo install --locked (the first time takes ~10-20 minutes on 2 cores)"

@@ -252,8 +252,8 @@ async function main() {
   log(`bench/realtime: connected ${CLIENTS} + ${CLIENTS} sockets (orrery ${f1(openO)} ms, relay ${f1(openR)} ms; largest reader count in Orrery's hellos: ${helloClients})`);
 
   const res = {
-    orrery: { cold: null, lat: [], after: [], rtt: [], toFetch: [], cpu: [], missing: 0, unexpected: 0, bytes: 0 },
-    relay: { cold: null, lat: [], rtt: [], cpu: [], missing: 0, unexpected: 0, bytes: 0 },
+    orrery: { cold: null, lat: [], after: [], rtt: [], toFetch: [], cpu: [], spread: [], first: [], missing: 0, unexpected: 0, bytes: 0 },
+    relay: { cold: null, lat: [], rtt: [], cpu: [], spread: [], first: [], missing: 0, unexpected: 0, bytes: 0 },
     idleRtt: [], rounds: [],
   };
   let frameSize = 1024;
@@ -281,6 +281,8 @@ async function main() {
       o.toFetch.push(toFetch);
       o.missing += c.missing;
       o.cpu.push(cpu);
+      o.spread.push(summary(c.lat).max - summary(c.lat).min);
+      o.first.push(summary(c.lat).min);
       o.unexpected += c.unexpected;
     }
     o.bytes = c.bytes;
@@ -306,6 +308,8 @@ async function main() {
       b.rtt.push(rtt);
       b.missing += c.missing;
       b.cpu.push(cpu);
+      b.spread.push(summary(c.lat).max - summary(c.lat).min);
+      b.first.push(summary(c.lat).min);
       b.unexpected += c.unexpected;
     }
     b.bytes = c.bytes;
@@ -373,6 +377,8 @@ async function main() {
   Frames: Orrery ${res.orrery.bytes} B (an \`entry\` with its HTML partial), relay ${res.relay.bytes} B (same shape, padded to the same size).
 - Orrery: latency = frame received − \`POST /api/feeds/{id}/refresh\` sent, after the fixture feed gained one entry.
   Relay: latency = frame received − \`POST /publish\` sent (a bare DO: \`getWebSockets()\` and \`send\`).
+- Per round (p50 over the measured rounds): first socket served after ${f1(summary(res.relay.first).p50)} ms (relay) / ${f1(summary(res.orrery.first).p50)} ms (Orrery);
+  first → last socket (the fan-out) ${f1(summary(res.relay.spread).p50)} ms (relay) / ${f1(summary(res.orrery.spread).p50)} ms (Orrery).
 - Client cost: the Node client spent ${f1(summary(res.relay.cpu).p50)} ms (relay) / ${f1(summary(res.orrery.cpu).p50)} ms (Orrery) of CPU per round (p50) taking in ${CLIENTS} frames; it is in both numbers alike.
 - Load average at start / end: ${load0.map(f2).join(" ")} / ${load1.map(f2).join(" ")}
 

@@ -169,6 +169,24 @@ pub async fn feed_by_url(db: &D1Database, url: &str) -> StoreResult<Option<FeedV
     query!(db, &sql, url)?.first(None).await
 }
 
+/// Inserts a feed row; `None` when the URL is already subscribed.
+pub async fn feed_create(db: &D1Database, url: &str, now: i64) -> StoreResult<Option<i64>> {
+    #[derive(Deserialize)]
+    struct Id {
+        id: i64,
+    }
+    let inserted: Option<Id> = query!(
+        db,
+        "INSERT INTO feeds (url, created_at, next_fetch_at) VALUES (?1, ?2, ?2) \
+         ON CONFLICT (url) DO NOTHING RETURNING id",
+        url,
+        now
+    )?
+    .first(None)
+    .await?;
+    Ok(inserted.map(|r| r.id))
+}
+
 /// Feeds whose next fetch is due by `now` (cron's watchdog list).
 pub async fn feed_ids_due(db: &D1Database, now: i64) -> StoreResult<Vec<i64>> {
     #[derive(Deserialize)]

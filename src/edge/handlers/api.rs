@@ -132,19 +132,7 @@ pub(crate) async fn add_feed(env: &Env, url: &str, actor: &str) -> AppResult<Cre
         return Err(AppError::Conflict(format!("{url} is already subscribed")));
     }
     let now = env::now_ms();
-    #[derive(Deserialize)]
-    struct Id {
-        id: i64,
-    }
-    let inserted: Option<Id> = query!(
-        &db,
-        "INSERT INTO feeds (url, created_at, next_fetch_at) VALUES (?1, ?2, ?2) ON CONFLICT (url) DO NOTHING RETURNING id",
-        url,
-        now
-    )?
-    .first(None)
-    .await?;
-    let Some(Id { id }) = inserted else {
+    let Some(id) = store::feed_create(&db, &url, now).await? else {
         return Err(AppError::Conflict(format!("{url} is already subscribed")));
     };
     let mut resp = feed_object(env, id, "/init", Some(json!({"feed_id": id, "url": url}))).await?;
@@ -250,20 +238,9 @@ pub async fn import_opml(mut req: Request, env: &Env) -> AppResult<Response> {
                 continue;
             }
         };
-        #[derive(Deserialize)]
-        struct Id {
-            id: i64,
-        }
-        let inserted: Option<Id> = query!(
-            &db,
-            "INSERT INTO feeds (url, created_at, next_fetch_at) VALUES (?1, ?2, ?2) ON CONFLICT (url) DO NOTHING RETURNING id",
-            url,
-            now
-        )?
-        .first(None)
-        .await?;
+        let inserted = store::feed_create(&db, &url, now).await?;
         match inserted {
-            Some(Id { id }) => {
+            Some(id) => {
                 feed_object(env, id, "/adopt", Some(json!({"feed_id": id, "url": url}))).await?;
                 added.push(json!({"id": id, "url": url}));
             }
