@@ -429,7 +429,7 @@ impl FeedObject {
             st.publish_pending = true;
             self.save(st).await?;
             self.publish().await;
-            // Keep the latest seen cursor for the Room retry logic.
+            // publish() stored whether the Room acknowledged; keep our copy in step.
             st.publish_pending = self.load().await?.is_some_and(|s| s.publish_pending);
         }
         Ok((new, updated))
