@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync, statSync, readdirSync, readFileSync
 import { tmpdir, loadavg, cpus } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { startWorker, startFeedServer, api, until, freePort, sleep, ROOT } from "../../tests/support/harness.mjs";
+import { startWorker, startFeedServer, api, freePort, sleep, ROOT } from "../../tests/support/harness.mjs";
 
 const num = (k, d) => (process.env[k] ? Number(process.env[k]) : d);
 const CLIENTS = num("CLIENTS", 1000);
@@ -76,9 +76,20 @@ function neuterBuild() {
 }
 
 // ---------- the bare relay under wrangler dev ----------
-async function startRelay() {
+// A free port can be taken by someone else before wrangler binds it: try again with new ports.
+async function startRelay(tries = 3) {
+  for (let i = 1; ; i++) {
+    try { return await startRelayOnce(); } catch (e) {
+      if (i >= tries) throw e;
+      log(`bench/realtime: the relay did not start (${e.message.split("\n")[0]}); trying again`);
+    }
+  }
+}
+
+async function startRelayOnce() {
   const port = await freePort();
-  const inspector = await freePort();
+  let inspector = await freePort();
+  while (inspector === port) inspector = await freePort();
   const state = mkdtempSync(path.join(tmpdir(), "orrery-bench-relay-"));
   const env = { ...process.env, PATH: `${path.join(ROOT, "node_modules/.bin")}:${process.env.PATH}`,
     WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1", CI: "true", FORCE_COLOR: "0" };
@@ -90,20 +101,22 @@ async function startRelay() {
   child.stderr.on("data", (d) => { out += d; });
   let exited = null;
   child.on("exit", (c) => { exited = c; });
+  let stopped = false;
   const stop = () => {
+    if (stopped) return;
+    stopped = true;
     try { process.kill(-child.pid, "SIGKILL"); } catch { /* gone */ }
     rmSync(state, { recursive: true, force: true });
     rmSync(path.join(path.dirname(RELAY_CONFIG), ".wrangler"), { recursive: true, force: true });
   };
   cleanups.push(stop);
   const url = `http://127.0.0.1:${port}`;
-  try {
-    await until(async () => {
-      if (exited !== null) throw new Error(`relay wrangler dev exited with ${exited}`);
-      return (await fetch(`${url}/healthz`)).status === 200;
-    }, { timeout: 120000, interval: 250, what: "the relay's wrangler dev" });
-  } catch (e) {
-    throw new Error(`${e.message}\n--- relay wrangler output ---\n${out.slice(-3000)}`);
+  const end = Date.now() + 120000;
+  for (;;) {
+    if (exited !== null) { stop(); throw new Error(`the relay's wrangler dev exited with ${exited}\n--- relay wrangler output ---\n${out.slice(-3000)}`); }
+    if (Date.now() > end) { stop(); throw new Error(`the relay's wrangler dev did not answer in 120 s\n--- relay wrangler output ---\n${out.slice(-3000)}`); }
+    try { if ((await fetch(`${url}/healthz`)).status === 200) break; } catch { /* not up yet */ }
+    await sleep(250);
   }
   return { url, log: () => out };
 }
@@ -236,7 +249,12 @@ async function main() {
   const feedHits = [];
   fs.set("/bench.atom", () => { feedHits.push(performance.now()); return { body: atom(n), type: "application/atom+xml" }; });
   // One at a time: two wrangler startups at once on two cores only slow both down.
-  const w = await startWorker({ vars: { MIN_FETCH_INTERVAL_SECONDS: "86400", DEFAULT_FETCH_INTERVAL_SECONDS: "86400", MAX_FETCH_INTERVAL_SECONDS: "86400" } });
+  const vars = { MIN_FETCH_INTERVAL_SECONDS: "86400", DEFAULT_FETCH_INTERVAL_SECONDS: "86400", MAX_FETCH_INTERVAL_SECONDS: "86400" };
+  let w;
+  try { w = await startWorker({ vars }); } catch (e) {
+    log(`bench/realtime: Orrery did not start (${e.message.split("\n")[0]}); trying again`);
+    w = await startWorker({ vars });
+  }
   cleanups.push(() => w.stop());
   const relay = await startRelay();
 

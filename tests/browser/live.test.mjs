@@ -74,3 +74,47 @@ test("with JavaScript off the page is still a plain page", async () => {
   assert.equal(await page.getAttribute("html", "data-live"), null);
   await ctx.close();
 });
+
+test("a reader scrolled down gets a 'new entries' pill instead of a moving page", async () => {
+  // Enough entries to scroll.
+  let items = "";
+  for (let i = 1; i <= 30; i++) {
+    items += `<entry><title>Scroll ${i}</title><id>urn:scroll:${i}</id><link href="https://s.example/${i}"/>
+      <updated>${new Date(Date.now() - (40 - i) * 60000).toISOString()}</updated>
+      <content type="html">&lt;p&gt;${"Long paragraph. ".repeat(40)}&lt;/p&gt;</content></entry>`;
+  }
+  const feedXml = (extra) => `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Scroll</title><id>urn:scroll</id>${extra}${items}</feed>`;
+  fs.set("/scroll.atom", { body: feedXml(""), type: "application/atom+xml" });
+  const created = await api(w.url, "POST", "/api/feeds", { body: { url: fs.url("/scroll.atom") } });
+  assert.equal(created.status, 201, created.text);
+  const id = created.body.feed.id;
+
+  const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+  await page.goto(`${w.url}/feeds/${id}`);
+  await page.waitForFunction(() => document.documentElement.dataset.live === "live", null, { timeout: 15000 });
+  await page.evaluate(() => window.scrollTo(0, 3000));
+  await page.waitForFunction(() => window.scrollY > 2000);
+  const anchor = await page.evaluate(() => {
+    const a = [...document.querySelectorAll("#river article")].find((el) => el.getBoundingClientRect().top > 0);
+    return { id: a.dataset.id, top: a.getBoundingClientRect().top };
+  });
+
+  fs.set("/scroll.atom", {
+    body: feedXml(`<entry><title>Arrived while scrolled</title><id>urn:scroll:new</id><link href="https://s.example/new"/>
+      <updated>${new Date().toISOString()}</updated><content type="html">hi</content></entry>`),
+    type: "application/atom+xml",
+  });
+  const r = await api(w.url, "POST", `/api/feeds/${id}/refresh`);
+  assert.equal(r.body.new_entries, 1);
+  // The per-feed page follows its feed's own socket.
+  await page.waitForSelector("#new-pill:not([hidden])", { state: "attached", timeout: 10000 });
+  assert.ok(await page.isVisible("#new-pill button"), "the pill is shown");
+  assert.equal(await page.textContent("#new-pill .count"), "1");
+  assert.match(await page.textContent("#river article h2"), /Arrived while scrolled/);
+  const after = await page.evaluate((id) => document.querySelector(`article[data-id="${id}"]`).getBoundingClientRect().top, anchor.id);
+  assert.ok(Math.abs(after - anchor.top) < 5, `the article being read stayed put (${anchor.top} → ${after})`);
+  await page.click("#new-pill button");
+  await page.waitForFunction(() => window.scrollY < 50);
+  await page.waitForSelector("#new-pill[hidden]", { state: "attached" });
+  await page.close();
+});
