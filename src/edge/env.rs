@@ -30,6 +30,27 @@ pub fn rooms(env: &Env) -> worker::Result<ObjectNamespace> {
     env.durable_object("ROOM")
 }
 
+/// Most Room shards a deployment may ask for: one publish nudges every shard.
+pub const MAX_ROOM_SHARDS: u32 = 32;
+
+/// How many Room shards hold the planet's sockets (`ROOM_SHARDS`, default 1).
+pub fn room_shards(env: &Env) -> u32 {
+    env.var("ROOM_SHARDS")
+        .ok()
+        .and_then(|v| v.to_string().trim().parse::<u32>().ok())
+        .unwrap_or(1)
+        .clamp(1, MAX_ROOM_SHARDS)
+}
+
+/// The Durable Object name of shard `i`; shard 0 keeps the original name.
+pub fn room_name(i: u32) -> String {
+    if i == 0 {
+        "global".into()
+    } else {
+        format!("global-{i}")
+    }
+}
+
 /// Unix milliseconds. `SystemTime::now()` panics on wasm32; this is the only clock.
 pub fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64

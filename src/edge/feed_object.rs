@@ -444,14 +444,22 @@ impl FeedObject {
         }
     }
 
+    /// Nudges every Room shard in parallel; true only when all of them broadcast.
     async fn nudge_room(&self) -> worker::Result<bool> {
-        let stub = env::rooms(&self.env)?.id_from_name("global")?.get_stub()?;
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post);
-        let req = Request::new_with_init("https://room/publish", &init)?;
-        let resp = stub.fetch_with_request(req).await?;
-        Ok(resp.status_code() == 200)
+        let ns = env::rooms(&self.env)?;
+        let calls = (0..env::room_shards(&self.env)).map(|i| nudge_shard(&ns, i));
+        let results = futures::future::join_all(calls).await;
+        Ok(results.into_iter().all(|r| matches!(r, Ok(true))))
     }
+}
+
+async fn nudge_shard(ns: &worker::ObjectNamespace, shard: u32) -> worker::Result<bool> {
+    let stub = ns.id_from_name(&env::room_name(shard))?.get_stub()?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post);
+    let req = Request::new_with_init("https://room/publish", &init)?;
+    let resp = stub.fetch_with_request(req).await?;
+    Ok(resp.status_code() == 200)
 }
 
 fn report(

@@ -24,7 +24,16 @@ pub async fn room(req: Request, env: &Env) -> AppResult<Response> {
         .query()
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
-    let stub = env::rooms(env)?.id_from_name("global")?.get_stub()?;
+    // A new reader lands on a random shard; every shard gets every entry.
+    let shards = env::room_shards(env);
+    let shard = if shards > 1 {
+        (uuid::Uuid::new_v4().as_u128() % u128::from(shards)) as u32
+    } else {
+        0
+    };
+    let stub = env::rooms(env)?
+        .id_from_name(&env::room_name(shard))?
+        .get_stub()?;
     let fwd = Request::new_with_init(&format!("https://room/ws{query}"), &forward_init(&req)?)?;
     Ok(stub.fetch_with_request(fwd).await?)
 }
