@@ -40,7 +40,11 @@ done
 for url in $(target/release/demo-feeds --port "$DEMO_PORT" --list); do
   code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "http://127.0.0.1:$PORT/api/feeds" \
     -H "Authorization: Bearer $ADMIN_TOKEN" -H 'content-type: application/json' -d "{\"url\":\"$url\"}")
-  echo "dev: subscribe $url -> HTTP $code"
+  case "$code" in
+    201) echo "dev: subscribed $url" ;;
+    409) echo "dev: $url is already subscribed (state kept in $STATE)" ;;
+    *) echo "dev: subscribing $url failed with HTTP $code" ;;
+  esac
 done
 echo "dev: open http://127.0.0.1:$PORT — new entries arrive live every few seconds. Ctrl-C stops everything."
 wait

@@ -249,7 +249,8 @@ async function main() {
   const feedHits = [];
   fs.set("/bench.atom", () => { feedHits.push(performance.now()); return { body: atom(n), type: "application/atom+xml" }; });
   // One at a time: two wrangler startups at once on two cores only slow both down.
-  const vars = { MIN_FETCH_INTERVAL_SECONDS: "86400", DEFAULT_FETCH_INTERVAL_SECONDS: "86400", MAX_FETCH_INTERVAL_SECONDS: "86400" };
+  // One Room shard: every socket on ONE object, like the relay. No scheduled fetch during the run.
+  const vars = { ROOM_SHARDS: "1", MIN_FETCH_INTERVAL_SECONDS: "86400", DEFAULT_FETCH_INTERVAL_SECONDS: "86400", MAX_FETCH_INTERVAL_SECONDS: "86400" };
   let w;
   try { w = await startWorker({ vars }); } catch (e) {
     log(`bench/realtime: Orrery did not start (${e.message.split("\n")[0]}); trying again`);
@@ -267,6 +268,7 @@ async function main() {
   const openO = await orrery.open(CLIENTS);
   const openR = await bare.open(CLIENTS);
   const helloClients = Math.max(...orrery.socks.map((c) => JSON.parse(c.hello).clients ?? 0));
+  if (helloClients < CLIENTS) throw new Error(`Orrery's hellos count at most ${helloClients} readers, not ${CLIENTS}: the sockets are not all on one Room`);
   log(`bench/realtime: connected ${CLIENTS} + ${CLIENTS} sockets (orrery ${f1(openO)} ms, relay ${f1(openR)} ms; largest reader count in Orrery's hellos: ${helloClients})`);
 
   const res = {
