@@ -42,7 +42,7 @@ export async function until(fn, { timeout = 15000, interval = 100, what = "condi
   const end = Date.now() + timeout;
   let last;
   while (Date.now() < end) {
-    try { last = await fn(); if (last) return last; } catch (e) { last = e; }
+    try { last = await fn(); if (last) return last; } catch (e) { if (e.fatal) throw e; last = e; }
     await sleep(interval);
   }
   throw new Error(`timed out waiting for ${what} (last: ${last})`);
@@ -75,7 +75,7 @@ export async function startWorker({ vars = {} } = {}) {
   child.on("exit", (code) => { exited = code; });
   try {
     await until(async () => {
-      if (exited !== null) throw new Error(`wrangler dev exited with ${exited}`);
+      if (exited !== null) throw Object.assign(new Error(`wrangler dev exited with ${exited}`), { fatal: true });
       const r = await fetch(`${url}/healthz`);
       return r.status === 200;
     }, { timeout: 120000, interval: 250, what: "wrangler dev to answer /healthz" });
