@@ -7,6 +7,8 @@ pub enum Route {
     Titles,
     Feeds,
     Feed(i64),
+    /// An entry's stable link on this planet (used as the Atom/RSS id).
+    Entry(i64),
     FeedWs(i64),
     Search,
     Admin,
@@ -75,6 +77,7 @@ pub fn route(method: &str, path: &str) -> Route {
         ["feeds"] => only(get, Feeds, "GET"),
         ["feeds", n] => id(n).map_or(NotFound, |n| only(get, Feed(n), "GET")),
         ["feeds", n, "ws"] => id(n).map_or(NotFound, |n| only(get, FeedWs(n), "GET")),
+        ["entries", n] => id(n).map_or(NotFound, |n| only(get, Entry(n), "GET")),
         ["search"] => only(get, Search, "GET"),
         ["admin"] => only(get, Admin, "GET"),
         ["admin", "login"] => only(post, AdminLogin, "POST"),
@@ -120,6 +123,7 @@ mod tests {
         assert_eq!(route("GET", "/"), Route::Home);
         assert_eq!(route("GET", "/feeds/12"), Route::Feed(12));
         assert_eq!(route("GET", "/feeds/12/ws"), Route::FeedWs(12));
+        assert_eq!(route("GET", "/entries/7"), Route::Entry(7));
         assert_eq!(route("GET", "/ws"), Route::Ws);
         assert_eq!(route("GET", "/healthz"), Route::Healthz);
         assert_eq!(route("GET", "/api/entries"), Route::ApiEntries);

@@ -136,6 +136,12 @@ pub async fn entries_between(
     Ok(rows.into_iter().map(EntryView::from).collect())
 }
 
+pub async fn entry_by_id(db: &D1Database, id: i64) -> StoreResult<Option<EntryView>> {
+    let sql = format!("SELECT {ENTRY_COLS} WHERE e.id = ?1");
+    let row: Option<EntryRow> = query!(db, &sql, id)?.first(None).await?;
+    Ok(row.map(EntryView::from))
+}
+
 /// Full-text search over titles, summaries and authors (FTS5), best match first.
 pub async fn entries_search(
     db: &D1Database,

@@ -77,3 +77,14 @@ test("OPML out lists subscriptions; OPML in adds new ones and skips known ones",
   assert.equal(broken.status, 422);
   assert.match(broken.body.error.message, /OPML/);
 });
+
+test("an entry's planet link (the Atom/RSS id) leads to the entry", async () => {
+  const list = (await api(w.url, "GET", `/api/entries?feed=${alpha.id}`, { token: null })).body.entries;
+  const second = list.find((e) => e.title === "Second post");
+  const r = await fetch(`${w.url}/entries/${second.id}`, { redirect: "manual" });
+  assert.equal(r.status, 302);
+  assert.equal(r.headers.get("location"), "https://alpha.example/posts/2");
+  const atom = await get("/feed.atom");
+  assert.ok(atom.text.includes(`/entries/${second.id}</id>`));
+  assert.equal((await fetch(`${w.url}/entries/999999`)).status, 404);
+});

@@ -181,17 +181,20 @@ pub fn search_page(cfg: &Config, query: &str, results: Option<&[EntryView]>) -> 
     )
 }
 
+fn admin_layout(cfg: &Config, body: Markup) -> Markup {
+    let page = Page {
+        title: "Admin",
+        live_path: None,
+        nav: "",
+    };
+    layout(cfg, &page, html! { h1 { "Admin" } (body) })
+}
+
 /// The admin sign-in form (the admin token is the password).
 pub fn admin_login_page(cfg: &Config, error: Option<&str>) -> Markup {
-    layout(
+    admin_layout(
         cfg,
-        &Page {
-            title: "Admin",
-            live_path: None,
-            nav: "",
-        },
         html! {
-            h1 { "Admin" }
             @if let Some(e) = error { p.error role="alert" { (e) } }
             form.admin method="post" action="/admin/login" {
                 label { "Admin token " input type="password" name="token" autocomplete="current-password" required; }
@@ -203,15 +206,9 @@ pub fn admin_login_page(cfg: &Config, error: Option<&str>) -> Markup {
 
 /// The admin dashboard: add, refresh and remove feeds. Every form carries the CSRF token.
 pub fn admin_page(cfg: &Config, feeds: &[FeedView], csrf: &str, flash: Option<&str>) -> Markup {
-    layout(
+    admin_layout(
         cfg,
-        &Page {
-            title: "Admin",
-            live_path: None,
-            nav: "",
-        },
         html! {
-            h1 { "Admin" }
             @if let Some(f) = flash { p.flash role="status" { (f) } }
             form.admin method="post" action="/admin/feeds" {
                 input type="hidden" name="csrf" value=(csrf);

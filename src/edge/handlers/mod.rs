@@ -31,6 +31,7 @@ async fn dispatch(r: Route, req: Request, env: &Env, ctx: &Context) -> AppResult
         Route::Titles => pages::titles(env).await,
         Route::Feeds => pages::feeds(env).await,
         Route::Feed(id) => pages::feed(&req, env, id).await,
+        Route::Entry(id) => pages::entry(env, id).await,
         Route::Search => pages::search(&req, env).await,
         Route::Admin => admin::page(&req, env).await,
         Route::AdminLogin => admin::login(req, env).await,

@@ -135,3 +135,28 @@ pub async fn syndication(env: &Env, what: crate::routes::Route) -> AppResult<Res
     resp.headers_mut().set("Cache-Control", PAGE_CACHE)?;
     Ok(resp)
 }
+
+/// `/entries/{id}`: the entry's own permalink when it has one, else the entry on a page.
+pub async fn entry(env: &Env, id: i64) -> AppResult<Response> {
+    let cfg = env::config(env);
+    let e = store::entry_by_id(&env::db(env)?, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("there is no entry {id}")))?;
+    if let Some(url) = e
+        .url
+        .as_deref()
+        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
+    {
+        let mut resp = Response::empty()?.with_status(302);
+        resp.headers_mut().set("Location", url)?;
+        resp.headers_mut().set("Cache-Control", PAGE_CACHE)?;
+        return Ok(resp);
+    }
+    let entries = [e];
+    let page = views::HomePage {
+        entries: &entries,
+        older: None,
+        paged: true,
+    };
+    html(views::home_page(&cfg, &page), 200, PAGE_CACHE)
+}
