@@ -15,7 +15,8 @@ cleanup() {
   for p in "${pids[@]}"; do kill -- -"$p" 2>/dev/null || kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
 }
-trap cleanup INT TERM EXIT
+trap cleanup EXIT
+trap 'cleanup; exit 0' INT TERM
 
 echo "dev: building the demo feed server"
 cargo build --release --quiet --bin demo-feeds
