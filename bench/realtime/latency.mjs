@@ -272,7 +272,7 @@ async function main() {
   log(`bench/realtime: connected ${CLIENTS} + ${CLIENTS} sockets (orrery ${f1(openO)} ms, relay ${f1(openR)} ms; largest reader count in Orrery's hellos: ${helloClients})`);
 
   const res = {
-    orrery: { cold: null, lat: [], after: [], rtt: [], toFetch: [], cpu: [], spread: [], first: [], roundP50: [], roundP99: [], missing: 0, unexpected: 0, bytes: 0 },
+    orrery: { cold: null, lat: [], after: [], pub: [], rtt: [], toFetch: [], cpu: [], spread: [], first: [], roundP50: [], roundP99: [], missing: 0, unexpected: 0, bytes: 0 },
     relay: { cold: null, lat: [], rtt: [], cpu: [], spread: [], first: [], roundP50: [], roundP99: [], missing: 0, unexpected: 0, bytes: 0 },
     idleRtt: [], rounds: [],
   };
@@ -291,12 +291,16 @@ async function main() {
     if (x.body?.new_entries !== 1) throw new Error(`round ${r}: refresh did not find exactly one entry: ${x.status} ${x.text}`);
     const c = orrery.collect(t0, marker);
     const toFetch = feedHits.length ? feedHits[0] - t0 : NaN;
+    // The FeedObject reports (workerd's clock, the same wall clock as ours) when it handed the
+    // committed entry to the Room: publish → delivered starts there.
+    const toPublish = x.body.published_at - (performance.timeOrigin + t0);
     if (c.bytes) frameSize = c.bytes;
     const o = res.orrery;
     if (r === 0) o.cold = { ...summary(c.lat), rtt, toFetch };
     if (measured) {
       o.lat.push(...c.lat);
       o.after.push(...c.lat.map((v) => v - toFetch));
+      o.pub.push(...c.lat.map((v) => v - toPublish));
       o.rtt.push(rtt);
       o.toFetch.push(toFetch);
       o.missing += c.missing;
@@ -373,6 +377,10 @@ async function main() {
   const O = summary(res.orrery.lat);
   const R = summary(res.relay.lat);
   const A = summary(res.orrery.after);
+  const P = summary(res.orrery.pub);
+  const pub50 = P.p50 / R.p50;
+  const pub99 = P.p99 / R.p99;
+  const metPub = pub50 <= 1.5 && pub99 <= 1.5;
   const idle = summary(res.idleRtt);
   const adj = summary(res.orrery.lat.map((v) => v - idle.p50));
   const rttO = summary(res.orrery.rtt);
@@ -415,17 +423,19 @@ async function main() {
 | --- | ---: | ---: | ---: | ---: | --- |
 ${row("Bare relay DO: publish sent → delivered", R, `publish POST round trip p50 ${f1(rttR.p50)}`)}
 ${row("Orrery: refresh sent → delivered (raw)", O, `refresh round trip p50 ${f1(rttO.p50)}, p90 ${f1(rttO.p90)}`)}
+${row("**Orrery: publish (entry committed to D1, handed to the Room) → delivered**", P, "the issue's measure; start = the FeedObject's \`published_at\`")}
 ${row("Orrery: feed GET reached the feed server → delivered", A, `feed GET arrived ${f1(toF.p50)} ms after the refresh was sent (p50)`)}
 ${row("Orrery: raw − unchanged-refresh round trip (estimate)", adj, `unchanged refresh round trip p50 ${f1(idle.p50)}, p90 ${f1(idle.p90)}`)}
 ${row("Cold, first broadcast: relay", res.relay.cold, `publish round trip ${f1(res.relay.cold.rtt)}`)}
 ${row("Cold, first broadcast: Orrery (raw)", res.orrery.cold, `refresh round trip ${f1(res.orrery.cold.rtt)}`)}
 
-Ratio Orrery / relay: p50 **${f2(ratio50)}×**, p99 **${f2(ratio99)}×** raw; p50 ${f2(adj50)}×, p99 ${f2(adj99)}× after subtracting the unchanged-refresh round trip.
+Ratio Orrery publish→delivered / relay publish→delivered: p50 **${f2(pub50)}×**, p99 **${f2(pub99)}×** — goal (≤ 1.5×) ${metPub ? "**met**" : "**not met**"}.
+Ratio Orrery / relay with Orrery's whole refresh counted: p50 ${f2(ratio50)}×, p99 ${f2(ratio99)}× raw; p50 ${f2(adj50)}×, p99 ${f2(adj99)}× after subtracting the unchanged-refresh round trip.
 Round to round: the median round's p50 is ${f1(rO50)} ms (Orrery) vs ${f1(rR50)} ms (relay), ${f2(rO50 / rR50)}×, and its p99 ${f1(rO99)} vs ${f1(rR99)} ms, ${f2(rO99 / rR99)}×;
 one round is ${Math.round(100 / ROUNDS)}% of all deliveries, so a single stalled round sets the overall p99 (worst round p99: Orrery ${f1(summary(res.orrery.roundP99).max)}, relay ${f1(summary(res.relay.roundP99).max)} ms).
 Missing deliveries: Orrery ${res.orrery.missing}, relay ${res.relay.missing}; unexpected or duplicate frames: Orrery ${res.orrery.unexpected}, relay ${res.relay.unexpected}; sockets closed by the server during the run: ${drops}.
 
-**Goal (Orrery within 1.5× of the bare relay at p50 and p99): ${met ? "met" : "not met"}** on the raw numbers over all deliveries (p50 ${f2(ratio50)}×, p99 ${f2(ratio99)}×)${metRound === met ? "" : `; ${metRound ? "met" : "not met"} round by round (median round: p50 ${f2(rO50 / rR50)}×, p99 ${f2(rO99 / rR99)}×)`}${met === metAdj ? "" : `; ${metAdj ? "met" : "not met"} on the estimate that subtracts the work before publishing`}.
+**Goal (Orrery's publish → delivered within 1.5× of the bare relay's, at p50 and p99): ${metPub ? "met" : "not met"}** (p50 ${f2(pub50)}×, p99 ${f2(pub99)}×). Counting Orrery's whole refresh (fetch, parse, D1 write) as well, it is ${met ? "still within" : "outside"} 1.5× over all deliveries (p50 ${f2(ratio50)}×, p99 ${f2(ratio99)}×)${metRound === met ? "" : `; ${metRound ? "within" : "outside"} round by round (median round: p50 ${f2(rO50 / rR50)}×, p99 ${f2(rO99 / rR99)}×)`}.
 Orrery's raw number includes everything the relay's does (Worker → one Durable Object → a loop of \`send\`s) plus the work before anything is published:
 the Worker's D1 lookup of the feed, the FeedObject's fetch of the feed on loopback, the parse, identification against the seen table, sanitizing,
 the D1 batch insert and the FeedObject's state write; then the Room's D1 read of the new entries, rendering the entry's HTML partial once, and one

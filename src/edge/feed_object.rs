@@ -51,6 +51,9 @@ pub struct RefreshReport {
     pub next_fetch_at: Option<i64>,
     pub status: String,
     pub url: String,
+    /// Unix ms when the new entries, committed to D1, were handed to the Room
+    /// (the start of publish-to-delivered; `None` when nothing was published).
+    pub published_at: Option<i64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -202,10 +205,13 @@ impl FeedObject {
                     hints.ttl_minutes = doc.ttl_minutes;
                     st.etag = etag;
                     st.last_modified = last_modified;
-                    let (new, updated) = self
+                    let (new, updated, published_at) = self
                         .ingest(&db, &mut st, &doc, now, &mut hints, seed, &sched)
                         .await?;
-                    report(&st, "ok", new, updated, None)
+                    RefreshReport {
+                        published_at,
+                        ..report(&st, "ok", new, updated, None)
+                    }
                 }
                 Err(e) => {
                     self.fail(&db, &mut st, now, &e.to_string(), None, seed)
@@ -304,7 +310,7 @@ impl FeedObject {
         hints: &mut FetchHints,
         seed: u64,
         sched: &schedule::ScheduleConfig,
-    ) -> worker::Result<(u32, u32)> {
+    ) -> worker::Result<(u32, u32, Option<i64>)> {
         let seen = self.seen()?;
         // Some feeds list an entry twice: the first occurrence wins.
         let mut first = std::collections::HashSet::new();
@@ -421,6 +427,7 @@ impl FeedObject {
             }
         }
         let new = new_views.len() as u32;
+        let mut published_at = None;
         if !new_views.is_empty() {
             new_views.sort_by_key(|v| v.id);
             let frames = hub::entry_frames(&new_views);
@@ -428,11 +435,12 @@ impl FeedObject {
             st.pushed_upto = st.pushed_upto.max(new_views.last().map_or(0, |v| v.id));
             st.publish_pending = true;
             self.save(st).await?;
+            published_at = Some(env::now_ms());
             self.publish().await;
             // publish() stored whether the Room acknowledged; keep our copy in step.
             st.publish_pending = self.load().await?.is_some_and(|s| s.publish_pending);
         }
-        Ok((new, updated))
+        Ok((new, updated, published_at))
     }
 
     /// Nudges the Room to broadcast everything committed; on failure the alarm retries.
@@ -478,6 +486,7 @@ fn report(
             .then_some(st.next_fetch_at),
         status: st.status.clone(),
         url: st.url.clone(),
+        published_at: None,
     }
 }
 

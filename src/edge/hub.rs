@@ -1,6 +1,10 @@
 //! Hibernating WebSockets shared by the Room and every FeedObject: accept, protocol frames, broadcast.
 
-use worker::{D1Database, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair};
+use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
+use wasm_bindgen::JsCast;
+use worker::{
+    web_sys, D1Database, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+};
 
 use crate::core::model::EntryView;
 use crate::core::protocol::{
@@ -73,15 +77,33 @@ pub fn entry_frames(entries: &[EntryView]) -> Vec<(i64, i64, String)> {
         .collect()
 }
 
+#[wasm_bindgen]
+extern "C" {
+    /// A WebSocket seen only for `send(JsValue)`: web-sys's `send_with_str` would
+    /// copy the frame out of wasm again for every socket.
+    type RawSocket;
+    #[wasm_bindgen(method, js_name = send, catch)]
+    fn send(this: &RawSocket, data: &JsValue) -> Result<(), JsValue>;
+}
+
+fn raw(ws: &WebSocket) -> &RawSocket {
+    AsRef::<web_sys::WebSocket>::as_ref(ws).unchecked_ref::<RawSocket>()
+}
+
 /// Sends each frame, in id order, to every socket that wants its feed and has not had it.
 pub fn broadcast(state: &State, frames: &[(i64, i64, String)]) -> usize {
+    // Each frame crosses into JS once, however many sockets receive it.
+    let js: Vec<(i64, i64, JsValue)> = frames
+        .iter()
+        .map(|(id, feed, json)| (*id, *feed, JsValue::from_str(json)))
+        .collect();
     let mut sent = 0;
     for ws in state.get_websockets() {
         let Ok(Some(st)) = ws.deserialize_attachment::<SocketState>() else {
             continue;
         };
-        for (id, feed_id, json) in frames {
-            if *id > st.last_sent && st.wants(*feed_id) && ws.send_with_str(json).is_ok() {
+        for (id, feed_id, data) in &js {
+            if *id > st.last_sent && st.wants(*feed_id) && raw(&ws).send(data).is_ok() {
                 sent += 1;
             }
         }
