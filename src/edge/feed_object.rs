@@ -172,9 +172,7 @@ impl FeedObject {
                 moved_to,
                 cache_max_age_s,
             } => {
-                if let Some(u) = moved_to {
-                    st.url = u;
-                }
+                self.accept_move(&db, &mut st, moved_to).await?;
                 hints.cache_max_age_s = cache_max_age_s;
                 st.failures = 0;
                 st.status = "active".into();
@@ -198,9 +196,7 @@ impl FeedObject {
                 cache_max_age_s,
             } => match feed::parse(&body, &final_url) {
                 Ok(doc) => {
-                    if let Some(u) = moved_to {
-                        st.url = u;
-                    }
+                    self.accept_move(&db, &mut st, moved_to).await?;
                     hints.cache_max_age_s = cache_max_age_s;
                     hints.ttl_minutes = doc.ttl_minutes;
                     st.etag = etag;
@@ -264,6 +260,29 @@ impl FeedObject {
             self.state.storage().delete_alarm().await?;
         }
         Ok(rep)
+    }
+
+    /// A permanent redirect moves the feed, unless another subscription already has
+    /// that URL (the UNIQUE url would refuse it; the feed keeps working at the old one).
+    async fn accept_move(
+        &self,
+        db: &worker::D1Database,
+        st: &mut FeedState,
+        moved_to: Option<String>,
+    ) -> worker::Result<()> {
+        if let Some(url) = moved_to {
+            match crate::edge::store::feed_by_url(db, &url).await? {
+                Some(other) if other.id != st.feed_id => {
+                    worker::console_warn!(
+                        "feed {} moved to {url}, already feed {}",
+                        st.feed_id,
+                        other.id
+                    )
+                }
+                _ => st.url = url,
+            }
+        }
+        Ok(())
     }
 
     async fn fail(

@@ -136,6 +136,18 @@ test("a 301 moves the feed; a 302 does not", async () => {
   assert.equal((await entries(`&feed=${id}`)).length, 2, "no duplicates after the move");
 });
 
+test("a 301 to a URL another subscription already has keeps the feed working where it was", async () => {
+  fs.set("/twin-a.xml", { file: "e2e/beta.atom" });
+  fs.set("/twin-b.xml", { file: "e2e/beta.atom" });
+  const a = (await add(fs.url("/twin-a.xml"))).body.feed.id;
+  await add(fs.url("/twin-b.xml"));
+  fs.set("/twin-a.xml", { status: 301, headers: { location: "/twin-b.xml" } });
+  const r = await refresh(a);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.outcome, "ok");
+  assert.equal((await feed(a)).url, fs.url("/twin-a.xml"));
+});
+
 test("redirect loops fail with a clear error", async () => {
   fs.set("/loop-a.xml", { file: "e2e/alpha.xml" });
   const created = await add(fs.url("/loop-a.xml"));
