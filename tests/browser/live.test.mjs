@@ -118,3 +118,35 @@ test("a reader scrolled down gets a 'new entries' pill instead of a moving page"
   await page.waitForSelector("#new-pill[hidden]", { state: "attached" });
   await page.close();
 });
+
+test("when the server goes away the page says so, reconnects, and catches up without a reload", async () => {
+  fs.set("/comeback.atom", { file: "e2e/beta.atom" });
+  const created = await api(w.url, "POST", "/api/feeds", { body: { url: fs.url("/comeback.atom") } });
+  assert.equal(created.status, 201, created.text);
+  const id = created.body.feed.id;
+  const page = await browser.newPage();
+  const navigations = [];
+  await page.goto(`${w.url}/`);
+  page.on("framenavigated", (f) => navigations.push(f.url()));
+  await page.waitForFunction(() => document.documentElement.dataset.live === "live", null, { timeout: 15000 });
+
+  w.kill();
+  await page.waitForFunction(() => document.documentElement.dataset.live === "reconnecting", null, { timeout: 10000 });
+  assert.equal(await page.textContent("#live-status .label"), "reconnecting");
+
+  await w.restart();
+  fs.set("/comeback.atom", {
+    body: `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Beta Blog</title><id>urn:beta</id>
+      <entry><title>Published while you were away</title><id>urn:beta:away</id><link href="https://beta.example/away"/>
+      <updated>${new Date().toISOString()}</updated><content type="html">back</content></entry></feed>`,
+    type: "application/atom+xml",
+  });
+  const r = await api(w.url, "POST", `/api/feeds/${id}/refresh`);
+  assert.equal(r.body.new_entries, 1);
+  await page.waitForFunction(() => document.documentElement.dataset.live === "live", null, { timeout: 45000 });
+  await page.waitForFunction(() => [...document.querySelectorAll("#river article h2")].some((h) => h.textContent.includes("away")), null, { timeout: 15000 });
+  const copies = await page.locator("#river article h2", { hasText: "Published while you were away" }).count();
+  assert.equal(copies, 1, "exactly once");
+  assert.deepEqual(navigations, [], "no reload");
+  await page.close();
+});

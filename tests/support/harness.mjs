@@ -65,30 +65,48 @@ export async function startWorker({ vars = {} } = {}) {
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
     "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "log"];
   for (const [k, v] of Object.entries(allVars)) args.push("--var", `${k}:${v}`);
-  const child = spawn(WRANGLER, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
-  children.add(child);
-  let log = "";
-  child.stdout.on("data", (d) => { log += d; });
-  child.stderr.on("data", (d) => { log += d; });
   const url = `http://127.0.0.1:${port}`;
-  let exited = null;
-  child.on("exit", (code) => { exited = code; });
-  try {
-    await until(async () => {
-      if (exited !== null) throw Object.assign(new Error(`wrangler dev exited with ${exited}`), { fatal: true });
-      const r = await fetch(`${url}/healthz`);
-      return r.status === 200;
-    }, { timeout: 120000, interval: 250, what: "wrangler dev to answer /healthz" });
-  } catch (e) {
-    stop();
-    throw new Error(`${e.message}\n--- wrangler output ---\n${log.slice(-4000)}`);
+  let child = null;
+  let log = "";
+
+  /** Starts wrangler dev on this port and state folder; resolves once /healthz answers. */
+  async function launch() {
+    const c = spawn(WRANGLER, args, { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    child = c;
+    children.add(c);
+    c.stdout.on("data", (d) => { log += d; });
+    c.stderr.on("data", (d) => { log += d; });
+    let exited = null;
+    c.on("exit", (code) => { exited = code; });
+    try {
+      await until(async () => {
+        if (exited !== null) throw Object.assign(new Error(`wrangler dev exited with ${exited}`), { fatal: true });
+        const r = await fetch(`${url}/healthz`);
+        return r.status === 200;
+      }, { timeout: 120000, interval: 250, what: "wrangler dev to answer /healthz" });
+    } catch (e) {
+      stop();
+      throw new Error(`${e.message}\n--- wrangler output ---\n${log.slice(-4000)}`);
+    }
   }
-  function stop() {
+  function kill() {
+    if (!child) return;
     children.delete(child);
     try { process.kill(-child.pid, "SIGKILL"); } catch { /* gone */ }
+    child = null;
+  }
+  function stop() {
+    kill();
     try { rmSync(state, { recursive: true, force: true }); } catch { /* best effort */ }
   }
-  return { url, port, stop, log: () => log };
+  /** Kills the runtime and starts it again on the same port with the same D1 and DO state. */
+  async function restart({ downMs = 0 } = {}) {
+    kill();
+    await sleep(downMs);
+    await launch();
+  }
+  await launch();
+  return { url, port, stop, restart, kill, log: () => log };
 }
 
 /**
