@@ -35,6 +35,20 @@ pub enum Route {
 }
 
 impl Route {
+    /// Pages every reader sees alike: the edge may cache them.
+    pub fn is_shared_page(self) -> bool {
+        matches!(
+            self,
+            Route::Home
+                | Route::Titles
+                | Route::Feeds
+                | Route::Feed(_)
+                | Route::AtomOut
+                | Route::RssOut
+                | Route::OpmlOut
+        )
+    }
+
     /// JSON API routes answer errors in JSON; pages answer HTML.
     pub fn is_api(self) -> bool {
         matches!(
@@ -162,6 +176,9 @@ mod tests {
         assert_eq!(route("POST", "/"), Route::MethodNotAllowed("GET"));
         assert_eq!(route("GET", "/nope"), Route::NotFound);
         assert!(route("GET", "/api/feeds/1").is_api());
+        assert!(route("GET", "/").is_shared_page());
+        assert!(!route("GET", "/admin").is_shared_page());
+        assert!(!route("GET", "/search").is_shared_page());
         assert!(!route("GET", "/feeds/1").is_api());
     }
 }

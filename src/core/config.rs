@@ -14,6 +14,9 @@ pub struct Config {
     pub retention_max_entries: u32,
     /// Entries on one page of the river.
     pub page_size: u32,
+    /// Seconds the edge keeps a rendered page (0: no caching). The live script
+    /// resumes from the newest entry on the page, so a cached page is never stale for long.
+    pub page_cache_seconds: u32,
 }
 
 impl Default for Config {
@@ -26,6 +29,7 @@ impl Default for Config {
             retention_days: 365,
             retention_max_entries: 500,
             page_size: 30,
+            page_cache_seconds: 15,
         }
     }
 }
@@ -58,6 +62,7 @@ impl Config {
             retention_days: num("RETENTION_DAYS", d.retention_days),
             retention_max_entries: num("RETENTION_MAX_ENTRIES", d.retention_max_entries).max(1),
             page_size: num("PAGE_SIZE", d.page_size).clamp(1, 200),
+            page_cache_seconds: num("PAGE_CACHE_SECONDS", d.page_cache_seconds).min(300),
         }
     }
 }

@@ -6,8 +6,9 @@ pub(crate) use api::ensure_due;
 mod pages;
 mod sockets;
 
-use worker::{Context, Env, Request, Response};
+use worker::{Cache, Context, Env, Method, Request, Response};
 
+use crate::edge::env;
 use crate::edge::error::{AppError, AppResult};
 use crate::routes::{route, Route};
 
@@ -17,12 +18,36 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
     // API clients get JSON errors, whatever went wrong; people get a page.
     let json_errors =
         r.is_api() || path.starts_with("/api/") || matches!(r, Route::Ws | Route::FeedWs(_));
+    let ttl = env::config(&env).page_cache_seconds;
+    let cache_key = (ttl > 0 && r.is_shared_page() && req.method() == Method::Get)
+        .then(|| req.url().map(|u| u.to_string()))
+        .transpose()?;
+    if let Some(key) = &cache_key {
+        if let Ok(Some(hit)) = Cache::default().get(key.as_str(), false).await {
+            return Ok(hit);
+        }
+    }
     let result = dispatch(r, req, &env, &ctx).await;
-    Ok(match result {
+    let mut resp = match result {
         Ok(resp) => resp,
         Err(e) if json_errors => e.to_json_response(),
         Err(e) => pages::error_page(&env, &e),
-    })
+    };
+    if let (Some(key), 200) = (cache_key, resp.status_code()) {
+        resp.headers_mut().set(
+            "Cache-Control",
+            &format!("public, max-age=0, s-maxage={ttl}, stale-while-revalidate=60"),
+        )?;
+        let mut copy = resp.cloned()?;
+        copy.headers_mut().set("X-Orrery-Cache", "hit")?;
+        resp.headers_mut().set("X-Orrery-Cache", "miss")?;
+        ctx.wait_until(async move {
+            if let Err(e) = Cache::default().put(key, copy).await {
+                worker::console_warn!("page cache put failed: {e}");
+            }
+        });
+    }
+    Ok(resp)
 }
 
 async fn dispatch(r: Route, req: Request, env: &Env, ctx: &Context) -> AppResult<Response> {
