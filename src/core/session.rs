@@ -34,7 +34,8 @@ fn mac_hex(key: &[u8; 32], parts: &[&str]) -> String {
         .collect()
 }
 
-fn ct_eq(a: &str, b: &str) -> bool {
+/// Compares secrets without an early exit, so timing does not reveal how much matched.
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())
@@ -65,7 +66,7 @@ pub fn verify(key: &[u8; 32], value: &str, now_ms: i64) -> bool {
     let Ok(exp) = expires.parse::<i64>() else {
         return false;
     };
-    exp > now_ms && ct_eq(sig, &mac_hex(key, &["session", expires, nonce]))
+    exp > now_ms && constant_time_eq(sig, &mac_hex(key, &["session", expires, nonce]))
 }
 
 /// The CSRF token bound to one session: forms must carry it back.
@@ -74,7 +75,7 @@ pub fn csrf_token(key: &[u8; 32], session: &str) -> String {
 }
 
 pub fn csrf_ok(key: &[u8; 32], session: &str, token: &str) -> bool {
-    !token.is_empty() && ct_eq(token, &csrf_token(key, session))
+    !token.is_empty() && constant_time_eq(token, &csrf_token(key, session))
 }
 
 /// Reads one cookie from a `Cookie` header.

@@ -2,20 +2,16 @@
 
 use worker::{Env, Request};
 
+use crate::core::session::constant_time_eq;
 use crate::edge::{env, error::AppError};
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// True only when a token is configured and `given` is it (API bearer and admin sign-in alike).
+pub fn admin_token_matches(env: &Env, given: &str) -> bool {
+    env::admin_token(env).is_some_and(|expected| constant_time_eq(given, &expected))
 }
 
 /// Succeeds only with the configured token; with no token configured every admin call is refused.
 pub fn require_admin(req: &Request, env: &Env) -> Result<(), AppError> {
-    let Some(expected) = env::admin_token(env) else {
-        return Err(AppError::Unauthorized);
-    };
     let given = req
         .headers()
         .get("Authorization")
@@ -23,7 +19,7 @@ pub fn require_admin(req: &Request, env: &Env) -> Result<(), AppError> {
         .flatten()
         .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
         .ok_or(AppError::Unauthorized)?;
-    if constant_time_eq(given.as_bytes(), expected.as_bytes()) {
+    if admin_token_matches(env, &given) {
         Ok(())
     } else {
         Err(AppError::Unauthorized)

@@ -51,7 +51,7 @@ pub fn room_name(i: u32) -> String {
     }
 }
 
-/// Unix milliseconds. `SystemTime::now()` panics on wasm32; this is the only clock.
+/// Unix milliseconds from the Worker's clock (std's clock panics on wasm32); the only clock.
 pub fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64
 }

@@ -6,6 +6,7 @@ use super::api;
 use super::pages::html;
 use crate::core::session::{self, COOKIE_NAME};
 use crate::core::views;
+use crate::edge::auth::admin_token_matches;
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, store};
 
@@ -97,15 +98,7 @@ pub async fn login(mut req: Request, env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let key = key(env)?;
     let f = form(&mut req).await?;
-    let expected = env::admin_token(env).unwrap_or_default();
-    let given = field(&f, "token");
-    let ok = given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |a, (x, y)| a | (x ^ y))
-            == 0;
-    if !ok {
+    if !admin_token_matches(env, field(&f, "token")) {
         return html(
             views::admin_login_page(&cfg, Some("That token is not right.")),
             401,
