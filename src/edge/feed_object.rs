@@ -78,15 +78,6 @@ pub struct FeedObject {
 }
 
 impl FeedObject {
-    fn sql_init(&self) -> worker::Result<()> {
-        self.state.storage().sql().exec(
-            "CREATE TABLE IF NOT EXISTS seen (identity TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, \
-             entry_id INTEGER, seen_at INTEGER NOT NULL)",
-            None,
-        )?;
-        Ok(())
-    }
-
     async fn load(&self) -> worker::Result<Option<FeedState>> {
         self.state.storage().get::<FeedState>(STATE_KEY).await
     }
@@ -250,12 +241,7 @@ impl FeedObject {
         };
         self.save(&st).await?;
         if matches!(st.status.as_str(), "active" | "failing") {
-            self.arm(if st.publish_pending {
-                now + PUBLISH_RETRY_MS
-            } else {
-                st.next_fetch_at
-            })
-            .await?;
+            self.arm(next_wake(&st, now)).await?;
         } else {
             self.state.storage().delete_alarm().await?;
         }
@@ -452,23 +438,20 @@ impl FeedObject {
             let frames = hub::entry_frames(&new_views);
             hub::broadcast(&self.state, &frames);
             st.pushed_upto = st.pushed_upto.max(new_views.last().map_or(0, |v| v.id));
+            // Durable before the nudge: if we die mid-publish, the alarm still retries it.
             st.publish_pending = true;
             self.save(st).await?;
             published_at = Some(env::now_ms());
-            self.publish().await;
-            // publish() stored whether the Room acknowledged; keep our copy in step.
-            st.publish_pending = self.load().await?.is_some_and(|s| s.publish_pending);
+            self.publish(st).await?;
         }
         Ok((new, updated, published_at))
     }
 
-    /// Nudges the Room to broadcast everything committed; on failure the alarm retries.
-    async fn publish(&self) {
-        let ok = self.nudge_room().await;
-        if let Ok(Some(mut st)) = self.load().await {
-            st.publish_pending = !matches!(ok, Ok(true));
-            let _ = self.save(&st).await;
-        }
+    /// Nudges the Room to broadcast everything committed and records whether it did;
+    /// while it has not, `publish_pending` stays set and the alarm retries.
+    async fn publish(&self, st: &mut FeedState) -> worker::Result<()> {
+        st.publish_pending = !matches!(self.nudge_room().await, Ok(true));
+        self.save(st).await
     }
 
     /// Nudges every Room shard in parallel; true only when all of them broadcast.
@@ -477,6 +460,15 @@ impl FeedObject {
         let calls = (0..env::room_shards(&self.env)).map(|i| nudge_shard(&ns, i));
         let results = futures::future::join_all(calls).await;
         Ok(results.into_iter().all(|r| matches!(r, Ok(true))))
+    }
+}
+
+/// The next alarm: soon while a publish is pending, else the next fetch.
+fn next_wake(st: &FeedState, now: i64) -> i64 {
+    if st.publish_pending {
+        now + PUBLISH_RETRY_MS
+    } else {
+        st.next_fetch_at
     }
 }
 
@@ -512,6 +504,14 @@ fn report(
 impl DurableObject for FeedObject {
     fn new(state: State, env: Env) -> Self {
         hub::set_ping_auto_response(&state);
+        // Once per instance, not per request: the dedupe memory (identity → fingerprint).
+        if let Err(e) = state.storage().sql().exec(
+            "CREATE TABLE IF NOT EXISTS seen (identity TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, \
+             entry_id INTEGER, seen_at INTEGER NOT NULL)",
+            None,
+        ) {
+            worker::console_error!("feed object: cannot create the seen table: {e}");
+        }
         Self {
             state,
             env,
@@ -520,7 +520,6 @@ impl DurableObject for FeedObject {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        self.sql_init()?;
         let path = req.path();
         match path.as_str() {
             // Called once when the feed is added: remember who we are, then fetch.
@@ -584,23 +583,17 @@ impl DurableObject for FeedObject {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        self.sql_init()?;
-        let Some(st) = self.load().await? else {
+        let Some(mut st) = self.load().await? else {
             return Response::ok("no feed");
         };
         if st.publish_pending {
-            self.publish().await;
+            self.publish(&mut st).await?;
         }
         let now = env::now_ms();
         if st.next_fetch_at <= now + 1_000 {
             self.refresh(false).await?;
-        } else if let Some(st) = self.load().await? {
-            self.arm(if st.publish_pending {
-                now + PUBLISH_RETRY_MS
-            } else {
-                st.next_fetch_at
-            })
-            .await?;
+        } else {
+            self.arm(next_wake(&st, now)).await?;
         }
         Response::ok("ok")
     }
