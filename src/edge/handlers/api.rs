@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use worker::{query, Context, Env, Method, Request, RequestInit, Response};
+use worker::{query, Env, Method, Request, RequestInit, Response};
 
 use super::query_i64;
 use crate::core::fetch_policy::check_url;
@@ -114,7 +114,7 @@ pub(crate) struct Created {
 }
 
 /// Adds a feed: validated by a real fetch and parse before it is kept.
-pub async fn create_feed(req: Request, env: &Env, _ctx: &Context) -> AppResult<Response> {
+pub async fn create_feed(req: Request, env: &Env) -> AppResult<Response> {
     require_admin(&req, env)?;
     let NewFeed { url } = read_json(req).await?;
     let created = add_feed(env, &url, "api").await?;

@@ -27,7 +27,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
             return Ok(hit);
         }
     }
-    let result = dispatch(r, req, &env, &ctx).await;
+    let result = dispatch(r, req, &env).await;
     let mut resp = match result {
         Ok(resp) => resp,
         Err(e) if json_errors => e.to_json_response(),
@@ -50,7 +50,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
     Ok(resp)
 }
 
-async fn dispatch(r: Route, req: Request, env: &Env, ctx: &Context) -> AppResult<Response> {
+async fn dispatch(r: Route, req: Request, env: &Env) -> AppResult<Response> {
     match r {
         Route::Home => pages::home(&req, env).await,
         Route::Titles => pages::titles(env).await,
@@ -71,7 +71,7 @@ async fn dispatch(r: Route, req: Request, env: &Env, ctx: &Context) -> AppResult
         Route::ApiEntries => api::entries(&req, env).await,
         Route::ApiFeeds => api::feeds(env).await,
         Route::ApiFeed(id) => api::feed(env, id).await,
-        Route::ApiFeedCreate => api::create_feed(req, env, ctx).await,
+        Route::ApiFeedCreate => api::create_feed(req, env).await,
         Route::ApiFeedDelete(id) => api::delete_feed(&req, env, id).await,
         Route::ApiFeedRefresh(id) => api::refresh_feed(&req, env, id).await,
         Route::ApiOpmlImport => api::import_opml(req, env).await,

@@ -8,8 +8,9 @@ use crate::core::views;
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, store};
 
-/// Pages are cheap to cache at the edge: live updates come over the socket.
-const PAGE_CACHE: &str = "public, max-age=0, s-maxage=15, stale-while-revalidate=60";
+/// Browsers revalidate; the edge cache's lifetime (`s-maxage`) is set in one place,
+/// `handlers::handle`, from PAGE_CACHE_SECONDS.
+const PAGE_CACHE: &str = "no-cache";
 
 pub fn html(markup: Markup, status: u16, cache: &str) -> AppResult<Response> {
     let mut resp = Response::from_html(markup.into_string())?.with_status(status);
@@ -26,19 +27,31 @@ pub fn html(markup: Markup, status: u16, cache: &str) -> AppResult<Response> {
     Ok(resp)
 }
 
+/// One page of a river and the `?before=` cursor of the next, older page if there is one.
+async fn river_page(
+    env: &Env,
+    feed: Option<i64>,
+    before: Option<i64>,
+) -> AppResult<(Vec<crate::core::model::EntryView>, Option<i64>)> {
+    let limit = env::config(env).page_size as usize;
+    // One more than a page tells whether an older page exists.
+    let mut entries = store::entries_river(&env::db(env)?, feed, before, limit as u32 + 1).await?;
+    let older = if entries.len() > limit {
+        entries.truncate(limit);
+        entries.last().map(|e| e.id)
+    } else {
+        None
+    };
+    Ok((entries, older))
+}
+
 pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
-    let db = env::db(env)?;
     let before = query_i64(req, "before")?;
-    let limit = cfg.page_size;
-    let mut entries = store::entries_river(&db, None, before, limit + 1).await?;
-    let older = (entries.len() > limit as usize).then(|| {
-        entries.truncate(limit as usize);
-        entries.last().map(|e| e.id)
-    });
+    let (entries, older) = river_page(env, None, before).await?;
     let page = views::HomePage {
         entries: &entries,
-        older: older.flatten(),
+        older,
         paged: before.is_some(),
     };
     html(views::home_page(&cfg, &page), 200, PAGE_CACHE)
@@ -57,14 +70,7 @@ pub async fn feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
     let before = query_i64(req, "before")?;
-    let limit = cfg.page_size;
-    let mut entries = store::entries_river(&db, Some(id), before, limit + 1).await?;
-    let older = if entries.len() > limit as usize {
-        entries.truncate(limit as usize);
-        entries.last().map(|e| e.id)
-    } else {
-        None
-    };
+    let (entries, older) = river_page(env, Some(id), before).await?;
     html(
         views::feed_page(&cfg, &feed, &entries, older, before.is_some()),
         200,
