@@ -321,21 +321,16 @@ impl FeedObject {
         let mut first = std::collections::HashSet::new();
         // Identity first: only entries not stored yet (or changed) are sanitized. An
         // identity seen but never stored (past the first-fetch cap) stays archived.
-        let mut todo: Vec<&RawEntry> = doc
+        let changed = doc
             .entries
             .iter()
             .filter(|e| first.insert(e.identity.as_str()))
             .filter(|e| match seen.get(&e.identity) {
                 None => true,
                 Some((fp, stored)) => *stored && *fp != e.fingerprint,
-            })
-            .collect();
+            });
         // Newest first (undated last, document order breaking ties) so the budget goes to them.
-        todo.sort_by(|a, b| {
-            b.published_at
-                .unwrap_or(i64::MIN)
-                .cmp(&a.published_at.unwrap_or(i64::MIN))
-        });
+        let mut todo = feed::newest(changed, usize::MAX);
         // A first fetch stores the newest entries, not the whole archive; so does a flood.
         // The rest are remembered as seen, so they do not look new next time.
         let archived: Vec<&RawEntry> = todo.split_off(todo.len().min(FIRST_FETCH_MAX_ENTRIES));

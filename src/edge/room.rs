@@ -108,10 +108,6 @@ impl DurableObject for Room {
                 let sent = self.publish().await?;
                 Response::from_json(&serde_json::json!({"sent": sent}))
             }
-            "/stats" => Response::from_json(&serde_json::json!({
-                "clients": self.state.get_websockets().len(),
-                "cursor": self.cursor().await?,
-            })),
             _ => Response::error("not found", 404),
         }
     }

@@ -204,8 +204,8 @@ pub fn parse(bytes: &[u8], feed_url: &str) -> Result<FeedDoc, ParseError> {
 }
 
 /// The newest `n` entries: published_at descending (undated last), document order breaking ties.
-pub fn newest(entries: &[RawEntry], n: usize) -> Vec<&RawEntry> {
-    let mut v: Vec<(usize, &RawEntry)> = entries.iter().enumerate().collect();
+pub fn newest<'a>(entries: impl IntoIterator<Item = &'a RawEntry>, n: usize) -> Vec<&'a RawEntry> {
+    let mut v: Vec<(usize, &RawEntry)> = entries.into_iter().enumerate().collect();
     v.sort_by(|a, b| b.1.published_at.cmp(&a.1.published_at).then(a.0.cmp(&b.0)));
     v.into_iter().take(n).map(|(_, e)| e).collect()
 }
