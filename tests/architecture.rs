@@ -33,40 +33,43 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `file:line: code` for every code line under `dir` (minus `skip`) that `bad` flags.
+fn offending(dir: &str, skip: Option<&str>, bad: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut out = Vec::new();
+    for f in rust_files(&root().join(dir)) {
+        if skip.is_some_and(|s| f.starts_with(root().join(s))) {
+            continue;
+        }
+        for (n, line) in code_lines(&f) {
+            if bad(line.trim()) {
+                out.push(format!("{}:{n}: {}", f.display(), line.trim()));
+            }
+        }
+    }
+    out
+}
+
 #[test]
 fn core_never_imports_worker() {
     let files = rust_files(&root().join("src/core"));
     assert!(files.len() > 5, "found the core sources");
-    let mut bad = Vec::new();
-    for f in files {
-        for (n, line) in code_lines(&f) {
-            let l = line.trim();
-            if l.contains("worker::")
-                || l.starts_with("use worker")
-                || l.contains("extern crate worker")
-                || l.contains("wasm_bindgen")
-                || l.contains("js_sys")
-            {
-                bad.push(format!("{}:{n}: {l}", f.display()));
-            }
-        }
-    }
+    let bad = offending("src/core", None, |l| {
+        l.contains("worker::")
+            || l.starts_with("use worker")
+            || l.contains("extern crate worker")
+            || l.contains("wasm_bindgen")
+            || l.contains("js_sys")
+    });
     assert!(bad.is_empty(), "core must stay pure:\n{}", bad.join("\n"));
 }
 
 #[test]
 fn core_reads_no_clock_or_environment() {
-    let mut bad = Vec::new();
-    for f in rust_files(&root().join("src/core")) {
-        for (n, line) in code_lines(&f) {
-            if ["SystemTime", "Instant::", "std::env::", "env::var("]
-                .iter()
-                .any(|p| line.contains(p))
-            {
-                bad.push(format!("{}:{n}: {}", f.display(), line.trim()));
-            }
-        }
-    }
+    let bad = offending("src/core", None, |l| {
+        ["SystemTime", "Instant::", "std::env::", "env::var("]
+            .iter()
+            .any(|p| l.contains(p))
+    });
     assert!(
         bad.is_empty(),
         "core takes `now` and config as arguments:\n{}",
@@ -78,17 +81,9 @@ fn core_reads_no_clock_or_environment() {
 fn no_wall_clock_in_code_built_for_wasm32() {
     // Everything under src/ except the native tools in src/bin is built for wasm32,
     // where SystemTime::now() and Instant::now() panic.
-    let mut bad = Vec::new();
-    for f in rust_files(&root().join("src")) {
-        if f.starts_with(root().join("src/bin")) {
-            continue;
-        }
-        for (n, line) in code_lines(&f) {
-            if line.contains("SystemTime::now") || line.contains("Instant::now") {
-                bad.push(format!("{}:{n}: {}", f.display(), line.trim()));
-            }
-        }
-    }
+    let bad = offending("src", Some("src/bin"), |l| {
+        l.contains("SystemTime::now") || l.contains("Instant::now")
+    });
     assert!(
         bad.is_empty(),
         "use worker::Date::now() at the edge:\n{}",
