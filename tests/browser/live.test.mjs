@@ -26,11 +26,16 @@ after(async () => {
   await fs?.close();
 });
 
+/** Subscribes the planet to a fixture-server path and returns the new feed's id. */
+async function subscribe(p) {
+  const created = await api(w.url, "POST", "/api/feeds", { body: { url: fs.url(p) } });
+  assert.equal(created.status, 201, created.text);
+  return created.body.feed.id;
+}
+
 test("the river connects live and shows a new entry at the top without a reload", async () => {
   fs.set("/live.xml", { file: "e2e/beta.atom" });
-  const created = await api(w.url, "POST", "/api/feeds", { body: { url: fs.url("/live.xml") } });
-  assert.equal(created.status, 201, created.text);
-  const id = created.body.feed.id;
+  const id = await subscribe("/live.xml");
 
   const page = await browser.newPage();
   const errors = [];
@@ -85,9 +90,7 @@ test("a reader scrolled down gets a 'new entries' pill instead of a moving page"
   }
   const feedXml = (extra) => `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Scroll</title><id>urn:scroll</id>${extra}${items}</feed>`;
   fs.set("/scroll.atom", { body: feedXml(""), type: "application/atom+xml" });
-  const created = await api(w.url, "POST", "/api/feeds", { body: { url: fs.url("/scroll.atom") } });
-  assert.equal(created.status, 201, created.text);
-  const id = created.body.feed.id;
+  const id = await subscribe("/scroll.atom");
 
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   await page.goto(`${w.url}/feeds/${id}`);
@@ -121,9 +124,7 @@ test("a reader scrolled down gets a 'new entries' pill instead of a moving page"
 
 test("when the server goes away the page says so, reconnects, and catches up without a reload", async () => {
   fs.set("/comeback.atom", { file: "e2e/beta.atom" });
-  const created = await api(w.url, "POST", "/api/feeds", { body: { url: fs.url("/comeback.atom") } });
-  assert.equal(created.status, 201, created.text);
-  const id = created.body.feed.id;
+  const id = await subscribe("/comeback.atom");
   const page = await browser.newPage();
   const navigations = [];
   await page.goto(`${w.url}/`);
