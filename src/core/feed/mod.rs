@@ -1,6 +1,7 @@
 //! Feed pipeline: parse cheaply (identity, fingerprint, dates), then sanitize only what will be stored.
 
 mod dates;
+mod encoding;
 mod fallback;
 mod hash;
 mod json_feed;
@@ -184,7 +185,7 @@ pub fn parse(bytes: &[u8], feed_url: &str) -> Result<FeedDoc, ParseError> {
     let base = Url::parse(feed_url.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"));
-    let text = xml_feed::to_utf8(bytes);
+    let text = encoding::decode(bytes);
     let trimmed = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
     if trimmed.is_empty() {
         return Err(ParseError::Empty);

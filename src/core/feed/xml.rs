@@ -4,12 +4,11 @@ use memchr::{memchr, memchr2, memmem};
 
 #[derive(Debug, Clone, Copy)]
 pub enum Tok<'a> {
-    /// `<name attrs>` or `<name attrs/>`; `start..end` spans the whole tag.
+    /// `<name attrs>` or `<name attrs/>`; `end` is just past the tag (where its text starts).
     Start {
         name: &'a [u8],
         attrs: &'a [u8],
         empty: bool,
-        start: usize,
         end: usize,
     },
     /// `</name>`; `start` is where the tag begins.
@@ -124,7 +123,6 @@ impl<'a> Iterator for Tokenizer<'a> {
                         name: &b[lt + 1..name_end],
                         attrs: &b[name_end..attrs_end.max(name_end)],
                         empty,
-                        start: lt,
                         end: self.pos,
                     });
                 }

@@ -1,71 +1,14 @@
 //! RSS 0.9x/1.0/2.0, RDF and Atom 0.3/1.0 from one lenient pass over the tags.
 
-use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use url::Url;
 
 use super::hash::Fingerprint;
-use super::text::{self, collapse_ws, plain, xml_text};
+use super::text::{collapse_ws, plain, xml_text};
 use super::xml::{attr, attrs, line_of, Tok, Tokenizer};
 use super::{absolute_url, dates, identity, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
-
-/// Bytes as UTF-8: UTF-16 by BOM, Latin-1/Windows-1252 when declared and needed, else lossy.
-pub fn to_utf8(b: &[u8]) -> Cow<'_, str> {
-    if let Some(rest) = b.strip_prefix(b"\xef\xbb\xbf") {
-        return String::from_utf8_lossy(rest);
-    }
-    let utf16 = match b {
-        [0xff, 0xfe, rest @ ..] => Some((rest, false)),
-        [0xfe, 0xff, rest @ ..] => Some((rest, true)),
-        [b'<', 0, b'?', 0, ..] => Some((b, false)),
-        [0, b'<', 0, b'?', ..] => Some((b, true)),
-        _ => None,
-    };
-    if let Some((rest, be)) = utf16 {
-        let units = rest.chunks_exact(2).map(|c| {
-            if be {
-                u16::from_be_bytes([c[0], c[1]])
-            } else {
-                u16::from_le_bytes([c[0], c[1]])
-            }
-        });
-        let s: String = char::decode_utf16(units)
-            .map(|r| r.unwrap_or('\u{fffd}'))
-            .collect();
-        // The declaration still says utf-16; nothing below reads it.
-        return Cow::Owned(s);
-    }
-    match std::str::from_utf8(b) {
-        Ok(s) => Cow::Borrowed(s),
-        Err(_) => {
-            let head = String::from_utf8_lossy(&b[..b.len().min(200)]).to_ascii_lowercase();
-            let single_byte = [
-                "iso-8859-1",
-                "latin1",
-                "latin-1",
-                "windows-1252",
-                "cp1252",
-                "us-ascii",
-                "iso-8859-15",
-            ]
-            .iter()
-            .any(|e| head.contains(e));
-            if single_byte {
-                Cow::Owned(
-                    b.iter()
-                        .map(|&c| match c {
-                            0x80..=0x9f => text::cp1252_c1(c).unwrap_or('\u{fffd}'),
-                            _ => char::from(c),
-                        })
-                        .collect(),
-                )
-            } else {
-                String::from_utf8_lossy(b)
-            }
-        }
-    }
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ns {
@@ -140,13 +83,19 @@ fn atom_kind(a: &[u8], default: Kind) -> Kind {
     }
 }
 
+/// A feed-level element whose text is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Field {
-    FeedTitle,
-    FeedLink,
-    FeedDesc,
-    FeedTtl,
-    FeedAuthor,
+enum FeedField {
+    Title,
+    Link,
+    Description,
+    Ttl,
+    Author,
+}
+
+/// An entry's child element whose text is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EntryField {
     Title,
     Link,
     Id,
@@ -159,8 +108,47 @@ enum Field {
     Author,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Feed(FeedField),
+    Entry(EntryField),
+}
+
+/// Keeps the first value a field is given.
+fn first<'a>(slot: &mut Option<&'a str>, v: &'a str) {
+    if slot.is_none() {
+        *slot = Some(v);
+    }
+}
+
+/// The feed's own fields, as raw text of the document.
 #[derive(Default)]
-struct EntryB<'a> {
+struct FeedFields<'a> {
+    title: Option<&'a str>,
+    link: Option<&'a str>,
+    description: Option<&'a str>,
+    ttl: Option<&'a str>,
+    author: Option<&'a str>,
+    /// The first Atom `rel="alternate"` link, resolved.
+    alt_link: Option<String>,
+}
+
+impl<'a> FeedFields<'a> {
+    fn store(&mut self, field: FeedField, raw: &'a str) {
+        let slot = match field {
+            FeedField::Title => &mut self.title,
+            FeedField::Link => &mut self.link,
+            FeedField::Description => &mut self.description,
+            FeedField::Ttl => &mut self.ttl,
+            FeedField::Author => &mut self.author,
+        };
+        first(slot, raw);
+    }
+}
+
+/// The entry being read, as raw text of the document.
+#[derive(Default)]
+struct EntryDraft<'a> {
     title: Option<&'a str>,
     link: Option<&'a str>,
     link_score: u8,
@@ -178,320 +166,444 @@ struct EntryB<'a> {
     content_base: Option<Arc<str>>,
 }
 
+/// An element whose text is being kept: from `start` to its end tag.
 struct Capture {
     field: Field,
     depth: usize,
     start: usize,
+    /// The xml:base in scope, for bodies.
     base: Option<Arc<str>>,
 }
 
-/// Parses an XML feed (already UTF-8, leading whitespace trimmed).
-pub fn parse(doc: &str, feed_url: Option<&Url>) -> Result<FeedDoc, ParseError> {
-    let b = doc.as_bytes();
-    let mut toks = Tokenizer::new(b);
-    let feed_arc: Option<Arc<str>> = feed_url.map(|u| Arc::from(u.as_str()));
+/// The open elements' names, root first. After the first stray end tag, also how many of
+/// each name are open, so later strays cost no scan of the stack.
+#[derive(Default)]
+struct OpenElements<'a> {
+    names: Vec<&'a [u8]>,
+    counts: Option<HashMap<&'a [u8], usize>>,
+}
 
-    let mut format = None;
-    let mut stack: Vec<&[u8]> = Vec::with_capacity(32);
-    let mut prefixes: Vec<(&[u8], Ns)> = Vec::new();
-    let mut default_ns: Vec<(usize, Ns)> = Vec::new();
-    let mut bases: Vec<(usize, Url)> = Vec::new();
-    let mut channel_depth = 0usize;
-    let mut entry_depth: Option<usize> = None;
-    let mut author_depth: Option<usize> = None;
-    let mut cap: Option<Capture> = None;
-    let mut e = EntryB::default();
-    let mut root_closed = false;
+impl<'a> OpenElements<'a> {
+    fn depth(&self) -> usize {
+        self.names.len()
+    }
 
-    let (mut f_title, mut f_link, mut f_desc, mut f_ttl, mut f_author) =
-        (None, None, None, None, None);
-    let mut f_alt_link: Option<String> = None;
-    let mut entries: Vec<RawEntry> = Vec::new();
+    fn push(&mut self, name: &'a [u8]) {
+        self.names.push(name);
+        if let Some(counts) = &mut self.counts {
+            *counts.entry(name).or_default() += 1;
+        }
+    }
 
-    let slice = |s: usize, t: usize| doc.get(s..t).unwrap_or("");
+    fn pop(&mut self) {
+        let Some(name) = self.names.pop() else {
+            return;
+        };
+        if let Some(n) = self.counts.as_mut().and_then(|c| c.get_mut(name)) {
+            *n -= 1;
+        }
+    }
 
-    for tok in &mut toks {
-        match tok {
-            Tok::Start {
-                name,
-                attrs: a,
-                empty,
-                start,
-                end,
-            } => {
-                let Some(fmt) = format else {
-                    // The root element decides the format.
-                    let local = local_name(name);
-                    format = Some(match local.to_ascii_lowercase().as_slice() {
-                        b"rss" | b"channel" => FeedFormat::Rss,
-                        b"rdf" => FeedFormat::Rdf,
-                        b"feed" => FeedFormat::Atom,
-                        b"html" | b"body" | b"head" => return Err(ParseError::Html),
-                        _ => {
-                            return Err(ParseError::NotAFeed(format!(
-                                "the document starts with <{}>, not <rss>, <feed> or <rdf:RDF>",
-                                String::from_utf8_lossy(&name[..name.len().min(40)])
-                            )))
-                        }
-                    });
-                    if local.eq_ignore_ascii_case(b"channel") || format == Some(FeedFormat::Atom) {
-                        channel_depth = 1;
-                    }
-                    declare_ns(a, &mut prefixes, &mut default_ns, 1);
-                    stack.push(name);
-                    if empty {
-                        root_closed = true;
-                        break;
-                    }
-                    continue;
-                };
-                if cap.is_some() {
-                    // Inside captured text (xhtml or unescaped HTML): just keep depth.
-                    if !empty {
-                        stack.push(name);
-                    }
-                    continue;
-                }
-                let depth = stack.len() + 1;
-                if !a.is_empty() {
-                    declare_ns(a, &mut prefixes, &mut default_ns, depth);
-                    if let Some(v) = attr(a, b"xml:base") {
-                        let parent = bases.last().map(|(_, u)| u).or(feed_url);
-                        if let Ok(u) = Url::options()
-                            .base_url(parent)
-                            .parse(xml_text(&String::from_utf8_lossy(v)).trim())
-                        {
-                            bases.push((depth, u));
-                        }
-                    }
-                }
-                let ns = resolve(name, fmt, &prefixes, &default_ns);
-                let local = local_name(name);
-                let cur_base = || bases.last().map(|(_, u)| Arc::from(u.as_str()));
-                let mut field = None;
-
-                if let Some(ed) = entry_depth {
-                    if depth == ed + 1 {
-                        field = entry_field(fmt, ns, local, a, &mut e);
-                        if field == Some(Field::Author) && fmt == FeedFormat::Atom && ns == Ns::Atom
-                        {
-                            author_depth = Some(depth);
-                            field = None;
-                        }
-                    } else if author_depth == Some(depth - 1) && local == b"name" && ns != Ns::Other
-                    {
-                        field = Some(Field::Author);
-                    }
-                } else if is_entry(fmt, ns, local) {
-                    entry_depth = Some(depth);
-                    e = EntryB {
-                        base: cur_base(),
-                        about: attr(a, b"rdf:about").map(|v| std::str::from_utf8(v).unwrap_or("")),
-                        ..EntryB::default()
-                    };
-                } else if fmt != FeedFormat::Atom && local == b"channel" && ns == Ns::Own {
-                    channel_depth = depth;
-                } else if depth == channel_depth + 1 {
-                    field = feed_field(
-                        fmt,
-                        ns,
-                        local,
-                        a,
-                        &mut f_alt_link,
-                        feed_url,
-                        bases.last().map(|(_, u)| u),
-                    );
-                    if field == Some(Field::FeedAuthor) && ns == Ns::Atom {
-                        author_depth = Some(depth);
-                        field = None;
-                    }
-                } else if author_depth == Some(depth - 1) && local == b"name" {
-                    field = Some(Field::FeedAuthor);
-                }
-
-                if empty {
-                    if fmt != FeedFormat::Atom && local == b"channel" {
-                        channel_depth = 0;
-                    }
-                    if entry_depth == Some(depth) {
-                        entries.push(finish(std::mem::take(&mut e), fmt, feed_url, &feed_arc));
-                        entry_depth = None;
-                    }
-                    pop_scopes(depth, &mut default_ns, &mut bases);
-                    continue;
-                }
-                stack.push(name);
-                if let Some(field) = field {
-                    let base = if matches!(
-                        field,
-                        Field::Content(_) | Field::Summary(_) | Field::Description
-                    ) {
-                        cur_base()
-                    } else {
-                        None
-                    };
-                    cap = Some(Capture {
-                        field,
-                        depth,
-                        start: end,
-                        base,
-                    });
-                }
-                let _ = start;
+    /// The depth of the innermost open `name`, if one is open. Linear overall: a match scans
+    /// no further than the elements it closes, and only the first stray scans the whole stack.
+    fn innermost(&mut self, name: &[u8]) -> Option<usize> {
+        if let Some(counts) = &self.counts {
+            if counts.get(name).is_none_or(|n| *n == 0) {
+                return None;
             }
-            Tok::End { name, start, .. } => {
-                let Some(j) = stack.iter().rposition(|n| *n == name) else {
-                    continue; // a stray end tag
-                };
-                // Close everything down to the matching element (lenient nesting).
-                while stack.len() > j {
-                    let depth = stack.len();
-                    stack.pop();
-                    if let Some(c) = cap.as_ref().filter(|c| c.depth == depth) {
-                        let raw = slice(c.start, start);
-                        let c = cap.take().map(|c| (c.field, c.base));
-                        if let Some((field, base)) = c {
-                            store(
-                                field,
-                                raw,
-                                base,
-                                &mut e,
-                                &mut f_title,
-                                &mut f_link,
-                                &mut f_desc,
-                                &mut f_ttl,
-                                &mut f_author,
-                            );
-                        }
-                    }
-                    if cap.is_some() {
-                        continue;
-                    }
-                    if author_depth == Some(depth) {
-                        author_depth = None;
-                    }
-                    if entry_depth == Some(depth) {
-                        entries.push(finish(
-                            std::mem::take(&mut e),
-                            format.unwrap_or(FeedFormat::Rss),
-                            feed_url,
-                            &feed_arc,
-                        ));
-                        entry_depth = None;
-                    }
-                    if channel_depth == depth && format != Some(FeedFormat::Atom) {
-                        channel_depth = 0;
-                    }
-                    pop_scopes(depth, &mut default_ns, &mut bases);
-                    if depth == 1 {
-                        root_closed = true;
-                    }
-                }
-                if root_closed {
-                    break;
-                }
+        }
+        let found = self.names.iter().rposition(|n| *n == name).map(|i| i + 1);
+        if found.is_none() && self.counts.is_none() {
+            let mut counts = HashMap::new();
+            for n in &self.names {
+                *counts.entry(*n).or_default() += 1;
+            }
+            self.counts = Some(counts);
+        }
+        found
+    }
+}
+
+/// Namespace prefixes, default namespaces and xml:base values in scope, each with the
+/// depth of the element that declared it; popped when that element closes.
+#[derive(Default)]
+struct Scopes<'a> {
+    prefixes: Vec<(usize, &'a [u8], Ns)>,
+    default_ns: Vec<(usize, Ns)>,
+    bases: Vec<(usize, Url)>,
+}
+
+impl<'a> Scopes<'a> {
+    fn declare_ns(&mut self, a: &'a [u8], depth: usize) {
+        if memchr::memmem::find(a, b"xmlns").is_none() {
+            return;
+        }
+        for (n, v) in attrs(a) {
+            if n == b"xmlns" {
+                self.default_ns.push((depth, ns_of_uri(v)));
+            } else if let Some(p) = n.strip_prefix(b"xmlns:") {
+                self.prefixes.push((depth, p, ns_of_uri(v)));
             }
         }
     }
 
-    let Some(format) = format else {
+    fn declare_base(&mut self, a: &[u8], depth: usize, feed_url: Option<&Url>) {
+        let Some(v) = attr(a, b"xml:base") else {
+            return;
+        };
+        let parent = self.base().or(feed_url);
+        if let Ok(u) = Url::options()
+            .base_url(parent)
+            .parse(xml_text(&String::from_utf8_lossy(v)).trim())
+        {
+            self.bases.push((depth, u));
+        }
+    }
+
+    /// The innermost xml:base.
+    fn base(&self) -> Option<&Url> {
+        self.bases.last().map(|(_, u)| u)
+    }
+
+    fn base_arc(&self) -> Option<Arc<str>> {
+        self.base().map(|u| Arc::from(u.as_str()))
+    }
+
+    /// Drops what the element at `depth` (and any deeper) declared.
+    fn pop(&mut self, depth: usize) {
+        while self.prefixes.last().is_some_and(|(d, ..)| *d >= depth) {
+            self.prefixes.pop();
+        }
+        while self.default_ns.last().is_some_and(|(d, _)| *d >= depth) {
+            self.default_ns.pop();
+        }
+        while self.bases.last().is_some_and(|(d, _)| *d >= depth) {
+            self.bases.pop();
+        }
+    }
+
+    fn resolve(&self, name: &[u8], fmt: FeedFormat) -> Ns {
+        let own = if fmt == FeedFormat::Atom {
+            Ns::Atom
+        } else {
+            Ns::Own
+        };
+        match name.iter().position(|c| *c == b':') {
+            Some(p) => {
+                let prefix = &name[..p];
+                let ns = self
+                    .prefixes
+                    .iter()
+                    .rev()
+                    .find(|(_, q, _)| *q == prefix)
+                    .map_or_else(|| ns_of_prefix(prefix), |(.., ns)| *ns);
+                if ns == Ns::Own {
+                    own
+                } else {
+                    ns
+                }
+            }
+            None => match self.default_ns.last().map(|(_, ns)| *ns) {
+                // An unknown default namespace on a feed is still that feed's own.
+                None | Some(Ns::Own) | Some(Ns::Other) => own,
+                Some(ns) => ns,
+            },
+        }
+    }
+}
+
+/// One pass over a document's tags: where the scanner is, and what it has read so far.
+struct FeedParser<'a> {
+    doc: &'a str,
+    feed_url: Option<&'a Url>,
+    feed_arc: Option<Arc<str>>,
+    format: FeedFormat,
+    open: OpenElements<'a>,
+    scopes: Scopes<'a>,
+    /// Depth of the element whose children are feed fields (0 once it closes).
+    channel_depth: usize,
+    entry_depth: Option<usize>,
+    /// Depth of an Atom `<author>` whose `<name>` is wanted.
+    author_depth: Option<usize>,
+    capture: Option<Capture>,
+    entry: EntryDraft<'a>,
+    feed: FeedFields<'a>,
+    entries: Vec<RawEntry>,
+    root_closed: bool,
+}
+
+/// Parses an XML feed (already UTF-8, leading whitespace trimmed).
+pub fn parse(doc: &str, feed_url: Option<&Url>) -> Result<FeedDoc, ParseError> {
+    let mut toks = Tokenizer::new(doc.as_bytes());
+    let root = toks.by_ref().find_map(|tok| match tok {
+        Tok::Start {
+            name, attrs, empty, ..
+        } => Some((name, attrs, empty)),
+        Tok::End { .. } => None,
+    });
+    let Some((name, attrs, empty)) = root else {
         return Err(match toks.truncated_at {
             Some(p) => ParseError::BrokenXml {
-                line: line_of(b, p),
+                line: line_of(doc.as_bytes(), p),
                 reason: "a tag, comment or CDATA section is never closed".into(),
             },
             None => ParseError::NotAFeed("no XML elements found".into()),
         });
     };
-    if !root_closed && entries.is_empty() && f_title.is_none() {
-        let at = toks.truncated_at.unwrap_or(b.len());
-        return Err(ParseError::BrokenXml {
-            line: line_of(b, at),
-            reason: "the document ends before the feed is complete".into(),
-        });
-    }
-    if let Some(a) = f_author {
-        for en in entries.iter_mut().filter(|en| en.author.is_none()) {
-            en.author = Some(Body::XmlHtml(a.to_string()));
+    let mut parser = FeedParser::new(doc, feed_url, name, attrs, empty)?;
+    while !parser.root_closed {
+        match toks.next() {
+            Some(Tok::Start {
+                name,
+                attrs,
+                empty,
+                end,
+            }) => parser.on_start(name, attrs, empty, end),
+            Some(Tok::End { name, start }) => parser.on_end(name, start),
+            None => break,
         }
     }
-    let site_url = f_link
-        .and_then(|l| absolute_url(&xml_text(l), feed_url))
-        .or(f_alt_link);
-    Ok(FeedDoc {
-        format,
-        title: f_title.map(plain).unwrap_or_default(),
-        site_url,
-        description: f_desc.map(plain).filter(|d| !d.is_empty()),
-        ttl_minutes: f_ttl.and_then(|t| xml_text(t).trim().parse().ok()),
-        entries,
+    parser.into_doc(toks.truncated_at)
+}
+
+/// The root element decides the format.
+fn root_format(name: &[u8]) -> Result<FeedFormat, ParseError> {
+    Ok(match local_name(name).to_ascii_lowercase().as_slice() {
+        b"rss" | b"channel" => FeedFormat::Rss,
+        b"rdf" => FeedFormat::Rdf,
+        b"feed" => FeedFormat::Atom,
+        b"html" | b"body" | b"head" => return Err(ParseError::Html),
+        _ => {
+            return Err(ParseError::NotAFeed(format!(
+                "the document starts with <{}>, not <rss>, <feed> or <rdf:RDF>",
+                String::from_utf8_lossy(&name[..name.len().min(40)])
+            )))
+        }
     })
+}
+
+impl<'a> FeedParser<'a> {
+    /// A parser that has read the root element.
+    fn new(
+        doc: &'a str,
+        feed_url: Option<&'a Url>,
+        root: &'a [u8],
+        a: &'a [u8],
+        empty: bool,
+    ) -> Result<Self, ParseError> {
+        let format = root_format(root)?;
+        let mut parser = FeedParser {
+            doc,
+            feed_url,
+            feed_arc: feed_url.map(|u| Arc::from(u.as_str())),
+            format,
+            open: OpenElements::default(),
+            scopes: Scopes::default(),
+            channel_depth: 0,
+            entry_depth: None,
+            author_depth: None,
+            capture: None,
+            entry: EntryDraft::default(),
+            feed: FeedFields::default(),
+            entries: Vec::new(),
+            root_closed: empty,
+        };
+        if local_name(root).eq_ignore_ascii_case(b"channel") || format == FeedFormat::Atom {
+            parser.channel_depth = 1;
+        }
+        parser.scopes.declare_ns(a, 1);
+        parser.open.push(root);
+        Ok(parser)
+    }
+
+    /// A start tag below the root; `end` is where its content begins.
+    fn on_start(&mut self, name: &'a [u8], a: &'a [u8], empty: bool, end: usize) {
+        if self.capture.is_some() {
+            // Inside captured text (xhtml or unescaped HTML): just keep depth.
+            if !empty {
+                self.open.push(name);
+            }
+            return;
+        }
+        let depth = self.open.depth() + 1;
+        if !a.is_empty() {
+            self.scopes.declare_ns(a, depth);
+            self.scopes.declare_base(a, depth, self.feed_url);
+        }
+        let ns = self.scopes.resolve(name, self.format);
+        let local = local_name(name);
+        let field = match self.entry_depth {
+            Some(entry_depth) => self.entry_child(entry_depth, depth, ns, local, a),
+            None => self.feed_child(depth, ns, local, a),
+        };
+        if empty {
+            if self.format != FeedFormat::Atom && local == b"channel" {
+                self.channel_depth = 0;
+            }
+            if self.entry_depth == Some(depth) {
+                self.finish_entry();
+            }
+            self.scopes.pop(depth);
+            return;
+        }
+        self.open.push(name);
+        if let Some(field) = field {
+            let body = matches!(
+                field,
+                Field::Entry(
+                    EntryField::Content(_) | EntryField::Summary(_) | EntryField::Description
+                )
+            );
+            self.capture = Some(Capture {
+                field,
+                depth,
+                start: end,
+                base: if body { self.scopes.base_arc() } else { None },
+            });
+        }
+    }
+
+    /// An element inside an entry: a field to keep, if it is one.
+    fn entry_child(
+        &mut self,
+        entry_depth: usize,
+        depth: usize,
+        ns: Ns,
+        local: &[u8],
+        a: &'a [u8],
+    ) -> Option<Field> {
+        if depth == entry_depth + 1 {
+            let field = entry_field(self.format, ns, local, a, &mut self.entry);
+            if field == Some(EntryField::Author)
+                && self.format == FeedFormat::Atom
+                && ns == Ns::Atom
+            {
+                // An Atom person: its <name> is the author.
+                self.author_depth = Some(depth);
+                return None;
+            }
+            field.map(Field::Entry)
+        } else if self.author_depth == Some(depth - 1) && local == b"name" && ns != Ns::Other {
+            Some(Field::Entry(EntryField::Author))
+        } else {
+            None
+        }
+    }
+
+    /// An element outside any entry: starts an entry or the channel, or is a feed field.
+    fn feed_child(&mut self, depth: usize, ns: Ns, local: &[u8], a: &'a [u8]) -> Option<Field> {
+        if is_entry(self.format, ns, local) {
+            self.entry_depth = Some(depth);
+            self.entry = EntryDraft {
+                base: self.scopes.base_arc(),
+                about: attr(a, b"rdf:about").map(|v| std::str::from_utf8(v).unwrap_or("")),
+                ..EntryDraft::default()
+            };
+            None
+        } else if self.format != FeedFormat::Atom && local == b"channel" && ns == Ns::Own {
+            self.channel_depth = depth;
+            None
+        } else if depth == self.channel_depth + 1 {
+            let base = self.scopes.base().or(self.feed_url);
+            let field = feed_field(self.format, ns, local, a, &mut self.feed.alt_link, base);
+            if field == Some(FeedField::Author) && ns == Ns::Atom {
+                self.author_depth = Some(depth);
+                return None;
+            }
+            field.map(Field::Feed)
+        } else if self.author_depth == Some(depth - 1) && local == b"name" {
+            Some(Field::Feed(FeedField::Author))
+        } else {
+            None
+        }
+    }
+
+    /// An end tag; `start` is where it begins.
+    fn on_end(&mut self, name: &[u8], start: usize) {
+        let Some(depth) = self.open.innermost(name) else {
+            return; // a stray end tag
+        };
+        // Close everything down to the matching element (lenient nesting).
+        while self.open.depth() >= depth {
+            let closing = self.open.depth();
+            self.open.pop();
+            self.close_element(closing, start);
+        }
+    }
+
+    /// The element at `depth` closes at `end_tag`.
+    fn close_element(&mut self, depth: usize, end_tag: usize) {
+        if let Some(capture) = self.capture.take_if(|c| c.depth == depth) {
+            let raw = self.doc.get(capture.start..end_tag).unwrap_or("");
+            self.store_capture(capture, raw);
+        }
+        if self.capture.is_some() {
+            return; // markup inside a captured element
+        }
+        if self.author_depth == Some(depth) {
+            self.author_depth = None;
+        }
+        if self.entry_depth == Some(depth) {
+            self.finish_entry();
+        }
+        if self.channel_depth == depth && self.format != FeedFormat::Atom {
+            self.channel_depth = 0;
+        }
+        self.scopes.pop(depth);
+        if depth == 1 {
+            self.root_closed = true;
+        }
+    }
+
+    fn store_capture(&mut self, capture: Capture, raw: &'a str) {
+        match capture.field {
+            Field::Feed(field) => self.feed.store(field, raw),
+            Field::Entry(field) => self.entry.store(field, raw, capture.base),
+        }
+    }
+
+    fn finish_entry(&mut self) {
+        let entry = std::mem::take(&mut self.entry);
+        let raw = entry.finish(self.format, self.feed_url, &self.feed_arc);
+        self.entries.push(raw);
+        self.entry_depth = None;
+    }
+
+    /// The document read, or why it is broken; `truncated_at` is where the tokenizer gave up.
+    fn into_doc(self, truncated_at: Option<usize>) -> Result<FeedDoc, ParseError> {
+        let b = self.doc.as_bytes();
+        let feed = self.feed;
+        if !self.root_closed && self.entries.is_empty() && feed.title.is_none() {
+            return Err(ParseError::BrokenXml {
+                line: line_of(b, truncated_at.unwrap_or(b.len())),
+                reason: "the document ends before the feed is complete".into(),
+            });
+        }
+        let mut entries = self.entries;
+        if let Some(a) = feed.author {
+            for en in entries.iter_mut().filter(|en| en.author.is_none()) {
+                en.author = Some(Body::XmlHtml(a.to_string()));
+            }
+        }
+        let site_url = feed
+            .link
+            .and_then(|l| absolute_url(&xml_text(l), self.feed_url))
+            .or(feed.alt_link);
+        Ok(FeedDoc {
+            format: self.format,
+            title: feed.title.map(plain).unwrap_or_default(),
+            site_url,
+            description: feed.description.map(plain).filter(|d| !d.is_empty()),
+            ttl_minutes: feed.ttl.and_then(|t| xml_text(t).trim().parse().ok()),
+            entries,
+        })
+    }
 }
 
 fn local_name(name: &[u8]) -> &[u8] {
     match name.iter().rposition(|c| *c == b':') {
         Some(p) => &name[p + 1..],
         None => name,
-    }
-}
-
-fn declare_ns<'a>(
-    a: &'a [u8],
-    prefixes: &mut Vec<(&'a [u8], Ns)>,
-    default_ns: &mut Vec<(usize, Ns)>,
-    depth: usize,
-) {
-    if memchr::memmem::find(a, b"xmlns").is_none() {
-        return;
-    }
-    for (n, v) in attrs(a) {
-        if n == b"xmlns" {
-            default_ns.push((depth, ns_of_uri(v)));
-        } else if let Some(p) = n.strip_prefix(b"xmlns:") {
-            prefixes.push((p, ns_of_uri(v)));
-        }
-    }
-}
-
-fn pop_scopes(depth: usize, default_ns: &mut Vec<(usize, Ns)>, bases: &mut Vec<(usize, Url)>) {
-    while default_ns.last().is_some_and(|(d, _)| *d >= depth) {
-        default_ns.pop();
-    }
-    while bases.last().is_some_and(|(d, _)| *d >= depth) {
-        bases.pop();
-    }
-}
-
-fn resolve(
-    name: &[u8],
-    fmt: FeedFormat,
-    prefixes: &[(&[u8], Ns)],
-    default_ns: &[(usize, Ns)],
-) -> Ns {
-    let own = if fmt == FeedFormat::Atom {
-        Ns::Atom
-    } else {
-        Ns::Own
-    };
-    match name.iter().position(|c| *c == b':') {
-        Some(p) => {
-            let prefix = &name[..p];
-            let ns = prefixes
-                .iter()
-                .rev()
-                .find(|(q, _)| *q == prefix)
-                .map_or_else(|| ns_of_prefix(prefix), |(_, ns)| *ns);
-            if ns == Ns::Own {
-                own
-            } else {
-                ns
-            }
-        }
-        None => match default_ns.last().map(|(_, ns)| *ns) {
-            // An unknown default namespace on a feed is still that feed's own.
-            None | Some(Ns::Own) | Some(Ns::Other) => own,
-            Some(ns) => ns,
-        },
     }
 }
 
@@ -502,17 +614,18 @@ fn is_entry(fmt: FeedFormat, ns: Ns, local: &[u8]) -> bool {
     }
 }
 
+/// Which entry field an entry's child is; an Atom `<link>` is read here, from its attributes.
 fn entry_field<'a>(
     fmt: FeedFormat,
     ns: Ns,
     local: &[u8],
     a: &'a [u8],
-    e: &mut EntryB<'a>,
-) -> Option<Field> {
+    e: &mut EntryDraft<'a>,
+) -> Option<EntryField> {
     let atomish = ns == Ns::Atom;
     let own = ns == Ns::Own || (fmt == FeedFormat::Atom && atomish);
     Some(match (own, atomish, ns, local) {
-        (true, _, _, b"title") => Field::Title,
+        (true, _, _, b"title") => EntryField::Title,
         (_, true, _, b"link") => {
             let rel = attr(a, b"rel").unwrap_or(b"alternate");
             let ty = attr(a, b"type").unwrap_or(b"text/html");
@@ -529,111 +642,53 @@ fn entry_field<'a>(
             }
             return None;
         }
-        (true, false, _, b"link") => Field::Link,
+        (true, false, _, b"link") => EntryField::Link,
         (true, false, _, b"guid") => {
             e.guid_permalink =
                 attr(a, b"isPermaLink").is_none_or(|v| !v.eq_ignore_ascii_case(b"false"));
-            Field::Id
+            EntryField::Id
         }
-        (true, true, _, b"id") => Field::Id,
-        (true, true, _, b"content") => Field::Content(atom_kind(a, Kind::Text)),
-        (true, true, _, b"summary") => Field::Summary(atom_kind(a, Kind::Text)),
-        (true, false, _, b"description") => Field::Description,
-        (_, _, Ns::Content, b"encoded") => Field::Content(Kind::Html),
-        (true, false, _, b"pubDate") => Field::Published,
-        (true, true, _, b"published" | b"issued" | b"created") => Field::Published,
-        (true, true, _, b"updated" | b"modified") => Field::Updated,
-        (_, _, Ns::Dc, b"date") => Field::DcDate,
-        (_, _, Ns::Dc, b"creator") => Field::Author,
-        (true, _, _, b"author") => Field::Author,
+        (true, true, _, b"id") => EntryField::Id,
+        (true, true, _, b"content") => EntryField::Content(atom_kind(a, Kind::Text)),
+        (true, true, _, b"summary") => EntryField::Summary(atom_kind(a, Kind::Text)),
+        (true, false, _, b"description") => EntryField::Description,
+        (_, _, Ns::Content, b"encoded") => EntryField::Content(Kind::Html),
+        (true, false, _, b"pubDate") => EntryField::Published,
+        (true, true, _, b"published" | b"issued" | b"created") => EntryField::Published,
+        (true, true, _, b"updated" | b"modified") => EntryField::Updated,
+        (_, _, Ns::Dc, b"date") => EntryField::DcDate,
+        (_, _, Ns::Dc, b"creator") => EntryField::Author,
+        (true, _, _, b"author") => EntryField::Author,
         _ => return None,
     })
 }
 
+/// Which feed field a channel's child is; an Atom `<link>` is read here, resolved against `base`.
 fn feed_field(
     fmt: FeedFormat,
     ns: Ns,
     local: &[u8],
     a: &[u8],
     alt: &mut Option<String>,
-    feed_url: Option<&Url>,
     base: Option<&Url>,
-) -> Option<Field> {
+) -> Option<FeedField> {
     let own = ns == Ns::Own || (fmt == FeedFormat::Atom && ns == Ns::Atom);
     match (own, ns, local) {
-        (true, _, b"title") => Some(Field::FeedTitle),
+        (true, _, b"title") => Some(FeedField::Title),
         (_, Ns::Atom, b"link") => {
             let rel = attr(a, b"rel").unwrap_or(b"alternate");
             if rel == b"alternate" && alt.is_none() {
                 let href = attr(a, b"href").map(|h| xml_text(&String::from_utf8_lossy(h)));
-                *alt = href.and_then(|h| absolute_url(&h, base.or(feed_url)));
+                *alt = href.and_then(|h| absolute_url(&h, base));
             }
             None
         }
-        (true, _, b"link") => Some(Field::FeedLink),
-        (true, _, b"description" | b"subtitle" | b"tagline") => Some(Field::FeedDesc),
-        (true, _, b"ttl") => Some(Field::FeedTtl),
-        (true, Ns::Atom, b"author") => Some(Field::FeedAuthor),
-        (_, Ns::Dc, b"creator") => Some(Field::FeedAuthor),
+        (true, _, b"link") => Some(FeedField::Link),
+        (true, _, b"description" | b"subtitle" | b"tagline") => Some(FeedField::Description),
+        (true, _, b"ttl") => Some(FeedField::Ttl),
+        (true, Ns::Atom, b"author") => Some(FeedField::Author),
+        (_, Ns::Dc, b"creator") => Some(FeedField::Author),
         _ => None,
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn store<'a>(
-    field: Field,
-    raw: &'a str,
-    base: Option<Arc<str>>,
-    e: &mut EntryB<'a>,
-    f_title: &mut Option<&'a str>,
-    f_link: &mut Option<&'a str>,
-    f_desc: &mut Option<&'a str>,
-    f_ttl: &mut Option<&'a str>,
-    f_author: &mut Option<&'a str>,
-) {
-    fn first<'a>(slot: &mut Option<&'a str>, v: &'a str) {
-        if slot.is_none() {
-            *slot = Some(v);
-        }
-    }
-    match field {
-        Field::FeedTitle => first(f_title, raw),
-        Field::FeedLink => first(f_link, raw),
-        Field::FeedDesc => first(f_desc, raw),
-        Field::FeedTtl => first(f_ttl, raw),
-        Field::FeedAuthor => first(f_author, raw),
-        Field::Title => first(&mut e.title, raw),
-        Field::Link => {
-            if e.link_score < 1 && !raw.trim().is_empty() {
-                e.link = Some(raw);
-                e.link_score = 1;
-            }
-        }
-        Field::Id => first(&mut e.id, raw),
-        Field::Content(k) if k != Kind::Skip => {
-            if e.content.is_none() {
-                e.content = Some((raw, k));
-                e.content_base = base;
-            }
-        }
-        Field::Summary(k) if k != Kind::Skip => {
-            if e.summary.is_none() {
-                e.summary = Some((raw, k));
-            }
-        }
-        Field::Description => {
-            if e.description.is_none() {
-                e.description = Some(raw);
-                if e.content_base.is_none() {
-                    e.content_base = base;
-                }
-            }
-        }
-        Field::Published => first(&mut e.published, raw),
-        Field::Updated => first(&mut e.updated, raw),
-        Field::DcDate => first(&mut e.dc_date, raw),
-        Field::Author => first(&mut e.author, raw),
-        Field::Content(_) | Field::Summary(_) => {}
     }
 }
 
@@ -654,70 +709,129 @@ fn date(raw: Option<&str>) -> Option<i64> {
     }
 }
 
-fn finish(
-    e: EntryB<'_>,
-    fmt: FeedFormat,
-    feed_url: Option<&Url>,
-    feed_arc: &Option<Arc<str>>,
-) -> RawEntry {
-    let base_url = e.base.as_deref().and_then(|b| Url::parse(b).ok());
-    let base = base_url.as_ref().or(feed_url);
-    let id =
-        e.id.map(|i| collapse_ws(&xml_text(i)))
+type RawBody<'a> = Option<(&'a str, Kind)>;
+
+impl<'a> EntryDraft<'a> {
+    fn store(&mut self, field: EntryField, raw: &'a str, base: Option<Arc<str>>) {
+        match field {
+            EntryField::Title => first(&mut self.title, raw),
+            EntryField::Link => {
+                if self.link_score < 1 && !raw.trim().is_empty() {
+                    self.link = Some(raw);
+                    self.link_score = 1;
+                }
+            }
+            EntryField::Id => first(&mut self.id, raw),
+            EntryField::Content(k) if k != Kind::Skip => {
+                if self.content.is_none() {
+                    self.content = Some((raw, k));
+                    self.content_base = base;
+                }
+            }
+            EntryField::Summary(k) if k != Kind::Skip => {
+                if self.summary.is_none() {
+                    self.summary = Some((raw, k));
+                }
+            }
+            EntryField::Description => {
+                if self.description.is_none() {
+                    self.description = Some(raw);
+                    if self.content_base.is_none() {
+                        self.content_base = base;
+                    }
+                }
+            }
+            EntryField::Published => first(&mut self.published, raw),
+            EntryField::Updated => first(&mut self.updated, raw),
+            EntryField::DcDate => first(&mut self.dc_date, raw),
+            EntryField::Author => first(&mut self.author, raw),
+            EntryField::Content(_) | EntryField::Summary(_) => {}
+        }
+    }
+
+    fn finish(
+        self,
+        fmt: FeedFormat,
+        feed_url: Option<&Url>,
+        feed_arc: &Option<Arc<str>>,
+    ) -> RawEntry {
+        let id = self
+            .id
+            .map(|i| collapse_ws(&xml_text(i)))
             .filter(|i| !i.is_empty());
-    let about = e
-        .about
-        .map(|a| xml_text(a).trim().to_string())
-        .filter(|a| !a.is_empty());
-    let mut url = e.link.and_then(|l| absolute_url(&xml_text(l), base));
-    if url.is_none() && fmt != FeedFormat::Atom && e.guid_permalink {
-        url = id.as_deref().and_then(|i| absolute_url(i, None));
+        let about = self
+            .about
+            .map(|a| xml_text(a).trim().to_string())
+            .filter(|a| !a.is_empty());
+        let url = self.permalink(fmt, id.as_deref(), about.as_deref(), feed_url);
+        let title = self.title.map(plain).unwrap_or_default();
+        let (content, summary) = self.bodies();
+        let published = date(self.published).or(date(self.dc_date));
+        let updated = date(self.updated).or(if self.published.is_some() {
+            date(self.dc_date)
+        } else {
+            None
+        });
+        let identity = identity(
+            id.as_deref().or(about.as_deref()),
+            url.as_deref(),
+            &title,
+            content.map(|c| c.0),
+        );
+        RawEntry {
+            identity,
+            fingerprint: self.fingerprint(content, summary),
+            url,
+            title,
+            published_at: published.or(updated),
+            updated_at: updated,
+            author: self.author.map(|a| Body::XmlHtml(a.to_string())),
+            content: content.map(|(r, k)| body(r, k)),
+            summary: summary.map(|(r, k)| body(r, k)),
+            content_base: self.content_base.or(self.base),
+            feed_url: feed_arc.clone(),
+        }
     }
-    if url.is_none() {
-        url = about.as_deref().and_then(|a| absolute_url(a, None));
+
+    /// The link, else (RSS) a permalink guid, else the RDF `about`.
+    fn permalink(
+        &self,
+        fmt: FeedFormat,
+        id: Option<&str>,
+        about: Option<&str>,
+        feed_url: Option<&Url>,
+    ) -> Option<String> {
+        let base_url = self.base.as_deref().and_then(|b| Url::parse(b).ok());
+        let base = base_url.as_ref().or(feed_url);
+        let mut url = self.link.and_then(|l| absolute_url(&xml_text(l), base));
+        if url.is_none() && fmt != FeedFormat::Atom && self.guid_permalink {
+            url = id.and_then(|i| absolute_url(i, None));
+        }
+        if url.is_none() {
+            url = about.and_then(|a| absolute_url(a, None));
+        }
+        url
     }
-    let title = e.title.map(plain).unwrap_or_default();
 
-    // RSS: content:encoded is the content and description its summary.
-    let (content, summary) = match (e.content, e.summary, e.description) {
-        (Some(c), s, d) => (Some(c), s.or(d.map(|d| (d, Kind::Html)))),
-        (None, Some(s), d) => (d.map(|d| (d, Kind::Html)).or(Some(s)), None),
-        (None, None, Some(d)) => (Some((d, Kind::Html)), None),
-        (None, None, None) => (None, None),
-    };
-    let published = date(e.published).or(date(e.dc_date));
-    let updated = date(e.updated).or(if e.published.is_some() {
-        date(e.dc_date)
-    } else {
-        None
-    });
+    /// (content, summary). RSS: content:encoded is the content and description its summary.
+    fn bodies(&self) -> (RawBody<'a>, RawBody<'a>) {
+        match (self.content, self.summary, self.description) {
+            (Some(c), s, d) => (Some(c), s.or(d.map(|d| (d, Kind::Html)))),
+            (None, Some(s), d) => (d.map(|d| (d, Kind::Html)).or(Some(s)), None),
+            (None, None, Some(d)) => (Some((d, Kind::Html)), None),
+            (None, None, None) => (None, None),
+        }
+    }
 
-    let mut fp = Fingerprint::default();
-    fp.opt(e.link.map(str::as_bytes))
-        .opt(e.title.map(str::as_bytes))
-        .opt(e.author.map(str::as_bytes))
-        .opt(content.map(|c| c.0.as_bytes()))
-        .opt(summary.map(|c| c.0.as_bytes()))
-        .opt(e.published.or(e.dc_date).map(str::as_bytes))
-        .opt(e.updated.map(str::as_bytes));
-
-    let identity = identity(
-        id.as_deref().or(about.as_deref()),
-        url.as_deref(),
-        &title,
-        content.map(|c| c.0),
-    );
-    RawEntry {
-        identity,
-        fingerprint: fp.hex(),
-        url,
-        title,
-        published_at: published.or(updated),
-        updated_at: updated,
-        author: e.author.map(|a| Body::XmlHtml(a.to_string())),
-        content: content.map(|(r, k)| body(r, k)),
-        summary: summary.map(|(r, k)| body(r, k)),
-        content_base: e.content_base.or(e.base),
-        feed_url: feed_arc.clone(),
+    fn fingerprint(&self, content: RawBody<'_>, summary: RawBody<'_>) -> String {
+        let mut fp = Fingerprint::default();
+        fp.opt(self.link.map(str::as_bytes))
+            .opt(self.title.map(str::as_bytes))
+            .opt(self.author.map(str::as_bytes))
+            .opt(content.map(|c| c.0.as_bytes()))
+            .opt(summary.map(|c| c.0.as_bytes()))
+            .opt(self.published.or(self.dc_date).map(str::as_bytes))
+            .opt(self.updated.map(str::as_bytes));
+        fp.hex()
     }
 }
