@@ -133,3 +133,70 @@ fn durable_objects_implement_every_handler_they_export() {
         );
     }
 }
+
+#[test]
+fn every_d1_statement_lives_in_the_store() {
+    let bad = offending("src", Some("src/edge/store.rs"), |l| {
+        ["query!", ".prepare(", ".batch("]
+            .iter()
+            .any(|p| l.contains(p))
+    });
+    assert!(
+        bad.is_empty(),
+        "D1 statements belong in src/edge/store.rs:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_feed_objects_own_sql_lives_in_one_module() {
+    let bad = offending("src", Some("src/edge/feed_storage.rs"), |l| {
+        l.contains(".sql()") || l.contains("exec(")
+    });
+    assert!(
+        bad.is_empty(),
+        "the FeedObject's SQLite statements belong in src/edge/feed_storage.rs:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn no_function_needs_a_too_many_arguments_allow() {
+    let bad = offending("src", None, |l| l.contains("too_many_arguments"));
+    assert!(
+        bad.is_empty(),
+        "group the arguments into a struct:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_edge_never_compares_status_or_outcome_strings() {
+    // Statuses and outcomes are `core::ingest` enums; their names appear only in serde.
+    let names = [
+        "\"active\"",
+        "\"failing\"",
+        "\"paused\"",
+        "\"gone\"",
+        "\"not_modified\"",
+        "\"retry_later\"",
+        "\"skipped\"",
+        "\"failed\"",
+    ];
+    let bad = offending("src/edge", None, |l| names.iter().any(|n| l.contains(n)));
+    assert!(
+        bad.is_empty(),
+        "decide in core, with an enum:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
+fn the_feed_object_is_a_short_shell() {
+    let text = fs::read_to_string(root().join("src/edge/feed_object.rs")).expect("source");
+    let lines = text.lines().count();
+    assert!(
+        lines <= 250,
+        "src/edge/feed_object.rs has {lines} lines: move decisions into core::ingest"
+    );
+}

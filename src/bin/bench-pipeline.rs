@@ -1,11 +1,15 @@
 //! Times the feed pipeline over a folder of feeds: first fetch, unchanged refresh, and clean-everything.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::time::Instant;
 
-use orrery::core::feed::{self, FIRST_FETCH_MAX_ENTRIES};
+use orrery::core::feed;
+use orrery::core::fetch_policy::FetchOutcome;
+use orrery::core::ingest::{self, FeedState, Seen};
+use orrery::core::schedule::ScheduleConfig;
 
 const NOW_MS: i64 = 4_102_444_800_000;
+const FEED_URL: &str = "https://feeds.example.com/feed";
 
 fn pct(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
@@ -15,36 +19,55 @@ fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
-/// One first fetch: parse, identities, clean the newest entries. Returns entries stored.
-fn first_fetch(bytes: &[u8]) -> usize {
-    match feed::parse(bytes, "https://feeds.example.com/feed") {
-        Ok(doc) => {
-            feed::clean_batch(&feed::newest(&doc.entries, FIRST_FETCH_MAX_ENTRIES), NOW_MS).len()
-        }
-        Err(_) => 0,
-    }
+/// The production plan (`core::ingest::plan`) for one fetched body.
+fn production_plan(bytes: &[u8], seen: &HashMap<String, Seen>) -> ingest::Plan {
+    let fetched = FetchOutcome::Fetched {
+        body: bytes.to_vec(),
+        final_url: FEED_URL.into(),
+        etag: None,
+        last_modified: None,
+        cache_max_age_s: None,
+    };
+    let st = FeedState::new(1, FEED_URL);
+    ingest::plan(&st, fetched, None, seen, NOW_MS, &ScheduleConfig::default())
 }
 
-/// A refresh of an unchanged feed: parse and compare fingerprints (the first
-/// of duplicate identities wins, as at the edge); clean only what differs.
-fn refresh(bytes: &[u8], stored: &HashMap<String, String>) -> usize {
-    let Ok(doc) = feed::parse(bytes, "https://feeds.example.com/feed") else {
-        return 0;
-    };
-    let mut seen = HashSet::new();
-    let changed: Vec<_> = doc
+/// One first fetch, as the FeedObject plans it. Returns entries stored.
+fn first_fetch(bytes: &[u8]) -> usize {
+    production_plan(bytes, &HashMap::new()).entries.len()
+}
+
+/// The seen table after a first fetch: stored entries and archived identities.
+fn seen_after_first_fetch(bytes: &[u8]) -> HashMap<String, Seen> {
+    let p = production_plan(bytes, &HashMap::new());
+    let stored = p
         .entries
         .iter()
-        .filter(|e| seen.insert(e.identity.as_str()))
-        .filter(|e| stored.get(&e.identity) != Some(&e.fingerprint))
-        .map(|e| e.clean(NOW_MS))
-        .collect();
-    changed.len()
+        .map(|w| (&w.entry.identity, &w.fingerprint, true));
+    let archived = p
+        .archived
+        .iter()
+        .map(|a| (&a.identity, &a.fingerprint, false));
+    stored
+        .chain(archived)
+        .map(|(id, fp, stored)| {
+            let seen = Seen {
+                fingerprint: fp.clone(),
+                stored,
+            };
+            (id.clone(), seen)
+        })
+        .collect()
+}
+
+/// A refresh of an unchanged feed, as the FeedObject plans it: entries it would re-clean.
+fn refresh(bytes: &[u8], seen: &HashMap<String, Seen>) -> usize {
+    production_plan(bytes, seen).entries.len()
 }
 
 /// The naive pipeline for comparison: clean every entry.
 fn clean_all(bytes: &[u8]) -> usize {
-    match feed::parse(bytes, "https://feeds.example.com/feed") {
+    match feed::parse(bytes, FEED_URL) {
         Ok(doc) => doc
             .entries
             .iter()
@@ -120,20 +143,9 @@ fn main() {
     let stored_entries: usize = files.iter().map(|(_, b)| first_fetch(b)).sum();
 
     let (first, first_total) = time_each(&files, rounds, |_, b| first_fetch(b));
-    let stored: Vec<HashMap<String, String>> = files
+    let stored: Vec<HashMap<String, Seen>> = files
         .iter()
-        .map(|(_, b)| {
-            feed::parse(b, "https://feeds.example.com/feed")
-                .map(|d| {
-                    // First occurrence wins, as at the edge.
-                    let mut m = HashMap::new();
-                    for e in d.entries {
-                        m.entry(e.identity).or_insert(e.fingerprint);
-                    }
-                    m
-                })
-                .unwrap_or_default()
-        })
+        .map(|(_, b)| seen_after_first_fetch(b))
         .collect();
     let mut changed = 0;
     let (unchanged, unchanged_total) = time_each(&files, rounds, |i, b| {

@@ -35,6 +35,11 @@ impl Default for Config {
 }
 
 impl Config {
+    /// Entries published before this are pruned; `None` keeps them forever (RETENTION_DAYS=0).
+    pub fn retention_cutoff(&self, now_ms: i64) -> Option<i64> {
+        (self.retention_days > 0).then(|| now_ms - i64::from(self.retention_days) * 86_400_000)
+    }
+
     /// Builds the config from a lookup of string variables (the Worker's `vars`),
     /// falling back to defaults for anything missing or unreadable.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
@@ -84,6 +89,14 @@ mod tests {
         assert_eq!(c.planet_url, "https://planet.example");
         assert!(c.allow_private_feeds);
         assert_eq!(c.page_size, Config::default().page_size);
+    }
+
+    #[test]
+    fn retention_cutoff() {
+        let keep_all = Config::from_lookup(|k| (k == "RETENTION_DAYS").then(|| "0".into()));
+        assert_eq!(keep_all.retention_cutoff(10 * 86_400_000), None);
+        let week = Config::from_lookup(|k| (k == "RETENTION_DAYS").then(|| "7".into()));
+        assert_eq!(week.retention_cutoff(10 * 86_400_000), Some(3 * 86_400_000));
     }
 
     #[test]

@@ -11,6 +11,32 @@ pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 /// Milliseconds one fetch may take.
 pub const TIMEOUT_MS: u64 = 20_000;
 
+/// What one feed fetch found, classified for [`crate::core::ingest::plan`] (the edge's
+/// fetcher does the platform part: redirects, timeouts, the body cap).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FetchOutcome {
+    /// 304: nothing changed.
+    NotModified { cache_max_age_s: Option<i64> },
+    /// 2xx with a body.
+    Fetched {
+        body: Vec<u8>,
+        /// The URL the body came from (for resolving relative links).
+        final_url: String,
+        etag: Option<String>,
+        last_modified: Option<String>,
+        cache_max_age_s: Option<i64>,
+    },
+    /// 429 / 503: come back later; not a failure.
+    RetryLater {
+        status: u16,
+        retry_after_ms: Option<i64>,
+    },
+    /// 410: the publisher says the feed is gone for good.
+    Gone,
+    /// Why the fetch failed, in words.
+    Failed(String),
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {
     #[error("not a valid URL: {0}")]

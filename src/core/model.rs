@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::ingest::FeedStatus;
+
 /// An entry as readers see it (JSON API and socket `entry` messages).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EntryView {
@@ -28,7 +30,7 @@ pub struct FeedView {
     pub site_url: Option<String>,
     pub description: Option<String>,
     pub format: Option<String>,
-    pub status: String,
+    pub status: FeedStatus,
     pub consecutive_failures: i64,
     pub last_error: Option<String>,
     pub last_fetch_at: Option<i64>,
@@ -48,11 +50,13 @@ impl FeedView {
     }
 }
 
-/// Counts for `/healthz`.
+/// Counts for `/healthz`: feeds by status, entries, and the newest entry id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct Counts {
     pub feeds: i64,
     pub entries: i64,
     pub failing: i64,
+    pub paused: i64,
+    pub gone: i64,
     pub latest: i64,
 }

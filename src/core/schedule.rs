@@ -2,11 +2,6 @@
 
 use crate::core::feed::parse_date;
 
-/// Consecutive failures after which a feed is shown as failing.
-pub const FAILING_AFTER: u32 = 3;
-/// Consecutive failures after which a feed is paused (until resumed).
-pub const PAUSED_AFTER: u32 = 10;
-
 const MINUTE: i64 = 60_000;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -17,7 +12,7 @@ pub struct ScheduleConfig {
     pub default_interval_ms: i64,
     /// Never poll a healthy feed less often than this (TTL and max-age are capped here).
     pub max_interval_ms: i64,
-    /// Cap of the failure backoff and of Retry-After.
+    /// Cap of the failure backoff and of a Retry-After wait.
     pub max_backoff_ms: i64,
     /// Delays are stretched by up to this fraction so feeds do not fetch in lockstep.
     pub jitter_ratio: f64,
@@ -35,14 +30,39 @@ impl Default for ScheduleConfig {
     }
 }
 
+impl ScheduleConfig {
+    /// Fetch intervals from string variables (`MIN_FETCH_INTERVAL_SECONDS`,
+    /// `DEFAULT_FETCH_INTERVAL_SECONDS`, `MAX_FETCH_INTERVAL_SECONDS`) over the defaults.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let d = ScheduleConfig::default();
+        let ms = |k: &str| {
+            get(k)
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .filter(|s| *s > 0)
+                .map(|s| s.saturating_mul(1000))
+        };
+        let min = ms("MIN_FETCH_INTERVAL_SECONDS").unwrap_or(d.min_interval_ms);
+        let max = ms("MAX_FETCH_INTERVAL_SECONDS")
+            .unwrap_or(d.max_interval_ms)
+            .max(min);
+        ScheduleConfig {
+            min_interval_ms: min,
+            default_interval_ms: ms("DEFAULT_FETCH_INTERVAL_SECONDS")
+                .unwrap_or(d.default_interval_ms)
+                .clamp(min, max),
+            max_interval_ms: max,
+            max_backoff_ms: d.max_backoff_ms.max(min),
+            ..d
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct FetchHints {
     /// RSS `<ttl>`.
     pub ttl_minutes: Option<u32>,
     /// Cache-Control max-age of the response.
     pub cache_max_age_s: Option<i64>,
-    /// Retry-After of the response, as a wait.
-    pub retry_after_ms: Option<i64>,
     /// published_at of recent entries, unix ms, any order.
     pub recent_entry_times: Vec<i64>,
 }
@@ -106,21 +126,16 @@ pub fn next_fetch_after_success(
         .unwrap_or(0)
         .saturating_mul(1000)
         .clamp(0, max);
-    let retry = hints
-        .retry_after_ms
-        .unwrap_or(0)
-        .clamp(0, cfg.max_backoff_ms.max(0));
-    let delay = adaptive.max(ttl).max(max_age).max(retry);
+    let delay = adaptive.max(ttl).max(max_age);
     now_ms.saturating_add(jitter(delay, cfg, jitter_seed))
 }
 
 /// Absolute unix ms of the next fetch after a failed one: exponential backoff from
-/// the minimum interval, capped, and never sooner than Retry-After.
+/// the minimum interval, capped.
 pub fn next_fetch_after_failure(
     now_ms: i64,
     cfg: &ScheduleConfig,
     consecutive_failures: u32,
-    retry_after_ms: Option<i64>,
     jitter_seed: u64,
 ) -> i64 {
     let cap = cfg.max_backoff_ms.max(cfg.min_interval_ms).max(0);
@@ -130,8 +145,20 @@ pub fn next_fetch_after_failure(
         .max(0)
         .saturating_mul(1i64 << shift)
         .min(cap);
-    let retry = retry_after_ms.unwrap_or(0).clamp(0, cap);
-    now_ms.saturating_add(jitter(backoff.max(retry), cfg, jitter_seed))
+    now_ms.saturating_add(jitter(backoff, cfg, jitter_seed))
+}
+
+/// The one Retry-After rule. After a 429/503 (not a failure) the next fetch is when the
+/// server asked, or the default interval when it did not say: at least a second away,
+/// at most the backoff cap, and never jittered earlier than asked.
+pub fn next_fetch_after_retry_later(
+    now_ms: i64,
+    cfg: &ScheduleConfig,
+    retry_after_ms: Option<i64>,
+) -> i64 {
+    let cap = cfg.max_backoff_ms.max(1_000);
+    let wait = retry_after_ms.unwrap_or(cfg.default_interval_ms);
+    now_ms.saturating_add(wait.clamp(1_000, cap))
 }
 
 /// Retry-After (delta-seconds or an HTTP-date) as milliseconds to wait.
@@ -197,11 +224,6 @@ mod tests {
             ..ttl.clone()
         };
         assert_eq!(next_fetch_after_success(NOW, &cfg, &age, 1), NOW + 3 * H);
-        let retry = FetchHints {
-            retry_after_ms: Some(5 * H),
-            ..age
-        };
-        assert_eq!(next_fetch_after_success(NOW, &cfg, &retry, 1), NOW + 5 * H);
         let huge = FetchHints {
             ttl_minutes: Some(u32::MAX),
             ..plain
@@ -253,14 +275,47 @@ mod tests {
     #[test]
     fn failure_backs_off_exponentially_with_a_cap() {
         let cfg = no_jitter();
-        let d = |n, r| next_fetch_after_failure(NOW, &cfg, n, r, 7) - NOW;
-        assert_eq!(d(1, None), 5 * MINUTE);
-        assert_eq!(d(2, None), 10 * MINUTE);
-        assert_eq!(d(3, None), 20 * MINUTE);
-        assert_eq!(d(30, None), 24 * H);
-        assert_eq!(d(u32::MAX, None), 24 * H);
-        assert_eq!(d(1, Some(2 * H)), 2 * H);
-        assert_eq!(d(1, Some(i64::MAX)), 24 * H);
+        let d = |n| next_fetch_after_failure(NOW, &cfg, n, 7) - NOW;
+        assert_eq!(d(1), 5 * MINUTE);
+        assert_eq!(d(2), 10 * MINUTE);
+        assert_eq!(d(3), 20 * MINUTE);
+        assert_eq!(d(30), 24 * H);
+        assert_eq!(d(u32::MAX), 24 * H);
+    }
+
+    #[test]
+    fn retry_later_waits_as_told_within_bounds() {
+        let cfg = ScheduleConfig::default();
+        let d = |r| next_fetch_after_retry_later(NOW, &cfg, r) - NOW;
+        assert_eq!(d(Some(2 * H)), 2 * H, "as told, exactly (no jitter)");
+        assert_eq!(d(None), 30 * MINUTE, "no Retry-After: the default interval");
+        assert_eq!(d(Some(0)), 1_000, "at least a second");
+        assert_eq!(d(Some(i64::MAX)), 24 * H, "at most the backoff cap");
+        assert_eq!(
+            d(parse_retry_after("120", NOW)),
+            120_000,
+            "delta-seconds header"
+        );
+    }
+
+    #[test]
+    fn config_from_vars() {
+        let c = ScheduleConfig::from_lookup(|k| match k {
+            "MIN_FETCH_INTERVAL_SECONDS" => Some("60".into()),
+            "DEFAULT_FETCH_INTERVAL_SECONDS" => Some("10".into()),
+            "MAX_FETCH_INTERVAL_SECONDS" => Some("junk".into()),
+            _ => None,
+        });
+        assert_eq!(c.min_interval_ms, 60_000);
+        assert_eq!(
+            c.default_interval_ms, 60_000,
+            "default clamped up to the minimum"
+        );
+        assert_eq!(c.max_interval_ms, 24 * H, "unreadable: the default");
+        assert_eq!(
+            ScheduleConfig::from_lookup(|_| None),
+            ScheduleConfig::default()
+        );
     }
 
     #[test]

@@ -179,7 +179,7 @@ mod tests {
             site_url: None,
             description: None,
             format: None,
-            status: "active".into(),
+            status: crate::core::ingest::FeedStatus::Active,
             consecutive_failures: 0,
             last_error: None,
             last_fetch_at: None,

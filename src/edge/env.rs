@@ -56,28 +56,7 @@ pub fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64
 }
 
-/// Fetch intervals, from `vars` (`MIN_FETCH_INTERVAL_SECONDS`, `DEFAULT_FETCH_INTERVAL_SECONDS`,
-/// `MAX_FETCH_INTERVAL_SECONDS`) over the defaults.
+/// Fetch intervals from `vars` (rules in `core::schedule`).
 pub fn schedule_config(env: &Env) -> ScheduleConfig {
-    let d = ScheduleConfig::default();
-    let secs = |k: &str| {
-        env.var(k)
-            .ok()
-            .and_then(|v| v.to_string().trim().parse::<i64>().ok())
-            .filter(|s| *s > 0)
-            .map(|s| s * 1000)
-    };
-    let min = secs("MIN_FETCH_INTERVAL_SECONDS").unwrap_or(d.min_interval_ms);
-    let max = secs("MAX_FETCH_INTERVAL_SECONDS")
-        .unwrap_or(d.max_interval_ms)
-        .max(min);
-    ScheduleConfig {
-        min_interval_ms: min,
-        default_interval_ms: secs("DEFAULT_FETCH_INTERVAL_SECONDS")
-            .unwrap_or(d.default_interval_ms)
-            .clamp(min, max),
-        max_interval_ms: max,
-        max_backoff_ms: d.max_backoff_ms.max(min),
-        ..d
-    }
+    ScheduleConfig::from_lookup(|k| env.var(k).ok().map(|v| v.to_string()))
 }

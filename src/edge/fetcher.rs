@@ -9,7 +9,7 @@ use worker::{
 };
 
 use crate::core::fetch_policy::{
-    check_url, PolicyError, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS,
+    check_url, FetchOutcome, PolicyError, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS,
 };
 use crate::core::schedule::{parse_cache_max_age, parse_retry_after};
 
@@ -23,32 +23,12 @@ pub struct FetchRequest<'a> {
     pub now_ms: i64,
 }
 
-/// What a fetch found, already classified for the schedule.
+/// What a fetch found, classified, and the URL a chain of permanent redirects moved it to.
 #[derive(Debug)]
-pub enum FetchOutcome {
-    /// 304: nothing changed.
-    NotModified {
-        moved_to: Option<String>,
-        cache_max_age_s: Option<i64>,
-    },
-    Fetched {
-        body: Vec<u8>,
-        /// Set after a 301/308: the feed's new permanent URL.
-        moved_to: Option<String>,
-        /// The URL the body came from (for resolving relative links).
-        final_url: String,
-        etag: Option<String>,
-        last_modified: Option<String>,
-        cache_max_age_s: Option<i64>,
-    },
-    /// 429 / 503: come back later; not a failure.
-    RetryLater {
-        status: u16,
-        retry_after_ms: Option<i64>,
-    },
-    /// 410: the publisher says the feed is gone for good.
-    Gone,
-    Failed(FetchError),
+pub struct Fetched {
+    pub outcome: FetchOutcome,
+    /// Set after an unbroken chain of 301/308 that ended in a 200 or 304.
+    pub moved_to: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -143,14 +123,17 @@ async fn read_capped(resp: &mut worker::Response) -> Result<Vec<u8>, FetchError>
 }
 
 /// Fetches a feed, following at most five redirects by hand so every hop is checked.
-pub async fn fetch_feed(req: &FetchRequest<'_>) -> FetchOutcome {
+pub async fn fetch_feed(req: &FetchRequest<'_>) -> Fetched {
     match fetch_inner(req).await {
-        Ok(o) => o,
-        Err(e) => FetchOutcome::Failed(e),
+        Ok(f) => f,
+        Err(e) => Fetched {
+            outcome: FetchOutcome::Failed(e.to_string()),
+            moved_to: None,
+        },
     }
 }
 
-async fn fetch_inner(req: &FetchRequest<'_>) -> Result<FetchOutcome, FetchError> {
+async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
     let mut url = check_url(req.url, req.allow_private)?;
     let mut visited = vec![url.to_string()];
     // Only an unbroken chain of permanent redirects moves the feed.
@@ -179,33 +162,42 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<FetchOutcome, FetchError>
                 url = next;
             }
             304 => {
-                return Ok(FetchOutcome::NotModified {
-                    moved_to,
+                let outcome = FetchOutcome::NotModified {
                     cache_max_age_s: header(&h, "Cache-Control")
                         .and_then(|c| parse_cache_max_age(&c)),
-                })
+                };
+                return Ok(Fetched { outcome, moved_to });
             }
             200..=299 => {
                 let body = read_capped(&mut resp).await?;
-                return Ok(FetchOutcome::Fetched {
+                let outcome = FetchOutcome::Fetched {
                     body,
-                    moved_to,
                     final_url: url.to_string(),
                     etag: header(&h, "ETag"),
                     last_modified: header(&h, "Last-Modified"),
                     cache_max_age_s: header(&h, "Cache-Control")
                         .and_then(|c| parse_cache_max_age(&c)),
-                });
+                };
+                return Ok(Fetched { outcome, moved_to });
             }
             429 | 503 => {
                 let retry_after_ms =
                     header(&h, "Retry-After").and_then(|v| parse_retry_after(&v, req.now_ms));
-                return Ok(FetchOutcome::RetryLater {
+                let outcome = FetchOutcome::RetryLater {
                     status,
                     retry_after_ms,
+                };
+                return Ok(Fetched {
+                    outcome,
+                    moved_to: None,
                 });
             }
-            410 => return Ok(FetchOutcome::Gone),
+            410 => {
+                return Ok(Fetched {
+                    outcome: FetchOutcome::Gone,
+                    moved_to: None,
+                })
+            }
             s => return Err(FetchError::Status(s)),
         }
     }

@@ -7,7 +7,8 @@ use worker::{
     WebSocketIncomingMessage,
 };
 
-use crate::edge::{env, error::AppError, hub, store};
+use crate::edge::rpc::{self, RoomRequest};
+use crate::edge::{env, hub, store};
 
 /// Largest id broadcast so far (DO storage, so it survives eviction).
 const CURSOR_KEY: &str = "cursor";
@@ -94,21 +95,13 @@ impl DurableObject for Room {
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        let url = req.url()?;
-        match url.path() {
-            "/ws" => {
-                let feeds = match hub::feeds_filter(&url) {
-                    Ok(f) => f,
-                    Err(msg) => return Ok(AppError::BadRequest(msg).to_json_response()),
-                };
+        match RoomRequest::read(&req) {
+            Ok(RoomRequest::Socket { feeds }) => {
                 let latest = self.cursor().await?;
                 hub::accept(&self.state, feeds, latest)
             }
-            "/publish" => {
-                let sent = self.publish().await?;
-                Response::from_json(&serde_json::json!({"sent": sent}))
-            }
-            _ => Response::error("not found", 404),
+            Ok(RoomRequest::Publish) => rpc::reply(&self.publish().await?),
+            Err(e) => Ok(e.to_json_response()),
         }
     }
 

@@ -3,6 +3,7 @@
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
+use crate::core::ingest::{EntryWrite, FeedRow, StoredEntry};
 use crate::core::model::{Counts, EntryView, FeedView};
 
 pub type StoreResult<T> = worker::Result<T>;
@@ -48,14 +49,17 @@ const ENTRY_COLS: &str =
      e.published_at, e.first_seen, e.summary, e.content_html \
      FROM entries e JOIN feeds f ON f.id = e.feed_id";
 
-/// Feed and entry counts for `/healthz`.
+/// Feed counts by status and entry counts for `/healthz`.
 pub async fn counts(db: &D1Database) -> StoreResult<Counts> {
     let row: Option<Counts> = db
         .prepare(
-            "SELECT (SELECT COUNT(*) FROM feeds) AS feeds, \
+            "SELECT COUNT(*) AS feeds, \
+                    COALESCE(SUM(status = 'failing'), 0) AS failing, \
+                    COALESCE(SUM(status = 'paused'), 0) AS paused, \
+                    COALESCE(SUM(status = 'gone'), 0) AS gone, \
                     (SELECT COUNT(*) FROM entries) AS entries, \
-                    (SELECT COUNT(*) FROM feeds WHERE status != 'active') AS failing, \
-                    (SELECT COALESCE(MAX(id), 0) FROM entries) AS latest",
+                    (SELECT COALESCE(MAX(id), 0) FROM entries) AS latest \
+             FROM feeds",
         )
         .first(None)
         .await?;
@@ -193,6 +197,130 @@ pub async fn feed_create(db: &D1Database, url: &str, now: i64) -> StoreResult<Op
     Ok(inserted.map(|r| r.id))
 }
 
+/// Forgets a feed row that never became a subscription (its first fetch failed).
+pub async fn feed_forget(db: &D1Database, id: i64) -> StoreResult<()> {
+    query!(db, "DELETE FROM feeds WHERE id = ?1", id)?
+        .run()
+        .await?;
+    Ok(())
+}
+
+/// Removes a feed with all its entries, and records who did it, in one batch.
+pub async fn feed_delete(
+    db: &D1Database,
+    id: i64,
+    url: &str,
+    actor: &str,
+    now: i64,
+) -> StoreResult<()> {
+    db.batch(vec![
+        query!(db, "DELETE FROM entries WHERE feed_id = ?1", id)?,
+        query!(db, "DELETE FROM feeds WHERE id = ?1", id)?,
+        audit(db, now, actor, "feed.delete", Some(id), Some(url))?,
+    ])
+    .await?;
+    Ok(())
+}
+
+/// What one refresh changes, in one D1 batch: its new and changed entries (upserted
+/// on `(feed_id, identity)`, in the given order) and the feed's row. Returns, per
+/// entry, the id and first_seen D1 holds for it (`None` if D1 returned no row).
+pub async fn refresh_apply(
+    db: &D1Database,
+    row: &FeedRow,
+    entries: &[EntryWrite],
+    now: i64,
+) -> StoreResult<Vec<Option<StoredEntry>>> {
+    let mut stmts = Vec::with_capacity(entries.len() + 1);
+    for w in entries {
+        let e = &w.entry;
+        stmts.push(query!(
+            db,
+            "INSERT INTO entries (feed_id, identity, fingerprint, url, title, author, content_html, summary, \
+               published_at, first_seen, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) \
+             ON CONFLICT (feed_id, identity) DO UPDATE SET fingerprint = excluded.fingerprint, url = excluded.url, \
+               title = excluded.title, author = excluded.author, content_html = excluded.content_html, \
+               summary = excluded.summary, updated_at = excluded.updated_at \
+             RETURNING id, first_seen",
+            row.feed_id, e.identity, w.fingerprint, e.url, e.title, e.author, e.content_html, e.summary,
+            w.published, now
+        )?);
+    }
+    stmts.push(feed_row_update(db, row)?);
+    let results = db.batch(stmts).await?;
+    results
+        .iter()
+        .take(entries.len())
+        .map(|r| Ok(r.results::<StoredEntry>()?.into_iter().next()))
+        .collect()
+}
+
+/// The feed row after a refresh; with a parsed body also its title, links and validators.
+fn feed_row_update(db: &D1Database, row: &FeedRow) -> StoreResult<D1PreparedStatement> {
+    let status = row.status.as_str();
+    match &row.meta {
+        Some(m) => query!(
+            db,
+            "UPDATE feeds SET url = ?1, status = ?2, consecutive_failures = ?3, last_error = ?4, \
+               last_fetch_at = ?5, last_success_at = COALESCE(?6, last_success_at), next_fetch_at = ?7, \
+               title = ?8, site_url = ?9, description = ?10, format = ?11, etag = ?12, last_modified = ?13, \
+               entry_count = (SELECT COUNT(*) FROM entries WHERE feed_id = ?14) WHERE id = ?14",
+            row.url, status, row.failures, row.last_error, row.last_fetch_at, row.last_success_at,
+            row.next_fetch_at, m.title, m.site_url, m.description, m.format, m.etag, m.last_modified,
+            row.feed_id
+        ),
+        None => query!(
+            db,
+            "UPDATE feeds SET url = ?1, status = ?2, consecutive_failures = ?3, last_error = ?4, \
+               last_fetch_at = ?5, last_success_at = COALESCE(?6, last_success_at), next_fetch_at = ?7 \
+             WHERE id = ?8",
+            row.url, status, row.failures, row.last_error, row.last_fetch_at, row.last_success_at,
+            row.next_fetch_at, row.feed_id
+        ),
+    }
+}
+
+/// Retention: entries published before `cutoff` (if any), and past `max_per_feed` per
+/// feed; then every feed's entry count.
+pub async fn entries_prune(
+    db: &D1Database,
+    cutoff: Option<i64>,
+    max_per_feed: u32,
+) -> StoreResult<()> {
+    let mut stmts = Vec::new();
+    if let Some(cutoff) = cutoff {
+        stmts.push(query!(
+            db,
+            "DELETE FROM entries WHERE published_at < ?1",
+            cutoff
+        )?);
+    }
+    stmts.push(query!(
+        db,
+        "DELETE FROM entries WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER \
+           (PARTITION BY feed_id ORDER BY published_at DESC, id DESC) AS n FROM entries) WHERE n > ?1)",
+        max_per_feed
+    )?);
+    stmts.push(db.prepare(
+        "UPDATE feeds SET entry_count = (SELECT COUNT(*) FROM entries WHERE entries.feed_id = feeds.id)",
+    ));
+    db.batch(stmts).await?;
+    Ok(())
+}
+
+/// Records an admin action.
+pub async fn audit_record(
+    db: &D1Database,
+    at: i64,
+    actor: &str,
+    action: &str,
+    feed_id: Option<i64>,
+    detail: Option<&str>,
+) -> StoreResult<()> {
+    audit(db, at, actor, action, feed_id, detail)?.run().await?;
+    Ok(())
+}
+
 /// Feeds whose next fetch is due by `now` (cron's watchdog list).
 pub async fn feed_ids_due(db: &D1Database, now: i64) -> StoreResult<Vec<i64>> {
     #[derive(Deserialize)]
@@ -211,7 +339,7 @@ pub async fn feed_ids_due(db: &D1Database, now: i64) -> StoreResult<Vec<i64>> {
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 
-pub fn audit(
+fn audit(
     db: &D1Database,
     at: i64,
     actor: &str,

@@ -6,7 +6,7 @@ mod partials;
 
 pub use layout::{layout, Page};
 pub use pages::{
-    admin_login_page, admin_page, feed_page, feeds_page, home_page, not_found_page, search_page,
+    admin_login_page, admin_page, error_page, feed_page, feeds_page, home_page, search_page,
     titles_page, HomePage,
 };
 pub use partials::entry_article;

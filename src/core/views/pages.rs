@@ -4,6 +4,7 @@ use maud::{html, Markup};
 
 use super::{entry_article, human_time, iso_time, layout, Page};
 use crate::core::config::Config;
+use crate::core::ingest::FeedStatus;
 use crate::core::model::{EntryView, FeedView};
 
 /// The river of news: newest first, paged back with `?before=`.
@@ -47,12 +48,10 @@ pub fn home_page(cfg: &Config, page: &HomePage) -> Markup {
 }
 
 fn status_label(f: &FeedView) -> &'static str {
-    match f.status.as_str() {
-        "failing" => "failing",
-        "paused" => "paused",
-        "gone" => "gone",
-        _ if f.last_success_at.is_none() && f.last_fetch_at.is_none() => "new",
-        _ => "ok",
+    match f.status {
+        FeedStatus::Active if f.last_success_at.is_none() && f.last_fetch_at.is_none() => "new",
+        FeedStatus::Active => "ok",
+        other => other.as_str(),
     }
 }
 
@@ -246,21 +245,61 @@ pub fn admin_page(cfg: &Config, feeds: &[FeedView], csrf: &str, flash: Option<&s
     )
 }
 
-pub fn not_found_page(cfg: &Config, what: &str) -> Markup {
+/// The heading an error page shows for an HTTP status.
+pub fn error_heading(status: u16) -> &'static str {
+    match status {
+        400 => "Bad request",
+        401 => "Sign-in needed",
+        403 => "Forbidden",
+        404 => "Not found",
+        405 => "Method not allowed",
+        409 => "Conflict",
+        413 => "Too large",
+        422 => "Cannot use that",
+        429 => "Too many requests",
+        500..=599 => "Something went wrong",
+        _ => "Error",
+    }
+}
+
+/// Any error a person sees: headed by what the status means, with the reason.
+pub fn error_page(cfg: &Config, status: u16, what: &str) -> Markup {
+    let heading = error_heading(status);
     layout(
         cfg,
         &Page {
-            title: "Not found",
+            title: heading,
             live_path: None,
             nav: "",
         },
-        html! { h1 { "Not found" } p { (what) } p { a href="/" { "Back to the river" } } },
+        html! { h1 { (heading) } p { (what) } p { a href="/" { "Back to the river" } } },
     )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_pages_say_what_the_status_means() {
+        let cfg = Config::default();
+        for (status, heading) in [
+            (404, "Not found"),
+            (403, "Forbidden"),
+            (500, "Something went wrong"),
+            (422, "Cannot use that"),
+        ] {
+            let html = error_page(&cfg, status, "why <b>").into_string();
+            assert!(
+                html.contains(&format!("<h1>{heading}</h1>")),
+                "{status}: {html}"
+            );
+            assert!(html.contains("why &lt;b&gt;"), "the reason is escaped");
+        }
+        assert!(!error_page(&cfg, 403, "x")
+            .into_string()
+            .contains("Not found"));
+    }
 
     fn entry(id: i64, title: &str, author: &str, content: &str) -> EntryView {
         EntryView {

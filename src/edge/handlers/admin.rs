@@ -2,13 +2,12 @@
 
 use worker::{Env, Request, Response};
 
-use super::api;
 use super::pages::html;
 use crate::core::session::{self, COOKIE_NAME};
 use crate::core::views;
 use crate::edge::auth::admin_token_matches;
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{env, store};
+use crate::edge::{env, feeds, store};
 
 fn key(env: &Env) -> AppResult<[u8; 32]> {
     env::admin_token(env)
@@ -141,7 +140,7 @@ pub async fn logout(mut req: Request, env: &Env) -> AppResult<Response> {
 
 pub async fn add_feed(mut req: Request, env: &Env) -> AppResult<Response> {
     let f = authorized_form(&mut req, env).await?;
-    match api::add_feed(env, field(&f, "url"), "admin").await {
+    match feeds::add(env, field(&f, "url"), "admin").await {
         Ok(c) => back(&format!(
             "Added {} with {} entries.",
             c.feed.display_title(),
@@ -154,15 +153,11 @@ pub async fn add_feed(mut req: Request, env: &Env) -> AppResult<Response> {
 
 pub async fn refresh_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Response> {
     authorized_form(&mut req, env).await?;
-    let r = api::refresh(env, id).await?;
-    back(&match r.error {
-        Some(e) => format!("Refresh: {} ({e})", r.outcome),
-        None => format!("Refresh: {}, {} new entries.", r.outcome, r.new_entries),
-    })
+    back(&feeds::refresh(env, id).await?.summary())
 }
 
 pub async fn delete_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Response> {
     authorized_form(&mut req, env).await?;
-    api::remove_feed(env, id, "admin").await?;
+    feeds::remove(env, id, "admin").await?;
     back("Feed removed.")
 }

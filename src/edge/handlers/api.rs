@@ -2,15 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use worker::{query, Env, Method, Request, RequestInit, Response};
+use worker::{Env, Request, Response};
 
 use super::query_i64;
-use crate::core::fetch_policy::check_url;
-use crate::core::model::{EntryView, FeedView};
+use crate::core::model::{Counts, EntryView};
 use crate::edge::auth::require_admin;
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::feed_object::RefreshReport;
-use crate::edge::{env, store};
+use crate::edge::{env, feeds, store};
 
 const MAX_JSON_BODY: usize = 16 * 1024;
 
@@ -20,19 +18,22 @@ fn json_response<T: Serialize>(value: &T, status: u16) -> AppResult<Response> {
     Ok(resp)
 }
 
+/// `/healthz`: feeds by status (failing, paused and gone counted apart), entries, the newest id.
+#[derive(Serialize)]
+struct Health {
+    ok: bool,
+    #[serde(flatten)]
+    counts: Counts,
+    version: &'static str,
+}
+
 pub async fn healthz(env: &Env) -> AppResult<Response> {
-    let counts = store::counts(&env::db(env)?).await?;
-    json_response(
-        &json!({
-            "ok": true,
-            "feeds": counts.feeds,
-            "entries": counts.entries,
-            "failing": counts.failing,
-            "latest": counts.latest,
-            "version": env!("CARGO_PKG_VERSION"),
-        }),
-        200,
-    )
+    let health = Health {
+        ok: true,
+        counts: store::counts(&env::db(env)?).await?,
+        version: env!("CARGO_PKG_VERSION"),
+    };
+    json_response(&health, 200)
 }
 
 #[derive(Serialize)]
@@ -88,192 +89,34 @@ async fn read_json<T: for<'de> Deserialize<'de>>(mut req: Request) -> AppResult<
     })
 }
 
-/// Calls a FeedObject's internal endpoint.
-async fn feed_object(
-    env: &Env,
-    id: i64,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> AppResult<Response> {
-    let stub = env::feed_objects(env)?
-        .id_from_name(&id.to_string())?
-        .get_stub()?;
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post);
-    if let Some(b) = body {
-        init.with_body(Some(b.to_string().into()));
-    }
-    let req = Request::new_with_init(&format!("https://feed{path}"), &init)?;
-    Ok(stub.fetch_with_request(req).await?)
-}
-
-#[derive(Serialize)]
-pub(crate) struct Created {
-    pub feed: FeedView,
-    pub refresh: RefreshReport,
-}
-
 /// Adds a feed: validated by a real fetch and parse before it is kept.
 pub async fn create_feed(req: Request, env: &Env) -> AppResult<Response> {
     require_admin(&req, env)?;
     let NewFeed { url } = read_json(req).await?;
-    let created = add_feed(env, &url, "api").await?;
+    let created = feeds::add(env, &url, "api").await?;
     json_response(&created, 201)
-}
-
-/// Shared by the API and the admin page.
-pub(crate) async fn add_feed(env: &Env, url: &str, actor: &str) -> AppResult<Created> {
-    let cfg = env::config(env);
-    let url = check_url(url, cfg.allow_private_feeds)
-        .map_err(|e| AppError::Unprocessable(e.to_string()))?
-        .to_string();
-    let db = env::db(env)?;
-    if store::feed_by_url(&db, &url).await?.is_some() {
-        return Err(AppError::Conflict(format!("{url} is already subscribed")));
-    }
-    let now = env::now_ms();
-    let Some(id) = store::feed_create(&db, &url, now).await? else {
-        return Err(AppError::Conflict(format!("{url} is already subscribed")));
-    };
-    let mut resp = feed_object(env, id, "/init", Some(json!({"feed_id": id, "url": url}))).await?;
-    let report: RefreshReport = resp.json().await?;
-    if !matches!(
-        report.outcome.as_str(),
-        "ok" | "not_modified" | "retry_later"
-    ) {
-        // Not a feed we can read: forget it entirely and say why.
-        let _ = feed_object(env, id, "/delete", None).await;
-        query!(&db, "DELETE FROM feeds WHERE id = ?1", id)?
-            .run()
-            .await?;
-        let why = report
-            .error
-            .unwrap_or_else(|| "the feed could not be read".into());
-        return Err(AppError::Unprocessable(format!("{url}: {why}")));
-    }
-    store::audit(&db, now, actor, "feed.create", Some(id), Some(&url))?
-        .run()
-        .await?;
-    let feed = store::feed_by_id(&db, id)
-        .await?
-        .ok_or_else(|| AppError::Internal(format!("feed {id} vanished after insert")))?;
-    Ok(Created {
-        feed,
-        refresh: report,
-    })
 }
 
 pub async fn delete_feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
     require_admin(req, env)?;
-    remove_feed(env, id, "api").await?;
+    feeds::remove(env, id, "api").await?;
     json_response(&json!({"deleted": id}), 200)
-}
-
-pub(crate) async fn remove_feed(env: &Env, id: i64, actor: &str) -> AppResult<()> {
-    let db = env::db(env)?;
-    let feed = store::feed_by_id(&db, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
-    feed_object(env, id, "/delete", None).await?;
-    db.batch(vec![
-        query!(&db, "DELETE FROM entries WHERE feed_id = ?1", id)?,
-        query!(&db, "DELETE FROM feeds WHERE id = ?1", id)?,
-        store::audit(
-            &db,
-            env::now_ms(),
-            actor,
-            "feed.delete",
-            Some(id),
-            Some(&feed.url),
-        )?,
-    ])
-    .await?;
-    Ok(())
 }
 
 pub async fn refresh_feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
     require_admin(req, env)?;
-    json_response(&refresh(env, id).await?, 200)
-}
-
-pub(crate) async fn refresh(env: &Env, id: i64) -> AppResult<RefreshReport> {
-    let db = env::db(env)?;
-    if store::feed_by_id(&db, id).await?.is_none() {
-        return Err(AppError::NotFound(format!("there is no feed {id}")));
-    }
-    let mut resp = feed_object(env, id, "/refresh", None).await?;
-    Ok(resp.json().await?)
+    json_response(&feeds::refresh(env, id).await?, 200)
 }
 
 const MAX_OPML_BODY: usize = 1024 * 1024;
-const MAX_OPML_FEEDS: usize = 200;
 
-/// Imports an OPML subscription list: every new, allowed URL becomes a feed that
-/// fetches on its own alarm shortly after (so a long list does not time out here).
+/// Imports an OPML subscription list (see [`feeds::import_opml`]).
 pub async fn import_opml(mut req: Request, env: &Env) -> AppResult<Response> {
     require_admin(&req, env)?;
     let body = req.bytes().await?;
     if body.len() > MAX_OPML_BODY {
         return Err(AppError::TooLarge);
     }
-    let text = String::from_utf8_lossy(&body);
-    let urls = crate::core::syndication::parse_opml(&text)
-        .map_err(|e| AppError::Unprocessable(e.to_string()))?;
-    if urls.len() > MAX_OPML_FEEDS {
-        return Err(AppError::Unprocessable(format!(
-            "{} feeds in one import; at most {MAX_OPML_FEEDS}",
-            urls.len()
-        )));
-    }
-    let cfg = env::config(env);
-    let db = env::db(env)?;
-    let now = env::now_ms();
-    let mut added = Vec::new();
-    let mut skipped = Vec::new();
-    for raw in urls {
-        let url = match check_url(&raw, cfg.allow_private_feeds) {
-            Ok(u) => u.to_string(),
-            Err(e) => {
-                skipped.push(json!({"url": raw, "reason": e.to_string()}));
-                continue;
-            }
-        };
-        let inserted = store::feed_create(&db, &url, now).await?;
-        match inserted {
-            Some(id) => {
-                feed_object(env, id, "/adopt", Some(json!({"feed_id": id, "url": url}))).await?;
-                added.push(json!({"id": id, "url": url}));
-            }
-            None => skipped.push(json!({"url": url, "reason": "already subscribed"})),
-        }
-    }
-    store::audit(
-        &db,
-        now,
-        "api",
-        "opml.import",
-        None,
-        Some(&format!("{} added", added.len())),
-    )?
-    .run()
-    .await?;
-    json_response(&json!({"added": added, "skipped": skipped}), 200)
-}
-
-/// Asks every due feed's object to make sure its alarm is set (cron's watchdog).
-pub(crate) async fn ensure_due(env: &Env, now: i64) -> AppResult<usize> {
-    let db = env::db(env)?;
-    let ids = store::feed_ids_due(&db, now).await?;
-    let n = ids.len();
-    for chunk in ids.chunks(20) {
-        let calls = chunk
-            .iter()
-            .map(|id| feed_object(env, *id, "/ensure", None));
-        for r in futures::future::join_all(calls).await {
-            if let Err(e) = r {
-                worker::console_error!("ensure failed: {e}");
-            }
-        }
-    }
-    Ok(n)
+    let imported = feeds::import_opml(env, &String::from_utf8_lossy(&body), "api").await?;
+    json_response(&imported, 200)
 }

@@ -2,7 +2,6 @@
 
 mod admin;
 mod api;
-pub(crate) use api::ensure_due;
 mod pages;
 mod sockets;
 

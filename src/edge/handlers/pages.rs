@@ -84,7 +84,7 @@ pub fn error_page(env: &Env, e: &AppError) -> Response {
         worker::console_error!("internal error: {detail}");
     }
     html(
-        views::not_found_page(&cfg, &e.to_string()),
+        views::error_page(&cfg, e.status(), &e.to_string()),
         e.status(),
         "no-store",
     )

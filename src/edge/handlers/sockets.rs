@@ -3,7 +3,7 @@
 use worker::{Env, Request, Response};
 
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{env, store};
+use crate::edge::{env, rpc, store};
 
 fn require_upgrade(req: &Request) -> AppResult<()> {
     let upgrade = req.headers().get("Upgrade")?.unwrap_or_default();
@@ -19,11 +19,6 @@ fn require_upgrade(req: &Request) -> AppResult<()> {
 /// `/ws`: the whole planet (optionally `?feeds=1,2`), held by the Room.
 pub async fn room(req: Request, env: &Env) -> AppResult<Response> {
     require_upgrade(&req)?;
-    let query = req
-        .url()?
-        .query()
-        .map(|q| format!("?{q}"))
-        .unwrap_or_default();
     // A new reader lands on a random shard; every shard gets every entry.
     let shards = env::room_shards(env);
     let shard = if shards > 1 {
@@ -31,11 +26,7 @@ pub async fn room(req: Request, env: &Env) -> AppResult<Response> {
     } else {
         0
     };
-    let stub = env::rooms(env)?
-        .id_from_name(&env::room_name(shard))?
-        .get_stub()?;
-    let fwd = Request::new_with_init(&format!("https://room/ws{query}"), &forward_init(&req)?)?;
-    Ok(stub.fetch_with_request(fwd).await?)
+    rpc::room_socket(env, shard, &req).await
 }
 
 /// `/feeds/{id}/ws`: one feed, held by its FeedObject.
@@ -44,15 +35,5 @@ pub async fn feed(req: Request, env: &Env, id: i64) -> AppResult<Response> {
     if store::feed_by_id(&env::db(env)?, id).await?.is_none() {
         return Err(AppError::NotFound(format!("there is no feed {id}")));
     }
-    let stub = env::feed_objects(env)?
-        .id_from_name(&id.to_string())?
-        .get_stub()?;
-    let fwd = Request::new_with_init("https://feed/ws", &forward_init(&req)?)?;
-    Ok(stub.fetch_with_request(fwd).await?)
-}
-
-fn forward_init(req: &Request) -> AppResult<worker::RequestInit> {
-    let mut init = worker::RequestInit::new();
-    init.with_headers(req.headers().clone());
-    Ok(init)
+    rpc::feed_socket(env, id, &req).await
 }

@@ -1,0 +1,175 @@
+//! Typed calls to the Durable Objects: the one place that knows their paths and bodies, for the caller and the object alike.
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use worker::{Env, Method, Request, RequestInit, Response, Stub};
+
+use crate::core::ingest::RefreshReport;
+use crate::edge::error::{AppError, AppResult};
+use crate::edge::{env, hub};
+
+/// Calls go to this path as a JSON body; socket upgrades to [`SOCKET_PATH`].
+const CALL_PATH: &str = "/call";
+const SOCKET_PATH: &str = "/ws";
+
+/// A call to a FeedObject.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum FeedCall {
+    /// A feed just added: remember who we are, then fetch at once. Replies a [`RefreshReport`].
+    Init { feed_id: i64, url: String },
+    /// A feed imported from OPML: remember who we are, fetch on our own alarm soon.
+    Adopt { feed_id: i64, url: String },
+    /// Fetch now, even when paused or gone. Replies a [`RefreshReport`].
+    Refresh,
+    /// Cron's watchdog: re-arm a missing or overdue alarm. Replies [`Ensured`].
+    Ensure,
+    /// The feed was removed: forget everything and close its sockets.
+    Delete,
+}
+
+/// The FeedObject's answer to [`FeedCall::Ensure`].
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Ensured {
+    pub armed: bool,
+}
+
+/// What a request to a FeedObject asks for.
+pub enum FeedRequest {
+    Call(FeedCall),
+    Socket,
+}
+
+/// What a request to a Room asks for.
+pub enum RoomRequest {
+    /// A reader's socket, optionally following some feeds only.
+    Socket { feeds: Option<Vec<i64>> },
+    /// A FeedObject committed entries: broadcast everything past the cursor.
+    Publish,
+}
+
+impl FeedRequest {
+    pub async fn read(req: &mut Request) -> AppResult<Self> {
+        match req.path().as_str() {
+            SOCKET_PATH => Ok(FeedRequest::Socket),
+            CALL_PATH => Ok(FeedRequest::Call(req.json().await?)),
+            other => Err(AppError::NotFound(format!("no feed object call {other}"))),
+        }
+    }
+}
+
+impl RoomRequest {
+    pub fn read(req: &Request) -> AppResult<Self> {
+        let url = req.url()?;
+        match url.path() {
+            SOCKET_PATH => Ok(RoomRequest::Socket {
+                feeds: hub::feeds_filter(&url).map_err(AppError::BadRequest)?,
+            }),
+            CALL_PATH => Ok(RoomRequest::Publish),
+            other => Err(AppError::NotFound(format!("no room call {other}"))),
+        }
+    }
+}
+
+/// An object's JSON answer to a call.
+pub fn reply<T: Serialize>(value: &T) -> worker::Result<Response> {
+    Response::from_json(value)
+}
+
+fn feed_stub(env: &Env, id: i64) -> worker::Result<Stub> {
+    env::feed_objects(env)?
+        .id_from_name(&id.to_string())?
+        .get_stub()
+}
+
+fn room_stub(env: &Env, shard: u32) -> worker::Result<Stub> {
+    env::rooms(env)?
+        .id_from_name(&env::room_name(shard))?
+        .get_stub()
+}
+
+async fn post<T: DeserializeOwned>(stub: &Stub, body: Option<String>) -> worker::Result<T> {
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post);
+    if let Some(b) = body {
+        init.with_body(Some(b.into()));
+    }
+    let req = Request::new_with_init(&format!("https://object{CALL_PATH}"), &init)?;
+    let mut resp = stub.fetch_with_request(req).await?;
+    if resp.status_code() != 200 {
+        let text = resp.text().await.unwrap_or_default();
+        return Err(worker::Error::RustError(format!(
+            "object call failed (HTTP {}): {text}",
+            resp.status_code()
+        )));
+    }
+    resp.json().await
+}
+
+/// Makes a [`FeedCall`] and reads its typed answer.
+async fn call_feed<T: DeserializeOwned>(env: &Env, id: i64, call: &FeedCall) -> AppResult<T> {
+    let body = serde_json::to_string(call)?;
+    Ok(post(&feed_stub(env, id)?, Some(body)).await?)
+}
+
+pub async fn feed_init(env: &Env, id: i64, url: &str) -> AppResult<RefreshReport> {
+    let call = FeedCall::Init {
+        feed_id: id,
+        url: url.into(),
+    };
+    call_feed(env, id, &call).await
+}
+
+pub async fn feed_adopt(env: &Env, id: i64, url: &str) -> AppResult<()> {
+    let call = FeedCall::Adopt {
+        feed_id: id,
+        url: url.into(),
+    };
+    call_feed(env, id, &call).await
+}
+
+pub async fn feed_refresh(env: &Env, id: i64) -> AppResult<RefreshReport> {
+    call_feed(env, id, &FeedCall::Refresh).await
+}
+
+pub async fn feed_ensure(env: &Env, id: i64) -> AppResult<Ensured> {
+    call_feed(env, id, &FeedCall::Ensure).await
+}
+
+pub async fn feed_delete(env: &Env, id: i64) -> AppResult<()> {
+    call_feed(env, id, &FeedCall::Delete).await
+}
+
+/// Hands a reader's upgrade request to the Room shard or FeedObject that will hold the socket.
+async fn forward_socket(stub: Stub, req: &Request, query: &str) -> AppResult<Response> {
+    let mut init = RequestInit::new();
+    init.with_headers(req.headers().clone());
+    let fwd = Request::new_with_init(&format!("https://object{SOCKET_PATH}{query}"), &init)?;
+    Ok(stub.fetch_with_request(fwd).await?)
+}
+
+pub async fn feed_socket(env: &Env, id: i64, req: &Request) -> AppResult<Response> {
+    forward_socket(feed_stub(env, id)?, req, "").await
+}
+
+/// `query` is the reader's own (`?feeds=1,2`), passed on as it is.
+pub async fn room_socket(env: &Env, shard: u32, req: &Request) -> AppResult<Response> {
+    let query = req
+        .url()?
+        .query()
+        .map(|q| format!("?{q}"))
+        .unwrap_or_default();
+    forward_socket(room_stub(env, shard)?, req, &query).await
+}
+
+/// Nudges every Room shard in parallel; true only when all of them broadcast.
+pub async fn rooms_publish(env: &Env) -> bool {
+    let calls = (0..env::room_shards(env)).map(|shard| async move {
+        let stub = room_stub(env, shard)?;
+        post::<serde_json::Value>(&stub, None).await
+    });
+    futures::future::join_all(calls)
+        .await
+        .iter()
+        .all(Result::is_ok)
+}
