@@ -5,13 +5,17 @@ use orrery::core::feed;
 /// Reached by this pipeline (feed-rs alone: 197, Python feedparser: 198).
 const FLOOR: usize = 200;
 
+// build.rs sets `corpus_absent` when the folder is missing: the test then shows as ignored
+// with this reason, never as a pass. Where the corpus is present (CI has ../shared) it runs,
+// and a folder that cannot be read is a failure.
 #[test]
+#[cfg_attr(
+    corpus_absent,
+    ignore = "../shared/corpus/real-feeds is absent: coverage not measured"
+)]
 fn real_feeds_yield_entries() {
     let dir = format!("{}/../shared/corpus/real-feeds", env!("CARGO_MANIFEST_DIR"));
-    let Ok(rd) = std::fs::read_dir(&dir) else {
-        println!("SKIPPED: corpus folder {dir} is absent; coverage not measured");
-        return;
-    };
+    let rd = std::fs::read_dir(&dir).unwrap_or_else(|e| panic!("cannot read {dir}: {e}"));
     let mut files: Vec<_> = rd.filter_map(Result::ok).map(|e| e.path()).collect();
     files.sort();
     let (mut with_entries, mut entries) = (0, 0);

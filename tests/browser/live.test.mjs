@@ -1,5 +1,7 @@
 // Browser tier: headless Chromium opens the river, the live script connects, and a new
 // entry found by a refresh appears at the top without a reload.
+// One wrangler dev and one browser per file; every test subscribes its own feed on its own
+// fixture path (fs.scope()) and closes the pages it opened, so each test runs alone and in any order.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
@@ -26,16 +28,17 @@ after(async () => {
   await fs?.close();
 });
 
-/** Subscribes the planet to a fixture-server path and returns the new feed's id. */
-async function subscribe(p) {
-  const created = await api(w.url, "POST", "/api/feeds", { body: { url: fs.url(p) } });
+/** Subscribes the planet to a fixture-server URL and returns the new feed's id. */
+async function subscribe(url) {
+  const created = await api(w.url, "POST", "/api/feeds", { body: { url } });
   assert.equal(created.status, 201, created.text);
   return created.body.feed.id;
 }
 
 test("the river connects live and shows a new entry at the top without a reload", async () => {
-  fs.set("/live.xml", { file: "e2e/beta.atom" });
-  const id = await subscribe("/live.xml");
+  const f = fs.scope();
+  f.set("/live.xml", { file: "e2e/beta.atom" });
+  const id = await subscribe(f.url("/live.xml"));
 
   const page = await browser.newPage();
   const errors = [];
@@ -45,12 +48,13 @@ test("the river connects live and shows a new entry at the top without a reload"
   assert.equal(await page.textContent("#live-status .label"), "live");
   assert.match(await page.textContent("#live-status .readers"), /1 reading/);
   const firstBefore = await page.getAttribute("#river article", "data-id");
+  const countBefore = await page.locator("#river article").count();
   const navigations = [];
   page.on("framenavigated", (f) => navigations.push(f.url()));
 
   // The publisher adds an entry; a refresh finds it; the page shows it at the top.
   const now = new Date().toISOString();
-  fs.set("/live.xml", {
+  f.set("/live.xml", {
     body: `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Beta Blog</title><id>urn:beta</id>
       <entry><title>Brand new &lt;b&gt;live&lt;/b&gt; entry</title><id>urn:beta:3</id><link href="https://beta.example/3"/>
       <updated>${now}</updated><content type="html">&lt;p&gt;fresh&lt;/p&gt;</content></entry></feed>`,
@@ -64,14 +68,20 @@ test("the river connects live and shows a new entry at the top without a reload"
   }, firstBefore, { timeout: 10000 });
   const top = await page.textContent("#river article h2");
   assert.match(top, /Brand new live entry/);
-  assert.equal(await page.locator("#river article b").count(), 0, "title rendered as text");
-  assert.equal(await page.locator("#river article").count(), 3);
+  assert.equal(await page.locator(`#river article[data-feed="${id}"] b`).count(), 0, "title rendered as text");
+  // Exactly one article more than before: the new one, once (other tests' feeds may be on the river too).
+  assert.equal(await page.locator("#river article").count(), countBefore + 1);
+  assert.equal(await page.locator("#river article h2", { hasText: "Brand new live entry" }).count(), 1);
   assert.deepEqual(navigations, [], "no reload");
   assert.deepEqual(errors, []);
   await page.screenshot({ path: path.join(ROOT, "target", "live-timeline.png"), fullPage: false });
+  await page.close();
 });
 
 test("with JavaScript off the page is still a plain page", async () => {
+  const f = fs.scope();
+  f.set("/plain.atom", { file: "e2e/beta.atom" });
+  await subscribe(f.url("/plain.atom"));
   const ctx = await browser.newContext({ javaScriptEnabled: false });
   const page = await ctx.newPage();
   await page.goto(`${w.url}/`);
@@ -89,8 +99,9 @@ test("a reader scrolled down gets a 'new entries' pill instead of a moving page"
       <content type="html">&lt;p&gt;${"Long paragraph. ".repeat(40)}&lt;/p&gt;</content></entry>`;
   }
   const feedXml = (extra) => `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Scroll</title><id>urn:scroll</id>${extra}${items}</feed>`;
-  fs.set("/scroll.atom", { body: feedXml(""), type: "application/atom+xml" });
-  const id = await subscribe("/scroll.atom");
+  const f = fs.scope();
+  f.set("/scroll.atom", { body: feedXml(""), type: "application/atom+xml" });
+  const id = await subscribe(f.url("/scroll.atom"));
 
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   await page.goto(`${w.url}/feeds/${id}`);
@@ -102,7 +113,7 @@ test("a reader scrolled down gets a 'new entries' pill instead of a moving page"
     return { id: a.dataset.id, top: a.getBoundingClientRect().top };
   });
 
-  fs.set("/scroll.atom", {
+  f.set("/scroll.atom", {
     body: feedXml(`<entry><title>Arrived while scrolled</title><id>urn:scroll:new</id><link href="https://s.example/new"/>
       <updated>${new Date().toISOString()}</updated><content type="html">hi</content></entry>`),
     type: "application/atom+xml",
@@ -123,8 +134,9 @@ test("a reader scrolled down gets a 'new entries' pill instead of a moving page"
 });
 
 test("when the server goes away the page says so, reconnects, and catches up without a reload", async () => {
-  fs.set("/comeback.atom", { file: "e2e/beta.atom" });
-  const id = await subscribe("/comeback.atom");
+  const f = fs.scope();
+  f.set("/comeback.atom", { file: "e2e/beta.atom" });
+  const id = await subscribe(f.url("/comeback.atom"));
   const page = await browser.newPage();
   const navigations = [];
   await page.goto(`${w.url}/`);
@@ -136,7 +148,7 @@ test("when the server goes away the page says so, reconnects, and catches up wit
   assert.equal(await page.textContent("#live-status .label"), "reconnecting");
 
   await w.restart();
-  fs.set("/comeback.atom", {
+  f.set("/comeback.atom", {
     body: `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Beta Blog</title><id>urn:beta</id>
       <entry><title>Published while you were away</title><id>urn:beta:away</id><link href="https://beta.example/away"/>
       <updated>${new Date().toISOString()}</updated><content type="html">back</content></entry></feed>`,

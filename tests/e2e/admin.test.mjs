@@ -1,12 +1,13 @@
 // Admin pages: sign in with the admin token, a signed HttpOnly session cookie, CSRF tokens on every form.
+// Each test signs in for itself and uses its own fixture path (fs.scope()): no session or feed
+// is carried from one test to the next.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, startFeedServer, api, ADMIN_TOKEN } from "../support/harness.mjs";
 
-let w, fs, cookie, csrf;
+let w, fs;
 before(async () => {
   [w, fs] = await Promise.all([startWorker(), startFeedServer()]);
-  fs.set("/beta.atom", { file: "e2e/beta.atom" });
 });
 after(async () => { w?.stop(); await fs?.close(); });
 
@@ -17,6 +18,19 @@ const post = (p, fields, headers = {}) =>
     headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
     body: new URLSearchParams(fields).toString(),
   });
+
+/** Signs in with the admin token; returns the session cookie and the admin page's CSRF token. */
+async function signIn() {
+  const r = await post("/admin/login", { token: ADMIN_TOKEN });
+  assert.equal(r.status, 303);
+  const cookie = r.headers.get("set-cookie").split(";")[0];
+  const page = await (await fetch(`${w.url}/admin`, { headers: { cookie } })).text();
+  return { cookie, csrf: page.match(/name="csrf" value="([0-9a-f]+)"/)[1] };
+}
+
+/** The subscriptions to a feed at this fixture path (each test has its own prefix). */
+const feedsAt = async (p) =>
+  (await api(w.url, "GET", "/api/feeds", { token: null })).body.feeds.filter((f) => f.url.endsWith(p));
 
 test("without a session /admin asks for the token", async () => {
   const r = await fetch(`${w.url}/admin`);
@@ -32,36 +46,45 @@ test("a wrong token is refused; the right one sets a signed HttpOnly SameSite co
   assert.match(set, /orrery_admin=[0-9]+\.[a-z0-9]+\.[0-9a-f]{64}/);
   assert.match(set, /HttpOnly/);
   assert.match(set, /SameSite=Strict/);
-  cookie = set.split(";")[0];
+  const cookie = set.split(";")[0];
   const page = await (await fetch(`${w.url}/admin`, { headers: { cookie } })).text();
   assert.match(page, /Add feed/);
-  csrf = page.match(/name="csrf" value="([0-9a-f]+)"/)[1];
+  assert.match(page, /name="csrf" value="[0-9a-f]+"/);
 });
 
 test("a form without the CSRF token, or from another site, changes nothing", async () => {
-  const noToken = await post("/admin/feeds", { url: fs.url("/beta.atom") }, { cookie });
+  const f = fs.scope();
+  f.set("/beta.atom", { file: "e2e/beta.atom" });
+  const { cookie, csrf } = await signIn();
+  const noToken = await post("/admin/feeds", { url: f.url("/beta.atom") }, { cookie });
   assert.equal(noToken.status, 403);
-  const crossSite = await post("/admin/feeds", { url: fs.url("/beta.atom"), csrf }, { cookie, origin: "https://evil.example" });
+  const crossSite = await post("/admin/feeds", { url: f.url("/beta.atom"), csrf }, { cookie, origin: "https://evil.example" });
   assert.equal(crossSite.status, 403);
-  const noSession = await post("/admin/feeds", { url: fs.url("/beta.atom"), csrf });
+  const noSession = await post("/admin/feeds", { url: f.url("/beta.atom"), csrf });
   assert.equal(noSession.status, 401);
-  const forged = await post("/admin/feeds", { url: fs.url("/beta.atom"), csrf }, { cookie: cookie.replace(/.$/, (c) => (c === "0" ? "1" : "0")) });
+  const forged = await post("/admin/feeds", { url: f.url("/beta.atom"), csrf }, { cookie: cookie.replace(/.$/, (c) => (c === "0" ? "1" : "0")) });
   assert.equal(forged.status, 401);
-  assert.equal((await api(w.url, "GET", "/api/feeds", { token: null })).body.feeds.length, 0);
+  assert.deepEqual(await feedsAt(f.path("/beta.atom")), [], "no subscription was made");
+  assert.equal(f.hits("/beta.atom"), 0, "the feed was never fetched");
 });
 
 test("with session and CSRF token the admin adds, refreshes and removes feeds", async () => {
-  const add = await post("/admin/feeds", { url: fs.url("/beta.atom"), csrf }, { cookie });
+  const f = fs.scope();
+  f.set("/beta.atom", { file: "e2e/beta.atom" });
+  const { cookie, csrf } = await signIn();
+  const add = await post("/admin/feeds", { url: f.url("/beta.atom"), csrf }, { cookie });
   assert.equal(add.status, 303);
   assert.match(decodeURIComponent(add.headers.get("location").replaceAll("+", " ")), /Added Beta Blog with 2 entries/);
-  const feeds = (await api(w.url, "GET", "/api/feeds", { token: null })).body.feeds;
+  const feeds = await feedsAt(f.path("/beta.atom"));
   assert.equal(feeds.length, 1);
   const id = feeds[0].id;
+  const hits = f.hits("/beta.atom");
   const refresh = await post(`/admin/feeds/${id}/refresh`, { csrf }, { cookie });
   assert.equal(refresh.status, 303);
+  assert.equal(f.hits("/beta.atom"), hits + 1, "the refresh fetched the feed");
   const del = await post(`/admin/feeds/${id}/delete`, { csrf }, { cookie });
   assert.equal(del.status, 303);
-  assert.equal((await api(w.url, "GET", "/api/feeds", { token: null })).body.feeds.length, 0);
+  assert.deepEqual(await feedsAt(f.path("/beta.atom")), []);
   const out = await post("/admin/logout", { csrf }, { cookie });
   assert.match(out.headers.get("set-cookie"), /Max-Age=0/);
 });

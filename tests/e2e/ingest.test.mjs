@@ -1,5 +1,7 @@
 // Feed ingestion against the real runtime: the write API, dedupe, conditional GET,
 // redirects, failures and backoff, retention of other feeds' data, cron.
+// One wrangler dev per file; every test subscribes its own feeds on its own fixture paths
+// (fs.scope()) and asserts only about them, so each test runs alone and in any order.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, startFeedServer, api, until } from "../support/harness.mjs";
@@ -15,12 +17,20 @@ const entries = async (q = "") => (await api(w.url, "GET", `/api/entries?limit=2
 const feed = async (id) => (await api(w.url, "GET", `/api/feeds/${id}`, { token: null })).body;
 const refresh = async (id) => api(w.url, "POST", `/api/feeds/${id}/refresh`);
 
-let alphaId;
+/** Serves the alpha fixture (3 entries, with an ETag) on the test's own path and subscribes it. */
+async function addAlpha(f) {
+  f.set("/alpha.xml", { file: "e2e/alpha.xml", etag: true });
+  const r = await add(f.url("/alpha.xml"));
+  assert.equal(r.status, 201, r.text);
+  assert.equal(r.body.refresh.new_entries, 3);
+  return r.body.feed.id;
+}
 
 test("writes need the admin token", async () => {
-  fs.set("/alpha.xml", { file: "e2e/alpha.xml", etag: true });
+  const f = fs.scope();
+  f.set("/alpha.xml", { file: "e2e/alpha.xml", etag: true });
   for (const token of [null, "wrong"]) {
-    const r = await add(fs.url("/alpha.xml"), { token });
+    const r = await add(f.url("/alpha.xml"), { token });
     assert.equal(r.status, 401);
     assert.equal(r.body.error.code, "unauthorized");
   }
@@ -45,9 +55,13 @@ test("bad requests get 4xx JSON errors", async () => {
 });
 
 test("adding a feed fetches it and stores its entries, escaped", async () => {
-  const r = await add(fs.url("/alpha.xml"));
+  const f = fs.scope();
+  f.set("/alpha.xml", { file: "e2e/alpha.xml", etag: true });
+  const health = async () => (await api(w.url, "GET", "/healthz", { token: null })).body;
+  const h0 = await health();
+  const r = await add(f.url("/alpha.xml"));
   assert.equal(r.status, 201, r.text);
-  alphaId = r.body.feed.id;
+  const alphaId = r.body.feed.id;
   assert.equal(r.body.refresh.new_entries, 3);
   assert.match(r.body.feed.title, /Alpha/);
   const list = await entries(`&feed=${alphaId}`);
@@ -57,12 +71,13 @@ test("adding a feed fetches it and stores its entries, escaped", async () => {
   assert.ok(first, "entry with its permalink");
   assert.doesNotMatch(first.title, /<img/);
   assert.doesNotMatch(first.author ?? "", /<b>/);
-  // Health shows the counts from D1.
-  const h = (await api(w.url, "GET", "/healthz", { token: null })).body;
-  assert.equal(h.feeds, 1);
-  assert.equal(h.entries, 3);
-  // The page shows them with every feed-derived string escaped and content sanitized.
-  const html = await (await fetch(`${w.url}/`)).text();
+  // Health shows the counts from D1: this feed and its 3 entries more than before.
+  const h = await health();
+  assert.equal(h.feeds, h0.feeds + 1);
+  assert.equal(h.entries, h0.entries + 3);
+  // The feed's page shows them with every feed-derived string escaped and content sanitized.
+  // (Its own page, not the home river: other tests' feeds may fill the river's first page.)
+  const html = await (await fetch(`${w.url}/feeds/${alphaId}`)).text();
   assert.match(html, /Second post/);
   assert.doesNotMatch(html, /<script>alert/);
   assert.doesNotMatch(html, /onerror=/i);
@@ -72,32 +87,39 @@ test("adding a feed fetches it and stores its entries, escaped", async () => {
 });
 
 test("the same URL twice is a 409", async () => {
-  const r = await add(fs.url("/alpha.xml"));
+  const f = fs.scope();
+  await addAlpha(f);
+  const r = await add(f.url("/alpha.xml"));
   assert.equal(r.status, 409);
   assert.equal(r.body.error.code, "conflict");
 });
 
 test("a page that is not a feed is refused with a reason and not kept", async () => {
-  fs.set("/page.html", { file: "e2e/not-a-feed.html", type: "text/html" });
-  const r = await add(fs.url("/page.html"));
+  const f = fs.scope();
+  f.set("/page.html", { file: "e2e/not-a-feed.html", type: "text/html" });
+  const r = await add(f.url("/page.html"));
   assert.equal(r.status, 422);
   assert.match(r.body.error.message, /page\.html/);
   const feeds = (await api(w.url, "GET", "/api/feeds", { token: null })).body.feeds;
-  assert.equal(feeds.filter((f) => f.url.endsWith("/page.html")).length, 0);
+  assert.equal(feeds.filter((x) => x.url.endsWith(f.path("/page.html"))).length, 0);
 });
 
 test("refreshing an unchanged feed uses the 304 path and adds nothing", async () => {
-  const before = fs.hits("/alpha.xml");
+  const f = fs.scope();
+  const alphaId = await addAlpha(f);
+  const before = f.hits("/alpha.xml");
   const r = await refresh(alphaId);
   assert.equal(r.status, 200);
   assert.equal(r.body.outcome, "not_modified");
   assert.equal(r.body.new_entries, 0);
-  assert.equal(fs.hits("/alpha.xml"), before + 1);
+  assert.equal(f.hits("/alpha.xml"), before + 1);
   assert.equal((await entries(`&feed=${alphaId}`)).length, 3);
 });
 
 test("unchanged content without validators adds no duplicates", async () => {
-  fs.set("/alpha.xml", { file: "e2e/alpha.xml" }); // no ETag now: full body every time
+  const f = fs.scope();
+  const alphaId = await addAlpha(f);
+  f.set("/alpha.xml", { file: "e2e/alpha.xml" }); // no ETag now: full body every time
   const r = await refresh(alphaId);
   assert.equal(r.body.outcome, "ok");
   assert.equal(r.body.new_entries, 0);
@@ -106,8 +128,10 @@ test("unchanged content without validators adds no duplicates", async () => {
 });
 
 test("a changed feed adds only the new entry and updates the edited one in place", async () => {
+  const f = fs.scope();
+  const alphaId = await addAlpha(f);
   const ids = new Map((await entries(`&feed=${alphaId}`)).map((e) => [e.url, e.id]));
-  fs.set("/alpha.xml", { file: "e2e/alpha-v2.xml", etag: true });
+  f.set("/alpha.xml", { file: "e2e/alpha-v2.xml", etag: true });
   const r = await refresh(alphaId);
   assert.equal(r.body.new_entries, 1);
   assert.equal(r.body.updated_entries, 1);
@@ -121,52 +145,57 @@ test("a changed feed adds only the new entry and updates the edited one in place
 });
 
 test("a 301 moves the feed; a 302 does not", async () => {
-  fs.set("/beta.atom", { file: "e2e/beta.atom" });
-  const created = await add(fs.url("/beta.atom"));
+  const f = fs.scope();
+  f.set("/beta.atom", { file: "e2e/beta.atom" });
+  const created = await add(f.url("/beta.atom"));
   assert.equal(created.status, 201, created.text);
   const id = created.body.feed.id;
-  fs.set("/beta-new.atom", { file: "e2e/beta.atom" });
-  fs.set("/beta.atom", { status: 302, headers: { location: "/beta-new.atom" } });
+  f.set("/beta-new.atom", { file: "e2e/beta.atom" });
+  f.set("/beta.atom", { status: 302, headers: { location: f.path("/beta-new.atom") } });
   await refresh(id);
-  assert.equal((await feed(id)).url, fs.url("/beta.atom"));
-  fs.set("/beta.atom", { status: 301, headers: { location: "/beta-new.atom" } });
+  assert.equal((await feed(id)).url, f.url("/beta.atom"));
+  f.set("/beta.atom", { status: 301, headers: { location: f.path("/beta-new.atom") } });
   const r = await refresh(id);
   assert.equal(r.body.outcome, "ok");
-  assert.equal((await feed(id)).url, fs.url("/beta-new.atom"));
+  assert.equal((await feed(id)).url, f.url("/beta-new.atom"));
   assert.equal((await entries(`&feed=${id}`)).length, 2, "no duplicates after the move");
 });
 
 test("a 301 to a URL another subscription already has keeps the feed working where it was", async () => {
-  fs.set("/twin-a.xml", { file: "e2e/beta.atom" });
-  fs.set("/twin-b.xml", { file: "e2e/beta.atom" });
-  const a = (await add(fs.url("/twin-a.xml"))).body.feed.id;
-  await add(fs.url("/twin-b.xml"));
-  fs.set("/twin-a.xml", { status: 301, headers: { location: "/twin-b.xml" } });
+  const f = fs.scope();
+  f.set("/twin-a.xml", { file: "e2e/beta.atom" });
+  f.set("/twin-b.xml", { file: "e2e/beta.atom" });
+  const a = (await add(f.url("/twin-a.xml"))).body.feed.id;
+  await add(f.url("/twin-b.xml"));
+  f.set("/twin-a.xml", { status: 301, headers: { location: f.path("/twin-b.xml") } });
   const r = await refresh(a);
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.outcome, "ok");
-  assert.equal((await feed(a)).url, fs.url("/twin-a.xml"));
+  assert.equal((await feed(a)).url, f.url("/twin-a.xml"));
 });
 
 test("redirect loops fail with a clear error", async () => {
-  fs.set("/loop-a.xml", { file: "e2e/alpha.xml" });
-  const created = await add(fs.url("/loop-a.xml"));
-  // Same guids as alpha but another feed: stored separately.
+  const f = fs.scope();
+  f.set("/loop-a.xml", { file: "e2e/alpha.xml" });
+  const created = await add(f.url("/loop-a.xml"));
+  // Same guids as other tests' alpha feeds but another feed: stored separately.
   assert.equal(created.status, 201);
   const id = created.body.feed.id;
-  fs.set("/loop-a.xml", { status: 301, headers: { location: "/loop-b.xml" } });
-  fs.set("/loop-b.xml", { status: 302, headers: { location: "/loop-a.xml" } });
+  f.set("/loop-a.xml", { status: 301, headers: { location: f.path("/loop-b.xml") } });
+  f.set("/loop-b.xml", { status: 302, headers: { location: f.path("/loop-a.xml") } });
   const r = await refresh(id);
   assert.equal(r.body.outcome, "failed");
   assert.match(r.body.error, /redirect loop/);
 });
 
 test("500s back off, show as failing after 3, and leave other feeds alone", async () => {
-  fs.set("/flaky.xml", { file: "e2e/beta.atom" });
-  const created = await add(fs.url("/flaky.xml"));
+  const f = fs.scope();
+  const alphaId = await addAlpha(f); // the other feed, which must be left alone
+  f.set("/flaky.xml", { file: "e2e/beta.atom" });
+  const created = await add(f.url("/flaky.xml"));
   const id = created.body.feed.id;
   const alphaBefore = await entries(`&feed=${alphaId}`);
-  fs.set("/flaky.xml", { status: 500, body: "oops" });
+  f.set("/flaky.xml", { status: 500, body: "oops" });
   let last;
   const nexts = [];
   for (let i = 0; i < 3; i++) {
@@ -176,42 +205,47 @@ test("500s back off, show as failing after 3, and leave other feeds alone", asyn
   }
   assert.match(last.body.error, /500/);
   assert.ok(nexts[2] > nexts[0], `backoff grows: ${nexts}`);
-  const f = await feed(id);
-  assert.equal(f.status, "failing");
-  assert.equal(f.consecutive_failures, 3);
-  assert.match(f.last_error, /500/);
+  const flaky = await feed(id);
+  assert.equal(flaky.status, "failing");
+  assert.equal(flaky.consecutive_failures, 3);
+  assert.match(flaky.last_error, /500/);
   assert.equal((await entries(`&feed=${id}`)).length, 2, "stored entries untouched");
   assert.deepEqual(await entries(`&feed=${alphaId}`), alphaBefore);
   assert.equal((await feed(alphaId)).status, "active");
+  // The feeds page shows this feed's row as failing.
   const page = await (await fetch(`${w.url}/feeds`)).text();
-  assert.match(page, /failing/);
+  const row = page.match(new RegExp(`<tr data-feed="${id}">.*?</tr>`, "s"));
+  assert.ok(row, "the feed has a row on /feeds");
+  assert.match(row[0], /failing/);
   // Recovery resets the count.
-  fs.set("/flaky.xml", { file: "e2e/beta.atom" });
+  f.set("/flaky.xml", { file: "e2e/beta.atom" });
   assert.equal((await refresh(id)).body.outcome, "ok");
   assert.equal((await feed(id)).status, "active");
 });
 
 test("429 with Retry-After waits as told and is not a failure; 410 deactivates", async () => {
-  fs.set("/busy.xml", { file: "e2e/beta.atom" });
-  const id = (await add(fs.url("/busy.xml"))).body.feed.id;
-  fs.set("/busy.xml", { status: 429, headers: { "retry-after": "120" } });
+  const f = fs.scope();
+  f.set("/busy.xml", { file: "e2e/beta.atom" });
+  const id = (await add(f.url("/busy.xml"))).body.feed.id;
+  f.set("/busy.xml", { status: 429, headers: { "retry-after": "120" } });
   const r = await refresh(id);
   assert.equal(r.body.outcome, "retry_later");
   const wait = r.body.next_fetch_at - Date.now();
   assert.ok(wait > 100_000 && wait <= 121_000, `waits ~120 s, got ${wait}`);
   assert.equal((await feed(id)).consecutive_failures, 0);
-  fs.set("/busy.xml", { status: 410, body: "gone" });
+  f.set("/busy.xml", { status: 410, body: "gone" });
   assert.equal((await refresh(id)).body.outcome, "gone");
   assert.equal((await feed(id)).status, "gone");
 });
 
 test("cron's watchdog gets a waiting feed fetched", async () => {
-  fs.set("/later.xml", { status: 503, headers: { "retry-after": "1" } });
-  const r = await add(fs.url("/later.xml"));
+  const f = fs.scope();
+  f.set("/later.xml", { status: 503, headers: { "retry-after": "1" } });
+  const r = await add(f.url("/later.xml"));
   assert.equal(r.status, 201, r.text);
   assert.equal(r.body.refresh.outcome, "retry_later");
   const id = r.body.feed.id;
-  fs.set("/later.xml", { file: "e2e/beta.atom" });
+  f.set("/later.xml", { file: "e2e/beta.atom" });
   const cron = await fetch(`${w.url}/cdn-cgi/local/scheduled?cron=*/10+*+*+*+*`);
   assert.equal(cron.status, 200);
   const list = await until(async () => {
@@ -222,14 +256,16 @@ test("cron's watchdog gets a waiting feed fetched", async () => {
 });
 
 test("deleting a feed removes it and its entries", async () => {
-  fs.set("/doomed.xml", { file: "e2e/beta.atom" });
-  const id = (await add(fs.url("/doomed.xml"))).body.feed.id;
+  const f = fs.scope();
+  const alphaId = await addAlpha(f); // another feed, which keeps its entries
+  f.set("/doomed.xml", { file: "e2e/beta.atom" });
+  const id = (await add(f.url("/doomed.xml"))).body.feed.id;
   assert.equal((await entries(`&feed=${id}`)).length, 2);
   const del = await api(w.url, "DELETE", `/api/feeds/${id}`);
   assert.equal(del.status, 200);
   assert.equal((await api(w.url, "GET", `/api/feeds/${id}`, { token: null })).status, 404);
   assert.equal((await entries(`&feed=${id}`)).length, 0);
-  assert.equal((await entries(`&feed=${alphaId}`)).length, 4, "other feeds keep theirs");
+  assert.equal((await entries(`&feed=${alphaId}`)).length, 3, "other feeds keep theirs");
 });
 
 test("a first fetch stores the newest 50 entries; the older ones never come back as new", async () => {
@@ -239,8 +275,9 @@ test("a first fetch stores the newest 50 entries; the older ones never come back
     items += `<item><title>Archive ${i}</title><link>https://big.example/${i}</link><guid>big-${i}</guid><pubDate>${d}</pubDate><description>Body ${i}</description></item>`;
   }
   const xml = `<?xml version="1.0"?><rss version="2.0"><channel><title>Big</title><link>https://big.example/</link>${items}</channel></rss>`;
-  fs.set("/big.xml", { body: xml });
-  const r = await add(fs.url("/big.xml"));
+  const f = fs.scope();
+  f.set("/big.xml", { body: xml });
+  const r = await add(f.url("/big.xml"));
   assert.equal(r.status, 201, r.text);
   assert.equal(r.body.refresh.new_entries, 50);
   const id = r.body.feed.id;

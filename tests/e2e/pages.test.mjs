@@ -1,14 +1,13 @@
 // Pages and syndication against the real runtime: titles, search (FTS5), Atom/RSS/OPML out, OPML in.
+// One wrangler dev per file; every test subscribes its own feeds on its own fixture paths
+// (fs.scope()) and checks the pages for its own entries, so each test runs alone and in any order.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, startFeedServer, api, until } from "../support/harness.mjs";
 
-let w, fs, alpha;
+let w, fs;
 before(async () => {
   [w, fs] = await Promise.all([startWorker(), startFeedServer()]);
-  fs.set("/alpha.xml", { file: "e2e/alpha.xml" });
-  fs.set("/beta.atom", { file: "e2e/beta.atom" });
-  alpha = (await api(w.url, "POST", "/api/feeds", { body: { url: fs.url("/alpha.xml") } })).body.feed;
 });
 after(async () => { w?.stop(); await fs?.close(); });
 
@@ -17,17 +16,31 @@ const get = async (p) => {
   return { status: r.status, type: r.headers.get("content-type"), text: await r.text() };
 };
 
+/** Subscribes the alpha fixture on the test's own path; returns its id and its entries by title. */
+async function addAlpha(f) {
+  f.set("/alpha.xml", { file: "e2e/alpha.xml" });
+  const r = await api(w.url, "POST", "/api/feeds", { body: { url: f.url("/alpha.xml") } });
+  assert.equal(r.status, 201, r.text);
+  const list = (await api(w.url, "GET", `/api/entries?feed=${r.body.feed.id}`, { token: null })).body.entries;
+  return { id: r.body.feed.id, byTitle: new Map(list.map((e) => [e.title, e])) };
+}
+
+/** The titles-list item of entry `id` (titles and search pages), or "" if it is not listed. */
+const listItem = (html, id) => html.match(new RegExp(`<li data-id="${id}">.*?</li>`, "s"))?.[0] ?? "";
+
 test("titles lists the newest entries", async () => {
+  const alpha = await addAlpha(fs.scope());
   const r = await get("/titles");
   assert.equal(r.status, 200);
-  assert.match(r.text, /Third post/);
-  assert.match(r.text, /Second post/);
+  assert.match(listItem(r.text, alpha.byTitle.get("Third post").id), /Third post/);
+  assert.match(listItem(r.text, alpha.byTitle.get("Second post").id), /Second post/);
 });
 
 test("search finds entries by words, and survives FTS syntax in the query", async () => {
+  const alpha = await addAlpha(fs.scope());
   const r = await get("/search?q=second");
   assert.equal(r.status, 200);
-  assert.match(r.text, /Second post/);
+  assert.match(listItem(r.text, alpha.byTitle.get("Second post").id), /Second post/);
   assert.doesNotMatch(r.text, /Third post/);
   const odd = await get(`/search?q=${encodeURIComponent('" OR ( NEAR <script>alert(1)</script>')}`);
   assert.equal(odd.status, 200);
@@ -37,29 +50,38 @@ test("search finds entries by words, and survives FTS syntax in the query", asyn
 });
 
 test("the planet is served as Atom and RSS, escaped and well-formed", async () => {
+  const f = fs.scope();
+  const alpha = await addAlpha(f);
   const atom = await get("/feed.atom");
   assert.equal(atom.status, 200);
   assert.match(atom.type, /application\/atom\+xml/);
   assert.match(atom.text, /^<\?xml/);
   assert.match(atom.text, /<title>Third post<\/title>/);
+  assert.ok(atom.text.includes(`/entries/${alpha.byTitle.get("Third post").id}</id>`), "this test's entry is in the planet feed");
   assert.doesNotMatch(atom.text, /<script/);
   const rss = await get("/feed.rss");
   assert.match(rss.type, /application\/rss\+xml/);
   assert.match(rss.text, /<rss version="2.0">/);
-  // Orrery can read its own output back: subscribe to the planet's Atom feed.
-  const self = await api(w.url, "POST", "/api/feeds", { body: { url: `${w.url}/feed.atom` } });
+  // Orrery can read its own output back: subscribe to the planet's Atom feed (a query string
+  // of the test's own makes it a URL no other test subscribes). Every entry in it is new.
+  const served = atom.text.match(/<entry>/g).length;
+  assert.ok(served >= 3);
+  const self = await api(w.url, "POST", "/api/feeds", { body: { url: `${w.url}/feed.atom?from=${f.prefix.slice(1)}` } });
   assert.equal(self.status, 201, self.text);
-  assert.equal(self.body.refresh.new_entries, 3);
+  assert.equal(self.body.refresh.new_entries, served);
   await api(w.url, "DELETE", `/api/feeds/${self.body.feed.id}`);
 });
 
 test("OPML out lists subscriptions; OPML in adds new ones and skips known ones", async () => {
+  const f = fs.scope();
+  await addAlpha(f);
+  f.set("/beta.atom", { file: "e2e/beta.atom" });
   const out = await get("/feeds.opml");
   assert.equal(out.status, 200);
-  assert.ok(out.text.includes(`xmlUrl="${fs.url("/alpha.xml")}"`));
+  assert.ok(out.text.includes(`xmlUrl="${f.url("/alpha.xml")}"`));
   const opml = `<?xml version="1.0"?><opml version="2.0"><body>
-    <outline text="Alpha" xmlUrl="${fs.url("/alpha.xml")}"/>
-    <outline text="Beta" xmlUrl="${fs.url("/beta.atom")}"/>
+    <outline text="Alpha" xmlUrl="${f.url("/alpha.xml")}"/>
+    <outline text="Beta" xmlUrl="${f.url("/beta.atom")}"/>
     <outline text="Bad" xmlUrl="gopher://old.example/"/></body></opml>`;
   const noauth = await api(w.url, "POST", "/api/opml", { raw: opml, token: null });
   assert.equal(noauth.status, 401);
@@ -79,8 +101,8 @@ test("OPML out lists subscriptions; OPML in adds new ones and skips known ones",
 });
 
 test("an entry's planet link (the Atom/RSS id) leads to the entry", async () => {
-  const list = (await api(w.url, "GET", `/api/entries?feed=${alpha.id}`, { token: null })).body.entries;
-  const second = list.find((e) => e.title === "Second post");
+  const alpha = await addAlpha(fs.scope());
+  const second = alpha.byTitle.get("Second post");
   const r = await fetch(`${w.url}/entries/${second.id}`, { redirect: "manual" });
   assert.equal(r.status, 302);
   assert.equal(r.headers.get("location"), "https://alpha.example/posts/2");

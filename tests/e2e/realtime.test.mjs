@@ -1,11 +1,12 @@
 // Realtime hub against the real runtime: hibernating sockets in the Room and FeedObjects,
 // exactly-once delivery, resume after a disconnect, per-feed sockets, abuse handling.
+// One wrangler dev per file; every test subscribes its own feeds (their names carry the test's
+// fixture prefix, so titles never repeat across tests) and publishes only on them.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, startFeedServer, api, openSocket, until } from "../support/harness.mjs";
 
 let w, fs, wsBase;
-const feeds = {}; // name -> { id, n }
 
 function atom(name, n) {
   let entries = "";
@@ -18,34 +19,41 @@ function atom(name, n) {
   return `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>${name}</title><id>urn:${name}</id>${entries}</feed>`;
 }
 
-async function addFeed(name, n = 1) {
-  fs.set(`/${name}.atom`, () => ({ body: atom(name, feeds[name].n), type: "application/atom+xml" }));
-  feeds[name] = { n };
-  const r = await api(w.url, "POST", "/api/feeds", { body: { url: fs.url(`/${name}.atom`) } });
+/** Subscribes a feed of `n` entries on the test's own fixture path: { name, id, n }. */
+async function addFeed(f, color, n = 1) {
+  const feed = { name: `${color}-${f.prefix.slice(1)}`, n };
+  f.set(`/${color}.atom`, () => ({ body: atom(feed.name, feed.n), type: "application/atom+xml" }));
+  const r = await api(w.url, "POST", "/api/feeds", { body: { url: f.url(`/${color}.atom`) } });
   assert.equal(r.status, 201, r.text);
-  feeds[name].id = r.body.feed.id;
+  feed.id = r.body.feed.id;
+  return feed;
+}
+
+/** The two feeds a test publishes on, subscribed before it opens any socket. */
+async function redAndBlue() {
+  const f = fs.scope();
+  return { red: await addFeed(f, "red"), blue: await addFeed(f, "blue") };
 }
 
 /** Publishes `k` new entries on a feed and has Orrery find them. */
-async function publish(name, k = 1) {
-  feeds[name].n += k;
-  const r = await api(w.url, "POST", `/api/feeds/${feeds[name].id}/refresh`);
+async function publish(feed, k = 1) {
+  feed.n += k;
+  const r = await api(w.url, "POST", `/api/feeds/${feed.id}/refresh`);
   assert.equal(r.body.new_entries, k, JSON.stringify(r.body));
 }
 
 before(async () => {
   [w, fs] = await Promise.all([startWorker(), startFeedServer()]);
   wsBase = w.url.replace("http", "ws");
-  await addFeed("red");
-  await addFeed("blue");
 });
 after(async () => { w?.stop(); await fs?.close(); });
 
 test("200 concurrent readers each receive a new entry exactly once", async () => {
+  const red = await addFeed(fs.scope(), "red");
   const clients = await Promise.all(Array.from({ length: 200 }, () => openSocket(`${wsBase}/ws`)));
   await Promise.all(clients.map((c) => c.next((m) => m.type === "hello")));
-  await publish("red");
-  const title = `red entry ${feeds.red.n}`;
+  await publish(red);
+  const title = `${red.name} entry ${red.n}`;
   await Promise.all(clients.map((c) => c.next((m) => m.type === "entry" && m.entry.title === title)));
   // Give stragglers a moment to arrive as duplicates, if there were any.
   await new Promise((r) => setTimeout(r, 500));
@@ -58,14 +66,15 @@ test("200 concurrent readers each receive a new entry exactly once", async () =>
 });
 
 test("an entry message carries the documented fields and the page's HTML partial", async () => {
+  const blue = await addFeed(fs.scope(), "blue");
   const c = await openSocket(`${wsBase}/ws`);
   await c.next((m) => m.type === "hello");
-  await publish("blue");
+  await publish(blue);
   const m = await c.next((x) => x.type === "entry");
   for (const k of ["id", "feed_id", "feed_title", "title", "url", "author", "published", "summary"]) {
     assert.ok(k in m.entry, `entry.${k}`);
   }
-  assert.equal(m.entry.feed_id, feeds.blue.id);
+  assert.equal(m.entry.feed_id, blue.id);
   assert.match(m.html, new RegExp(`^<article class="entry" id="entry-${m.entry.id}"`));
   const page = await (await fetch(`${w.url}/`)).text();
   assert.ok(page.includes(m.html), "the socket's HTML is the page's partial");
@@ -73,33 +82,35 @@ test("an entry message carries the documented fields and the page's HTML partial
 });
 
 test("a reader that disconnects, misses two entries and resumes gets exactly those two", async () => {
+  const { red, blue } = await redAndBlue();
   const c1 = await openSocket(`${wsBase}/ws`);
   const hello = await c1.next((m) => m.type === "hello");
   c1.close();
-  await publish("red", 2);
+  await publish(red, 2);
   const c2 = await openSocket(`${wsBase}/ws`);
   await c2.next((m) => m.type === "hello");
   c2.send({ type: "resume", since: hello.latest });
   const synced = await c2.next((m) => m.type === "synced");
   const got = c2.entries().map((m) => m.entry.title);
-  assert.deepEqual(got, [`red entry ${feeds.red.n - 1}`, `red entry ${feeds.red.n}`], "oldest first, exactly the missed two");
+  assert.deepEqual(got, [`${red.name} entry ${red.n - 1}`, `${red.name} entry ${red.n}`], "oldest first, exactly the missed two");
   assert.ok(synced.latest >= Math.max(...c2.entries().map((m) => m.entry.id)));
   // And nothing twice afterwards.
-  await publish("blue");
-  await c2.next((m) => m.type === "entry" && m.entry.feed_id === feeds.blue.id);
+  await publish(blue);
+  await c2.next((m) => m.type === "entry" && m.entry.feed_id === blue.id);
   const ids = c2.entries().map((m) => m.entry.id);
   assert.equal(new Set(ids).size, ids.length);
   c2.close();
 });
 
 test("per-feed sockets get only their feed; /ws?feeds= filters", async () => {
+  const feeds = await redAndBlue();
   const red = await openSocket(`${wsBase}/feeds/${feeds.red.id}/ws`);
   const helloRed = await red.next((m) => m.type === "hello");
   assert.equal(helloRed.protocol, 1);
   const onlyBlue = await openSocket(`${wsBase}/ws?feeds=${feeds.blue.id}`);
   await onlyBlue.next((m) => m.type === "hello");
-  await publish("blue");
-  await publish("red");
+  await publish(feeds.blue);
+  await publish(feeds.red);
   const r = await red.next((m) => m.type === "entry");
   assert.equal(r.entry.feed_id, feeds.red.id);
   const b = await onlyBlue.next((m) => m.type === "entry");
@@ -113,7 +124,8 @@ test("per-feed sockets get only their feed; /ws?feeds= filters", async () => {
 });
 
 test("ping gets pong", async () => {
-  for (const path of ["/ws", `/feeds/${feeds.blue.id}/ws`]) {
+  const blue = await addFeed(fs.scope(), "blue");
+  for (const path of ["/ws", `/feeds/${blue.id}/ws`]) {
     const c = await openSocket(`${wsBase}${path}`);
     await c.next((m) => m.type === "hello");
     c.send("ping");
@@ -123,6 +135,7 @@ test("ping gets pong", async () => {
 });
 
 test("bad frames get error frames, then 1008; oversize gets 1009; others keep receiving", async () => {
+  const red = await addFeed(fs.scope(), "red");
   const bystander = await openSocket(`${wsBase}/ws`);
   await bystander.next((m) => m.type === "hello");
 
@@ -144,9 +157,9 @@ test("bad frames get error frames, then 1008; oversize gets 1009; others keep re
   for (let i = 0; i < 100; i++) flood.send({ type: "subscribe" });
   assert.equal((await flood.closed()).code, 1008);
 
-  await publish("red");
+  await publish(red);
   const m = await bystander.next((x) => x.type === "entry");
-  assert.equal(m.entry.title, `red entry ${feeds.red.n}`);
+  assert.equal(m.entry.title, `${red.name} entry ${red.n}`);
   bystander.close();
 });
 

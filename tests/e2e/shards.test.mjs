@@ -4,8 +4,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, startFeedServer, api, openSocket } from "../support/harness.mjs";
 
-let w, fs, feedId, n = 1;
-const atom = () => {
+let w, fs;
+const atom = (n) => {
   let e = "";
   for (let i = 1; i <= n; i++) {
     e += `<entry><title>shard entry ${i}</title><id>urn:s:${i}</id><updated>${new Date(Date.UTC(2026, 10, 1) + i * 60000).toISOString()}</updated></entry>`;
@@ -15,14 +15,17 @@ const atom = () => {
 
 before(async () => {
   [w, fs] = await Promise.all([startWorker({ vars: { ROOM_SHARDS: "4" } }), startFeedServer()]);
-  fs.set("/s.atom", () => ({ body: atom(), type: "application/atom+xml" }));
-  const r = await api(w.url, "POST", "/api/feeds", { body: { url: fs.url("/s.atom") } });
-  assert.equal(r.status, 201, r.text);
-  feedId = r.body.feed.id;
 });
 after(async () => { w?.stop(); await fs?.close(); });
 
 test("every reader on every shard gets a new entry exactly once", async () => {
+  // The test's own feed, on its own fixture path.
+  const f = fs.scope();
+  let n = 1;
+  f.set("/s.atom", () => ({ body: atom(n), type: "application/atom+xml" }));
+  const created = await api(w.url, "POST", "/api/feeds", { body: { url: f.url("/s.atom") } });
+  assert.equal(created.status, 201, created.text);
+  const feedId = created.body.feed.id;
   const ws = w.url.replace("http", "ws");
   const clients = await Promise.all(Array.from({ length: 40 }, () => openSocket(`${ws}/ws`)));
   const hellos = await Promise.all(clients.map((c) => c.next((m) => m.type === "hello")));

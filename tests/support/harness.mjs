@@ -112,10 +112,13 @@ export async function startWorker({ vars = {} } = {}) {
 /**
  * A real HTTP feed server on 127.0.0.1. `set(path, spec)` serves a fixture or a body:
  * spec = { file | body, type, status, headers, etag: true }. Counts requests per path.
+ * `scope()` gives a test its own path prefix (/t1, /t2, …) with the same methods plus
+ * `path(p)` for Location headers, so no two tests ever share a fixture URL.
  */
 export async function startFeedServer() {
   const routes = new Map();
   const hits = new Map();
+  let scopes = 0;
   const server = createServer((req, res) => {
     const p = req.url.split("?")[0];
     hits.set(p, (hits.get(p) || 0) + 1);
@@ -134,11 +137,20 @@ export async function startFeedServer() {
   });
   await new Promise((r) => server.listen(0, "127.0.0.1", r));
   const base = `http://127.0.0.1:${server.address().port}`;
+  const routesUnder = (prefix) => {
+    const at = (p) => prefix + p;
+    return {
+      prefix,
+      path: at,
+      url: (p) => base + at(p),
+      set: (p, spec) => routes.set(at(p), spec),
+      hits: (p) => hits.get(at(p)) || 0,
+    };
+  };
   return {
     base,
-    url: (p) => base + p,
-    set: (p, spec) => routes.set(p, spec),
-    hits: (p) => hits.get(p) || 0,
+    ...routesUnder(""),
+    scope: () => routesUnder(`/t${++scopes}`),
     close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(r); }),
   };
 }
