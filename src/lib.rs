@@ -16,11 +16,14 @@ mod entry {
 
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+        let what = format!("{} {}", req.method().as_ref(), req.path());
+        crate::edge::meter::begin(&env, "worker", &what);
         crate::edge::handlers::handle(req, env, ctx).await
     }
 
     #[event(scheduled)]
     async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
+        crate::edge::meter::begin(&env, "cron", "scheduled");
         crate::edge::cron::run(&env).await;
     }
 }

@@ -325,7 +325,7 @@ fn unreadable_documents_say_why() {
 }
 
 #[test]
-fn newest_and_clean_batch_bound_a_first_fetch() {
+fn newest_and_the_sanitize_budget_bound_one_invocation() {
     let mut xml = String::from("<rss version=\"2.0\"><channel><title>Big</title>");
     for i in 0..120 {
         // Out of order on purpose, with a big body each.
@@ -344,14 +344,16 @@ fn newest_and_clean_batch_bound_a_first_fetch() {
     assert!(newest
         .windows(2)
         .all(|w| w[0].published_at >= w[1].published_at));
-    let stored = feed::clean_batch(&newest, NOW);
-    assert_eq!(stored.len(), FIRST_FETCH_MAX_ENTRIES);
+    let now = feed::within_budget(&newest, feed::FULL_CONTENT_BUDGET_BYTES);
     assert!(
-        stored[0].content_html.starts_with("<p>word"),
-        "the newest is always full"
+        (1..FIRST_FETCH_MAX_ENTRIES).contains(&now),
+        "the budget takes some, not all: {now}"
     );
-    let brief = stored.iter().filter(|e| e.content_html.len() < 400).count();
-    assert!(brief > 0, "older entries past the budget are stored brief");
+    let spent: usize = newest[..now].iter().map(|e| e.content_len()).sum();
+    assert!(spent <= feed::FULL_CONTENT_BUDGET_BYTES);
+    assert_eq!(feed::within_budget(&newest, 0), 1, "the first always goes");
+    let stored: Vec<_> = newest.iter().map(|e| e.clean(NOW)).collect();
+    assert!(stored.iter().all(|e| e.content_html.starts_with("<p>word")));
     stored.iter().for_each(assert_safe);
     assert!(stored
         .iter()

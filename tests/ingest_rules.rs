@@ -5,8 +5,10 @@ use std::collections::HashMap;
 use orrery::core::feed::FIRST_FETCH_MAX_ENTRIES;
 use orrery::core::fetch_policy::FetchOutcome;
 use orrery::core::ingest::{
-    self, on_alarm, plan, recent_times, refresh_gate, watchdog, FeedState, FeedStatus, Move, Plan,
-    RefreshOutcome, Seen, StoredEntry, Wake, Watch, FAILING_AFTER, PAUSED_AFTER,
+    self, follow_up, on_alarm, overdue_deadline, plan, recent_times, refresh_gate, watchdog,
+    FeedRow, FeedState, FeedStatus, Move, Plan, RefreshOutcome, Seen, StoredEntry, Wake,
+    FAILING_AFTER, FOLLOW_UP_MS, MAX_ITEMS_PER_DOCUMENT, OVERDUE_GRACE_MS, OVERDUE_SLACK_MS,
+    PAUSED_AFTER,
 };
 use orrery::core::schedule::ScheduleConfig;
 
@@ -72,9 +74,15 @@ fn remember(p: &mut Plan, first_id: i64, seen: &mut HashMap<String, Seen>) {
             Seen {
                 fingerprint: m.fingerprint.clone(),
                 stored: m.entry_id.is_some(),
+                pending: false,
             },
         );
     }
+}
+
+/// The D1 feed row the plan writes (the test expects one).
+fn row(p: &Plan) -> &FeedRow {
+    p.feed_row.as_ref().expect("the plan writes the feed row")
 }
 
 fn identities(p: &Plan) -> Vec<&str> {
@@ -102,13 +110,13 @@ fn new_entries_are_stored_oldest_first_and_published_in_id_order() {
         "ids grow with publication time"
     );
     assert!(p.archived.is_empty());
-    let meta = p
-        .feed_row
+    let meta = row(&p)
         .meta
         .clone()
         .expect("a parsed body updates the feed row");
     assert_eq!(meta.title, "Blog");
-    assert_eq!(meta.etag.as_deref(), Some("\"v1\""));
+    assert_eq!(row(&p).inserted, 3);
+    assert!(row(&p).changed);
     assert_eq!(p.state.etag.as_deref(), Some("\"v1\""));
 
     let mut seen = HashMap::new();
@@ -265,9 +273,9 @@ fn not_modified_is_a_success_that_writes_no_entries() {
         NOW + 120 * MIN,
         "Cache-Control max-age is honoured"
     );
-    assert_eq!(p.feed_row.last_success_at, Some(NOW));
-    assert_eq!(p.feed_row.last_error, None);
-    assert!(p.feed_row.meta.is_none());
+    assert_eq!(row(&p).last_success_at, Some(NOW));
+    assert_eq!(row(&p).last_error, None);
+    assert!(row(&p).meta.is_none());
 }
 
 #[test]
@@ -278,9 +286,9 @@ fn failures_move_ok_to_failing_to_paused() {
         let p = run(&st, FetchOutcome::Failed("boom".into()), &HashMap::new());
         assert_eq!(p.report.outcome, RefreshOutcome::Failed);
         assert_eq!(p.report.error.as_deref(), Some("boom"));
-        assert_eq!(p.feed_row.last_error.as_deref(), Some("boom"));
+        assert_eq!(row(&p).last_error.as_deref(), Some("boom"));
         assert_eq!(p.state.failures, n);
-        assert_eq!(p.feed_row.last_success_at, None);
+        assert_eq!(row(&p).last_success_at, None);
         seen_statuses.push(p.state.status);
         st = p.state;
     }
@@ -334,8 +342,8 @@ fn retry_later_waits_as_told_and_is_not_a_failure() {
     assert_eq!(p.state.failures, 2, "not counted");
     assert_eq!(p.state.status, FeedStatus::Active);
     assert_eq!(p.state.next_fetch_at, NOW + 90 * MIN);
-    assert!(p.report.error.unwrap().contains("HTTP 429"));
-    assert_eq!(p.feed_row.last_success_at, None);
+    assert!(p.report.error.as_deref().unwrap_or("").contains("HTTP 429"));
+    assert_eq!(row(&p).last_success_at, None);
 
     let silent = FetchOutcome::RetryLater {
         status: 503,
@@ -351,7 +359,7 @@ fn gone_stops_fetching() {
     let p = run(&state(), FetchOutcome::Gone, &HashMap::new());
     assert_eq!(p.report.outcome, RefreshOutcome::Gone);
     assert_eq!(p.state.status, FeedStatus::Gone);
-    assert_eq!(p.feed_row.next_fetch_at, None);
+    assert_eq!(row(&p).next_fetch_at, None);
     assert_eq!(p.report.next_fetch_at, None);
     assert_eq!(p.state.next_wake(NOW), Wake::Never);
     assert!(!RefreshOutcome::Gone.found_a_feed());
@@ -368,7 +376,7 @@ fn a_permanent_move_is_taken_unless_another_feed_has_that_url() {
     };
     let p = plan(&state(), body(), Some(free), &HashMap::new(), NOW, &cfg());
     assert_eq!(p.state.url, new_url);
-    assert_eq!(p.feed_row.url, new_url);
+    assert_eq!(row(&p).url, new_url);
 
     let taken = Move {
         url: new_url.into(),
@@ -413,28 +421,220 @@ fn alarms_retry_a_pending_publish_and_fetch_when_due() {
     let mut st = state();
     st.next_fetch_at = NOW + 10 * MIN;
     let a = on_alarm(&st, NOW);
-    assert!(!a.retry_publish && !a.refresh);
+    assert!(!a.retry_publish && !a.refresh && !a.follow_up);
+    st.work_pending = true;
+    let a = on_alarm(&st, NOW);
+    assert!(
+        a.follow_up && !a.refresh,
+        "carried-over work before the fetch is due"
+    );
     st.publish_pending = true;
     st.next_fetch_at = NOW + 500;
     let a = on_alarm(&st, NOW);
-    assert!(a.retry_publish && a.refresh);
+    assert!(a.retry_publish && a.refresh && !a.follow_up);
 }
 
 #[test]
-fn the_watchdog_rearms_missing_or_overdue_alarms_only() {
+fn the_watchdog_rearms_missing_or_stuck_alarms_and_renews_the_deadline() {
     let mut st = state();
     st.next_fetch_at = NOW + 10 * MIN;
-    assert_eq!(watchdog(Some(&st), Some(NOW + 10 * MIN), NOW), Watch::Armed);
-    assert_eq!(watchdog(Some(&st), None, NOW), Watch::Rearm(NOW + 10 * MIN));
+    let fresh = |next: i64| Some(next + OVERDUE_GRACE_MS + OVERDUE_SLACK_MS);
+
+    let w = watchdog(&mut st, Some(NOW + 10 * MIN), NOW);
+    assert_eq!(w.rearm, None, "a healthy alarm is left alone");
+    assert_eq!(w.overdue_at, fresh(NOW + 10 * MIN));
+
+    let w = watchdog(&mut st, None, NOW);
     assert_eq!(
-        watchdog(Some(&st), Some(NOW - 5 * MIN), NOW),
-        Watch::Rearm(NOW + 10 * MIN)
+        w.rearm,
+        Some(NOW + 10 * MIN),
+        "a missing alarm is set again"
     );
-    st.next_fetch_at = NOW - MIN;
-    assert_eq!(watchdog(Some(&st), Some(NOW + MIN), NOW), Watch::Rearm(NOW));
+    let w = watchdog(&mut st, Some(NOW - 5 * MIN), NOW);
+    assert_eq!(w.rearm, Some(NOW + 10 * MIN), "a stuck alarm too");
+
+    // The alarm, not a stale saved next fetch, says when the feed fetches next.
+    st.next_fetch_at = NOW - 60 * MIN;
+    let w = watchdog(&mut st, Some(NOW + 20 * MIN), NOW);
+    assert_eq!(w.rearm, None);
+    assert_eq!(w.overdue_at, fresh(NOW + 20 * MIN));
+
     st.status = FeedStatus::Gone;
-    assert_eq!(watchdog(Some(&st), None, NOW), Watch::Idle);
-    assert_eq!(watchdog(None, None, NOW), Watch::Idle);
+    let w = watchdog(&mut st, None, NOW);
+    assert_eq!((w.rearm, w.overdue_at), (None, None), "cron stops asking");
+}
+
+#[test]
+fn an_unchanged_refresh_writes_nothing_but_its_alarm() {
+    let items = [("a", "A", Some(1_799_000_100)), ("b", "B", None)];
+    let mut seen = HashMap::new();
+    let mut first = run(&state(), fetched(rss("Blog", &items)), &seen);
+    assert!(first.feed_row.is_some() && first.state_changed());
+    remember(&mut first, 1, &mut seen);
+    first.state.published(true);
+    let st = first.state;
+
+    let not_modified = run(
+        &st,
+        FetchOutcome::NotModified {
+            cache_max_age_s: None,
+        },
+        &seen,
+    );
+    assert_eq!(not_modified.report.outcome, RefreshOutcome::NotModified);
+    assert!(not_modified.feed_row.is_none(), "no D1 write");
+    assert!(!not_modified.state_changed(), "no storage write");
+    assert!(not_modified.entries.is_empty());
+    assert!(not_modified.report.next_fetch_at.is_some());
+
+    let identical = run(&st, fetched(rss("Blog", &items)), &seen);
+    assert_eq!(identical.report.outcome, RefreshOutcome::Ok);
+    assert!(
+        identical.feed_row.is_none(),
+        "an identical 200 writes no D1 row"
+    );
+    assert!(!identical.state_changed(), "nor storage");
+    assert!(identical.entries.is_empty() && identical.archived.is_empty());
+
+    // A changed document with the same entries rewrites nothing either, unless the
+    // feed's own title changed.
+    let retitled = run(&st, fetched(rss("Blog, renamed", &items)), &seen);
+    assert!(retitled.entries.is_empty());
+    assert_eq!(
+        retitled
+            .feed_row
+            .as_ref()
+            .and_then(|r| r.meta.as_ref())
+            .map(|m| m.title.as_str()),
+        Some("Blog, renamed")
+    );
+}
+
+#[test]
+fn the_watchdog_deadline_moves_about_once_a_day() {
+    let mut st = state();
+    let mut row_writes = 0;
+    let mut now = NOW;
+    for _ in 0..(3 * 48) {
+        let p = plan(
+            &st,
+            FetchOutcome::NotModified {
+                cache_max_age_s: None,
+            },
+            None,
+            &HashMap::new(),
+            now,
+            &cfg(),
+        );
+        if let Some(r) = &p.feed_row {
+            row_writes += 1;
+            let due = r.overdue_at.expect("scheduled feeds have a deadline");
+            assert!(due >= p.state.next_fetch_at + OVERDUE_GRACE_MS);
+        }
+        now = p.state.next_fetch_at;
+        st = p.state;
+    }
+    // Three days of half-hourly 304s: the first write, then one a day.
+    assert!((2..=4).contains(&row_writes), "{row_writes} row writes");
+    assert_eq!(
+        overdue_deadline(Some(NOW + 3 * OVERDUE_SLACK_MS), NOW),
+        NOW + OVERDUE_GRACE_MS + OVERDUE_SLACK_MS,
+        "a deadline far too late is pulled in"
+    );
+}
+
+#[test]
+fn work_over_the_budget_is_carried_to_follow_ups_and_never_dropped() {
+    // 30 entries of ~20 KB each: far more than one invocation's sanitize budget.
+    let body = "&lt;p&gt;".to_string() + &"word ".repeat(4_000) + "&lt;/p&gt;";
+    let mut xml = String::from("<rss version=\"2.0\"><channel><title>Long</title>");
+    for i in 0..30 {
+        xml += &format!(
+            "<item><guid>g{i}</guid><title>T{i}</title><pubDate>{}</pubDate><description>{body}</description></item>",
+            chrono::DateTime::from_timestamp(1_799_000_000 + i * 60, 0).unwrap().to_rfc2822()
+        );
+    }
+    xml += "</channel></rss>";
+    let mut p = run(&state(), fetched(xml.into_bytes()), &HashMap::new());
+    let now_count = p.entries.len();
+    assert!((1..30).contains(&now_count), "{now_count} cleaned now");
+    assert_eq!(p.carried.len() + now_count, 30, "nothing dropped");
+    assert_eq!(p.report.carried_entries as usize, p.carried.len());
+    assert!(p.state.work_pending);
+    assert_eq!(identities(&p).last(), Some(&"g29"), "the newest first");
+    assert!(
+        p.entries
+            .iter()
+            .all(|w| w.entry.content_html.len() > 10_000),
+        "whole, not summaries"
+    );
+    p.settle(&[]);
+    p.state.published(true);
+    assert_eq!(p.state.next_wake(NOW), Wake::At(NOW + FOLLOW_UP_MS));
+
+    // Follow-ups take the waiting entries newest first until none is left.
+    let mut waiting: Vec<_> = p.carried.clone();
+    waiting.sort_by_key(|w| std::cmp::Reverse(w.raw.published_at));
+    let mut st = p.state.clone();
+    let mut stored = now_count;
+    let mut rounds = 0;
+    while !waiting.is_empty() {
+        rounds += 1;
+        let f = follow_up(&st, waiting.clone(), false, NOW);
+        assert!(!f.entries.is_empty(), "every follow-up makes progress");
+        assert_eq!(f.finished.len(), f.entries.len());
+        assert!(f
+            .feed_row
+            .as_ref()
+            .is_some_and(|r| r.changed && r.inserted as usize == f.entries.len()));
+        stored += f.entries.len();
+        waiting.retain(|w| !f.finished.contains(&w.raw.identity));
+        assert_eq!(f.state.work_pending, !waiting.is_empty());
+        st = f.state;
+    }
+    assert_eq!(stored, 30);
+    assert!(rounds >= 2, "{rounds}");
+    assert_eq!(st.next_wake(NOW), Wake::At(st.next_fetch_at));
+    let idle = follow_up(&st, Vec::new(), false, NOW);
+    assert!(idle.entries.is_empty() && idle.feed_row.is_none());
+}
+
+#[test]
+fn an_entry_waiting_in_storage_is_not_queued_twice_and_a_newer_version_replaces_it() {
+    let items = [("a", "A", Some(1_799_000_100))];
+    let p = run(&state(), fetched(rss("Blog", &items)), &HashMap::new());
+    let fp = p.entries[0].fingerprint.clone();
+    let mut seen = HashMap::new();
+    seen.insert(
+        "a".to_string(),
+        Seen {
+            fingerprint: fp,
+            stored: false,
+            pending: true,
+        },
+    );
+    let mut st = state();
+    st.work_pending = true;
+    let same = run(&st, fetched(rss("Blog", &items)), &seen);
+    assert!(same.entries.is_empty() && same.carried.is_empty());
+
+    let edited = [("a", "A, edited", Some(1_799_000_100))];
+    let p = run(&st, fetched(rss("Blog", &edited)), &seen);
+    assert_eq!(identities(&p), ["a"]);
+    assert_eq!(p.finished, ["a"], "the waiting version is done with");
+    assert!(!p.entries[0].known, "never stored: an insert");
+}
+
+#[test]
+fn a_document_is_read_up_to_the_item_cap() {
+    let guids: Vec<String> = (0..MAX_ITEMS_PER_DOCUMENT + 10)
+        .map(|i| format!("g{i}"))
+        .collect();
+    let items: Vec<(&str, &str, Option<i64>)> =
+        guids.iter().map(|g| (g.as_str(), "T", None)).collect();
+    let doc = orrery::core::feed::parse(&rss("Huge", &items), URL).unwrap();
+    let changed = ingest::changed_entries(&doc, &HashMap::new());
+    assert_eq!(changed.len(), MAX_ITEMS_PER_DOCUMENT);
 }
 
 #[test]
@@ -463,4 +663,21 @@ fn status_and_outcome_keep_their_wire_names() {
         "status":"failing","next_fetch_at":5,"pushed_upto":2,"publish_pending":false,"recent_times":[]}"#;
     let st: FeedState = serde_json::from_str(old).unwrap();
     assert_eq!(st.status, FeedStatus::Failing);
+}
+
+#[test]
+fn an_edited_entry_that_retention_pruned_stays_gone() {
+    let items = [("a", "A", Some(1_799_000_100))];
+    let mut seen = HashMap::new();
+    let mut first = run(&state(), fetched(rss("Blog", &items)), &seen);
+    remember(&mut first, 1, &mut seen);
+    let edited = [("a", "A, edited", Some(1_799_000_100))];
+    let mut p = run(&first.state, fetched(rss("Blog", &edited)), &seen);
+    assert!(p.entries[0].known, "an update, never an insert");
+    // D1 no longer has it: the UPDATE returns no row.
+    let settled = p.settle(&[None]);
+    assert!(settled.new_entries.is_empty());
+    assert_eq!(settled.seen.len(), 1);
+    assert_eq!(settled.seen[0].entry_id, None, "remembered as archived");
+    assert_eq!(p.report.updated_entries, 0);
 }

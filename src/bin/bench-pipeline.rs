@@ -54,6 +54,7 @@ fn seen_after_first_fetch(bytes: &[u8]) -> HashMap<String, Seen> {
             let seen = Seen {
                 fingerprint: fp.clone(),
                 stored,
+                pending: false,
             };
             (id.clone(), seen)
         })

@@ -10,7 +10,7 @@ pub struct Config {
     pub allow_private_feeds: bool,
     /// Entries older than this are pruned by cron (days; 0 keeps them forever).
     pub retention_days: u32,
-    /// At most this many entries are kept per feed.
+    /// At most this many entries are kept per feed (0 keeps them all).
     pub retention_max_entries: u32,
     /// Entries on one page of the river.
     pub page_size: u32,
@@ -65,7 +65,7 @@ impl Config {
                 .map(|v| matches!(v.trim(), "true" | "1" | "yes"))
                 .unwrap_or(false),
             retention_days: num("RETENTION_DAYS", d.retention_days),
-            retention_max_entries: num("RETENTION_MAX_ENTRIES", d.retention_max_entries).max(1),
+            retention_max_entries: num("RETENTION_MAX_ENTRIES", d.retention_max_entries),
             page_size: num("PAGE_SIZE", d.page_size).clamp(1, 200),
             page_cache_seconds: num("PAGE_CACHE_SECONDS", d.page_cache_seconds).min(300),
         }

@@ -36,6 +36,9 @@ pub struct FeedView {
     pub last_fetch_at: Option<i64>,
     pub last_success_at: Option<i64>,
     pub next_fetch_at: Option<i64>,
+    /// When new or edited entries were last stored.
+    #[serde(default)]
+    pub last_changed_at: Option<i64>,
     pub entry_count: i64,
 }
 

@@ -185,6 +185,7 @@ mod tests {
             last_fetch_at: None,
             last_success_at: None,
             next_fetch_at: None,
+            last_changed_at: None,
             entry_count: 0,
         }];
         let out = opml(&Config::default(), &feeds).into_string();

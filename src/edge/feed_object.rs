@@ -5,11 +5,11 @@ use std::cell::Cell;
 use worker::{durable_object, DurableObject, Env, Request, Response, State, WebSocket};
 use worker::{D1Database, WebSocketIncomingMessage};
 
-use crate::core::ingest::{self, FeedState, Move, RefreshReport, Wake, Watch};
+use crate::core::ingest::{self, FeedState, Move, Plan, RefreshReport, Wake};
 use crate::edge::feed_storage::{self as storage, SeenTable};
 use crate::edge::fetcher::{fetch_feed, FetchRequest};
 use crate::edge::rpc::{self, Ensured, FeedCall, FeedRequest};
-use crate::edge::{env, hub, store};
+use crate::edge::{env, hub, meter, store};
 
 #[durable_object]
 pub struct FeedObject {
@@ -37,6 +37,7 @@ impl FeedObject {
         let cfg = env::config(&self.env);
         let now = env::now_ms();
         let user_agent = format!("Orrery/0.1 (feed aggregator; +{})", cfg.planet_url);
+        meter::subrequest("feed.fetch");
         let fetch = fetch_feed(&FetchRequest {
             url: &st.url,
             etag: st.etag.as_deref(),
@@ -48,20 +49,60 @@ impl FeedObject {
         .await;
         let db = env::db(&self.env)?;
         let moved = check_move(&db, fetch.moved_to).await?;
+        let seen = SeenTable {
+            state: &self.state,
+            with_pending: st.work_pending,
+        };
         let sched = env::schedule_config(&self.env);
-        let seen = SeenTable(&self.state);
-        let mut plan = ingest::plan(&st, fetch.outcome, moved, &seen, now, &sched);
+        let plan = ingest::plan(&st, fetch.outcome, moved, &seen, now, &sched);
+        self.apply(plan, &db, now).await
+    }
+
+    /// A follow-up invocation: clean entries carried over from an earlier one (unless
+    /// a refresh is running; it sets the next alarm itself).
+    async fn follow_up(&self, st: FeedState) -> worker::Result<()> {
+        if self.busy.replace(true) {
+            return Ok(());
+        }
+        let now = env::now_ms();
+        let result = match storage::pending(&self.state) {
+            Ok((loaded, more)) => {
+                let plan = ingest::follow_up(&st, loaded, more, now);
+                match env::db(&self.env) {
+                    Ok(db) => self.apply(plan, &db, now).await.map(|_| ()),
+                    Err(e) => Err(e),
+                }
+            }
+            Err(e) => Err(e),
+        };
+        self.busy.set(false);
+        result
+    }
+
+    /// Writes a plan: seen and carried rows, the D1 batch, the state if it changed,
+    /// then publishes new entries and sets the alarm.
+    async fn apply(
+        &self,
+        mut plan: Plan,
+        db: &D1Database,
+        now: i64,
+    ) -> worker::Result<RefreshReport> {
         if let Some(w) = &plan.warning {
             worker::console_warn!("{w}");
         }
-
         storage::mark_seen(&self.state, &plan.archived, now)?;
-        let stored = store::refresh_apply(&db, &plan.feed_row, &plan.entries, now).await?;
+        storage::carry(&self.state, &plan.carried)?;
+        let max = env::config(&self.env).retention_max_entries;
+        let stored =
+            store::refresh_apply(db, plan.feed_row.as_ref(), &plan.entries, now, max).await?;
         let settled = plan.settle(&stored);
         storage::mark_seen(&self.state, &settled.seen, now)?;
-        let (mut st, mut report) = (plan.state, plan.report);
+        storage::finish(&self.state, &plan.finished)?;
+        let (mut st, mut report) = (plan.state.clone(), plan.report.clone());
         // Durable before anyone is told: if we die mid-publish, the alarm retries it.
-        storage::save(&self.state, &st).await?;
+        if plan.state_changed() {
+            storage::save(&self.state, &st).await?;
+        }
         if !settled.new_entries.is_empty() {
             hub::broadcast(&self.state, &hub::entry_frames(&settled.new_entries));
             report.published_at = Some(env::now_ms());
@@ -84,22 +125,22 @@ impl FeedObject {
                 storage::save(&self.state, &FeedState::new(feed_id, &url)).await?;
                 rpc::reply(&self.refresh(true).await?)
             }
-            FeedCall::Adopt { feed_id, url } => {
-                let st = FeedState::adopted(feed_id, &url, now);
-                storage::save(&self.state, &st).await?;
-                storage::arm(&self.state, st.next_wake(now), now).await?;
-                rpc::reply(&())
-            }
             FeedCall::Refresh => rpc::reply(&self.refresh(true).await?),
-            FeedCall::Ensure => {
-                let st = storage::load(&self.state).await?;
+            FeedCall::Ensure { feed_id, url } => {
+                let mut st = match storage::load(&self.state).await? {
+                    Some(st) => st,
+                    // Imported and never run: adopt the feed, fetch on our own alarm.
+                    None => FeedState::adopted(feed_id, &url, now),
+                };
                 let alarm = storage::alarm(&self.state).await?;
-                let watch = ingest::watchdog(st.as_ref(), alarm, now);
-                if let Watch::Rearm(at) = watch {
+                let watch = ingest::watchdog(&mut st, alarm, now);
+                storage::save(&self.state, &st).await?;
+                if let Some(at) = watch.rearm {
                     storage::arm(&self.state, Wake::At(at), now).await?;
                 }
                 rpc::reply(&Ensured {
-                    armed: watch != Watch::Idle,
+                    armed: watch.overdue_at.is_some(),
+                    overdue_at: watch.overdue_at,
                 })
             }
             FeedCall::Delete => {
@@ -136,7 +177,9 @@ impl DurableObject for FeedObject {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        match FeedRequest::read(&mut req).await {
+        let request = FeedRequest::read(&mut req).await;
+        meter::begin(&self.env, "feed", &rpc::describe_feed(&request));
+        match request {
             Ok(FeedRequest::Call(call)) => self.call(call).await,
             Ok(FeedRequest::Socket) => {
                 let st = storage::load(&self.state).await?.unwrap_or_default();
@@ -147,6 +190,7 @@ impl DurableObject for FeedObject {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
+        meter::begin(&self.env, "feed", "alarm");
         let Some(mut st) = storage::load(&self.state).await? else {
             return Response::ok("no feed");
         };
@@ -157,6 +201,8 @@ impl DurableObject for FeedObject {
         }
         if todo.refresh {
             self.refresh(false).await?;
+        } else if todo.follow_up {
+            self.follow_up(st).await?;
         } else {
             storage::arm(&self.state, st.next_wake(now), now).await?;
         }
@@ -168,6 +214,7 @@ impl DurableObject for FeedObject {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
+        meter::begin(&self.env, "feed", "socket.message");
         let st = storage::load(&self.state).await?.unwrap_or_default();
         let db = env::db(&self.env)?;
         let upto = st.pushed_upto.max(0);

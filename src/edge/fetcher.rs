@@ -43,7 +43,7 @@ pub enum FetchError {
     RedirectLoop(String),
     #[error("redirect without a usable Location header")]
     BadRedirect,
-    #[error("no answer within {} seconds", TIMEOUT_MS / 1000)]
+    #[error("no complete answer within {} seconds", TIMEOUT_MS / 1000)]
     Timeout,
     #[error("the feed is larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024))]
     TooLarge,
@@ -58,10 +58,18 @@ fn header(h: &Headers, name: &str) -> Option<String> {
     h.get(name).ok().flatten().filter(|v| !v.is_empty())
 }
 
+/// What is left of the whole refresh's time budget: one deadline covers every
+/// redirect hop, the headers and the body.
+fn time_left(deadline_ms: i64) -> Duration {
+    let now = worker::Date::now().as_millis() as i64;
+    Duration::from_millis(deadline_ms.saturating_sub(now).max(0) as u64)
+}
+
 async fn send_once(
     url: &str,
     req: &FetchRequest<'_>,
     conditional: bool,
+    deadline_ms: i64,
 ) -> Result<worker::Response, FetchError> {
     let headers = Headers::new();
     let set = |k: &str, v: &str| {
@@ -88,7 +96,7 @@ async fn send_once(
     let controller = AbortController::default();
     let signal = controller.signal();
     let fetch = Box::pin(async move { Fetch::Request(request).send_with_signal(&signal).await });
-    let timeout = Box::pin(Delay::from(Duration::from_millis(TIMEOUT_MS)));
+    let timeout = Box::pin(Delay::from(time_left(deadline_ms)));
     match select(fetch, timeout).await {
         Either::Left((Ok(resp), _)) => Ok(resp),
         Either::Left((Err(e), _)) => Err(FetchError::Network(e.to_string())),
@@ -99,7 +107,7 @@ async fn send_once(
     }
 }
 
-async fn read_capped(resp: &mut worker::Response) -> Result<Vec<u8>, FetchError> {
+async fn read_capped(resp: &mut worker::Response, deadline_ms: i64) -> Result<Vec<u8>, FetchError> {
     let mut stream = resp
         .stream()
         .map_err(|e| FetchError::Network(e.to_string()))?;
@@ -114,7 +122,7 @@ async fn read_capped(resp: &mut worker::Response) -> Result<Vec<u8>, FetchError>
         }
         Ok(())
     };
-    let timeout = Delay::from(Duration::from_millis(TIMEOUT_MS));
+    let timeout = Delay::from(time_left(deadline_ms));
     match select(Box::pin(read), Box::pin(timeout)).await {
         Either::Left((r, _)) => r?,
         Either::Right(_) => return Err(FetchError::Timeout),
@@ -134,13 +142,14 @@ pub async fn fetch_feed(req: &FetchRequest<'_>) -> Fetched {
 }
 
 async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
+    let deadline_ms = req.now_ms.saturating_add(TIMEOUT_MS as i64);
     let mut url = check_url(req.url, req.allow_private)?;
     let mut visited = vec![url.to_string()];
     // Only an unbroken chain of permanent redirects moves the feed.
     let mut permanent = true;
     let mut moved_to = None;
     for _hop in 0..=MAX_REDIRECTS {
-        let mut resp = send_once(url.as_str(), req, true).await?;
+        let mut resp = send_once(url.as_str(), req, true, deadline_ms).await?;
         let status = resp.status_code();
         let h = resp.headers().clone();
         match status {
@@ -169,7 +178,7 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
                 return Ok(Fetched { outcome, moved_to });
             }
             200..=299 => {
-                let body = read_capped(&mut resp).await?;
+                let body = read_capped(&mut resp, deadline_ms).await?;
                 let outcome = FetchOutcome::Fetched {
                     body,
                     final_url: url.to_string(),

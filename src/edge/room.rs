@@ -8,7 +8,7 @@ use worker::{
 };
 
 use crate::edge::rpc::{self, RoomRequest};
-use crate::edge::{env, hub, store};
+use crate::edge::{env, hub, meter, store};
 
 /// Largest id broadcast so far (DO storage, so it survives eviction).
 const CURSOR_KEY: &str = "cursor";
@@ -95,7 +95,14 @@ impl DurableObject for Room {
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
-        match RoomRequest::read(&req) {
+        let request = RoomRequest::read(&req);
+        let what = match &request {
+            Ok(RoomRequest::Socket { .. }) => "socket.connect",
+            Ok(RoomRequest::Publish) => "call.publish",
+            Err(_) => "bad",
+        };
+        meter::begin(&self.env, "room", what);
+        match request {
             Ok(RoomRequest::Socket { feeds }) => {
                 let latest = self.cursor().await?;
                 hub::accept(&self.state, feeds, latest)
@@ -106,6 +113,7 @@ impl DurableObject for Room {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
+        meter::begin(&self.env, "room", "alarm");
         self.publish().await?;
         Response::ok("published")
     }
@@ -115,6 +123,7 @@ impl DurableObject for Room {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
+        meter::begin(&self.env, "room", "socket.message");
         let upto = self.cursor().await?;
         hub::on_message(&ws, message, &env::db(&self.env)?, upto, None).await
     }

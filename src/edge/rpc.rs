@@ -6,7 +6,7 @@ use worker::{Env, Method, Request, RequestInit, Response, Stub};
 
 use crate::core::ingest::RefreshReport;
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{env, hub};
+use crate::edge::{env, hub, meter};
 
 /// Calls go to this path as a JSON body; socket upgrades to [`SOCKET_PATH`].
 const CALL_PATH: &str = "/call";
@@ -18,12 +18,11 @@ const SOCKET_PATH: &str = "/ws";
 pub enum FeedCall {
     /// A feed just added: remember who we are, then fetch at once. Replies a [`RefreshReport`].
     Init { feed_id: i64, url: String },
-    /// A feed imported from OPML: remember who we are, fetch on our own alarm soon.
-    Adopt { feed_id: i64, url: String },
     /// Fetch now, even when paused or gone. Replies a [`RefreshReport`].
     Refresh,
-    /// Cron's watchdog: re-arm a missing or overdue alarm. Replies [`Ensured`].
-    Ensure,
+    /// Cron's watchdog, for a feed D1 says is overdue: adopt it if new (an OPML import),
+    /// re-arm a missing or stuck alarm, and say what D1's deadline should be. Replies [`Ensured`].
+    Ensure { feed_id: i64, url: String },
     /// The feed was removed: forget everything and close its sockets.
     Delete,
 }
@@ -32,6 +31,8 @@ pub enum FeedCall {
 #[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Ensured {
     pub armed: bool,
+    /// The watchdog deadline D1 should hold (`None`: not scheduled).
+    pub overdue_at: Option<i64>,
 }
 
 /// What a request to a FeedObject asks for.
@@ -55,6 +56,21 @@ impl FeedRequest {
             CALL_PATH => Ok(FeedRequest::Call(req.json().await?)),
             other => Err(AppError::NotFound(format!("no feed object call {other}"))),
         }
+    }
+}
+
+/// A short name of a FeedObject request, for the meter.
+pub fn describe_feed(req: &AppResult<FeedRequest>) -> String {
+    match req {
+        Ok(FeedRequest::Socket) => "socket.connect".into(),
+        Ok(FeedRequest::Call(call)) => match call {
+            FeedCall::Init { .. } => "call.init",
+            FeedCall::Refresh => "call.refresh",
+            FeedCall::Ensure { .. } => "call.ensure",
+            FeedCall::Delete => "call.delete",
+        }
+        .into(),
+        Err(_) => "bad".into(),
     }
 }
 
@@ -89,6 +105,7 @@ fn room_stub(env: &Env, shard: u32) -> worker::Result<Stub> {
 }
 
 async fn post<T: DeserializeOwned>(stub: &Stub, body: Option<String>) -> worker::Result<T> {
+    meter::subrequest("object.call");
     let mut init = RequestInit::new();
     init.with_method(Method::Post);
     if let Some(b) = body {
@@ -120,20 +137,16 @@ pub async fn feed_init(env: &Env, id: i64, url: &str) -> AppResult<RefreshReport
     call_feed(env, id, &call).await
 }
 
-pub async fn feed_adopt(env: &Env, id: i64, url: &str) -> AppResult<()> {
-    let call = FeedCall::Adopt {
-        feed_id: id,
-        url: url.into(),
-    };
-    call_feed(env, id, &call).await
-}
-
 pub async fn feed_refresh(env: &Env, id: i64) -> AppResult<RefreshReport> {
     call_feed(env, id, &FeedCall::Refresh).await
 }
 
-pub async fn feed_ensure(env: &Env, id: i64) -> AppResult<Ensured> {
-    call_feed(env, id, &FeedCall::Ensure).await
+pub async fn feed_ensure(env: &Env, id: i64, url: &str) -> AppResult<Ensured> {
+    let call = FeedCall::Ensure {
+        feed_id: id,
+        url: url.into(),
+    };
+    call_feed(env, id, &call).await
 }
 
 pub async fn feed_delete(env: &Env, id: i64) -> AppResult<()> {
@@ -142,6 +155,7 @@ pub async fn feed_delete(env: &Env, id: i64) -> AppResult<()> {
 
 /// Hands a reader's upgrade request to the Room shard or FeedObject that will hold the socket.
 async fn forward_socket(stub: Stub, req: &Request, query: &str) -> AppResult<Response> {
+    meter::subrequest("object.socket");
     let mut init = RequestInit::new();
     init.with_headers(req.headers().clone());
     let fwd = Request::new_with_init(&format!("https://object{SOCKET_PATH}{query}"), &init)?;

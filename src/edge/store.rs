@@ -1,12 +1,52 @@
-//! D1 storage: one function per question, noun-verb names, NULLs bound as NULL (via `query!`).
+//! D1 storage: every statement, one function per question, noun-verb names, NULLs bound as NULL (via `query!`).
+//!
+//! D1 bills rows scanned, not returned: every query here is bounded and reads through
+//! an index (`migrations/`), and each reports its cost to the meter.
 
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
-use worker::{query, D1Database, D1PreparedStatement};
+use worker::{query, D1Database, D1PreparedStatement, D1Result};
 
 use crate::core::ingest::{EntryWrite, FeedRow, StoredEntry};
 use crate::core::model::{Counts, EntryView, FeedView};
+use crate::edge::meter;
 
 pub type StoreResult<T> = worker::Result<T>;
+
+/// Rows of one statement.
+async fn rows<T: DeserializeOwned>(what: &str, stmt: D1PreparedStatement) -> StoreResult<Vec<T>> {
+    let result = stmt.all().await?;
+    meter::d1(what, &result);
+    result.results()
+}
+
+async fn first<T: DeserializeOwned>(
+    what: &str,
+    stmt: D1PreparedStatement,
+) -> StoreResult<Option<T>> {
+    Ok(rows(what, stmt).await?.into_iter().next())
+}
+
+async fn run(what: &str, stmt: D1PreparedStatement) -> StoreResult<()> {
+    let result = stmt.run().await?;
+    meter::d1(what, &result);
+    Ok(())
+}
+
+/// One batch (one transaction, one round trip).
+async fn batch(
+    what: &str,
+    db: &D1Database,
+    stmts: Vec<D1PreparedStatement>,
+) -> StoreResult<Vec<D1Result>> {
+    let results = db.batch(stmts).await?;
+    for r in &results {
+        meter::d1(what, r);
+    }
+    Ok(results)
+}
 
 #[derive(Debug, Deserialize)]
 struct EntryRow {
@@ -49,21 +89,19 @@ const ENTRY_COLS: &str =
      e.published_at, e.first_seen, e.summary, e.content_html \
      FROM entries e JOIN feeds f ON f.id = e.feed_id";
 
-/// Feed counts by status and entry counts for `/healthz`.
+/// Feed counts by status and entry counts for `/healthz`: reads the feed rows only
+/// (entry counts are kept per feed) and the newest entry id by its primary key.
 pub async fn counts(db: &D1Database) -> StoreResult<Counts> {
-    let row: Option<Counts> = db
-        .prepare(
-            "SELECT COUNT(*) AS feeds, \
-                    COALESCE(SUM(status = 'failing'), 0) AS failing, \
-                    COALESCE(SUM(status = 'paused'), 0) AS paused, \
-                    COALESCE(SUM(status = 'gone'), 0) AS gone, \
-                    (SELECT COUNT(*) FROM entries) AS entries, \
-                    (SELECT COALESCE(MAX(id), 0) FROM entries) AS latest \
-             FROM feeds",
-        )
-        .first(None)
-        .await?;
-    Ok(row.unwrap_or_default())
+    let stmt = db.prepare(
+        "SELECT COUNT(*) AS feeds, \
+                COALESCE(SUM(status = 'failing'), 0) AS failing, \
+                COALESCE(SUM(status = 'paused'), 0) AS paused, \
+                COALESCE(SUM(status = 'gone'), 0) AS gone, \
+                COALESCE(SUM(entry_count), 0) AS entries, \
+                (SELECT COALESCE(MAX(id), 0) FROM entries) AS latest \
+         FROM feeds",
+    );
+    Ok(first("counts", stmt).await?.unwrap_or_default())
 }
 
 /// The newest entry id (the global cursor), 0 when there is none.
@@ -72,14 +110,18 @@ pub async fn latest_entry_id(db: &D1Database) -> StoreResult<i64> {
     struct Row {
         latest: i64,
     }
-    let row: Option<Row> = db
-        .prepare("SELECT COALESCE(MAX(id), 0) AS latest FROM entries")
-        .first(None)
-        .await?;
+    let stmt = db.prepare("SELECT COALESCE(MAX(id), 0) AS latest FROM entries");
+    let row: Option<Row> = first("latest_entry_id", stmt).await?;
     Ok(row.map_or(0, |r| r.latest))
 }
 
+async fn entry_views(what: &str, stmt: D1PreparedStatement) -> StoreResult<Vec<EntryView>> {
+    let rows: Vec<EntryRow> = rows(what, stmt).await?;
+    Ok(rows.into_iter().map(EntryView::from).collect())
+}
+
 /// The river: newest published first; `before` is an entry id (the page cursor).
+/// A feed's river reads its own index range, never the whole table.
 pub async fn entries_river(
     db: &D1Database,
     feed: Option<i64>,
@@ -87,16 +129,31 @@ pub async fn entries_river(
     limit: u32,
 ) -> StoreResult<Vec<EntryView>> {
     // Sort key: published_at (never later than first_seen, see the ingest), ties by id.
-    let sql = format!(
-        "SELECT {ENTRY_COLS} WHERE (?1 IS NULL OR e.feed_id = ?1) AND (?2 IS NULL OR \
-           (e.published_at, e.id) < (SELECT published_at, id FROM entries WHERE id = ?2)) \
-         ORDER BY e.published_at DESC, e.id DESC LIMIT ?3"
-    );
-    let rows: Vec<EntryRow> = query!(db, &sql, feed, before, limit)?
-        .all()
-        .await?
-        .results()?;
-    Ok(rows.into_iter().map(EntryView::from).collect())
+    let cursor = "(?2 IS NULL OR (e.published_at, e.id) < \
+                  (SELECT published_at, id FROM entries WHERE id = ?2))";
+    let stmt = match feed {
+        Some(feed) => query!(
+            db,
+            &format!(
+                "SELECT {ENTRY_COLS} WHERE e.feed_id = ?1 AND {cursor} \
+                 ORDER BY e.published_at DESC, e.id DESC LIMIT ?3"
+            ),
+            feed,
+            before,
+            limit
+        )?,
+        None => query!(
+            db,
+            &format!(
+                "SELECT {ENTRY_COLS} WHERE ?1 IS NULL AND {cursor} \
+                 ORDER BY e.published_at DESC, e.id DESC LIMIT ?3"
+            ),
+            None::<i64>,
+            before,
+            limit
+        )?,
+    };
+    entry_views("entries_river", stmt).await
 }
 
 /// The API's id-ordered view: `since` (oldest first) or `before` (newest first).
@@ -108,15 +165,17 @@ pub async fn entries_by_id(
     limit: u32,
 ) -> StoreResult<Vec<EntryView>> {
     let order = if since.is_some() { "ASC" } else { "DESC" };
+    let feed_clause = if feed.is_some() {
+        "e.feed_id = ?1"
+    } else {
+        "?1 IS NULL"
+    };
     let sql = format!(
-        "SELECT {ENTRY_COLS} WHERE (?1 IS NULL OR e.feed_id = ?1) AND (?2 IS NULL OR e.id > ?2) \
-           AND (?3 IS NULL OR e.id < ?3) ORDER BY e.id {order} LIMIT ?4"
+        "SELECT {ENTRY_COLS} WHERE {feed_clause} AND e.id > COALESCE(?2, -1) \
+           AND e.id < COALESCE(?3, 9007199254740992) ORDER BY e.id {order} LIMIT ?4"
     );
-    let rows: Vec<EntryRow> = query!(db, &sql, feed, since, before, limit)?
-        .all()
-        .await?
-        .results()?;
-    Ok(rows.into_iter().map(EntryView::from).collect())
+    let stmt = query!(db, &sql, feed, since, before, limit)?;
+    entry_views("entries_by_id", stmt).await
 }
 
 /// Entries in `(after, upto]`, oldest first, optionally of some feeds: what a socket missed.
@@ -133,17 +192,16 @@ pub async fn entries_between(
            AND (?3 IS NULL OR e.feed_id IN (SELECT value FROM json_each(?3))) \
          ORDER BY e.id ASC LIMIT ?4"
     );
-    let rows: Vec<EntryRow> = query!(db, &sql, after, upto, feeds_json, limit)?
-        .all()
-        .await?
-        .results()?;
-    Ok(rows.into_iter().map(EntryView::from).collect())
+    let stmt = query!(db, &sql, after, upto, feeds_json, limit)?;
+    entry_views("entries_between", stmt).await
 }
 
 pub async fn entry_by_id(db: &D1Database, id: i64) -> StoreResult<Option<EntryView>> {
     let sql = format!("SELECT {ENTRY_COLS} WHERE e.id = ?1");
-    let row: Option<EntryRow> = query!(db, &sql, id)?.first(None).await?;
-    Ok(row.map(EntryView::from))
+    Ok(entry_views("entry_by_id", query!(db, &sql, id)?)
+        .await?
+        .into_iter()
+        .next())
 }
 
 /// Full-text search over titles, summaries and authors (FTS5), best match first.
@@ -156,53 +214,82 @@ pub async fn entries_search(
         "SELECT {ENTRY_COLS} JOIN entries_fts ON entries_fts.rowid = e.id \
          WHERE entries_fts MATCH ?1 ORDER BY entries_fts.rank, e.id DESC LIMIT ?2"
     );
-    let rows: Vec<EntryRow> = query!(db, &sql, fts_query, limit)?.all().await?.results()?;
-    Ok(rows.into_iter().map(EntryView::from).collect())
+    entry_views("entries_search", query!(db, &sql, fts_query, limit)?).await
 }
 
 const FEED_COLS: &str =
     "id, url, title, site_url, description, format, status, consecutive_failures, \
-     last_error, last_fetch_at, last_success_at, next_fetch_at, entry_count FROM feeds";
+     last_error, last_fetch_at, last_success_at, next_fetch_at, last_changed_at, entry_count FROM feeds";
 
 pub async fn feeds_all(db: &D1Database) -> StoreResult<Vec<FeedView>> {
     let sql = format!("SELECT {FEED_COLS} ORDER BY lower(title), id");
-    db.prepare(sql).all().await?.results()
+    rows("feeds_all", db.prepare(sql)).await
 }
 
 pub async fn feed_by_id(db: &D1Database, id: i64) -> StoreResult<Option<FeedView>> {
     let sql = format!("SELECT {FEED_COLS} WHERE id = ?1");
-    query!(db, &sql, id)?.first(None).await
+    first("feed_by_id", query!(db, &sql, id)?).await
 }
 
 pub async fn feed_by_url(db: &D1Database, url: &str) -> StoreResult<Option<FeedView>> {
     let sql = format!("SELECT {FEED_COLS} WHERE url = ?1");
-    query!(db, &sql, url)?.first(None).await
+    first("feed_by_url", query!(db, &sql, url)?).await
+}
+
+#[derive(Deserialize)]
+struct Id {
+    id: i64,
 }
 
 /// Inserts a feed row; `None` when the URL is already subscribed.
 pub async fn feed_create(db: &D1Database, url: &str, now: i64) -> StoreResult<Option<i64>> {
-    #[derive(Deserialize)]
-    struct Id {
-        id: i64,
-    }
-    let inserted: Option<Id> = query!(
+    let stmt = query!(
         db,
-        "INSERT INTO feeds (url, created_at, next_fetch_at) VALUES (?1, ?2, ?2) \
+        "INSERT INTO feeds (url, created_at, next_fetch_at, overdue_at) VALUES (?1, ?2, ?2, ?2) \
          ON CONFLICT (url) DO NOTHING RETURNING id",
         url,
         now
-    )?
-    .first(None)
-    .await?;
-    Ok(inserted.map(|r| r.id))
+    )?;
+    let row: Option<Id> = first("feed_create", stmt).await?;
+    Ok(row.map(|r| r.id))
+}
+
+/// Inserts many feed rows in one batch (an OPML import), overdue at once so cron's
+/// watchdog adopts them a few at a time. Per URL: its new id, or `None` if already subscribed.
+pub async fn feeds_create(
+    db: &D1Database,
+    urls: &[String],
+    now: i64,
+) -> StoreResult<Vec<Option<i64>>> {
+    if urls.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stmts = urls
+        .iter()
+        .map(|url| {
+            query!(
+                db,
+                "INSERT INTO feeds (url, created_at, next_fetch_at, overdue_at) \
+                 VALUES (?1, ?2, ?2, ?2) ON CONFLICT (url) DO NOTHING RETURNING id",
+                url,
+                now
+            )
+        })
+        .collect::<StoreResult<Vec<_>>>()?;
+    batch("feeds_create", db, stmts)
+        .await?
+        .iter()
+        .map(|r| Ok(r.results::<Id>()?.into_iter().next().map(|i| i.id)))
+        .collect()
 }
 
 /// Forgets a feed row that never became a subscription (its first fetch failed).
 pub async fn feed_forget(db: &D1Database, id: i64) -> StoreResult<()> {
-    query!(db, "DELETE FROM feeds WHERE id = ?1", id)?
-        .run()
-        .await?;
-    Ok(())
+    run(
+        "feed_forget",
+        query!(db, "DELETE FROM feeds WHERE id = ?1", id)?,
+    )
+    .await
 }
 
 /// Removes a feed with all its entries, and records who did it, in one batch.
@@ -213,41 +300,52 @@ pub async fn feed_delete(
     actor: &str,
     now: i64,
 ) -> StoreResult<()> {
-    db.batch(vec![
+    let stmts = vec![
         query!(db, "DELETE FROM entries WHERE feed_id = ?1", id)?,
         query!(db, "DELETE FROM feeds WHERE id = ?1", id)?,
         audit(db, now, actor, "feed.delete", Some(id), Some(url))?,
-    ])
-    .await?;
+    ];
+    batch("feed_delete", db, stmts).await?;
     Ok(())
 }
 
 /// What one refresh changes, in one D1 batch: its new and changed entries (upserted
-/// on `(feed_id, identity)`, in the given order) and the feed's row. Returns, per
-/// entry, the id and first_seen D1 holds for it (`None` if D1 returned no row).
+/// on `(feed_id, identity)`, in the given order), the feed's row when it changed, and
+/// the feed's retention (`max_entries` newest kept; 0 keeps all) when entries were added.
+/// Returns, per entry, the id and first_seen D1 holds for it (`None` if none returned).
 pub async fn refresh_apply(
     db: &D1Database,
-    row: &FeedRow,
+    row: Option<&FeedRow>,
     entries: &[EntryWrite],
     now: i64,
+    max_entries: u32,
 ) -> StoreResult<Vec<Option<StoredEntry>>> {
-    let mut stmts = Vec::with_capacity(entries.len() + 1);
+    let Some(row) = row else {
+        return Ok(Vec::new());
+    };
+    let mut stmts = Vec::with_capacity(entries.len() + 3);
     for w in entries {
-        let e = &w.entry;
+        stmts.push(entry_write(db, row.feed_id, w, now)?);
+    }
+    stmts.push(feed_row_update(db, row, now)?);
+    if row.inserted > 0 && max_entries > 0 {
+        // Retention per feed, here where the count grows: the oldest past the limit, read
+        // through (feed_id, published_at, id), so only the rows deleted are scanned.
         stmts.push(query!(
             db,
-            "INSERT INTO entries (feed_id, identity, fingerprint, url, title, author, content_html, summary, \
-               published_at, first_seen, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) \
-             ON CONFLICT (feed_id, identity) DO UPDATE SET fingerprint = excluded.fingerprint, url = excluded.url, \
-               title = excluded.title, author = excluded.author, content_html = excluded.content_html, \
-               summary = excluded.summary, updated_at = excluded.updated_at \
-             RETURNING id, first_seen",
-            row.feed_id, e.identity, w.fingerprint, e.url, e.title, e.author, e.content_html, e.summary,
-            w.published, now
+            "DELETE FROM entries WHERE id IN (SELECT id FROM entries WHERE feed_id = ?1 \
+               ORDER BY published_at, id LIMIT MAX(0, (SELECT entry_count FROM feeds WHERE id = ?1) - ?2))",
+            row.feed_id,
+            max_entries
+        )?);
+        stmts.push(query!(
+            db,
+            "UPDATE feeds SET entry_count = ?2 WHERE id = ?1 AND entry_count > ?2",
+            row.feed_id,
+            max_entries
         )?);
     }
-    stmts.push(feed_row_update(db, row)?);
-    let results = db.batch(stmts).await?;
+    let results = batch("refresh_apply", db, stmts).await?;
     results
         .iter()
         .take(entries.len())
@@ -255,57 +353,102 @@ pub async fn refresh_apply(
         .collect()
 }
 
-/// The feed row after a refresh; with a parsed body also its title, links and validators.
-fn feed_row_update(db: &D1Database, row: &FeedRow) -> StoreResult<D1PreparedStatement> {
-    let status = row.status.as_str();
-    match &row.meta {
-        Some(m) => query!(
+/// One entry: an update of a stored one (which retention may have pruned since: then
+/// nothing, it stays gone), or an insert (an upsert, so a lost seen row never duplicates).
+fn entry_write(
+    db: &D1Database,
+    feed_id: i64,
+    w: &EntryWrite,
+    now: i64,
+) -> StoreResult<D1PreparedStatement> {
+    let e = &w.entry;
+    if w.known {
+        return query!(
             db,
-            "UPDATE feeds SET url = ?1, status = ?2, consecutive_failures = ?3, last_error = ?4, \
-               last_fetch_at = ?5, last_success_at = COALESCE(?6, last_success_at), next_fetch_at = ?7, \
-               title = ?8, site_url = ?9, description = ?10, format = ?11, etag = ?12, last_modified = ?13, \
-               entry_count = (SELECT COUNT(*) FROM entries WHERE feed_id = ?14) WHERE id = ?14",
-            row.url, status, row.failures, row.last_error, row.last_fetch_at, row.last_success_at,
-            row.next_fetch_at, m.title, m.site_url, m.description, m.format, m.etag, m.last_modified,
-            row.feed_id
-        ),
-        None => query!(
-            db,
-            "UPDATE feeds SET url = ?1, status = ?2, consecutive_failures = ?3, last_error = ?4, \
-               last_fetch_at = ?5, last_success_at = COALESCE(?6, last_success_at), next_fetch_at = ?7 \
-             WHERE id = ?8",
-            row.url, status, row.failures, row.last_error, row.last_fetch_at, row.last_success_at,
-            row.next_fetch_at, row.feed_id
-        ),
+            "UPDATE entries SET fingerprint = ?3, url = ?4, title = ?5, author = ?6, content_html = ?7, \
+               summary = ?8, updated_at = ?9 WHERE feed_id = ?1 AND identity = ?2 RETURNING id, first_seen",
+            feed_id, e.identity, w.fingerprint, e.url, e.title, e.author, e.content_html, e.summary, now
+        );
     }
+    query!(
+        db,
+        "INSERT INTO entries (feed_id, identity, fingerprint, url, title, author, content_html, summary, \
+           published_at, first_seen, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) \
+         ON CONFLICT (feed_id, identity) DO UPDATE SET fingerprint = excluded.fingerprint, url = excluded.url, \
+           title = excluded.title, author = excluded.author, content_html = excluded.content_html, \
+           summary = excluded.summary, updated_at = excluded.updated_at \
+         RETURNING id, first_seen",
+        feed_id, e.identity, w.fingerprint, e.url, e.title, e.author, e.content_html, e.summary,
+        w.published, now
+    )
 }
 
-/// Retention: entries published before `cutoff` (if any), and past `max_per_feed` per
-/// feed; then every feed's entry count.
-pub async fn entries_prune(
-    db: &D1Database,
-    cutoff: Option<i64>,
-    max_per_feed: u32,
-) -> StoreResult<()> {
-    let mut stmts = Vec::new();
-    if let Some(cutoff) = cutoff {
-        stmts.push(query!(
-            db,
-            "DELETE FROM entries WHERE published_at < ?1",
-            cutoff
-        )?);
-    }
-    stmts.push(query!(
+/// The feed row after a refresh; with a parsed body that changed, also its title and links.
+fn feed_row_update(db: &D1Database, row: &FeedRow, now: i64) -> StoreResult<D1PreparedStatement> {
+    let status = row.status.as_str();
+    let changed_at = row.changed.then_some(now);
+    let (title, site_url, description, format) = match &row.meta {
+        Some(m) => (
+            Some(m.title.as_str()),
+            m.site_url.as_deref(),
+            m.description.as_deref(),
+            Some(m.format),
+        ),
+        None => (None, None, None, None),
+    };
+    let has_meta = i32::from(row.meta.is_some());
+    query!(
         db,
-        "DELETE FROM entries WHERE id IN (SELECT id FROM (SELECT id, ROW_NUMBER() OVER \
-           (PARTITION BY feed_id ORDER BY published_at DESC, id DESC) AS n FROM entries) WHERE n > ?1)",
-        max_per_feed
-    )?);
-    stmts.push(db.prepare(
-        "UPDATE feeds SET entry_count = (SELECT COUNT(*) FROM entries WHERE entries.feed_id = feeds.id)",
-    ));
-    db.batch(stmts).await?;
-    Ok(())
+        "UPDATE feeds SET url = ?1, status = ?2, consecutive_failures = ?3, last_error = ?4, \
+           last_fetch_at = ?5, last_success_at = COALESCE(?6, last_success_at), next_fetch_at = ?7, \
+           overdue_at = ?8, last_changed_at = COALESCE(?9, last_changed_at), \
+           entry_count = entry_count + ?10, \
+           title = CASE WHEN ?11 THEN ?12 ELSE title END, \
+           site_url = CASE WHEN ?11 THEN ?13 ELSE site_url END, \
+           description = CASE WHEN ?11 THEN ?14 ELSE description END, \
+           format = CASE WHEN ?11 THEN ?15 ELSE format END \
+         WHERE id = ?16",
+        row.url, status, row.failures, row.last_error, row.last_fetch_at, row.last_success_at,
+        row.next_fetch_at, row.overdue_at, changed_at, row.inserted, has_meta, title, site_url,
+        description, format, row.feed_id
+    )
+}
+
+/// Retention by age, bounded: at most `limit` of the oldest entries published before
+/// `cutoff`, read through the published_at index; the feeds' counts follow. Returns
+/// how many were deleted (a full `limit` means more may be left for the next run).
+pub async fn entries_prune_older(db: &D1Database, cutoff: i64, limit: u32) -> StoreResult<usize> {
+    #[derive(Deserialize)]
+    struct Deleted {
+        feed_id: i64,
+    }
+    let stmt = query!(
+        db,
+        "DELETE FROM entries WHERE id IN (SELECT id FROM entries WHERE published_at < ?1 \
+           ORDER BY published_at LIMIT ?2) RETURNING feed_id",
+        cutoff,
+        limit
+    )?;
+    let deleted: Vec<Deleted> = rows("entries_prune_older", stmt).await?;
+    let mut per_feed: BTreeMap<i64, u32> = BTreeMap::new();
+    for d in &deleted {
+        *per_feed.entry(d.feed_id).or_default() += 1;
+    }
+    if !per_feed.is_empty() {
+        let stmts = per_feed
+            .iter()
+            .map(|(feed, n)| {
+                query!(
+                    db,
+                    "UPDATE feeds SET entry_count = MAX(0, entry_count - ?2) WHERE id = ?1",
+                    feed,
+                    n
+                )
+            })
+            .collect::<StoreResult<Vec<_>>>()?;
+        batch("entries_prune_older", db, stmts).await?;
+    }
+    Ok(deleted.len())
 }
 
 /// Records an admin action.
@@ -317,26 +460,43 @@ pub async fn audit_record(
     feed_id: Option<i64>,
     detail: Option<&str>,
 ) -> StoreResult<()> {
-    audit(db, at, actor, action, feed_id, detail)?.run().await?;
-    Ok(())
+    run("audit", audit(db, at, actor, action, feed_id, detail)?).await
 }
 
-/// Feeds whose next fetch is due by `now` (cron's watchdog list).
-pub async fn feed_ids_due(db: &D1Database, now: i64) -> StoreResult<Vec<i64>> {
-    #[derive(Deserialize)]
-    struct Row {
-        id: i64,
-    }
-    let rows: Vec<Row> = query!(
+/// A feed cron's watchdog should look at.
+#[derive(Debug, Deserialize)]
+pub struct OverdueFeed {
+    pub id: i64,
+    pub url: String,
+}
+
+/// Feeds past their watchdog deadline, most overdue first (a partial index on
+/// `overdue_at`: only these rows are read).
+pub async fn feeds_overdue(db: &D1Database, now: i64, limit: u32) -> StoreResult<Vec<OverdueFeed>> {
+    let stmt = query!(
         db,
-        "SELECT id FROM feeds WHERE status IN ('active', 'failing') \
-           AND (next_fetch_at IS NULL OR next_fetch_at <= ?1) ORDER BY next_fetch_at LIMIT 500",
-        now
-    )?
-    .all()
-    .await?
-    .results()?;
-    Ok(rows.into_iter().map(|r| r.id).collect())
+        "SELECT id, url FROM feeds WHERE overdue_at IS NOT NULL AND overdue_at <= ?1 \
+         ORDER BY overdue_at LIMIT ?2",
+        now,
+        limit
+    )?;
+    rows("feeds_overdue", stmt).await
+}
+
+/// New watchdog deadlines, one batch (`None`: the feed is no longer scheduled).
+pub async fn feeds_set_overdue(
+    db: &D1Database,
+    deadlines: &[(i64, Option<i64>)],
+) -> StoreResult<()> {
+    if deadlines.is_empty() {
+        return Ok(());
+    }
+    let stmts = deadlines
+        .iter()
+        .map(|(id, at)| query!(db, "UPDATE feeds SET overdue_at = ?2 WHERE id = ?1", id, at))
+        .collect::<StoreResult<Vec<_>>>()?;
+    batch("feeds_set_overdue", db, stmts).await?;
+    Ok(())
 }
 
 fn audit(

@@ -4,7 +4,7 @@
 // (fs.scope()) and asserts only about them, so each test runs alone and in any order.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, startFeedServer, api, until } from "../support/harness.mjs";
+import { startWorker, startFeedServer, api, until, sleep } from "../support/harness.mjs";
 
 let w, fs;
 before(async () => {
@@ -238,21 +238,27 @@ test("429 with Retry-After waits as told and is not a failure; 410 deactivates",
   assert.equal((await feed(id)).status, "gone");
 });
 
-test("cron's watchdog gets a waiting feed fetched", async () => {
+test("cron's watchdog adopts imported feeds past the first batch, a few per run", async () => {
+  // An import starts its first 20 feeds at once (one invocation has 50 subrequests);
+  // the rest are overdue in D1 from the start, and cron's watchdog adopts them.
   const f = fs.scope();
-  f.set("/later.xml", { status: 503, headers: { "retry-after": "1" } });
-  const r = await add(f.url("/later.xml"));
-  assert.equal(r.status, 201, r.text);
-  assert.equal(r.body.refresh.outcome, "retry_later");
-  const id = r.body.feed.id;
-  f.set("/later.xml", { file: "e2e/beta.atom" });
+  const n = 23;
+  for (let i = 0; i < n; i++) f.set(`/imp${i}.atom`, { file: "e2e/beta.atom" });
+  const outlines = Array.from({ length: n }, (_, i) => `<outline xmlUrl="${f.url(`/imp${i}.atom`)}"/>`).join("");
+  const r = await api(w.url, "POST", "/api/opml", { raw: `<opml version="2.0"><body>${outlines}</body></opml>` });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.added.length, n);
+  const late = r.body.added.slice(20).map((a) => a.id);
+  const first = r.body.added[0].id;
+  await until(async () => (await entries(`&feed=${first}`)).length === 2, { what: "the first imported feed's entries" });
+  await sleep(1500);
+  for (const id of late) assert.equal((await entries(`&feed=${id}`)).length, 0, "not adopted before cron runs");
+  for (let i = 20; i < n; i++) assert.equal(f.hits(`/imp${i}.atom`), 0);
   const cron = await fetch(`${w.url}/cdn-cgi/local/scheduled?cron=*/10+*+*+*+*`);
   assert.equal(cron.status, 200);
-  const list = await until(async () => {
-    const l = await entries(`&feed=${id}`);
-    return l.length === 2 && l;
-  }, { what: "entries from the cron-driven fetch" });
-  assert.equal(list.length, 2);
+  for (const id of late) {
+    await until(async () => (await entries(`&feed=${id}`)).length === 2, { what: `entries of imported feed ${id}` });
+  }
 });
 
 test("deleting a feed removes it and its entries", async () => {

@@ -1,32 +1,64 @@
-// Retention: cron prunes past RETENTION_MAX_ENTRIES per feed (and RETENTION_DAYS), keeping
-// the newest; pruned entries do not come back on the next fetch, and other feeds keep theirs.
+// Retention: each feed keeps its newest RETENTION_MAX_ENTRIES as it stores them, cron prunes
+// entries older than RETENTION_DAYS (a bounded batch per run); pruned entries do not come back
+// on the next fetch, counts follow, and other feeds keep theirs.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, startFeedServer, api } from "../support/harness.mjs";
 
 let w, fs;
 before(async () => {
-  [w, fs] = await Promise.all([startWorker({ vars: { RETENTION_MAX_ENTRIES: "2", RETENTION_DAYS: "0" } }), startFeedServer()]);
+  [w, fs] = await Promise.all([startWorker({ vars: { RETENTION_MAX_ENTRIES: "2", RETENTION_DAYS: "3" } }), startFeedServer()]);
 });
 after(async () => { w?.stop(); await fs?.close(); });
 
+const HOUR = 3600_000;
+const DAY = 24 * HOUR;
+
+/** An RSS body whose items were published `ago` ms before now. */
+function rss(name, agos) {
+  const items = agos.map((ago, i) =>
+    `<item><title>${name} ${i}</title><guid>${name}-${i}</guid><pubDate>${new Date(Date.now() - ago).toUTCString()}</pubDate></item>`).join("");
+  return `<?xml version="1.0"?><rss version="2.0"><channel><title>${name}</title>${items}</channel></rss>`;
+}
+
+async function subscribe(f, name, agos) {
+  f.set(`/${name}.xml`, { body: rss(name, agos) });
+  const r = await api(w.url, "POST", "/api/feeds", { body: { url: f.url(`/${name}.xml`) } });
+  assert.equal(r.status, 201, r.text);
+  return r.body.feed.id;
+}
+
 const titles = async (id) =>
   (await api(w.url, "GET", `/api/entries?feed=${id}`, { token: null })).body.entries.map((e) => e.title).sort();
+const count = async (id) => (await api(w.url, "GET", `/api/feeds/${id}`, { token: null })).body.entry_count;
 
-test("cron keeps the newest entries per feed and pruned ones stay gone", async () => {
-  fs.set("/alpha.xml", { file: "e2e/alpha.xml" });
-  fs.set("/beta.atom", { file: "e2e/beta.atom" });
-  const alpha = (await api(w.url, "POST", "/api/feeds", { body: { url: fs.url("/alpha.xml") } })).body.feed.id;
-  const beta = (await api(w.url, "POST", "/api/feeds", { body: { url: fs.url("/beta.atom") } })).body.feed.id;
-  assert.equal((await titles(alpha)).length, 3);
+test("a feed keeps its newest entries as it stores them, and trimmed ones stay gone", async () => {
+  const f = fs.scope();
+  const id = await subscribe(f, "capped", [3 * HOUR, 2 * HOUR, 1 * HOUR]);
+  assert.deepEqual(await titles(id), ["capped 1", "capped 2"]);
+  assert.equal(await count(id), 2);
+  // The feed still lists the trimmed entry (and one new one): only the new one is stored.
+  f.set("/capped.xml", { body: rss("capped", [3 * HOUR, 2 * HOUR, 1 * HOUR, 0]) });
+  const r = await api(w.url, "POST", `/api/feeds/${id}/refresh`);
+  assert.equal(r.body.new_entries, 1);
+  assert.deepEqual(await titles(id), ["capped 2", "capped 3"]);
+  assert.equal(await count(id), 2);
+});
+
+test("cron prunes entries older than the retention, and other feeds keep theirs", async () => {
+  const f = fs.scope();
+  const old = await subscribe(f, "aging", [5 * DAY, 1 * HOUR]);
+  const fresh = await subscribe(f, "fresh", [2 * HOUR, 1 * HOUR]);
+  assert.equal(await count(old), 2);
   const cron = await fetch(`${w.url}/cdn-cgi/local/scheduled?cron=*/10+*+*+*+*`);
   assert.equal(cron.status, 200);
-  assert.deepEqual(await titles(alpha), ["Second post", "Third post"]);
-  assert.deepEqual(await titles(beta), ["Beta one", "Beta two"]);
-  assert.equal((await api(w.url, "GET", `/api/feeds/${alpha}`, { token: null })).body.entry_count, 2);
+  assert.deepEqual(await titles(old), ["aging 1"]);
+  assert.equal(await count(old), 1, "the count follows the prune");
+  assert.deepEqual(await titles(fresh), ["fresh 0", "fresh 1"]);
   assert.doesNotMatch(w.log(), /prune failed/);
-  // The feed still lists the pruned entry; it is not stored again as new.
-  const r = await api(w.url, "POST", `/api/feeds/${alpha}/refresh`);
-  assert.equal(r.body.new_entries, 0);
-  assert.deepEqual(await titles(alpha), ["Second post", "Third post"]);
+  f.set("/aging.xml", { body: rss("aging", [5 * DAY, 1 * HOUR, 0]) });
+  const r = await api(w.url, "POST", `/api/feeds/${old}/refresh`);
+  assert.equal(r.body.new_entries, 1, "only the new entry; the pruned one does not come back");
+  assert.deepEqual(await titles(old), ["aging 1", "aging 2"]);
+  assert.equal(await count(old), 2);
 });

@@ -12,7 +12,7 @@ mod xml_feed;
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use url::Url;
 
 pub use dates::parse_date;
@@ -23,7 +23,7 @@ pub use text::{html_to_text, truncate_words};
 pub const FIRST_FETCH_MAX_ENTRIES: usize = 50;
 /// Stored summaries are at most this many characters.
 pub const SUMMARY_MAX_CHARS: usize = 300;
-/// Raw HTML bytes one [`clean_batch`] sanitizes in full: about 4 ms of native CPU.
+/// Raw HTML bytes one invocation sanitizes (beyond its first entry): about 4 ms of native CPU.
 pub const FULL_CONTENT_BUDGET_BYTES: usize = 96 * 1024;
 /// Identities longer than this are replaced by a hash.
 pub const IDENTITY_MAX_BYTES: usize = 512;
@@ -78,7 +78,7 @@ pub struct FeedDoc {
 }
 
 /// Where an entry's body came from: decoding waits for [`RawEntry::clean`].
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 enum Body {
     /// Raw XML text (entities, CDATA) that decodes to HTML.
     XmlHtml(String),
@@ -140,7 +140,9 @@ fn as_html_if_looks_like_it(s: String) -> String {
     }
 }
 
-#[derive(Debug, Clone)]
+/// An entry as parsed, bodies still raw: serializable, so cleaning it can be carried
+/// to a later invocation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RawEntry {
     /// Stable dedupe key: the feed's id/guid, else the permalink, else "h:" + hash.
     pub identity: String,
@@ -241,17 +243,6 @@ fn identity(id: Option<&str>, url: Option<&str>, title: &str, content: Option<&s
 }
 
 impl RawEntry {
-    /// Sanitizes and normalizes: the expensive step, for new or changed entries only.
-    pub fn clean(&self, now_ms: i64) -> Entry {
-        self.clean_with(now_ms, true)
-    }
-
-    /// Like [`RawEntry::clean`] but without the sanitizer: the content is the
-    /// escaped plain-text summary. For older entries of a big first fetch.
-    pub fn clean_brief(&self, now_ms: i64) -> Entry {
-        self.clean_with(now_ms, false)
-    }
-
     /// Bytes of raw body the sanitizer would read (capped as it would be).
     pub fn content_len(&self) -> usize {
         self.content
@@ -260,7 +251,8 @@ impl RawEntry {
             .map_or(0, |b| b.raw().len().min(MAX_CONTENT_BYTES))
     }
 
-    fn clean_with(&self, now_ms: i64, full: bool) -> Entry {
+    /// Sanitizes and normalizes: the expensive step, for new or changed entries only.
+    pub fn clean(&self, now_ms: i64) -> Entry {
         const TEXT_LIMIT: usize = SUMMARY_MAX_CHARS * 4;
         let summary_text = self
             .summary
@@ -271,7 +263,7 @@ impl RawEntry {
             .unwrap_or_default();
         let summary = truncate_words(&summary_text, SUMMARY_MAX_CHARS);
         let content_html = match self.content.as_ref().or(self.summary.as_ref()) {
-            Some(b) if full => {
+            Some(b) => {
                 let base = self
                     .content_base
                     .as_deref()
@@ -280,7 +272,7 @@ impl RawEntry {
                     .and_then(|b| Url::parse(b).ok());
                 sanitize::sanitize(&b.to_html(), base)
             }
-            _ => sanitize::text_to_html(&summary),
+            None => String::new(),
         };
         let title = if !self.title.is_empty() {
             self.title.clone()
@@ -322,25 +314,29 @@ fn display_name(a: &str) -> &str {
     }
 }
 
-/// Cleans a batch (e.g. a first fetch's [`newest`]) within a CPU budget: in the
-/// given order, entries get full sanitized content until [`FULL_CONTENT_BUDGET_BYTES`]
-/// of raw HTML is spent (the first always does); the rest are stored brief
-/// ([`RawEntry::clean_brief`]). Returns the entries in the given order.
-pub fn clean_batch(entries: &[&RawEntry], now_ms: i64) -> Vec<Entry> {
+/// How many of `entries`, in the given order, one invocation cleans within `budget`
+/// bytes of raw body: the first always (so work always progresses), then while the
+/// running total fits. The rest wait for a later invocation.
+pub fn within_budget(entries: &[&RawEntry], budget: usize) -> usize {
     let mut spent = 0usize;
     entries
         .iter()
         .enumerate()
-        .map(|(i, e)| {
-            let len = e.content_len();
-            if i == 0 || spent + len <= FULL_CONTENT_BUDGET_BYTES {
-                spent += len;
-                e.clean(now_ms)
-            } else {
-                e.clean_brief(now_ms)
-            }
+        .take_while(|(i, e)| {
+            spent += e.content_len();
+            *i == 0 || spent <= budget
         })
-        .collect()
+        .count()
+}
+
+/// A stable 128-bit digest (hex) of some byte strings: change detection for whole
+/// documents and feed metadata.
+pub fn digest(parts: &[Option<&[u8]>]) -> String {
+    let mut fp = hash::Fingerprint::default();
+    for p in parts {
+        fp.opt(*p);
+    }
+    fp.hex()
 }
 
 #[cfg(test)]

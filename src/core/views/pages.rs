@@ -67,7 +67,7 @@ pub fn feeds_page(cfg: &Config, feeds: &[FeedView]) -> Markup {
             h1 { "Feeds" }
             p { (feeds.len()) " feeds · " a href="/feeds.opml" { "OPML" } }
             table.feeds {
-                thead { tr { th { "Feed" } th { "Health" } th { "Entries" } th { "Last fetched" } } }
+                thead { tr { th { "Feed" } th { "Health" } th { "Entries" } th { "Last changed" } } }
                 tbody {
                     @for f in feeds {
                         tr data-feed=(f.id) {
@@ -78,7 +78,7 @@ pub fn feeds_page(cfg: &Config, feeds: &[FeedView]) -> Markup {
                             td { span class=(format!("health {}", status_label(f))) { (status_label(f)) }
                                  @if let Some(err) = &f.last_error { " " span.error { (err) } } }
                             td { (f.entry_count) }
-                            td { @if let Some(t) = f.last_fetch_at { time datetime=(iso_time(t)) { (human_time(t)) } } @else { "never" } }
+                            td { @if let Some(t) = f.last_changed_at { time datetime=(iso_time(t)) { (human_time(t)) } } @else { "never" } }
                         }
                     }
                 }

@@ -1,0 +1,21 @@
+//! The FeedObject's every decision as a pure plan: what to store, archive, carry over and publish, the next state and the next wake.
+//!
+//! The edge loads the state, fetches, calls [`plan`] (or [`follow_up`] for work carried
+//! over from an earlier invocation), writes what the plan says in one D1 batch, hands
+//! the rows D1 returned to [`Plan::settle`], and publishes. Nothing here reads a clock,
+//! the environment or storage: `now`, the schedule config and the seen set are
+//! arguments, so every rule has a native test (`tests/ingest_rules.rs`).
+
+mod plan;
+mod state;
+
+pub use plan::{
+    changed_entries, feed_title, follow_up, plan, recent_times, refresh_gate, EntryWrite, FeedMeta,
+    FeedRow, Move, PendingEntry, Plan, RefreshOutcome, RefreshReport, Seen, SeenMark, SeenSet,
+    Settled, StoredEntry, MAX_ITEMS_PER_DOCUMENT, PARSE_COST_DIVISOR, RECENT_TIMES,
+};
+pub use state::{
+    on_alarm, overdue_deadline, watchdog, AlarmPlan, FeedState, FeedStatus, RowDigest, Wake, Watch,
+    ALARM_SLACK_MS, FAILING_AFTER, FOLLOW_UP_MS, OVERDUE_GRACE_MS, OVERDUE_SLACK_MS, PAUSED_AFTER,
+    PUBLISH_RETRY_MS, WATCHDOG_GRACE_MS,
+};

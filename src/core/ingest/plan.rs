@@ -1,0 +1,649 @@
+//! One invocation's plan: from what a fetch found (or what was carried over), what to write, archive, carry and publish.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use super::state::{overdue_deadline, FeedState, FeedStatus, RowDigest};
+use crate::core::feed::{self, Entry, FeedDoc, RawEntry, FIRST_FETCH_MAX_ENTRIES};
+use crate::core::fetch_policy::FetchOutcome;
+use crate::core::model::EntryView;
+use crate::core::schedule::{self, FetchHints, ScheduleConfig};
+
+/// How many recent publish times feed the adaptive schedule.
+pub const RECENT_TIMES: usize = 20;
+/// Items of one document considered at most, in document order (the largest real
+/// feed in the corpus carries 1,046).
+pub const MAX_ITEMS_PER_DOCUMENT: usize = 2_000;
+/// Parsing a byte costs about this many times less CPU than sanitizing one, so a big
+/// document leaves less of the invocation's budget for sanitizing (`make bench`).
+pub const PARSE_COST_DIVISOR: usize = 32;
+
+/// What one refresh did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RefreshOutcome {
+    /// A body was read (and ingested, unless identical to the last one).
+    Ok,
+    /// 304: nothing changed.
+    NotModified,
+    /// The fetch or the parse failed; counted against the feed.
+    Failed,
+    /// 429/503: the server asked us to come back later; not a failure.
+    RetryLater,
+    /// 410: the feed is gone.
+    Gone,
+    /// Nothing was fetched (busy, paused, gone or not initialised).
+    #[default]
+    Skipped,
+}
+
+impl RefreshOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefreshOutcome::Ok => "ok",
+            RefreshOutcome::NotModified => "not_modified",
+            RefreshOutcome::Failed => "failed",
+            RefreshOutcome::RetryLater => "retry_later",
+            RefreshOutcome::Gone => "gone",
+            RefreshOutcome::Skipped => "skipped",
+        }
+    }
+
+    /// Did this refresh find a feed we can read? A new subscription is kept only then.
+    pub fn found_a_feed(self) -> bool {
+        matches!(
+            self,
+            RefreshOutcome::Ok | RefreshOutcome::NotModified | RefreshOutcome::RetryLater
+        )
+    }
+
+    fn succeeded(self) -> bool {
+        matches!(self, RefreshOutcome::Ok | RefreshOutcome::NotModified)
+    }
+}
+
+/// What one refresh did; the FeedObject's answer to `init` and `refresh` calls.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct RefreshReport {
+    pub outcome: RefreshOutcome,
+    pub new_entries: u32,
+    pub updated_entries: u32,
+    /// Entries found but left for follow-up invocations (over this one's CPU budget).
+    #[serde(default)]
+    pub carried_entries: u32,
+    pub error: Option<String>,
+    pub next_fetch_at: Option<i64>,
+    pub status: FeedStatus,
+    pub url: String,
+    /// Unix ms when the new entries, committed to D1, were handed to the Room
+    /// (the start of publish-to-delivered; `None` when nothing was published).
+    pub published_at: Option<i64>,
+}
+
+impl RefreshReport {
+    /// One line for a person (the admin page's notice after a refresh).
+    pub fn summary(&self) -> String {
+        match &self.error {
+            Some(e) => format!("Refresh: {} ({e})", self.outcome.as_str()),
+            None => format!(
+                "Refresh: {}, {} new entries.",
+                self.outcome.as_str(),
+                self.new_entries
+            ),
+        }
+    }
+
+    fn skipped(why: &str) -> Self {
+        RefreshReport {
+            outcome: RefreshOutcome::Skipped,
+            error: Some(why.into()),
+            ..Default::default()
+        }
+    }
+
+    fn of(st: &FeedState, outcome: RefreshOutcome, error: Option<String>) -> Self {
+        RefreshReport {
+            outcome,
+            error,
+            next_fetch_at: st.status.is_scheduled().then_some(st.next_fetch_at),
+            status: st.status,
+            url: st.url.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+/// Whether a refresh runs: the state to refresh, or the report it answers with instead.
+/// `forced` (a refresh by hand) also revives a paused or gone feed.
+pub fn refresh_gate(
+    st: Option<FeedState>,
+    forced: bool,
+    busy: bool,
+) -> Result<FeedState, RefreshReport> {
+    match st {
+        _ if busy => Err(RefreshReport::skipped("a refresh is already running")),
+        None => Err(RefreshReport::skipped("this feed is not initialised")),
+        Some(st) if !forced && !st.status.is_scheduled() => {
+            Err(RefreshReport::of(&st, RefreshOutcome::Skipped, None))
+        }
+        Some(st) => Ok(st),
+    }
+}
+
+/// What the FeedObject remembers of an entry it has seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Seen {
+    pub fingerprint: String,
+    /// Stored in D1 (a write is an update).
+    pub stored: bool,
+    /// Waiting to be cleaned by a follow-up invocation (`fingerprint` is the waiting version's).
+    pub pending: bool,
+}
+
+/// The FeedObject's dedupe memory, looked up by identity (a seam: the edge decides
+/// how it is queried; a `HashMap` serves tests and the benchmark).
+pub trait SeenSet {
+    fn seen(&self, identity: &str) -> Option<Seen>;
+}
+
+impl SeenSet for std::collections::HashMap<String, Seen> {
+    fn seen(&self, identity: &str) -> Option<Seen> {
+        self.get(identity).cloned()
+    }
+}
+
+/// A row of the seen table to write: `entry_id` `None` marks an archived identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenMark {
+    pub identity: String,
+    pub fingerprint: String,
+    pub entry_id: Option<i64>,
+}
+
+/// An entry whose cleaning is carried to a follow-up invocation, kept raw in the object's storage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingEntry {
+    /// Already stored in D1 (the write will be an update).
+    pub known: bool,
+    pub raw: RawEntry,
+}
+
+/// A permanent redirect the fetch followed, and which feed (if any) already has that URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Move {
+    pub url: String,
+    pub held_by: Option<i64>,
+}
+
+/// What a successful parse says about the feed itself.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedMeta {
+    pub title: String,
+    pub site_url: Option<String>,
+    pub description: Option<String>,
+    pub format: &'static str,
+}
+
+impl FeedMeta {
+    fn digest(&self) -> String {
+        feed::digest(&[
+            Some(self.title.as_bytes()),
+            self.site_url.as_deref().map(str::as_bytes),
+            self.description.as_deref().map(str::as_bytes),
+            Some(self.format.as_bytes()),
+        ])
+    }
+}
+
+/// The D1 `feeds` row to write (the FeedObject's state, mirrored for pages and cron).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedRow {
+    pub feed_id: i64,
+    pub url: String,
+    pub status: FeedStatus,
+    pub failures: u32,
+    pub last_error: Option<String>,
+    pub last_fetch_at: i64,
+    /// Set when the fetch succeeded (200 or 304).
+    pub last_success_at: Option<i64>,
+    /// `None` when the feed no longer fetches on its own.
+    pub next_fetch_at: Option<i64>,
+    /// Cron's watchdog deadline (`None`: not scheduled).
+    pub overdue_at: Option<i64>,
+    /// Set when a body was parsed.
+    pub meta: Option<FeedMeta>,
+    /// Entries this write adds to D1 (not updates): the feed's count grows by this.
+    pub inserted: u32,
+    /// Entries were written: `last_changed_at` is now, and retention trims the feed.
+    pub changed: bool,
+}
+
+/// One entry to upsert into D1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EntryWrite {
+    pub entry: Entry,
+    pub fingerprint: String,
+    /// Never later than now: a future date cannot pin an entry to the top.
+    pub published: i64,
+    /// Already stored in D1: an update.
+    pub known: bool,
+}
+
+/// Everything one invocation writes, in the order the edge applies it.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The state to save (if [`Plan::state_changed`]).
+    pub state: FeedState,
+    /// Written to D1 in one batch with [`Plan::entries`]; `None`: the row is unchanged.
+    pub feed_row: Option<FeedRow>,
+    /// New and changed entries, oldest first (so ids grow with publication time).
+    pub entries: Vec<EntryWrite>,
+    /// Identities remembered without storing them (past the first-fetch cap).
+    pub archived: Vec<SeenMark>,
+    /// Entries over this invocation's budget, for follow-up invocations.
+    pub carried: Vec<PendingEntry>,
+    /// Carried-over identities this invocation finished (to remove from storage).
+    pub finished: Vec<String>,
+    pub report: RefreshReport,
+    /// The feed's display name for the entries published from this invocation.
+    pub feed_title: String,
+    /// Something worth a log line that is not a failure.
+    pub warning: Option<String>,
+    before: FeedState,
+    now: i64,
+}
+
+/// D1's answer for one upserted entry (`RETURNING id, first_seen`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct StoredEntry {
+    pub id: i64,
+    pub first_seen: i64,
+}
+
+/// What the D1 write turned the plan into.
+#[derive(Debug, Clone, Default)]
+pub struct Settled {
+    /// Seen rows for every entry D1 stored.
+    pub seen: Vec<SeenMark>,
+    /// Entries stored for the first time, in id order: these are published.
+    pub new_entries: Vec<EntryView>,
+}
+
+/// Decides everything one refresh does, from what the fetch found.
+pub fn plan(
+    st: &FeedState,
+    fetched: FetchOutcome,
+    moved: Option<Move>,
+    seen: &impl SeenSet,
+    now: i64,
+    cfg: &ScheduleConfig,
+) -> Plan {
+    let mut next = st.clone();
+    let p = match fetched {
+        FetchOutcome::NotModified { cache_max_age_s } => {
+            let warning = accept_move(&mut next, moved);
+            succeed(&mut next, cache_max_age_s, now, cfg);
+            let mut p = Plan::bare(st, next, RefreshOutcome::NotModified, None, now);
+            p.warning = warning;
+            p
+        }
+        FetchOutcome::Fetched {
+            body,
+            final_url,
+            etag,
+            last_modified,
+            cache_max_age_s,
+        } => {
+            let digest = feed::digest(&[Some(&body)]);
+            if st.body_digest.as_deref() == Some(digest.as_str()) {
+                // The very same document as last time: nothing to parse or store.
+                let warning = accept_move(&mut next, moved);
+                (next.etag, next.last_modified) = (etag, last_modified);
+                succeed(&mut next, cache_max_age_s, now, cfg);
+                let mut p = Plan::bare(st, next, RefreshOutcome::Ok, None, now);
+                p.warning = warning;
+                return p.finish(None);
+            }
+            match feed::parse(&body, &final_url) {
+                Ok(doc) => {
+                    let warning = accept_move(&mut next, moved);
+                    (next.etag, next.last_modified) = (etag, last_modified);
+                    next.body_digest = Some(digest);
+                    next.ttl_minutes = doc.ttl_minutes;
+                    let budget = feed::FULL_CONTENT_BUDGET_BYTES
+                        .saturating_sub(body.len() / PARSE_COST_DIVISOR);
+                    let mut p = ingest(st, next, &doc, seen, budget, now);
+                    succeed(&mut p.state, cache_max_age_s, now, cfg);
+                    p.warning = warning;
+                    let meta = FeedMeta {
+                        title: doc.title.clone(),
+                        site_url: doc.site_url.clone(),
+                        description: doc.description.clone(),
+                        format: doc.format.as_str(),
+                    };
+                    return p.finish(Some(meta));
+                }
+                Err(e) => fail(st, next, e.to_string(), now, cfg),
+            }
+        }
+        FetchOutcome::RetryLater {
+            status,
+            retry_after_ms,
+        } => {
+            // Waiting as told is not a failure: status and failures stay as they are.
+            next.next_fetch_at = schedule::next_fetch_after_retry_later(now, cfg, retry_after_ms);
+            let msg = format!("the server asked us to come back later (HTTP {status})");
+            Plan::bare(st, next, RefreshOutcome::RetryLater, Some(msg), now)
+        }
+        FetchOutcome::Gone => {
+            next.status = FeedStatus::Gone;
+            let msg = "the publisher removed this feed (HTTP 410 Gone)".to_string();
+            Plan::bare(st, next, RefreshOutcome::Gone, Some(msg), now)
+        }
+        FetchOutcome::Failed(reason) => fail(st, next, reason, now, cfg),
+    };
+    p.finish(None)
+}
+
+/// A follow-up invocation: cleans carried-over entries (`loaded`, newest first) within
+/// the budget; `more_waiting` says storage holds more than was loaded.
+pub fn follow_up(st: &FeedState, loaded: Vec<PendingEntry>, more_waiting: bool, now: i64) -> Plan {
+    let raws: Vec<&RawEntry> = loaded.iter().map(|p| &p.raw).collect();
+    let n = if raws.is_empty() {
+        0
+    } else {
+        feed::within_budget(&raws, feed::FULL_CONTENT_BUDGET_BYTES)
+    };
+    let mut p = Plan::bare(st, st.clone(), RefreshOutcome::Ok, None, now);
+    p.report.error = st.row.as_ref().and_then(|r| r.last_error.clone());
+    p.finished = loaded[..n].iter().map(|e| e.raw.identity.clone()).collect();
+    p.entries = loaded[..n]
+        .iter()
+        .rev()
+        .map(|e| write(&e.raw, e.known, now))
+        .collect();
+    p.state.work_pending = n < loaded.len() || more_waiting;
+    p.state.recent_times = recent_times(
+        &p.state.recent_times,
+        p.entries.iter().map(|w| w.published),
+        RECENT_TIMES,
+    );
+    p.finish(None)
+}
+
+/// A permanent redirect moves the feed, unless another subscription already has that
+/// URL (D1's UNIQUE url would refuse it; the feed keeps working where it was).
+fn accept_move(st: &mut FeedState, moved: Option<Move>) -> Option<String> {
+    let m = moved?;
+    match m.held_by {
+        Some(other) if other != st.feed_id => Some(format!(
+            "feed {} moved to {}, which feed {other} already has; staying at {}",
+            st.feed_id, m.url, st.url
+        )),
+        _ => {
+            st.url = m.url;
+            None
+        }
+    }
+}
+
+/// A successful fetch: healthy again, next fetch from the hints and publishing history.
+fn succeed(st: &mut FeedState, cache_max_age_s: Option<i64>, now: i64, cfg: &ScheduleConfig) {
+    st.failures = 0;
+    st.status = FeedStatus::Active;
+    let hints = FetchHints {
+        ttl_minutes: st.ttl_minutes,
+        cache_max_age_s,
+        recent_entry_times: st.recent_times.clone(),
+    };
+    st.next_fetch_at = schedule::next_fetch_after_success(now, cfg, &hints, st.seed(now));
+}
+
+fn fail(
+    before: &FeedState,
+    mut st: FeedState,
+    reason: String,
+    now: i64,
+    cfg: &ScheduleConfig,
+) -> Plan {
+    st.failures = st.failures.saturating_add(1);
+    st.status = FeedStatus::after_failures(st.failures);
+    st.next_fetch_at = schedule::next_fetch_after_failure(now, cfg, st.failures, st.seed(now));
+    Plan::bare(before, st, RefreshOutcome::Failed, Some(reason), now)
+}
+
+/// The entries of the document that need work, with what was known of each: never
+/// seen, or stored/waiting and changed since. An identity seen but archived stays
+/// archived; a duplicate identity keeps its first occurrence; at most
+/// [`MAX_ITEMS_PER_DOCUMENT`] items are considered.
+pub fn changed_entries<'a>(
+    doc: &'a FeedDoc,
+    seen: &impl SeenSet,
+) -> Vec<(&'a RawEntry, Option<Seen>)> {
+    let mut first = HashSet::new();
+    doc.entries
+        .iter()
+        .take(MAX_ITEMS_PER_DOCUMENT)
+        .filter(|e| first.insert(e.identity.as_str()))
+        .filter_map(|e| match seen.seen(&e.identity) {
+            None => Some((e, None)),
+            Some(s) if (s.stored || s.pending) && s.fingerprint != e.fingerprint => {
+                Some((e, Some(s)))
+            }
+            Some(_) => None,
+        })
+        .collect()
+}
+
+/// The newest `keep` publish times among the old and the new (newest first, no repeats).
+pub fn recent_times(old: &[i64], new: impl IntoIterator<Item = i64>, keep: usize) -> Vec<i64> {
+    let mut times: Vec<i64> = old.iter().copied().chain(new).collect();
+    times.sort_unstable_by(|a, b| b.cmp(a));
+    times.dedup();
+    times.truncate(keep);
+    times
+}
+
+/// Cleans one entry for D1.
+fn write(raw: &RawEntry, known: bool, now: i64) -> EntryWrite {
+    let entry = raw.clean(now);
+    EntryWrite {
+        published: entry.published_at.unwrap_or(now).min(now),
+        fingerprint: raw.fingerprint.clone(),
+        known,
+        entry,
+    }
+}
+
+/// A parsed document: what to store now, archive, and carry to follow-ups.
+fn ingest(
+    before: &FeedState,
+    next: FeedState,
+    doc: &FeedDoc,
+    seen: &impl SeenSet,
+    budget: usize,
+    now: i64,
+) -> Plan {
+    // Newest first (undated last, document order breaking ties) so the budget goes to
+    // them; a first fetch (or a flood) stores the newest and remembers the rest as seen.
+    let mut todo = changed_entries(doc, seen);
+    todo.sort_by_key(|e| std::cmp::Reverse(e.0.published_at));
+    let archived = todo
+        .split_off(todo.len().min(FIRST_FETCH_MAX_ENTRIES))
+        .into_iter()
+        .map(|(raw, _)| SeenMark {
+            identity: raw.identity.clone(),
+            fingerprint: raw.fingerprint.clone(),
+            entry_id: None,
+        })
+        .collect();
+    let raws: Vec<&RawEntry> = todo.iter().map(|(r, _)| *r).collect();
+    let n = if raws.is_empty() {
+        0
+    } else {
+        feed::within_budget(&raws, budget)
+    };
+    let later = todo.split_off(n);
+    let known = |s: &Option<Seen>| s.as_ref().is_some_and(|s| s.stored);
+
+    let mut p = Plan::bare(before, next, RefreshOutcome::Ok, None, now);
+    p.feed_title = feed_title(&doc.title, &p.state.url);
+    p.archived = archived;
+    p.finished = todo
+        .iter()
+        .filter(|(_, s)| s.as_ref().is_some_and(|s| s.pending))
+        .map(|(r, _)| r.identity.clone())
+        .collect();
+    p.entries = todo
+        .iter()
+        .rev()
+        .map(|(r, s)| write(r, known(s), now))
+        .collect();
+    p.carried = later
+        .iter()
+        .map(|(r, s)| PendingEntry {
+            known: known(s),
+            raw: (*r).clone(),
+        })
+        .collect();
+    p.report.carried_entries = p.carried.len() as u32;
+    p.state.work_pending = before.work_pending || !p.carried.is_empty();
+    p.state.recent_times = recent_times(
+        &p.state.recent_times,
+        p.entries.iter().map(|w| w.published),
+        RECENT_TIMES,
+    );
+    p
+}
+
+/// The name entries are shown under: the feed's title, else its URL.
+pub fn feed_title(title: &str, url: &str) -> String {
+    if title.trim().is_empty() {
+        url.to_string()
+    } else {
+        title.to_string()
+    }
+}
+
+impl Plan {
+    /// A plan that writes no entries: the next state and the report.
+    fn bare(
+        before: &FeedState,
+        st: FeedState,
+        outcome: RefreshOutcome,
+        error: Option<String>,
+        now: i64,
+    ) -> Plan {
+        Plan {
+            report: RefreshReport::of(&st, outcome, error),
+            feed_title: feed_title("", &st.url),
+            state: st,
+            feed_row: None,
+            entries: Vec::new(),
+            archived: Vec::new(),
+            carried: Vec::new(),
+            finished: Vec::new(),
+            warning: None,
+            before: before.clone(),
+            now,
+        }
+    }
+
+    /// Decides whether D1's feed row must be written: when entries were written or
+    /// what it shows (status, error, URL, metadata, watchdog deadline) changed.
+    fn finish(mut self, meta: Option<FeedMeta>) -> Plan {
+        let st = &self.state;
+        self.report.status = st.status;
+        self.report.url = st.url.clone();
+        self.report.next_fetch_at = st.status.is_scheduled().then_some(st.next_fetch_at);
+        let old = self.before.row.as_ref();
+        let digest = RowDigest {
+            url: st.url.clone(),
+            status: st.status,
+            failures: st.failures,
+            last_error: self.report.error.clone(),
+            meta: meta
+                .as_ref()
+                .map(FeedMeta::digest)
+                .or_else(|| old.and_then(|r| r.meta.clone())),
+            overdue_at: st
+                .status
+                .is_scheduled()
+                .then(|| overdue_deadline(old.and_then(|r| r.overdue_at), st.next_fetch_at)),
+        };
+        let changed = !self.entries.is_empty();
+        if changed || old != Some(&digest) {
+            self.feed_row = Some(FeedRow {
+                feed_id: st.feed_id,
+                url: st.url.clone(),
+                status: st.status,
+                failures: st.failures,
+                last_error: digest.last_error.clone(),
+                last_fetch_at: self.now,
+                last_success_at: self.report.outcome.succeeded().then_some(self.now),
+                next_fetch_at: st.status.is_scheduled().then_some(st.next_fetch_at),
+                overdue_at: digest.overdue_at,
+                meta: meta.filter(|m| old.and_then(|r| r.meta.as_ref()) != Some(&m.digest())),
+                inserted: self.entries.iter().filter(|w| !w.known).count() as u32,
+                changed,
+            });
+        }
+        self.state.row = Some(digest);
+        self
+    }
+
+    /// Storage must be written: the state changed in more than its next fetch time.
+    pub fn state_changed(&self) -> bool {
+        !self.state.same_apart_from_schedule(&self.before)
+    }
+
+    /// Takes D1's answer for each of [`Plan::entries`] (in order; `None` where it returned
+    /// no row, i.e. an update of a pruned entry): counts new and updated entries, the seen
+    /// rows to write, and what to publish.
+    /// With new entries the state records them as pushed and a publish as pending
+    /// (durable before the Room is nudged, so a crash mid-publish is retried by alarm).
+    pub fn settle(&mut self, stored: &[Option<StoredEntry>]) -> Settled {
+        let mut out = Settled::default();
+        for (w, row) in self.entries.iter().zip(stored) {
+            let Some(row) = row else {
+                // An update of an entry retention has pruned: it stays gone, archived.
+                if w.known {
+                    out.seen.push(SeenMark {
+                        identity: w.entry.identity.clone(),
+                        fingerprint: w.fingerprint.clone(),
+                        entry_id: None,
+                    });
+                }
+                continue;
+            };
+            out.seen.push(SeenMark {
+                identity: w.entry.identity.clone(),
+                fingerprint: w.fingerprint.clone(),
+                entry_id: Some(row.id),
+            });
+            if row.first_seen == self.now {
+                out.new_entries.push(EntryView {
+                    id: row.id,
+                    feed_id: self.state.feed_id,
+                    feed_title: self.feed_title.clone(),
+                    title: w.entry.title.clone(),
+                    url: w.entry.url.clone(),
+                    author: w.entry.author.clone(),
+                    published: w.published,
+                    summary: w.entry.summary.clone(),
+                    content_html: w.entry.content_html.clone(),
+                });
+            } else {
+                self.report.updated_entries += 1;
+            }
+        }
+        out.new_entries.sort_by_key(|v| v.id);
+        self.report.new_entries = out.new_entries.len() as u32;
+        if let Some(last) = out.new_entries.last() {
+            self.state.pushed_upto = self.state.pushed_upto.max(last.id);
+            self.state.publish_pending = true;
+        }
+        out
+    }
+}

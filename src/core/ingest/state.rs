@@ -1,0 +1,223 @@
+//! A feed's durable state and the decisions that need only it: status, wake time, alarms, the watchdog.
+
+use serde::{Deserialize, Serialize};
+
+/// Consecutive failures after which a feed is shown as failing.
+pub const FAILING_AFTER: u32 = 3;
+/// Consecutive failures after which a feed is paused (until refreshed by hand).
+pub const PAUSED_AFTER: u32 = 10;
+/// A publish the Room has not acknowledged is retried this soon.
+pub const PUBLISH_RETRY_MS: i64 = 2_000;
+/// Work carried over (entries not cleaned yet) continues this soon.
+pub const FOLLOW_UP_MS: i64 = 1_000;
+/// An alarm this close to the next fetch fetches now rather than sleeping again.
+pub const ALARM_SLACK_MS: i64 = 1_000;
+/// Cron re-arms an alarm that should have fired longer ago than this.
+pub const WATCHDOG_GRACE_MS: i64 = 60_000;
+/// D1's `overdue_at` is at least this long after the next fetch...
+pub const OVERDUE_GRACE_MS: i64 = 60 * 60_000;
+/// ...and moved this far ahead when it must move, so a feed polled every half hour
+/// rewrites it about once a day, not on every fetch.
+pub const OVERDUE_SLACK_MS: i64 = 24 * 60 * 60_000;
+
+/// A feed's health, as stored in the FeedObject and mirrored in D1's `feeds.status`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedStatus {
+    /// Fetching on schedule.
+    #[default]
+    Active,
+    /// At least [`FAILING_AFTER`] failures in a row; still fetching, backing off.
+    Failing,
+    /// [`PAUSED_AFTER`] failures in a row: no more fetches until refreshed by hand.
+    Paused,
+    /// The publisher answered 410 Gone.
+    Gone,
+}
+
+impl FeedStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedStatus::Active => "active",
+            FeedStatus::Failing => "failing",
+            FeedStatus::Paused => "paused",
+            FeedStatus::Gone => "gone",
+        }
+    }
+
+    /// Does the feed fetch on its own alarm?
+    pub fn is_scheduled(self) -> bool {
+        matches!(self, FeedStatus::Active | FeedStatus::Failing)
+    }
+
+    /// The status after `failures` consecutive failures.
+    pub fn after_failures(failures: u32) -> Self {
+        if failures >= PAUSED_AFTER {
+            FeedStatus::Paused
+        } else if failures >= FAILING_AFTER {
+            FeedStatus::Failing
+        } else {
+            FeedStatus::Active
+        }
+    }
+}
+
+/// What D1's feed row says, as this object last wrote it: a refresh rewrites the row
+/// only when this changes (or entries were written), so an unchanged fetch writes nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowDigest {
+    pub url: String,
+    pub status: FeedStatus,
+    pub failures: u32,
+    pub last_error: Option<String>,
+    /// Digest of title, site link, description and format.
+    pub meta: Option<String>,
+    /// Cron's watchdog looks at the feed only past this (`None`: not scheduled).
+    pub overdue_at: Option<i64>,
+}
+
+/// Durable per-feed state (the FeedObject's storage; survives eviction and hibernation).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FeedState {
+    pub feed_id: i64,
+    pub url: String,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub failures: u32,
+    pub status: FeedStatus,
+    /// The next fetch. Saved only with other changes: after an unchanged fetch the
+    /// alarm holds the truth and this may be earlier (never later) than it.
+    pub next_fetch_at: i64,
+    /// Newest entry id sent to this feed's sockets.
+    pub pushed_upto: i64,
+    /// The Room has not yet acknowledged our newest entries.
+    pub publish_pending: bool,
+    pub recent_times: Vec<i64>,
+    /// Digest of the last body fetched: an identical 200 is not parsed again.
+    #[serde(default)]
+    pub body_digest: Option<String>,
+    /// RSS `<ttl>` of the last body parsed (a schedule hint kept for identical bodies).
+    #[serde(default)]
+    pub ttl_minutes: Option<u32>,
+    /// Entries wait in the object's storage to be cleaned by a follow-up invocation.
+    #[serde(default)]
+    pub work_pending: bool,
+    /// What D1's feed row holds.
+    #[serde(default)]
+    pub row: Option<RowDigest>,
+}
+
+/// When the FeedObject's alarm should fire next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    At(i64),
+    /// Paused or gone: no alarm.
+    Never,
+}
+
+impl FeedState {
+    /// A feed just added: fetched at once by the caller.
+    pub fn new(feed_id: i64, url: &str) -> Self {
+        FeedState {
+            feed_id,
+            url: url.into(),
+            ..Default::default()
+        }
+    }
+
+    /// A feed adopted from an OPML import: fetched on its own alarm, at `now`.
+    pub fn adopted(feed_id: i64, url: &str, now: i64) -> Self {
+        FeedState {
+            next_fetch_at: now,
+            ..FeedState::new(feed_id, url)
+        }
+    }
+
+    /// The next alarm: soon while a publish or carried-over work is pending, else the next fetch.
+    pub fn next_wake(&self, now: i64) -> Wake {
+        if !self.status.is_scheduled() && !self.work_pending && !self.publish_pending {
+            Wake::Never
+        } else if self.publish_pending {
+            Wake::At(now + PUBLISH_RETRY_MS)
+        } else if self.work_pending {
+            Wake::At(now + FOLLOW_UP_MS)
+        } else {
+            Wake::At(self.next_fetch_at)
+        }
+    }
+
+    /// Records whether the Room acknowledged the publish; until it does the alarm retries.
+    pub fn published(&mut self, acknowledged: bool) {
+        self.publish_pending = !acknowledged;
+    }
+
+    /// Equal apart from the next fetch time: nothing worth a storage write changed.
+    pub fn same_apart_from_schedule(&self, other: &FeedState) -> bool {
+        let mut a = self.clone();
+        a.next_fetch_at = other.next_fetch_at;
+        a == *other
+    }
+
+    /// Jitter seed: differs per feed and per fetch, so feeds do not fetch in lockstep.
+    pub(crate) fn seed(&self, now: i64) -> u64 {
+        (self.feed_id as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ now as u64
+    }
+}
+
+/// The watchdog deadline D1 should hold for a feed whose next fetch is `next_fetch`:
+/// the current one while it is safely ahead (at least the grace, at most two slacks),
+/// else moved a slack ahead.
+pub fn overdue_deadline(current: Option<i64>, next_fetch: i64) -> i64 {
+    let earliest = next_fetch.saturating_add(OVERDUE_GRACE_MS);
+    match current {
+        Some(d) if d >= earliest && d <= earliest.saturating_add(2 * OVERDUE_SLACK_MS) => d,
+        _ => earliest.saturating_add(OVERDUE_SLACK_MS),
+    }
+}
+
+/// What an alarm does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlarmPlan {
+    /// Nudge the Room again: the last publish was not acknowledged.
+    pub retry_publish: bool,
+    /// Fetch now.
+    pub refresh: bool,
+    /// Not fetching: clean entries carried over from an earlier invocation.
+    pub follow_up: bool,
+}
+
+pub fn on_alarm(st: &FeedState, now: i64) -> AlarmPlan {
+    let refresh = st.status.is_scheduled() && st.next_fetch_at <= now + ALARM_SLACK_MS;
+    AlarmPlan {
+        retry_publish: st.publish_pending,
+        refresh,
+        follow_up: !refresh && st.work_pending,
+    }
+}
+
+/// Cron's watchdog, for one feed D1 says is overdue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Watch {
+    /// Set the alarm to this time (it was missing or stuck).
+    pub rearm: Option<i64>,
+    /// The deadline D1 should hold from now on (`None`: not scheduled, cron stops asking).
+    pub overdue_at: Option<i64>,
+}
+
+/// Re-arms a missing or stuck alarm and renews the D1 deadline, recording it in the state.
+pub fn watchdog(st: &mut FeedState, alarm: Option<i64>, now: i64) -> Watch {
+    if !st.status.is_scheduled() {
+        return Watch {
+            rearm: None,
+            overdue_at: None,
+        };
+    }
+    let stuck = alarm.is_none_or(|a| a < now - WATCHDOG_GRACE_MS);
+    let rearm = stuck.then(|| st.next_fetch_at.max(now));
+    let next = rearm.or(alarm).unwrap_or(now).max(st.next_fetch_at);
+    let overdue_at = Some(overdue_deadline(None, next));
+    if let Some(row) = st.row.as_mut() {
+        row.overdue_at = overdue_at;
+    }
+    Watch { rearm, overdue_at }
+}

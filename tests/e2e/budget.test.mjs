@@ -1,0 +1,108 @@
+// Budgets, read from the platform's own counters (METER=1 logs D1's result meta and the DO
+// SQLite cursors' rows read/written per statement): an unchanged refresh (a 304, an identical
+// 200) writes no D1 row and only its alarm in DO storage; a cron run over many feeds writes
+// only what changed and calls no object that is not overdue.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startWorker, startFeedServer, api, until, sleep } from "../support/harness.mjs";
+
+let w, fs;
+before(async () => {
+  [w, fs] = await Promise.all([
+    startWorker({ vars: { METER: "1" } }),
+    startFeedServer(),
+  ]);
+});
+after(async () => { w?.stop(); await fs?.close(); });
+
+/** The meter lines worker `wk` logged since `mark` (an offset into its wrangler log). */
+function meter(mark, wk = w) {
+  return [...wk.log().slice(mark).matchAll(/orrery-meter (\{.*\})/g)].map((m) => JSON.parse(m[1]));
+}
+const sum = (lines, k, field) => lines.filter((l) => l.k === k).reduce((n, l) => n + (l[field] ?? 0), 0);
+
+/** Runs `action`, waits until its meter lines include `last` (a predicate) and settle, returns them. */
+async function metered(action, last, wk = w) {
+  const mark = wk.log().length;
+  const result = await action();
+  await until(() => meter(mark, wk).some(last), { what: "the meter lines" });
+  await sleep(300);
+  return { result, lines: meter(mark, wk) };
+}
+
+async function subscribe(f, path, spec, wk = w) {
+  f.set(path, spec);
+  const r = await api(wk.url, "POST", "/api/feeds", { body: { url: f.url(path) } });
+  assert.equal(r.status, 201, r.text);
+  return r.body.feed.id;
+}
+
+const refresh = (id) => api(w.url, "POST", `/api/feeds/${id}/refresh`);
+const alarmSet = (l) => l.k === "sql" && l.what === "alarm.set";
+
+test("a 304 refresh writes no D1 row and only its alarm in DO storage", async () => {
+  const f = fs.scope();
+  const id = await subscribe(f, "/alpha.xml", { file: "e2e/alpha.xml", etag: true });
+  const { result, lines } = await metered(() => refresh(id), alarmSet);
+  assert.equal(result.body.outcome, "not_modified");
+  assert.equal(sum(lines, "d1", "written"), 0, JSON.stringify(lines));
+  const writes = lines.filter((l) => l.k === "sql" && l.written > 0);
+  assert.deepEqual(writes.map((l) => l.what), ["alarm.set"], JSON.stringify(lines));
+  assert.equal(sum(lines, "sql", "written"), 1);
+  // The counters are real: the first fetch did write (entries, seen rows, state).
+});
+
+test("an identical 200 (no validators) is not parsed again and writes only its alarm", async () => {
+  const f = fs.scope();
+  const id = await subscribe(f, "/alpha.xml", { file: "e2e/alpha.xml" });
+  const { result, lines } = await metered(() => refresh(id), alarmSet);
+  assert.equal(result.body.outcome, "ok");
+  assert.equal(result.body.new_entries, 0);
+  assert.equal(sum(lines, "d1", "written"), 0, JSON.stringify(lines));
+  assert.deepEqual(lines.filter((l) => l.k === "sql" && l.written > 0).map((l) => l.what), ["alarm.set"]);
+  assert.ok(!lines.some((l) => l.what === "seen.get"), "no entry was looked up: nothing was parsed");
+});
+
+test("a changed document writes its entries and the feed row, and the meter sees them", async () => {
+  const f = fs.scope();
+  const id = await subscribe(f, "/alpha.xml", { file: "e2e/alpha.xml", etag: true });
+  f.set("/alpha.xml", { file: "e2e/alpha-v2.xml", etag: true });
+  const { result, lines } = await metered(() => refresh(id), alarmSet);
+  assert.equal(result.body.new_entries, 1);
+  assert.equal(result.body.updated_entries, 1);
+  assert.ok(sum(lines, "d1", "written") >= 3, "two entries and the feed row (plus indexes)");
+  assert.ok(lines.some((l) => l.k === "sql" && l.what === "state.put"));
+});
+
+test("a cron run over many feeds writes only what changed and calls no healthy object", async (t) => {
+  // A worker of its own, with a 3-day retention, so only this test's entries are in it.
+  const cw = await startWorker({ vars: { METER: "1", RETENTION_DAYS: "3" } });
+  t.after(() => cw.stop());
+  const f = fs.scope();
+  const day = 24 * 3600_000;
+  const ids = [];
+  const recent = new Date(Date.now() - 3600_000).toUTCString();
+  for (let i = 0; i < 12; i++) {
+    const body = `<rss version="2.0"><channel><title>Feed ${i}</title><item><guid>f${i}</guid><title>Recent ${i}</title><pubDate>${recent}</pubDate></item></channel></rss>`;
+    ids.push(await subscribe(f, `/feed${i}.xml`, { body, etag: true }, cw));
+  }
+  // One feed has an entry past the retention (3 days): the only thing cron should change.
+  const old = new Date(Date.now() - 5 * day).toUTCString();
+  const aging = await subscribe(f, "/aging.xml", {
+    body: `<rss version="2.0"><channel><title>Aging</title><item><guid>old</guid><title>Old</title><pubDate>${old}</pubDate></item><item><guid>new</guid><title>New</title></item></channel></rss>`,
+  }, cw);
+  const cron = () => fetch(`${cw.url}/cdn-cgi/local/scheduled?cron=*/10+*+*+*+*`);
+  const pruned = (l) => l.k === "d1" && l.what === "entries_prune_older";
+  const { lines } = await metered(cron, pruned, cw);
+  const writers = [...new Set(lines.filter((l) => l.k === "d1" && l.written > 0).map((l) => l.what))];
+  assert.deepEqual(writers, ["entries_prune_older"], JSON.stringify(lines));
+  assert.equal(lines.filter((l) => l.k === "sub").length, 0, "no feed is overdue: no object is called");
+  const reads = lines.filter((l) => l.k === "d1").map((l) => `${l.what}:${l.read}`).join(" ");
+  assert.ok(sum(lines, "d1", "read") < 40, `cron read rows for 13 feeds: ${reads}`);
+  const left = (await api(cw.url, "GET", `/api/entries?feed=${aging}`, { token: null })).body.entries.map((e) => e.title);
+  assert.deepEqual(left, ["New"]);
+  // A second run finds nothing to do and writes nothing.
+  const again = await metered(cron, pruned, cw);
+  assert.equal(sum(again.lines, "d1", "written"), 0, JSON.stringify(again.lines));
+  assert.equal(ids.length, 12);
+});
