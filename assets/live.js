@@ -1,6 +1,12 @@
 // Orrery live timeline: follows the page's WebSocket, inserts new entries at the top,
 // reconnects with backoff + jitter and resumes from the newest entry on the page.
 // Without JavaScript the page is a plain page; this only adds to it.
+// Keepalive costs nearly nothing: every frame a client sends is a billed Durable Object
+// request (at 20:1), so there is no periodic ping. The socket is probed (one `ping`,
+// answered by the runtime without waking the object) only when it may have died
+// unnoticed: when the page becomes visible again or the network comes back, and, while
+// visible, after 10 minutes without any frame from the server. No `pong` within 10 s:
+// the socket is dropped and the page reconnects and resumes.
 (() => {
   "use strict";
   const script = document.currentScript;
@@ -14,7 +20,10 @@
   let socket = null;
   let attempt = 0;
   let pending = 0; // entries inserted while the reader was scrolled down
-  let pingTimer = null;
+  let lastHeard = Date.now();
+  let pongTimer = null;
+  const PROBE_IDLE_MS = 10 * 60 * 1000;
+  const PONG_WAIT_MS = 10 * 1000;
 
   function setState(state, readers) {
     root.dataset.live = state;
@@ -83,16 +92,35 @@
     }
   }
 
+  function heard() {
+    lastHeard = Date.now();
+    clearTimeout(pongTimer);
+    pongTimer = null;
+  }
+
+  /** One ping; without an answer in time the socket is dead: drop it and reconnect. */
+  function probe() {
+    if (!socket || socket.readyState !== 1 || pongTimer) return;
+    socket.send("ping");
+    pongTimer = setTimeout(() => {
+      pongTimer = null;
+      const dead = socket;
+      if (dead && dead.readyState === 1) dead.close(4000, "no pong");
+      if (dead && dead.onclose) dead.onclose();
+      if (dead) dead.onclose = null;
+    }, PONG_WAIT_MS);
+  }
+
   function connect() {
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     socket = new WebSocket(`${proto}//${location.host}${wsPath}`);
     socket.onopen = () => {
       attempt = 0;
+      heard();
       socket.send(JSON.stringify({ type: "resume", since: newestId() }));
-      clearInterval(pingTimer);
-      pingTimer = setInterval(() => socket.readyState === 1 && socket.send("ping"), 30000);
     };
     socket.onmessage = (ev) => {
+      heard();
       if (ev.data === "pong") return;
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
@@ -101,7 +129,8 @@
       else if (msg.type === "synced") setState("live");
     };
     socket.onclose = () => {
-      clearInterval(pingTimer);
+      clearTimeout(pongTimer);
+      pongTimer = null;
       if (!navigator.onLine) { setState("offline"); return; }
       setState("reconnecting");
       // Exponential backoff with full jitter, capped at 30 s.
@@ -121,7 +150,9 @@
       if (!readerIsDown() && pending) { pending = 0; showPill(); }
     }, { passive: true });
   }
-  window.addEventListener("online", () => { if (!socket || socket.readyState > 1) connect(); });
+  window.addEventListener("online", () => { if (!socket || socket.readyState > 1) connect(); else probe(); });
+  document.addEventListener("visibilitychange", () => { if (!document.hidden) probe(); });
+  setInterval(() => { if (!document.hidden && Date.now() - lastHeard > PROBE_IDLE_MS) probe(); }, 60 * 1000);
   window.addEventListener("offline", () => setState("offline"));
   localTimes(document);
   setState("connecting");

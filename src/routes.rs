@@ -35,6 +35,23 @@ pub enum Route {
 }
 
 impl Route {
+    /// Uncached routes anyone can hit: each request costs D1 reads or a Durable Object
+    /// request, so they are rate-limited per client (no anonymous visitor can spend the
+    /// planet's daily quota). Cached pages, admin (own auth) and assets are not.
+    pub fn is_rate_limited(self) -> bool {
+        matches!(
+            self,
+            Route::Search
+                | Route::Entry(_)
+                | Route::ApiEntries
+                | Route::ApiFeeds
+                | Route::ApiFeed(_)
+                | Route::Healthz
+                | Route::Ws
+                | Route::FeedWs(_)
+        )
+    }
+
     /// Pages every reader sees alike: the edge may cache them.
     pub fn is_shared_page(self) -> bool {
         matches!(
@@ -128,9 +145,62 @@ pub fn route(method: &str, path: &str) -> Route {
     }
 }
 
+/// Who a client is for rate limits: its address, an IPv6 address as its /64 (one
+/// subscriber's block), anything unreadable as one shared "unknown" client.
+pub fn client_key(ip: Option<&str>) -> String {
+    match ip
+        .map(str::trim)
+        .and_then(|s| s.parse::<std::net::IpAddr>().ok())
+    {
+        Some(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Some(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        None => "unknown".into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn uncached_public_routes_are_rate_limited_and_cached_ones_are_not() {
+        for r in [
+            Route::Search,
+            Route::ApiEntries,
+            Route::Ws,
+            Route::FeedWs(1),
+            Route::Healthz,
+        ] {
+            assert!(r.is_rate_limited(), "{r:?}");
+        }
+        for r in [
+            Route::Home,
+            Route::Feeds,
+            Route::AtomOut,
+            Route::Admin,
+            Route::ApiFeedCreate,
+        ] {
+            assert!(!r.is_rate_limited(), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn clients_are_keyed_by_address_and_ipv6_by_its_64() {
+        assert_eq!(client_key(Some("203.0.113.9")), "203.0.113.9");
+        assert_eq!(
+            client_key(Some("2001:db8:1:2:aaaa::1")),
+            client_key(Some("2001:db8:1:2:bbbb::2"))
+        );
+        assert_ne!(
+            client_key(Some("2001:db8:1:2::1")),
+            client_key(Some("2001:db8:1:3::1"))
+        );
+        assert_eq!(client_key(None), "unknown");
+        assert_eq!(client_key(Some("not an ip")), "unknown");
+    }
 
     #[test]
     fn the_documented_routes_resolve() {

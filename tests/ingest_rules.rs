@@ -681,3 +681,35 @@ fn an_edited_entry_that_retention_pruned_stays_gone() {
     assert_eq!(settled.seen[0].entry_id, None, "remembered as archived");
     assert_eq!(p.report.updated_entries, 0);
 }
+
+#[test]
+fn a_refresh_the_platform_refuses_is_held_and_retried_after_midnight_for_a_daily_limit() {
+    use orrery::core::ingest::{held, PlatformTrouble};
+    const DAY: i64 = 24 * 60 * MIN;
+    let limit = PlatformTrouble::of("D1_ERROR: Exceeded the daily rows written limit");
+    assert_eq!(limit, PlatformTrouble::DailyLimit);
+    assert_eq!(
+        PlatformTrouble::of("network connection lost"),
+        PlatformTrouble::Transient
+    );
+    let mut st = state();
+    st.failures = 1;
+    let (report, at) = held(&st, limit, NOW);
+    assert_eq!(
+        report.outcome,
+        RefreshOutcome::RetryLater,
+        "not a failure of the feed"
+    );
+    assert_eq!(report.status, FeedStatus::Active);
+    assert!(report.error.unwrap().contains("daily limit"));
+    let midnight = (NOW / DAY + 1) * DAY;
+    assert!(
+        (midnight..midnight + 20 * MIN).contains(&at),
+        "just after 00:00 UTC"
+    );
+    // Feeds spread their retries over a quarter of an hour.
+    let other = FeedState::new(8, URL);
+    assert_ne!(held(&other, limit, NOW).1, at);
+    let (_, soon) = held(&st, PlatformTrouble::Transient, NOW);
+    assert_eq!(soon, NOW + 15 * MIN);
+}

@@ -17,6 +17,9 @@ pub struct Config {
     /// Seconds the edge keeps a rendered page (0: no caching). The live script
     /// resumes from the newest entry on the page, so a cached page is never stale for long.
     pub page_cache_seconds: u32,
+    /// Rate-limit uncached public routes per client (`RATE_LIMITS=off` turns it off,
+    /// for tests that speak for hundreds of readers from one address).
+    pub rate_limits: bool,
 }
 
 impl Default for Config {
@@ -30,6 +33,7 @@ impl Default for Config {
             retention_max_entries: 500,
             page_size: 30,
             page_cache_seconds: 15,
+            rate_limits: true,
         }
     }
 }
@@ -68,6 +72,7 @@ impl Config {
             retention_max_entries: num("RETENTION_MAX_ENTRIES", d.retention_max_entries),
             page_size: num("PAGE_SIZE", d.page_size).clamp(1, 200),
             page_cache_seconds: num("PAGE_CACHE_SECONDS", d.page_cache_seconds).min(300),
+            rate_limits: get("RATE_LIMITS").is_none_or(|v| v.trim() != "off"),
         }
     }
 }

@@ -5,7 +5,7 @@ use std::cell::Cell;
 use worker::{durable_object, DurableObject, Env, Request, Response, State, WebSocket};
 use worker::{D1Database, WebSocketIncomingMessage};
 
-use crate::core::ingest::{self, FeedState, Move, Plan, RefreshReport, Wake};
+use crate::core::ingest::{self, FeedState, Move, Plan, PlatformTrouble, RefreshReport, Wake};
 use crate::edge::feed_storage::{self as storage, SeenTable};
 use crate::edge::fetcher::{fetch_feed, FetchRequest};
 use crate::edge::rpc::{self, Ensured, FeedCall, FeedRequest};
@@ -79,7 +79,8 @@ impl FeedObject {
         result
     }
 
-    /// Writes a plan: seen and carried rows, the D1 batch, the state if it changed,
+    /// Writes a plan: the D1 batch first (if the platform refuses it, the refresh is held
+    /// and nothing else is written), then seen and carried rows, the state if it changed;
     /// then publishes new entries and sets the alarm.
     async fn apply(
         &self,
@@ -90,13 +91,24 @@ impl FeedObject {
         if let Some(w) = &plan.warning {
             worker::console_warn!("{w}");
         }
-        storage::mark_seen(&self.state, &plan.archived, now)?;
-        storage::carry(&self.state, &plan.carried)?;
         let max = env::config(&self.env).retention_max_entries;
-        let stored =
-            store::refresh_apply(db, plan.feed_row.as_ref(), &plan.entries, now, max).await?;
+        let written =
+            store::refresh_apply(db, plan.feed_row.as_ref(), &plan.entries, now, max).await;
+        let stored = match written {
+            Ok(stored) => stored,
+            // The platform refused the write (a daily limit, an outage): hold, losing nothing.
+            Err(e) => {
+                let trouble = PlatformTrouble::of(&e.to_string());
+                worker::console_error!("feed {}: D1 refused the refresh: {e}", plan.state.feed_id);
+                let (report, at) = ingest::held(plan.before(), trouble, now);
+                storage::arm(&self.state, Wake::At(at), now).await?;
+                return Ok(report);
+            }
+        };
         let settled = plan.settle(&stored);
+        storage::mark_seen(&self.state, &plan.archived, now)?;
         storage::mark_seen(&self.state, &settled.seen, now)?;
+        storage::carry(&self.state, &plan.carried)?;
         storage::finish(&self.state, &plan.finished)?;
         let (mut st, mut report) = (plan.state.clone(), plan.report.clone());
         // Durable before anyone is told: if we die mid-publish, the alarm retries it.

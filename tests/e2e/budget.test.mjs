@@ -106,3 +106,22 @@ test("a cron run over many feeds writes only what changed and calls no healthy o
   assert.equal(sum(again.lines, "d1", "written"), 0, JSON.stringify(again.lines));
   assert.equal(ids.length, 12);
 });
+
+test("uncached public routes are rate-limited per client address; other clients and cached pages are not", async (t) => {
+  const lw = await startWorker({ vars: { RATE_LIMITS: "on" } });
+  t.after(() => lw.stop());
+  const from = (ip, p) => fetch(lw.url + p, { headers: { "CF-Connecting-IP": ip } });
+  const statuses = [];
+  for (let i = 0; i < 140; i++) statuses.push((await from("198.51.100.7", "/api/entries")).status);
+  assert.equal(statuses[0], 200);
+  assert.ok(statuses.includes(429), "a client past 120 a minute is refused");
+  const refused = await from("198.51.100.7", "/api/entries");
+  assert.equal(refused.status, 429);
+  assert.equal(refused.headers.get("retry-after"), "60");
+  assert.equal((await refused.json()).error.code, "rate_limited");
+  const search = await from("198.51.100.7", "/search?q=x");
+  assert.equal(search.status, 429, "search shares the client's budget");
+  assert.match(await search.text(), /Too many requests/);
+  assert.equal((await from("198.51.100.8", "/api/entries")).status, 200, "another client is served");
+  assert.equal((await from("198.51.100.7", "/")).status, 200, "the river (cacheable) is not limited");
+});

@@ -60,7 +60,9 @@ export async function startWorker({ vars = {} } = {}) {
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
   const allVars = {
     ADMIN_TOKEN, ALLOW_PRIVATE_FEEDS: "true", PLANET_NAME: "Test Planet",
-    PLANET_URL: `http://127.0.0.1:${port}`, MIN_FETCH_INTERVAL_SECONDS: "60", PAGE_CACHE_SECONDS: "0", ...vars,
+    PLANET_URL: `http://127.0.0.1:${port}`, MIN_FETCH_INTERVAL_SECONDS: "60", PAGE_CACHE_SECONDS: "0",
+    // Tests speak for hundreds of readers from one address; the rate-limit test turns it on.
+    RATE_LIMITS: "off", ...vars,
   };
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
     "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "log"];

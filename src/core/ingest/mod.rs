@@ -10,12 +10,12 @@ mod plan;
 mod state;
 
 pub use plan::{
-    changed_entries, feed_title, follow_up, plan, recent_times, refresh_gate, EntryWrite, FeedMeta,
-    FeedRow, Move, PendingEntry, Plan, RefreshOutcome, RefreshReport, Seen, SeenMark, SeenSet,
-    Settled, StoredEntry, MAX_ITEMS_PER_DOCUMENT, PARSE_COST_DIVISOR, RECENT_TIMES,
+    changed_entries, feed_title, follow_up, held, plan, recent_times, refresh_gate, EntryWrite,
+    FeedMeta, FeedRow, Move, PendingEntry, Plan, RefreshOutcome, RefreshReport, Seen, SeenMark,
+    SeenSet, Settled, StoredEntry, MAX_ITEMS_PER_DOCUMENT, PARSE_COST_DIVISOR, RECENT_TIMES,
 };
 pub use state::{
-    on_alarm, overdue_deadline, watchdog, AlarmPlan, FeedState, FeedStatus, RowDigest, Wake, Watch,
-    ALARM_SLACK_MS, FAILING_AFTER, FOLLOW_UP_MS, OVERDUE_GRACE_MS, OVERDUE_SLACK_MS, PAUSED_AFTER,
-    PUBLISH_RETRY_MS, WATCHDOG_GRACE_MS,
+    on_alarm, overdue_deadline, watchdog, AlarmPlan, FeedState, FeedStatus, PlatformTrouble,
+    RowDigest, Wake, Watch, ALARM_SLACK_MS, FAILING_AFTER, FOLLOW_UP_MS, OVERDUE_GRACE_MS,
+    OVERDUE_SLACK_MS, PAUSED_AFTER, PUBLISH_RETRY_MS, WATCHDOG_GRACE_MS,
 };

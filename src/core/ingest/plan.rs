@@ -114,6 +114,24 @@ impl RefreshReport {
     }
 }
 
+/// A refresh whose writes the platform refused: nothing is lost (the state, the seen
+/// set and the feed's place stay as they were, so the same entries are found again),
+/// nothing is counted against the feed, and it tries again at `retry_at`.
+pub fn held(
+    st: &FeedState,
+    trouble: super::state::PlatformTrouble,
+    now: i64,
+) -> (RefreshReport, i64) {
+    let at = trouble.retry_at(st.feed_id, now);
+    let msg = format!(
+        "Orrery could not store this refresh ({}); it tries again later",
+        trouble.describe()
+    );
+    let mut report = RefreshReport::of(st, RefreshOutcome::RetryLater, Some(msg));
+    report.next_fetch_at = Some(at);
+    (report, at)
+}
+
 /// Whether a refresh runs: the state to refresh, or the report it answers with instead.
 /// `forced` (a refresh by hand) also revives a paused or gone feed.
 pub fn refresh_gate(
@@ -591,6 +609,11 @@ impl Plan {
         }
         self.state.row = Some(digest);
         self
+    }
+
+    /// The state this plan started from.
+    pub fn before(&self) -> &FeedState {
+        &self.before
     }
 
     /// Storage must be written: the state changed in more than its next fetch time.

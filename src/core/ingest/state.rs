@@ -164,6 +164,62 @@ impl FeedState {
     }
 }
 
+/// Why the platform refused a write (not the feed's fault: nothing is counted against it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlatformTrouble {
+    /// A Free-plan daily limit ran out: every write fails until 00:00 UTC.
+    DailyLimit,
+    /// Anything else (an outage, a timeout): try again soon.
+    Transient,
+}
+
+/// A held refresh is retried this soon after transient trouble.
+pub const HOLD_RETRY_MS: i64 = 15 * 60_000;
+const DAY_MS: i64 = 24 * 60 * 60_000;
+
+impl PlatformTrouble {
+    /// Reads an error from D1 or storage. The platform's wording is not a contract, so
+    /// this looks for what a limit error says ("limit" with "exceeded"/"daily", or "quota").
+    pub fn of(error: &str) -> Self {
+        let e = error.to_ascii_lowercase();
+        let limit = (e.contains("limit") && (e.contains("exceed") || e.contains("daily")))
+            || e.contains("quota");
+        if limit {
+            PlatformTrouble::DailyLimit
+        } else {
+            PlatformTrouble::Transient
+        }
+    }
+
+    /// When a refresh held by this trouble tries again: after a daily limit, just after
+    /// the next 00:00 UTC (spread over 15 minutes per feed so they do not all wake at
+    /// once); otherwise in [`HOLD_RETRY_MS`].
+    pub fn retry_at(self, feed_id: i64, now: i64) -> i64 {
+        match self {
+            PlatformTrouble::DailyLimit => {
+                let midnight = (now.div_euclid(DAY_MS) + 1) * DAY_MS;
+                midnight + (feed_id.rem_euclid(15)) * 60_000 + 60_000
+            }
+            PlatformTrouble::Transient => now + HOLD_RETRY_MS,
+        }
+    }
+
+    /// When held refreshes try again, in words.
+    pub fn when_retried(self) -> &'static str {
+        match self {
+            PlatformTrouble::DailyLimit => "after 00:00 UTC",
+            PlatformTrouble::Transient => "in a few minutes",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            PlatformTrouble::DailyLimit => "a daily limit of the platform ran out",
+            PlatformTrouble::Transient => "the database did not answer",
+        }
+    }
+}
+
 /// The watchdog deadline D1 should hold for a feed whose next fetch is `next_fetch`:
 /// the current one while it is safely ahead (at least the grace, at most two slacks),
 /// else moved a slack ahead.

@@ -3,6 +3,7 @@
 use worker::{Env, Request, Response};
 
 use super::pages::html;
+use crate::core::ingest::PlatformTrouble;
 use crate::core::session::{self, COOKIE_NAME};
 use crate::core::views;
 use crate::edge::auth::admin_token_matches;
@@ -83,7 +84,19 @@ pub async fn page(req: &Request, env: &Env) -> AppResult<Response> {
         .query_pairs()
         .find(|(k, _)| k == "msg")
         .map(|(_, v)| v.chars().take(300).collect());
-    let feeds = store::feeds_all(&env::db(env)?).await?;
+    // When D1 does not answer (a daily limit ran out), the page says so instead of failing.
+    let (feeds, flash) = match store::feeds_all(&env::db(env)?).await {
+        Ok(feeds) => (feeds, flash),
+        Err(e) => {
+            let trouble = PlatformTrouble::of(&e.to_string());
+            let note = format!(
+                "Degraded: {}. Feeds hold their refreshes and try again {}; nothing is lost.",
+                trouble.describe(),
+                trouble.when_retried()
+            );
+            (Vec::new(), Some(note))
+        }
+    };
     let csrf = session::csrf_token(&key, &s);
     html(
         views::admin_page(&cfg, &feeds, &csrf, flash.as_deref()),

@@ -5,6 +5,7 @@ use serde_json::json;
 use worker::{Env, Request, Response};
 
 use super::query_i64;
+use crate::core::ingest::PlatformTrouble;
 use crate::core::model::{Counts, EntryView};
 use crate::edge::auth::require_admin;
 use crate::edge::error::{AppError, AppResult};
@@ -18,22 +19,51 @@ fn json_response<T: Serialize>(value: &T, status: u16) -> AppResult<Response> {
     Ok(resp)
 }
 
-/// `/healthz`: feeds by status (failing, paused and gone counted apart), entries, the newest id.
+/// `/healthz`: feeds by status (failing, paused and gone counted apart), entries, the
+/// newest id; "degraded" (503) with the reason when D1 does not answer.
 #[derive(Serialize)]
 struct Health {
     ok: bool,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
     #[serde(flatten)]
-    counts: Counts,
+    counts: Option<Counts>,
     version: &'static str,
 }
 
 pub async fn healthz(env: &Env) -> AppResult<Response> {
-    let health = Health {
-        ok: true,
-        counts: store::counts(&env::db(env)?).await?,
-        version: env!("CARGO_PKG_VERSION"),
+    let (health, status) = match store::counts(&env::db(env)?).await {
+        Ok(counts) => (
+            Health {
+                ok: true,
+                status: "ok",
+                reason: None,
+                counts: Some(counts),
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            200,
+        ),
+        Err(e) => {
+            let trouble = PlatformTrouble::of(&e.to_string());
+            worker::console_error!("healthz: D1 did not answer: {e}");
+            let reason = format!(
+                "{}: pages are served from the edge cache where they can be, and feeds \
+                 hold their refreshes and try again {}",
+                trouble.describe(),
+                trouble.when_retried()
+            );
+            let health = Health {
+                ok: false,
+                status: "degraded",
+                reason: Some(reason),
+                counts: None,
+                version: env!("CARGO_PKG_VERSION"),
+            };
+            (health, 503)
+        }
     };
-    json_response(&health, 200)
+    json_response(&health, status)
 }
 
 #[derive(Serialize)]

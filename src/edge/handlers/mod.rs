@@ -9,7 +9,7 @@ use worker::{Cache, Context, Env, Method, Request, Response};
 
 use crate::edge::env;
 use crate::edge::error::{AppError, AppResult};
-use crate::routes::{route, Route};
+use crate::routes::{client_key, route, Route};
 
 pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let path = req.path();
@@ -26,7 +26,10 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
             return Ok(hit);
         }
     }
-    let result = dispatch(r, req, &env).await;
+    let result = match limit(&req, &env, r).await {
+        Ok(()) => dispatch(r, req, &env).await,
+        Err(e) => Err(e),
+    };
     let mut resp = match result {
         Ok(resp) => resp,
         Err(e) if json_errors => e.to_json_response(),
@@ -47,6 +50,26 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
         });
     }
     Ok(resp)
+}
+
+/// Rate limit of uncached public routes, per client address (the RATE_LIMIT binding:
+/// counted at the edge, no D1 or Durable Object write per request).
+async fn limit(req: &Request, env: &Env, r: Route) -> AppResult<()> {
+    if !r.is_rate_limited() || !env::config(env).rate_limits {
+        return Ok(());
+    }
+    let Ok(limiter) = env.rate_limiter("PUBLIC_LIMIT") else {
+        return Ok(()); // not bound (an older deployment): serve
+    };
+    let ip = req.headers().get("CF-Connecting-IP").ok().flatten();
+    match limiter.limit(client_key(ip.as_deref())).await {
+        Ok(outcome) if !outcome.success => Err(AppError::TooManyRequests),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            worker::console_warn!("rate limiter failed, serving anyway: {e}");
+            Ok(())
+        }
+    }
 }
 
 async fn dispatch(r: Route, req: Request, env: &Env) -> AppResult<Response> {
