@@ -161,9 +161,42 @@ pub fn client_key(ip: Option<&str>) -> String {
     }
 }
 
+/// A socket from a browser page must come from this planet's own pages (cross-site pages
+/// cannot open sockets on readers' behalf); clients that send no Origin (API clients) may.
+pub fn socket_origin_allowed(origin: Option<&str>, own_origin: &str) -> bool {
+    origin.is_none_or(|o| o.trim_end_matches('/').eq_ignore_ascii_case(own_origin))
+}
+
+/// The Room shard a client's sockets go to: by a hash of its address (FNV-1a), so one
+/// client's sockets sit together and the per-client cap counts them all.
+pub fn shard_for(client_key: &str, shards: u32) -> u32 {
+    let hash = client_key.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    (hash % u64::from(shards.max(1))) as u32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sockets_from_other_sites_are_refused_and_one_clients_sockets_share_a_shard() {
+        let own = "https://planet.example";
+        assert!(
+            socket_origin_allowed(None, own),
+            "API clients send no Origin"
+        );
+        assert!(socket_origin_allowed(Some("https://planet.example"), own));
+        assert!(!socket_origin_allowed(Some("https://evil.example"), own));
+        assert!(!socket_origin_allowed(Some("null"), own));
+        assert_eq!(shard_for("203.0.113.9", 8), shard_for("203.0.113.9", 8));
+        let spread: std::collections::HashSet<u32> = (0..64)
+            .map(|i| shard_for(&format!("198.51.100.{i}"), 8))
+            .collect();
+        assert!(spread.len() > 4, "clients spread over shards: {spread:?}");
+        assert_eq!(shard_for("x", 1), 0);
+    }
 
     #[test]
     fn uncached_public_routes_are_rate_limited_and_cached_ones_are_not() {

@@ -7,8 +7,8 @@ use orrery::core::fetch_policy::FetchOutcome;
 use orrery::core::ingest::{
     self, follow_up, on_alarm, overdue_deadline, plan, recent_times, refresh_gate, watchdog,
     FeedRow, FeedState, FeedStatus, Move, Plan, RefreshOutcome, Seen, StoredEntry, Wake,
-    FAILING_AFTER, FOLLOW_UP_MS, MAX_ITEMS_PER_DOCUMENT, OVERDUE_GRACE_MS, OVERDUE_SLACK_MS,
-    PAUSED_AFTER,
+    FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER, MAX_ITEMS_PER_DOCUMENT, OVERDUE_GRACE_MS,
+    OVERDUE_SLACK_MS, PAUSED_AFTER,
 };
 use orrery::core::schedule::ScheduleConfig;
 
@@ -297,7 +297,15 @@ fn failures_move_ok_to_failing_to_paused() {
     assert_eq!(at(FAILING_AFTER), FeedStatus::Failing);
     assert_eq!(at(PAUSED_AFTER - 1), FeedStatus::Failing);
     assert_eq!(at(PAUSED_AFTER), FeedStatus::Paused);
-    assert_eq!(st.next_wake(NOW), Wake::Never, "a paused feed has no alarm");
+    // Paused, it is still probed, once a day (the backoff's cap), and comes back when it answers.
+    assert_eq!(st.next_wake(NOW), Wake::At(st.next_fetch_at));
+    let probe = run(
+        &st,
+        FetchOutcome::Failed("still down".into()),
+        &HashMap::new(),
+    );
+    assert_eq!(probe.state.status, FeedStatus::Paused);
+    assert_eq!(probe.state.next_fetch_at - NOW, 24 * 60 * MIN);
 
     // A broken document is a failure too, with the parser's reason.
     let p = run(
@@ -355,8 +363,29 @@ fn retry_later_waits_as_told_and_is_not_a_failure() {
 }
 
 #[test]
-fn gone_stops_fetching() {
-    let p = run(&state(), FetchOutcome::Gone, &HashMap::new());
+fn gone_needs_a_410_that_persists_then_stops_fetching() {
+    let mut st = state();
+    for n in 1..GONE_AFTER {
+        let p = run(&st, FetchOutcome::Gone, &HashMap::new());
+        assert_eq!(
+            p.report.outcome,
+            RefreshOutcome::Failed,
+            "410 number {n}: not yet gone"
+        );
+        assert!(p.report.error.as_deref().unwrap_or("").contains("HTTP 410"));
+        assert!(p.state.status.is_scheduled());
+        st = p.state;
+    }
+    // Anything else in between starts the count again.
+    let interrupted = run(
+        &st,
+        FetchOutcome::NotModified {
+            cache_max_age_s: None,
+        },
+        &HashMap::new(),
+    );
+    assert_eq!(interrupted.state.gone_strikes, 0);
+    let p = run(&st, FetchOutcome::Gone, &HashMap::new());
     assert_eq!(p.report.outcome, RefreshOutcome::Gone);
     assert_eq!(p.state.status, FeedStatus::Gone);
     assert_eq!(row(&p).next_fetch_at, None);
@@ -396,7 +425,7 @@ fn a_permanent_move_is_taken_unless_another_feed_has_that_url() {
 }
 
 #[test]
-fn refreshes_run_one_at_a_time_and_skip_paused_feeds_unless_forced() {
+fn refreshes_run_one_at_a_time_and_skip_gone_feeds_unless_forced() {
     let st = state();
     assert!(refresh_gate(Some(st.clone()), false, false).is_ok());
     let busy = refresh_gate(Some(st.clone()), true, true).unwrap_err();
@@ -408,10 +437,18 @@ fn refreshes_run_one_at_a_time_and_skip_paused_feeds_unless_forced() {
         status: FeedStatus::Paused,
         ..st.clone()
     };
-    let skipped = refresh_gate(Some(paused.clone()), false, false).unwrap_err();
-    assert_eq!(skipped.status, FeedStatus::Paused);
     assert!(
-        refresh_gate(Some(paused), true, false).is_ok(),
+        refresh_gate(Some(paused), false, false).is_ok(),
+        "a paused feed's probe runs"
+    );
+    let gone = FeedState {
+        status: FeedStatus::Gone,
+        ..st.clone()
+    };
+    let skipped = refresh_gate(Some(gone.clone()), false, false).unwrap_err();
+    assert_eq!(skipped.status, FeedStatus::Gone);
+    assert!(
+        refresh_gate(Some(gone), true, false).is_ok(),
         "by hand it runs"
     );
 }

@@ -16,6 +16,12 @@ pub const RATE_WINDOW_MS: i64 = 1_000;
 pub const MAX_RESUME_ENTRIES: u32 = 500;
 /// Feed ids one `subscribe` may name.
 pub const MAX_SUBSCRIBED_FEEDS: usize = 256;
+/// `resume`s one socket may ask for per [`RESUME_WINDOW_MS`] (each can cost several
+/// D1 reads and 500 rendered entries).
+pub const MAX_RESUMES_PER_WINDOW: u32 = 4;
+pub const RESUME_WINDOW_MS: i64 = 60_000;
+/// Sockets one client address may hold on one object (placed on one shard by address).
+pub const MAX_SOCKETS_PER_CLIENT: usize = 20;
 
 pub const CLOSE_POLICY: u16 = 1008;
 pub const CLOSE_TOO_BIG: u16 = 1009;
@@ -124,6 +130,32 @@ pub struct SocketState {
     pub bad_frames: u32,
     pub window_start: i64,
     pub window_frames: u32,
+    /// A resume is being answered (saved before its D1 reads, so pipelined resumes
+    /// see it and are refused).
+    #[serde(default)]
+    pub resuming: bool,
+    #[serde(default)]
+    pub resume_window_start: i64,
+    #[serde(default)]
+    pub resumes_in_window: u32,
+}
+
+/// Why a `resume` is refused (an error frame; repeated, it counts as abuse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ResumeRefused {
+    #[error("a resume is already being answered on this socket")]
+    Busy,
+    #[error("at most {MAX_RESUMES_PER_WINDOW} resumes a minute; the socket stays live meanwhile")]
+    TooOften,
+}
+
+impl ResumeRefused {
+    pub fn code(self) -> &'static str {
+        match self {
+            ResumeRefused::Busy => "resume_busy",
+            ResumeRefused::TooOften => "resume_rate",
+        }
+    }
 }
 
 /// What to do with a socket after counting one more frame.
@@ -159,6 +191,30 @@ impl SocketState {
         } else {
             Verdict::Ok
         }
+    }
+
+    /// Starts answering a resume, or says why not. Call (and save the state) before any
+    /// await, so a pipelined resume sees it; [`SocketState::end_resume`] when done.
+    pub fn begin_resume(&mut self, now_ms: i64) -> Result<(), ResumeRefused> {
+        if self.resuming {
+            return Err(ResumeRefused::Busy);
+        }
+        if now_ms - self.resume_window_start >= RESUME_WINDOW_MS {
+            self.resume_window_start = now_ms;
+            self.resumes_in_window = 0;
+        }
+        if self.resumes_in_window >= MAX_RESUMES_PER_WINDOW {
+            return Err(ResumeRefused::TooOften);
+        }
+        self.resumes_in_window += 1;
+        self.resuming = true;
+        Ok(())
+    }
+
+    /// A resume was answered up to `latest`.
+    pub fn end_resume(&mut self, latest: i64) {
+        self.resuming = false;
+        self.last_sent = latest;
     }
 
     /// Counts a bad frame; too many and the socket is closed.
@@ -257,6 +313,34 @@ mod tests {
             s.count_bad(&FrameError::TooBig),
             Verdict::Close(CLOSE_TOO_BIG)
         );
+    }
+
+    #[test]
+    fn resumes_run_one_at_a_time_and_a_few_a_minute() {
+        let mut s = SocketState::new(None);
+        assert_eq!(s.begin_resume(1_000), Ok(()));
+        assert_eq!(s.begin_resume(1_001), Err(ResumeRefused::Busy), "pipelined");
+        s.end_resume(42);
+        assert_eq!(s.last_sent, 42);
+        for i in 1..MAX_RESUMES_PER_WINDOW {
+            assert_eq!(s.begin_resume(2_000 + i as i64), Ok(()));
+            s.end_resume(42);
+        }
+        assert_eq!(s.begin_resume(3_000), Err(ResumeRefused::TooOften));
+        assert_eq!(
+            s.begin_resume(1_000 + RESUME_WINDOW_MS),
+            Ok(()),
+            "a new minute"
+        );
+        // Saved mid-resume and read back (hibernation), the flag holds.
+        let back: SocketState = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert!(back.resuming);
+        // Attachments written before these fields existed still read.
+        let old: SocketState = serde_json::from_str(
+            r#"{"protocol":1,"feeds":null,"last_sent":3,"bad_frames":0,"window_start":0,"window_frames":0}"#,
+        )
+        .unwrap();
+        assert!(!old.resuming);
     }
 
     #[test]

@@ -21,8 +21,8 @@ pub enum AppError {
     Unprocessable(String),
     #[error("request body too large")]
     TooLarge,
-    #[error("too many requests from your address; try again in a minute")]
-    TooManyRequests,
+    #[error("too many requests from your address: {0}; try again in a minute")]
+    TooManyRequests(String),
     /// The detail is logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -52,7 +52,7 @@ impl AppError {
             AppError::MethodNotAllowed(_) => 405,
             AppError::Conflict(_) => 409,
             AppError::TooLarge => 413,
-            AppError::TooManyRequests => 429,
+            AppError::TooManyRequests(_) => 429,
             AppError::Unprocessable(_) => 422,
             AppError::Internal(_) => 500,
         }
@@ -67,7 +67,7 @@ impl AppError {
             AppError::MethodNotAllowed(_) => "method_not_allowed",
             AppError::Conflict(_) => "conflict",
             AppError::TooLarge => "too_large",
-            AppError::TooManyRequests => "rate_limited",
+            AppError::TooManyRequests(_) => "rate_limited",
             AppError::Unprocessable(_) => "unprocessable",
             AppError::Internal(_) => "internal",
         }
@@ -90,7 +90,7 @@ impl AppError {
         if let AppError::Unauthorized = self {
             let _ = h.set("WWW-Authenticate", "Bearer realm=\"orrery\"");
         }
-        if let AppError::TooManyRequests = self {
+        if let AppError::TooManyRequests(_) = self {
             let _ = h.set("Retry-After", "60");
         }
         resp

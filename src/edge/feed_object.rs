@@ -17,6 +17,8 @@ pub struct FeedObject {
     env: Env,
     /// Serializes refreshes: a manual refresh and an alarm must not ingest at once.
     busy: Cell<bool>,
+    /// Removed: a refresh still in flight must not write or re-arm anything.
+    removed: Cell<bool>,
 }
 
 impl FeedObject {
@@ -36,19 +38,23 @@ impl FeedObject {
     async fn run_refresh(&self, st: FeedState) -> worker::Result<RefreshReport> {
         let cfg = env::config(&self.env);
         let now = env::now_ms();
-        let user_agent = format!("Orrery/0.1 (feed aggregator; +{})", cfg.planet_url);
-        meter::subrequest("feed.fetch");
         let fetch = fetch_feed(&FetchRequest {
             url: &st.url,
             etag: st.etag.as_deref(),
             last_modified: st.last_modified.as_deref(),
             allow_private: cfg.allow_private_feeds,
-            user_agent: &user_agent,
+            planet_url: &cfg.planet_url,
             now_ms: now,
         })
         .await;
         let db = env::db(&self.env)?;
-        let moved = check_move(&db, fetch.moved_to).await?;
+        let moved = match fetch.moved_to {
+            Some(url) => Some(Move {
+                held_by: store::feed_by_url(&db, &url).await?.map(|f| f.id),
+                url,
+            }),
+            None => None,
+        };
         let seen = SeenTable {
             state: &self.state,
             with_pending: st.work_pending,
@@ -64,19 +70,17 @@ impl FeedObject {
         if self.busy.replace(true) {
             return Ok(());
         }
-        let now = env::now_ms();
-        let result = match storage::pending(&self.state) {
-            Ok((loaded, more)) => {
-                let plan = ingest::follow_up(&st, loaded, more, now);
-                match env::db(&self.env) {
-                    Ok(db) => self.apply(plan, &db, now).await.map(|_| ()),
-                    Err(e) => Err(e),
-                }
-            }
-            Err(e) => Err(e),
-        };
+        let r = self.run_follow_up(st).await;
         self.busy.set(false);
-        result
+        r
+    }
+
+    async fn run_follow_up(&self, st: FeedState) -> worker::Result<()> {
+        let now = env::now_ms();
+        let (loaded, more) = storage::pending(&self.state)?;
+        let plan = ingest::follow_up(&st, loaded, more, now);
+        self.apply(plan, &env::db(&self.env)?, now).await?;
+        Ok(())
     }
 
     /// Writes a plan: the D1 batch first (if the platform refuses it, the refresh is held
@@ -88,6 +92,9 @@ impl FeedObject {
         db: &D1Database,
         now: i64,
     ) -> worker::Result<RefreshReport> {
+        if self.removed.get() {
+            return Ok(RefreshReport::removed());
+        }
         if let Some(w) = &plan.warning {
             worker::console_warn!("{w}");
         }
@@ -106,8 +113,7 @@ impl FeedObject {
             }
         };
         let settled = plan.settle(&stored);
-        storage::mark_seen(&self.state, &plan.archived, now)?;
-        storage::mark_seen(&self.state, &settled.seen, now)?;
+        storage::mark_seen(&self.state, plan.archived.iter().chain(&settled.seen), now)?;
         storage::carry(&self.state, &plan.carried)?;
         storage::finish(&self.state, &plan.finished)?;
         let (mut st, mut report) = (plan.state.clone(), plan.report.clone());
@@ -156,6 +162,7 @@ impl FeedObject {
                 })
             }
             FeedCall::Delete => {
+                self.removed.set(true);
                 storage::wipe(&self.state).await?;
                 for ws in self.state.get_websockets() {
                     let _ = ws.close(Some(1001), Some("feed removed"));
@@ -164,15 +171,6 @@ impl FeedObject {
             }
         }
     }
-}
-
-/// A permanent redirect's target, with the feed (if any) that already has that URL.
-async fn check_move(db: &D1Database, moved_to: Option<String>) -> worker::Result<Option<Move>> {
-    let Some(url) = moved_to else {
-        return Ok(None);
-    };
-    let held_by = store::feed_by_url(db, &url).await?.map(|f| f.id);
-    Ok(Some(Move { url, held_by }))
 }
 
 impl DurableObject for FeedObject {
@@ -185,6 +183,7 @@ impl DurableObject for FeedObject {
             state,
             env,
             busy: Cell::new(false),
+            removed: Cell::new(false),
         }
     }
 
@@ -193,9 +192,9 @@ impl DurableObject for FeedObject {
         meter::begin(&self.env, "feed", &rpc::describe_feed(&request));
         match request {
             Ok(FeedRequest::Call(call)) => self.call(call).await,
-            Ok(FeedRequest::Socket) => {
+            Ok(FeedRequest::Socket(ask)) => {
                 let st = storage::load(&self.state).await?.unwrap_or_default();
-                hub::accept(&self.state, Some(vec![st.feed_id]), st.pushed_upto)
+                hub::accept(&self.state, Some(vec![st.feed_id]), st.pushed_upto, &ask)
             }
             Err(e) => Ok(e.to_json_response()),
         }

@@ -95,7 +95,11 @@ fn select<T: DeserializeOwned>(
 }
 
 /// Remembers entries as seen (stored in D1, or archived when `entry_id` is `None`).
-pub fn mark_seen(state: &State, rows: &[SeenMark], now: i64) -> worker::Result<()> {
+pub fn mark_seen<'a>(
+    state: &State,
+    rows: impl IntoIterator<Item = &'a SeenMark>,
+    now: i64,
+) -> worker::Result<()> {
     for r in rows {
         exec(
             state,

@@ -12,6 +12,7 @@ use crate::core::fetch_policy::{
     check_url, FetchOutcome, PolicyError, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS,
 };
 use crate::core::schedule::{parse_cache_max_age, parse_retry_after};
+use crate::edge::meter;
 
 /// One fetch's inputs.
 pub struct FetchRequest<'a> {
@@ -19,7 +20,8 @@ pub struct FetchRequest<'a> {
     pub etag: Option<&'a str>,
     pub last_modified: Option<&'a str>,
     pub allow_private: bool,
-    pub user_agent: &'a str,
+    /// Named in the User-Agent, so publishers know who fetches.
+    pub planet_url: &'a str,
     pub now_ms: i64,
 }
 
@@ -77,7 +79,10 @@ async fn send_once(
             .set(k, v)
             .map_err(|e| FetchError::Network(e.to_string()))
     };
-    set("User-Agent", req.user_agent)?;
+    set(
+        "User-Agent",
+        &format!("Orrery/0.1 (feed aggregator; +{})", req.planet_url),
+    )?;
     set("Accept", ACCEPT)?;
     if conditional {
         if let Some(e) = req.etag {
@@ -93,6 +98,7 @@ async fn send_once(
         .with_redirect(RequestRedirect::Manual);
     let request =
         Request::new_with_init(url, &init).map_err(|e| FetchError::Network(e.to_string()))?;
+    meter::subrequest("feed.fetch");
     let controller = AbortController::default();
     let signal = controller.signal();
     let fetch = Box::pin(async move { Fetch::Request(request).send_with_signal(&signal).await });

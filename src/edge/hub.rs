@@ -9,8 +9,11 @@ use worker::{
 use crate::core::model::EntryView;
 use crate::core::protocol::{
     self, parse_client, ClientMsg, FrameError, ServerMsg, SocketState, Verdict, MAX_RESUME_ENTRIES,
+    MAX_SOCKETS_PER_CLIENT,
 };
 use crate::core::views::entry_article;
+use crate::edge::error::AppError;
+use crate::edge::rpc::SocketAsk;
 use crate::edge::{env::now_ms, store};
 
 /// Answer `ping` with `pong` without waking the object (set in every constructor).
@@ -38,11 +41,22 @@ pub fn feeds_filter(url: &worker::Url) -> Result<Option<Vec<i64>>, String> {
     Ok(Some(ids))
 }
 
-/// Accepts an upgrade with the hibernation API and says hello.
-pub fn accept(state: &State, feeds: Option<Vec<i64>>, latest: i64) -> worker::Result<Response> {
+/// Accepts an upgrade with the hibernation API, tagged with the client's address, and
+/// says hello; refuses a client that already holds [`MAX_SOCKETS_PER_CLIENT`] sockets here.
+pub fn accept(
+    state: &State,
+    feeds: Option<Vec<i64>>,
+    latest: i64,
+    ask: &SocketAsk,
+) -> worker::Result<Response> {
+    let held = state.get_websockets_with_tag(&ask.client).len();
+    if ask.capped && held >= MAX_SOCKETS_PER_CLIENT {
+        let msg = format!("at most {MAX_SOCKETS_PER_CLIENT} live sockets per client address");
+        return Ok(AppError::TooManyRequests(msg).to_json_response());
+    }
     let pair = WebSocketPair::new()?;
     let server = pair.server;
-    state.accept_web_socket(&server);
+    state.accept_websocket_with_tags(&server, &[ask.client.as_str()]);
     let mut st = SocketState::new(feeds);
     st.last_sent = latest;
     server.serialize_attachment(&st)?;
@@ -113,6 +127,8 @@ pub fn broadcast(state: &State, frames: &[(i64, i64, String)]) -> usize {
 
 /// Handles one client frame. `upto` is the newest id this object has broadcast:
 /// a resume sends `(since, upto]` and later ids arrive by broadcast, so none twice.
+/// Every count is saved in the attachment before the first await, so frames pipelined
+/// behind this one see it (a flood of resumes cannot slip past the limits).
 pub async fn on_message(
     ws: &WebSocket,
     msg: WebSocketIncomingMessage,
@@ -134,52 +150,78 @@ pub async fn on_message(
         }
         WebSocketIncomingMessage::Binary(_) => Err(FrameError::Binary),
     };
-    let result = match parsed {
-        Err(err) => {
-            let verdict = st.count_bad(&err);
-            ws.serialize_attachment(&st)?;
-            match verdict {
-                Verdict::Close(code) => close(ws, code, &err.to_string()),
-                Verdict::Ok => {
-                    let _ =
-                        ws.send_with_str(ServerMsg::error(err.code(), err.to_string()).to_json());
-                }
-            }
-            return Ok(());
-        }
+    let reply = match parsed {
+        Err(err) => return refuse(ws, &mut st, err.code(), &err.to_string(), &err),
+        Ok(ClientMsg::Subscribe { .. }) if fixed_feeds.is_some() => ServerMsg::error(
+            "bad_frame",
+            "this socket follows one feed; use /ws to choose feeds",
+        ),
         Ok(ClientMsg::Subscribe { feeds }) => {
-            if fixed_feeds.is_some() {
-                ServerMsg::error(
-                    "bad_frame",
-                    "this socket follows one feed; use /ws to choose feeds",
-                )
-            } else {
-                st.feeds = feeds.clone();
-                ServerMsg::Subscribed { feeds }
-            }
+            st.feeds = feeds.clone();
+            ServerMsg::Subscribed { feeds }
         }
         Ok(ClientMsg::Resume { since }) => {
-            let feeds = fixed_feeds.or(st.feeds.as_deref());
-            let mut cursor = since;
-            let mut left = MAX_RESUME_ENTRIES;
-            // Page through D1 so a long absence costs several small reads, not one huge one.
-            while left > 0 && cursor < upto {
-                let batch = store::entries_between(db, cursor, upto, feeds, left.min(100)).await?;
-                let Some(last) = batch.last() else { break };
-                cursor = last.id;
-                left = left.saturating_sub(batch.len() as u32);
-                for (_, _, json) in entry_frames(&batch) {
-                    ws.send_with_str(json)?;
-                }
+            if let Err(why) = st.begin_resume(now_ms()) {
+                let err = FrameError::Invalid(why.to_string());
+                return refuse(ws, &mut st, why.code(), &why.to_string(), &err);
             }
-            // Caught up to `upto` unless the cap stopped us; then the client resumes again.
-            let latest = if left == 0 { cursor } else { upto.max(since) };
-            st.last_sent = latest;
-            ServerMsg::Synced { latest }
+            ws.serialize_attachment(&st)?;
+            let feeds = fixed_feeds.map(<[i64]>::to_vec).or(st.feeds.clone());
+            let latest = resume(ws, db, since, upto, feeds.as_deref()).await;
+            // Other frames may have been counted meanwhile: update the saved state.
+            let mut now_st = ws.deserialize_attachment::<SocketState>()?.unwrap_or(st);
+            now_st.end_resume(latest.as_ref().copied().unwrap_or(since));
+            ws.serialize_attachment(&now_st)?;
+            ws.send_with_str(ServerMsg::Synced { latest: latest? }.to_json())?;
+            return Ok(());
         }
     };
     ws.serialize_attachment(&st)?;
-    ws.send_with_str(result.to_json())?;
+    ws.send_with_str(reply.to_json())?;
+    Ok(())
+}
+
+/// Sends every entry in `(since, upto]` (of these feeds), paging through D1 so a long
+/// absence costs several small reads; returns how far it got (short of `upto` when the
+/// cap stopped it; then the client resumes again).
+async fn resume(
+    ws: &WebSocket,
+    db: &D1Database,
+    since: i64,
+    upto: i64,
+    feeds: Option<&[i64]>,
+) -> worker::Result<i64> {
+    let mut cursor = since;
+    let mut left = MAX_RESUME_ENTRIES;
+    while left > 0 && cursor < upto {
+        let batch = store::entries_between(db, cursor, upto, feeds, left.min(100)).await?;
+        let Some(last) = batch.last() else { break };
+        cursor = last.id;
+        left = left.saturating_sub(batch.len() as u32);
+        for (_, _, json) in entry_frames(&batch) {
+            ws.send_with_str(json)?;
+        }
+    }
+    Ok(if left == 0 { cursor } else { upto.max(since) })
+}
+
+/// Answers a refused frame with an error frame (or closes the socket when it was one
+/// bad frame too many) and saves the count.
+fn refuse(
+    ws: &WebSocket,
+    st: &mut SocketState,
+    code: &str,
+    message: &str,
+    counted_as: &FrameError,
+) -> worker::Result<()> {
+    let verdict = st.count_bad(counted_as);
+    ws.serialize_attachment(&*st)?;
+    match verdict {
+        Verdict::Close(c) => close(ws, c, message),
+        Verdict::Ok => {
+            let _ = ws.send_with_str(ServerMsg::error(code, message).to_json());
+        }
+    }
     Ok(())
 }
 

@@ -103,9 +103,9 @@ impl DurableObject for Room {
         };
         meter::begin(&self.env, "room", what);
         match request {
-            Ok(RoomRequest::Socket { feeds }) => {
+            Ok(RoomRequest::Socket { feeds, ask }) => {
                 let latest = self.cursor().await?;
-                hub::accept(&self.state, feeds, latest)
+                hub::accept(&self.state, feeds, latest, &ask)
             }
             Ok(RoomRequest::Publish) => rpc::reply(&self.publish().await?),
             Err(e) => Ok(e.to_json_response()),

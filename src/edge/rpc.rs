@@ -35,24 +35,50 @@ pub struct Ensured {
     pub overdue_at: Option<i64>,
 }
 
+/// A reader's socket request, as the object sees it.
+pub struct SocketAsk {
+    /// The client's address (rate-limit key), for tagging and the per-client cap.
+    pub client: String,
+    /// Cap the client's sockets here (off with RATE_LIMITS=off).
+    pub capped: bool,
+}
+
 /// What a request to a FeedObject asks for.
 pub enum FeedRequest {
     Call(FeedCall),
-    Socket,
+    Socket(SocketAsk),
 }
 
 /// What a request to a Room asks for.
 pub enum RoomRequest {
     /// A reader's socket, optionally following some feeds only.
-    Socket { feeds: Option<Vec<i64>> },
+    Socket {
+        feeds: Option<Vec<i64>>,
+        ask: SocketAsk,
+    },
     /// A FeedObject committed entries: broadcast everything past the cursor.
     Publish,
+}
+
+/// Headers the Worker adds when it forwards a socket: who the client is, and whether
+/// the per-client cap applies (objects cannot read the Worker's vars per request cheaply).
+const CLIENT_HEADER: &str = "X-Orrery-Client";
+const CAPPED_HEADER: &str = "X-Orrery-Capped";
+
+impl SocketAsk {
+    fn read(req: &Request) -> Self {
+        let header = |name: &str| req.headers().get(name).ok().flatten();
+        SocketAsk {
+            client: header(CLIENT_HEADER).unwrap_or_else(|| "unknown".into()),
+            capped: header(CAPPED_HEADER).is_some_and(|v| v == "1"),
+        }
+    }
 }
 
 impl FeedRequest {
     pub async fn read(req: &mut Request) -> AppResult<Self> {
         match req.path().as_str() {
-            SOCKET_PATH => Ok(FeedRequest::Socket),
+            SOCKET_PATH => Ok(FeedRequest::Socket(SocketAsk::read(req))),
             CALL_PATH => Ok(FeedRequest::Call(req.json().await?)),
             other => Err(AppError::NotFound(format!("no feed object call {other}"))),
         }
@@ -62,7 +88,7 @@ impl FeedRequest {
 /// A short name of a FeedObject request, for the meter.
 pub fn describe_feed(req: &AppResult<FeedRequest>) -> String {
     match req {
-        Ok(FeedRequest::Socket) => "socket.connect".into(),
+        Ok(FeedRequest::Socket(_)) => "socket.connect".into(),
         Ok(FeedRequest::Call(call)) => match call {
             FeedCall::Init { .. } => "call.init",
             FeedCall::Refresh => "call.refresh",
@@ -80,6 +106,7 @@ impl RoomRequest {
         match url.path() {
             SOCKET_PATH => Ok(RoomRequest::Socket {
                 feeds: hub::feeds_filter(&url).map_err(AppError::BadRequest)?,
+                ask: SocketAsk::read(req),
             }),
             CALL_PATH => Ok(RoomRequest::Publish),
             other => Err(AppError::NotFound(format!("no room call {other}"))),
@@ -153,27 +180,52 @@ pub async fn feed_delete(env: &Env, id: i64) -> AppResult<()> {
     call_feed(env, id, &FeedCall::Delete).await
 }
 
-/// Hands a reader's upgrade request to the Room shard or FeedObject that will hold the socket.
-async fn forward_socket(stub: Stub, req: &Request, query: &str) -> AppResult<Response> {
+/// Hands a reader's upgrade request to the Room shard or FeedObject that will hold the
+/// socket, saying who the client is.
+async fn forward_socket(
+    stub: Stub,
+    req: &Request,
+    query: &str,
+    client: &Client,
+) -> AppResult<Response> {
     meter::subrequest("object.socket");
+    let headers = req.headers().clone();
+    headers.set(CLIENT_HEADER, &client.key)?;
+    headers.set(CAPPED_HEADER, if client.capped { "1" } else { "0" })?;
     let mut init = RequestInit::new();
-    init.with_headers(req.headers().clone());
+    init.with_headers(headers);
     let fwd = Request::new_with_init(&format!("https://object{SOCKET_PATH}{query}"), &init)?;
     Ok(stub.fetch_with_request(fwd).await?)
 }
 
-pub async fn feed_socket(env: &Env, id: i64, req: &Request) -> AppResult<Response> {
-    forward_socket(feed_stub(env, id)?, req, "").await
+/// Who opens a socket: the rate-limit key of its address, and whether its sockets are capped.
+pub struct Client {
+    pub key: String,
+    pub capped: bool,
 }
 
-/// `query` is the reader's own (`?feeds=1,2`), passed on as it is.
-pub async fn room_socket(env: &Env, shard: u32, req: &Request) -> AppResult<Response> {
+pub async fn feed_socket(
+    env: &Env,
+    id: i64,
+    req: &Request,
+    client: &Client,
+) -> AppResult<Response> {
+    forward_socket(feed_stub(env, id)?, req, "", client).await
+}
+
+/// The reader's own query (`?feeds=1,2`) is passed on as it is.
+pub async fn room_socket(
+    env: &Env,
+    shard: u32,
+    req: &Request,
+    client: &Client,
+) -> AppResult<Response> {
     let query = req
         .url()?
         .query()
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
-    forward_socket(room_stub(env, shard)?, req, &query).await
+    forward_socket(room_stub(env, shard)?, req, &query, client).await
 }
 
 /// Nudges every Room shard in parallel; true only when all of them broadcast.

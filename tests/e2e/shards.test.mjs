@@ -27,7 +27,9 @@ test("every reader on every shard gets a new entry exactly once", async () => {
   assert.equal(created.status, 201, created.text);
   const feedId = created.body.feed.id;
   const ws = w.url.replace("http", "ws");
-  const clients = await Promise.all(Array.from({ length: 40 }, () => openSocket(`${ws}/ws`)));
+  // Readers from 40 addresses: a client's sockets go to the shard its address hashes to.
+  const clients = await Promise.all(Array.from({ length: 40 }, (_, i) =>
+    openSocket(`${ws}/ws`, { headers: { "CF-Connecting-IP": `198.51.100.${i + 1}` } })));
   const hellos = await Promise.all(clients.map((c) => c.next((m) => m.type === "hello")));
   // Each shard counts only its own readers: with 40 readers on 4 shards no hello can say 40.
   assert.ok(Math.max(...hellos.map((h) => h.clients)) < 40, "readers are spread over shards");

@@ -175,10 +175,11 @@ export async function api(base, method, p, { body, token = ADMIN_TOKEN, raw } = 
   return { status: r.status, body: json, text, headers: r.headers };
 }
 
-/** Opens a WebSocket and collects its JSON messages. */
-export function openSocket(url) {
+/** Opens a WebSocket (optionally with handshake headers) and collects its JSON messages. */
+export function openSocket(url, { headers } = {}) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+    // Node's WebSocket takes extra handshake headers (a client address for the Room's shards).
+    const ws = headers ? new WebSocket(url, { headers }) : new WebSocket(url);
     const messages = [];
     const waiters = [];
     let closed = null;

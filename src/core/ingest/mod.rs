@@ -16,6 +16,6 @@ pub use plan::{
 };
 pub use state::{
     on_alarm, overdue_deadline, watchdog, AlarmPlan, FeedState, FeedStatus, PlatformTrouble,
-    RowDigest, Wake, Watch, ALARM_SLACK_MS, FAILING_AFTER, FOLLOW_UP_MS, OVERDUE_GRACE_MS,
-    OVERDUE_SLACK_MS, PAUSED_AFTER, PUBLISH_RETRY_MS, WATCHDOG_GRACE_MS,
+    RowDigest, Wake, Watch, ALARM_SLACK_MS, FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER,
+    OVERDUE_GRACE_MS, OVERDUE_SLACK_MS, PAUSED_AFTER, PUBLISH_RETRY_MS, WATCHDOG_GRACE_MS,
 };

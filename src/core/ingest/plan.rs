@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{overdue_deadline, FeedState, FeedStatus, RowDigest};
+use super::state::{overdue_deadline, FeedState, FeedStatus, RowDigest, GONE_AFTER};
 use crate::core::feed::{self, Entry, FeedDoc, RawEntry, FIRST_FETCH_MAX_ENTRIES};
 use crate::core::fetch_policy::FetchOutcome;
 use crate::core::model::EntryView;
@@ -92,6 +92,11 @@ impl RefreshReport {
                 self.new_entries
             ),
         }
+    }
+
+    /// The feed was removed while this refresh ran: nothing is written.
+    pub fn removed() -> Self {
+        RefreshReport::skipped("the feed was removed while it refreshed")
     }
 
     fn skipped(why: &str) -> Self {
@@ -298,6 +303,9 @@ pub fn plan(
     cfg: &ScheduleConfig,
 ) -> Plan {
     let mut next = st.clone();
+    if !matches!(fetched, FetchOutcome::Gone) {
+        next.gone_strikes = 0;
+    }
     let p = match fetched {
         FetchOutcome::NotModified { cache_max_age_s } => {
             let warning = accept_move(&mut next, moved);
@@ -355,8 +363,18 @@ pub fn plan(
             Plan::bare(st, next, RefreshOutcome::RetryLater, Some(msg), now)
         }
         FetchOutcome::Gone => {
+            next.gone_strikes = next.gone_strikes.saturating_add(1);
+            if next.gone_strikes < GONE_AFTER {
+                let msg = format!(
+                    "the server says this feed is gone (HTTP 410, {} of {GONE_AFTER} before Orrery stops asking)",
+                    next.gone_strikes
+                );
+                return fail(st, next, msg, now, cfg).finish(None);
+            }
             next.status = FeedStatus::Gone;
-            let msg = "the publisher removed this feed (HTTP 410 Gone)".to_string();
+            let msg = format!(
+                "the publisher removed this feed (HTTP 410 Gone, {GONE_AFTER} times in a row)"
+            );
             Plan::bare(st, next, RefreshOutcome::Gone, Some(msg), now)
         }
         FetchOutcome::Failed(reason) => fail(st, next, reason, now, cfg),

@@ -4,8 +4,12 @@ use serde::{Deserialize, Serialize};
 
 /// Consecutive failures after which a feed is shown as failing.
 pub const FAILING_AFTER: u32 = 3;
-/// Consecutive failures after which a feed is paused (until refreshed by hand).
+/// Consecutive failures after which a feed is paused: probed only once a day (the
+/// backoff's cap) until it answers again.
 pub const PAUSED_AFTER: u32 = 10;
+/// A feed is gone only after this many 410s in a row (a misconfigured server can
+/// answer 410 for an hour; the publisher means it if it persists).
+pub const GONE_AFTER: u32 = 3;
 /// A publish the Room has not acknowledged is retried this soon.
 pub const PUBLISH_RETRY_MS: i64 = 2_000;
 /// Work carried over (entries not cleaned yet) continues this soon.
@@ -29,9 +33,10 @@ pub enum FeedStatus {
     Active,
     /// At least [`FAILING_AFTER`] failures in a row; still fetching, backing off.
     Failing,
-    /// [`PAUSED_AFTER`] failures in a row: no more fetches until refreshed by hand.
+    /// [`PAUSED_AFTER`] failures in a row: probed once a day, active again when it answers.
     Paused,
-    /// The publisher answered 410 Gone.
+    /// The publisher answered 410 Gone [`GONE_AFTER`] times in a row: no more fetches
+    /// until refreshed by hand.
     Gone,
 }
 
@@ -45,9 +50,12 @@ impl FeedStatus {
         }
     }
 
-    /// Does the feed fetch on its own alarm?
+    /// Does the feed fetch on its own alarm? (A paused feed does, slowly: its probes.)
     pub fn is_scheduled(self) -> bool {
-        matches!(self, FeedStatus::Active | FeedStatus::Failing)
+        matches!(
+            self,
+            FeedStatus::Active | FeedStatus::Failing | FeedStatus::Paused
+        )
     }
 
     /// The status after `failures` consecutive failures.
@@ -105,6 +113,9 @@ pub struct FeedState {
     /// What D1's feed row holds.
     #[serde(default)]
     pub row: Option<RowDigest>,
+    /// 410s in a row so far.
+    #[serde(default)]
+    pub gone_strikes: u32,
 }
 
 /// When the FeedObject's alarm should fire next.

@@ -63,7 +63,9 @@ async fn limit(req: &Request, env: &Env, r: Route) -> AppResult<()> {
     };
     let ip = req.headers().get("CF-Connecting-IP").ok().flatten();
     match limiter.limit(client_key(ip.as_deref())).await {
-        Ok(outcome) if !outcome.success => Err(AppError::TooManyRequests),
+        Ok(outcome) if !outcome.success => Err(AppError::TooManyRequests(
+            "at most 120 uncached requests a minute".into(),
+        )),
         Ok(_) => Ok(()),
         Err(e) => {
             worker::console_warn!("rate limiter failed, serving anyway: {e}");

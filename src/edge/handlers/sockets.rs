@@ -3,37 +3,45 @@
 use worker::{Env, Request, Response};
 
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{env, rpc, store};
+use crate::edge::rpc::{self, Client};
+use crate::edge::{env, store};
+use crate::routes::{client_key, shard_for, socket_origin_allowed};
 
-fn require_upgrade(req: &Request) -> AppResult<()> {
-    let upgrade = req.headers().get("Upgrade")?.unwrap_or_default();
-    if upgrade.eq_ignore_ascii_case("websocket") {
-        Ok(())
-    } else {
-        Err(AppError::BadRequest(
+/// An upgrade from this planet's pages or an API client, and who the client is.
+fn check(req: &Request, env: &Env) -> AppResult<Client> {
+    let header = |name: &str| req.headers().get(name).ok().flatten();
+    let upgrade = header("Upgrade").unwrap_or_default();
+    if !upgrade.eq_ignore_ascii_case("websocket") {
+        return Err(AppError::BadRequest(
             "this endpoint speaks WebSocket: send Upgrade: websocket".into(),
-        ))
+        ));
     }
+    let own = req.url()?.origin().ascii_serialization();
+    if !socket_origin_allowed(header("Origin").as_deref(), &own) {
+        return Err(AppError::Forbidden(
+            "sockets may be opened only from this planet's own pages".into(),
+        ));
+    }
+    Ok(Client {
+        key: client_key(header("CF-Connecting-IP").as_deref()),
+        capped: env::config(env).rate_limits,
+    })
 }
 
-/// `/ws`: the whole planet (optionally `?feeds=1,2`), held by the Room.
+/// `/ws`: the whole planet (optionally `?feeds=1,2`), held by the Room; a client's
+/// sockets all go to the shard its address hashes to, where the per-client cap
+/// (`core::protocol::MAX_SOCKETS_PER_CLIENT`) counts them.
 pub async fn room(req: Request, env: &Env) -> AppResult<Response> {
-    require_upgrade(&req)?;
-    // A new reader lands on a random shard; every shard gets every entry.
-    let shards = env::room_shards(env);
-    let shard = if shards > 1 {
-        (uuid::Uuid::new_v4().as_u128() % u128::from(shards)) as u32
-    } else {
-        0
-    };
-    rpc::room_socket(env, shard, &req).await
+    let client = check(&req, env)?;
+    let shard = shard_for(&client.key, env::room_shards(env));
+    rpc::room_socket(env, shard, &req, &client).await
 }
 
 /// `/feeds/{id}/ws`: one feed, held by its FeedObject.
 pub async fn feed(req: Request, env: &Env, id: i64) -> AppResult<Response> {
-    require_upgrade(&req)?;
+    let client = check(&req, env)?;
     if store::feed_by_id(&env::db(env)?, id).await?.is_none() {
         return Err(AppError::NotFound(format!("there is no feed {id}")));
     }
-    rpc::feed_socket(env, id, &req).await
+    rpc::feed_socket(env, id, &req, &client).await
 }
