@@ -21,7 +21,7 @@ RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 help:
 	@echo "make dev    - install what is missing, build, serve http://127.0.0.1:$(PORT) with demo feeds"
 	@echo "make test   - install what is missing, then native tests + lints, end-to-end, browser"
-	@echo "make bench  - feed pipeline vs Python feedparser; writes bench/RESULTS.md"
+	@echo "make bench  - feed pipeline native and in wasm (V8) vs Python feedparser, Worker size, realtime; bench/RESULTS.md"
 
 setup:
 	@bash scripts/setup.sh
@@ -61,7 +61,7 @@ test-browser: worker
 	node --test --test-concurrency=1 "tests/browser/*.test.mjs"
 
 bench: setup worker
-	@echo "== feed pipeline vs Python feedparser (bench/RESULTS.md)"
+	@echo "== feed pipeline, native and wasm32-wasip1 in V8, vs Python feedparser; Worker size (bench/RESULTS.md)"
 	@bash bench/run.sh
 	@echo "== socket delivery latency vs a bare relay Durable Object (bench/realtime/RESULTS.md)"
 	@bash bench/realtime/run.sh

@@ -1,31 +1,75 @@
 #!/usr/bin/env bash
-# `make bench`: Python feedparser vs the Orrery feed pipeline over the same real feeds, in one run.
-# Writes bench/RESULTS.md. Needs python3 (venv) and cargo; fetches feedparser from PyPI.
+# `make bench`: Python feedparser vs the Orrery feed pipeline over the same real feeds, and the same
+# pipeline compiled to wasm32-wasip1 and run in V8 (Node's WASI), native and wasm interleaved in one run.
+# Writes bench/RESULTS.md. Needs python3 (venv), cargo + rustup, and `make setup` (Node 22, wasm-opt).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+START=$SECONDS
+say() { echo "bench: [$((SECONDS - START)) s] $*"; }
 
 CORPUS="${CORPUS:-../shared/corpus/real-feeds}"
 ROUNDS="${ROUNDS:-3}"
+PASSES="${PASSES:-3}"
 if [ ! -d "$CORPUS" ]; then
-  echo "bench: corpus folder $CORPUS is absent; nothing to measure (see ../shared/corpus/README.md)"
+  say "corpus folder $CORPUS is absent; nothing to measure (see ../shared/corpus/README.md)"
   exit 0
 fi
+# The project's Node 22 (npm dev dependency `node`), not whatever node is on the system.
+NODE="$PWD/node_modules/.bin/node"
+WASM_OPT="$PWD/node_modules/.bin/wasm-opt"
+for tool in "$NODE" "$WASM_OPT"; do
+  if [ ! -x "$tool" ]; then
+    say "$tool is missing; run \`make setup\` first" >&2
+    exit 1
+  fi
+done
 
 VENV="bench/.venv"
 if ! "$VENV/bin/python" -c 'import feedparser' 2>/dev/null; then
-  echo "bench: installing feedparser into $VENV"
+  say "installing feedparser into $VENV"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check feedparser
 fi
 
-echo "bench: building the pipeline (release)"
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+say "building the pipeline natively (release profile)"
 cargo build --release --quiet --bin bench-pipeline
-BIN="${CARGO_TARGET_DIR:-target}/release/bench-pipeline"
+BIN="$TARGET_DIR/release/bench-pipeline"
+
+# wasm32-wasip1: the same source as a WASI command, so V8 can run it under Node with the corpus
+# folder preopened (the Worker's own build, wasm32-unknown-unknown, has no files and no clock).
+if rustup target list --installed 2>/dev/null | grep -qx wasm32-wasip1; then
+  say "rust wasm32-wasip1 target: present"
+else
+  say "adding the rust target wasm32-wasip1 (rustup target add wasm32-wasip1), to run the pipeline in V8"
+  rustup target add wasm32-wasip1
+fi
+say "building the pipeline for wasm32-wasip1 (release profile), then wasm-opt -O as worker-build does"
+cargo build --release --quiet --target wasm32-wasip1 --bin bench-pipeline
+
+WASM_RAW="$TARGET_DIR/wasm32-wasip1/release/bench-pipeline.wasm"
+WASM="$TARGET_DIR/wasm32-wasip1/release/bench-pipeline.opt.wasm"
+if [ ! -f "$WASM" ] || [ "$WASM_RAW" -nt "$WASM" ]; then
+  # worker-build 0.8.7's wasm-opt arguments for a release build (`-O`, this feature set, names kept); ~20 s.
+  "$WASM_OPT" "$WASM_RAW" -o "$WASM.tmp" -O \
+    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
+    --enable-multivalue --enable-reference-types --enable-exception-handling --debuginfo
+  mv "$WASM.tmp" "$WASM"
+fi
 
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
 
-echo "bench: Python feedparser over $CORPUS (one pass, ~30-60 s)"
+# The Worker itself: its wasm's size against the Free plan's 3 MB (gzipped) limit.
+say "the Worker build (make worker; nothing to do when it is current)"
+make --no-print-directory worker
+WORKER_WASM="build/index_bg.wasm"
+say "wrangler deploy --dry-run for the upload size wrangler reports"
+DRY="$( (PATH="$PWD/node_modules/node/bin:$PATH" WRANGLER_SEND_METRICS=false NO_UPDATE_NOTIFIER=1 \
+  timeout 300 node_modules/.bin/wrangler deploy --dry-run --outdir "$TMP/dry" 2>&1 || true) |
+  grep -m1 'Total Upload' || true)"
+
+say "Python feedparser over $CORPUS (one pass, ~30-60 s)"
 "$VENV/bin/python" - "$CORPUS" > "$TMP/feedparser.json" <<'PY'
 import json, os, sys, time
 import feedparser
@@ -46,61 +90,30 @@ print(json.dumps({"version": feedparser.__version__, "total_ms": total, "with_en
                   "p50_ms": pick(0.5), "p90_ms": pick(0.9), "p99_ms": pick(0.99)}))
 PY
 
-echo "bench: Orrery pipeline over $CORPUS (best of $ROUNDS per feed)"
-"$BIN" "$CORPUS" "$ROUNDS" > "$TMP/orrery.json"
+LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
+# Native and wasm alternate (and swap order every pass), so both see the same machine load.
+for pass in $(seq 1 "$PASSES"); do
+  order="native wasm"
+  [ $((pass % 2)) -eq 0 ] && order="wasm native"
+  for which in $order; do
+    say "pass $pass/$PASSES, $which: $ROUNDS rounds over the corpus"
+    if [ "$which" = native ]; then
+      "$BIN" "$CORPUS" "$ROUNDS" > "$TMP/native-$pass.json"
+    else
+      "$NODE" --no-warnings bench/wasm/run-wasi.mjs "$WASM" "$CORPUS" "$ROUNDS" > "$TMP/wasm-$pass.json"
+    fi
+  done
+done
+LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 
 CPU="$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2- | sed 's/^ *//' || true)"
-"$VENV/bin/python" - "$TMP/feedparser.json" "$TMP/orrery.json" "$(nproc)" "${CPU:-unknown}" "$CORPUS" > bench/RESULTS.md <<'PY'
-import json, sys, datetime, platform
-fp = json.load(open(sys.argv[1])); o = json.load(open(sys.argv[2]))
-nproc, cpu, corpus = sys.argv[3], sys.argv[4], sys.argv[5]
-ff, un, al = o["first_fetch"], o["unchanged"], o["clean_all"]
-ratio = fp["total_ms"] / ff["total_ms"]
-ratio_all = fp["total_ms"] / al["total_ms"]
-def verdict(ok): return "met" if ok else "**MISSED**"
-print(f"""# Feed pipeline benchmark
-
-- Date: {datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}
-- Machine: {nproc} CPU(s), {cpu}, {platform.system()} {platform.release()}; shared with other work, so numbers are noisy: read ratios.
-- Corpus: `{corpus}`, {o['feeds']} real feeds (44 MB).
-- Reproduce: `make bench` (= `bash bench/run.sh`; `ROUNDS=5` for more repetitions, `CORPUS=dir` for another folder).
-- Orrery: native, the crate's release profile (`cargo build --release --bin bench-pipeline`), one thread; per-feed time is the best of {o.get('rounds', 3)} runs of that feed (wall time of a single-threaded, allocation-bound loop, i.e. its CPU time).
-- feedparser {fp['version']}: one pass, `feedparser.parse(bytes)` per file (it parses and sanitizes every entry); per-feed figures are `time.process_time()`.
-
-## Totals over the corpus
-
-| pipeline | total | vs feedparser | feeds with entries |
-| --- | ---: | ---: | ---: |
-| Python feedparser | {fp['total_ms']:.0f} ms | 1× | {fp['with_entries']} |
-| Orrery first fetch (parse + identity + clean what a first fetch stores) | {ff['total_ms']:.0f} ms | **{ratio:.0f}×** | {o['with_entries']} |
-| Orrery, every entry sanitized (for comparison with naive pipelines) | {al['total_ms']:.0f} ms | {ratio_all:.0f}× | {o['with_entries']} |
-| Orrery refresh of an unchanged feed (parse + identity + fingerprint compare) | {un['total_ms']:.0f} ms | {fp['total_ms'] / max(un['total_ms'], 1e-9):.0f}× | |
-
-A first fetch stores the newest `FIRST_FETCH_MAX_ENTRIES` (50) entries ({o['stored_entries']} in all). `clean_batch` sanitizes them
-newest first with full content until 96 KiB of raw HTML is spent (the newest always in full, each body capped at 64 KiB at a tag
-boundary); older ones are stored brief (escaped plain-text summary, no HTML sanitizer). Entries of an unchanged feed that needed
-cleaning anyway: {o['unchanged_recleaned']}.
-
-## Per-feed CPU time (ms)
-
-| | p50 | p90 | p99 | max |
-| --- | ---: | ---: | ---: | ---: |
-| Orrery first fetch | {ff['p50_ms']:.2f} | {ff['p90_ms']:.2f} | {ff['p99_ms']:.2f} | {ff['max_ms']:.2f} |
-| Orrery unchanged refresh | {un['p50_ms']:.2f} | {un['p90_ms']:.2f} | {un['p99_ms']:.2f} | {un['max_ms']:.2f} |
-| Orrery, every entry sanitized | {al['p50_ms']:.2f} | {al['p90_ms']:.2f} | {al['p99_ms']:.2f} | {al['max_ms']:.2f} |
-| Python feedparser | {fp['p50_ms']:.2f} | {fp['p90_ms']:.2f} | {fp['p99_ms']:.2f} | |
-
-Slowest first fetch: `{o['worst_first_fetch']['file']}` ({o['worst_first_fetch']['bytes']} bytes, {o['worst_first_fetch']['ms']:.2f} ms).
-
-## Goals
-
-| goal | result | |
-| --- | --- | --- |
-| first fetch ≥ 50× feedparser | {ratio:.0f}× | {verdict(ratio >= 50)} |
-| per-feed p99 < 10 ms (first fetch) | {ff['p99_ms']:.2f} ms | {verdict(ff['p99_ms'] < 10)} |
-| unchanged feed near zero | p50 {un['p50_ms']:.2f} ms, p99 {un['p99_ms']:.2f} ms | {verdict(un['p99_ms'] < 3)} |
-
-Native timings; the Worker runs the same code compiled to wasm32, which this benchmark does not measure.
-""")
-PY
+export BENCH_CORPUS="$CORPUS" BENCH_TMP="$TMP" BENCH_PASSES="$PASSES" BENCH_ROUNDS="$ROUNDS" \
+  BENCH_NPROC="$(nproc)" BENCH_CPU="${CPU:-unknown}" BENCH_LOAD="$LOAD_START / $LOAD_END" \
+  BENCH_NODE="$("$NODE" --version)" BENCH_V8="$("$NODE" -p process.versions.v8)" \
+  BENCH_WORKERD="$(node_modules/.bin/workerd --version 2>/dev/null || echo '?')" \
+  BENCH_RUSTC="$(rustc --version)" BENCH_WASM_OPT="$("$WASM_OPT" --version)" \
+  BENCH_WASI_BYTES="$(wc -c < "$WASM")" BENCH_WORKER_BYTES="$(wc -c < "$WORKER_WASM")" \
+  BENCH_WORKER_GZ="$(gzip -9 -c "$WORKER_WASM" | wc -c)" BENCH_DRY="$DRY"
+"$VENV/bin/python" bench/report.py > "$TMP/RESULTS.md"
+sed "s/~RUNTIME_S s/~$((SECONDS - START)) s/" "$TMP/RESULTS.md" > bench/RESULTS.md
 cat bench/RESULTS.md
