@@ -94,8 +94,8 @@ P(f"""# Feed pipeline benchmark
 
 Per feed, as the FeedObject lives it: a **first fetch** (empty seen set) plans the newest `FIRST_FETCH_MAX_ENTRIES` (50) entries,
 archives the rest, and sanitizes newest first within this invocation's budget (96 KiB of raw body minus 1/32 of the document's
-size for parsing; the first entry always); the others are carried to **follow-up** invocations, each loading the newest
-{o['pending_batch']} waiting rows (decoded from JSON) and cleaning within 96 KiB, until none wait. Then, on a new document (digest differs),
+size for parsing; the first entry always); the others are carried to **follow-up** invocations, each looking at the newest
+{o['pending_peek']} waiting rows' lengths, loading (decoding from JSON) only those that fit 96 KiB and cleaning them, until none wait. Then, on a new document (digest differs),
 a **refresh with changes** whose seen table lacks the {o['changed']} newest stored identities, an **unchanged refresh** (every entry
 known: parse, identify, compare), and a refresh that fetches the **identical body** (digest match: not parsed).
 Over the corpus: {o['stored_entries']} entries stored, {o['carried_entries']} of them carried by first fetches to {fu['n']} follow-ups

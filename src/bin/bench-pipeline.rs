@@ -12,7 +12,7 @@ use orrery::core::config::Config;
 use orrery::core::feed;
 use orrery::core::fetch_policy::FetchOutcome;
 use orrery::core::ingest::{
-    self, FeedState, PendingEntry, Plan, Seen, SeenSet, Settled, StoredEntry,
+    self, FeedState, PendingEntry, Plan, Seen, SeenSet, Settled, StoredEntry, PENDING_PEEK,
 };
 use orrery::core::model::EntryView;
 use orrery::core::protocol::{ServerMsg, SocketState};
@@ -23,9 +23,6 @@ const NOW_MS: i64 = 4_102_444_800_000;
 const FEED_URL: &str = "https://feeds.example.com/feed";
 /// A refresh with changes: this many of the newest stored entries are new again.
 const CHANGED: usize = 5;
-/// Carried-over entries a follow-up loads at most (`edge::feed_storage::PENDING_BATCH`;
-/// `edge` is only built for wasm32).
-const PENDING_BATCH: usize = 50;
 /// The frame measurements, as the issue names them.
 const HOME_ENTRIES: usize = 50;
 const SOCKETS: usize = 1_000;
@@ -58,6 +55,8 @@ fn production_follow_up(st: &FeedState, loaded: Vec<PendingEntry>, more_waiting:
 struct PendingRow {
     identity: String,
     published: Option<i64>,
+    /// Raw body length, kept beside the row so a follow-up reads only what it will clean.
+    len: usize,
     json: String,
 }
 
@@ -71,6 +70,7 @@ fn apply(p: &mut Plan, next_id: &mut i64) -> (Vec<PendingRow>, Settled) {
         .map(|e| PendingRow {
             identity: e.raw.identity.clone(),
             published: e.raw.published_at,
+            len: e.raw.content_len(),
             json: serde_json::to_string(e).unwrap_or_default(),
         })
         .collect();
@@ -140,8 +140,9 @@ fn remember(seen: &mut HashMap<String, Seen>, p: &Plan, settled: &Settled) {
     }
 }
 
-/// Follow-up invocations until nothing waits: each loads the newest `PENDING_BATCH` rows
-/// (as `feed_storage::pending` does: decoded from JSON, in the timing) and plans them.
+/// Follow-up invocations until nothing waits: each loads the newest waiting rows that fit
+/// its budget (as `feed_storage::pending` does, by their lengths; decoded from JSON, in
+/// the timing) and plans them.
 /// Returns each invocation's time and the state after the last; `stored` gets the
 /// identities stored, newest first.
 fn drain(
@@ -156,8 +157,10 @@ fn drain(
     while !pending.is_empty() {
         // SQLite's `ORDER BY published DESC`: NULLs last.
         pending.sort_by_key(|r| std::cmp::Reverse(r.published));
-        let more = pending.len() > PENDING_BATCH;
-        let batch = &pending[..pending.len().min(PENDING_BATCH)];
+        let lens: Vec<usize> = pending.iter().take(PENDING_PEEK).map(|r| r.len).collect();
+        let take = ingest::follow_up_take(&lens);
+        let more = pending.len() > take;
+        let batch = &pending[..take];
         let t = Instant::now();
         let loaded: Vec<PendingEntry> = batch
             .iter()
@@ -645,7 +648,7 @@ fn main() {
     };
     println!(
         "{{\"target\":\"{target}\",\"feeds\":{n},\"rounds\":{rounds},\"with_entries\":{with_entries},\
-         \"stored_entries\":{stored},\"carried_entries\":{carried},\"pending_batch\":{PENDING_BATCH},\
+         \"stored_entries\":{stored},\"carried_entries\":{carried},\"pending_peek\":{PENDING_PEEK},\
          \"changed\":{CHANGED},\"changed_recleaned\":{changed_new},\"unchanged_recleaned\":{unchanged_new},\
          \"files\":{},\"bytes\":{},\"seen_lookups\":{},{},{},{},{},{},{},\"worst_first_fetch\":{worst},\"frames\":{frames}}}",
         list(names.iter().map(|s| json_str(s))),

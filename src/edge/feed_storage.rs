@@ -4,18 +4,22 @@
 //! the shell saves the state only when it changed and an unchanged refresh writes
 //! nothing but its alarm. Every call reports its rows to the meter.
 
+use std::collections::HashMap;
+
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use worker::{SqlStorageValue, State};
 
-use crate::core::ingest::{FeedState, PendingEntry, Seen, SeenMark, SeenSet, Wake};
+use crate::core::ingest::{
+    follow_up_take, FeedState, PendingEntry, Seen, SeenMark, SeenSet, Wake, PENDING_PEEK,
+};
 use crate::edge::meter;
 
 const STATE_KEY: &str = "feed";
 /// An alarm is never set closer than this (set_alarm takes an offset, not a time).
 const MIN_ALARM_OFFSET_MS: i64 = 100;
-/// Carried-over entries loaded per follow-up invocation at most.
-pub const PENDING_BATCH: u32 = 50;
+/// Identities per batched lookup (DO SQLite binds at most 100 parameters).
+const LOOKUP_BATCH: usize = 90;
 
 /// Once per instance: the dedupe memory (identity → fingerprint, D1 entry id) and the
 /// entries waiting to be cleaned by a follow-up invocation (raw, as JSON).
@@ -28,7 +32,7 @@ pub fn create_tables(state: &State) -> worker::Result<()> {
     )?;
     sql.exec(
         "CREATE TABLE IF NOT EXISTS pending (identity TEXT PRIMARY KEY, fingerprint TEXT NOT NULL, \
-         published INTEGER, entry TEXT NOT NULL)",
+         published INTEGER, len INTEGER NOT NULL, entry TEXT NOT NULL)",
         None,
     )?;
     sql.exec(
@@ -122,11 +126,13 @@ pub fn carry(state: &State, entries: &[PendingEntry]) -> worker::Result<()> {
         exec(
             state,
             "pending.put",
-            "INSERT OR REPLACE INTO pending (identity, fingerprint, published, entry) VALUES (?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO pending (identity, fingerprint, published, len, entry) \
+             VALUES (?, ?, ?, ?, ?)",
             vec![
                 e.raw.identity.clone().into(),
                 e.raw.fingerprint.clone().into(),
                 e.raw.published_at.into(),
+                (e.raw.content_len() as i64).into(),
                 serde_json::to_string(e)?.into(),
             ],
         )?;
@@ -147,22 +153,48 @@ pub fn finish(state: &State, identities: &[String]) -> worker::Result<()> {
     Ok(())
 }
 
-/// The newest waiting entries (at most [`PENDING_BATCH`]), and whether more wait behind them.
+/// The newest waiting entries that fit one follow-up's budget (decided from their
+/// lengths, so bodies that will not be cleaned now are not read), and whether more wait.
 pub fn pending(state: &State) -> worker::Result<(Vec<PendingEntry>, bool)> {
+    #[derive(Deserialize)]
+    struct Peek {
+        identity: String,
+        len: i64,
+    }
+    let peek: Vec<Peek> = select(
+        state,
+        "pending.peek",
+        "SELECT identity, len FROM pending ORDER BY published DESC LIMIT ?",
+        vec![(PENDING_PEEK as i64 + 1).into()],
+    )?;
+    let lens: Vec<usize> = peek
+        .iter()
+        .take(PENDING_PEEK)
+        .map(|p| p.len.max(0) as usize)
+        .collect();
+    let take = follow_up_take(&lens);
+    if take == 0 {
+        return Ok((Vec::new(), false));
+    }
     #[derive(Deserialize)]
     struct Row {
         entry: String,
     }
+    let ids: Vec<SqlStorageValue> = peek[..take]
+        .iter()
+        .map(|p| p.identity.clone().into())
+        .collect();
     let rows: Vec<Row> = select(
         state,
         "pending.get",
-        "SELECT entry FROM pending ORDER BY published DESC LIMIT ?",
-        vec![i64::from(PENDING_BATCH + 1).into()],
+        &format!(
+            "SELECT entry FROM pending WHERE identity IN ({}) ORDER BY published DESC",
+            placeholders(ids.len())
+        ),
+        ids,
     )?;
-    let more = rows.len() > PENDING_BATCH as usize;
     let entries = rows
         .iter()
-        .take(PENDING_BATCH as usize)
         .filter_map(|r| match serde_json::from_str::<PendingEntry>(&r.entry) {
             Ok(e) => Some(e),
             Err(e) => {
@@ -171,61 +203,89 @@ pub fn pending(state: &State) -> worker::Result<(Vec<PendingEntry>, bool)> {
             }
         })
         .collect();
-    Ok((entries, more))
+    Ok((entries, peek.len() > take))
 }
 
-/// The seen table (and, while work is pending, the pending table), queried one identity
-/// at a time: a primary-key lookup reads one row; an unchanged 304 reads none.
+/// `?, ?, …` for an `IN (…)` of `n` (≥ 1) values.
+fn placeholders(n: usize) -> String {
+    vec!["?"; n].join(", ")
+}
+
+/// The seen table (and, while work is pending, the pending table), queried in batches of
+/// identities: each lookup reads only the rows it finds; an unchanged 304 reads none.
 pub struct SeenTable<'a> {
     pub state: &'a State,
     pub with_pending: bool,
 }
 
-#[derive(Deserialize)]
-struct SeenRow {
-    fingerprint: String,
-    stored: i64,
-}
-
 impl SeenTable<'_> {
-    fn lookup(&self, identity: &str) -> worker::Result<Option<Seen>> {
-        let seen: Vec<SeenRow> = select(
+    /// One batch: seen rows, and (while work is pending) waiting versions over them.
+    fn lookup(&self, ids: &[&str], out: &mut HashMap<String, Seen>) -> worker::Result<()> {
+        #[derive(Deserialize)]
+        struct Row {
+            identity: String,
+            fingerprint: String,
+            stored: i64,
+        }
+        let binds = || {
+            ids.iter()
+                .map(|id| (*id).into())
+                .collect::<Vec<SqlStorageValue>>()
+        };
+        let marks = placeholders(ids.len());
+        let seen: Vec<Row> = select(
             self.state,
             "seen.get",
-            "SELECT fingerprint, entry_id IS NOT NULL AS stored FROM seen WHERE identity = ?",
-            vec![identity.into()],
+            &format!(
+                "SELECT identity, fingerprint, entry_id IS NOT NULL AS stored FROM seen \
+                 WHERE identity IN ({marks})"
+            ),
+            binds(),
         )?;
-        let mut found = seen.into_iter().next().map(|r| Seen {
-            fingerprint: r.fingerprint,
-            stored: r.stored != 0,
-            pending: false,
-        });
+        for r in seen {
+            let s = Seen {
+                fingerprint: r.fingerprint,
+                stored: r.stored != 0,
+                pending: false,
+            };
+            out.insert(r.identity, s);
+        }
         if self.with_pending {
-            let waiting: Vec<SeenRow> = select(
+            let waiting: Vec<Row> = select(
                 self.state,
                 "pending.get",
-                "SELECT fingerprint, 0 AS stored FROM pending WHERE identity = ?",
-                vec![identity.into()],
+                &format!(
+                    "SELECT identity, fingerprint, 0 AS stored FROM pending WHERE identity IN ({marks})"
+                ),
+                binds(),
             )?;
-            if let Some(w) = waiting.into_iter().next() {
-                let stored = found.as_ref().is_some_and(|s| s.stored);
-                found = Some(Seen {
+            for w in waiting {
+                let stored = out.get(&w.identity).is_some_and(|s| s.stored);
+                let s = Seen {
                     fingerprint: w.fingerprint,
                     stored,
                     pending: true,
-                });
+                };
+                out.insert(w.identity, s);
             }
         }
-        Ok(found)
+        Ok(())
     }
 }
 
 impl SeenSet for SeenTable<'_> {
     fn seen(&self, identity: &str) -> Option<Seen> {
-        // Unknown is safe: D1's upsert on (feed_id, identity) never stores it twice.
-        self.lookup(identity).unwrap_or_else(|e| {
-            worker::console_error!("seen lookup failed: {e}");
-            None
-        })
+        self.seen_many(&[identity]).remove(identity)
+    }
+
+    fn seen_many(&self, identities: &[&str]) -> HashMap<String, Seen> {
+        let mut out = HashMap::new();
+        for chunk in identities.chunks(LOOKUP_BATCH) {
+            // Unknown is safe: D1's upsert on (feed_id, identity) never stores it twice.
+            if let Err(e) = self.lookup(chunk, &mut out) {
+                worker::console_error!("seen lookup failed: {e}");
+            }
+        }
+        out
     }
 }

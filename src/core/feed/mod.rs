@@ -318,12 +318,16 @@ fn display_name(a: &str) -> &str {
 /// bytes of raw body: the first always (so work always progresses), then while the
 /// running total fits. The rest wait for a later invocation.
 pub fn within_budget(entries: &[&RawEntry], budget: usize) -> usize {
+    fits_budget(entries.iter().map(|e| e.content_len()), budget)
+}
+
+/// How many of these raw body lengths, in order, fit `budget`: the first always.
+pub fn fits_budget(lens: impl IntoIterator<Item = usize>, budget: usize) -> usize {
     let mut spent = 0usize;
-    entries
-        .iter()
+    lens.into_iter()
         .enumerate()
-        .take_while(|(i, e)| {
-            spent += e.content_len();
+        .take_while(|(i, len)| {
+            spent += len;
             *i == 0 || spent <= budget
         })
         .count()

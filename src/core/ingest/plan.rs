@@ -1,6 +1,6 @@
 //! One invocation's plan: from what a fetch found (or what was carried over), what to write, archive, carry and publish.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -168,9 +168,17 @@ pub struct Seen {
 /// how it is queried; a `HashMap` serves tests and the benchmark).
 pub trait SeenSet {
     fn seen(&self, identity: &str) -> Option<Seen>;
+
+    /// Many at once (the edge answers in a few batched queries, not one per entry).
+    fn seen_many(&self, identities: &[&str]) -> HashMap<String, Seen> {
+        identities
+            .iter()
+            .filter_map(|id| Some((id.to_string(), self.seen(id)?)))
+            .collect()
+    }
 }
 
-impl SeenSet for std::collections::HashMap<String, Seen> {
+impl SeenSet for HashMap<String, Seen> {
     fn seen(&self, identity: &str) -> Option<Seen> {
         self.get(identity).cloned()
     }
@@ -382,6 +390,15 @@ pub fn plan(
     p.finish(None)
 }
 
+/// Carried-over entries a follow-up looks at, newest first.
+pub const PENDING_PEEK: usize = 50;
+
+/// How many of the waiting entries (their raw body lengths, newest first) one follow-up
+/// loads: what fits its budget, the first always; the rest stay in storage unread.
+pub fn follow_up_take(lens: &[usize]) -> usize {
+    feed::fits_budget(lens.iter().copied(), feed::FULL_CONTENT_BUDGET_BYTES)
+}
+
 /// A follow-up invocation: cleans carried-over entries (`loaded`, newest first) within
 /// the budget; `more_waiting` says storage holds more than was loaded.
 pub fn follow_up(st: &FeedState, loaded: Vec<PendingEntry>, more_waiting: bool, now: i64) -> Plan {
@@ -458,11 +475,17 @@ pub fn changed_entries<'a>(
     seen: &impl SeenSet,
 ) -> Vec<(&'a RawEntry, Option<Seen>)> {
     let mut first = HashSet::new();
-    doc.entries
+    let unique: Vec<&RawEntry> = doc
+        .entries
         .iter()
         .take(MAX_ITEMS_PER_DOCUMENT)
         .filter(|e| first.insert(e.identity.as_str()))
-        .filter_map(|e| match seen.seen(&e.identity) {
+        .collect();
+    let ids: Vec<&str> = unique.iter().map(|e| e.identity.as_str()).collect();
+    let mut known = seen.seen_many(&ids);
+    unique
+        .into_iter()
+        .filter_map(|e| match known.remove(&e.identity) {
             None => Some((e, None)),
             Some(s) if (s.stored || s.pending) && s.fingerprint != e.fingerprint => {
                 Some((e, Some(s)))
