@@ -5,14 +5,14 @@
 /** The assumptions, in one place (COST.md prints them). Change them here. */
 export const ASSUME = {
   feeds: [100, 1000, 10000],
-  // The default schedule: one fetch per 30 min (the jitter only ever lengthens it, so 48 is an upper bound).
-  fetchesPerDay: 48,
+  // The default schedule: one fetch an hour (the jitter only ever lengthens it, so 24 is an upper bound).
+  fetchesPerDay: 24,
   // 3 new entries/day/feed, one per fetch; 2 more fetches a day find an edited entry:
-  // 5 of 48 fetches (10%) find changes. Steady state after a year: every feed is at its
-  // 500-entry cap (3/day reaches it after ~150 days), so each new entry also deletes the oldest.
+  // 5 of 24 fetches find changes. Steady state after a year: every feed is at its
+  // 100-entry cap (3/day reaches it after ~33 days), so each new entry also deletes the oldest.
   newEntryFetches: 3,
   editFetches: 2,
-  // The other 43: 60% answered 304, 20% identical 200 (no validators), 20% a changed document
+  // The others: 60% answered 304, 20% identical 200 (no validators), 20% a changed document
   // with nothing new in it (a new lastBuildDate, reordered items…): parsed, nothing stored.
   unchangedMix: { notModified: 0.6, identical: 0.2, changedNothingNew: 0.2 },
   // D1's watchdog deadline moves about once a day per feed: that fetch also rewrites the feed row
@@ -21,14 +21,16 @@ export const ASSUME = {
   cronRunsPerDay: 144,
   readers: 1000,
   reconnectsPerReaderPerDay: 10, // sleep/wake, network changes, deploys: each a connect + a resume
-  pingSeconds: 30, // assets/live.js sends `ping` every 30 s
+  // assets/live.js no longer pings on a timer: it probes only after a wake, a network change
+  // or 10 visible minutes without a frame. Counted here as one probe per reconnect.
+  pingSeconds: 0,
   pageViews: 10000,
   // Page views by page; `/` and `/feeds/{id}` run live.js, which opens a socket and resumes.
   pageMix: { "/": 0.70, "/feeds/{id}": 0.10, "/feeds": 0.05, "/titles": 0.05, "/feed.atom": 0.10 },
   visitMinutes: 2, // how long a page view's socket stays open (pings only)
   cacheSeconds: 15, // PAGE_CACHE_SECONDS
   colos: 5, // the Cache API is per data centre: views spread evenly over this many
-  retentionMaxEntries: 500,
+  retentionMaxEntries: 100,
   retentionDays: 365,
   // Wall time an alarm spends waiting on a real publisher (loopback here is ~1 ms): added to
   // every fetching alarm's measured wall time for DO duration (GB-s).
@@ -138,7 +140,10 @@ export function model(m, A = ASSUME) {
     const reconnects = A.readers * A.reconnectsPerReaderPerDay;
     addTo(d, o.ws_connect, reconnects, { doMs: o.ws_connect.wallMs });
     addTo(d, o.resume_recent, reconnects, { doMs: o.resume_recent.wallMs });
-    const pings = A.readers * (86400 / A.pingSeconds) + pageSockets * (A.visitMinutes * 60 / A.pingSeconds);
+    // One probe per reconnect (live.js pings only to check a socket it suspects is dead).
+    const pings = A.pingSeconds > 0
+      ? A.readers * (86400 / A.pingSeconds) + pageSockets * (A.visitMinutes * 60 / A.pingSeconds)
+      : A.readers * A.reconnectsPerReaderPerDay;
     const doReq = d.doInv + d.msgs / 20;
     const doGBs = (d.doMs / 1000) * A.doMemoryGB;
     const d1Bytes = E * bytesPerEntry;
@@ -298,10 +303,10 @@ export function render(m, A = ASSUME) {
   P("### What moves these numbers");
   P();
   const pingRows = M.rows.map((r) => `${int(r.N)} feeds: ${int(r.doReq + r.pingReqIfBilled)} (${pct(r.doReq + r.pingReqIfBilled, FREE.doReq)})`).join(", ");
-  P(`- **Pings.** live.js sends \`ping\` every ${A.pingSeconds} s: ${int(M.rows[0].pings)} a day from ${int(A.readers)} readers (and page-view sockets). They are answered by \`setWebSocketAutoResponse\`: measured here, a ping wakes nothing and logs no invocation (${o.ping.doInv + o.ping.msgs} invocations, ${o.ping.sqlRead + o.ping.d1Read} rows). The docs say auto-responses incur no wall-clock time \"and so they will not be charged\" (a footnote on duration), while incoming WebSocket messages are billed as requests at 20:1 and only *protocol* pings are named as free. If application-level auto-responses counted as incoming messages, they would add ${int(M.rows[0].pingReqIfBilled)} DO requests a day — on their own ${pct(M.rows[0].pingReqIfBilled, FREE.doReq)} of the Free limit — making the DO request line ${pingRows}. The tables assume they are not billed.`);
+  P(`- **Pings.** live.js sends no periodic \`ping\` (it probes a socket only after a wake, a network change or 10 visible minutes without a frame; counted as one probe per reconnect): ${int(M.rows[0].pings)} a day from ${int(A.readers)} readers. They are answered by \`setWebSocketAutoResponse\`: measured here, a ping wakes nothing and logs no invocation (${o.ping.doInv + o.ping.msgs} invocations, ${o.ping.sqlRead + o.ping.d1Read} rows). The docs say auto-responses incur no wall-clock time \"and so they will not be charged\" (a footnote on duration), while incoming WebSocket messages are billed as requests at 20:1 and only *protocol* pings are named as free. If application-level auto-responses counted as incoming messages, they would add ${int(M.rows[0].pingReqIfBilled)} DO requests a day — on their own ${pct(M.rows[0].pingReqIfBilled, FREE.doReq)} of the Free limit — making the DO request line ${pingRows}. The tables assume they are not billed.`);
   const adaptive = { ...A, fetchesPerDay: 6 };
   const Mad = model(m, adaptive);
-  P(`- **The adaptive schedule.** 48 fetches a day is the default for a feed with no publishing history. A feed that publishes 3 times a day is polled every ~4 h (half its mean gap, \`core/schedule.rs\`), ~6 fetches a day: then DO requests are ${Mad.rows.map((r) => `${int(r.doReq)} at ${int(r.N)} feeds`).join(", ")} and DO SQLite rows written ${Mad.rows.map((r) => `${int(r.sqlWritten)}`).join(", ")}.`);
+  P(`- **The adaptive schedule.** ${A.fetchesPerDay} fetches a day is the default for a feed with no publishing history. A feed that publishes 3 times a day is polled every ~4 h (half its mean gap, \`core/schedule.rs\`), ~6 fetches a day: then DO requests are ${Mad.rows.map((r) => `${int(r.doReq)} at ${int(r.N)} feeds`).join(", ")} and DO SQLite rows written ${Mad.rows.map((r) => `${int(r.sqlWritten)}`).join(", ")}.`);
   const belowCap = o.alarm_new1;
   P(`- **Before the cap.** Until a feed holds ${A.retentionMaxEntries} entries (about ${Math.round(A.retentionMaxEntries / A.newEntryFetches)} days at 3 a day) a new entry costs ${belowCap.d1Written} D1 rows written instead of ${o.alarm_new1_cap.d1Written} (no oldest entry to delete).`);
   {
@@ -329,9 +334,9 @@ export function render(m, A = ASSUME) {
     if (m.a.pruned && pr > 0) {
       F(`**A first fetch stores posts the next cron deletes.** The corpus's feeds carry posts older than \`RETENTION_DAYS\` (365): of the ${int(m.a.pruned.before)} entries the adds stored, ${int(pr)} were pruned by the next cron runs (${int(m.a.pruned.after)} left). Each was written (~${o.add_median.stored ? fix(o.add_median.d1Written / Math.max(1, o.add_median.stored), 0) : "?"} D1 rows per stored entry in the median add, with its feed row and indexes) and then deleted (${fix(o.cron_prune ? o.cron_prune.d1Written / Math.max(1, o.cron_prune.pruned) : 0, 1)} rows written per entry pruned). Skipping entries published before the retention cut-off at ingest would save both.`);
     }
-    F(`**DO requests are the alarms.** At the default 30-minute schedule each feed is ${A.fetchesPerDay + A.newEntryFetches} DO requests a day (48 alarms, 3 Room publishes); at 10,000 feeds that alone is ${int((A.fetchesPerDay + A.newEntryFetches) * 10000)}, ${fix(((A.fetchesPerDay + A.newEntryFetches) * 10000) / FREE.doReq, 1)}× the Free limit, and every alarm writes at least one DO row (its \`setAlarm\`), so DO SQLite rows written follow. The adaptive schedule helps feeds with a publishing history (see below).`);
+    F(`**DO requests are the alarms.** At the default hourly schedule each feed is ${A.fetchesPerDay + A.newEntryFetches} DO requests a day (${A.fetchesPerDay} alarms, ${A.newEntryFetches} Room publishes); at 10,000 feeds that alone is ${int((A.fetchesPerDay + A.newEntryFetches) * 10000)}, ${fix(((A.fetchesPerDay + A.newEntryFetches) * 10000) / FREE.doReq, 1)}× the Free limit, and every alarm writes at least one DO row (its \`setAlarm\`), so DO SQLite rows written follow. The adaptive schedule helps feeds with a publishing history (see below).`);
     F(`**D1 storage: 500 MB holds ${int(FREE.d1Bytes / (A.retentionMaxEntries * M.bytesPerEntry))} full feeds.** At ${int(M.bytesPerEntry)} bytes per stored entry (real posts, FTS and indexes included) the default cap of ${A.retentionMaxEntries} entries per feed needs ${mb(A.retentionMaxEntries * M.bytesPerEntry)} per feed (reached after ~${Math.round(A.retentionMaxEntries / A.newEntryFetches)} days at 3 entries a day). At 10,000 feeds even Paid's 10 GB per database holds only ${int(10e9 / M.bytesPerEntry / 10000)} entries per feed.`);
-    F(`**Every alarm reads its state twice** (\`state.get\` in \`alarm()\` and again in \`refresh()\`): 2 DO rows read for a 304 where 1 would do (${int(48 * 10000)} extra rows read a day at 10,000 feeds: cheap, ${pct(48 * 10000, FREE.sqlRead)} of the Free read limit).`);
+    F(`**Every alarm reads its state twice** (\`state.get\` in \`alarm()\` and again in \`refresh()\`): 2 DO rows read for a 304 where 1 would do (${int(A.fetchesPerDay * 10000)} extra rows read a day at 10,000 feeds: cheap, ${pct(A.fetchesPerDay * 10000, FREE.sqlRead)} of the Free read limit).`);
     F(`**A new entry costs ${o.alarm_new1_cap.d1Written} D1 rows written at the cap** (entry ${o.alarm_new1_cap.lines.find((l) => l.k === "d1").written} with its indexes and FTS row, the feed row ${o.alarm_new1_cap.lines.filter((l) => l.k === "d1")[1].written}, the oldest entry's delete and the count), plus ${o.alarm_new1_cap.sqlWritten} DO rows written (seen row, state twice — before and after the publish — and the alarm) and one Room request with ${o.alarm_new1_cap.lines.filter((l) => l.what === "entries_between").length} D1 reads; an unchanged 304 costs ${o.alarm_304_1.sqlRead} DO rows read, 1 written and no D1 row.`);
     const sf = pageFit(rounds, "/search?q=update");
     if (sf.c > 0) {

@@ -43,7 +43,15 @@ fn production_plan(st: &FeedState, bytes: &[u8], seen: &impl SeenSet) -> Plan {
         last_modified: None,
         cache_max_age_s: None,
     };
-    ingest::plan(st, fetched, None, seen, NOW_MS, &ScheduleConfig::default())
+    ingest::plan(
+        st,
+        fetched,
+        None,
+        seen,
+        NOW_MS,
+        &ScheduleConfig::default(),
+        None,
+    )
 }
 
 /// A follow-up invocation's plan (`core::ingest::follow_up`) over the entries it loaded.

@@ -30,7 +30,7 @@ impl Default for Config {
             planet_description: "A live planet of feeds".into(),
             allow_private_feeds: false,
             retention_days: 365,
-            retention_max_entries: 500,
+            retention_max_entries: 100,
             page_size: 30,
             page_cache_seconds: 15,
             rate_limits: true,

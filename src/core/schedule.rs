@@ -22,7 +22,7 @@ impl Default for ScheduleConfig {
     fn default() -> Self {
         ScheduleConfig {
             min_interval_ms: 5 * MINUTE,
-            default_interval_ms: 30 * MINUTE,
+            default_interval_ms: 60 * MINUTE,
             max_interval_ms: 24 * 60 * MINUTE,
             max_backoff_ms: 24 * 60 * MINUTE,
             jitter_ratio: 0.1,
@@ -212,7 +212,7 @@ mod tests {
         let plain = FetchHints::default();
         assert_eq!(
             next_fetch_after_success(NOW, &cfg, &plain, 1),
-            NOW + 30 * MINUTE
+            NOW + 60 * MINUTE
         );
         let ttl = FetchHints {
             ttl_minutes: Some(120),
@@ -265,7 +265,7 @@ mod tests {
         assert_eq!(a, next_fetch_after_success(NOW, &cfg, &h, 42));
         for seed in 0..1000 {
             let t = next_fetch_after_success(NOW, &cfg, &h, seed) - NOW;
-            assert!((30 * MINUTE..=33 * MINUTE).contains(&t), "{t}");
+            assert!((60 * MINUTE..=66 * MINUTE).contains(&t), "{t}");
         }
         assert!((0..50)
             .map(|s| next_fetch_after_success(NOW, &cfg, &h, s))
@@ -288,7 +288,7 @@ mod tests {
         let cfg = ScheduleConfig::default();
         let d = |r| next_fetch_after_retry_later(NOW, &cfg, r) - NOW;
         assert_eq!(d(Some(2 * H)), 2 * H, "as told, exactly (no jitter)");
-        assert_eq!(d(None), 30 * MINUTE, "no Retry-After: the default interval");
+        assert_eq!(d(None), 60 * MINUTE, "no Retry-After: the default interval");
         assert_eq!(d(Some(0)), 1_000, "at least a second");
         assert_eq!(d(Some(i64::MAX)), 24 * H, "at most the backoff cap");
         assert_eq!(

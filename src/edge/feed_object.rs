@@ -22,9 +22,13 @@ pub struct FeedObject {
 }
 
 impl FeedObject {
-    /// Fetch, plan, store, publish; never more than one at a time.
-    async fn refresh(&self, forced: bool) -> worker::Result<RefreshReport> {
-        let loaded = storage::load(&self.state).await?;
+    /// Fetch, plan, store, publish; never more than one at a time. `st`: the state the
+    /// caller has just read or written, if any (saves a storage read).
+    async fn refresh(&self, forced: bool, st: Option<FeedState>) -> worker::Result<RefreshReport> {
+        let loaded = match st {
+            Some(st) => Some(st),
+            None => storage::load(&self.state).await?,
+        };
         let st = match ingest::refresh_gate(loaded, forced, self.busy.get()) {
             Ok(st) => st,
             Err(skipped) => return Ok(skipped),
@@ -60,7 +64,8 @@ impl FeedObject {
             with_pending: st.work_pending,
         };
         let sched = env::schedule_config(&self.env);
-        let plan = ingest::plan(&st, fetch.outcome, moved, &seen, now, &sched);
+        let keep_since = cfg.retention_cutoff(now);
+        let plan = ingest::plan(&st, fetch.outcome, moved, &seen, now, &sched, keep_since);
         self.apply(plan, &db, now).await
     }
 
@@ -140,33 +145,27 @@ impl FeedObject {
         let now = env::now_ms();
         match call {
             FeedCall::Init { feed_id, url } => {
-                storage::save(&self.state, &FeedState::new(feed_id, &url)).await?;
-                rpc::reply(&self.refresh(true).await?)
+                let st = FeedState::new(feed_id, &url);
+                storage::save(&self.state, &st).await?;
+                rpc::reply(&self.refresh(true, Some(st)).await?)
             }
-            FeedCall::Refresh => rpc::reply(&self.refresh(true).await?),
+            FeedCall::Refresh => rpc::reply(&self.refresh(true, None).await?),
             FeedCall::Ensure { feed_id, url } => {
-                let mut st = match storage::load(&self.state).await? {
-                    Some(st) => st,
-                    // Imported and never run: adopt the feed, fetch on our own alarm.
-                    None => FeedState::adopted(feed_id, &url, now),
-                };
+                // Imported and never run: adopt the feed, fetch on our own alarm.
+                let loaded = storage::load(&self.state).await?;
+                let mut st = loaded.unwrap_or_else(|| FeedState::adopted(feed_id, &url, now));
                 let alarm = storage::alarm(&self.state).await?;
                 let watch = ingest::watchdog(&mut st, alarm, now);
                 storage::save(&self.state, &st).await?;
                 if let Some(at) = watch.rearm {
                     storage::arm(&self.state, Wake::At(at), now).await?;
                 }
-                rpc::reply(&Ensured {
-                    armed: watch.overdue_at.is_some(),
-                    overdue_at: watch.overdue_at,
-                })
+                rpc::reply(&Ensured::from(watch))
             }
             FeedCall::Delete => {
                 self.removed.set(true);
                 storage::wipe(&self.state).await?;
-                for ws in self.state.get_websockets() {
-                    let _ = ws.close(Some(1001), Some("feed removed"));
-                }
+                hub::close_all(&self.state, 1001, "feed removed");
                 rpc::reply(&())
             }
         }
@@ -211,7 +210,7 @@ impl DurableObject for FeedObject {
             self.publish(&mut st).await?;
         }
         if todo.refresh {
-            self.refresh(false).await?;
+            self.refresh(false, Some(st)).await?;
         } else if todo.follow_up {
             self.follow_up(st).await?;
         } else {

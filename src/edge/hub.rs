@@ -72,6 +72,13 @@ pub fn accept(
     Response::from_websocket(pair.client)
 }
 
+/// Closes every socket this object holds.
+pub fn close_all(state: &State, code: u16, reason: &str) {
+    for ws in state.get_websockets() {
+        close(&ws, code, reason);
+    }
+}
+
 fn close(ws: &WebSocket, code: u16, reason: &str) {
     let _ = ws.close(Some(code), Some(reason));
 }

@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Method, Request, RequestInit, Response, Stub};
 
-use crate::core::ingest::RefreshReport;
+use crate::core::ingest::{RefreshReport, Watch};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, hub, meter};
 
@@ -41,6 +41,15 @@ pub struct SocketAsk {
     pub client: String,
     /// Cap the client's sockets here (off with RATE_LIMITS=off).
     pub capped: bool,
+}
+
+impl From<Watch> for Ensured {
+    fn from(w: Watch) -> Self {
+        Ensured {
+            armed: w.overdue_at.is_some(),
+            overdue_at: w.overdue_at,
+        }
+    }
 }
 
 /// What a request to a FeedObject asks for.

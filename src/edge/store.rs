@@ -435,18 +435,16 @@ pub async fn entries_prune_older(db: &D1Database, cutoff: i64, limit: u32) -> St
         *per_feed.entry(d.feed_id).or_default() += 1;
     }
     if !per_feed.is_empty() {
-        let stmts = per_feed
-            .iter()
-            .map(|(feed, n)| {
-                query!(
-                    db,
-                    "UPDATE feeds SET entry_count = MAX(0, entry_count - ?2) WHERE id = ?1",
-                    feed,
-                    n
-                )
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        batch("entries_prune_older", db, stmts).await?;
+        // One statement for every feed touched: [[feed, deleted], …] as JSON.
+        let pairs: Vec<[i64; 2]> = per_feed.iter().map(|(f, n)| [*f, i64::from(*n)]).collect();
+        let stmt = query!(
+            db,
+            "UPDATE feeds SET entry_count = MAX(0, entry_count - \
+               (SELECT value ->> 1 FROM json_each(?1) WHERE value ->> 0 = feeds.id)) \
+             WHERE id IN (SELECT value ->> 0 FROM json_each(?1))",
+            serde_json::to_string(&pairs)?
+        )?;
+        run("entries_prune_older", stmt).await?;
     }
     Ok(deleted.len())
 }
@@ -483,7 +481,7 @@ pub async fn feeds_overdue(db: &D1Database, now: i64, limit: u32) -> StoreResult
     rows("feeds_overdue", stmt).await
 }
 
-/// New watchdog deadlines, one batch (`None`: the feed is no longer scheduled).
+/// New watchdog deadlines, in one statement (`None`: the feed is no longer scheduled).
 pub async fn feeds_set_overdue(
     db: &D1Database,
     deadlines: &[(i64, Option<i64>)],
@@ -491,12 +489,13 @@ pub async fn feeds_set_overdue(
     if deadlines.is_empty() {
         return Ok(());
     }
-    let stmts = deadlines
-        .iter()
-        .map(|(id, at)| query!(db, "UPDATE feeds SET overdue_at = ?2 WHERE id = ?1", id, at))
-        .collect::<StoreResult<Vec<_>>>()?;
-    batch("feeds_set_overdue", db, stmts).await?;
-    Ok(())
+    let stmt = query!(
+        db,
+        "UPDATE feeds SET overdue_at = (SELECT value ->> 1 FROM json_each(?1) WHERE value ->> 0 = feeds.id) \
+         WHERE id IN (SELECT value ->> 0 FROM json_each(?1))",
+        serde_json::to_string(deadlines)?
+    )?;
+    run("feeds_set_overdue", stmt).await
 }
 
 fn audit(

@@ -301,7 +301,9 @@ pub struct Settled {
     pub new_entries: Vec<EntryView>,
 }
 
-/// Decides everything one refresh does, from what the fetch found.
+/// Decides everything one refresh does, from what the fetch found. Entries published
+/// before `keep_since` (the retention cutoff) are remembered, never stored: cron would
+/// only delete them again.
 pub fn plan(
     st: &FeedState,
     fetched: FetchOutcome,
@@ -309,6 +311,7 @@ pub fn plan(
     seen: &impl SeenSet,
     now: i64,
     cfg: &ScheduleConfig,
+    keep_since: Option<i64>,
 ) -> Plan {
     let mut next = st.clone();
     if !matches!(fetched, FetchOutcome::Gone) {
@@ -347,7 +350,7 @@ pub fn plan(
                     next.ttl_minutes = doc.ttl_minutes;
                     let budget = feed::FULL_CONTENT_BUDGET_BYTES
                         .saturating_sub(body.len() / PARSE_COST_DIVISOR);
-                    let mut p = ingest(st, next, &doc, seen, budget, now);
+                    let mut p = ingest(st, next, &doc, seen, budget, now, keep_since);
                     succeed(&mut p.state, cache_max_age_s, now, cfg);
                     p.warning = warning;
                     let meta = FeedMeta {
@@ -523,13 +526,17 @@ fn ingest(
     seen: &impl SeenSet,
     budget: usize,
     now: i64,
+    keep_since: Option<i64>,
 ) -> Plan {
     // Newest first (undated last, document order breaking ties) so the budget goes to
     // them; a first fetch (or a flood) stores the newest and remembers the rest as seen.
     let mut todo = changed_entries(doc, seen);
     todo.sort_by_key(|e| std::cmp::Reverse(e.0.published_at));
-    let archived = todo
-        .split_off(todo.len().min(FIRST_FETCH_MAX_ENTRIES))
+    let too_old =
+        |e: &RawEntry| matches!((e.published_at, keep_since), (Some(p), Some(k)) if p < k);
+    let (mut todo, mut past): (Vec<_>, Vec<_>) = todo.into_iter().partition(|(e, _)| !too_old(e));
+    past.extend(todo.split_off(todo.len().min(FIRST_FETCH_MAX_ENTRIES)));
+    let archived = past
         .into_iter()
         .map(|(raw, _)| SeenMark {
             identity: raw.identity.clone(),

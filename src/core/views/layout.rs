@@ -34,6 +34,8 @@ pub fn layout(cfg: &Config, page: &Page, body: Markup) -> Markup {
                 title { (full_title) }
                 meta name="description" content=(cfg.planet_description);
                 link rel="stylesheet" href="/style.css";
+                // Served by the edge: browsers would otherwise ask the Worker for /favicon.ico.
+                link rel="icon" type="image/svg+xml" href="/favicon.svg";
                 link rel="alternate" type="application/atom+xml" title=(cfg.planet_name) href="/feed.atom";
                 link rel="alternate" type="application/rss+xml" title=(cfg.planet_name) href="/feed.rss";
                 @if let Some(ws) = page.live_path {
