@@ -1,6 +1,7 @@
-// Retention: each feed keeps its newest RETENTION_MAX_ENTRIES as it stores them, cron prunes
-// entries older than RETENTION_DAYS (a bounded batch per run); pruned entries do not come back
-// on the next fetch, counts follow, and other feeds keep theirs.
+// Retention: each feed keeps its newest RETENTION_MAX_ENTRIES as it stores them, entries older
+// than RETENTION_DAYS are never stored, and cron prunes the ones that age past it (a bounded
+// batch per run); pruned entries do not come back on the next fetch, counts follow, and other
+// feeds keep theirs.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, startFeedServer, api } from "../support/harness.mjs";
@@ -45,20 +46,23 @@ test("a feed keeps its newest entries as it stores them, and trimmed ones stay g
   assert.equal(await count(id), 2);
 });
 
-test("cron prunes entries older than the retention, and other feeds keep theirs", async () => {
+test("entries past the retention are not stored; cron prunes those that age past it", async (t) => {
   const f = fs.scope();
-  const old = await subscribe(f, "aging", [5 * DAY, 1 * HOUR]);
+  const old = await subscribe(f, "aging", [5 * DAY, 2 * DAY, 1 * HOUR]);
+  assert.deepEqual(await titles(old), ["aging 1", "aging 2"], "the 5-day-old entry is never stored");
   const fresh = await subscribe(f, "fresh", [2 * HOUR, 1 * HOUR]);
-  assert.equal(await count(old), 2);
+  // The deployment shortens its retention to 1 day: the 2-day-old entry has aged past it.
+  await w.restart({ vars: { RETENTION_DAYS: "1" } });
+  t.after(() => w.restart({ vars: { RETENTION_DAYS: "3" } }));
   const cron = await fetch(`${w.url}/cdn-cgi/local/scheduled?cron=*/10+*+*+*+*`);
   assert.equal(cron.status, 200);
-  assert.deepEqual(await titles(old), ["aging 1"]);
+  assert.deepEqual(await titles(old), ["aging 2"]);
   assert.equal(await count(old), 1, "the count follows the prune");
   assert.deepEqual(await titles(fresh), ["fresh 0", "fresh 1"]);
   assert.doesNotMatch(w.log(), /prune failed/);
-  f.set("/aging.xml", { body: rss("aging", [5 * DAY, 1 * HOUR, 0]) });
+  f.set("/aging.xml", { body: rss("aging", [5 * DAY, 2 * DAY, 1 * HOUR, 0]) });
   const r = await api(w.url, "POST", `/api/feeds/${old}/refresh`);
   assert.equal(r.body.new_entries, 1, "only the new entry; the pruned one does not come back");
-  assert.deepEqual(await titles(old), ["aging 1", "aging 2"]);
+  assert.deepEqual(await titles(old), ["aging 2", "aging 3"]);
   assert.equal(await count(old), 2);
 });

@@ -101,10 +101,12 @@ export async function startWorker({ vars = {} } = {}) {
     kill();
     try { rmSync(state, { recursive: true, force: true }); } catch { /* best effort */ }
   }
-  /** Kills the runtime and starts it again on the same port with the same D1 and DO state. */
-  async function restart({ downMs = 0 } = {}) {
+  /** Kills the runtime and starts it again on the same port with the same D1 and DO state
+   *  (optionally with some vars changed: a deployment changing its configuration). */
+  async function restart({ downMs = 0, vars: changed = {} } = {}) {
     kill();
     await sleep(downMs);
+    for (const [k, v] of Object.entries(changed)) args.push("--var", `${k}:${v}`);
     await launch();
   }
   await launch();
