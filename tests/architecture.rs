@@ -200,3 +200,130 @@ fn the_feed_object_is_a_short_shell() {
         "src/edge/feed_object.rs has {lines} lines: move decisions into core::ingest"
     );
 }
+
+/// `wrangler.jsonc` as JSON: comments (outside strings) and trailing commas removed.
+fn jsonc(text: &str) -> serde_json::Value {
+    let (mut out, mut chars) = (String::new(), text.chars().peekable());
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            match c {
+                '\\' => out.extend(chars.next()),
+                '"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match (c, chars.peek()) {
+            ('"', _) => {
+                in_string = true;
+                out.push(c);
+            }
+            ('/', Some('/')) => while chars.next_if(|n| *n != '\n').is_some() {},
+            ('/', Some('*')) => {
+                chars.next();
+                let mut prev = ' ';
+                for n in chars.by_ref() {
+                    if prev == '*' && n == '/' {
+                        break;
+                    }
+                    prev = n;
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    serde_json::from_str(&without_trailing_commas(&out))
+        .expect("wrangler.jsonc is JSON with comments")
+}
+
+fn without_trailing_commas(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for (i, c) in json.char_indices() {
+        if in_string {
+            in_string = c != '"' || escaped;
+            escaped = c == '\\' && !escaped;
+        } else if c == '"' {
+            in_string = true;
+        } else if c == ',' {
+            let next = json[i + 1..].trim_start().chars().next();
+            if matches!(next, Some('}') | Some(']')) {
+                continue;
+            }
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Every `vars` object (top level and per environment) that names ADMIN_TOKEN.
+fn vars_with_admin_token(config: &serde_json::Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![("".to_string(), config)];
+    while let Some((at, v)) = stack.pop() {
+        if let Some(obj) = v.as_object() {
+            for (k, child) in obj {
+                let here = format!("{at}.{k}");
+                if k == "vars"
+                    && child.as_object().is_some_and(|vars| {
+                        vars.keys().any(|n| n.eq_ignore_ascii_case("ADMIN_TOKEN"))
+                    })
+                {
+                    found.push(here.clone());
+                }
+                stack.push((here, child));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn wrangler_vars_never_carry_the_admin_token() {
+    // The Worker cannot tell a secret from a plain var at run time: a token in `vars` would
+    // be deployed in the clear and shown in the dashboard. It is a secret or nothing.
+    let config = jsonc(&fs::read_to_string(root().join("wrangler.jsonc")).expect("config"));
+    assert!(config["vars"].is_object(), "found the vars");
+    let bad = vars_with_admin_token(&config);
+    assert!(
+        bad.is_empty(),
+        "ADMIN_TOKEN in wrangler.jsonc {bad:?}: use `wrangler secret put ADMIN_TOKEN`"
+    );
+    // The guard still bites on a planted violation, comments and all.
+    let planted = jsonc(
+        "{ // c\n \"vars\": { \"A\": \"x // not a comment\" },\n \"env\": { \"production\": { \"vars\": { \"ADMIN_TOKEN\": \"t\", }, }, }, }",
+    );
+    assert_eq!(
+        vars_with_admin_token(&planted),
+        vec![".env.production.vars"]
+    );
+    assert_eq!(planted["vars"]["A"], "x // not a comment");
+}
+
+#[test]
+fn the_login_limit_binding_is_what_core_counts_on() {
+    use orrery::core::session::{LOGIN_FAILURES_PER_MINUTE, LOGIN_FAILURE_UNITS};
+    let config = jsonc(&fs::read_to_string(root().join("wrangler.jsonc")).expect("config"));
+    let limits = config["ratelimits"].as_array().expect("ratelimits");
+    let by_name = |name: &str| {
+        limits
+            .iter()
+            .find(|l| l["name"] == name)
+            .unwrap_or_else(|| panic!("{name} is bound"))
+    };
+    let login = by_name("LOGIN_LIMIT");
+    assert_eq!(
+        login["simple"]["limit"],
+        LOGIN_FAILURES_PER_MINUTE * LOGIN_FAILURE_UNITS,
+        "ten wrong guesses a minute, at ten units each"
+    );
+    assert_eq!(login["simple"]["period"], 60);
+    assert_ne!(
+        login["namespace_id"],
+        by_name("PUBLIC_LIMIT")["namespace_id"],
+        "its own counters"
+    );
+}

@@ -1,4 +1,4 @@
-//! Admin sessions and CSRF tokens: HMAC-SHA256 signed values, checked in constant time. Pure: the clock and the nonce are passed in.
+//! Admin sessions, CSRF tokens and the admin token's rules: HMAC-SHA256 signed values, secrets compared in constant time. Pure: the clock, the nonce and the request's host are passed in.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
@@ -34,14 +34,89 @@ fn mac_hex(key: &[u8; 32], parts: &[&str]) -> String {
         .collect()
 }
 
-/// Compares secrets without an early exit, so timing does not reveal how much matched.
+/// Compares secrets in constant time: both are hashed first, so the comparison always
+/// runs over 32 bytes without an early exit, and neither how much matched nor how long
+/// the secret is shows in the timing.
 pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
+    let digest = |s: &str| -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"orrery-compare-v1:");
+        h.update(s.as_bytes());
+        h.finalize().into()
+    };
+    digest(a)
+        .iter()
+        .zip(digest(b).iter())
+        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+        == 0
 }
+
+/// The development default `make dev` uses when `ADMIN_TOKEN` is not set (documented, so public).
+pub const DEV_ADMIN_TOKEN: &str = "orrery-dev-token";
+/// An admin token shorter than this is refused outside loopback.
+pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+
+/// Why the configured admin token may not be used for this request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WeakToken {
+    #[error(
+        "writes are refused: ADMIN_TOKEN is the documented development default; \
+         set a long random secret (wrangler secret put ADMIN_TOKEN)"
+    )]
+    DevDefault,
+    #[error(
+        "writes are refused: ADMIN_TOKEN has {0} characters, fewer than {MIN_ADMIN_TOKEN_CHARS}; \
+         set a long random secret (wrangler secret put ADMIN_TOKEN)"
+    )]
+    TooShort(usize),
+}
+
+/// True when a request came to this machine itself (`localhost`, `127.0.0.0/8`, `[::1]`):
+/// `make dev` and the tests. `host` is the host of the request's URL; on Cloudflare it is
+/// always the Worker's own public name, never a loopback one.
+pub fn is_loopback_host(host: &str) -> bool {
+    let h = host.trim_end_matches('.').to_ascii_lowercase();
+    let bare = h.trim_start_matches('[').trim_end_matches(']');
+    h == "localhost"
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Whether the configured admin token may authorize writes for a request to `host`: a
+/// token under [`MIN_ADMIN_TOKEN_CHARS`] or the development default only on loopback.
+pub fn check_admin_token(token: &str, host: &str) -> Result<(), WeakToken> {
+    if is_loopback_host(host) {
+        return Ok(());
+    }
+    if token == DEV_ADMIN_TOKEN {
+        return Err(WeakToken::DevDefault);
+    }
+    let chars = token.chars().count();
+    if chars < MIN_ADMIN_TOKEN_CHARS {
+        return Err(WeakToken::TooShort(chars));
+    }
+    Ok(())
+}
+
+/// Units of the `LOGIN_LIMIT` budget (per client address, per minute) one check of the
+/// admin token spends. A wrong or missing token costs ten, a right one one: ten wrong
+/// guesses a minute exhaust the budget, after which even the right token is refused
+/// until the minute is over (so a guesser learns nothing past the limit), while an
+/// admin who does not guess can make a hundred authorized writes a minute.
+pub fn login_limit_units(token_ok: bool) -> u32 {
+    if token_ok {
+        1
+    } else {
+        LOGIN_FAILURE_UNITS
+    }
+}
+
+/// What a failed check spends; see [`login_limit_units`].
+pub const LOGIN_FAILURE_UNITS: u32 = 10;
+/// Failed checks a client address may make per minute: the binding's limit is this many
+/// times [`LOGIN_FAILURE_UNITS`] (`wrangler.jsonc` `LOGIN_LIMIT`, checked by a test).
+pub const LOGIN_FAILURES_PER_MINUTE: u32 = 10;
 
 /// A new session cookie value: `expiry.nonce.signature`.
 pub fn issue(key: &[u8; 32], now_ms: i64, nonce: &str) -> String {
@@ -116,6 +191,84 @@ mod tests {
         assert!(csrf_ok(&key, &a, &t));
         assert!(!csrf_ok(&key, &b, &t));
         assert!(!csrf_ok(&key, &a, ""));
+    }
+
+    #[test]
+    fn secrets_compare_equal_only_when_equal_whatever_their_length() {
+        assert!(constant_time_eq("abc", "abc"));
+        assert!(constant_time_eq("", ""));
+        assert!(!constant_time_eq("abc", "abd"));
+        assert!(
+            !constant_time_eq("abc", "abcd"),
+            "a prefix is not the secret"
+        );
+        assert!(!constant_time_eq("abc", ""));
+        assert!(!constant_time_eq(&"a".repeat(1000), "a"));
+    }
+
+    #[test]
+    fn weak_admin_tokens_only_work_on_loopback() {
+        let strong = "k3Jx9-pQ2v_Lm8Wz4Rt7Yb1Nc6Hd0Sf5Ge"; // 35 chars
+        for host in [
+            "127.0.0.1",
+            "localhost",
+            "LOCALHOST.",
+            "[::1]",
+            "::1",
+            "127.1.2.3",
+        ] {
+            assert!(is_loopback_host(host), "{host}");
+            assert_eq!(check_admin_token(DEV_ADMIN_TOKEN, host), Ok(()), "{host}");
+            assert_eq!(
+                check_admin_token("test-admin-token", host),
+                Ok(()),
+                "{host}"
+            );
+            assert_eq!(check_admin_token(strong, host), Ok(()));
+        }
+        for host in [
+            "orrery.example.workers.dev",
+            "planet.example.com",
+            "10.0.0.1",
+            "[::2]",
+            "localhost.example.com",
+            "127.0.0.1.nip.io",
+        ] {
+            assert!(!is_loopback_host(host), "{host}");
+            assert_eq!(
+                check_admin_token(DEV_ADMIN_TOKEN, host),
+                Err(WeakToken::DevDefault)
+            );
+            assert_eq!(
+                check_admin_token("test-admin-token", host),
+                Err(WeakToken::TooShort(16))
+            );
+            assert_eq!(
+                check_admin_token(&"é".repeat(31), host),
+                Err(WeakToken::TooShort(31)),
+                "counted in characters"
+            );
+            assert_eq!(check_admin_token(strong, host), Ok(()));
+            assert_eq!(check_admin_token(&"x".repeat(32), host), Ok(()));
+        }
+        assert!(WeakToken::TooShort(5).to_string().contains("fewer than 32"));
+    }
+
+    #[test]
+    fn a_wrong_guess_costs_ten_times_a_right_token() {
+        assert_eq!(login_limit_units(true), 1);
+        assert_eq!(login_limit_units(false), LOGIN_FAILURE_UNITS);
+        let budget = LOGIN_FAILURES_PER_MINUTE * LOGIN_FAILURE_UNITS;
+        assert_eq!(
+            budget / login_limit_units(false),
+            10,
+            "ten guesses a minute"
+        );
+        assert_eq!(
+            budget / login_limit_units(true),
+            100,
+            "a hundred writes a minute"
+        );
     }
 
     #[test]

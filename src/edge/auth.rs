@@ -1,27 +1,68 @@
-//! Admin authentication for the JSON API: `Authorization: Bearer <ADMIN_TOKEN>`, compared in constant time.
+//! Admin authentication for the API bearer and the sign-in form: the token's rules (`core::session`), a constant-time check, guesses throttled per client address (`LOGIN_LIMIT`).
 
+use futures::future::join_all;
 use worker::{Env, Request};
 
-use crate::core::session::constant_time_eq;
+use crate::core::session::{check_admin_token, constant_time_eq, login_limit_units};
 use crate::edge::{env, error::AppError};
+use crate::routes::client_key;
 
-/// True only when a token is configured and `given` is it (API bearer and admin sign-in alike).
-pub fn admin_token_matches(env: &Env, given: &str) -> bool {
-    env::admin_token(env).is_some_and(|expected| constant_time_eq(given, &expected))
+/// The configured admin token, when it may authorize this request: none configured is a
+/// 401 (every write refused), a short or development token off loopback a 403 saying why.
+pub fn usable_token(req: &Request, env: &Env) -> Result<String, AppError> {
+    let token = env::admin_token(env).ok_or(AppError::Unauthorized)?;
+    let url = req.url()?;
+    check_admin_token(&token, url.host_str().unwrap_or(""))
+        .map_err(|weak| AppError::Forbidden(weak.to_string()))?;
+    Ok(token)
 }
 
-/// Succeeds only with the configured token; with no token configured every admin call is refused.
-pub fn require_admin(req: &Request, env: &Env) -> Result<(), AppError> {
+/// Checks `given` against the admin token (API bearer and sign-in alike) and spends the
+/// client's `LOGIN_LIMIT` budget: past it the answer is 429 whether or not the token was
+/// right, so a guesser learns nothing more until the minute is over.
+pub async fn check_token(req: &Request, env: &Env, given: Option<&str>) -> Result<(), AppError> {
+    let token = usable_token(req, env)?;
+    let ok = given.is_some_and(|g| constant_time_eq(g, &token));
+    throttle(req, env, login_limit_units(ok)).await?;
+    if ok {
+        Ok(())
+    } else {
+        Err(AppError::Unauthorized)
+    }
+}
+
+/// Spends `units` of the client's budget with the `LOGIN_LIMIT` binding: counted at the
+/// edge, never a D1 or Durable Object write per guess. It stays on when `RATE_LIMITS=off`.
+async fn throttle(req: &Request, env: &Env, units: u32) -> Result<(), AppError> {
+    let Ok(limiter) = env.rate_limiter("LOGIN_LIMIT") else {
+        worker::console_warn!("LOGIN_LIMIT is not bound: admin token guesses are not throttled");
+        return Ok(());
+    };
+    let ip = req.headers().get("CF-Connecting-IP").ok().flatten();
+    let key = client_key(ip.as_deref());
+    // The binding counts one per call: a weighted check is several calls, made together.
+    let outcomes = join_all((0..units).map(|_| limiter.limit(key.clone()))).await;
+    let mut refused = false;
+    for outcome in outcomes {
+        match outcome {
+            Ok(o) => refused |= !o.success,
+            Err(e) => worker::console_warn!("LOGIN_LIMIT failed, not counted: {e}"),
+        }
+    }
+    if refused {
+        Err(AppError::TooManyRequests)
+    } else {
+        Ok(())
+    }
+}
+
+/// Succeeds only with `Authorization: Bearer <ADMIN_TOKEN>` (see [`check_token`]).
+pub async fn require_admin(req: &Request, env: &Env) -> Result<(), AppError> {
     let given = req
         .headers()
         .get("Authorization")
         .ok()
         .flatten()
-        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
-        .ok_or(AppError::Unauthorized)?;
-    if admin_token_matches(env, &given) {
-        Ok(())
-    } else {
-        Err(AppError::Unauthorized)
-    }
+        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()));
+    check_token(req, env, given.as_deref()).await
 }

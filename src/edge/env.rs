@@ -9,7 +9,9 @@ pub fn config(env: &Env) -> Config {
     Config::from_lookup(|k| env.var(k).ok().map(|v| v.to_string()))
 }
 
-/// The admin bearer token (a secret in production, `.dev.vars` / `--var` locally).
+/// The admin bearer token (a secret in production, `.dev.vars` / `--var` locally). The
+/// Worker cannot tell a secret from a plain var at run time, so a test keeps it out of
+/// `wrangler.jsonc` `vars`; its rules (length, the dev default) are `core::session`'s.
 pub fn admin_token(env: &Env) -> Option<String> {
     env.secret("ADMIN_TOKEN")
         .ok()

@@ -1,21 +1,28 @@
 //! The admin pages: a signed session cookie (HttpOnly, SameSite=Strict) after signing in with the admin token, and a CSRF token on every form.
 
+use futures::StreamExt;
 use worker::{Env, Request, Response};
 
 use super::pages::html;
 use crate::core::ingest::PlatformTrouble;
 use crate::core::session::{self, COOKIE_NAME};
 use crate::core::views;
-use crate::edge::auth::admin_token_matches;
+use crate::edge::auth::{check_token, usable_token};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, feeds, store};
 
-fn key(env: &Env) -> AppResult<[u8; 32]> {
-    env::admin_token(env)
-        .map(|t| session::key_from_token(&t))
-        .ok_or_else(|| {
-            AppError::Forbidden("set the ADMIN_TOKEN secret to use the admin pages".into())
-        })
+/// Admin forms are small: a bigger body is refused while it is read.
+const MAX_FORM_BYTES: usize = 16 * 1024;
+
+/// The session key, when the admin token may be used for this request (see [`usable_token`]).
+fn key(req: &Request, env: &Env) -> AppResult<[u8; 32]> {
+    match usable_token(req, env) {
+        Ok(t) => Ok(session::key_from_token(&t)),
+        Err(AppError::Unauthorized) => Err(AppError::Forbidden(
+            "set the ADMIN_TOKEN secret to use the admin pages".into(),
+        )),
+        Err(e) => Err(e),
+    }
 }
 
 /// The session cookie value, when it is valid.
@@ -38,11 +45,33 @@ fn same_origin(req: &Request) -> AppResult<()> {
 }
 
 async fn form(req: &mut Request) -> AppResult<Vec<(String, String)>> {
-    let body = req.bytes().await?;
-    if body.len() > 16 * 1024 {
+    let body = read_capped(req, MAX_FORM_BYTES).await?;
+    Ok(url::form_urlencoded::parse(&body).into_owned().collect())
+}
+
+/// The request body, read chunk by chunk and refused (413) as soon as it passes `cap`
+/// bytes: a huge or never-ending body is never buffered whole.
+async fn read_capped(req: &mut Request, cap: usize) -> AppResult<Vec<u8>> {
+    let declared = req
+        .headers()
+        .get("Content-Length")?
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap as u64) {
         return Err(AppError::TooLarge);
     }
-    Ok(url::form_urlencoded::parse(&body).into_owned().collect())
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stream = req.stream()?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > cap {
+            return Err(AppError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
@@ -75,7 +104,7 @@ fn cookie_header(req: &Request, value: &str, max_age_s: i64) -> AppResult<String
 
 pub async fn page(req: &Request, env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
-    let key = key(env)?;
+    let key = key(req, env)?;
     let Some(s) = current_session(req, &key) else {
         return html(views::admin_login_page(&cfg, None), 200, "no-store");
     };
@@ -108,14 +137,18 @@ pub async fn page(req: &Request, env: &Env) -> AppResult<Response> {
 pub async fn login(mut req: Request, env: &Env) -> AppResult<Response> {
     same_origin(&req)?;
     let cfg = env::config(env);
-    let key = key(env)?;
+    let key = key(&req, env)?;
     let f = form(&mut req).await?;
-    if !admin_token_matches(env, field(&f, "token")) {
-        return html(
-            views::admin_login_page(&cfg, Some("That token is not right.")),
-            401,
-            "no-store",
-        );
+    match check_token(&req, env, Some(field(&f, "token"))).await {
+        Ok(()) => {}
+        Err(AppError::Unauthorized) => {
+            return html(
+                views::admin_login_page(&cfg, Some("That token is not right.")),
+                401,
+                "no-store",
+            )
+        }
+        Err(e) => return Err(e),
     }
     let nonce = uuid::Uuid::new_v4().simple().to_string();
     let value = session::issue(&key, env::now_ms(), &nonce);
@@ -128,7 +161,7 @@ pub async fn login(mut req: Request, env: &Env) -> AppResult<Response> {
 /// Checks origin, session and CSRF token, then returns the form.
 async fn authorized_form(req: &mut Request, env: &Env) -> AppResult<Vec<(String, String)>> {
     same_origin(req)?;
-    let key = key(env)?;
+    let key = key(req, env)?;
     let s = current_session(req, &key).ok_or(AppError::Unauthorized)?;
     let f = form(req).await?;
     if !session::csrf_ok(&key, &s, field(&f, "csrf")) {

@@ -121,20 +121,20 @@ async fn read_json<T: for<'de> Deserialize<'de>>(mut req: Request) -> AppResult<
 
 /// Adds a feed: validated by a real fetch and parse before it is kept.
 pub async fn create_feed(req: Request, env: &Env) -> AppResult<Response> {
-    require_admin(&req, env)?;
+    require_admin(&req, env).await?;
     let NewFeed { url } = read_json(req).await?;
     let created = feeds::add(env, &url, "api").await?;
     json_response(&created, 201)
 }
 
 pub async fn delete_feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
-    require_admin(req, env)?;
+    require_admin(req, env).await?;
     feeds::remove(env, id, "api").await?;
     json_response(&json!({"deleted": id}), 200)
 }
 
 pub async fn refresh_feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
-    require_admin(req, env)?;
+    require_admin(req, env).await?;
     json_response(&feeds::refresh(env, id).await?, 200)
 }
 
@@ -142,7 +142,7 @@ const MAX_OPML_BODY: usize = 1024 * 1024;
 
 /// Imports an OPML subscription list (see [`feeds::import_opml`]).
 pub async fn import_opml(mut req: Request, env: &Env) -> AppResult<Response> {
-    require_admin(&req, env)?;
+    require_admin(&req, env).await?;
     let body = req.bytes().await?;
     if body.len() > MAX_OPML_BODY {
         return Err(AppError::TooLarge);

@@ -1,0 +1,120 @@
+// Hostile clients and feeds against the real runtime: admin token guessing is throttled per
+// address (LOGIN_LIMIT, on even with RATE_LIMITS=off), a weak token works only on loopback, and
+// an oversized sign-in body is refused while it is read. One wrangler dev for the file; each test
+// uses its own client addresses (CF-Connecting-IP) and fixture paths, so tests run alone and in
+// any order.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import http from "node:http";
+import { startWorker, startFeedServer, ADMIN_TOKEN } from "../support/harness.mjs";
+
+let w, fs;
+before(async () => {
+  [w, fs] = await Promise.all([startWorker(), startFeedServer()]);
+});
+after(async () => { w?.stop(); await fs?.close(); });
+
+/** A write through the API from client address `ip`. */
+const writeAs = (ip, token) =>
+  fetch(`${w.url}/api/feeds/999999/refresh`, {
+    method: "POST",
+    headers: { "CF-Connecting-IP": ip, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+  });
+
+const signInAs = (ip, token, extra = {}) =>
+  fetch(`${w.url}/admin/login`, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", "CF-Connecting-IP": ip, ...extra },
+    body: new URLSearchParams({ token }).toString(),
+  });
+
+/**
+ * Guesses wrong from `ip` until the address is refused (429), then tries the right token
+ * from the same address. The limiter's window is aligned to the clock: should a minute
+ * roll over between the two, the round is tried once more (it cannot roll twice in seconds).
+ */
+async function guessUntilRefused(attempt, ip) {
+  for (let round = 0; round < 2; round++) {
+    const wrong = [];
+    for (let i = 0; i < 15; i++) {
+      const r = await attempt(ip, `wrong-guess-${round}-${i}`);
+      wrong.push(r.status);
+      if (r.status === 429) break;
+    }
+    const right = await attempt(ip, ADMIN_TOKEN);
+    if (right.status === 429 || round === 1) return { wrong, right };
+  }
+}
+
+test("wrong API tokens from one address are throttled; then even the right one is refused there, not elsewhere", async () => {
+  const { wrong, right } = await guessUntilRefused(writeAs, "203.0.113.10");
+  assert.equal(wrong[0], 401, "a wrong token is a 401 at first");
+  assert.equal(wrong.at(-1), 429, `refused past the limit: ${wrong}`);
+  assert.ok(wrong.length <= 11, `about ten guesses a minute: ${wrong}`);
+  assert.equal(right.status, 429, "a guesser learns nothing past the limit");
+  assert.equal(right.headers.get("retry-after"), "60");
+  assert.equal((await right.json()).error.code, "rate_limited");
+  // Another address is not affected: the right token passes auth (the feed does not exist).
+  assert.equal((await writeAs("203.0.113.11", ADMIN_TOKEN)).status, 404);
+  // Throttling is on although the harness turns the public rate limit off.
+  assert.equal((await fetch(`${w.url}/api/entries`, { headers: { "CF-Connecting-IP": "203.0.113.10" } })).status, 200);
+});
+
+test("failed sign-ins are throttled per address the same way", async () => {
+  const { wrong, right } = await guessUntilRefused((ip, token) => signInAs(ip, token), "203.0.113.20");
+  assert.equal(wrong[0], 401);
+  assert.equal(wrong.at(-1), 429, `${wrong}`);
+  assert.equal(right.status, 429);
+  assert.match(await right.text(), /Too many requests/i);
+  assert.equal((await signInAs("203.0.113.21", ADMIN_TOKEN)).status, 303, "another address signs in");
+});
+
+/** A request with its own Host header (fetch may not set one). */
+function requestWithHost(host, method, p, { headers = {}, body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${w.url}${p}`, { method, headers: { host, ...headers } }, (res) => {
+      let text = "";
+      res.on("data", (d) => { text += d; });
+      res.on("end", () => resolve({ status: res.statusCode, text }));
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+test("the test token (16 characters) works on loopback only: elsewhere writes are refused and say why", async () => {
+  const auth = { authorization: `Bearer ${ADMIN_TOKEN}`, "CF-Connecting-IP": "203.0.113.30" };
+  const here = await requestWithHost(`127.0.0.1:${w.port}`, "POST", "/api/feeds/999999/refresh", { headers: auth });
+  assert.equal(here.status, 404, "on loopback the token passes auth");
+  const away = await requestWithHost("planet.example.com", "POST", "/api/feeds/999999/refresh", { headers: auth });
+  assert.equal(away.status, 403, away.text);
+  assert.match(JSON.parse(away.text).error.message, /fewer than 32/);
+  const admin = await requestWithHost("planet.example.com", "GET", "/admin");
+  assert.equal(admin.status, 403);
+  assert.match(admin.text, /fewer than 32/);
+  const login = await requestWithHost("planet.example.com", "POST", "/admin/login", {
+    headers: { "content-type": "application/x-www-form-urlencoded", "CF-Connecting-IP": "203.0.113.31" },
+    body: `token=${ADMIN_TOKEN}`,
+  });
+  assert.equal(login.status, 403, "no session for a weak token off loopback");
+});
+
+test("an oversized sign-in body is refused while it is read", { timeout: 60_000 }, async () => {
+  const headers = { "content-type": "application/x-www-form-urlencoded", "CF-Connecting-IP": "203.0.113.40" };
+  const declared = await fetch(`${w.url}/admin/login`, { method: "POST", headers, body: `token=${"a".repeat(1 << 20)}` });
+  assert.equal(declared.status, 413, "a declared length over 16 KiB is refused unread");
+  // No Content-Length, 40 KiB sent and the body left open: the answer can only come if the
+  // Worker stops reading at the cap (reading the whole body first would wait forever).
+  const answer = await new Promise((resolve, reject) => {
+    const req = http.request(`${w.url}/admin/login`, { method: "POST", headers }, (res) => {
+      res.resume();
+      res.on("end", () => { req.destroy(); resolve(res.statusCode); });
+    });
+    req.on("error", reject);
+    req.write(Buffer.alloc(40 << 10, 97));
+  });
+  assert.equal(answer, 413);
+  // A small form is still read as before.
+  assert.equal((await signInAs("203.0.113.41", ADMIN_TOKEN)).status, 303);
+});
