@@ -1,12 +1,27 @@
-//! Feeds out (Atom, RSS, OPML) and OPML in. Every string is escaped by maud; entry content is the sanitized HTML, escaped once more as Atom/RSS text.
+//! Feeds out (Atom, RSS, OPML) and OPML in. Every string is escaped by maud and stripped of characters XML forbids; HTML-carrying fields get HTML (sanitized, or plain text HTML-escaped first), escaped once more as XML text.
+
+use std::borrow::Cow;
 
 use maud::{html, Markup, PreEscaped};
 
 use crate::core::config::Config;
+use crate::core::feed::xml_chars;
 use crate::core::model::{EntryView, FeedView};
 use crate::core::views::iso_time;
 
 const XML_DECL: PreEscaped<&str> = PreEscaped("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
+
+/// A string as XML text may hold it: ingest strips forbidden characters already, this
+/// keeps a document valid whatever an older row or a config value holds.
+fn x(s: &str) -> Cow<'_, str> {
+    xml_chars(s)
+}
+
+/// Plain text for a field whose content is HTML (an RSS `<description>`): HTML-escaped,
+/// so `<script>` read as text stays text; maud then escapes it once more as XML.
+fn text_as_html(text: &str) -> String {
+    html! { (x(text)) }.into_string()
+}
 
 fn rfc822(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
@@ -20,24 +35,25 @@ pub fn atom(cfg: &Config, entries: &[EntryView]) -> Markup {
     html! {
         (XML_DECL)
         feed xmlns="http://www.w3.org/2005/Atom" {
-            title { (cfg.planet_name) }
-            subtitle { (cfg.planet_description) }
-            id { (cfg.planet_url) "/" }
-            link rel="alternate" href=(format!("{}/", cfg.planet_url)) {}
-            link rel="self" href=(format!("{}/feed.atom", cfg.planet_url)) {}
+            title { (x(&cfg.planet_name)) }
+            subtitle { (x(&cfg.planet_description)) }
+            id { (x(&cfg.planet_url)) "/" }
+            link rel="alternate" href=(x(&format!("{}/", cfg.planet_url))) {}
+            link rel="self" href=(x(&format!("{}/feed.atom", cfg.planet_url))) {}
             updated { (iso_time(updated)) }
             generator { "Orrery" }
             @for e in entries {
                 entry {
-                    title { (e.title) }
-                    id { (format!("{}/entries/{}", cfg.planet_url, e.id)) }
-                    @if let Some(u) = &e.url { link rel="alternate" href=(u) {} }
+                    // Atom text constructs without a type are plain text: escaped once.
+                    title { (x(&e.title)) }
+                    id { (x(&format!("{}/entries/{}", cfg.planet_url, e.id))) }
+                    @if let Some(u) = &e.url { link rel="alternate" href=(x(u)) {} }
                     updated { (iso_time(e.published)) }
                     published { (iso_time(e.published)) }
-                    author { name { (e.author.as_deref().unwrap_or(&e.feed_title)) } }
-                    source { title { (e.feed_title) } }
-                    @if !e.summary.is_empty() { summary { (e.summary) } }
-                    @if !e.content_html.is_empty() { content type="html" { (e.content_html) } }
+                    author { name { (x(e.author.as_deref().unwrap_or(&e.feed_title))) } }
+                    source { title { (x(&e.feed_title)) } }
+                    @if !e.summary.is_empty() { summary { (x(&e.summary)) } }
+                    @if !e.content_html.is_empty() { content type="html" { (x(&e.content_html)) } }
                 }
             }
         }
@@ -50,18 +66,22 @@ pub fn rss(cfg: &Config, entries: &[EntryView]) -> Markup {
         (XML_DECL)
         rss version="2.0" {
             channel {
-                title { (cfg.planet_name) }
-                link { (cfg.planet_url) "/" }
-                description { (cfg.planet_description) }
+                title { (x(&cfg.planet_name)) }
+                link { (x(&cfg.planet_url)) "/" }
+                description { (text_as_html(&cfg.planet_description)) }
                 generator { "Orrery" }
                 @for e in entries {
                     item {
-                        title { (e.feed_title) ": " (e.title) }
-                        @if let Some(u) = &e.url { link { (u) } }
-                        guid isPermaLink="false" { (format!("{}/entries/{}", cfg.planet_url, e.id)) }
+                        title { (x(&e.feed_title)) ": " (x(&e.title)) }
+                        @if let Some(u) = &e.url { link { (x(u)) } }
+                        guid isPermaLink="false" { (x(&format!("{}/entries/{}", cfg.planet_url, e.id))) }
                         pubDate { (rfc822(e.published)) }
-                        @if let Some(a) = &e.author { author { (a) } }
-                        description { @if e.content_html.is_empty() { (e.summary) } @else { (e.content_html) } }
+                        @if let Some(a) = &e.author { author { (x(a)) } }
+                        // An RSS description is HTML: sanitized content as is, a plain summary HTML-escaped first.
+                        description {
+                            @if e.content_html.is_empty() { (text_as_html(&e.summary)) }
+                            @else { (x(&e.content_html)) }
+                        }
                     }
                 }
             }
@@ -74,11 +94,12 @@ pub fn opml(cfg: &Config, feeds: &[FeedView]) -> Markup {
     html! {
         (XML_DECL)
         opml version="2.0" {
-            head { title { (cfg.planet_name) " subscriptions" } }
+            head { title { (x(&cfg.planet_name)) " subscriptions" } }
             body {
                 @for f in feeds {
-                    outline type="rss" text=(f.display_title()) title=(f.display_title()) xmlUrl=(f.url)
-                        htmlUrl=[f.site_url.as_deref()] {}
+                    @let title = f.display_title();
+                    outline type="rss" text=(x(title)) title=(x(title)) xmlUrl=(x(&f.url))
+                        htmlUrl=[f.site_url.as_deref().map(x)] {}
                 }
             }
         }

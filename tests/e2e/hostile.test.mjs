@@ -1,12 +1,12 @@
 // Hostile clients and feeds against the real runtime: admin token guessing is throttled per
-// address (LOGIN_LIMIT, on even with RATE_LIMITS=off), a weak token works only on loopback, and
-// an oversized sign-in body is refused while it is read. One wrangler dev for the file; each test
-// uses its own client addresses (CF-Connecting-IP) and fixture paths, so tests run alone and in
-// any order.
+// address (LOGIN_LIMIT, on even with RATE_LIMITS=off), a weak token works only on loopback, an
+// oversized sign-in body is refused while it is read, and characters XML forbids never reach our
+// feeds. One wrangler dev for the file; each test uses its own client addresses
+// (CF-Connecting-IP) and fixture paths, so tests run alone and in any order.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { startWorker, startFeedServer, ADMIN_TOKEN } from "../support/harness.mjs";
+import { startWorker, startFeedServer, api, ADMIN_TOKEN } from "../support/harness.mjs";
 
 let w, fs;
 before(async () => {
@@ -117,4 +117,29 @@ test("an oversized sign-in body is refused while it is read", { timeout: 60_000 
   assert.equal(answer, 413);
   // A small form is still read as before.
   assert.equal((await signInAs("203.0.113.41", ADMIN_TOKEN)).status, 303);
+});
+
+/** Characters XML 1.0 forbids in `text`, raw or as character references (`&#1;` is as invalid). */
+function forbiddenIn(text) {
+  const bad = (n) => (n < 0x20 && ![0x9, 0xa, 0xd].includes(n)) || n === 0xfffe || n === 0xffff;
+  const raw = [...text].filter((c) => bad(c.codePointAt(0)));
+  const refs = [...text.matchAll(/&#(x[0-9a-fA-F]+|[0-9]+);/g)]
+    .map((m) => m[0])
+    .filter((r) => bad(r[2] === "x" ? parseInt(r.slice(3), 16) : parseInt(r.slice(2), 10)));
+  return [...raw.map((c) => `U+${c.codePointAt(0).toString(16).padStart(4, "0")}`), ...refs];
+}
+
+test("characters XML forbids in a feed never reach /feed.atom, /feed.rss or /feeds.opml", async () => {
+  const f = fs.scope();
+  const body = `<?xml version="1.0"?><rss version="2.0"><channel><title>Ctl\u0001 feed\u000c ${f.prefix}</title>
+    <link>https://ctl.example/</link><item><guid>ctl-${f.prefix}</guid><title>Bell\u0001 and\u000c feed</title>
+    <link>https://ctl.example/1</link><description>Body\u0001 text\u000c &amp;#1; here</description></item></channel></rss>`;
+  f.set("/ctl.xml", { body });
+  const r = await api(w.url, "POST", "/api/feeds", { body: { url: f.url("/ctl.xml") } });
+  assert.equal(r.status, 201, r.text);
+  for (const p of ["/feed.atom", "/feed.rss", "/feeds.opml"]) {
+    const out = await (await fetch(w.url + p)).text();
+    assert.match(out, /Bell and feed|Ctl feed/, p);
+    assert.deepEqual(forbiddenIn(out), [], `${p} holds characters XML forbids`);
+  }
 });

@@ -17,7 +17,7 @@ use url::Url;
 
 pub use dates::parse_date;
 pub use sanitize::MAX_CONTENT_BYTES;
-pub use text::{html_to_text, truncate_words};
+pub use text::{html_to_text, truncate_words, xml_chars};
 
 /// A first fetch stores at most this many entries (the newest ones).
 pub const FIRST_FETCH_MAX_ENTRIES: usize = 50;
@@ -286,15 +286,21 @@ impl RawEntry {
             .as_ref()
             .map(|a| truncate_words(display_name(&a.to_text(1024)), 200))
             .filter(|a| !a.is_empty());
+        // Characters XML forbids would make /feed.atom, /feed.rss and /feeds.opml invalid:
+        // whatever path a string took here (JSON Feed, the fallback parser, the sanitizer), none is stored.
+        let xml = |s: String| match text::xml_chars(&s) {
+            std::borrow::Cow::Borrowed(_) => s,
+            std::borrow::Cow::Owned(clean) => clean,
+        };
         Entry {
             identity: self.identity.clone(),
-            url: self.url.clone(),
-            title,
-            author,
+            url: self.url.clone().map(xml),
+            title: xml(title),
+            author: author.map(xml),
             published_at: self.published_at.map(|t| t.min(now_ms)),
             updated_at: self.updated_at.map(|t| t.min(now_ms)),
-            content_html,
-            summary,
+            content_html: xml(content_html),
+            summary: xml(summary),
         }
     }
 }

@@ -102,8 +102,29 @@ pub fn xml_text(raw: &str) -> String {
     out
 }
 
-/// Collapses runs of whitespace into one space and trims.
+/// True for characters XML 1.0 does not allow anywhere in a document: C0 controls other
+/// than tab, LF and CR, and U+FFFE / U+FFFF (a Rust string cannot hold a lone surrogate).
+pub fn xml_forbidden(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// `s` without the characters XML 1.0 forbids (borrowed, and cheap, when there are none).
+pub fn xml_chars(s: &str) -> Cow<'_, str> {
+    // U+FFFE/U+FFFF start with byte 0xEF in UTF-8; any other byte below 0x20 but \t\n\r is a C0 control.
+    let suspicious = s
+        .bytes()
+        .any(|b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0xef);
+    if suspicious && s.chars().any(xml_forbidden) {
+        Cow::Owned(s.chars().filter(|c| !xml_forbidden(*c)).collect())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// Collapses runs of whitespace into one space and trims; characters XML forbids are
+/// dropped (every plain-text title, description and summary ends here).
 pub fn collapse_ws(s: &str) -> String {
+    let s = xml_chars(s);
     let mut out = String::with_capacity(s.len());
     for word in s.split_whitespace() {
         if !out.is_empty() {
