@@ -1,4 +1,4 @@
-//! What Orrery may fetch: http(s) only, and never private, loopback, link-local, CGNAT or metadata addresses (SSRF guard).
+//! What Orrery may fetch: http(s), public address literals, standard ports (the SSRF guard).
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -47,7 +47,13 @@ pub enum PolicyError {
     Private(String),
     #[error("URLs with a user name or password are not accepted")]
     Credentials,
+    #[error("refusing to fetch from port {0}: feeds are read from ports 80, 443, 8080 and 8443")]
+    Port(u16),
 }
+
+/// Ports a feed may be served from (besides the scheme's default) unless private feeds are
+/// allowed: the web's own, not a mail, database or admin service reached through a URL.
+pub const ALLOWED_PORTS: [u16; 4] = [80, 443, 8080, 8443];
 
 fn private_v4(ip: Ipv4Addr) -> bool {
     let [a, b, ..] = ip.octets();
@@ -61,6 +67,7 @@ fn private_v4(ip: Ipv4Addr) -> bool {
         || a == 0
         || (a == 100 && (64..128).contains(&b)) // CGNAT 100.64/10
         || (a == 192 && b == 0 && ip.octets()[2] == 0) // IETF 192.0.0/24
+        || (a == 192 && b == 88 && ip.octets()[2] == 99) // 6to4 relay anycast 192.88.99/24
         || (a == 198 && (b == 18 || b == 19)) // benchmarking
         || a >= 240
 }
@@ -73,10 +80,17 @@ fn private_v6(ip: Ipv6Addr) -> bool {
     ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
+        || s[..6] == [0; 6] // IPv4-compatible ::/96 (deprecated; ::a.b.c.d)
+        || (s[..4] == [0, 0, 0, 0] && s[4] == 0xffff && s[5] == 0) // IPv4-translated ::ffff:0:0:0/96
         || (s[0] & 0xfe00) == 0xfc00 // unique local fc00::/7
-        || (s[0] & 0xffc0) == 0xfe80 // link-local
-        || (s[0] == 0x64 && s[1] == 0xff9b) // NAT64 can reach private v4
-        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation
+        || (s[0] & 0xffc0) == 0xfe80 // link-local fe80::/10
+        || (s[0] & 0xffc0) == 0xfec0 // site-local fec0::/10 (deprecated, still routed inside sites)
+        || (s[0] == 0x64 && s[1] == 0xff9b) // NAT64 64:ff9b::/96 and 64:ff9b:1::/48 reach IPv4 behind them
+        || (s[0] == 0x100 && s[1..4] == [0, 0, 0]) // discard-only 100::/64
+        || (s[0] == 0x2001 && s[1] < 0x200) // IETF protocol assignments 2001::/23: Teredo 2001::/32, benchmarking, ORCHID
+        || (s[0] == 0x2001 && s[1] == 0x0db8) // documentation 2001:db8::/32
+        || (s[0] == 0x3fff && s[1] < 0x1000) // documentation 3fff::/20
+        || s[0] == 0x2002 // 6to4 2002::/16 embeds any IPv4 address, private ones too
 }
 
 fn is_loopback_host(host: &Host<&str>) -> bool {
@@ -91,8 +105,9 @@ fn is_loopback_host(host: &Host<&str>) -> bool {
 }
 
 /// Checks one URL (the first one and every redirect hop). With
-/// `allow_private_loopback` (dev and tests only) loopback is allowed; other
-/// private ranges never are.
+/// `allow_private_loopback` (dev and tests only) loopback is allowed, on any port; other
+/// private ranges never are. Only the URL is checked: a name is never resolved here (a
+/// Worker does not see the address its fetch connects to).
 pub fn check_url(raw: &str, allow_private_loopback: bool) -> Result<Url, PolicyError> {
     let url = Url::parse(raw.trim()).map_err(|e| PolicyError::Invalid(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -122,6 +137,12 @@ pub fn check_url(raw: &str, allow_private_loopback: bool) -> Result<Url, PolicyE
     };
     if private {
         return Err(PolicyError::Private(host.to_string()));
+    }
+    // `port()` is None for the scheme's default port.
+    if let Some(port) = url.port() {
+        if !allow_private_loopback && !ALLOWED_PORTS.contains(&port) {
+            return Err(PolicyError::Port(port));
+        }
     }
     Ok(url)
 }
@@ -197,5 +218,81 @@ mod tests {
         assert!(check_url("http://localhost:9000/feed.xml", true).is_ok());
         assert!(check_url("http://10.0.0.1/feed.xml", true).is_err());
         assert!(check_url("http://169.254.169.254/", true).is_err());
+    }
+
+    #[test]
+    fn special_ipv6_and_ipv4_ranges_are_refused() {
+        for bad in [
+            "http://[2002:7f00:1::1]/",     // 6to4 of 127.0.0.1
+            "http://[2002:0a00:0001::]/",   // 6to4 of 10.0.0.1
+            "http://[2002:808:808::1]/",    // 6to4 of a public address: still refused
+            "http://[fec0::1]/",            // site-local
+            "http://[feff::1]/",            // site-local, top of the range
+            "http://[::7f00:1]/",           // IPv4-compatible ::127.0.0.1
+            "http://[::a00:1]/",            // IPv4-compatible ::10.0.0.1
+            "http://[::808:808]/",          // IPv4-compatible, public: still refused
+            "http://[::ffff:0:a00:1]/",     // IPv4-translated 10.0.0.1
+            "http://[64:ff9b::a00:1]/",     // NAT64 well-known prefix
+            "http://[64:ff9b:1::a00:1]/",   // NAT64 local-use prefix
+            "http://[2001::1]/",            // Teredo
+            "http://[2001:0:4136:e378::]/", // Teredo with a server address
+            "http://[2001:2::1]/",          // benchmarking
+            "http://[2001:db8::1]/",        // documentation
+            "http://[3fff::1]/",            // documentation (RFC 9637)
+            "http://[100::1]/",             // discard-only
+            "http://192.88.99.1/",          // 6to4 relay anycast
+            "http://198.51.100.7/",         // TEST-NET-2
+            "http://203.0.113.9/",          // TEST-NET-3
+            "http://192.0.2.1/",            // TEST-NET-1
+            "http://198.18.0.1/",           // benchmarking
+        ] {
+            assert!(
+                matches!(check_url(bad, false), Err(PolicyError::Private(_))),
+                "{bad}: {:?}",
+                check_url(bad, false)
+            );
+            assert!(check_url(bad, true).is_err(), "{bad} even in dev mode");
+        }
+        for ok in [
+            "http://[2606:4700:4700::1111]/", // public IPv6
+            "http://[2001:4860:4860::8888]/", // 2001:4860::/32 is outside 2001::/23
+            "http://[101::1]/",               // next to the discard prefix
+            "http://[3fff:1000::1]/",         // past the documentation /20
+            "http://192.88.98.1/",
+            "http://203.0.114.1/",
+        ] {
+            assert!(
+                check_url(ok, false).is_ok(),
+                "{ok}: {:?}",
+                check_url(ok, false)
+            );
+        }
+    }
+
+    #[test]
+    fn only_web_ports_unless_private_feeds_are_allowed() {
+        for ok in [
+            "http://example.com/",
+            "https://example.com:443/",
+            "http://example.com:80/",
+            "http://example.com:8080/feed",
+            "https://example.com:8443/feed",
+            "http://example.com:443/",
+        ] {
+            assert!(check_url(ok, false).is_ok(), "{ok}");
+        }
+        for (bad, port) in [
+            ("http://example.com:22/", 22),
+            ("https://example.com:6379/", 6379),
+            ("http://example.com:25/", 25),
+            ("http://8.8.8.8:3306/", 3306),
+            ("https://example.com:8888/", 8888),
+        ] {
+            assert_eq!(check_url(bad, false), Err(PolicyError::Port(port)), "{bad}");
+            assert!(check_url(bad, true).is_ok(), "{bad} allowed in dev mode");
+        }
+        // Dev mode allows any port, never a private range.
+        assert!(check_url("http://127.0.0.1:39123/feed.xml", true).is_ok());
+        assert!(check_url("http://10.0.0.1:8080/", true).is_err());
     }
 }

@@ -1,8 +1,9 @@
 // Hostile clients and feeds against the real runtime: admin token guessing is throttled per
 // address (LOGIN_LIMIT, on even with RATE_LIMITS=off), a weak token works only on loopback, an
-// oversized sign-in body is refused while it is read, and characters XML forbids never reach our
-// feeds. One wrangler dev for the file; each test uses its own client addresses
-// (CF-Connecting-IP) and fixture paths, so tests run alone and in any order.
+// oversized sign-in body is refused while it is read, characters XML forbids never reach our
+// feeds, and special-purpose addresses are refused. One wrangler dev for the file; each test uses
+// its own client addresses (CF-Connecting-IP) and fixture paths, so tests run alone and in any
+// order.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
@@ -141,5 +142,13 @@ test("characters XML forbids in a feed never reach /feed.atom, /feed.rss or /fee
     const out = await (await fetch(w.url + p)).text();
     assert.match(out, /Bell and feed|Ctl feed/, p);
     assert.deepEqual(forbiddenIn(out), [], `${p} holds characters XML forbids`);
+  }
+});
+
+test("special IPv6 ranges are refused whatever ALLOW_PRIVATE_FEEDS says", async () => {
+  for (const url of ["http://[2002:7f00:1::1]/feed", "http://[fec0::1]/feed", "http://[::7f00:1]/feed", "http://[2001::1]/feed"]) {
+    const r = await api(w.url, "POST", "/api/feeds", { body: { url } });
+    assert.equal(r.status, 422, url);
+    assert.match(r.body.error.message, /private or internal/, url);
   }
 });
