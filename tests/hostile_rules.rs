@@ -1,10 +1,11 @@
-//! Hostile feeds and what the public sees: characters XML forbids never reach Atom/RSS/OPML, plain text stays text in HTML-carrying fields.
+//! Hostile feeds and what the public sees: characters XML forbids never reach Atom/RSS/OPML, plain text stays text in HTML-carrying fields, credentials in feed URLs stay hidden.
 
 use orrery::core::config::Config;
 use orrery::core::feed::{self, Entry};
 use orrery::core::ingest::{feed_title, FeedStatus};
 use orrery::core::model::{EntryView, FeedView};
-use orrery::core::syndication::{atom, opml, rss};
+use orrery::core::syndication::{atom, opml, parse_opml, rss};
+use orrery::core::views::{feed_page, feeds_page};
 use quick_xml::events::Event;
 use quick_xml::XmlVersion;
 
@@ -270,4 +271,49 @@ fn plain_text_stays_text_in_html_carrying_fields() {
     );
     assert!(out.contains("<summary>&lt;script&gt;"), "{out}");
     assert!(out.contains("<content type=\"html\">&lt;p&gt;"), "{out}");
+}
+
+const SECRET_URL: &str = "https://private.example/feed.xml?user=ann&token=s3cr3t&API_KEY=k3y";
+
+/// A feed URL with credentials: the public sees the parameter names, never their values.
+#[test]
+fn credentials_in_feed_urls_never_reach_public_output() {
+    let cfg = Config::default();
+    let untitled = feed_view(SECRET_URL, "");
+    let titled = FeedView {
+        last_error: Some(format!("redirect loop at {SECRET_URL}")),
+        ..feed_view(SECRET_URL, "Private feed")
+    };
+    let shown = "https://private.example/feed.xml?user=ann&token=hidden&API_KEY=hidden";
+    assert_eq!(untitled.display_title(), shown);
+    assert_eq!(untitled.url, SECRET_URL, "the view keeps the real URL");
+
+    let opml_out = opml(&cfg, &[untitled.clone(), titled.clone()]).into_string();
+    let json = serde_json::to_string(&[&untitled, &titled]).expect("json");
+    let feeds_html = feeds_page(&cfg, &[untitled.clone(), titled.clone()]).into_string();
+    let feed_html = feed_page(&cfg, &titled, &[], None, false).into_string();
+    let untitled_html = feed_page(&cfg, &untitled, &[], None, false).into_string();
+    for (what, out) in [
+        ("OPML", &opml_out),
+        ("/api/feeds JSON", &json),
+        ("/feeds", &feeds_html),
+        ("/feeds/{id}", &feed_html),
+        ("/feeds/{id} untitled", &untitled_html),
+    ] {
+        assert!(!out.contains("s3cr3t"), "{what} shows the token: {out}");
+        assert!(!out.contains("k3y"), "{what} shows the key: {out}");
+    }
+    assert_eq!(
+        parse_opml(&opml_out).expect("our OPML parses"),
+        vec![shown.to_string()]
+    );
+    assert!(json.contains(&format!("\"url\":\"{shown}\"")), "{json}");
+    assert!(
+        json.contains("redirect loop at https://private.example/feed.xml?user=ann&token=hidden")
+    );
+    assert!(feed_html.contains("token=hidden"), "{feed_html}");
+
+    // The name entries carry on the socket and in the API when the feed has no title.
+    assert_eq!(feed_title("", SECRET_URL), shown);
+    assert_eq!(feed_title("Named", SECRET_URL), "Named");
 }

@@ -1,4 +1,4 @@
-//! What Orrery may fetch: http(s), public address literals, standard ports (the SSRF guard).
+//! What Orrery may fetch (http(s), public address literals, standard ports: the SSRF guard) and what of a feed URL the public may see.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -145,6 +145,100 @@ pub fn check_url(raw: &str, allow_private_loopback: bool) -> Result<Url, PolicyE
         }
     }
     Ok(url)
+}
+
+/// What replaces the value of a credential-looking query parameter in public output.
+pub const HIDDEN: &str = "hidden";
+
+/// True for query parameter names that usually carry a secret (case-insensitive):
+/// `token`, `key`, `apikey`, `api_key`, `access_token`, `auth`, `password`, `secret`,
+/// `sig`, `signature` and names built on them (`private_token`, `X-Amz-Signature`, `client_secret`).
+pub fn is_credential_param(name: &str) -> bool {
+    let n = name.to_ascii_lowercase().replace('-', "_");
+    const EXACT: [&str; 8] = ["key", "auth", "sig", "pass", "pwd", "session", "sid", "jwt"];
+    const PARTS: [&str; 8] = [
+        "token",
+        "secret",
+        "passw",
+        "apikey",
+        "api_key",
+        "signature",
+        "credential",
+        "authorization",
+    ];
+    EXACT.contains(&n.as_str())
+        || PARTS.iter().any(|p| n.contains(p))
+        || n.ends_with("_key")
+        || n.ends_with("_auth")
+        || n.ends_with("_sig")
+        || n.starts_with("auth_")
+}
+
+/// `pairs` (a query string or fragment, without its `?`/`#`) with the values of
+/// credential-looking parameters replaced by [`HIDDEN`]; everything else kept byte for byte.
+fn hide_pairs(pairs: &str) -> String {
+    pairs
+        .split('&')
+        .map(|pair| match pair.split_once('=') {
+            Some((name, value)) if !value.is_empty() => {
+                let decoded: String = url::form_urlencoded::parse(name.as_bytes())
+                    .map(|(k, _)| k.into_owned())
+                    .next()
+                    .unwrap_or_default();
+                if is_credential_param(&decoded) {
+                    format!("{name}={HIDDEN}")
+                } else {
+                    pair.to_string()
+                }
+            }
+            _ => pair.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// A feed URL as the public may see it (pages, OPML, the API, socket messages): the values
+/// of credential-looking query (and fragment) parameters hidden, e.g. `?token=hidden`. The
+/// FeedObject keeps and fetches the real URL; only display goes through this.
+pub fn public_url(url: &str) -> String {
+    let (rest, fragment) = match url.split_once('#') {
+        Some((r, f)) => (r, Some(f)),
+        None => (url, None),
+    };
+    let mut out = match rest.split_once('?') {
+        Some((base, query)) => format!("{base}?{}", hide_pairs(query)),
+        None => rest.to_string(),
+    };
+    if let Some(f) = fragment {
+        out.push('#');
+        out.push_str(&hide_pairs(f));
+    }
+    out
+}
+
+/// Free text (an error message) with every http(s) URL in it passed through [`public_url`].
+pub fn public_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = ["http://", "https://"]
+        .iter()
+        .filter_map(|p| rest.find(p))
+        .min()
+    {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '<' | '>' | ')'))
+            .unwrap_or(tail.len());
+        // Punctuation closing a sentence is not part of the URL.
+        let end = tail[..end]
+            .trim_end_matches(['.', ',', ';', ':', '!', '?'])
+            .len();
+        out.push_str(&public_url(&tail[..end]));
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -294,5 +388,58 @@ mod tests {
         // Dev mode allows any port, never a private range.
         assert!(check_url("http://127.0.0.1:39123/feed.xml", true).is_ok());
         assert!(check_url("http://10.0.0.1:8080/", true).is_err());
+    }
+
+    #[test]
+    fn public_url_hides_credential_values_and_keeps_the_rest() {
+        let cases = [
+            (
+                "https://example.com/feed.xml?token=s3cr3t",
+                "https://example.com/feed.xml?token=hidden",
+            ),
+            (
+                "https://x.example/f?page=2&API_KEY=abc&lang=en",
+                "https://x.example/f?page=2&API_KEY=hidden&lang=en",
+            ),
+            (
+                "https://x.example/f?Key=1&apikey=2&access_token=3&auth=4&password=5&secret=6&sig=7&signature=8",
+                "https://x.example/f?Key=hidden&apikey=hidden&access_token=hidden&auth=hidden&password=hidden&secret=hidden&sig=hidden&signature=hidden",
+            ),
+            (
+                "https://gitlab.example/dashboard/projects.atom?feed_token=glft-abc",
+                "https://gitlab.example/dashboard/projects.atom?feed_token=hidden",
+            ),
+            (
+                "https://s3.example/f.xml?X-Amz-Credential=a&X-Amz-Signature=b&x-amz-security-token=c",
+                "https://s3.example/f.xml?X-Amz-Credential=hidden&X-Amz-Signature=hidden&x-amz-security-token=hidden",
+            ),
+            ("https://x.example/f?%74oken=abc", "https://x.example/f?%74oken=hidden"),
+            ("https://x.example/f#access_token=abc", "https://x.example/f#access_token=hidden"),
+            // Nothing to hide: byte for byte the same.
+            ("https://x.example/f?author=ann&category=rust", "https://x.example/f?author=ann&category=rust"),
+            ("https://x.example/f?token=&flag", "https://x.example/f?token=&flag"),
+            ("https://x.example/feed.xml", "https://x.example/feed.xml"),
+            ("not a url ?key=v", "not a url ?key=hidden"),
+        ];
+        for (raw, shown) in cases {
+            assert_eq!(public_url(raw), shown, "{raw}");
+            assert_eq!(public_url(shown), shown, "idempotent: {shown}");
+        }
+    }
+
+    #[test]
+    fn public_text_hides_credentials_of_every_url_in_a_message() {
+        assert_eq!(
+            public_text("feed 3 moved to https://a.example/f?token=x, which feed 4 already has; staying at https://b.example/f?key=y."),
+            "feed 3 moved to https://a.example/f?token=hidden, which feed 4 already has; staying at https://b.example/f?key=hidden."
+        );
+        assert_eq!(
+            public_text("redirect loop at http://a.example/?sig=abc"),
+            "redirect loop at http://a.example/?sig=hidden"
+        );
+        assert_eq!(
+            public_text("the server answered HTTP 404"),
+            "the server answered HTTP 404"
+        );
     }
 }

@@ -1,7 +1,10 @@
 //! The view models shared by pages, the JSON API and the socket protocol.
 
-use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::core::fetch_policy::{public_text, public_url};
 use crate::core::ingest::FeedStatus;
 
 /// An entry as readers see it (JSON API and socket `entry` messages).
@@ -21,10 +24,12 @@ pub struct EntryView {
     pub content_html: String,
 }
 
-/// A feed and its health, as the feeds page and the API show it.
+/// A feed and its health, as the feeds page and the API show it. Serialized (the API) it
+/// hides credentials in its URLs ([`public_url`]); the field keeps the real URL.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedView {
     pub id: i64,
+    #[serde(serialize_with = "serialize_public_url")]
     pub url: String,
     pub title: String,
     pub site_url: Option<String>,
@@ -32,6 +37,7 @@ pub struct FeedView {
     pub format: Option<String>,
     pub status: FeedStatus,
     pub consecutive_failures: i64,
+    #[serde(serialize_with = "serialize_public_text")]
     pub last_error: Option<String>,
     pub last_fetch_at: Option<i64>,
     pub last_success_at: Option<i64>,
@@ -43,13 +49,24 @@ pub struct FeedView {
 }
 
 impl FeedView {
-    /// The name to show: the feed's title, else its URL.
-    pub fn display_title(&self) -> &str {
+    /// The name to show: the feed's title, else its URL as the public may see it.
+    pub fn display_title(&self) -> Cow<'_, str> {
         if self.title.trim().is_empty() {
-            &self.url
+            Cow::Owned(public_url(&self.url))
         } else {
-            &self.title
+            Cow::Borrowed(&self.title)
         }
+    }
+}
+
+fn serialize_public_url<S: Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&public_url(url))
+}
+
+fn serialize_public_text<S: Serializer>(text: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    match text {
+        Some(t) => s.serialize_some(&public_text(t)),
+        None => s.serialize_none(),
     }
 }
 

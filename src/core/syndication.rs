@@ -6,6 +6,7 @@ use maud::{html, Markup, PreEscaped};
 
 use crate::core::config::Config;
 use crate::core::feed::xml_chars;
+use crate::core::fetch_policy::public_url;
 use crate::core::model::{EntryView, FeedView};
 use crate::core::views::iso_time;
 
@@ -96,9 +97,10 @@ pub fn opml(cfg: &Config, feeds: &[FeedView]) -> Markup {
         opml version="2.0" {
             head { title { (x(&cfg.planet_name)) " subscriptions" } }
             body {
+                // The list is public: credentials in a feed's query string are hidden.
                 @for f in feeds {
                     @let title = f.display_title();
-                    outline type="rss" text=(x(title)) title=(x(title)) xmlUrl=(x(&f.url))
+                    outline type="rss" text=(x(&title)) title=(x(&title)) xmlUrl=(x(&public_url(&f.url)))
                         htmlUrl=[f.site_url.as_deref().map(x)] {}
                 }
             }

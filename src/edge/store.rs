@@ -68,7 +68,9 @@ impl From<EntryRow> for EntryView {
         let feed_title = r
             .feed_title
             .filter(|t| !t.trim().is_empty())
-            .or(r.feed_url)
+            .or(r
+                .feed_url
+                .map(|u| crate::core::fetch_policy::public_url(&u)))
             .unwrap_or_default();
         EntryView {
             id: r.id,

@@ -1,13 +1,13 @@
 // Hostile clients and feeds against the real runtime: admin token guessing is throttled per
 // address (LOGIN_LIMIT, on even with RATE_LIMITS=off), a weak token works only on loopback, an
 // oversized sign-in body is refused while it is read, characters XML forbids never reach our
-// feeds, and special-purpose addresses are refused. One wrangler dev for the file; each test uses
-// its own client addresses (CF-Connecting-IP) and fixture paths, so tests run alone and in any
-// order.
+// feeds, special-purpose addresses are refused, and credentials in feed URLs never reach public
+// output. One wrangler dev for the file; each test uses its own client addresses
+// (CF-Connecting-IP) and fixture paths, so tests run alone and in any order.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { startWorker, startFeedServer, api, ADMIN_TOKEN } from "../support/harness.mjs";
+import { startWorker, startFeedServer, api, openSocket, ADMIN_TOKEN } from "../support/harness.mjs";
 
 let w, fs;
 before(async () => {
@@ -143,6 +143,48 @@ test("characters XML forbids in a feed never reach /feed.atom, /feed.rss or /fee
     assert.match(out, /Bell and feed|Ctl feed/, p);
     assert.deepEqual(forbiddenIn(out), [], `${p} holds characters XML forbids`);
   }
+});
+
+test("credentials in a feed URL are fetched, and hidden from every public page, the API, OPML and sockets", async () => {
+  const f = fs.scope();
+  const seen = [];
+  let items = 1;
+  const rss = () => {
+    let xml = "";
+    for (let i = 1; i <= items; i++) xml += `<item><guid>sec-${f.prefix}-${i}</guid><title>Secret item ${i}</title><link>https://sec.example/${i}</link></item>`;
+    // No channel title: entries are shown under the feed's URL.
+    return `<?xml version="1.0"?><rss version="2.0"><channel><title></title>${xml}</channel></rss>`;
+  };
+  f.set("/private.xml", (req) => { seen.push(req.url); return { body: rss() }; });
+  const secretUrl = `${f.url("/private.xml")}?user=ann&token=s3cr3t-tok&API_KEY=k3y-val`;
+  const room = await openSocket(`${w.url.replace("http", "ws")}/ws`);
+  await room.next((m) => m.type === "hello");
+  const r = await api(w.url, "POST", "/api/feeds", { body: { url: secretUrl } });
+  assert.equal(r.status, 201, r.text);
+  const id = r.body.feed.id;
+  assert.ok(seen.some((u) => u.includes("token=s3cr3t-tok&API_KEY=k3y-val")), "the real URL is fetched");
+  const first = await room.next((m) => m.type === "entry" && m.entry.feed_id === id);
+  const feedSocket = await openSocket(`${w.url.replace("http", "ws")}/feeds/${id}/ws`);
+  await feedSocket.next((m) => m.type === "hello");
+  items = 2;
+  assert.equal((await api(w.url, "POST", `/api/feeds/${id}/refresh`)).body.new_entries, 1);
+  const pushed = await feedSocket.next((m) => m.type === "entry" && m.entry.title === "Secret item 2");
+  const pages = {};
+  for (const p of ["/", "/titles", "/feeds", `/feeds/${id}`, "/feeds.opml", "/feed.atom", "/feed.rss",
+    "/api/feeds", `/api/feeds/${id}`, `/api/entries?feed=${id}`, "/search?q=Secret"]) {
+    pages[p] = await (await fetch(w.url + p, { headers: { "CF-Connecting-IP": "203.0.113.50" } })).text();
+  }
+  pages["room socket"] = JSON.stringify(first);
+  pages["feed socket"] = JSON.stringify(pushed);
+  for (const [where, text] of Object.entries(pages)) {
+    assert.doesNotMatch(text, /s3cr3t-tok|k3y-val/, `${where} shows a credential`);
+  }
+  assert.match(pages["/feeds.opml"], /token=hidden&amp;API_KEY=hidden/);
+  assert.equal(JSON.parse(pages[`/api/feeds/${id}`]).url, `${f.url("/private.xml")}?user=ann&token=hidden&API_KEY=hidden`);
+  assert.match(first.entry.feed_title, /token=hidden/, "entries are shown under the public URL");
+  assert.match(pushed.entry.feed_title, /token=hidden/);
+  room.close();
+  feedSocket.close();
 });
 
 test("special IPv6 ranges are refused whatever ALLOW_PRIVATE_FEEDS says", async () => {

@@ -583,10 +583,10 @@ fn ingest(
     p
 }
 
-/// The name entries are shown under: the feed's title, else its URL.
+/// The name entries are shown under: the feed's title, else its URL as the public may see it.
 pub fn feed_title(title: &str, url: &str) -> String {
     if title.trim().is_empty() {
-        url.to_string()
+        crate::core::fetch_policy::public_url(url)
     } else {
         title.to_string()
     }

@@ -4,6 +4,7 @@ use maud::{html, Markup};
 
 use super::{entry_article, human_time, iso_time, layout, Page};
 use crate::core::config::Config;
+use crate::core::fetch_policy::{public_text, public_url};
 use crate::core::ingest::FeedStatus;
 use crate::core::model::{EntryView, FeedView};
 
@@ -76,7 +77,7 @@ pub fn feeds_page(cfg: &Config, feeds: &[FeedView]) -> Markup {
                                 @if let Some(site) = &f.site_url { " " a.site href=(site) rel="noopener noreferrer" { "site" } }
                             }
                             td { span class=(format!("health {}", status_label(f))) { (status_label(f)) }
-                                 @if let Some(err) = &f.last_error { " " span.error { (err) } } }
+                                 @if let Some(err) = &f.last_error { " " span.error { (public_text(err)) } } }
                             td { (f.entry_count) }
                             td { @if let Some(t) = f.last_changed_at { time datetime=(iso_time(t)) { (human_time(t)) } } @else { "never" } }
                         }
@@ -95,22 +96,23 @@ pub fn feed_page(
     paged: bool,
 ) -> Markup {
     let ws = format!("/feeds/{}/ws", feed.id);
+    let title = feed.display_title();
     layout(
         cfg,
         &Page {
-            title: feed.display_title(),
+            title: &title,
             live_path: (!paged).then_some(ws.as_str()),
             nav: "feeds",
         },
         html! {
             section.feed-info data-feed=(feed.id) {
-                h1 { (feed.display_title()) }
+                h1 { (title) }
                 @if let Some(d) = &feed.description { p.description { (d) } }
                 p.meta {
                     span class=(format!("health {}", status_label(feed))) { (status_label(feed)) }
-                    " · " a href=(feed.url) rel="noopener noreferrer" { "feed" }
+                    " · " a href=(public_url(&feed.url)) rel="noopener noreferrer" { "feed" }
                     @if let Some(site) = &feed.site_url { " · " a href=(site) rel="noopener noreferrer" { "site" } }
-                    @if let Some(err) = &feed.last_error { " · " span.error { (err) } }
+                    @if let Some(err) = &feed.last_error { " · " span.error { (public_text(err)) } }
                 }
             }
             (river(entries, older, &format!("/feeds/{}", feed.id)))
