@@ -1,13 +1,19 @@
 // Hostile clients and feeds against the real runtime: admin token guessing is throttled per
 // address (LOGIN_LIMIT, on even with RATE_LIMITS=off), a weak token works only on loopback, an
 // oversized sign-in body is refused while it is read, characters XML forbids never reach our
-// feeds, special-purpose addresses are refused, and credentials in feed URLs never reach public
-// output. One wrangler dev for the file; each test uses its own client addresses
-// (CF-Connecting-IP) and fixture paths, so tests run alone and in any order.
+// feeds, special-purpose addresses are refused, credentials in feed URLs never reach public
+// output, and `make dev` stops with its process group. One wrangler dev for the file; each test
+// uses its own client addresses (CF-Connecting-IP) and fixture paths, so tests run alone and in
+// any order.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
-import { startWorker, startFeedServer, api, openSocket, ADMIN_TOKEN } from "../support/harness.mjs";
+import { spawn, spawnSync } from "node:child_process";
+import net from "node:net";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startWorker, startFeedServer, api, openSocket, until, freePort, ADMIN_TOKEN, ROOT } from "../support/harness.mjs";
 
 let w, fs;
 before(async () => {
@@ -192,5 +198,52 @@ test("special IPv6 ranges are refused whatever ALLOW_PRIVATE_FEEDS says", async 
     const r = await api(w.url, "POST", "/api/feeds", { body: { url } });
     assert.equal(r.status, 422, url);
     assert.match(r.body.error.message, /private or internal/, url);
+  }
+});
+
+/** True while something accepts connections on 127.0.0.1:`port`. */
+const listening = (port) =>
+  new Promise((resolve) => {
+    const s = net.connect(port, "127.0.0.1");
+    s.on("connect", () => { s.destroy(); resolve(true); });
+    s.on("error", () => resolve(false));
+  });
+
+/** Live (not zombie) processes in process group `pgid`. */
+function liveInGroup(pgid) {
+  const ps = spawnSync("ps", ["-eo", "pid=,pgid=,stat=,comm="], { encoding: "utf8" });
+  return ps.stdout.split("\n").map((l) => l.trim().split(/\s+/))
+    .filter(([, g, stat]) => Number(g) === pgid && stat && !stat.startsWith("Z"))
+    .map(([pid, , , comm]) => `${pid} ${comm}`);
+}
+
+// `make dev` under a supervisor that signals its process group: SIGTERM, then SIGKILL at once.
+// Before, wrangler and the demo feed server ran in sessions of their own and outlived it.
+// (The first run builds the demo feed server in release mode: minutes, hence the bound.)
+test("make dev's script stops everything it started with its process group", { timeout: 600_000 }, async () => {
+  const [port, demoPort] = [await freePort(), await freePort()];
+  const state = mkdtempSync(path.join(tmpdir(), "orrery-dev-"));
+  const env = { ...process.env, PATH: `${path.join(ROOT, "node_modules/.bin")}:${process.env.PATH}`, STATE: state, DEMO_PORT: String(demoPort), WRANGLER_SEND_METRICS: "false", CI: "true" };
+  // detached: its own process group (and session), as under a supervisor.
+  const dev = spawn("bash", ["scripts/dev.sh", String(port)], { cwd: ROOT, env, detached: true, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  dev.stdout.on("data", (d) => { out += d; });
+  dev.stderr.on("data", (d) => { out += d; });
+  let exited = false;
+  dev.on("exit", () => { exited = true; });
+  try {
+    await until(() => {
+      if (exited) throw Object.assign(new Error(`dev.sh exited:\n${out.slice(-3000)}`), { fatal: true });
+      return out.includes("dev: open http://");
+    }, { timeout: 540_000, interval: 250, what: "make dev to be ready" });
+    assert.match(out, /dev: subscribed http:\/\/127\.0\.0\.1/, "the dev token works on loopback");
+    assert.ok(await listening(port) && await listening(demoPort));
+    process.kill(-dev.pid, "SIGTERM");
+    process.kill(-dev.pid, "SIGKILL");
+    await until(async () => !(await listening(port)) && !(await listening(demoPort)), { timeout: 15_000, what: "both ports to be free" });
+    await until(() => liveInGroup(dev.pid).length === 0, { timeout: 15_000, what: `the group to be gone: ${liveInGroup(dev.pid)}` });
+  } finally {
+    try { process.kill(-dev.pid, "SIGKILL"); } catch { /* gone */ }
+    rmSync(state, { recursive: true, force: true });
   }
 });
