@@ -50,7 +50,9 @@ async fn throttle(req: &Request, env: &Env, units: u32) -> Result<(), AppError> 
         }
     }
     if refused {
-        Err(AppError::TooManyRequests)
+        Err(AppError::TooManyRequests(
+            "too many admin token checks".into(),
+        ))
     } else {
         Ok(())
     }
