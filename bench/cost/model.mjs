@@ -346,7 +346,7 @@ export function render(m, A = ASSUME) {
       const fv = r2.pages["/favicon.ico"].miss;
       F(`**No favicon in \`assets/\`.** Browsers ask for \`/favicon.ico\`; it reaches the Worker (${fv.worker} request, ${fv.d1Read} D1 rows: a 404 page) instead of the free static-asset path. Most browsers ask once per visitor and cache the answer; an icon in \`assets/\` makes it free.`);
     }
-    F(`**Not metered, so not in the counts:** the Room's cursor \`get\`/\`put\` (the model adds one row written per publish), the FeedObject constructor's three \`CREATE … IF NOT EXISTS\` statements (every construction; in production an object polled every 30 min is likely evicted in between), \`deleteAll()\` on removal, the \`websocket_close\` handler that wakes the Room or a FeedObject when a reader leaves (the docs do not list close events among billed requests), and redirect hops beyond the first fetch.`);
+    F(`**Not metered, so not in the counts:** the Room's cursor \`get\`/\`put\` (the model adds one row written per publish), the FeedObject constructor's three \`CREATE … IF NOT EXISTS\` statements (every construction; in production an object polled hourly is likely evicted in between), \`deleteAll()\` on removal, the \`websocket_close\` handler that wakes the Room or a FeedObject when a reader leaves (the docs do not list close events among billed requests), and redirect hops beyond the first fetch.`);
     P();
   }
 
@@ -458,7 +458,7 @@ export function render(m, A = ASSUME) {
   P();
   P("- **Measured** (per operation, from D1 meta and the DO SQLite cursors): every row count in the per-operation tables; Worker and DO invocations (one `inv` meter line at the start of each: Worker request, cron run, DO request, alarm, incoming socket message); subrequests (outbound fetches and DO calls, one line each); D1 database size.");
   P("- **Counted by call, as billed:** the FeedObject's key-value state and alarm calls (`state.get` 1 read, `state.put` 1 written, `alarm.set` 1 written, `alarm.get` 1 read): the runtime returns no row counts for them; the docs bill each `get`/`put` as rows and each `setAlarm` as one row written.");
-  P("- **Not metered:** the Room's cursor `get`/`put` (added to the model from the code, +1 row written per publish); the FeedObject constructor's three `CREATE TABLE/INDEX IF NOT EXISTS` statements, which run every time an object is constructed — in production that is after every eviction, so likely once per alarm of a feed polled every 30 min — their rows are unknown; `storage().deleteAll()` on feed removal; `websocket_close`, which wakes the object holding a socket when its reader leaves; the fetcher's redirect hops (one `feed.fetch` line per fetch, however many hops).");
+  P("- **Not metered:** the Room's cursor `get`/`put` (added to the model from the code, +1 row written per publish); the FeedObject constructor's three `CREATE TABLE/INDEX IF NOT EXISTS` statements, which run every time an object is constructed — in production that is after every eviction, so likely once per alarm of a feed polled hourly — their rows are unknown; `storage().deleteAll()` on feed removal; `websocket_close`, which wakes the object holding a socket when its reader leaves; the fetcher's redirect hops (one `feed.fetch` line per fetch, however many hops).");
   P("- **Estimated, not measured:** DO duration (wall time on loopback plus an assumed fetch latency), DO SQLite storage, Workers CPU time (workerd's clock stands still while code runs).");
   {
     const ins = o.alarm_new1_cap.lines.filter((l) => l.k === "d1");
@@ -520,7 +520,7 @@ export function renderReadme(m, A = ASSUME) {
   });
   P(says.join(" "));
   P();
-  P(`Where it comes from: each feed adds ${fix(A.fetchesPerDay + A.newEntryFetches, 0)} DO requests a day (its alarms every 30 minutes and its Room publishes), each alarm writes its \`setAlarm\` row, each new entry ~${o_newWritten(m)} D1 rows; and a miss of \`/feeds\` reads every feed row twice.`);
+  P(`Where it comes from: each feed adds ${fix(A.fetchesPerDay + A.newEntryFetches, 0)} DO requests a day (its alarms, ${A.fetchesPerDay} a day on the default schedule, and its Room publishes), each alarm writes its \`setAlarm\` row, each new entry ~${o_newWritten(m)} D1 rows; and a miss of \`/feeds\` reads every feed row twice.`);
   if (paid.some((p) => p.tooBigForOneD1)) {
     const cap = Math.floor(10e9 / M.bytesPerEntry / big.N / 10) * 10;
     const fitted = paidMonthly(model(m, { ...A, feeds: [big.N], retentionMaxEntries: cap }).rows[0], A);

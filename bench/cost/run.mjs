@@ -547,8 +547,8 @@ const env = {
 say("starting two wrangler dev (METER=1) and a fixture feed server on 127.0.0.1");
 const fs = await startFeedServer();
 cleanups.push(() => fs.close());
-// A: the production schedule (alarms 30 min out never fire during the run), page cache on.
-const varsA = { METER: "1", MIN_FETCH_INTERVAL_SECONDS: "300", DEFAULT_FETCH_INTERVAL_SECONDS: "1800", PAGE_CACHE_SECONDS: "15" };
+// A: the production schedule (alarms an hour out never fire during the run), page cache on.
+const varsA = { METER: "1", MIN_FETCH_INTERVAL_SECONDS: "300", DEFAULT_FETCH_INTERVAL_SECONDS: "3600", PAGE_CACHE_SECONDS: "15" };
 // B: alarms every 2-3.3 s, a small retention cap, so every kind of alarm happens within seconds.
 const varsB = { METER: "1", MIN_FETCH_INTERVAL_SECONDS: "2", DEFAULT_FETCH_INTERVAL_SECONDS: "3", MAX_FETCH_INTERVAL_SECONDS: "3", RETENTION_MAX_ENTRIES: "40" };
 const [wA, wB] = await Promise.all([startWorker({ vars: varsA }), startWorker({ vars: varsB })]);
