@@ -15,7 +15,7 @@ files, sizes = o["files"], o["bytes"]
 BUDGET_MS = 10.0
 KINDS = [
     ("first_fetch", "first fetch (empty seen set)"),
-    ("follow_up", "follow-up (carried entries, up to 50 loaded)"),
+    ("follow_up", "follow-up (carried entries, loaded as they fit its budget)"),
     ("refresh_changed", f"refresh with changes ({o['changed']} newest stored entries new again)"),
     ("unchanged", "unchanged refresh, new document (parse + compare)"),
     ("unchanged_identical", "unchanged refresh, identical body"),
