@@ -806,3 +806,48 @@ fn entries_older_than_the_retention_are_remembered_not_stored() {
     assert_eq!(p.archived.len(), 1);
     assert_eq!(p.archived[0].identity, "old");
 }
+
+#[test]
+fn a_document_that_killed_its_invocation_is_failed_with_a_reason_not_read_again() {
+    use orrery::core::ingest::parse_mark;
+    let body = rss("Blog", &[("a", "A", None)]);
+    let st = state();
+    // Before parsing, the object saves which document it is reading.
+    let marked = parse_mark(&st, &fetched(body.clone())).expect("a new document is marked");
+    assert!(marked.parsing.is_some());
+    // Say the invocation died there. The next one finds the mark on the same document.
+    let p = run(&marked, fetched(body.clone()), &HashMap::new());
+    assert_eq!(p.report.outcome, RefreshOutcome::Failed);
+    assert!(p
+        .report
+        .error
+        .as_deref()
+        .unwrap_or("")
+        .contains("did not finish"));
+    assert!(p.entries.is_empty(), "not parsed again");
+    assert_eq!(p.state.failures, 1, "counted as a failure");
+    assert!(row(&p).last_error.is_some(), "with its reason shown");
+    let again = run(&p.state, fetched(body.clone()), &HashMap::new());
+    assert_eq!(
+        again.state.failures, 2,
+        "the same document keeps failing fast"
+    );
+    // A changed document is read again, and the mark is gone.
+    let fixed = run(
+        &again.state,
+        fetched(rss("Blog", &[("b", "B", None)])),
+        &HashMap::new(),
+    );
+    assert_eq!(fixed.report.outcome, RefreshOutcome::Ok);
+    assert_eq!(fixed.state.parsing, None);
+    assert_eq!(fixed.state.failures, 0);
+    // An identical body (already read) or a 304 needs no mark.
+    assert!(parse_mark(&fixed.state, &fetched(rss("Blog", &[("b", "B", None)]))).is_none());
+    assert!(parse_mark(
+        &fixed.state,
+        &FetchOutcome::NotModified {
+            cache_max_age_s: None
+        }
+    )
+    .is_none());
+}

@@ -63,6 +63,7 @@ impl FeedObject {
             state: &self.state,
             with_pending: st.work_pending,
         };
+        storage::save_some(&self.state, ingest::parse_mark(&st, &fetch.outcome)).await?;
         let sched = env::schedule_config(&self.env);
         let keep_since = cfg.retention_cutoff(now);
         let plan = ingest::plan(&st, fetch.outcome, moved, &seen, now, &sched, keep_since);
@@ -113,6 +114,7 @@ impl FeedObject {
                 let trouble = PlatformTrouble::of(&e.to_string());
                 worker::console_error!("feed {}: D1 refused the refresh: {e}", plan.state.feed_id);
                 let (report, at) = ingest::held(plan.before(), trouble, now);
+                storage::save(&self.state, plan.before()).await?; // unmarks a parse ahead
                 storage::arm(&self.state, Wake::At(at), now).await?;
                 return Ok(report);
             }

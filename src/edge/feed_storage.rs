@@ -52,6 +52,14 @@ pub async fn save(state: &State, st: &FeedState) -> worker::Result<()> {
     state.storage().put(STATE_KEY, st).await
 }
 
+/// Saves the state if there is one to save.
+pub async fn save_some(state: &State, st: Option<FeedState>) -> worker::Result<()> {
+    match st {
+        Some(st) => save(state, &st).await,
+        None => Ok(()),
+    }
+}
+
 /// Sets the alarm to the wake time, or clears it.
 pub async fn arm(state: &State, wake: Wake, now: i64) -> worker::Result<()> {
     meter::kv("alarm.set", 0, 1);

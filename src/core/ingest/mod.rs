@@ -10,10 +10,10 @@ mod plan;
 mod state;
 
 pub use plan::{
-    changed_entries, feed_title, follow_up, follow_up_take, held, plan, recent_times, refresh_gate,
-    EntryWrite, FeedMeta, FeedRow, Move, PendingEntry, Plan, RefreshOutcome, RefreshReport, Seen,
-    SeenMark, SeenSet, Settled, StoredEntry, MAX_ITEMS_PER_DOCUMENT, PARSE_COST_DIVISOR,
-    PENDING_PEEK, RECENT_TIMES,
+    changed_entries, feed_title, follow_up, follow_up_take, held, parse_mark, plan, recent_times,
+    refresh_gate, EntryWrite, FeedMeta, FeedRow, Move, PendingEntry, Plan, RefreshOutcome,
+    RefreshReport, Seen, SeenMark, SeenSet, Settled, StoredEntry, MAX_ITEMS_PER_DOCUMENT,
+    PARSE_COST_DIVISOR, PENDING_PEEK, RECENT_TIMES,
 };
 pub use state::{
     on_alarm, overdue_deadline, watchdog, AlarmPlan, FeedState, FeedStatus, PlatformTrouble,

@@ -314,6 +314,7 @@ pub fn plan(
     keep_since: Option<i64>,
 ) -> Plan {
     let mut next = st.clone();
+    next.parsing = None;
     if !matches!(fetched, FetchOutcome::Gone) {
         next.gone_strikes = 0;
     }
@@ -341,6 +342,15 @@ pub fn plan(
                 let mut p = Plan::bare(st, next, RefreshOutcome::Ok, None, now);
                 p.warning = warning;
                 return p.finish(None);
+            }
+            if st.parsing.as_deref() == Some(digest.as_str()) {
+                // The last invocation died reading this very document: fail it, do not die again.
+                next.parsing = st.parsing.clone();
+                let why =
+                    "the last attempt to read this document did not finish: it is too big or \
+                           too complex to read within one invocation's limits; Orrery tries again \
+                           when the document changes";
+                return fail(st, next, why.into(), now, cfg).finish(None);
             }
             match feed::parse(&body, &final_url) {
                 Ok(doc) => {
@@ -400,6 +410,20 @@ pub const PENDING_PEEK: usize = 50;
 /// loads: what fits its budget, the first always; the rest stay in storage unread.
 pub fn follow_up_take(lens: &[usize]) -> usize {
     feed::fits_budget(lens.iter().copied(), feed::FULL_CONTENT_BUDGET_BYTES)
+}
+
+/// The state to save before this fetch's document is parsed (`None`: no parse ahead):
+/// if the invocation dies while parsing, the next one finds the mark and fails that
+/// document with a reason instead of dying on it again.
+pub fn parse_mark(st: &FeedState, fetched: &FetchOutcome) -> Option<FeedState> {
+    let FetchOutcome::Fetched { body, .. } = fetched else {
+        return None;
+    };
+    let digest = feed::digest(&[Some(body)]);
+    (st.body_digest.as_deref() != Some(digest.as_str())).then(|| FeedState {
+        parsing: Some(digest),
+        ..st.clone()
+    })
 }
 
 /// A follow-up invocation: cleans carried-over entries (`loaded`, newest first) within

@@ -116,6 +116,10 @@ pub struct FeedState {
     /// 410s in a row so far.
     #[serde(default)]
     pub gone_strikes: u32,
+    /// Digest of a document whose parse began and has not finished: saved before
+    /// parsing, so an invocation killed mid-parse (CPU, memory) leaves a trace.
+    #[serde(default)]
+    pub parsing: Option<String>,
 }
 
 /// When the FeedObject's alarm should fire next.
