@@ -39,6 +39,8 @@ pub enum FetchError {
     Policy(#[from] PolicyError),
     #[error("the server answered HTTP {0}")]
     Status(u16),
+    #[error("the server answered HTTP {0} with a bot challenge instead of the feed (it blocks automated readers; ask the publisher to allow Orrery)")]
+    Challenge(u16),
     #[error("more than {MAX_REDIRECTS} redirects")]
     TooManyRedirects,
     #[error("redirect loop at {0}")]
@@ -213,6 +215,8 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
                     moved_to: None,
                 })
             }
+            // Cloudflare and similar put a challenge page in front of bots.
+            s if header(&h, "cf-mitigated").is_some() => return Err(FetchError::Challenge(s)),
             s => return Err(FetchError::Status(s)),
         }
     }

@@ -129,6 +129,8 @@ export async function startFeedServer() {
     const spec = routes.get(p);
     if (!spec) { res.writeHead(404, { "content-type": "text/plain" }); res.end("no such feed"); return; }
     const s = typeof spec === "function" ? spec(req) : spec;
+    // `raw(req, res)`: the test answers by hand (hangs, trickles, compressed bodies…).
+    if (s.raw) { s.raw(req, res); return; }
     const body = s.file ? readFileSync(path.join(ROOT, "tests/fixtures", s.file)) : Buffer.from(s.body ?? "");
     const headers = { "content-type": s.type || "application/xml; charset=utf-8", ...(s.headers || {}) };
     if (s.etag) {
