@@ -18,7 +18,7 @@ use crate::edge::meter;
 const STATE_KEY: &str = "feed";
 /// An alarm is never set closer than this (set_alarm takes an offset, not a time).
 const MIN_ALARM_OFFSET_MS: i64 = 100;
-/// Identities per batched lookup (DO SQLite binds at most 100 parameters).
+/// Values per batched statement (DO SQLite binds at most 100 parameters).
 const LOOKUP_BATCH: usize = 90;
 
 /// Once per instance: the dedupe memory (identity → fingerprint, D1 entry id) and the
@@ -112,17 +112,29 @@ pub fn mark_seen<'a>(
     rows: impl IntoIterator<Item = &'a SeenMark>,
     now: i64,
 ) -> worker::Result<()> {
-    for r in rows {
+    // Many rows per statement: a flood's first fetch archives up to ~2,000 identities,
+    // and each statement is a call across the JS boundary.
+    let rows: Vec<&SeenMark> = rows.into_iter().collect();
+    for chunk in rows.chunks(LOOKUP_BATCH / 4) {
+        let values = vec!["(?, ?, ?, ?)"; chunk.len()].join(", ");
+        let binds = chunk
+            .iter()
+            .flat_map(|r| {
+                [
+                    r.identity.clone().into(),
+                    r.fingerprint.clone().into(),
+                    r.entry_id.into(),
+                    now.into(),
+                ]
+            })
+            .collect();
         exec(
             state,
             "seen.put",
-            "INSERT OR REPLACE INTO seen (identity, fingerprint, entry_id, seen_at) VALUES (?, ?, ?, ?)",
-            vec![
-                r.identity.clone().into(),
-                r.fingerprint.clone().into(),
-                r.entry_id.into(),
-                now.into(),
-            ],
+            &format!(
+                "INSERT OR REPLACE INTO seen (identity, fingerprint, entry_id, seen_at) VALUES {values}"
+            ),
+            binds,
         )?;
     }
     Ok(())
@@ -150,12 +162,16 @@ pub fn carry(state: &State, entries: &[PendingEntry]) -> worker::Result<()> {
 
 /// Removes carried-over entries that are done.
 pub fn finish(state: &State, identities: &[String]) -> worker::Result<()> {
-    for id in identities {
+    for chunk in identities.chunks(LOOKUP_BATCH) {
+        let binds = chunk.iter().map(|id| id.clone().into()).collect::<Vec<_>>();
         exec(
             state,
             "pending.delete",
-            "DELETE FROM pending WHERE identity = ?",
-            vec![id.clone().into()],
+            &format!(
+                "DELETE FROM pending WHERE identity IN ({})",
+                placeholders(chunk.len())
+            ),
+            binds,
         )?;
     }
     Ok(())
