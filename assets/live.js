@@ -1,5 +1,7 @@
 // Orrery live timeline: follows the page's WebSocket, inserts new entries at the top,
-// reconnects with backoff + jitter and resumes from the newest entry on the page.
+// replaces an entry in place when an `update` frame brings its completed or edited
+// version, reconnects with backoff + jitter and resumes from the newest entry on the
+// page (and the newest revision it has seen, for updates missed while away).
 // Without JavaScript the page is a plain page; this only adds to it.
 // Keepalive costs nearly nothing: every frame a client sends is a billed Durable Object
 // request (at 20:1), so there is no periodic ping. The socket is probed (one `ping`,
@@ -20,6 +22,8 @@
   let socket = null;
   let attempt = 0;
   let pending = 0; // entries inserted while the reader was scrolled down
+  // Newest entry revision seen: the page's at render, then every update's.
+  let revision = Number(river.dataset.revision) || 0;
   let lastHeard = Date.now();
   let pongTimer = null;
   const PROBE_IDLE_MS = 10 * 60 * 1000;
@@ -92,6 +96,24 @@
     }
   }
 
+  /** An entry rewritten (its whole body arrived, or the publisher edited it): swap it in place. */
+  function replace(msg) {
+    const rev = msg.entry && msg.entry.rev;
+    if (rev > revision) revision = rev;
+    const old = msg.entry && document.getElementById(`entry-${msg.entry.id}`);
+    if (!old) return; // not on this page: nothing to do
+    const tpl = document.createElement("template");
+    tpl.innerHTML = msg.html; // server-rendered, sanitized partial
+    const article = tpl.content.firstElementChild;
+    if (!article) return;
+    const height0 = document.documentElement.scrollHeight;
+    const above = old.getBoundingClientRect().bottom < 0;
+    old.replaceWith(article);
+    localTimes(article);
+    // An entry above what the reader is looking at must not push the view.
+    if (above) window.scrollBy(0, document.documentElement.scrollHeight - height0);
+  }
+
   function heard() {
     lastHeard = Date.now();
     clearTimeout(pongTimer);
@@ -117,7 +139,7 @@
     socket.onopen = () => {
       attempt = 0;
       heard();
-      socket.send(JSON.stringify({ type: "resume", since: newestId() }));
+      socket.send(JSON.stringify({ type: "resume", since: newestId(), revision }));
     };
     socket.onmessage = (ev) => {
       heard();
@@ -126,7 +148,11 @@
       try { msg = JSON.parse(ev.data); } catch { return; }
       if (msg.type === "hello") setState("live", msg.clients);
       else if (msg.type === "entry") insert(msg);
-      else if (msg.type === "synced") setState("live");
+      else if (msg.type === "update") replace(msg);
+      else if (msg.type === "synced") {
+        if (msg.revision > revision) revision = msg.revision;
+        setState("live");
+      }
     };
     socket.onclose = () => {
       clearTimeout(pongTimer);

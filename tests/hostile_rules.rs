@@ -5,7 +5,7 @@ use orrery::core::feed::{self, Entry};
 use orrery::core::ingest::{feed_title, FeedStatus};
 use orrery::core::model::{EntryView, FeedView};
 use orrery::core::syndication::{atom, opml, parse_opml, rss};
-use orrery::core::views::{feed_page, feeds_page};
+use orrery::core::views::{feed_page, feeds_page, HomePage};
 use quick_xml::events::Event;
 use quick_xml::XmlVersion;
 
@@ -106,6 +106,8 @@ fn view(e: &Entry, feed_title: &str) -> EntryView {
         published: e.published_at.unwrap_or(NOW),
         summary: e.summary.clone(),
         content_html: e.content_html.clone(),
+        whole: true,
+        rev: None,
     }
 }
 
@@ -200,6 +202,8 @@ fn the_feed_writers_strip_forbidden_characters_themselves() {
         published: NOW,
         summary: "Sum\u{1}mary\u{ffff}".into(),
         content_html: "<p>Con\u{b}tent</p>".into(),
+        whole: true,
+        rev: None,
     };
     let cfg = Config {
         planet_name: "Planet\u{1}".into(),
@@ -238,6 +242,8 @@ fn plain_text_stays_text_in_html_carrying_fields() {
         published: NOW,
         summary: "<script>alert(1)</script> & <img src=x onerror=alert(2)>".into(),
         content_html: String::new(),
+        whole: true,
+        rev: None,
     };
     let cfg = Config::default();
     let out = rss(&cfg, std::slice::from_ref(&v)).into_string();
@@ -291,8 +297,14 @@ fn credentials_in_feed_urls_never_reach_public_output() {
     let opml_out = opml(&cfg, &[untitled.clone(), titled.clone()]).into_string();
     let json = serde_json::to_string(&[&untitled, &titled]).expect("json");
     let feeds_html = feeds_page(&cfg, &[untitled.clone(), titled.clone()]).into_string();
-    let feed_html = feed_page(&cfg, &titled, &[], None, false).into_string();
-    let untitled_html = feed_page(&cfg, &untitled, &[], None, false).into_string();
+    let page = HomePage {
+        entries: &[],
+        older: None,
+        paged: false,
+        revision: 0,
+    };
+    let feed_html = feed_page(&cfg, &titled, &page).into_string();
+    let untitled_html = feed_page(&cfg, &untitled, &page).into_string();
     for (what, out) in [
         ("OPML", &opml_out),
         ("/api/feeds JSON", &json),

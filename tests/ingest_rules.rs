@@ -6,7 +6,7 @@ use orrery::core::feed::FIRST_FETCH_MAX_ENTRIES;
 use orrery::core::fetch_policy::FetchOutcome;
 use orrery::core::ingest::{
     self, follow_up, on_alarm, overdue_deadline, plan, recent_times, refresh_gate, watchdog,
-    FeedRow, FeedState, FeedStatus, Move, Plan, RefreshOutcome, Seen, StoredEntry, Wake,
+    FeedRow, FeedState, FeedStatus, Keep, Move, Plan, RefreshOutcome, Seen, StoredEntry, Wake,
     FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER, MAX_ITEMS_PER_DOCUMENT, OVERDUE_GRACE_MS,
     OVERDUE_SLACK_MS, PAUSED_AFTER,
 };
@@ -54,7 +54,7 @@ fn fetched(body: Vec<u8>) -> FetchOutcome {
 }
 
 fn run(st: &FeedState, outcome: FetchOutcome, seen: &HashMap<String, Seen>) -> Plan {
-    plan(st, outcome, None, seen, NOW, &cfg(), None)
+    plan(st, outcome, None, seen, NOW, &cfg(), Keep::default())
 }
 
 /// What the seen table holds after a plan is applied, D1 numbering entries from `first_id`.
@@ -64,6 +64,7 @@ fn remember(p: &mut Plan, first_id: i64, seen: &mut HashMap<String, Seen>) {
             Some(StoredEntry {
                 id: first_id + i,
                 first_seen: NOW,
+                rev: None,
             })
         })
         .collect();
@@ -161,6 +162,7 @@ fn unchanged_entries_are_not_written_and_changed_ones_are() {
     let settled = p.settle(&[Some(StoredEntry {
         id: 1,
         first_seen: NOW - 60 * MIN,
+        rev: None,
     })]);
     assert!(settled.new_entries.is_empty());
     assert_eq!(p.report.updated_entries, 1);
@@ -226,6 +228,7 @@ fn entries_are_shown_under_the_feed_title_or_else_its_url() {
     let settled = p.settle(&[Some(StoredEntry {
         id: 5,
         first_seen: NOW,
+        rev: None,
     })]);
     assert_eq!(settled.new_entries[0].feed_title, URL);
     assert_eq!(ingest::feed_title("  ", URL), URL);
@@ -410,7 +413,7 @@ fn a_permanent_move_is_taken_unless_another_feed_has_that_url() {
         &HashMap::new(),
         NOW,
         &cfg(),
-        None,
+        Keep::default(),
     );
     assert_eq!(p.state.url, new_url);
     assert_eq!(row(&p).url, new_url);
@@ -426,7 +429,7 @@ fn a_permanent_move_is_taken_unless_another_feed_has_that_url() {
         &HashMap::new(),
         NOW,
         &cfg(),
-        None,
+        Keep::default(),
     );
     assert_eq!(p.state.url, URL, "stays where it was");
     assert!(p.warning.unwrap().contains("feed 99"));
@@ -443,7 +446,7 @@ fn a_permanent_move_is_taken_unless_another_feed_has_that_url() {
         &HashMap::new(),
         NOW,
         &cfg(),
-        None,
+        Keep::default(),
     );
     assert_eq!(p.state.url, new_url);
 }
@@ -588,7 +591,7 @@ fn the_watchdog_deadline_moves_about_once_a_day() {
             &HashMap::new(),
             now,
             &cfg(),
-            None,
+            Keep::default(),
         );
         if let Some(r) = &p.feed_row {
             row_writes += 1;
@@ -611,60 +614,225 @@ fn the_watchdog_deadline_moves_about_once_a_day() {
     );
 }
 
-#[test]
-fn work_over_the_budget_is_carried_to_follow_ups_and_never_dropped() {
-    // 30 entries of ~20 KB each: far more than one invocation's sanitize budget.
-    let body = "&lt;p&gt;".to_string() + &"word ".repeat(4_000) + "&lt;/p&gt;";
+/// An RSS document of `n` entries of about 20 KB each (far more than one invocation's
+/// sanitize budget), guids `g0..`, `g{n-1}` the newest; `tag` changes every body.
+fn long_posts(n: i64, tag: &str) -> Vec<u8> {
+    let body = format!("&lt;p&gt;{tag} ") + &"word ".repeat(4_000) + "&lt;/p&gt;";
     let mut xml = String::from("<rss version=\"2.0\"><channel><title>Long</title>");
-    for i in 0..30 {
+    for i in 0..n {
         xml += &format!(
             "<item><guid>g{i}</guid><title>T{i}</title><pubDate>{}</pubDate><description>{body}</description></item>",
             chrono::DateTime::from_timestamp(1_799_000_000 + i * 60, 0).unwrap().to_rfc2822()
         );
     }
     xml += "</channel></rss>";
-    let mut p = run(&state(), fetched(xml.into_bytes()), &HashMap::new());
-    let now_count = p.entries.len();
-    assert!((1..30).contains(&now_count), "{now_count} cleaned now");
-    assert_eq!(p.carried.len() + now_count, 30, "nothing dropped");
+    xml.into_bytes()
+}
+
+/// The seen set after an invocation stored every entry of its plan.
+fn seen_after(p: &Plan, seen: &mut HashMap<String, Seen>) {
+    for w in &p.entries {
+        let s = Seen {
+            fingerprint: w.fingerprint.clone(),
+            stored: true,
+            pending: false,
+        };
+        seen.insert(w.entry.identity.clone(), s);
+    }
+    for c in &p.carried {
+        seen.get_mut(&c.raw.identity).expect("stored").pending = true;
+    }
+}
+
+#[test]
+fn work_over_the_budget_is_stored_brief_at_once_and_completed_by_follow_ups() {
+    let mut p = run(&state(), fetched(long_posts(30, "v1")), &HashMap::new());
+    assert_eq!(p.entries.len(), 30, "every entry is stored at once");
+    let whole: Vec<_> = p.entries.iter().filter(|w| w.entry.whole).collect();
+    assert!(
+        (1..30).contains(&whole.len()),
+        "{} cleaned now",
+        whole.len()
+    );
+    assert!(whole.iter().all(|w| w.entry.content_html.len() > 10_000));
+    let briefs: Vec<_> = p.entries.iter().filter(|w| !w.entry.whole).collect();
+    assert!(briefs
+        .iter()
+        .all(|w| !w.known && w.entry.content_html.len() < 2_000 && w.entry.title.starts_with('T')));
+    assert_eq!(p.carried.len(), briefs.len(), "each brief is carried whole");
+    assert!(p.carried.iter().all(|c| c.known), "completed as updates");
     assert_eq!(p.report.carried_entries as usize, p.carried.len());
     assert!(p.state.work_pending);
-    assert_eq!(identities(&p).last(), Some(&"g29"), "the newest first");
+    let oldest_whole = whole.iter().map(|w| w.published).min();
     assert!(
-        p.entries
-            .iter()
-            .all(|w| w.entry.content_html.len() > 10_000),
-        "whole, not summaries"
+        briefs.iter().all(|b| Some(b.published) < oldest_whole),
+        "the newest are cleaned first"
     );
+    let brief_count = briefs.len();
     p.settle(&[]);
     p.state.published(true);
     assert_eq!(p.state.next_wake(NOW), Wake::At(NOW + FOLLOW_UP_MS));
 
-    // Follow-ups take the waiting entries newest first until none is left.
+    // Follow-ups complete the waiting entries newest first until none is left; each
+    // completion is an update of the stored brief, published as such.
     let mut waiting: Vec<_> = p.carried.clone();
     waiting.sort_by_key(|w| std::cmp::Reverse(w.raw.published_at));
     let mut st = p.state.clone();
-    let mut stored = now_count;
+    let mut completed = 0;
     let mut rounds = 0;
     while !waiting.is_empty() {
         rounds += 1;
-        let f = follow_up(&st, waiting.clone(), false, NOW);
+        let mut f = follow_up(&st, waiting.clone(), false, NOW);
         assert!(!f.entries.is_empty(), "every follow-up makes progress");
+        assert!(f.entries.iter().all(|w| w.known && w.entry.whole));
         assert_eq!(f.finished.len(), f.entries.len());
         assert!(f
             .feed_row
             .as_ref()
-            .is_some_and(|r| r.changed && r.inserted as usize == f.entries.len()));
-        stored += f.entries.len();
+            .is_some_and(|r| r.changed && r.inserted == 0));
+        let rows: Vec<_> = (0..f.entries.len() as i64)
+            .map(|i| {
+                Some(StoredEntry {
+                    id: 100 + i,
+                    first_seen: NOW - MIN,
+                    rev: Some(rounds * 100 + i),
+                })
+            })
+            .collect();
+        let settled = f.settle(&rows);
+        assert_eq!(
+            settled.updated.len(),
+            f.entries.len(),
+            "published as updates"
+        );
+        assert!(settled.new_entries.is_empty());
+        assert!(f.state.publish_pending && f.state.revised_upto >= rounds * 100);
+        completed += f.entries.len();
         waiting.retain(|w| !f.finished.contains(&w.raw.identity));
         assert_eq!(f.state.work_pending, !waiting.is_empty());
         st = f.state;
+        st.published(true);
     }
-    assert_eq!(stored, 30);
+    assert_eq!(completed, brief_count);
     assert!(rounds >= 2, "{rounds}");
     assert_eq!(st.next_wake(NOW), Wake::At(st.next_fetch_at));
     let idle = follow_up(&st, Vec::new(), false, NOW);
     assert!(idle.entries.is_empty() && idle.feed_row.is_none());
+}
+
+#[test]
+fn a_stored_entry_is_never_replaced_by_a_lesser_version() {
+    // Every entry stored whole; then the site touches every item at once.
+    let first = run(&state(), fetched(long_posts(30, "v1")), &HashMap::new());
+    let mut seen = HashMap::new();
+    seen_after(&first, &mut seen);
+    for s in seen.values_mut() {
+        s.pending = false;
+    }
+    let mut st = first.state.clone();
+    st.work_pending = false;
+    let p = run(&st, fetched(long_posts(30, "v2")), &seen);
+    assert!(!p.entries.is_empty());
+    assert!(
+        p.entries.iter().all(|w| w.known && w.entry.whole),
+        "only whole new versions are written over stored entries"
+    );
+    assert_eq!(p.entries.len() + p.carried.len(), 30, "the rest wait, raw");
+    assert!(p.carried.iter().all(|c| c.known));
+    assert!(p.state.work_pending);
+}
+
+#[test]
+fn every_new_entry_between_two_fetches_is_stored_up_to_what_retention_keeps() {
+    let items = |from: usize, to: usize| -> Vec<(String, Option<i64>)> {
+        (from..to)
+            .map(|i| (format!("n{i}"), Some(1_799_000_000 + i as i64 * 60)))
+            .collect()
+    };
+    let doc = |v: &[(String, Option<i64>)]| {
+        let refs: Vec<(&str, &str, Option<i64>)> =
+            v.iter().map(|(g, t)| (g.as_str(), "T", *t)).collect();
+        fetched(rss("Busy", &refs))
+    };
+    let keep = |max_new| Keep {
+        since: None,
+        max_new,
+    };
+    // A first fetch keeps the newest 50 and remembers the rest.
+    let old = items(0, 70);
+    let first = plan(
+        &state(),
+        doc(&old),
+        None,
+        &HashMap::new(),
+        NOW,
+        &cfg(),
+        keep(0),
+    );
+    assert_eq!(first.entries.len(), FIRST_FETCH_MAX_ENTRIES);
+    assert_eq!(first.archived.len(), 20);
+    assert_eq!(first.state.seen_rows, 70);
+    let mut seen = HashMap::new();
+    seen_after(&first, &mut seen);
+    for m in &first.archived {
+        let s = Seen {
+            fingerprint: m.fingerprint.clone(),
+            stored: false,
+            pending: false,
+        };
+        seen.insert(m.identity.clone(), s);
+    }
+    // 120 new ones between two fetches: all stored (unlimited retention)...
+    let busy = [items(0, 70), items(70, 190)].concat();
+    let p = plan(&first.state, doc(&busy), None, &seen, NOW, &cfg(), keep(0));
+    let ids: Vec<&str> = p
+        .entries
+        .iter()
+        .map(|w| w.entry.identity.as_str())
+        .collect();
+    assert_eq!(ids.len(), 120, "every new entry is stored");
+    assert!(ids.iter().all(|i| i[1..].parse::<usize>().unwrap() >= 70));
+    assert!(p.archived.is_empty());
+    assert_eq!(p.state.seen_rows, 190);
+    // ...or the newest 100 when retention keeps 100 per feed (the rest would be pruned at once).
+    let p = plan(
+        &first.state,
+        doc(&busy),
+        None,
+        &seen,
+        NOW,
+        &cfg(),
+        keep(100),
+    );
+    assert_eq!(p.entries.len(), 100);
+    assert_eq!(p.archived.len(), 20);
+    assert_eq!(p.state.seen_rows, 190);
+}
+
+#[test]
+fn the_seen_table_is_pruned_of_the_oldest_but_never_of_what_the_document_lists() {
+    let mut st = state();
+    st.body_digest = Some("earlier".into());
+    st.seen_rows = ingest::SEEN_PRUNE_ABOVE - 1;
+    let items: Vec<(String, Option<i64>)> = (0..3)
+        .map(|i| (format!("x{i}"), Some(1_799_000_000 + i * 60)))
+        .collect();
+    let refs: Vec<(&str, &str, Option<i64>)> =
+        items.iter().map(|(g, t)| (g.as_str(), "T", *t)).collect();
+    let p = run(&st, fetched(rss("Churn", &refs)), &HashMap::new());
+    let prune = p.prune.expect("past the limit: prune");
+    assert_eq!(p.state.seen_rows, ingest::SEEN_PRUNE_ABOVE + 2);
+    assert_eq!(prune.excess, p.state.seen_rows - ingest::SEEN_KEEP);
+    // The oldest rows include an identity the document still lists: it stays.
+    let oldest: Vec<String> = ["x1", "old1", "old2"].map(String::from).to_vec();
+    let small = ingest::SeenPrune {
+        excess: 2,
+        keep: prune.keep.clone(),
+    };
+    assert_eq!(small.choose(&oldest), ["old1", "old2"]);
+    assert!(ingest::SEEN_KEEP as usize >= 2 * MAX_ITEMS_PER_DOCUMENT);
+    let quiet = run(&state(), fetched(rss("Quiet", &refs)), &HashMap::new());
+    assert!(quiet.prune.is_none());
 }
 
 #[test]
@@ -798,7 +966,10 @@ fn entries_older_than_the_retention_are_remembered_not_stored() {
         &HashMap::new(),
         NOW,
         &cfg(),
-        keep_since,
+        Keep {
+            since: keep_since,
+            max_new: 0,
+        },
     );
     let mut stored = identities(&p);
     stored.sort_unstable();

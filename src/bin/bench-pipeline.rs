@@ -50,7 +50,7 @@ fn production_plan(st: &FeedState, bytes: &[u8], seen: &impl SeenSet) -> Plan {
         seen,
         NOW_MS,
         &ScheduleConfig::default(),
-        None,
+        ingest::Keep::default(),
     )
 }
 
@@ -90,12 +90,16 @@ fn apply(p: &mut Plan, next_id: &mut i64) -> (Vec<PendingRow>, Settled) {
             Some(StoredEntry {
                 id: *next_id,
                 first_seen: if w.known { NOW_MS - 1 } else { NOW_MS },
+                rev: w.known.then_some(*next_id),
             })
         })
         .collect();
     let settled = p.settle(&stored);
     for e in &settled.new_entries {
         std::hint::black_box(entry_frame(e));
+    }
+    for e in &settled.updated {
+        std::hint::black_box(update_frame(e));
     }
     (rows, settled)
 }
@@ -437,6 +441,16 @@ fn entry_frame(e: &EntryView) -> String {
     .to_json()
 }
 
+/// An `update` frame as `hub::update_frames` renders it.
+fn update_frame(e: &EntryView) -> String {
+    let html = entry_article(e).into_string();
+    ServerMsg::Update {
+        entry: e.clone(),
+        html,
+    }
+    .to_json()
+}
+
 /// Socket attachments as the Room keeps them: most follow everything, some a few feeds.
 fn attachments(n: usize, feeds: i64) -> Vec<String> {
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
@@ -482,6 +496,7 @@ fn frames(pool: &[Vec<EntryView>]) -> String {
         entries: home,
         older: home.last().map(|e| e.id),
         paged: false,
+        revision: 0,
     };
     let (home_first, home_reps, home_bytes) =
         sample(|| views::home_page(&cfg, &page).into_string().len());

@@ -39,6 +39,15 @@ impl Default for Config {
 }
 
 impl Config {
+    /// What ingest stores of a document at `now_ms`: nothing past the retention cutoff,
+    /// and no more new entries than the per-feed count keeps.
+    pub fn keep(&self, now_ms: i64) -> crate::core::ingest::Keep {
+        crate::core::ingest::Keep {
+            since: self.retention_cutoff(now_ms),
+            max_new: self.retention_max_entries as usize,
+        }
+    }
+
     /// Entries published before this are pruned; `None` keeps them forever (RETENTION_DAYS=0).
     pub fn retention_cutoff(&self, now_ms: i64) -> Option<i64> {
         (self.retention_days > 0).then(|| now_ms - i64::from(self.retention_days) * 86_400_000)

@@ -20,8 +20,21 @@ pub struct EntryView {
     pub published: i64,
     pub summary: String,
     /// Sanitized before it was stored; only rendered through [`crate::core::views::SanitizedHtml`].
-    #[serde(skip)]
+    /// Sent to API and socket clients as is, so they can show the post without the page.
+    #[serde(default)]
     pub content_html: String,
+    /// `content_html` is the whole post; `false` while only a brief is stored (the body
+    /// is being cleaned by a later invocation; an `update` frame follows).
+    #[serde(default = "whole_by_default")]
+    pub whole: bool,
+    /// The entry's revision when it was rewritten after it was first stored (the
+    /// cursor of `update` frames); absent for an entry never rewritten.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rev: Option<i64>,
+}
+
+fn whole_by_default() -> bool {
+    true
 }
 
 /// A feed and its health, as the feeds page and the API show it. Serialized (the API) it

@@ -14,6 +14,8 @@ pub const MAX_FRAMES_PER_WINDOW: u32 = 40;
 pub const RATE_WINDOW_MS: i64 = 1_000;
 /// Entries sent for one `resume` at most; a client further behind reloads the page.
 pub const MAX_RESUME_ENTRIES: u32 = 500;
+/// `update` frames sent for one `resume` at most (the rest on the next resume).
+pub const MAX_RESUME_UPDATES: u32 = 200;
 /// Feed ids one `subscribe` may name.
 pub const MAX_SUBSCRIBED_FEEDS: usize = 256;
 /// `resume`s one socket may ask for per [`RESUME_WINDOW_MS`] (each can cost several
@@ -34,13 +36,27 @@ pub enum ServerMsg {
         protocol: u32,
         latest: i64,
         clients: u32,
+        /// The newest revision broadcast here: a client that keeps the largest
+        /// `entry.rev` it saw resumes updates from it.
+        #[serde(default)]
+        revision: i64,
     },
     Entry {
         entry: EntryView,
         html: String,
     },
+    /// An entry the reader may have on screen was rewritten (its body completed, or the
+    /// publisher edited it): same `entry.id`, new content; replace it in place. Clients
+    /// that do not know this frame ignore it (they keep the earlier version).
+    Update {
+        entry: EntryView,
+        html: String,
+    },
     Synced {
         latest: i64,
+        /// With a `resume` that named a `revision`: how far its updates went.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        revision: Option<i64>,
     },
     Subscribed {
         feeds: Option<Vec<i64>>,
@@ -71,8 +87,14 @@ impl ServerMsg {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase", deny_unknown_fields)]
 pub enum ClientMsg {
-    /// Send every entry with an id larger than `since`, oldest first, then `synced`.
-    Resume { since: i64 },
+    /// Send every entry with an id larger than `since`, oldest first; with `revision`,
+    /// then every entry up to `since` rewritten after that revision (as `update`
+    /// frames); then `synced`.
+    Resume {
+        since: i64,
+        #[serde(default)]
+        revision: Option<i64>,
+    },
     /// Only receive entries of these feeds (`null` or absent: everything).
     Subscribe {
         #[serde(default)]
@@ -109,8 +131,10 @@ pub fn parse_client(text: &str) -> Result<ClientMsg, FrameError> {
     let msg: ClientMsg =
         serde_json::from_str(text).map_err(|e| FrameError::Invalid(e.to_string()))?;
     match &msg {
-        ClientMsg::Resume { since } if *since < 0 => {
-            Err(FrameError::Invalid("since must be 0 or more".into()))
+        ClientMsg::Resume { since, revision } if *since < 0 || revision.is_some_and(|r| r < 0) => {
+            Err(FrameError::Invalid(
+                "since and revision must be 0 or more".into(),
+            ))
         }
         ClientMsg::Subscribe { feeds: Some(f) } if f.len() > MAX_SUBSCRIBED_FEEDS => Err(
             FrameError::Invalid(format!("at most {MAX_SUBSCRIBED_FEEDS} feeds")),
@@ -242,13 +266,14 @@ mod tests {
                 protocol: PROTOCOL,
                 latest: 42,
                 clients: 3,
+                revision: 5,
             }
             .to_json(),
         )
         .unwrap();
         assert_eq!(
             v,
-            serde_json::json!({"type":"hello","protocol":1,"latest":42,"clients":3})
+            serde_json::json!({"type":"hello","protocol":1,"latest":42,"clients":3,"revision":5})
         );
     }
 
@@ -256,8 +281,19 @@ mod tests {
     fn parses_resume_and_subscribe() {
         assert_eq!(
             parse_client(r#"{"type":"resume","since":7}"#),
-            Ok(ClientMsg::Resume { since: 7 })
+            Ok(ClientMsg::Resume {
+                since: 7,
+                revision: None
+            })
         );
+        assert_eq!(
+            parse_client(r#"{"type":"resume","since":7,"revision":3}"#),
+            Ok(ClientMsg::Resume {
+                since: 7,
+                revision: Some(3)
+            })
+        );
+        assert!(parse_client(r#"{"type":"resume","since":7,"revision":-1}"#).is_err());
         assert_eq!(
             parse_client(r#"{"type":"subscribe","feeds":[1,2]}"#),
             Ok(ClientMsg::Subscribe {

@@ -168,6 +168,8 @@ mod tests {
             published: 1_700_000_000_000,
             summary: "sum".into(),
             content_html: "<p>hi</p>".into(),
+            whole: true,
+            rev: None,
         }
     }
 

@@ -65,8 +65,7 @@ impl FeedObject {
         };
         storage::save_some(&self.state, ingest::parse_mark(&st, &fetch.outcome)).await?;
         let sched = env::schedule_config(&self.env);
-        let keep_since = cfg.retention_cutoff(now);
-        let plan = ingest::plan(&st, fetch.outcome, moved, &seen, now, &sched, keep_since);
+        let plan = ingest::plan(&st, fetch.outcome, moved, &seen, now, &sched, cfg.keep(now));
         self.apply(plan, &db, now).await
     }
 
@@ -120,16 +119,15 @@ impl FeedObject {
             }
         };
         let settled = plan.settle(&stored);
-        storage::mark_seen(&self.state, plan.archived.iter().chain(&settled.seen), now)?;
-        storage::carry(&self.state, &plan.carried)?;
-        storage::finish(&self.state, &plan.finished)?;
+        storage::write_plan(&self.state, &mut plan, &settled.seen, now)?;
         let (mut st, mut report) = (plan.state.clone(), plan.report.clone());
         // Durable before anyone is told: if we die mid-publish, the alarm retries it.
         if plan.state_changed() {
             storage::save(&self.state, &st).await?;
         }
-        if !settled.new_entries.is_empty() {
+        if !settled.new_entries.is_empty() || !settled.updated.is_empty() {
             hub::broadcast(&self.state, &hub::entry_frames(&settled.new_entries));
+            hub::broadcast_updates(&self.state, &hub::update_frames(&settled.updated));
             report.published_at = Some(env::now_ms());
             self.publish(&mut st).await?;
         }
@@ -195,7 +193,8 @@ impl DurableObject for FeedObject {
             Ok(FeedRequest::Call(call)) => self.call(call).await,
             Ok(FeedRequest::Socket(ask)) => {
                 let st = storage::load(&self.state).await?.unwrap_or_default();
-                hub::accept(&self.state, Some(vec![st.feed_id]), st.pushed_upto, &ask)
+                let latest = (st.pushed_upto, st.revised_upto);
+                hub::accept(&self.state, Some(vec![st.feed_id]), latest, &ask)
             }
             Err(e) => Ok(e.to_json_response()),
         }

@@ -11,7 +11,8 @@ use serde::Deserialize;
 use worker::{SqlStorageValue, State};
 
 use crate::core::ingest::{
-    follow_up_take, FeedState, PendingEntry, Seen, SeenMark, SeenSet, Wake, PENDING_PEEK,
+    follow_up_take, FeedState, PendingEntry, Plan, Seen, SeenMark, SeenPrune, SeenSet, Wake,
+    PENDING_PEEK,
 };
 use crate::edge::meter;
 
@@ -104,6 +105,27 @@ fn select<T: DeserializeOwned>(
     let rows = cursor.to_array()?;
     meter::sql(what, &cursor);
     Ok(rows)
+}
+
+/// The object's share of a plan D1 has stored: seen rows (archived, and `seen` for the
+/// entries D1 stored), carried-over entries kept and finished ones removed, and the seen
+/// table pruned when the plan says so (the state's count follows).
+pub fn write_plan(
+    state: &State,
+    plan: &mut Plan,
+    seen: &[SeenMark],
+    now: i64,
+) -> worker::Result<()> {
+    mark_seen(state, plan.archived.iter().chain(seen), now)?;
+    carry(state, &plan.carried)?;
+    finish(state, &plan.finished)?;
+    if let Some(prune) = &plan.prune {
+        plan.state.seen_rows = plan
+            .state
+            .seen_rows
+            .saturating_sub(prune_seen(state, prune)?);
+    }
+    Ok(())
 }
 
 /// Remembers entries as seen (stored in D1, or archived when `entry_id` is `None`).
@@ -228,6 +250,38 @@ pub fn pending(state: &State) -> worker::Result<(Vec<PendingEntry>, bool)> {
         })
         .collect();
     Ok((entries, peek.len() > take))
+}
+
+/// Forgets the oldest seen identities the plan lets go (never one the document still
+/// lists); returns how many rows went. Oldest by rowid: a rewrite replaces the row, so
+/// rowid order is last-seen order, read straight off the table without an index.
+pub fn prune_seen(state: &State, prune: &SeenPrune) -> worker::Result<u32> {
+    #[derive(Deserialize)]
+    struct Row {
+        identity: String,
+    }
+    let look = prune.excess as usize + prune.keep.len();
+    let oldest: Vec<Row> = select(
+        state,
+        "seen.oldest",
+        "SELECT identity FROM seen ORDER BY rowid LIMIT ?",
+        vec![(look as i64).into()],
+    )?;
+    let oldest: Vec<String> = oldest.into_iter().map(|r| r.identity).collect();
+    let gone = prune.choose(&oldest);
+    for chunk in gone.chunks(LOOKUP_BATCH) {
+        let binds = chunk.iter().map(|id| (*id).clone().into()).collect();
+        exec(
+            state,
+            "seen.delete",
+            &format!(
+                "DELETE FROM seen WHERE identity IN ({})",
+                placeholders(chunk.len())
+            ),
+            binds,
+        )?;
+    }
+    Ok(gone.len() as u32)
 }
 
 /// `?, ?, …` for an `IN (…)` of `n` (≥ 1) values.

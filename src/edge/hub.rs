@@ -9,7 +9,7 @@ use worker::{
 use crate::core::model::EntryView;
 use crate::core::protocol::{
     self, parse_client, ClientMsg, FrameError, ServerMsg, SocketState, Verdict, MAX_RESUME_ENTRIES,
-    MAX_SOCKETS_PER_CLIENT,
+    MAX_RESUME_UPDATES, MAX_SOCKETS_PER_CLIENT,
 };
 use crate::core::views::entry_article;
 use crate::edge::error::AppError;
@@ -46,7 +46,7 @@ pub fn feeds_filter(url: &worker::Url) -> Result<Option<Vec<i64>>, String> {
 pub fn accept(
     state: &State,
     feeds: Option<Vec<i64>>,
-    latest: i64,
+    (latest, revision): (i64, i64),
     ask: &SocketAsk,
 ) -> worker::Result<Response> {
     let held = state.get_websockets_with_tag(&ask.client).len();
@@ -66,6 +66,7 @@ pub fn accept(
             protocol: protocol::PROTOCOL,
             latest,
             clients,
+            revision,
         }
         .to_json(),
     )?;
@@ -83,17 +84,25 @@ fn close(ws: &WebSocket, code: u16, reason: &str) {
     let _ = ws.close(Some(code), Some(reason));
 }
 
-/// Renders entries once into the frames every socket receives.
-pub fn entry_frames(entries: &[EntryView]) -> Vec<(i64, i64, String)> {
+/// A frame rendered once for every socket: (entry id, feed id, JSON).
+pub type Frame = (i64, i64, String);
+
+/// Renders new entries once into the frames every socket receives.
+pub fn entry_frames(entries: &[EntryView]) -> Vec<Frame> {
+    frames(entries, |entry, html| ServerMsg::Entry { entry, html })
+}
+
+/// Renders rewritten entries (completed or edited) into `update` frames.
+pub fn update_frames(entries: &[EntryView]) -> Vec<Frame> {
+    frames(entries, |entry, html| ServerMsg::Update { entry, html })
+}
+
+fn frames(entries: &[EntryView], msg: fn(EntryView, String) -> ServerMsg) -> Vec<Frame> {
     entries
         .iter()
         .map(|e| {
             let html = entry_article(e).into_string();
-            let msg = ServerMsg::Entry {
-                entry: e.clone(),
-                html,
-            };
-            (e.id, e.feed_id, msg.to_json())
+            (e.id, e.feed_id, msg(e.clone(), html).to_json())
         })
         .collect()
 }
@@ -111,8 +120,18 @@ fn raw(ws: &WebSocket) -> &RawSocket {
     AsRef::<web_sys::WebSocket>::as_ref(ws).unchecked_ref::<RawSocket>()
 }
 
+/// Sends each `update` frame to every socket that wants its feed (an update is
+/// idempotent: a reader without that entry on screen ignores it).
+pub fn broadcast_updates(state: &State, frames: &[Frame]) -> usize {
+    send_all(state, frames, false)
+}
+
 /// Sends each frame, in id order, to every socket that wants its feed and has not had it.
-pub fn broadcast(state: &State, frames: &[(i64, i64, String)]) -> usize {
+pub fn broadcast(state: &State, frames: &[Frame]) -> usize {
+    send_all(state, frames, true)
+}
+
+fn send_all(state: &State, frames: &[Frame], unsent_only: bool) -> usize {
     // Each frame crosses into JS once, however many sockets receive it.
     let js: Vec<(i64, i64, JsValue)> = frames
         .iter()
@@ -124,7 +143,8 @@ pub fn broadcast(state: &State, frames: &[(i64, i64, String)]) -> usize {
             continue;
         };
         for (id, feed_id, data) in &js {
-            if *id > st.last_sent && st.wants(*feed_id) && raw(&ws).send(data).is_ok() {
+            let fresh = !unsent_only || *id > st.last_sent;
+            if fresh && st.wants(*feed_id) && raw(&ws).send(data).is_ok() {
                 sent += 1;
             }
         }
@@ -167,7 +187,7 @@ pub async fn on_message(
             st.feeds = feeds.clone();
             ServerMsg::Subscribed { feeds }
         }
-        Ok(ClientMsg::Resume { since }) => {
+        Ok(ClientMsg::Resume { since, revision }) => {
             if let Err(why) = st.begin_resume(now_ms()) {
                 let err = FrameError::Invalid(why.to_string());
                 return refuse(ws, &mut st, why.code(), &why.to_string(), &err);
@@ -175,11 +195,16 @@ pub async fn on_message(
             ws.serialize_attachment(&st)?;
             let feeds = fixed_feeds.map(<[i64]>::to_vec).or(st.feeds.clone());
             let latest = resume(ws, db, since, upto, feeds.as_deref()).await;
+            let revision = match revision {
+                Some(r) => Some(resume_updates(ws, db, r, since, feeds.as_deref()).await?),
+                None => None,
+            };
             // Other frames may have been counted meanwhile: update the saved state.
             let mut now_st = ws.deserialize_attachment::<SocketState>()?.unwrap_or(st);
             now_st.end_resume(latest.as_ref().copied().unwrap_or(since));
             ws.serialize_attachment(&now_st)?;
-            ws.send_with_str(ServerMsg::Synced { latest: latest? }.to_json())?;
+            let latest = latest?;
+            ws.send_with_str(ServerMsg::Synced { latest, revision }.to_json())?;
             return Ok(());
         }
     };
@@ -210,6 +235,23 @@ async fn resume(
         }
     }
     Ok(if left == 0 { cursor } else { upto.max(since) })
+}
+
+/// Sends, as `update` frames, the entries up to id `since` rewritten after revision
+/// `after` (those past `since` went out whole just before); returns the revision
+/// reached (short of the newest when the cap stopped it: the client resumes again).
+async fn resume_updates(
+    ws: &WebSocket,
+    db: &D1Database,
+    after: i64,
+    since: i64,
+    feeds: Option<&[i64]>,
+) -> worker::Result<i64> {
+    let batch = store::entries_revised(db, after, Some(since), feeds, MAX_RESUME_UPDATES).await?;
+    for (_, _, json) in update_frames(&batch) {
+        ws.send_with_str(json)?;
+    }
+    Ok(batch.iter().filter_map(|e| e.rev).max().unwrap_or(after))
 }
 
 /// Answers a refused frame with an error frame (or closes the socket when it was one

@@ -12,6 +12,8 @@ use crate::edge::{env, hub, meter, store};
 
 /// Largest id broadcast so far (DO storage, so it survives eviction).
 const CURSOR_KEY: &str = "cursor";
+/// Largest revision broadcast so far (the `update` frames' cursor).
+const REV_CURSOR_KEY: &str = "rev_cursor";
 /// A publish that fails is retried by alarm after this long.
 const RETRY_MS: i64 = 2_000;
 /// Largest id JS numbers carry exactly (D1 bindings go through JS).
@@ -23,6 +25,7 @@ pub struct Room {
     env: Env,
     /// Cache of the cursor; storage is the truth (hibernation drops this).
     cursor: Cell<Option<i64>>,
+    rev_cursor: Cell<Option<i64>>,
     publishing: Cell<bool>,
     again: Cell<bool>,
 }
@@ -42,6 +45,23 @@ impl Room {
             }
         };
         self.cursor.set(Some(c));
+        Ok(c)
+    }
+
+    /// The update cursor, like [`Room::cursor`]: a new room starts at the newest revision.
+    async fn rev_cursor(&self) -> worker::Result<i64> {
+        if let Some(c) = self.rev_cursor.get() {
+            return Ok(c);
+        }
+        let c = match self.state.storage().get::<i64>(REV_CURSOR_KEY).await? {
+            Some(c) => c,
+            None => {
+                let latest = store::latest_rev(&env::db(&self.env)?).await?;
+                self.state.storage().put(REV_CURSOR_KEY, latest).await?;
+                latest
+            }
+        };
+        self.rev_cursor.set(Some(c));
         Ok(c)
     }
 
@@ -75,6 +95,15 @@ impl Room {
                 self.cursor.set(Some(last.id));
                 continue;
             }
+            // Then rewrites (after the new entries, so a reader has an entry before its update).
+            let rev = self.rev_cursor().await?;
+            let revised = store::entries_revised(&db, rev, None, None, 200).await?;
+            if let Some(last) = revised.iter().filter_map(|e| e.rev).max() {
+                sent += hub::broadcast_updates(&self.state, &hub::update_frames(&revised));
+                self.state.storage().put(REV_CURSOR_KEY, last).await?;
+                self.rev_cursor.set(Some(last));
+                continue;
+            }
             if !self.again.get() {
                 return Ok(sent);
             }
@@ -89,6 +118,7 @@ impl DurableObject for Room {
             state,
             env,
             cursor: Cell::new(None),
+            rev_cursor: Cell::new(None),
             publishing: Cell::new(false),
             again: Cell::new(false),
         }
@@ -104,7 +134,7 @@ impl DurableObject for Room {
         meter::begin(&self.env, "room", what);
         match request {
             Ok(RoomRequest::Socket { feeds, ask }) => {
-                let latest = self.cursor().await?;
+                let latest = (self.cursor().await?, self.rev_cursor().await?);
                 hub::accept(&self.state, feeds, latest, &ask)
             }
             Ok(RoomRequest::Publish) => rpc::reply(&self.publish().await?),

@@ -61,6 +61,8 @@ struct EntryRow {
     first_seen: i64,
     summary: String,
     content_html: String,
+    whole: i64,
+    rev: Option<i64>,
 }
 
 impl From<EntryRow> for EntryView {
@@ -82,13 +84,15 @@ impl From<EntryRow> for EntryView {
             published: r.published_at.unwrap_or(r.first_seen),
             summary: r.summary,
             content_html: r.content_html,
+            whole: r.whole != 0,
+            rev: r.rev,
         }
     }
 }
 
 const ENTRY_COLS: &str =
     "e.id, e.feed_id, f.title AS feed_title, f.url AS feed_url, e.title, e.url, e.author, \
-     e.published_at, e.first_seen, e.summary, e.content_html \
+     e.published_at, e.first_seen, e.summary, e.content_html, e.whole, e.rev \
      FROM entries e JOIN feeds f ON f.id = e.feed_id";
 
 /// Feed counts by status and entry counts for `/healthz`: reads the feed rows only
@@ -156,6 +160,38 @@ pub async fn entries_river(
         )?,
     };
     entry_views("entries_river", stmt).await
+}
+
+/// Entries rewritten after revision `after` (completed or edited), oldest revision
+/// first, optionally of some feeds and only those at or below id `upto` (a reader
+/// resuming gets the larger ids whole by `resume` itself).
+pub async fn entries_revised(
+    db: &D1Database,
+    after: i64,
+    upto: Option<i64>,
+    feeds: Option<&[i64]>,
+    limit: u32,
+) -> StoreResult<Vec<EntryView>> {
+    let feeds_json = feeds.map(|f| serde_json::to_string(f).unwrap_or_else(|_| "[]".into()));
+    let sql = format!(
+        "SELECT {ENTRY_COLS} WHERE e.rev > ?1 AND (?2 IS NULL OR e.id <= ?2) \
+           AND (?3 IS NULL OR e.feed_id IN (SELECT value FROM json_each(?3))) \
+         ORDER BY e.rev ASC LIMIT ?4"
+    );
+    let stmt = query!(db, &sql, after, upto, feeds_json, limit)?;
+    entry_views("entries_revised", stmt).await
+}
+
+/// The newest revision (the update cursor), 0 when no entry was ever rewritten.
+pub async fn latest_rev(db: &D1Database) -> StoreResult<i64> {
+    #[derive(Deserialize)]
+    struct Row {
+        latest: i64,
+    }
+    let stmt =
+        db.prepare("SELECT COALESCE(MAX(rev), 0) AS latest FROM entries WHERE rev IS NOT NULL");
+    let row: Option<Row> = first("latest_rev", stmt).await?;
+    Ok(row.map_or(0, |r| r.latest))
 }
 
 /// The API's id-ordered view: `since` (oldest first) or `before` (newest first).
@@ -364,24 +400,35 @@ fn entry_write(
     now: i64,
 ) -> StoreResult<D1PreparedStatement> {
     let e = &w.entry;
+    let whole = i32::from(e.whole);
+    // A rewrite takes the next revision (the `update` frames' cursor; batches run one
+    // statement after another, so revisions never repeat). A brief never replaces a
+    // whole stored version: the plan writes none over a stored entry, and should one
+    // reach here (a lost seen row) the stored body stays.
     if w.known {
         return query!(
             db,
             "UPDATE entries SET fingerprint = ?3, url = ?4, title = ?5, author = ?6, content_html = ?7, \
-               summary = ?8, updated_at = ?9 WHERE feed_id = ?1 AND identity = ?2 RETURNING id, first_seen",
-            feed_id, e.identity, w.fingerprint, e.url, e.title, e.author, e.content_html, e.summary, now
+               summary = ?8, updated_at = ?9, whole = ?10, rev = (SELECT COALESCE(MAX(rev), 0) + 1 \
+               FROM entries WHERE rev IS NOT NULL) WHERE feed_id = ?1 AND identity = ?2 \
+             RETURNING id, first_seen, rev",
+            feed_id, e.identity, w.fingerprint, e.url, e.title, e.author, e.content_html, e.summary, now,
+            whole
         );
     }
     query!(
         db,
         "INSERT INTO entries (feed_id, identity, fingerprint, url, title, author, content_html, summary, \
-           published_at, first_seen, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10) \
+           published_at, first_seen, updated_at, whole) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11) \
          ON CONFLICT (feed_id, identity) DO UPDATE SET fingerprint = excluded.fingerprint, url = excluded.url, \
-           title = excluded.title, author = excluded.author, content_html = excluded.content_html, \
-           summary = excluded.summary, updated_at = excluded.updated_at \
-         RETURNING id, first_seen",
+           title = excluded.title, author = excluded.author, \
+           content_html = CASE WHEN excluded.whole OR NOT whole THEN excluded.content_html ELSE content_html END, \
+           whole = MAX(whole, excluded.whole), \
+           summary = excluded.summary, updated_at = excluded.updated_at, \
+           rev = (SELECT COALESCE(MAX(rev), 0) + 1 FROM entries WHERE rev IS NOT NULL) \
+         RETURNING id, first_seen, rev",
         feed_id, e.identity, w.fingerprint, e.url, e.title, e.author, e.content_html, e.summary,
-        w.published, now
+        w.published, now, whole
     )
 }
 

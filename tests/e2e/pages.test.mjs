@@ -100,12 +100,14 @@ test("OPML out lists subscriptions; OPML in adds new ones and skips known ones",
   assert.match(broken.body.error.message, /OPML/);
 });
 
-test("an entry's planet link (the Atom/RSS id) leads to the entry", async () => {
+test("an entry's planet link (the Atom/RSS id) is the entry's own page, whole, with its source", async () => {
   const alpha = await addAlpha(fs.scope());
   const second = alpha.byTitle.get("Second post");
   const r = await fetch(`${w.url}/entries/${second.id}`, { redirect: "manual" });
-  assert.equal(r.status, 302);
-  assert.equal(r.headers.get("location"), "https://alpha.example/posts/2");
+  assert.equal(r.status, 200);
+  const page = await r.text();
+  assert.match(page, new RegExp(`id="entry-${second.id}"`));
+  assert.match(page, /href="https:\/\/alpha.example\/posts\/2"[^>]*>Read it at the source/);
   const atom = await get("/feed.atom");
   assert.ok(atom.text.includes(`/entries/${second.id}</id>`));
   assert.equal((await fetch(`${w.url}/entries/999999`)).status, 404);

@@ -179,6 +179,9 @@ pub struct Entry {
     pub content_html: String,
     /// Plain text, at most [`SUMMARY_MAX_CHARS`] chars.
     pub summary: String,
+    /// `content_html` is the whole cleaned body; `false`: a brief (the summary as HTML)
+    /// stored at once while the body waits to be cleaned by a later invocation.
+    pub whole: bool,
 }
 
 /// Parses RSS 0.9x/1.0/2.0, Atom 0.3/1.0 or JSON Feed 1.x. Cheap: no sanitizing,
@@ -253,6 +256,16 @@ impl RawEntry {
 
     /// Sanitizes and normalizes: the expensive step, for new or changed entries only.
     pub fn clean(&self, now_ms: i64) -> Entry {
+        self.cleaned(now_ms, true)
+    }
+
+    /// Title, link, author, dates and summary without sanitizing the body (its HTML is
+    /// the summary): what is stored at once for an entry whose cleaning waits.
+    pub fn brief(&self, now_ms: i64) -> Entry {
+        self.cleaned(now_ms, false)
+    }
+
+    fn cleaned(&self, now_ms: i64, whole: bool) -> Entry {
         const TEXT_LIMIT: usize = SUMMARY_MAX_CHARS * 4;
         let summary_text = self
             .summary
@@ -263,6 +276,7 @@ impl RawEntry {
             .unwrap_or_default();
         let summary = truncate_words(&summary_text, SUMMARY_MAX_CHARS);
         let content_html = match self.content.as_ref().or(self.summary.as_ref()) {
+            Some(_) if !whole => sanitize::text_to_html(&summary),
             Some(b) => {
                 let base = self
                     .content_base
@@ -301,6 +315,7 @@ impl RawEntry {
             updated_at: self.updated_at.map(|t| t.min(now_ms)),
             content_html: xml(content_html),
             summary: xml(summary),
+            whole,
         }
     }
 }

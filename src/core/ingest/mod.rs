@@ -11,9 +11,10 @@ mod state;
 
 pub use plan::{
     changed_entries, feed_title, follow_up, follow_up_take, held, parse_mark, plan, recent_times,
-    refresh_gate, EntryWrite, FeedMeta, FeedRow, Move, PendingEntry, Plan, RefreshOutcome,
-    RefreshReport, Seen, SeenMark, SeenSet, Settled, StoredEntry, MAX_ITEMS_PER_DOCUMENT,
-    PARSE_COST_DIVISOR, PENDING_PEEK, RECENT_TIMES,
+    refresh_gate, EntryWrite, FeedMeta, FeedRow, Keep, Move, PendingEntry, Plan, RefreshOutcome,
+    RefreshReport, Seen, SeenMark, SeenPrune, SeenSet, Settled, StoredEntry,
+    MAX_ITEMS_PER_DOCUMENT, PARSE_COST_DIVISOR, PENDING_PEEK, RECENT_TIMES, SEEN_KEEP,
+    SEEN_PRUNE_ABOVE, SEEN_PRUNE_MAX,
 };
 pub use state::{
     on_alarm, overdue_deadline, watchdog, AlarmPlan, FeedState, FeedStatus, PlatformTrouble,

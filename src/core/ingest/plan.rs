@@ -18,6 +18,43 @@ pub const MAX_ITEMS_PER_DOCUMENT: usize = 2_000;
 /// Parsing a byte costs about this many times less CPU than sanitizing one, so a big
 /// document leaves less of the invocation's budget for sanitizing (`make bench`).
 pub const PARSE_COST_DIVISOR: usize = 32;
+/// The seen table is pruned when it holds more identities than this...
+pub const SEEN_PRUNE_ABOVE: u32 = 6_000;
+/// ...down to this many (twice the items a document can carry, so nothing a document
+/// still lists is ever forgotten: those are kept whatever their age).
+pub const SEEN_KEEP: u32 = 2 * MAX_ITEMS_PER_DOCUMENT as u32;
+/// Seen rows deleted per invocation at most (a statement per 90, in the CPU budget).
+pub const SEEN_PRUNE_MAX: u32 = 2_500;
+
+/// What retention keeps, as ingest needs it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Keep {
+    /// Entries published before this (the retention cutoff) are remembered, never stored:
+    /// cron would only delete them again.
+    pub since: Option<i64>,
+    /// New entries stored from one document at most, the newest (0: no limit but
+    /// [`MAX_ITEMS_PER_DOCUMENT`]): the per-feed count would delete the rest at once.
+    pub max_new: usize,
+}
+
+/// Identities to forget: the oldest `excess` seen rows, except those the document
+/// still lists (an identity forgotten and met again would be stored again as new).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeenPrune {
+    pub excess: u32,
+    pub keep: HashSet<String>,
+}
+
+impl SeenPrune {
+    /// Of the oldest seen identities (oldest first), those to delete.
+    pub fn choose<'a>(&self, oldest: &'a [String]) -> Vec<&'a String> {
+        oldest
+            .iter()
+            .filter(|id| !self.keep.contains(id.as_str()))
+            .take(self.excess as usize)
+            .collect()
+    }
+}
 
 /// What one refresh did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -276,6 +313,8 @@ pub struct Plan {
     pub carried: Vec<PendingEntry>,
     /// Carried-over identities this invocation finished (to remove from storage).
     pub finished: Vec<String>,
+    /// The seen table has grown past [`SEEN_PRUNE_ABOVE`]: what to forget.
+    pub prune: Option<SeenPrune>,
     pub report: RefreshReport,
     /// The feed's display name for the entries published from this invocation.
     pub feed_title: String,
@@ -285,11 +324,14 @@ pub struct Plan {
     now: i64,
 }
 
-/// D1's answer for one upserted entry (`RETURNING id, first_seen`).
+/// D1's answer for one upserted entry (`RETURNING id, first_seen, rev`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 pub struct StoredEntry {
     pub id: i64,
     pub first_seen: i64,
+    /// The revision an update was given (`None` for an entry stored for the first time).
+    #[serde(default)]
+    pub rev: Option<i64>,
 }
 
 /// What the D1 write turned the plan into.
@@ -299,11 +341,13 @@ pub struct Settled {
     pub seen: Vec<SeenMark>,
     /// Entries stored for the first time, in id order: these are published.
     pub new_entries: Vec<EntryView>,
+    /// Stored entries rewritten (completed or edited), in revision order: published as
+    /// `update` frames so readers replace them in place.
+    pub updated: Vec<EntryView>,
 }
 
-/// Decides everything one refresh does, from what the fetch found. Entries published
-/// before `keep_since` (the retention cutoff) are remembered, never stored: cron would
-/// only delete them again.
+/// Decides everything one refresh does, from what the fetch found, storing what
+/// retention would `keep`.
 pub fn plan(
     st: &FeedState,
     fetched: FetchOutcome,
@@ -311,7 +355,7 @@ pub fn plan(
     seen: &impl SeenSet,
     now: i64,
     cfg: &ScheduleConfig,
-    keep_since: Option<i64>,
+    keep: Keep,
 ) -> Plan {
     let mut next = st.clone();
     next.parsing = None;
@@ -360,7 +404,7 @@ pub fn plan(
                     next.ttl_minutes = doc.ttl_minutes;
                     let budget = feed::FULL_CONTENT_BUDGET_BYTES
                         .saturating_sub(body.len() / PARSE_COST_DIVISOR);
-                    let mut p = ingest(st, next, &doc, seen, budget, now, keep_since);
+                    let mut p = ingest(st, next, &doc, seen, budget, now, keep);
                     succeed(&mut p.state, cache_max_age_s, now, cfg);
                     p.warning = warning;
                     let meta = FeedMeta {
@@ -533,7 +577,15 @@ pub fn recent_times(old: &[i64], new: impl IntoIterator<Item = i64>, keep: usize
 
 /// Cleans one entry for D1.
 fn write(raw: &RawEntry, known: bool, now: i64) -> EntryWrite {
-    let entry = raw.clean(now);
+    stored_as(raw.clean(now), raw, known, now)
+}
+
+/// A new entry stored at once without its body cleaned (it is carried over).
+fn brief(raw: &RawEntry, now: i64) -> EntryWrite {
+    stored_as(raw.brief(now), raw, false, now)
+}
+
+fn stored_as(entry: Entry, raw: &RawEntry, known: bool, now: i64) -> EntryWrite {
     EntryWrite {
         published: entry.published_at.unwrap_or(now).min(now),
         fingerprint: raw.fingerprint.clone(),
@@ -542,7 +594,15 @@ fn write(raw: &RawEntry, known: bool, now: i64) -> EntryWrite {
     }
 }
 
-/// A parsed document: what to store now, archive, and carry to follow-ups.
+/// A parsed document: what to store now (whole, or brief while its cleaning waits),
+/// archive, and carry to follow-ups.
+///
+/// Newest first (undated last, document order breaking ties), so the budget goes to
+/// them. New entries are all stored, however many, up to what retention keeps; a first
+/// fetch stores the newest [`FIRST_FETCH_MAX_ENTRIES`] and remembers the rest as seen.
+/// What the budget leaves uncleaned is carried over: a new entry is stored at once as
+/// a brief; an edit of a stored entry is not written until its new version is clean,
+/// so a whole stored entry is never replaced by a lesser one.
 fn ingest(
     before: &FeedState,
     next: FeedState,
@@ -550,17 +610,35 @@ fn ingest(
     seen: &impl SeenSet,
     budget: usize,
     now: i64,
-    keep_since: Option<i64>,
+    keep: Keep,
 ) -> Plan {
-    // Newest first (undated last, document order breaking ties) so the budget goes to
-    // them; a first fetch (or a flood) stores the newest and remembers the rest as seen.
     let mut todo = changed_entries(doc, seen);
     todo.sort_by_key(|e| std::cmp::Reverse(e.0.published_at));
+    let fresh = todo.iter().filter(|(_, s)| s.is_none()).count() as u32;
     let too_old =
-        |e: &RawEntry| matches!((e.published_at, keep_since), (Some(p), Some(k)) if p < k);
-    let (mut todo, mut past): (Vec<_>, Vec<_>) = todo.into_iter().partition(|(e, _)| !too_old(e));
-    past.extend(todo.split_off(todo.len().min(FIRST_FETCH_MAX_ENTRIES)));
-    let archived = past
+        |e: &RawEntry| matches!((e.published_at, keep.since), (Some(p), Some(k)) if p < k);
+    let cap = match (before.body_digest.is_none(), keep.max_new) {
+        (true, _) => FIRST_FETCH_MAX_ENTRIES,
+        (false, 0) => usize::MAX,
+        (false, n) => n,
+    };
+    let mut new_taken = 0;
+    let (todo, past): (Vec<_>, Vec<_>) = todo.into_iter().partition(|(e, s)| {
+        let take = !too_old(e) && (s.is_some() || new_taken < cap);
+        new_taken += usize::from(take && s.is_none());
+        take
+    });
+    let raws: Vec<&RawEntry> = todo.iter().map(|(r, _)| *r).collect();
+    let n = if raws.is_empty() {
+        0
+    } else {
+        feed::within_budget(&raws, budget)
+    };
+    let stored = |s: &Option<Seen>| s.as_ref().is_some_and(|s| s.stored);
+
+    let mut p = Plan::bare(before, next, RefreshOutcome::Ok, None, now);
+    p.feed_title = feed_title(&doc.title, &p.state.url);
+    p.archived = past
         .into_iter()
         .map(|(raw, _)| SeenMark {
             identity: raw.identity.clone(),
@@ -568,43 +646,50 @@ fn ingest(
             entry_id: None,
         })
         .collect();
-    let raws: Vec<&RawEntry> = todo.iter().map(|(r, _)| *r).collect();
-    let n = if raws.is_empty() {
-        0
-    } else {
-        feed::within_budget(&raws, budget)
-    };
-    let later = todo.split_off(n);
-    let known = |s: &Option<Seen>| s.as_ref().is_some_and(|s| s.stored);
-
-    let mut p = Plan::bare(before, next, RefreshOutcome::Ok, None, now);
-    p.feed_title = feed_title(&doc.title, &p.state.url);
-    p.archived = archived;
-    p.finished = todo
+    p.finished = todo[..n]
         .iter()
         .filter(|(_, s)| s.as_ref().is_some_and(|s| s.pending))
         .map(|(r, _)| r.identity.clone())
         .collect();
-    p.entries = todo
-        .iter()
-        .rev()
-        .map(|(r, s)| write(r, known(s), now))
-        .collect();
-    p.carried = later
-        .iter()
-        .map(|(r, s)| PendingEntry {
-            known: known(s),
+    let mut writes = Vec::with_capacity(todo.len());
+    for (i, (r, s)) in todo.iter().enumerate() {
+        if i < n {
+            writes.push(write(r, stored(s), now));
+            continue;
+        }
+        if !stored(s) {
+            writes.push(brief(r, now));
+        }
+        p.carried.push(PendingEntry {
+            known: true,
             raw: (*r).clone(),
-        })
-        .collect();
+        });
+    }
+    writes.reverse();
+    p.entries = writes;
     p.report.carried_entries = p.carried.len() as u32;
     p.state.work_pending = before.work_pending || !p.carried.is_empty();
+    p.state.seen_rows = p.state.seen_rows.saturating_add(fresh);
+    p.prune = seen_prune(&p.state, doc);
     p.state.recent_times = recent_times(
         &p.state.recent_times,
         p.entries.iter().map(|w| w.published),
         RECENT_TIMES,
     );
     p
+}
+
+/// Whether the seen table must shrink after this document, and what it must keep.
+fn seen_prune(st: &FeedState, doc: &FeedDoc) -> Option<SeenPrune> {
+    (st.seen_rows > SEEN_PRUNE_ABOVE).then(|| SeenPrune {
+        excess: (st.seen_rows - SEEN_KEEP).min(SEEN_PRUNE_MAX),
+        keep: doc
+            .entries
+            .iter()
+            .take(MAX_ITEMS_PER_DOCUMENT)
+            .map(|e| e.identity.clone())
+            .collect(),
+    })
 }
 
 /// The name entries are shown under: the feed's title, else its URL as the public may see it.
@@ -634,6 +719,7 @@ impl Plan {
             archived: Vec::new(),
             carried: Vec::new(),
             finished: Vec::new(),
+            prune: None,
             warning: None,
             before: before.clone(),
             now,
@@ -717,26 +803,35 @@ impl Plan {
                 fingerprint: w.fingerprint.clone(),
                 entry_id: Some(row.id),
             });
+            let view = EntryView {
+                id: row.id,
+                feed_id: self.state.feed_id,
+                feed_title: self.feed_title.clone(),
+                title: w.entry.title.clone(),
+                url: w.entry.url.clone(),
+                author: w.entry.author.clone(),
+                published: w.published,
+                summary: w.entry.summary.clone(),
+                content_html: w.entry.content_html.clone(),
+                whole: w.entry.whole,
+                rev: row.rev,
+            };
             if row.first_seen == self.now {
-                out.new_entries.push(EntryView {
-                    id: row.id,
-                    feed_id: self.state.feed_id,
-                    feed_title: self.feed_title.clone(),
-                    title: w.entry.title.clone(),
-                    url: w.entry.url.clone(),
-                    author: w.entry.author.clone(),
-                    published: w.published,
-                    summary: w.entry.summary.clone(),
-                    content_html: w.entry.content_html.clone(),
-                });
+                out.new_entries.push(view);
             } else {
                 self.report.updated_entries += 1;
+                out.updated.push(view);
             }
         }
         out.new_entries.sort_by_key(|v| v.id);
+        out.updated.sort_by_key(|v| v.rev);
         self.report.new_entries = out.new_entries.len() as u32;
         if let Some(last) = out.new_entries.last() {
             self.state.pushed_upto = self.state.pushed_upto.max(last.id);
+            self.state.publish_pending = true;
+        }
+        if let Some(rev) = out.updated.iter().filter_map(|v| v.rev).max() {
+            self.state.revised_upto = self.state.revised_upto.max(rev);
             self.state.publish_pending = true;
         }
         out

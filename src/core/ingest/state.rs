@@ -120,6 +120,13 @@ pub struct FeedState {
     /// parsing, so an invocation killed mid-parse (CPU, memory) leaves a trace.
     #[serde(default)]
     pub parsing: Option<String>,
+    /// Rows in the object's seen table, as counted at ingest (a feed from before the
+    /// count starts at 0 and is pruned later): past a limit the oldest are forgotten.
+    #[serde(default)]
+    pub seen_rows: u32,
+    /// Newest revision of this feed's rewritten entries sent to its sockets.
+    #[serde(default)]
+    pub revised_upto: i64,
 }
 
 /// When the FeedObject's alarm should fire next.

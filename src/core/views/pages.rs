@@ -2,7 +2,7 @@
 
 use maud::{html, Markup};
 
-use super::{entry_article, human_time, iso_time, layout, Page};
+use super::{entry_article, entry_whole, human_time, iso_time, layout, Page};
 use crate::core::config::Config;
 use crate::core::fetch_policy::{public_text, public_url};
 use crate::core::ingest::FeedStatus;
@@ -14,21 +14,43 @@ pub struct HomePage<'a> {
     /// `?before=` value for the next (older) page, when there is one.
     pub older: Option<i64>,
     pub paged: bool,
+    /// The entry revision the page was read at (the live script resumes updates from it).
+    pub revision: i64,
 }
 
-fn river(entries: &[EntryView], older: Option<i64>, base: &str) -> Markup {
+fn river(page: &HomePage, base: &str) -> Markup {
+    let entries = page.entries;
     html! {
         div #new-pill .new-pill hidden { button type="button" { span.count { "0" } " new entries" } }
-        section #river .river aria-label="Entries" {
+        section #river .river aria-label="Entries" data-revision=(page.revision) {
             @for e in entries { (entry_article(e)) }
         }
         @if entries.is_empty() {
             p #empty .empty { "No entries yet. New ones appear here the moment a feed publishes them." }
         }
-        @if let Some(before) = older {
+        @if let Some(before) = page.older {
             nav.pager { a rel="next" href=(format!("{base}?before={before}")) { "Older entries →" } }
         }
     }
+}
+
+/// One entry on its own page, whole however long, with the way to its source.
+pub fn entry_page(cfg: &Config, e: &EntryView) -> Markup {
+    layout(
+        cfg,
+        &Page {
+            title: &e.title,
+            live_path: None,
+            nav: "river",
+        },
+        html! {
+            h1.visually-hidden { (e.title) }
+            section #river .river.single aria-label="Entry" { (entry_whole(e)) }
+            @if let Some(url) = &e.url {
+                p.source { a href=(url) rel="noopener noreferrer" { "Read it at the source →" } }
+            }
+        },
+    )
 }
 
 pub fn home_page(cfg: &Config, page: &HomePage) -> Markup {
@@ -43,7 +65,7 @@ pub fn home_page(cfg: &Config, page: &HomePage) -> Markup {
         },
         html! {
             h1.visually-hidden { (cfg.planet_name) }
-            (river(page.entries, page.older, "/"))
+            (river(page, "/"))
         },
     )
 }
@@ -88,20 +110,14 @@ pub fn feeds_page(cfg: &Config, feeds: &[FeedView]) -> Markup {
     )
 }
 
-pub fn feed_page(
-    cfg: &Config,
-    feed: &FeedView,
-    entries: &[EntryView],
-    older: Option<i64>,
-    paged: bool,
-) -> Markup {
+pub fn feed_page(cfg: &Config, feed: &FeedView, page: &HomePage) -> Markup {
     let ws = format!("/feeds/{}/ws", feed.id);
     let title = feed.display_title();
     layout(
         cfg,
         &Page {
             title: &title,
-            live_path: (!paged).then_some(ws.as_str()),
+            live_path: (!page.paged).then_some(ws.as_str()),
             nav: "feeds",
         },
         html! {
@@ -115,7 +131,7 @@ pub fn feed_page(
                     @if let Some(err) = &feed.last_error { " · " span.error { (public_text(err)) } }
                 }
             }
-            (river(entries, older, &format!("/feeds/{}", feed.id)))
+            (river(page, &format!("/feeds/{}", feed.id)))
         },
     )
 }
@@ -314,6 +330,8 @@ mod tests {
             published: 1_700_000_000_000,
             summary: String::new(),
             content_html: content.into(),
+            whole: true,
+            rev: None,
         }
     }
 
@@ -331,6 +349,7 @@ mod tests {
                 entries: &[e],
                 older: Some(7),
                 paged: false,
+                revision: 0,
             },
         )
         .into_string();
@@ -354,10 +373,39 @@ mod tests {
                 entries: &[],
                 older: None,
                 paged: true,
+                revision: 0,
             },
         )
         .into_string();
         assert!(!html.contains("data-ws"));
         assert!(html.contains("No entries yet"));
+    }
+
+    #[test]
+    fn long_entries_are_collapsed_in_the_river_and_whole_on_their_own_page() {
+        let long = format!("<p>{}</p><p>the last words</p>", "word ".repeat(3_000));
+        let e = entry(9, "Long read", "Ann", &long);
+        let river = entry_article(&e).into_string();
+        assert!(
+            river.contains(r#"class="content collapsed""#),
+            "{}",
+            &river[..300]
+        );
+        assert!(river.contains(r#"<a href="/entries/9">Read more"#));
+        let page = entry_page(&Config::default(), &e).into_string();
+        assert!(page.contains("the last words"));
+        assert!(!page.contains("collapsed") && !page.contains("Read more"));
+        assert!(page.contains("Read it at the source"));
+
+        let short = entry(10, "Short", "Ann", "<p>brief</p>");
+        let river = entry_article(&short).into_string();
+        assert!(!river.contains("collapsed") && !river.contains("Read more"));
+        assert!(!river.contains("on its way"));
+        let waiting = EntryView {
+            whole: false,
+            ..short
+        };
+        let river = entry_article(&waiting).into_string();
+        assert!(river.contains(r#"data-whole="0""#) && river.contains("on its way"));
     }
 }

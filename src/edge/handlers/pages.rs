@@ -4,6 +4,7 @@ use maud::Markup;
 use worker::{Env, Request, Response};
 
 use super::query_i64;
+use crate::core::model::EntryView;
 use crate::core::views;
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, store};
@@ -27,32 +28,40 @@ pub fn html(markup: Markup, status: u16, cache: &str) -> AppResult<Response> {
     Ok(resp)
 }
 
-/// One page of a river and the `?before=` cursor of the next, older page if there is one.
+/// One page of a river, the `?before=` cursor of the next, older page if there is one,
+/// and for the live first page the revision it was read at (read first: the live
+/// script resumes updates from it, so an entry completed meanwhile is not missed).
 async fn river_page(
     env: &Env,
     feed: Option<i64>,
     before: Option<i64>,
-) -> AppResult<(Vec<crate::core::model::EntryView>, Option<i64>)> {
+) -> AppResult<(Vec<EntryView>, Option<i64>, i64)> {
+    let db = env::db(env)?;
+    let revision = match before {
+        None => store::latest_rev(&db).await?,
+        Some(_) => 0,
+    };
     let limit = env::config(env).page_size as usize;
     // One more than a page tells whether an older page exists.
-    let mut entries = store::entries_river(&env::db(env)?, feed, before, limit as u32 + 1).await?;
+    let mut entries = store::entries_river(&db, feed, before, limit as u32 + 1).await?;
     let older = if entries.len() > limit {
         entries.truncate(limit);
         entries.last().map(|e| e.id)
     } else {
         None
     };
-    Ok((entries, older))
+    Ok((entries, older, revision))
 }
 
 pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let before = query_i64(req, "before")?;
-    let (entries, older) = river_page(env, None, before).await?;
+    let (entries, older, revision) = river_page(env, None, before).await?;
     let page = views::HomePage {
         entries: &entries,
         older,
         paged: before.is_some(),
+        revision,
     };
     html(views::home_page(&cfg, &page), 200, PAGE_CACHE)
 }
@@ -70,12 +79,14 @@ pub async fn feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
     let before = query_i64(req, "before")?;
-    let (entries, older) = river_page(env, Some(id), before).await?;
-    html(
-        views::feed_page(&cfg, &feed, &entries, older, before.is_some()),
-        200,
-        PAGE_CACHE,
-    )
+    let (entries, older, revision) = river_page(env, Some(id), before).await?;
+    let page = views::HomePage {
+        entries: &entries,
+        older,
+        paged: before.is_some(),
+        revision,
+    };
+    html(views::feed_page(&cfg, &feed, &page), 200, PAGE_CACHE)
 }
 
 pub fn error_page(env: &Env, e: &AppError) -> Response {
@@ -142,27 +153,12 @@ pub async fn syndication(env: &Env, what: crate::routes::Route) -> AppResult<Res
     Ok(resp)
 }
 
-/// `/entries/{id}`: the entry's own permalink when it has one, else the entry on a page.
+/// `/entries/{id}`: the entry on its own page, whole however long (the river collapses
+/// long ones and links here), with the way to its source.
 pub async fn entry(env: &Env, id: i64) -> AppResult<Response> {
     let cfg = env::config(env);
     let e = store::entry_by_id(&env::db(env)?, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no entry {id}")))?;
-    if let Some(url) = e
-        .url
-        .as_deref()
-        .filter(|u| u.starts_with("http://") || u.starts_with("https://"))
-    {
-        let mut resp = Response::empty()?.with_status(302);
-        resp.headers_mut().set("Location", url)?;
-        resp.headers_mut().set("Cache-Control", PAGE_CACHE)?;
-        return Ok(resp);
-    }
-    let entries = [e];
-    let page = views::HomePage {
-        entries: &entries,
-        older: None,
-        paged: true,
-    };
-    html(views::home_page(&cfg, &page), 200, PAGE_CACHE)
+    html(views::entry_page(&cfg, &e), 200, PAGE_CACHE)
 }
