@@ -163,3 +163,47 @@ test("when the server goes away the page says so, reconnects, and catches up wit
   assert.deepEqual(navigations, [], "no reload");
   await page.close();
 });
+
+test("an entry stored as a summary is replaced in place by its whole post, without a reload", async () => {
+  const f = fs.scope();
+  const item = (i, words) => `<item><guid>grow-${i}</guid><title>Growing ${i}</title><link>https://grow.example/${i}</link>
+    <pubDate>${new Date(Date.now() - (40 - i) * 60_000).toUTCString()}</pubDate>
+    <description>&lt;p&gt;Opening ${i} ${"word ".repeat(words)}&lt;/p&gt;&lt;p&gt;The very end of ${i}.&lt;/p&gt;</description></item>`;
+  const rss = (items) => `<?xml version="1.0"?><rss version="2.0"><channel><title>Growing</title>${items}</channel></rss>`;
+  f.set("/grow.xml", { body: rss(item(0, 10)) });
+  const id = await subscribe(f.url("/grow.xml"));
+
+  const page = await browser.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  const navigations = [];
+  await page.goto(`${w.url}/feeds/${id}`);
+  await page.waitForFunction(() => document.documentElement.dataset.live === "live", null, { timeout: 15000 });
+  page.on("framenavigated", (fr) => navigations.push(fr.url()));
+
+  // Twenty long posts at once: more than one invocation cleans, so most arrive as summaries.
+  f.set("/grow.xml", { body: rss([item(0, 10), ...Array.from({ length: 20 }, (_, i) => item(i + 1, 6000))].join("")) });
+  const r = await api(w.url, "POST", `/api/feeds/${id}/refresh`);
+  assert.equal(r.body.new_entries, 20);
+  assert.ok(r.body.carried_entries > 0, "some entries wait for a follow-up");
+  // A summary is on screen first (inserted live), then its whole post replaces it.
+  await page.waitForSelector('#river article[data-whole="0"]', { timeout: 10000 });
+  const briefId = await page.getAttribute('#river article[data-whole="0"]', "data-id");
+  assert.match(await page.textContent(`#entry-${briefId}`), /whole post is on its way/);
+  await page.waitForFunction((bid) => {
+    const a = document.getElementById(`entry-${bid}`);
+    return a && a.dataset.whole === "1";
+  }, briefId, { timeout: 60000 });
+  await page.waitForFunction(() => document.querySelectorAll('#river article[data-whole="0"]').length === 0, null, { timeout: 60000 });
+  const article = page.locator(`#entry-${briefId}`);
+  assert.equal(await page.locator(`#entry-${briefId}`).count(), 1, "replaced, not added");
+  assert.doesNotMatch(await article.textContent(), /on its way/);
+  // Long: collapsed in the river with a "Read more" that is a plain link to the whole post.
+  const more = article.locator(".read-more a");
+  assert.equal(await more.getAttribute("href"), `/entries/${briefId}`);
+  assert.match(await article.innerHTML(), /The very end of/, "the whole post is there, collapsed");
+  assert.equal(await page.locator("#river article").count(), 21);
+  assert.deepEqual(navigations, [], "no reload");
+  assert.deepEqual(errors, []);
+  await page.close();
+});

@@ -117,3 +117,35 @@ test("uncached public routes are rate-limited per client address; other clients 
   assert.equal((await from("198.51.100.8", "/api/entries")).status, 200, "another client is served");
   assert.equal((await from("198.51.100.7", "/")).status, 200, "the river (cacheable) is not limited");
 });
+
+test("a feed of 300,000 random guids: read up to the item cap, stored up to retention, its seen table pruned, the feed beside it untouched", { timeout: 300_000 }, async () => {
+  const f = fs.scope();
+  // ~10 MB (under the 10 MiB cap) of fresh random guids on every request.
+  const doc = () => {
+    const parts = ['<?xml version="1.0"?><rss version="2.0"><channel><title>Churn</title>'];
+    for (let i = 0; i < 300_000; i++) parts.push(`<item><guid>${Math.random().toString(36).slice(2, 9)}</guid></item>`);
+    parts.push("</channel></rss>");
+    return parts.join("");
+  };
+  const churn = await subscribe(f, "/churn.xml", () => ({ body: doc() }));
+  const calm = await subscribe(f, "/calm.xml", { file: "e2e/alpha.xml" });
+  const calmBefore = (await api(w.url, "GET", `/api/entries?limit=200&feed=${calm}`, { token: null })).body.entries;
+  const mark = w.log().length;
+  for (let i = 0; i < 4; i++) {
+    const r = await refresh(churn);
+    assert.equal(r.body.outcome, "ok", r.text);
+    assert.equal(r.body.status, "active");
+    assert.ok(r.body.new_entries <= 100, `at most what retention keeps (${r.body.new_entries})`);
+  }
+  // 2,000 identities remembered per document; past 6,000 the oldest are forgotten.
+  await until(() => meter(mark).some((l) => l.what === "seen.delete"), { what: "a seen prune" });
+  const pruned = sum(meter(mark).filter((l) => l.what === "seen.delete"), "sql", "written");
+  assert.ok(pruned >= 2000, `the oldest seen rows went (${pruned} rows)`);
+  const feed = (await api(w.url, "GET", `/api/feeds/${churn}`, { token: null })).body;
+  assert.ok(feed.entry_count <= 100, `retention holds (${feed.entry_count})`);
+  // The feed beside it still refreshes and has lost nothing.
+  const r = await refresh(calm);
+  assert.ok(["ok", "not_modified"].includes(r.body.outcome), r.text);
+  const calmAfter = (await api(w.url, "GET", `/api/entries?limit=200&feed=${calm}`, { token: null })).body.entries;
+  assert.deepEqual(calmAfter.map((e) => e.id), calmBefore.map((e) => e.id));
+});

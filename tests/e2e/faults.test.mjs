@@ -113,12 +113,24 @@ test("broken and odd documents: what can be read is read, the rest is refused in
   const t = await turnFaulty({ body: cut });
   assert.equal(t.report.outcome, "ok");
   assert.ok((await entries(t.id)).some((e) => e.title === "Before the cut"));
-  // A flood of 5,000 new items: the newest are stored, at most the first-fetch cap.
+  // A flood of 5,000 new (undated, so newest) items on a feed that had 3: every new entry
+  // is stored up to what retention keeps per feed (RETENTION_MAX_ENTRIES, 100 here), which
+  // then holds the newest 100; the rest are remembered, never stored, and never come back.
   let items = "";
   for (let i = 0; i < 5000; i++) items += `<item><guid>f${i}</guid><title>F${i}</title></item>`;
-  const flood = await turnFaulty({ body: rss(items) });
-  assert.equal(flood.report.outcome, "ok");
-  assert.ok(flood.report.new_entries > 0 && flood.report.new_entries <= 50, `${flood.report.new_entries}`);
+  const fl = fs.scope();
+  fl.set("/feed.xml", { file: "e2e/alpha.xml" });
+  const created = await api(w.url, "POST", "/api/feeds", { body: { url: fl.url("/feed.xml") } });
+  assert.equal(created.status, 201, created.text);
+  fl.set("/feed.xml", { body: rss(items) });
+  const flood = await refresh(created.body.feed.id);
+  assert.equal(flood.outcome, "ok");
+  assert.equal(flood.new_entries, 100, "as many as retention keeps");
+  const kept = await entries(created.body.feed.id);
+  assert.equal(kept.length, 100);
+  assert.ok(kept.every((e) => /^F\d+$/.test(e.title) && e.whole));
+  fl.set("/feed.xml", { body: rss(items) + " " }); // the same items again
+  assert.equal((await refresh(created.body.feed.id)).new_entries, 0, "the rest never come back as new");
 });
 
 test("a healthy feed beside the faulty ones keeps refreshing", async () => {
