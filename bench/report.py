@@ -94,13 +94,16 @@ P(f"""# Feed pipeline benchmark
 
 Per feed, as the FeedObject lives it: a **first fetch** (empty seen set) plans the newest `FIRST_FETCH_MAX_ENTRIES` (50) entries,
 archives the rest, and sanitizes newest first within this invocation's budget (96 KiB of raw body minus 1/32 of the document's
-size for parsing; the first entry always); the others are carried to **follow-up** invocations, each looking at the newest
+size for parsing; the first entry always); the others are stored at once as briefs (title, link, summary) and carried to **follow-up** invocations, each looking at the newest
 {o['pending_peek']} waiting rows' lengths, loading (decoding from JSON) only those that fit 96 KiB and cleaning them, until none wait. Then, on a new document (digest differs),
 a **refresh with changes** whose seen table lacks the {o['changed']} newest stored identities, an **unchanged refresh** (every entry
 known: parse, identify, compare), and a refresh that fetches the **identical body** (digest match: not parsed).
 Over the corpus: {o['stored_entries']} entries stored, {o['carried_entries']} of them carried by first fetches to {fu['n']} follow-ups
 ({fu_feeds} feeds; at most {fu_most} for one feed, counting those after the refresh with changes); {o['changed_recleaned']} entries stored by the refreshes
 with changes in their own invocation; {o['unchanged_recleaned']} by unchanged refreshes.
+Whole entries: {o.get('whole_after_first_fetch', '?')} of {o['stored_entries']} stored entries were whole after their first fetch (the rest briefs),
+{o.get('whole_after_follow_ups', '?')} after the follow-ups (the benchmark fails if any is not), the most a first fetch needed being
+{o.get('most_follow_ups_of_a_first_fetch', '?')} follow-ups.
 
 "Plan" is the `core::ingest` call alone. "Invocation (Rust side)" adds the rest of the invocation's Rust work the edge does around it:
 carried rows to JSON (or, in a follow-up, the loaded rows from JSON), `Plan::settle` on D1's rows, and one frame per new entry

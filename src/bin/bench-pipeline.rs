@@ -155,14 +155,14 @@ fn remember(seen: &mut HashMap<String, Seen>, p: &Plan, settled: &Settled) {
 /// Follow-up invocations until nothing waits: each loads the newest waiting rows that fit
 /// its budget (as `feed_storage::pending` does, by their lengths; decoded from JSON, in
 /// the timing) and plans them.
-/// Returns each invocation's time and the state after the last; `stored` gets the
-/// identities stored, newest first.
+/// Returns each invocation's time and the state after the last; `stored` learns whether
+/// each stored identity is whole.
 fn drain(
     mut st: FeedState,
     mut pending: Vec<PendingRow>,
     seen: &mut HashMap<String, Seen>,
     next_id: &mut i64,
-    stored: &mut Vec<String>,
+    stored: &mut HashMap<String, bool>,
     published: &mut Vec<EntryView>,
 ) -> (Vec<Times>, FeedState) {
     let mut times = Vec::new();
@@ -185,7 +185,7 @@ fn drain(
         let invocation = ms_since(t);
         times.push(Times { plan, invocation });
         remember(seen, &p, &settled);
-        stored.extend(p.entries.iter().rev().map(|w| w.entry.identity.clone()));
+        note_stored(stored, &p);
         published.extend(settled.new_entries);
         if p.finished.is_empty() {
             break; // no progress (never expected: the first entry always goes)
@@ -196,6 +196,14 @@ fn drain(
     (times, st)
 }
 
+/// Records what a plan stores: identity → whole (a later whole version completes a brief).
+fn note_stored(stored: &mut HashMap<String, bool>, p: &Plan) {
+    for w in &p.entries {
+        let whole = stored.entry(w.entry.identity.clone()).or_insert(false);
+        *whole |= w.entry.whole;
+    }
+}
+
 /// What one feed's life in the benchmark measured.
 struct Life {
     first: Times,
@@ -204,6 +212,12 @@ struct Life {
     unchanged: Times,
     identical: Times,
     stored: usize,
+    /// Entries stored whole by the first fetch itself (the rest as briefs).
+    whole_first: usize,
+    /// Entries whole once the first fetch's follow-ups are done (all of them, or a bug).
+    whole_after: usize,
+    /// Follow-up invocations the first fetch needed.
+    first_follow_ups: usize,
     carried: usize,
     changed_new: usize,
     unchanged_new: usize,
@@ -224,12 +238,9 @@ fn life(bytes: &[u8], counted: bool) -> Life {
         fetch_invocation(&FeedState::new(1, FEED_URL), bytes, &mut seen, &mut next_id);
     let feed_title = p.feed_title.clone();
     let carried = p.carried.len();
-    let mut stored: Vec<String> = p
-        .entries
-        .iter()
-        .rev()
-        .map(|w| w.entry.identity.clone())
-        .collect();
+    let mut stored = HashMap::new();
+    note_stored(&mut stored, &p);
+    let whole_first = p.entries.iter().filter(|w| w.entry.whole).count();
     let mut published = settled.new_entries;
     let (mut follow_ups, after) = drain(
         p.state,
@@ -240,13 +251,25 @@ fn life(bytes: &[u8], counted: bool) -> Life {
         &mut published,
     );
     let stored_count = stored.len();
+    let whole_after = stored.values().filter(|w| **w).count();
+    let first_follow_ups = follow_ups.len();
     // A new document (its digest differs from the last one's), same entries.
     let mut new_doc = after.clone();
     new_doc.body_digest = None;
 
     let mut forgot = seen.clone();
-    for id in stored.iter().take(CHANGED) {
-        forgot.remove(id);
+    for id in feed::parse(bytes, FEED_URL)
+        .map(|d| {
+            feed::newest(&d.entries, usize::MAX)
+                .into_iter()
+                .map(|e| e.identity.clone())
+                .filter(|id| stored.contains_key(id))
+                .take(CHANGED)
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default()
+    {
+        forgot.remove(&id);
     }
     let (changed, p, pending, _) = fetch_invocation(&new_doc, bytes, &mut forgot, &mut next_id);
     let changed_new = p.entries.len();
@@ -255,7 +278,7 @@ fn life(bytes: &[u8], counted: bool) -> Life {
         pending,
         &mut forgot,
         &mut next_id,
-        &mut Vec::new(),
+        &mut HashMap::new(),
         &mut Vec::new(),
     );
     follow_ups.extend(more);
@@ -284,6 +307,9 @@ fn life(bytes: &[u8], counted: bool) -> Life {
         unchanged,
         identical,
         stored: stored_count,
+        whole_first,
+        whole_after,
+        first_follow_ups,
         carried,
         changed_new,
         unchanged_new,
@@ -586,6 +612,7 @@ fn main() {
     let mut sizes = vec![0usize; n];
     let mut lookups = vec![0usize; n];
     let (mut with_entries, mut stored, mut carried) = (0, 0, 0);
+    let (mut whole_first, mut whole_after, mut most_follow_ups) = (0, 0, 0);
     let (mut changed_new, mut unchanged_new) = (0, 0);
     let mut pool: Vec<Vec<EntryView>> = Vec::new();
     let mut first = Kind::new(n);
@@ -611,6 +638,18 @@ fn main() {
                     usize::from(feed::parse(&bytes, "").is_ok_and(|d| !d.entries.is_empty()));
                 stored += l.stored;
                 carried += l.carried;
+                whole_first += l.whole_first;
+                whole_after += l.whole_after;
+                most_follow_ups = most_follow_ups.max(l.first_follow_ups);
+                if l.whole_after != l.stored {
+                    eprintln!(
+                        "{}: {} of {} stored entries are not whole after the follow-ups",
+                        names[i],
+                        l.stored - l.whole_after,
+                        l.stored
+                    );
+                    std::process::exit(1);
+                }
                 changed_new += l.changed_new;
                 unchanged_new += l.unchanged_new;
                 let mut published = l.published;
@@ -672,6 +711,8 @@ fn main() {
     println!(
         "{{\"target\":\"{target}\",\"feeds\":{n},\"rounds\":{rounds},\"with_entries\":{with_entries},\
          \"stored_entries\":{stored},\"carried_entries\":{carried},\"pending_peek\":{PENDING_PEEK},\
+         \"whole_after_first_fetch\":{whole_first},\"whole_after_follow_ups\":{whole_after},\
+         \"most_follow_ups_of_a_first_fetch\":{most_follow_ups},\
          \"changed\":{CHANGED},\"changed_recleaned\":{changed_new},\"unchanged_recleaned\":{unchanged_new},\
          \"files\":{},\"bytes\":{},\"seen_lookups\":{},{},{},{},{},{},{},\"worst_first_fetch\":{worst},\"frames\":{frames}}}",
         list(names.iter().map(|s| json_str(s))),
