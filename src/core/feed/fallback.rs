@@ -16,6 +16,16 @@ fn plain(t: &Option<Text>) -> String {
 }
 
 pub fn parse(bytes: &[u8], feed_url: Option<&Url>) -> Option<FeedDoc> {
+    // feed-rs gets the text our encoding stage decoded, without its XML declaration: quick-xml
+    // then never switches encodings, which panics when the declaration is long (fuzz case) and
+    // mis-decodes a declaration that lies.
+    let text = super::encoding::decode(bytes);
+    let text = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    let text = match text.strip_prefix("<?xml") {
+        Some(rest) => rest.find("?>").map_or(text, |p| &rest[p + 2..]),
+        None => text,
+    };
+    let bytes = text.as_bytes();
     // We sanitize ourselves, later and only what is stored.
     let feed: Feed = feed_rs::parser::Builder::new()
         .sanitize_content(false)
