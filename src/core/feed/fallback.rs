@@ -6,16 +6,69 @@ use feed_rs::model::{Feed, FeedType, Text};
 use url::Url;
 
 use super::hash::Fingerprint;
-use super::text::html_to_text;
+use super::media::{self, Media};
+use super::text::{guess_text, html_to_text};
 use super::{absolute_url, identity, Body, FeedDoc, FeedFormat, RawEntry};
 
+/// Plain text of a feed-rs text: HTML stripped where it is typed HTML, guessed where untyped.
 fn plain(t: &Option<Text>) -> String {
     t.as_ref()
-        .map(|t| html_to_text(&t.content))
+        .map(|t| {
+            let ty = t.content_type.to_string().to_ascii_lowercase();
+            if ty.starts_with("text/html") || ty.contains("xhtml") {
+                html_to_text(&t.content)
+            } else {
+                guess_text(&t.content)
+            }
+        })
         .unwrap_or_default()
 }
 
+/// feed-rs's media objects (Media RSS, enclosures): players, images and thumbnails.
+fn media_of(e: &feed_rs::model::Entry, feed_url: Option<&Url>) -> Vec<Media> {
+    let mut items = Vec::new();
+    for obj in &e.media {
+        for c in &obj.content {
+            let Some(url) = c
+                .url
+                .as_ref()
+                .and_then(|u| absolute_url(u.as_str(), feed_url))
+            else {
+                continue;
+            };
+            let mime = c.content_type.as_ref().map(|m| m.essence().to_string());
+            let Some(mut m) = Media::new(url, mime.as_deref(), None, false, false) else {
+                continue;
+            };
+            m.duration_s = c
+                .duration
+                .and_then(|d| u32::try_from(d.as_secs()).ok())
+                .filter(|d| *d > 0);
+            m.width = c.width;
+            m.height = c.height;
+            m.length = c.size;
+            items.push(m);
+        }
+        for t in &obj.thumbnails {
+            if let Some(url) = absolute_url(&t.image.uri, feed_url) {
+                items.extend(Media::new(url, None, None, true, false));
+            }
+        }
+    }
+    media::finish(items)
+}
+
 pub fn parse(bytes: &[u8], feed_url: Option<&Url>) -> Option<FeedDoc> {
+    // feed-rs gets the text our encoding stage decoded, without its XML declaration: quick-xml
+    // then never switches encodings, which panics when the declaration is long (fuzz case) and
+    // mis-decodes a declaration that lies.
+    let text = super::encoding::decode(bytes);
+    let text = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
+    let text = match text.strip_prefix("<?xml") {
+        Some(rest) => rest.find("?>").map_or(text, |p| &rest[p + 2..]),
+        None => text,
+    };
+    let bytes = text.as_bytes();
     // We sanitize ourselves, later and only what is stored.
     let feed: Feed = feed_rs::parser::Builder::new()
         .sanitize_content(false)
@@ -77,6 +130,7 @@ pub fn parse(bytes: &[u8], feed_url: Option<&Url>) -> Option<FeedDoc> {
                 author: author.map(Body::Html),
                 content: content.map(Body::Html),
                 summary: summary.map(Body::Html),
+                media: media_of(e, feed_url),
                 content_base: None,
                 feed_url: feed_arc.clone(),
             }

@@ -6,7 +6,8 @@ use serde_json::Value;
 use url::Url;
 
 use super::hash::Fingerprint;
-use super::text::{collapse_ws, html_to_text};
+use super::media::{self, Media};
+use super::text::{collapse_ws, guess_text, html_to_text};
 use super::{absolute_url, dates, identity, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
 
 fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
@@ -69,7 +70,8 @@ fn entry(
     let raw_url = s(i, "url").or(s(i, "external_url"));
     let url = raw_url.and_then(|u| absolute_url(u, feed_url));
     let raw_title = s(i, "title");
-    let title = raw_title.map(html_to_text).unwrap_or_default();
+    // Plain text by the spec, yet some publishers put HTML there.
+    let title = raw_title.map(guess_text).unwrap_or_default();
     let html = s(i, "content_html");
     let txt = s(i, "content_text");
     let summary = s(i, "summary");
@@ -87,6 +89,15 @@ fn entry(
         .opt(summary.map(str::as_bytes))
         .opt(published_raw.map(str::as_bytes))
         .opt(updated_raw.map(str::as_bytes));
+    let attachments = i.get("attachments").and_then(Value::as_array);
+    let image = s(i, "image").or(s(i, "banner_image"));
+    if attachments.is_some_and(|a| !a.is_empty()) || image.is_some() {
+        // Only where there are some: an entry without keeps the fingerprint it had.
+        fp.opt(image.map(str::as_bytes));
+        for a in attachments.into_iter().flatten() {
+            fp.field(a.to_string().as_bytes());
+        }
+    }
     let content = html
         .map(|h| Body::Html(h.to_string()))
         .or(txt.map(|t| Body::Text(t.to_string())));
@@ -100,7 +111,41 @@ fn entry(
         author: author.map(|a| Body::Html(a.to_string())),
         content,
         summary: summary.map(|t| Body::Text(t.to_string())),
+        media: media_of(attachments, image, feed_url),
         content_base: None,
         feed_url: feed_arc.clone(),
     }
+}
+
+/// `attachments` (url, mime_type, size_in_bytes, duration_in_seconds) and the item's `image`
+/// (else its `banner_image`).
+fn media_of(
+    attachments: Option<&Vec<Value>>,
+    image: Option<&str>,
+    feed_url: Option<&Url>,
+) -> Vec<Media> {
+    let mut items = Vec::new();
+    for a in attachments.into_iter().flatten() {
+        let Some(url) = s(a, "url").and_then(|u| absolute_url(u, feed_url)) else {
+            continue;
+        };
+        let Some(mut m) = Media::new(url, s(a, "mime_type"), None, false, true) else {
+            continue;
+        };
+        let number = |key: &str| a.get(key).and_then(Value::as_f64).filter(|n| *n >= 1.0);
+        m.duration_s = number("duration_in_seconds").map(|d| d.min(u32::MAX as f64) as u32);
+        m.length = number("size_in_bytes").map(|n| n as u64);
+        m.alt = s(a, "title").map(collapse_ws).filter(|t| !t.is_empty());
+        items.push(m);
+    }
+    if let Some(url) = image.and_then(|u| absolute_url(u, feed_url)) {
+        items.extend(Media::new(
+            url,
+            Some("image/*"),
+            Some("image"),
+            false,
+            false,
+        ));
+    }
+    media::finish(items)
 }

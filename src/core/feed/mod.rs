@@ -5,6 +5,7 @@ mod encoding;
 mod fallback;
 mod hash;
 mod json_feed;
+mod media;
 mod sanitize;
 mod text;
 mod xml;
@@ -90,7 +91,15 @@ enum Body {
     Html(String),
     /// Decoded plain text.
     Text(String),
+    /// Raw XML text of base64 (Atom 0.3 `mode="base64"`) that decodes to HTML.
+    Base64Html(String),
+    /// Raw XML text of base64 that decodes to plain text (sniffed for HTML all the same).
+    Base64Text(String),
 }
+
+/// Raw body text read to make one entry's HTML: enough for [`MAX_CONTENT_BYTES`] of HTML
+/// however it was escaped, and a bound on the decoding a huge body costs.
+const RAW_READ_MAX: usize = MAX_CONTENT_BYTES * 4;
 
 impl Body {
     fn raw(&self) -> &str {
@@ -99,7 +108,9 @@ impl Body {
             | Body::XmlText(s)
             | Body::Markup(s)
             | Body::Html(s)
-            | Body::Text(s) => s,
+            | Body::Text(s)
+            | Body::Base64Html(s)
+            | Body::Base64Text(s) => s,
         }
     }
 
@@ -107,10 +118,36 @@ impl Body {
     fn to_html(&self) -> String {
         match self {
             Body::XmlHtml(s) => text::xml_text(s),
+            Body::Markup(s) if s.contains("xhtml:") => {
+                // `<xhtml:p>` (a prefixed XHTML body) is `<p>` to an HTML parser.
+                s.replace("<xhtml:", "<").replace("</xhtml:", "</")
+            }
             Body::Markup(s) | Body::Html(s) => s.clone(),
             Body::XmlText(s) => as_html_if_looks_like_it(text::xml_text(s)),
             Body::Text(s) => as_html_if_looks_like_it(s.clone()),
+            Body::Base64Html(s) => text::base64_text(&text::xml_text(s)),
+            Body::Base64Text(s) => as_html_if_looks_like_it(text::base64_text(&text::xml_text(s))),
         }
+    }
+
+    /// Like [`Body::to_html`], reading at most [`RAW_READ_MAX`] bytes of the raw body; true
+    /// when the body was longer than that.
+    fn to_html_bounded(&self) -> (String, bool) {
+        let raw = self.raw();
+        if raw.len() <= RAW_READ_MAX {
+            return (self.to_html(), false);
+        }
+        let head = sanitize::cap(raw, RAW_READ_MAX).to_string();
+        let cut = match self {
+            Body::XmlHtml(_) => Body::XmlHtml(head),
+            Body::XmlText(_) => Body::XmlText(head),
+            Body::Markup(_) => Body::Markup(head),
+            Body::Html(_) => Body::Html(head),
+            Body::Text(_) => Body::Text(head),
+            Body::Base64Html(_) => Body::Base64Html(head),
+            Body::Base64Text(_) => Body::Base64Text(head),
+        };
+        (cut.to_html(), true)
     }
 
     /// Plain text (tags stripped, whitespace collapsed), reading at most about `limit` bytes of text.
@@ -123,6 +160,8 @@ impl Body {
             Body::XmlText(s) => Body::XmlText(head(s)),
             Body::Markup(s) => Body::Markup(head(s)),
             Body::Html(s) => Body::Html(head(s)),
+            Body::Base64Html(s) => Body::Base64Html(head(s)),
+            Body::Base64Text(s) => Body::Base64Text(head(s)),
         };
         text::html_to_text_limited(&prefix.to_html(), limit)
     }
@@ -158,6 +197,9 @@ pub struct RawEntry {
     author: Option<Body>,
     content: Option<Body>,
     summary: Option<Body>,
+    /// Enclosures and media, rendered after the body (absent from rows carried before they were read).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    media: Vec<media::Media>,
     /// xml:base in scope for the content, resolved.
     content_base: Option<Arc<str>>,
     feed_url: Option<Arc<str>>,
@@ -175,6 +217,9 @@ pub struct Entry {
     /// Clamped to now.
     pub published_at: Option<i64>,
     pub updated_at: Option<i64>,
+    /// The body was longer than [`MAX_CONTENT_BYTES`]: `content_html` holds its start and ends
+    /// with a "Continued at the source…" link (or a note, without a URL).
+    pub truncated: bool,
     /// Sanitized HTML.
     pub content_html: String,
     /// Plain text, at most [`SUMMARY_MAX_CHARS`] chars.
@@ -275,8 +320,8 @@ impl RawEntry {
             .or_else(|| self.content.as_ref().map(|c| c.to_text(TEXT_LIMIT)))
             .unwrap_or_default();
         let summary = truncate_words(&summary_text, SUMMARY_MAX_CHARS);
-        let content_html = match self.content.as_ref().or(self.summary.as_ref()) {
-            Some(_) if !whole => sanitize::text_to_html(&summary),
+        let (mut content_html, truncated) = match self.content.as_ref().or(self.summary.as_ref()) {
+            Some(_) if !whole => (sanitize::text_to_html(&summary), false),
             Some(b) => {
                 let base = self
                     .content_base
@@ -284,10 +329,16 @@ impl RawEntry {
                     .or(self.url.as_deref())
                     .or(self.feed_url.as_deref())
                     .and_then(|b| Url::parse(b).ok());
-                sanitize::sanitize(&b.to_html(), base)
+                let (html, raw_cut) = b.to_html_bounded();
+                let (clean, cut) = sanitize::sanitize(&html, base);
+                (clean, raw_cut || cut)
             }
-            None => String::new(),
+            None => (String::new(), false),
         };
+        if truncated {
+            sanitize::continued(self.url.as_deref(), &mut content_html);
+        }
+        media::render(&self.media, &mut content_html);
         let title = if !self.title.is_empty() {
             self.title.clone()
         } else if !summary_text.is_empty() {
@@ -313,6 +364,7 @@ impl RawEntry {
             author: author.map(xml),
             published_at: self.published_at.map(|t| t.min(now_ms)),
             updated_at: self.updated_at.map(|t| t.min(now_ms)),
+            truncated,
             content_html: xml(content_html),
             summary: xml(summary),
             whole,

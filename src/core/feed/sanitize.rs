@@ -7,9 +7,14 @@ use std::collections::{HashMap, HashSet};
 use ammonia::{Builder, UrlRelative};
 use url::Url;
 
-/// Raw HTML beyond this is cut (at a tag boundary) before sanitizing: html5ever's
-/// cost is linear in input and a planet river does not need a book per entry.
-pub const MAX_CONTENT_BYTES: usize = 64 * 1024;
+/// An entry's HTML beyond this is cut (before a tag) before sanitizing, and the entry ends with
+/// a "Continued at the source…" link instead: what one invocation can clean. Measured in wasm
+/// (wasm32-wasip1 + wasm-opt -O, run by Node 22's V8, after warm-up): `RawEntry::clean` of a
+/// 96 KiB body of dense blog markup (links, lists, images, a span per code token) takes 5.6 ms
+/// (best of 15; median 6.0 ms), 64 KiB 3.7 ms, and with the cap lifted 128 KiB 7.8 ms and
+/// 192 KiB 11.7 ms: about 17 KiB a millisecond. So one entry of this size fits in about 6 ms,
+/// leaving the rest of a 10 ms invocation for its other work. Reproduce: `examples/clean_cost.rs`.
+pub const MAX_CONTENT_BYTES: usize = 96 * 1024;
 
 const TAGS: &[&str] = &[
     "a",
@@ -88,8 +93,8 @@ const TAGS: &[&str] = &[
 const TAG_ATTRS: &[(&str, &[&str])] = &[
     ("a", &["href", "hreflang"]),
     ("img", &["src", "alt", "width", "height"]),
-    ("audio", &["src", "controls"]),
-    ("video", &["src", "poster", "controls", "width", "height"]),
+    ("audio", &["src"]),
+    ("video", &["src", "poster", "width", "height"]),
     ("source", &["src", "type"]),
     ("td", &["colspan", "rowspan", "headers"]),
     ("th", &["colspan", "rowspan", "headers", "scope"]),
@@ -127,11 +132,36 @@ fn builder() -> Builder<'static> {
         )
         .link_rel(Some("noopener noreferrer"))
         .strip_comments(true)
-        .url_relative(UrlRelative::Custom(Box::new(absolutize)));
+        .url_relative(UrlRelative::Custom(Box::new(absolutize)))
+        .attribute_filter(media_src_filter);
+    // Images load lazily and never tell their host which page (and reader) asked.
     b.set_tag_attribute_value("img", "loading", "lazy");
-    b.set_tag_attribute_value("video", "preload", "none");
-    b.set_tag_attribute_value("audio", "preload", "none");
+    b.set_tag_attribute_value("img", "decoding", "async");
+    b.set_tag_attribute_value("img", "referrerpolicy", "no-referrer");
+    // Players are always the browser's own controls, and load nothing until asked.
+    for player in ["audio", "video"] {
+        b.set_tag_attribute_value(player, "controls", "");
+        b.set_tag_attribute_value(player, "preload", "none");
+    }
     b
+}
+
+/// Media sources are http(s) only (relative ones are made so against the base); `mailto:`,
+/// which links may use, is dropped from `src` and `poster`.
+fn media_src_filter<'u>(element: &str, attribute: &str, value: &'u str) -> Option<Cow<'u, str>> {
+    let media = matches!(element, "img" | "audio" | "video" | "source");
+    if !(media && matches!(attribute, "src" | "poster")) {
+        return Some(Cow::Borrowed(value));
+    }
+    let v = value.trim_start();
+    let scheme = v
+        .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
+        .filter(|&i| i > 0 && v[i..].starts_with(':'))
+        .map(|i| v[..i].to_ascii_lowercase());
+    match scheme.as_deref() {
+        None | Some("http" | "https") => Some(Cow::Borrowed(value)),
+        Some(_) => None,
+    }
 }
 
 /// Relative URLs resolve against the thread's current base; without one they are dropped.
@@ -143,13 +173,37 @@ fn absolutize(rel: &str) -> Option<Cow<'_, str>> {
     })
 }
 
-/// Sanitizes an HTML fragment; relative URLs are made absolute against `base`.
-pub fn sanitize(html: &str, base: Option<Url>) -> String {
-    let html = cap(html, MAX_CONTENT_BYTES);
+/// Sanitizes an HTML fragment; relative URLs are made absolute against `base`. HTML longer
+/// than [`MAX_CONTENT_BYTES`] is cut first (true when it was): the parser closes whatever the
+/// cut leaves open, so the markup stays whole.
+pub fn sanitize(html: &str, base: Option<Url>) -> (String, bool) {
+    let capped = cap(html, MAX_CONTENT_BYTES);
     BASE.with(|b| *b.borrow_mut() = base);
-    let out = BUILDER.with(|b| b.clean(html).to_string());
+    let out = BUILDER.with(|b| b.clean(capped).to_string());
     BASE.with(|b| *b.borrow_mut() = None);
-    out
+    (out, capped.len() < html.len())
+}
+
+/// Ends a cut body with a visible note: a link to the rest at `url`, else a plain sentence.
+pub fn continued(url: Option<&str>, html: &mut String) {
+    match url {
+        Some(u) => {
+            html.push_str("<p class=\"continued\"><a href=\"");
+            for c in u.chars() {
+                match c {
+                    '&' => html.push_str("&amp;"),
+                    '"' => html.push_str("&quot;"),
+                    '<' => html.push_str("&lt;"),
+                    '>' => html.push_str("&gt;"),
+                    _ => html.push(c),
+                }
+            }
+            html.push_str("\" rel=\"noopener noreferrer\">Continued at the source…</a></p>");
+        }
+        None => {
+            html.push_str("<p class=\"continued\">(This post is longer than Orrery keeps.)</p>")
+        }
+    }
 }
 
 /// Cuts HTML longer than `max` bytes before the last tag that starts within it.

@@ -208,14 +208,198 @@ pub fn html_to_text_limited(html: &str, limit: usize) -> String {
     collapse_ws(&decode_entities(&raw))
 }
 
-/// Plain text of a field that may hold HTML (RSS titles, author names).
-pub fn plain(raw_xml: &str) -> String {
-    let decoded = xml_text(raw_xml);
-    if decoded.contains('<') || decoded.contains('&') {
-        html_to_text(&decoded)
-    } else {
-        collapse_ws(&decoded)
+/// True when text that may be HTML (an RSS title, a JSON Feed title) really is: it has an end
+/// tag, a void tag (`<br>`, `<img>`, `<hr>`) or an entity reference still to decode, and every
+/// tag in it names an HTML element. "History of the <blink> tag" is text; "<b>Hi</b>" is HTML.
+pub fn looks_like_html(s: &str) -> bool {
+    if !s.contains('<') && !s.contains('&') {
+        return false;
     }
+    let b = s.as_bytes();
+    let mut signal = false;
+    let mut i = 0;
+    while let Some(off) = memchr::memchr(b'<', &b[i..]) {
+        let lt = i + off;
+        i = lt + 1;
+        let close = b.get(lt + 1) == Some(&b'/');
+        let start = lt + 1 + usize::from(close);
+        let len = b[start..]
+            .iter()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        if len == 0 || !b[start].is_ascii_alphabetic() {
+            continue;
+        }
+        let after = b.get(start + len).copied().unwrap_or(b' ');
+        if !(after == b'>' || after == b'/' || after.is_ascii_whitespace()) {
+            continue;
+        }
+        // A tag only if it ends before the next '<'.
+        let rest = &b[start + len..];
+        let gt = memchr::memchr(b'>', rest);
+        if gt.is_none_or(|g| memchr::memchr(b'<', &rest[..g]).is_some()) {
+            continue;
+        }
+        let name = b[start..start + len].to_ascii_lowercase();
+        if HTML_ELEMENTS.binary_search(&name.as_slice()).is_err() {
+            return false;
+        }
+        signal |= close || matches!(name.as_slice(), b"br" | b"img" | b"hr" | b"wbr");
+    }
+    signal || (s.contains('&') && decode_entities(s) != s)
+}
+
+/// Element names [`looks_like_html`] accepts as HTML, sorted.
+const HTML_ELEMENTS: &[&[u8]] = &[
+    b"a",
+    b"abbr",
+    b"acronym",
+    b"address",
+    b"area",
+    b"article",
+    b"aside",
+    b"audio",
+    b"b",
+    b"bdi",
+    b"bdo",
+    b"big",
+    b"blockquote",
+    b"body",
+    b"br",
+    b"button",
+    b"canvas",
+    b"caption",
+    b"center",
+    b"cite",
+    b"code",
+    b"col",
+    b"colgroup",
+    b"dd",
+    b"del",
+    b"details",
+    b"dfn",
+    b"div",
+    b"dl",
+    b"dt",
+    b"em",
+    b"embed",
+    b"figcaption",
+    b"figure",
+    b"font",
+    b"footer",
+    b"form",
+    b"h1",
+    b"h2",
+    b"h3",
+    b"h4",
+    b"h5",
+    b"h6",
+    b"header",
+    b"hr",
+    b"i",
+    b"iframe",
+    b"img",
+    b"input",
+    b"ins",
+    b"kbd",
+    b"label",
+    b"li",
+    b"main",
+    b"mark",
+    b"nav",
+    b"object",
+    b"ol",
+    b"p",
+    b"picture",
+    b"pre",
+    b"q",
+    b"s",
+    b"samp",
+    b"script",
+    b"section",
+    b"small",
+    b"source",
+    b"span",
+    b"strike",
+    b"strong",
+    b"style",
+    b"sub",
+    b"summary",
+    b"sup",
+    b"svg",
+    b"table",
+    b"tbody",
+    b"td",
+    b"tfoot",
+    b"th",
+    b"thead",
+    b"time",
+    b"tr",
+    b"tt",
+    b"u",
+    b"ul",
+    b"var",
+    b"video",
+    b"wbr",
+];
+
+/// How the text of a title-like field (plain text wherever it ends up) is to be read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextKind {
+    /// Plain text (Atom `type="text"`, Media RSS `type="plain"`): kept as it is, `<` and all.
+    Text,
+    /// Escaped HTML (Atom `type="html"`): markup stripped, then entities decoded once.
+    Html,
+    /// Inline XHTML markup (Atom `type="xhtml"`).
+    Xhtml,
+    /// Untyped (RSS, Dublin Core, iTunes): HTML if it [`looks_like_html`], else text.
+    Guess,
+}
+
+/// Plain text of a raw XML field read as `kind`, whitespace collapsed.
+pub fn field_text(raw_xml: &str, kind: TextKind) -> String {
+    match kind {
+        TextKind::Xhtml => html_to_text(raw_xml),
+        TextKind::Html => html_to_text(&xml_text(raw_xml)),
+        TextKind::Text => collapse_ws(&xml_text(raw_xml)),
+        TextKind::Guess => guess_text(&xml_text(raw_xml)),
+    }
+}
+
+/// Plain text of a decoded field that may be HTML (see [`looks_like_html`]).
+pub fn guess_text(s: &str) -> String {
+    if looks_like_html(s) {
+        html_to_text(s)
+    } else {
+        collapse_ws(s)
+    }
+}
+
+/// Decodes base64 (standard or URL-safe alphabet; whitespace and padding ignored, decoding
+/// stops at anything else); invalid UTF-8 becomes U+FFFD.
+pub fn base64_text(s: &str) -> String {
+    let mut out = Vec::with_capacity(s.len() / 4 * 3);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' => break,
+            c if c.is_ascii_whitespace() => continue,
+            _ => break,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
 /// Cuts `s` to at most `max` chars on a word boundary, adding "…" when cut.
@@ -510,3 +694,41 @@ const NAMED: &[(&[u8], u32)] = &[
     (b"zwj", 8205),
     (b"zwnj", 8204),
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_sniffing_for_untyped_text() {
+        assert!(HTML_ELEMENTS.windows(2).all(|w| w[0] < w[1]), "sorted");
+        assert!(looks_like_html("<b>Hi</b> <script>x</script>"));
+        assert!(looks_like_html(
+            "Second &amp; last <img src=x onerror=alert(2)>"
+        ));
+        assert!(looks_like_html("AT&amp;T"));
+        assert!(!looks_like_html("History of the <blink> tag"));
+        assert!(
+            !looks_like_html("<blink>x</blink>"),
+            "not an element we know"
+        );
+        assert!(!looks_like_html("1 < 2 & 3 > 2"));
+        assert!(!looks_like_html("Tom & Jerry &bogus;"));
+        assert_eq!(field_text("a &lt;b&gt;", TextKind::Text), "a <b>");
+        assert_eq!(field_text("a &amp;lt;b&amp;gt;", TextKind::Html), "a <b>");
+        assert_eq!(
+            field_text("<div><b>x</b> &amp;lt;</div>", TextKind::Xhtml),
+            "x &lt;"
+        );
+        assert_eq!(field_text("a &lt;i&gt;b&lt;/i&gt;", TextKind::Guess), "a b");
+    }
+
+    #[test]
+    fn base64() {
+        assert_eq!(base64_text("PHA+aGk8L3A+"), "<p>hi</p>");
+        assert_eq!(base64_text("PHA+\n aGk8L3A+=="), "<p>hi</p>");
+        assert_eq!(base64_text("w6k="), "é");
+        assert_eq!(base64_text("/w=="), "\u{fffd}");
+        assert_eq!(base64_text("!!"), "");
+    }
+}

@@ -6,7 +6,8 @@ use std::sync::Arc;
 use url::Url;
 
 use super::hash::Fingerprint;
-use super::text::{collapse_ws, plain, xml_text};
+use super::media::{self, Media};
+use super::text::{collapse_ws, field_text, truncate_words, xml_text, TextKind};
 use super::xml::{attr, attrs, line_of, Tok, Tokenizer};
 use super::{absolute_url, dates, identity, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
 
@@ -18,6 +19,10 @@ enum Ns {
     Dc,
     Content,
     Rdf,
+    /// Media RSS.
+    Media,
+    Itunes,
+    Xhtml,
     Other,
 }
 
@@ -27,6 +32,9 @@ fn ns_of_uri(uri: &[u8]) -> Ns {
         b"http://purl.org/dc/elements/1.1/" | b"http://purl.org/dc/terms/" => Ns::Dc,
         b"http://purl.org/rss/1.0/modules/content/" => Ns::Content,
         b"http://www.w3.org/1999/02/22-rdf-syntax-ns#" => Ns::Rdf,
+        b"http://search.yahoo.com/mrss/" | b"http://search.yahoo.com/mrss" => Ns::Media,
+        b"http://www.w3.org/1999/xhtml" => Ns::Xhtml,
+        u if u.eq_ignore_ascii_case(b"http://www.itunes.com/dtds/podcast-1.0.dtd") => Ns::Itunes,
         b"http://purl.org/rss/1.0/"
         | b"http://my.netscape.com/rdf/simple/0.9/"
         | b"http://backend.userland.com/rss2"
@@ -42,6 +50,9 @@ fn ns_of_prefix(p: &[u8]) -> Ns {
         b"dc" | b"dcterms" => Ns::Dc,
         b"content" => Ns::Content,
         b"rdf" => Ns::Rdf,
+        b"media" => Ns::Media,
+        b"itunes" => Ns::Itunes,
+        b"xhtml" => Ns::Xhtml,
         b"rss" => Ns::Own,
         _ => Ns::Other,
     }
@@ -50,28 +61,43 @@ fn ns_of_prefix(p: &[u8]) -> Ns {
 /// How a captured element's text must be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// Escaped HTML.
     Html,
+    /// Plain text (a body is still sniffed for escaped HTML; a title is kept as it is).
     Text,
+    /// Untyped text that may be escaped HTML (RSS and its modules).
+    Guess,
+    /// Inline XHTML markup.
     Xhtml,
+    /// RSS `<body>` / `<fullitem>`: inline markup if it has tags, else escaped HTML.
+    Inline,
+    /// Atom 0.3 `mode="base64"`, of HTML or of text.
+    Base64 {
+        html: bool,
+    },
     Skip,
 }
 
+impl Kind {
+    /// How a title-like field of this kind reads as plain text.
+    fn text_kind(self) -> TextKind {
+        match self {
+            Kind::Html | Kind::Base64 { html: true } => TextKind::Html,
+            Kind::Xhtml => TextKind::Xhtml,
+            Kind::Text | Kind::Base64 { html: false } | Kind::Skip => TextKind::Text,
+            Kind::Guess | Kind::Inline => TextKind::Guess,
+        }
+    }
+}
+
+/// An Atom (1.0 or 0.3) text construct's kind, from its `type` (and 0.3's `mode`).
 fn atom_kind(a: &[u8], default: Kind) -> Kind {
     if let Some(src) = attr(a, b"src") {
         if !src.is_empty() {
             return Kind::Skip; // out-of-line content
         }
     }
-    if attr(a, b"mode") == Some(b"base64") {
-        return Kind::Skip;
-    }
-    if attr(a, b"mode") == Some(b"xml") {
-        return Kind::Xhtml;
-    }
-    if attr(a, b"mode") == Some(b"escaped") {
-        return Kind::Html;
-    }
-    match attr(a, b"type").map(|t| t.to_ascii_lowercase()) {
+    let by_type = match attr(a, b"type").map(|t| t.to_ascii_lowercase()) {
         None => default,
         Some(t) => match t.as_slice() {
             b"html" | b"text/html" => Kind::Html,
@@ -80,15 +106,35 @@ fn atom_kind(a: &[u8], default: Kind) -> Kind {
             _ if t.starts_with(b"text/") => Kind::Text,
             _ => Kind::Skip,
         },
+    };
+    match attr(a, b"mode") {
+        Some(b"base64") => match by_type {
+            Kind::Skip => Kind::Skip,
+            k => Kind::Base64 {
+                html: matches!(k, Kind::Html | Kind::Xhtml),
+            },
+        },
+        Some(b"xml") => Kind::Xhtml,
+        Some(b"escaped") if matches!(by_type, Kind::Text | Kind::Skip) => by_type,
+        Some(b"escaped") => Kind::Html,
+        _ => by_type,
+    }
+}
+
+/// A Media RSS text construct's kind (`type="plain"` by default, or `"html"`).
+fn media_kind(a: &[u8]) -> Kind {
+    match attr(a, b"type") {
+        Some(t) if t.eq_ignore_ascii_case(b"html") => Kind::Html,
+        _ => Kind::Guess,
     }
 }
 
 /// A feed-level element whose text is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum FeedField {
-    Title,
+    Title(Kind),
     Link,
-    Description,
+    Description(Kind),
     Ttl,
     Author,
 }
@@ -96,16 +142,53 @@ enum FeedField {
 /// An entry's child element whose text is kept.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum EntryField {
-    Title,
+    Title(Kind),
     Link,
     Id,
-    Content(Kind),
+    /// A body, with its rank: the highest-ranked one present is the content.
+    Content(Kind, u8),
     Summary(Kind),
     Description,
     Published,
     Updated,
     DcDate,
     Author,
+    /// Dublin Core, iTunes and Media RSS stand-ins, read where the core element is missing.
+    AltTitle(Kind),
+    AltAuthor,
+    AltDescription(Kind),
+    /// `<media:description>` of the `<media:content>` being read: its alt text.
+    MediaAlt,
+    /// `<itunes:duration>`.
+    Duration,
+}
+
+/// Where a media item was read from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MediaSource {
+    /// RSS `<enclosure url>`.
+    Enclosure,
+    /// Atom `<link rel="enclosure" href>`.
+    AtomEnclosure,
+    /// `<media:content url>`.
+    Content,
+    /// `<media:thumbnail url>`.
+    Thumbnail,
+    /// `<itunes:image href>`.
+    ItunesImage,
+}
+
+/// A media element as read: its raw attributes, resolved when the entry is finished.
+#[derive(Debug, Clone)]
+struct MediaDraft<'a> {
+    source: MediaSource,
+    attrs: &'a [u8],
+    /// The `<media:group>` it is in (1-based; 0 for none): a group holds alternatives.
+    group: u16,
+    /// A `<media:thumbnail>` inside it: a video's poster.
+    poster: Option<&'a [u8]>,
+    /// Its `<media:description>`, raw.
+    alt: Option<(&'a str, Kind)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +199,10 @@ enum Field {
 
 /// Keeps the first value a field is given.
 fn first<'a>(slot: &mut Option<&'a str>, v: &'a str) {
+    first_of(slot, v);
+}
+
+fn first_of<T>(slot: &mut Option<T>, v: T) {
     if slot.is_none() {
         *slot = Some(v);
     }
@@ -124,9 +211,9 @@ fn first<'a>(slot: &mut Option<&'a str>, v: &'a str) {
 /// The feed's own fields, as raw text of the document.
 #[derive(Default)]
 struct FeedFields<'a> {
-    title: Option<&'a str>,
+    title: Option<(&'a str, Kind)>,
     link: Option<&'a str>,
-    description: Option<&'a str>,
+    description: Option<(&'a str, Kind)>,
     ttl: Option<&'a str>,
     author: Option<&'a str>,
     /// The first Atom `rel="alternate"` link, resolved.
@@ -136,9 +223,9 @@ struct FeedFields<'a> {
 impl<'a> FeedFields<'a> {
     fn store(&mut self, field: FeedField, raw: &'a str) {
         let slot = match field {
-            FeedField::Title => &mut self.title,
+            FeedField::Title(k) => return first_of(&mut self.title, (raw, k)),
+            FeedField::Description(k) => return first_of(&mut self.description, (raw, k)),
             FeedField::Link => &mut self.link,
-            FeedField::Description => &mut self.description,
             FeedField::Ttl => &mut self.ttl,
             FeedField::Author => &mut self.author,
         };
@@ -149,19 +236,25 @@ impl<'a> FeedFields<'a> {
 /// The entry being read, as raw text of the document.
 #[derive(Default)]
 struct EntryDraft<'a> {
-    title: Option<&'a str>,
+    title: Option<(&'a str, Kind)>,
+    alt_title: Option<(&'a str, Kind)>,
     link: Option<&'a str>,
     link_score: u8,
     id: Option<&'a str>,
     guid_permalink: bool,
     about: Option<&'a str>,
     content: Option<(&'a str, Kind)>,
+    content_rank: u8,
     summary: Option<(&'a str, Kind)>,
     description: Option<&'a str>,
+    alt_description: Option<(&'a str, Kind)>,
     published: Option<&'a str>,
     updated: Option<&'a str>,
     dc_date: Option<&'a str>,
     author: Option<&'a str>,
+    alt_author: Option<&'a str>,
+    duration: Option<&'a str>,
+    media: Vec<MediaDraft<'a>>,
     base: Option<Arc<str>>,
     content_base: Option<Arc<str>>,
 }
@@ -325,6 +418,11 @@ struct FeedParser<'a> {
     entry_depth: Option<usize>,
     /// Depth of an Atom `<author>` whose `<name>` is wanted.
     author_depth: Option<usize>,
+    /// Depth of the entry's open `<media:group>`, and how many it has had.
+    media_group_depth: Option<usize>,
+    media_groups: u16,
+    /// Depth of the entry's open `<media:content>` (the last of `entry.media`).
+    media_content_depth: Option<usize>,
     capture: Option<Capture>,
     entry: EntryDraft<'a>,
     feed: FeedFields<'a>,
@@ -402,6 +500,9 @@ impl<'a> FeedParser<'a> {
             channel_depth: 0,
             entry_depth: None,
             author_depth: None,
+            media_group_depth: None,
+            media_groups: 0,
+            media_content_depth: None,
             capture: None,
             entry: EntryDraft::default(),
             feed: FeedFields::default(),
@@ -440,6 +541,12 @@ impl<'a> FeedParser<'a> {
             if self.format != FeedFormat::Atom && local == b"channel" {
                 self.channel_depth = 0;
             }
+            if self.media_content_depth == Some(depth) {
+                self.media_content_depth = None;
+            }
+            if self.media_group_depth == Some(depth) {
+                self.media_group_depth = None;
+            }
             if self.entry_depth == Some(depth) {
                 self.finish_entry();
             }
@@ -451,7 +558,10 @@ impl<'a> FeedParser<'a> {
             let body = matches!(
                 field,
                 Field::Entry(
-                    EntryField::Content(_) | EntryField::Summary(_) | EntryField::Description
+                    EntryField::Content(..)
+                        | EntryField::Summary(_)
+                        | EntryField::Description
+                        | EntryField::AltDescription(_)
                 )
             );
             self.capture = Some(Capture {
@@ -472,6 +582,9 @@ impl<'a> FeedParser<'a> {
         local: &[u8],
         a: &'a [u8],
     ) -> Option<Field> {
+        if ns == Ns::Media {
+            return self.media_child(entry_depth, depth, local, a);
+        }
         if depth == entry_depth + 1 {
             let field = entry_field(self.format, ns, local, a, &mut self.entry);
             if field == Some(EntryField::Author)
@@ -487,6 +600,61 @@ impl<'a> FeedParser<'a> {
             Some(Field::Entry(EntryField::Author))
         } else {
             None
+        }
+    }
+
+    /// A Media RSS element anywhere in an entry: a media item, or a field to keep.
+    fn media_child(
+        &mut self,
+        entry_depth: usize,
+        depth: usize,
+        local: &[u8],
+        a: &'a [u8],
+    ) -> Option<Field> {
+        let in_content = self.media_content_depth.is_some();
+        let top = depth == entry_depth + 1 || self.media_group_depth == Some(depth - 1);
+        let group = if self.media_group_depth.is_some() {
+            self.media_groups
+        } else {
+            0
+        };
+        match local {
+            b"group" if self.media_group_depth.is_none() && !in_content => {
+                self.media_groups = self.media_groups.saturating_add(1);
+                self.media_group_depth = Some(depth);
+                None
+            }
+            b"content" if !in_content => {
+                self.entry.media.push(MediaDraft {
+                    source: MediaSource::Content,
+                    attrs: a,
+                    group,
+                    poster: None,
+                    alt: None,
+                });
+                self.media_content_depth = Some(depth);
+                None
+            }
+            b"thumbnail" if in_content => {
+                if let Some(m) = self.entry.media.last_mut() {
+                    m.poster.get_or_insert(a);
+                }
+                None
+            }
+            b"thumbnail" => {
+                self.entry.media.push(MediaDraft {
+                    source: MediaSource::Thumbnail,
+                    attrs: a,
+                    group,
+                    poster: None,
+                    alt: None,
+                });
+                None
+            }
+            b"description" if in_content => Some(Field::Entry(EntryField::MediaAlt)),
+            b"description" if top => Some(Field::Entry(EntryField::AltDescription(media_kind(a)))),
+            b"title" if top => Some(Field::Entry(EntryField::AltTitle(media_kind(a)))),
+            _ => None,
         }
     }
 
@@ -543,6 +711,12 @@ impl<'a> FeedParser<'a> {
         if self.author_depth == Some(depth) {
             self.author_depth = None;
         }
+        if self.media_content_depth == Some(depth) {
+            self.media_content_depth = None;
+        }
+        if self.media_group_depth == Some(depth) {
+            self.media_group_depth = None;
+        }
         if self.entry_depth == Some(depth) {
             self.finish_entry();
         }
@@ -558,6 +732,11 @@ impl<'a> FeedParser<'a> {
     fn store_capture(&mut self, capture: Capture, raw: &'a str) {
         match capture.field {
             Field::Feed(field) => self.feed.store(field, raw),
+            Field::Entry(EntryField::MediaAlt) => {
+                if let Some(m) = self.entry.media.last_mut() {
+                    m.alt.get_or_insert((raw, Kind::Guess));
+                }
+            }
             Field::Entry(field) => self.entry.store(field, raw, capture.base),
         }
     }
@@ -567,6 +746,9 @@ impl<'a> FeedParser<'a> {
         let raw = entry.finish(self.format, self.feed_url, &self.feed_arc);
         self.entries.push(raw);
         self.entry_depth = None;
+        self.media_group_depth = None;
+        self.media_content_depth = None;
+        self.media_groups = 0;
     }
 
     /// The document read, or why it is broken; `truncated_at` is where the tokenizer gave up.
@@ -591,9 +773,15 @@ impl<'a> FeedParser<'a> {
             .or(feed.alt_link);
         Ok(FeedDoc {
             format: self.format,
-            title: feed.title.map(plain).unwrap_or_default(),
+            title: feed
+                .title
+                .map(|(t, k)| field_text(t, k.text_kind()))
+                .unwrap_or_default(),
             site_url,
-            description: feed.description.map(plain).filter(|d| !d.is_empty()),
+            description: feed
+                .description
+                .map(|(d, k)| field_text(d, k.text_kind()))
+                .filter(|d| !d.is_empty()),
             ttl_minutes: feed.ttl.and_then(|t| xml_text(t).trim().parse().ok()),
             entries,
         })
@@ -625,9 +813,20 @@ fn entry_field<'a>(
     let atomish = ns == Ns::Atom;
     let own = ns == Ns::Own || (fmt == FeedFormat::Atom && atomish);
     Some(match (own, atomish, ns, local) {
-        (true, _, _, b"title") => EntryField::Title,
+        (true, true, _, b"title") => EntryField::Title(atom_kind(a, Kind::Text)),
+        (true, false, _, b"title") => EntryField::Title(Kind::Guess),
         (_, true, _, b"link") => {
             let rel = attr(a, b"rel").unwrap_or(b"alternate");
+            if rel == b"enclosure" {
+                e.media.push(MediaDraft {
+                    source: MediaSource::AtomEnclosure,
+                    attrs: a,
+                    group: 0,
+                    poster: None,
+                    alt: None,
+                });
+                return None;
+            }
             let ty = attr(a, b"type").unwrap_or(b"text/html");
             let score = match (rel, ty) {
                 (b"alternate", b"text/html") => 3,
@@ -649,16 +848,49 @@ fn entry_field<'a>(
             EntryField::Id
         }
         (true, true, _, b"id") => EntryField::Id,
-        (true, true, _, b"content") => EntryField::Content(atom_kind(a, Kind::Text)),
+        (true, true, _, b"content") => EntryField::Content(atom_kind(a, Kind::Text), 3),
         (true, true, _, b"summary") => EntryField::Summary(atom_kind(a, Kind::Text)),
         (true, false, _, b"description") => EntryField::Description,
-        (_, _, Ns::Content, b"encoded") => EntryField::Content(Kind::Html),
+        (_, _, Ns::Content, b"encoded") => EntryField::Content(Kind::Html, 3),
+        // RSS's XHTML body (`<body xmlns="http://www.w3.org/1999/xhtml">` or `<xhtml:body>`).
+        (true, false, _, b"body") | (_, _, Ns::Xhtml, b"body") => {
+            EntryField::Content(Kind::Inline, 2)
+        }
+        (true, false, _, b"fullitem") | (_, _, Ns::Other, b"fullitem") => {
+            EntryField::Content(Kind::Inline, 1)
+        }
+        (true, false, _, b"enclosure") => {
+            e.media.push(MediaDraft {
+                source: MediaSource::Enclosure,
+                attrs: a,
+                group: 0,
+                poster: None,
+                alt: None,
+            });
+            return None;
+        }
         (true, false, _, b"pubDate") => EntryField::Published,
         (true, true, _, b"published" | b"issued" | b"created") => EntryField::Published,
         (true, true, _, b"updated" | b"modified") => EntryField::Updated,
         (_, _, Ns::Dc, b"date") => EntryField::DcDate,
-        (_, _, Ns::Dc, b"creator") => EntryField::Author,
         (true, _, _, b"author") => EntryField::Author,
+        (_, _, Ns::Dc, b"title") => EntryField::AltTitle(Kind::Guess),
+        (_, _, Ns::Dc, b"creator" | b"author") => EntryField::AltAuthor,
+        (_, _, Ns::Dc, b"description") => EntryField::AltDescription(Kind::Html),
+        (_, _, Ns::Itunes, b"title") => EntryField::AltTitle(Kind::Guess),
+        (_, _, Ns::Itunes, b"author") => EntryField::AltAuthor,
+        (_, _, Ns::Itunes, b"summary") => EntryField::AltDescription(Kind::Guess),
+        (_, _, Ns::Itunes, b"duration") => EntryField::Duration,
+        (_, _, Ns::Itunes, b"image") => {
+            e.media.push(MediaDraft {
+                source: MediaSource::ItunesImage,
+                attrs: a,
+                group: 0,
+                poster: None,
+                alt: None,
+            });
+            return None;
+        }
         _ => return None,
     })
 }
@@ -674,7 +906,8 @@ fn feed_field(
 ) -> Option<FeedField> {
     let own = ns == Ns::Own || (fmt == FeedFormat::Atom && ns == Ns::Atom);
     match (own, ns, local) {
-        (true, _, b"title") => Some(FeedField::Title),
+        (true, Ns::Atom, b"title") => Some(FeedField::Title(atom_kind(a, Kind::Text))),
+        (true, _, b"title") => Some(FeedField::Title(Kind::Guess)),
         (_, Ns::Atom, b"link") => {
             let rel = attr(a, b"rel").unwrap_or(b"alternate");
             if rel == b"alternate" && alt.is_none() {
@@ -684,10 +917,15 @@ fn feed_field(
             None
         }
         (true, _, b"link") => Some(FeedField::Link),
-        (true, _, b"description" | b"subtitle" | b"tagline") => Some(FeedField::Description),
+        (true, Ns::Atom, b"subtitle" | b"tagline") => {
+            Some(FeedField::Description(atom_kind(a, Kind::Text)))
+        }
+        (true, _, b"description" | b"subtitle" | b"tagline") => {
+            Some(FeedField::Description(Kind::Guess))
+        }
         (true, _, b"ttl") => Some(FeedField::Ttl),
         (true, Ns::Atom, b"author") => Some(FeedField::Author),
-        (_, Ns::Dc, b"creator") => Some(FeedField::Author),
+        (_, Ns::Dc, b"creator") | (_, Ns::Itunes, b"author") => Some(FeedField::Author),
         _ => None,
     }
 }
@@ -696,7 +934,14 @@ fn body(raw: &str, kind: Kind) -> Body {
     match kind {
         Kind::Html => Body::XmlHtml(raw.to_string()),
         Kind::Xhtml => Body::Markup(raw.to_string()),
-        Kind::Text | Kind::Skip => Body::XmlText(raw.to_string()),
+        // Tags (outside CDATA) make it markup; else it is escaped HTML.
+        Kind::Inline if raw.contains('<') && !raw.contains("<![CDATA[") => {
+            Body::Markup(raw.to_string())
+        }
+        Kind::Inline => Body::XmlHtml(raw.to_string()),
+        Kind::Base64 { html: true } => Body::Base64Html(raw.to_string()),
+        Kind::Base64 { html: false } => Body::Base64Text(raw.to_string()),
+        Kind::Text | Kind::Guess | Kind::Skip => Body::XmlText(raw.to_string()),
     }
 }
 
@@ -714,7 +959,19 @@ type RawBody<'a> = Option<(&'a str, Kind)>;
 impl<'a> EntryDraft<'a> {
     fn store(&mut self, field: EntryField, raw: &'a str, base: Option<Arc<str>>) {
         match field {
-            EntryField::Title => first(&mut self.title, raw),
+            EntryField::Title(k) => first_of(&mut self.title, (raw, k)),
+            EntryField::AltTitle(k) => first_of(&mut self.alt_title, (raw, k)),
+            EntryField::AltAuthor => first(&mut self.alt_author, raw),
+            EntryField::AltDescription(k) => {
+                if self.alt_description.is_none() {
+                    self.alt_description = Some((raw, k));
+                    if self.content_base.is_none() {
+                        self.content_base = base;
+                    }
+                }
+            }
+            EntryField::Duration => first(&mut self.duration, raw),
+            EntryField::MediaAlt => {}
             EntryField::Link => {
                 if self.link_score < 1 && !raw.trim().is_empty() {
                     self.link = Some(raw);
@@ -722,9 +979,10 @@ impl<'a> EntryDraft<'a> {
                 }
             }
             EntryField::Id => first(&mut self.id, raw),
-            EntryField::Content(k) if k != Kind::Skip => {
-                if self.content.is_none() {
+            EntryField::Content(k, rank) if k != Kind::Skip => {
+                if self.content.is_none() || rank > self.content_rank {
                     self.content = Some((raw, k));
+                    self.content_rank = rank;
                     self.content_base = base;
                 }
             }
@@ -745,7 +1003,7 @@ impl<'a> EntryDraft<'a> {
             EntryField::Updated => first(&mut self.updated, raw),
             EntryField::DcDate => first(&mut self.dc_date, raw),
             EntryField::Author => first(&mut self.author, raw),
-            EntryField::Content(_) | EntryField::Summary(_) => {}
+            EntryField::Content(..) | EntryField::Summary(_) => {}
         }
     }
 
@@ -764,8 +1022,14 @@ impl<'a> EntryDraft<'a> {
             .map(|a| xml_text(a).trim().to_string())
             .filter(|a| !a.is_empty());
         let url = self.permalink(fmt, id.as_deref(), about.as_deref(), feed_url);
-        let title = self.title.map(plain).unwrap_or_default();
+        let title = self
+            .title
+            .map(|(t, k)| field_text(t, k.text_kind()))
+            .filter(|t| !t.is_empty())
+            .or_else(|| self.alt_title.map(|(t, k)| field_text(t, k.text_kind())))
+            .unwrap_or_default();
         let (content, summary) = self.bodies();
+        let author = self.author();
         let published = date(self.published).or(date(self.dc_date));
         let updated = date(self.updated).or(if self.published.is_some() {
             date(self.dc_date)
@@ -780,17 +1044,101 @@ impl<'a> EntryDraft<'a> {
         );
         RawEntry {
             identity,
-            fingerprint: self.fingerprint(content, summary),
+            fingerprint: self.fingerprint(content, summary, author),
             url,
             title,
             published_at: published.or(updated),
             updated_at: updated,
-            author: self.author.map(|a| Body::XmlHtml(a.to_string())),
+            author: author.map(|a| Body::XmlHtml(a.to_string())),
             content: content.map(|(r, k)| body(r, k)),
             summary: summary.map(|(r, k)| body(r, k)),
+            media: self.media(feed_url),
             content_base: self.content_base.or(self.base),
             feed_url: feed_arc.clone(),
         }
+    }
+
+    /// The core author, else a Dublin Core or iTunes one; an RSS `<author>` that is a bare
+    /// email address gives way to a name.
+    fn author(&self) -> Option<&'a str> {
+        let bare_email = |a: &str| {
+            let a = a.trim();
+            a.contains('@') && !a.contains(char::is_whitespace)
+        };
+        match (self.author, self.alt_author) {
+            (Some(a), Some(alt)) if bare_email(a) && !alt.trim().is_empty() => Some(alt),
+            (Some(a), _) if !a.trim().is_empty() => Some(a),
+            (_, alt) => alt.or(self.author),
+        }
+    }
+
+    /// The media items read, resolved against the entry's base: absolute http(s) URLs only,
+    /// one item of each `<media:group>` (its items are alternatives), iTunes' duration on the player.
+    fn media(&self, feed_url: Option<&Url>) -> Vec<Media> {
+        if self.media.is_empty() {
+            return Vec::new();
+        }
+        let base_url = self.base.as_deref().and_then(|b| Url::parse(b).ok());
+        let base = base_url.as_ref().or(feed_url);
+        let value = |a: &[u8], name: &[u8]| {
+            attr(a, name)
+                .map(|v| xml_text(&String::from_utf8_lossy(v)))
+                .filter(|v| !v.trim().is_empty())
+        };
+        let mut groups_done: Vec<u16> = Vec::new();
+        let mut items = Vec::new();
+        for d in &self.media {
+            let key: &[u8] = match d.source {
+                MediaSource::AtomEnclosure | MediaSource::ItunesImage => b"href",
+                _ => b"url",
+            };
+            let Some(url) = value(d.attrs, key).and_then(|u| absolute_url(&u, base)) else {
+                continue;
+            };
+            let thumbnail = matches!(d.source, MediaSource::Thumbnail | MediaSource::ItunesImage);
+            let file_ok = matches!(
+                d.source,
+                MediaSource::Enclosure | MediaSource::AtomEnclosure
+            );
+            let Some(mut m) = Media::new(
+                url,
+                value(d.attrs, b"type").as_deref(),
+                value(d.attrs, b"medium").as_deref(),
+                thumbnail,
+                file_ok,
+            ) else {
+                continue;
+            };
+            if d.source == MediaSource::Content && d.group > 0 {
+                if groups_done.contains(&d.group) {
+                    continue;
+                }
+                groups_done.push(d.group);
+            }
+            let num = |name: &[u8]| value(d.attrs, name).and_then(|v| media::parse_count(&v));
+            m.duration_s = value(d.attrs, b"duration").and_then(|v| media::parse_duration(&v));
+            m.width = num(b"width");
+            m.height = num(b"height");
+            m.length = value(d.attrs, b"length")
+                .or_else(|| value(d.attrs, b"fileSize"))
+                .and_then(|v| media::parse_count(&v));
+            m.poster = d
+                .poster
+                .and_then(|p| value(p, b"url"))
+                .and_then(|u| absolute_url(&u, base));
+            m.alt = d
+                .alt
+                .map(|(raw, k)| truncate_words(&field_text(raw, k.text_kind()), 500))
+                .filter(|a| !a.is_empty());
+            items.push(m);
+        }
+        let mut items = media::finish(items);
+        media::set_duration(
+            &mut items,
+            self.duration
+                .and_then(|d| media::parse_duration(&xml_text(d))),
+        );
+        items
     }
 
     /// The link, else (RSS) a permalink guid, else the RDF `about`.
@@ -814,24 +1162,44 @@ impl<'a> EntryDraft<'a> {
     }
 
     /// (content, summary). RSS: content:encoded is the content and description its summary.
+    /// A missing `<description>` is stood in for by `dc:description`, `itunes:summary` or
+    /// `media:description`.
     fn bodies(&self) -> (RawBody<'a>, RawBody<'a>) {
-        match (self.content, self.summary, self.description) {
-            (Some(c), s, d) => (Some(c), s.or(d.map(|d| (d, Kind::Html)))),
-            (None, Some(s), d) => (d.map(|d| (d, Kind::Html)).or(Some(s)), None),
-            (None, None, Some(d)) => (Some((d, Kind::Html)), None),
+        let description = self
+            .description
+            .map(|d| (d, Kind::Html))
+            .or(self.alt_description);
+        match (self.content, self.summary, description) {
+            (Some(c), s, d) => (Some(c), s.or(d)),
+            (None, Some(s), d) => (d.or(Some(s)), None),
+            (None, None, Some(d)) => (Some(d), None),
             (None, None, None) => (None, None),
         }
     }
 
-    fn fingerprint(&self, content: RawBody<'_>, summary: RawBody<'_>) -> String {
+    fn fingerprint(
+        &self,
+        content: RawBody<'_>,
+        summary: RawBody<'_>,
+        author: Option<&str>,
+    ) -> String {
         let mut fp = Fingerprint::default();
         fp.opt(self.link.map(str::as_bytes))
-            .opt(self.title.map(str::as_bytes))
-            .opt(self.author.map(str::as_bytes))
+            .opt(self.title.or(self.alt_title).map(|t| t.0.as_bytes()))
+            .opt(author.map(str::as_bytes))
             .opt(content.map(|c| c.0.as_bytes()))
             .opt(summary.map(|c| c.0.as_bytes()))
             .opt(self.published.or(self.dc_date).map(str::as_bytes))
             .opt(self.updated.map(str::as_bytes));
+        // Media only where there is some: an entry without keeps the fingerprint it had.
+        if !self.media.is_empty() {
+            for m in &self.media {
+                fp.field(m.attrs)
+                    .opt(m.poster)
+                    .opt(m.alt.map(|a| a.0.as_bytes()));
+            }
+            fp.opt(self.duration.map(str::as_bytes));
+        }
         fp.hex()
     }
 }

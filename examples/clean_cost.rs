@@ -1,0 +1,84 @@
+//! What cleaning one long entry costs: `RawEntry::clean` (entity decoding, ammonia, the summary,
+//! media) on one RSS item whose `content:encoded` is N KiB of HTML, best of several runs.
+//!
+//! Native: `cargo run --release --example clean_cost`. In V8, as the Worker runs it (built and
+//! optimized the way bench/run.sh builds bench-pipeline; `make setup` provides node and wasm-opt):
+//!
+//! ```sh
+//! cargo build --release --target wasm32-wasip1 --example clean_cost
+//! W=target/wasm32-wasip1/release/examples/clean_cost.wasm
+//! node_modules/.bin/wasm-opt $W -o /tmp/clean_cost.wasm -O --enable-mutable-globals \
+//!   --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
+//!   --enable-multivalue --enable-reference-types --enable-exception-handling
+//! node_modules/.bin/node --no-warnings -e "const{WASI}=require('node:wasi');
+//!   const w=new WASI({version:'preview1',args:['x']});
+//!   WebAssembly.instantiate(require('fs').readFileSync('/tmp/clean_cost.wasm'),
+//!   w.getImportObject()).then(({instance})=>w.start(instance))"
+//! ```
+//!
+//! Sizes past `MAX_CONTENT_BYTES` are cut to it before sanitizing, as in production (raise the
+//! constant locally to time larger bodies).
+
+use std::time::Instant;
+
+use orrery::core::feed;
+
+/// A blog post's mix: paragraphs with links and emphasis, a list, an image, a highlighted
+/// code block (a span per token, the densest markup real posts have).
+fn prose(kib: usize) -> String {
+    let chunk = concat!(
+        "<p>Lorem ipsum <a href=\"/posts/other?ref=1&amp;x=2\">dolor sit</a> amet, <em>consectetur</em> ",
+        "adipiscing elit, sed do eiusmod tempor &mdash; incididunt ut labore et dolore magna aliqua. ",
+        "Ut enim ad minim veniam, quis <strong>nostrud</strong> exercitation ullamco laboris.</p>\n",
+        "<ul><li>one <code>item</code></li><li>two</li><li><a href=\"https://ex.com/a\">three</a></li></ul>\n",
+        "<p><img src=\"/img/pic.png\" alt=\"a picture\" width=\"640\" height=\"480\"></p>\n",
+        "<pre><code><span class=\"k\">fn</span> <span class=\"nf\">main</span>() { ",
+        "<span class=\"n\">println!</span>(<span class=\"s\">&quot;hi&quot;</span>); }</code></pre>\n",
+    );
+    let mut s = String::with_capacity(kib * 1024 + chunk.len());
+    while s.len() < kib * 1024 {
+        s.push_str(chunk);
+    }
+    s.truncate(s[..kib * 1024].rfind('\n').map_or(0, |p| p + 1));
+    s
+}
+
+fn main() {
+    println!("MAX_CONTENT_BYTES = {} KiB", feed::MAX_CONTENT_BYTES / 1024);
+    // Warm up first: V8 runs a module's code unoptimized (Liftoff) until it tiers up.
+    for (round, kib) in std::iter::repeat_n([16, 32, 64, 96, 128, 160, 192, 256], 2)
+        .enumerate()
+        .flat_map(|(r, ks)| ks.map(|k| (r, k)))
+    {
+        let warm = round == 0;
+        let body = prose(kib);
+        let doc = format!(
+            "<rss version=\"2.0\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\"><channel><title>t</title>\
+             <item><guid>g</guid><link>https://ex.com/p</link><title>Long</title>\
+             <content:encoded><![CDATA[{body}]]></content:encoded></item></channel></rss>"
+        );
+        let parsed = match feed::parse(doc.as_bytes(), "https://ex.com/feed") {
+            Ok(d) => d,
+            Err(e) => panic!("{e}"),
+        };
+        let raw = &parsed.entries[0];
+        let mut times = Vec::new();
+        let mut out = 0;
+        for _ in 0..if warm { 5 } else { 15 } {
+            let t = Instant::now();
+            let e = raw.clean(0);
+            times.push(t.elapsed().as_secs_f64() * 1e3);
+            out = e.content_html.len();
+        }
+        if warm {
+            continue;
+        }
+        times.sort_by(f64::total_cmp);
+        println!(
+            "{kib:>4} KiB raw ({} bytes read): clean best {:.2} ms, median {:.2} ms; {out} bytes stored",
+            raw.content_len(),
+            times[0],
+            times[times.len() / 2]
+        );
+    }
+}
