@@ -3,6 +3,15 @@
 // monthly price. Arithmetic only: every count per operation comes from the meter.
 
 /** The assumptions, in one place (COST.md prints them). Change them here. */
+/** Rows written by an alarm's search-index statement (the last statement of its refresh batch). */
+const searchRow = (op) => op.lines.filter((l) => l.k === "d1" && l.what === "refresh_apply").at(-1)?.written ?? 0;
+/** Search ranks only the newest `core::search::RANK_WINDOW` (1,000) matches: two FTS5 walks of
+ *  at most that many rows (the window's bound, then the ranking), then one page (21 entries and
+ *  their feeds). An upper bound from the query's shape, not a measurement. */
+const SEARCH_RANK_WINDOW = 1000;
+const SEARCH_MAX_READ = 2 * SEARCH_RANK_WINDOW + 2 * 21;
+const pageAt = (p, f, F, E) => (p.startsWith("/search") ? Math.min(f.at(F, E), SEARCH_MAX_READ) : f.at(F, E));
+
 export const ASSUME = {
   feeds: [100, 1000, 10000],
   // The default schedule: one fetch an hour (the jitter only ever lengthens it, so 24 is an upper bound).
@@ -337,10 +346,10 @@ export function render(m, A = ASSUME) {
     F(`**DO requests are the alarms.** At the default hourly schedule each feed is ${A.fetchesPerDay + A.newEntryFetches} DO requests a day (${A.fetchesPerDay} alarms, ${A.newEntryFetches} Room publishes); at 10,000 feeds that alone is ${int((A.fetchesPerDay + A.newEntryFetches) * 10000)}, ${fix(((A.fetchesPerDay + A.newEntryFetches) * 10000) / FREE.doReq, 1)}× the Free limit, and every alarm writes at least one DO row (its \`setAlarm\`), so DO SQLite rows written follow. The adaptive schedule helps feeds with a publishing history (see below).`);
     F(`**D1 storage: 500 MB holds ${int(FREE.d1Bytes / (A.retentionMaxEntries * M.bytesPerEntry))} full feeds.** At ${int(M.bytesPerEntry)} bytes per stored entry (real posts, FTS and indexes included) the default cap of ${A.retentionMaxEntries} entries per feed needs ${mb(A.retentionMaxEntries * M.bytesPerEntry)} per feed (reached after ~${Math.round(A.retentionMaxEntries / A.newEntryFetches)} days at 3 entries a day). At 10,000 feeds even Paid's 10 GB per database holds only ${int(10e9 / M.bytesPerEntry / 10000)} entries per feed.`);
     F(`**Every alarm reads its state twice** (\`state.get\` in \`alarm()\` and again in \`refresh()\`): 2 DO rows read for a 304 where 1 would do (${int(A.fetchesPerDay * 10000)} extra rows read a day at 10,000 feeds: cheap, ${pct(A.fetchesPerDay * 10000, FREE.sqlRead)} of the Free read limit).`);
-    F(`**A new entry costs ${o.alarm_new1_cap.d1Written} D1 rows written at the cap** (entry ${o.alarm_new1_cap.lines.find((l) => l.k === "d1").written} with its indexes and FTS row, the feed row ${o.alarm_new1_cap.lines.filter((l) => l.k === "d1")[1].written}, the oldest entry's delete and the count), plus ${o.alarm_new1_cap.sqlWritten} DO rows written (seen row, state twice — before and after the publish — and the alarm) and one Room request with ${o.alarm_new1_cap.lines.filter((l) => l.what === "entries_between").length} D1 reads; an unchanged 304 costs ${o.alarm_304_1.sqlRead} DO rows read, 1 written and no D1 row.`);
+    F(`**A new entry costs ${o.alarm_new1_cap.d1Written} D1 rows written at the cap** (entry ${o.alarm_new1_cap.lines.find((l) => l.k === "d1").written} with its indexes, its search-index row ${searchRow(o.alarm_new1_cap)}, the feed row ${o.alarm_new1_cap.lines.filter((l) => l.k === "d1")[1].written}, the oldest entry's delete and the count), plus ${o.alarm_new1_cap.sqlWritten} DO rows written (seen row, state twice — before and after the publish — and the alarm) and one Room request with ${o.alarm_new1_cap.lines.filter((l) => l.what === "entries_between").length} D1 reads; an unchanged 304 costs ${o.alarm_304_1.sqlRead} DO rows read, 1 written and no D1 row.`);
     const sf = pageFit(rounds, "/search?q=update");
     if (sf.c > 0) {
-      F(`**Search reads every matching entry.** \`/search?q=update\` (not cached, not in the page mix) read ${rounds.map((r) => int(r.pages["/search?q=update"].miss.d1Read)).join(" → ")} rows as the entries went ${rounds.map((r) => int(r.entries)).join(" → ")}: FTS5 ranks all matches before the LIMIT. Extrapolated linearly (an estimate) a common word over 5M entries reads ~${int(sf.at(10000, 5e6))} rows per search: ${fix(FREE.d1Read / Math.max(1, sf.at(10000, 5e6)), 0)} such searches a day would use the whole Free read limit.`);
+      F(`**Search reads its matches, up to a bound.** \`/search?q=update\` (not cached, not in the page mix) read ${rounds.map((r) => int(r.pages["/search?q=update"].miss.d1Read)).join(" → ")} rows as the entries went ${rounds.map((r) => int(r.entries)).join(" → ")}: the index holds every word of every post, so a common word matches many entries, and bm25 needs every match it ranks. Search therefore ranks only the newest ${int(SEARCH_RANK_WINDOW)} matches (\`core::search::RANK_WINDOW\`): by the query's shape at most ~${int(SEARCH_MAX_READ)} rows per search however large the planet (linear extrapolation of the measured rows would give ~${int(sf.at(10000, 5e6))} over 5M entries; the bound was not measured here, with 331 entries): ${int(FREE.d1Read / SEARCH_MAX_READ)} such searches a day fit the Free read limit.`);
     }
     if (r2.pages["/favicon.ico"]) {
       const fv = r2.pages["/favicon.ico"].miss;
@@ -396,7 +405,7 @@ export function render(m, A = ASSUME) {
   P(`| --- | ${rounds.map(() => "---:").join(" | ")} | ---: | ---: | ---: | ---: |`);
   for (const p of Object.keys(r2.pages)) {
     const f = pageFit(rounds, p);
-    P(`| \`${p}\` | ${rounds.map((r) => int(r.pages[p].miss.d1Read)).join(" | ")} | ${fix(f.a, 0)} | ${fix(f.b, 2)} | ${fix(f.c, 3)} | ${int(f.at(10000, 5e6))} |`);
+    P(`| \`${p}\` | ${rounds.map((r) => int(r.pages[p].miss.d1Read)).join(" | ")} | ${fix(f.a, 0)} | ${fix(f.b, 2)} | ${fix(f.c, 3)} | ${int(pageAt(p, f, 10000, 5e6))} |`);
   }
   P();
   P("### Sockets");
@@ -462,7 +471,7 @@ export function render(m, A = ASSUME) {
   P("- **Estimated, not measured:** DO duration (wall time on loopback plus an assumed fetch latency), DO SQLite storage, Workers CPU time (workerd's clock stands still while code runs).");
   {
     const ins = o.alarm_new1_cap.lines.filter((l) => l.k === "d1");
-    P(`- **Local vs production:** the counts come from workerd's local D1 and Durable Objects (SQLite underneath, as in production, and the same \`meta\` fields); the query plans, and so \`rows_read\`, should be production's. The local counts look right for reads and inserts (an entry insert counts ${ins[0].written} rows written: the row, its four index entries and its FTS rows), but a delete counts only ${ins[2] ? ins[2].written : "?"} per entry and an edit (UPDATE) ${o.alarm_edit1.lines.find((l) => l.k === "d1").written}: if production counts a delete's index and FTS entries as it counts an insert's, a new entry at the cap costs ~${ins[0].written * 2 + (ins[1] ? ins[1].written : 0) + (ins[3] ? ins[3].written : 0)} D1 rows written rather than ${o.alarm_new1_cap.d1Written}. This was not checked against a deployed database.`);
+    P(`- **Local vs production:** the counts come from workerd's local D1 and Durable Objects (SQLite underneath, as in production, and the same \`meta\` fields); the query plans, and so \`rows_read\`, should be production's. The local counts look right for reads and inserts (an entry insert counts ${ins[0].written} rows written: the row, its four index entries and the AUTOINCREMENT counter), but a delete counts only ${ins[2] ? ins[2].written : "?"} per entry and an edit (UPDATE) ${o.alarm_edit1.lines.find((l) => l.k === "d1").written}: if production counts a delete's index and FTS entries as it counts an insert's, a new entry at the cap costs ~${ins[0].written * 2 + (ins[1] ? ins[1].written : 0) + (ins[3] ? ins[3].written : 0) + searchRow(o.alarm_new1_cap)} D1 rows written rather than ${o.alarm_new1_cap.d1Written}. The search index (FTS5, the whole text of every post) counts ${searchRow(o.alarm_new1_cap)} row per entry written whatever the post's length: the meter sees the virtual table's row, not the pages FTS5 writes into its shadow tables (SQLite's own change counter sees about 9 per entry written alone and 3.4 per entry in batches of 10 over this corpus, with \`pgsz\` 32000 — as many as the old title-and-summary index at the default page size). This was not checked against a deployed database.`);
   }
   P();
   P("## Sources (Cloudflare docs)");

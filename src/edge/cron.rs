@@ -13,6 +13,23 @@ pub async fn run(env: &Env) {
     if let Err(e) = prune(env, now).await {
         worker::console_error!("cron: prune failed: {e}");
     }
+    if let Err(e) = search_backfill(env).await {
+        worker::console_error!("cron: search backfill failed: {e}");
+    }
+}
+
+/// Entries indexed whole per cron run at most, and the stored HTML converted for them
+/// (`html_to_text` runs at roughly 1 ms per 100 KiB in wasm; see the README's Budgets).
+const BACKFILL_PER_RUN: u32 = 40;
+const BACKFILL_BYTES: usize = 128 * 1024;
+
+/// Entries stored before the whole-text index get it, newest first, a few per run.
+async fn search_backfill(env: &Env) -> worker::Result<()> {
+    let n = store::search_backfill(&env::db(env)?, BACKFILL_PER_RUN, BACKFILL_BYTES).await?;
+    if n > 0 {
+        worker::console_log!("cron: indexed the whole text of {n} older entries");
+    }
+    Ok(())
 }
 
 /// Entries deleted by age per cron run at most (a backlog drains over several runs).

@@ -40,7 +40,7 @@ test("search finds entries by words, and survives FTS syntax in the query", asyn
   const alpha = await addAlpha(fs.scope());
   const r = await get("/search?q=second");
   assert.equal(r.status, 200);
-  assert.match(listItem(r.text, alpha.byTitle.get("Second post").id), /Second post/);
+  assert.match(listItem(r.text, alpha.byTitle.get("Second post").id), /<mark>Second<\/mark> post/);
   assert.doesNotMatch(r.text, /Third post/);
   const odd = await get(`/search?q=${encodeURIComponent('" OR ( NEAR <script>alert(1)</script>')}`);
   assert.equal(odd.status, 200);

@@ -7,7 +7,7 @@ mod partials;
 pub use layout::{layout, Page};
 pub use pages::{
     admin_login_page, admin_page, entry_page, error_page, feed_page, feeds_page, home_page,
-    search_page, titles_page, HomePage,
+    search_page, titles_page, HomePage, SearchHit, SearchPage,
 };
 pub use partials::{entry_article, entry_whole, RIVER_WHOLE_BYTES};
 

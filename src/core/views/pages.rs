@@ -7,6 +7,7 @@ use crate::core::config::Config;
 use crate::core::fetch_policy::{public_text, public_url};
 use crate::core::ingest::FeedStatus;
 use crate::core::model::{EntryView, FeedView};
+use crate::core::search::{self, Highlight, Piece};
 
 /// The river of news: newest first, paged back with `?before=`.
 pub struct HomePage<'a> {
@@ -174,8 +175,40 @@ pub fn titles_page(cfg: &Config, entries: &[EntryView]) -> Markup {
     )
 }
 
-/// Full-text search; `query` is what the reader typed (escaped on output).
-pub fn search_page(cfg: &Config, query: &str, results: Option<&[EntryView]>) -> Markup {
+/// One search result: the entry and its highlighted title and snippet.
+pub struct SearchHit {
+    pub entry: EntryView,
+    pub highlight: Highlight,
+}
+
+/// The search page: `query` is what the reader typed (escaped on output); `results` is
+/// `None` when nothing searchable was typed; `page` is 1-based and `more` says whether
+/// a next page exists.
+pub struct SearchPage<'a> {
+    pub query: &'a str,
+    pub results: Option<&'a [SearchHit]>,
+    pub page: u32,
+    pub more: bool,
+}
+
+/// Highlighted text: every piece escaped by maud, matches in `<mark>`.
+fn pieces(p: &[Piece]) -> Markup {
+    html! { @for x in p { @if x.mark { mark { (x.text) } } @else { (x.text) } } }
+}
+
+fn search_href(query: &str, page: u32) -> String {
+    let q: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+    if page <= 1 {
+        format!("/search?q={q}")
+    } else {
+        format!("/search?q={q}&page={page}")
+    }
+}
+
+/// Full-text search over every word of every entry, ranked, highlighted, paged.
+pub fn search_page(cfg: &Config, sp: &SearchPage) -> Markup {
+    let query = sp.query;
+    let first = (sp.page.saturating_sub(1)) * search::PAGE_SIZE + 1;
     layout(
         cfg,
         &Page {
@@ -186,12 +219,40 @@ pub fn search_page(cfg: &Config, query: &str, results: Option<&[EntryView]>) -> 
         html! {
             h1 { "Search" }
             form.search action="/search" method="get" role="search" {
-                input type="search" name="q" value=(query) placeholder="Search titles, summaries, authors" maxlength="200" autofocus;
+                input type="search" name="q" value=(query) placeholder="Search every word of every post" maxlength="200" autofocus;
                 " " button type="submit" { "Search" }
             }
-            @match results {
+            @match sp.results {
+                Some([]) if sp.page > 1 => p.empty { "No more results for " q { (query) } ". " a href=(search_href(query, 1)) { "First page" } },
                 Some([]) => p.empty { "Nothing matches " q { (query) } "." },
-                Some(found) => { p { (found.len()) " results for " q { (query) } } (title_list(found)) },
+                Some(found) => {
+                    p.search-count { "Results " (first) "–" (first as usize + found.len() - 1) " for " q { (query) } ", best match first" }
+                    ol.search-results start=(first) {
+                        @for h in found {
+                            @let e = &h.entry;
+                            li data-id=(e.id) {
+                                h2.search-title {
+                                    @if let Some(u) = &e.url { a href=(u) rel="noopener noreferrer" { (pieces(&h.highlight.title)) } }
+                                    @else { (pieces(&h.highlight.title)) }
+                                }
+                                p.snippet { (pieces(&h.highlight.snippet)) }
+                                p.meta {
+                                    a href=(format!("/feeds/{}", e.feed_id)) { (e.feed_title) }
+                                    @if let Some(a) = &e.author { " · " (a) }
+                                    " · " time datetime=(iso_time(e.published)) { (human_time(e.published)) }
+                                    " · " a href=(format!("/entries/{}", e.id)) { "read here" }
+                                }
+                            }
+                        }
+                    }
+                    @if sp.page > 1 || sp.more {
+                        nav.pager {
+                            @if sp.page > 1 { a rel="prev" href=(search_href(query, sp.page - 1)) { "← Better matches" } }
+                            @if sp.page > 1 && sp.more { " " }
+                            @if sp.more { a rel="next" href=(search_href(query, sp.page + 1)) { "More results →" } }
+                        }
+                    }
+                },
                 None => {},
             }
         },

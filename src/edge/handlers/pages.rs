@@ -108,23 +108,51 @@ pub async fn titles(env: &Env) -> AppResult<Response> {
     html(views::titles_page(&cfg, &entries), 200, PAGE_CACHE)
 }
 
+/// `/search?q=…&page=N`: one page of ranked results with highlighted snippets (made
+/// here from the page's rows: the index keeps no text). Never cached; rate-limited
+/// with the other uncached public routes.
 pub async fn search(req: &Request, env: &Env) -> AppResult<Response> {
+    use crate::core::search;
     let cfg = env::config(env);
     let url = req.url()?;
-    let q: String = url
-        .query_pairs()
-        .find(|(k, _)| k == "q")
-        .map(|(_, v)| v.chars().take(200).collect())
+    let param = |key: &str| {
+        url.query_pairs()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.into_owned())
+    };
+    let q: String = param("q")
+        .map(|v| v.chars().take(200).collect())
         .unwrap_or_default();
-    let results = match crate::core::search::fts_query(&q) {
-        Some(fts) => Some(store::entries_search(&env::db(env)?, &fts, 50).await?),
+    let page = search::page_number(param("page").as_deref());
+    let mut more = false;
+    let hits = match search::fts_query(&q) {
+        Some(fts) => {
+            let offset = (page - 1) * search::PAGE_SIZE;
+            // One more than a page tells whether there is a next one.
+            let mut found =
+                store::entries_search(&env::db(env)?, &fts, search::PAGE_SIZE + 1, offset).await?;
+            more = found.len() > search::PAGE_SIZE as usize;
+            found.truncate(search::PAGE_SIZE as usize);
+            let m = search::Matcher::new(&q);
+            Some(
+                found
+                    .into_iter()
+                    .map(|e| views::SearchHit {
+                        highlight: search::highlight(&m, &e.title, &e.content_html, &e.summary),
+                        entry: e,
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        }
         None => None,
     };
-    html(
-        views::search_page(&cfg, &q, results.as_deref()),
-        200,
-        "no-store",
-    )
+    let sp = views::SearchPage {
+        query: &q,
+        results: hits.as_deref(),
+        page,
+        more,
+    };
+    html(views::search_page(&cfg, &sp), 200, "no-store")
 }
 
 /// `/feed.atom`, `/feed.rss`, `/feeds.opml`.
