@@ -869,8 +869,25 @@ fn a_document_is_read_up_to_the_item_cap() {
     let items: Vec<(&str, &str, Option<i64>)> =
         guids.iter().map(|g| (g.as_str(), "T", None)).collect();
     let doc = orrery::core::feed::parse(&rss("Huge", &items), URL).unwrap();
+    assert_eq!(
+        doc.entries.len(),
+        MAX_ITEMS_PER_DOCUMENT,
+        "the parser stops there"
+    );
+    assert_eq!(doc.entries.last().unwrap().identity, "g1999");
     let changed = ingest::changed_entries(&doc, &HashMap::new());
     assert_eq!(changed.len(), MAX_ITEMS_PER_DOCUMENT);
+    // JSON Feed too.
+    let json_items: Vec<String> = guids
+        .iter()
+        .map(|g| format!(r#"{{"id":"{g}","content_text":"x"}}"#))
+        .collect();
+    let json = format!(
+        r#"{{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{}]}}"#,
+        json_items.join(",")
+    );
+    let doc = orrery::core::feed::parse(json.as_bytes(), URL).unwrap();
+    assert_eq!(doc.entries.len(), MAX_ITEMS_PER_DOCUMENT);
 }
 
 #[test]

@@ -85,6 +85,7 @@ pub fn parse(bytes: &[u8], feed_url: Option<&Url>) -> Option<FeedDoc> {
     let entries = feed
         .entries
         .iter()
+        .take(super::MAX_ITEMS_PER_DOCUMENT)
         .map(|e| {
             let title = plain(&e.title);
             let url = e.links.iter().find_map(|l| absolute_url(&l.href, feed_url));

@@ -40,6 +40,7 @@ pub fn parse(text: &str, feed_url: Option<&Url>) -> Result<FeedDoc, ParseError> 
             items
                 .iter()
                 .filter(|i| i.is_object())
+                .take(super::MAX_ITEMS_PER_DOCUMENT)
                 .map(|i| entry(i, feed_url, &feed_arc, feed_author))
                 .collect()
         })

@@ -449,7 +449,8 @@ pub fn parse(doc: &str, feed_url: Option<&Url>) -> Result<FeedDoc, ParseError> {
         });
     };
     let mut parser = FeedParser::new(doc, feed_url, name, attrs, empty)?;
-    while !parser.root_closed {
+    // Past the item cap nothing more is read (metadata after the items is rare).
+    while !parser.root_closed && parser.entries.len() < super::MAX_ITEMS_PER_DOCUMENT {
         match toks.next() {
             Some(Tok::Start {
                 name,

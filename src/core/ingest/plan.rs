@@ -12,9 +12,7 @@ use crate::core::schedule::{self, FetchHints, ScheduleConfig};
 
 /// How many recent publish times feed the adaptive schedule.
 pub const RECENT_TIMES: usize = 20;
-/// Items of one document considered at most, in document order (the largest real
-/// feed in the corpus carries 1,046).
-pub const MAX_ITEMS_PER_DOCUMENT: usize = 2_000;
+pub use crate::core::feed::MAX_ITEMS_PER_DOCUMENT;
 /// Parsing a byte costs about this many times less CPU than sanitizing one, so a big
 /// document leaves less of the invocation's budget for sanitizing (`make bench`).
 pub const PARSE_COST_DIVISOR: usize = 32;
