@@ -1039,3 +1039,33 @@ fn a_document_that_killed_its_invocation_is_failed_with_a_reason_not_read_again(
     )
     .is_none());
 }
+
+#[test]
+fn a_carried_entry_keeps_only_what_cleaning_reads_and_cleans_the_same() {
+    let huge = "&lt;p&gt;".to_string() + &"word ".repeat(300_000) + "&lt;/p&gt;";
+    let xml = format!(
+        "<rss version=\"2.0\"><channel><title>Huge</title>\
+         <item><guid>small</guid><link>https://h.example/s</link><pubDate>Sat, 02 Jan 2027 00:00:00 GMT</pubDate><description>hi</description></item>\
+         <item><guid>huge</guid><link>https://h.example/h</link><pubDate>Fri, 01 Jan 2027 00:00:00 GMT</pubDate><description>{huge}</description></item>\
+         </channel></rss>"
+    );
+    let doc = orrery::core::feed::parse(xml.as_bytes(), URL).unwrap();
+    let original = doc.entries.iter().find(|e| e.identity == "huge").unwrap();
+    let p = run(&state(), fetched(xml.clone().into_bytes()), &HashMap::new());
+    let carried = p
+        .carried
+        .iter()
+        .find(|c| c.raw.identity == "huge")
+        .expect("carried");
+    let row = serde_json::to_string(carried).unwrap();
+    assert!(
+        row.len() < 1_000_000,
+        "a pending row fits DO SQLite ({} bytes)",
+        row.len()
+    );
+    let back: ingest::PendingEntry = serde_json::from_str(&row).unwrap();
+    let (later, now) = (back.raw.clean(NOW), original.clean(NOW));
+    assert_eq!(later.content_html, now.content_html, "cleaned the same");
+    assert!(later.truncated && later.content_html.contains("Continued at the source"));
+    assert_eq!(later.summary, now.summary);
+}

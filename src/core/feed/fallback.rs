@@ -134,6 +134,7 @@ pub fn parse(bytes: &[u8], feed_url: Option<&Url>) -> Option<FeedDoc> {
                 media: media_of(e, feed_url),
                 content_base: None,
                 feed_url: feed_arc.clone(),
+                clipped: false,
             }
         })
         .collect();

@@ -115,6 +115,7 @@ fn entry(
         media: media_of(attachments, image, feed_url),
         content_base: None,
         feed_url: feed_arc.clone(),
+        clipped: false,
     }
 }
 

@@ -141,17 +141,30 @@ impl Body {
         if raw.len() <= RAW_READ_MAX {
             return (self.to_html(), false);
         }
-        let head = sanitize::cap(raw, RAW_READ_MAX).to_string();
-        let cut = match self {
-            Body::XmlHtml(_) => Body::XmlHtml(head),
-            Body::XmlText(_) => Body::XmlText(head),
-            Body::Markup(_) => Body::Markup(head),
-            Body::Html(_) => Body::Html(head),
-            Body::Text(_) => Body::Text(head),
-            Body::Base64Html(_) => Body::Base64Html(head),
-            Body::Base64Text(_) => Body::Base64Text(head),
-        };
+        let cut = self.same_kind(sanitize::cap(raw, RAW_READ_MAX).to_string());
         (cut.to_html(), true)
+    }
+
+    /// A body of the same kind holding `raw`.
+    fn same_kind(&self, raw: String) -> Body {
+        match self {
+            Body::XmlHtml(_) => Body::XmlHtml(raw),
+            Body::XmlText(_) => Body::XmlText(raw),
+            Body::Markup(_) => Body::Markup(raw),
+            Body::Html(_) => Body::Html(raw),
+            Body::Text(_) => Body::Text(raw),
+            Body::Base64Html(_) => Body::Base64Html(raw),
+            Body::Base64Text(_) => Body::Base64Text(raw),
+        }
+    }
+
+    /// Drops what [`Body::to_html_bounded`] would not read; true when something went.
+    fn clip(&mut self) -> bool {
+        if self.raw().len() <= RAW_READ_MAX {
+            return false;
+        }
+        *self = self.same_kind(sanitize::cap(self.raw(), RAW_READ_MAX).to_string());
+        true
     }
 
     /// Plain text (tags stripped, whitespace collapsed), reading at most about `limit` bytes of text.
@@ -160,12 +173,7 @@ impl Body {
         let head = |s: &str| sanitize::cap(s, limit.saturating_mul(8)).to_string();
         let prefix = match self {
             Body::Text(s) => return text::collapse_ws(sanitize::cap(s, limit.saturating_mul(2))),
-            Body::XmlHtml(s) => Body::XmlHtml(head(s)),
-            Body::XmlText(s) => Body::XmlText(head(s)),
-            Body::Markup(s) => Body::Markup(head(s)),
-            Body::Html(s) => Body::Html(head(s)),
-            Body::Base64Html(s) => Body::Base64Html(head(s)),
-            Body::Base64Text(s) => Body::Base64Text(head(s)),
+            other => other.same_kind(head(other.raw())),
         };
         text::html_to_text_limited(&prefix.to_html(), limit)
     }
@@ -207,6 +215,9 @@ pub struct RawEntry {
     /// xml:base in scope for the content, resolved.
     content_base: Option<Arc<str>>,
     feed_url: Option<Arc<str>>,
+    /// [`RawEntry::bounded`] dropped the end of the body: the clean entry says it was cut.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    clipped: bool,
 }
 
 /// What gets stored: every string safe to store and render.
@@ -303,6 +314,22 @@ impl RawEntry {
             .map_or(0, |b| b.raw().len().min(MAX_CONTENT_BYTES))
     }
 
+    /// The entry as it waits in storage for a later invocation: the end of a raw body
+    /// that cleaning would not read is dropped (a Durable Object's SQLite row holds at
+    /// most 2 MB), so its clean version is the same as before.
+    pub fn bounded(mut self) -> RawEntry {
+        if let Some(body) = self.content.as_mut().or(self.summary.as_mut()) {
+            self.clipped |= body.clip();
+        }
+        if self.content.is_some() {
+            // The summary feeds only the plain-text summary, read from its start.
+            if let Some(s) = self.summary.as_mut() {
+                s.clip();
+            }
+        }
+        self
+    }
+
     /// Sanitizes and normalizes: the expensive step, for new or changed entries only.
     pub fn clean(&self, now_ms: i64) -> Entry {
         self.cleaned(now_ms, true)
@@ -335,7 +362,7 @@ impl RawEntry {
                     .and_then(|b| Url::parse(b).ok());
                 let (html, raw_cut) = b.to_html_bounded();
                 let (clean, cut) = sanitize::sanitize(&html, base);
-                (clean, raw_cut || cut)
+                (clean, raw_cut || cut || self.clipped)
             }
             None => (String::new(), false),
         };

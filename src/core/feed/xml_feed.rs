@@ -1056,6 +1056,7 @@ impl<'a> EntryDraft<'a> {
             media: self.media(feed_url),
             content_base: self.content_base.or(self.base),
             feed_url: feed_arc.clone(),
+            clipped: false,
         }
     }
 

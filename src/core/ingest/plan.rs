@@ -660,7 +660,7 @@ fn ingest(
         }
         p.carried.push(PendingEntry {
             known: true,
-            raw: (*r).clone(),
+            raw: (*r).clone().bounded(),
         });
     }
     writes.reverse();
