@@ -100,6 +100,7 @@ fn view(e: &Entry, feed_title: &str) -> EntryView {
         id: 7,
         feed_id: 1,
         feed_title: feed_title.to_string(),
+        feed_face: None,
         title: e.title.clone(),
         url: e.url.clone(),
         author: e.author.clone(),
@@ -127,6 +128,9 @@ fn feed_view(url: &str, title: &str) -> FeedView {
         next_fetch_at: None,
         last_changed_at: None,
         entry_count: 1,
+        display_name: None,
+        face_url: None,
+        home_url: None,
     }
 }
 
@@ -196,6 +200,7 @@ fn the_feed_writers_strip_forbidden_characters_themselves() {
         id: 1,
         feed_id: 1,
         feed_title: "Old\u{1} feed".into(),
+        feed_face: None,
         title: "Old\u{c} title".into(),
         url: Some("https://old.example/1".into()),
         author: Some("A\u{1}uthor".into()),
@@ -236,6 +241,7 @@ fn plain_text_stays_text_in_html_carrying_fields() {
         id: 2,
         feed_id: 1,
         feed_title: "F".into(),
+        feed_face: None,
         title: "<b>not bold</b>".into(),
         url: None,
         author: None,

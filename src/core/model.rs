@@ -12,7 +12,11 @@ use crate::core::ingest::FeedStatus;
 pub struct EntryView {
     pub id: i64,
     pub feed_id: i64,
+    /// The member's display name, else the feed's title.
     pub feed_title: String,
+    /// The member's face (an avatar image URL), when one is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feed_face: Option<String>,
     pub title: String,
     pub url: Option<String>,
     pub author: Option<String>,
@@ -59,16 +63,40 @@ pub struct FeedView {
     #[serde(default)]
     pub last_changed_at: Option<i64>,
     pub entry_count: i64,
+    /// The member's name, shown instead of the feed's title when set.
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// The member's face: an avatar image URL (http/https).
+    #[serde(default)]
+    pub face_url: Option<String>,
+    /// The member's site, shown instead of the feed's own site link when set.
+    #[serde(default)]
+    pub home_url: Option<String>,
 }
 
 impl FeedView {
-    /// The name to show: the feed's title, else its URL as the public may see it.
+    /// The name to show: the member's display name, else the feed's title, else its URL
+    /// as the public may see it.
     pub fn display_title(&self) -> Cow<'_, str> {
+        if let Some(name) = self
+            .display_name
+            .as_deref()
+            .filter(|n| !n.trim().is_empty())
+        {
+            return Cow::Borrowed(name);
+        }
         if self.title.trim().is_empty() {
             Cow::Owned(public_url(&self.url))
         } else {
             Cow::Borrowed(&self.title)
         }
+    }
+}
+
+impl FeedView {
+    /// The member's site: the link set for them, else the feed's own.
+    pub fn site_link(&self) -> Option<&str> {
+        self.home_url.as_deref().or(self.site_url.as_deref())
     }
 }
 

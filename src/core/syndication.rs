@@ -162,6 +162,7 @@ mod tests {
             id: 5,
             feed_id: 1,
             feed_title: "A & B".into(),
+            feed_face: None,
             title: "<script>x</script>".into(),
             url: Some("https://e.example/?a=1&b=2".into()),
             author: Some("Ann".into()),
@@ -212,6 +213,9 @@ mod tests {
             next_fetch_at: None,
             last_changed_at: None,
             entry_count: 0,
+            display_name: None,
+            face_url: None,
+            home_url: None,
         }];
         let out = opml(&Config::default(), &feeds).into_string();
         assert_eq!(

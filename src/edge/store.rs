@@ -53,6 +53,7 @@ struct EntryRow {
     id: i64,
     feed_id: i64,
     feed_title: Option<String>,
+    feed_face: Option<String>,
     feed_url: Option<String>,
     title: String,
     url: Option<String>,
@@ -78,6 +79,7 @@ impl From<EntryRow> for EntryView {
             id: r.id,
             feed_id: r.feed_id,
             feed_title,
+            feed_face: r.feed_face,
             title: r.title,
             url: r.url,
             author: r.author,
@@ -91,7 +93,8 @@ impl From<EntryRow> for EntryView {
 }
 
 const ENTRY_COLS: &str =
-    "e.id, e.feed_id, f.title AS feed_title, f.url AS feed_url, e.title, e.url, e.author, \
+    "e.id, e.feed_id, COALESCE(NULLIF(trim(f.display_name), ''), f.title) AS feed_title, \
+     f.face_url AS feed_face, f.url AS feed_url, e.title, e.url, e.author, \
      e.published_at, e.first_seen, e.summary, e.content_html, e.whole, e.rev \
      FROM entries e JOIN feeds f ON f.id = e.feed_id";
 
@@ -398,10 +401,13 @@ pub async fn search_backfill(db: &D1Database, limit: u32, max_bytes: usize) -> S
 
 const FEED_COLS: &str =
     "id, url, title, site_url, description, format, status, consecutive_failures, \
-     last_error, last_fetch_at, last_success_at, next_fetch_at, last_changed_at, entry_count FROM feeds";
+     last_error, last_fetch_at, last_success_at, next_fetch_at, last_changed_at, entry_count, \
+     display_name, face_url, home_url FROM feeds";
 
 pub async fn feeds_all(db: &D1Database) -> StoreResult<Vec<FeedView>> {
-    let sql = format!("SELECT {FEED_COLS} ORDER BY lower(title), id");
+    let sql = format!(
+        "SELECT {FEED_COLS} ORDER BY lower(COALESCE(NULLIF(trim(display_name), ''), title)), id"
+    );
     rows("feeds_all", db.prepare(sql)).await
 }
 

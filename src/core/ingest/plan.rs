@@ -805,6 +805,7 @@ impl Plan {
                 id: row.id,
                 feed_id: self.state.feed_id,
                 feed_title: self.feed_title.clone(),
+                feed_face: None,
                 title: w.entry.title.clone(),
                 url: w.entry.url.clone(),
                 author: w.entry.author.clone(),

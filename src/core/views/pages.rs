@@ -385,6 +385,7 @@ mod tests {
             id,
             feed_id: 3,
             feed_title: "<b>Feed</b>".into(),
+            feed_face: None,
             title: title.into(),
             url: Some("https://example.com/a?x=1&y=\"2\"".into()),
             author: Some(author.into()),
