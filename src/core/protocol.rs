@@ -114,13 +114,31 @@ pub enum FrameError {
 }
 
 impl FrameError {
+    /// The error frame's code (protocol 1 documents `bad_frame` for every refused frame
+    /// that is answered; an oversize frame is never answered, it closes with 1009).
     pub fn code(&self) -> &'static str {
         match self {
             FrameError::TooBig => "too_big",
-            FrameError::Binary => "binary",
-            FrameError::Invalid(_) => "bad_frame",
+            FrameError::Binary | FrameError::Invalid(_) => "bad_frame",
         }
     }
+}
+
+/// A WebSocket close reason may be at most 123 bytes; a longer one makes `close` throw
+/// and the socket stays open. Error messages are kept under it too (and never echo a
+/// client's 64 KiB back).
+pub const MAX_REASON_BYTES: usize = 123;
+
+/// `text` cut to at most `max` bytes, on a character boundary, marked with `…` when cut.
+pub fn clip(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.into();
+    }
+    let mut end = max.saturating_sub('…'.len_utf8());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
 }
 
 /// Parses a text frame from a client.
@@ -128,8 +146,14 @@ pub fn parse_client(text: &str) -> Result<ClientMsg, FrameError> {
     if text.len() > MAX_FRAME_BYTES {
         return Err(FrameError::TooBig);
     }
-    let msg: ClientMsg =
-        serde_json::from_str(text).map_err(|e| FrameError::Invalid(e.to_string()))?;
+    let msg: ClientMsg = serde_json::from_str(text).map_err(|e| {
+        // serde quotes the offending field or variant name, which the client chose.
+        let why = clip(
+            &e.to_string(),
+            MAX_REASON_BYTES - "not a protocol 1 message: ".len(),
+        );
+        FrameError::Invalid(why)
+    })?;
     match &msg {
         ClientMsg::Resume { since, revision } if *since < 0 || revision.is_some_and(|r| r < 0) => {
             Err(FrameError::Invalid(
@@ -180,6 +204,26 @@ impl ResumeRefused {
             ResumeRefused::TooOften => "resume_rate",
         }
     }
+}
+
+/// A client frame as it arrived (a binary frame only by its length).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Frame<'a> {
+    Text(&'a str),
+    Binary(usize),
+}
+
+/// What the socket's reader decided for one frame. The state has been updated: save it
+/// before any await.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Close the socket with this code and reason (at most [`MAX_REASON_BYTES`]).
+    Close(u16, String),
+    /// Send this frame: a reply, or an error frame.
+    Reply(ServerMsg),
+    /// Answer a resume from `since` (and updates after `revision`, when asked; the
+    /// socket is marked as resuming); call [`SocketState::end_resume`] when done.
+    Resume { since: i64, revision: Option<i64> },
 }
 
 /// What to do with a socket after counting one more frame.
@@ -239,6 +283,46 @@ impl SocketState {
     pub fn end_resume(&mut self, latest: i64) {
         self.resuming = false;
         self.last_sent = latest;
+    }
+
+    /// Reads one client frame at `now_ms`: counts it, parses it and applies the limits.
+    /// `fixed_feed`: the socket follows one feed (it cannot `subscribe`).
+    pub fn read(&mut self, frame: Frame<'_>, now_ms: i64, fixed_feed: bool) -> Action {
+        if let Verdict::Close(code) = self.count_frame(now_ms) {
+            return Action::Close(code, "too many frames".into());
+        }
+        let parsed = match frame {
+            Frame::Text(text) => parse_client(text),
+            Frame::Binary(len) if len > MAX_FRAME_BYTES => Err(FrameError::TooBig),
+            Frame::Binary(_) => Err(FrameError::Binary),
+        };
+        match parsed {
+            Err(err) => self.refuse(err.code(), &err.to_string(), &err),
+            Ok(ClientMsg::Subscribe { .. }) if fixed_feed => Action::Reply(ServerMsg::error(
+                "bad_frame",
+                "this socket follows one feed; use /ws to choose feeds",
+            )),
+            Ok(ClientMsg::Subscribe { feeds }) => {
+                self.feeds = feeds.clone();
+                Action::Reply(ServerMsg::Subscribed { feeds })
+            }
+            Ok(ClientMsg::Resume { since, revision }) => match self.begin_resume(now_ms) {
+                Ok(()) => Action::Resume { since, revision },
+                Err(why) => {
+                    let err = FrameError::Invalid(why.to_string());
+                    self.refuse(why.code(), &why.to_string(), &err)
+                }
+            },
+        }
+    }
+
+    /// An error frame for a refused frame, or a close when it was one bad frame too many.
+    fn refuse(&mut self, code: &str, message: &str, counted_as: &FrameError) -> Action {
+        let message = clip(message, MAX_REASON_BYTES);
+        match self.count_bad(counted_as) {
+            Verdict::Close(c) => Action::Close(c, message),
+            Verdict::Ok => Action::Reply(ServerMsg::error(code, message)),
+        }
     }
 
     /// Counts a bad frame; too many and the socket is closed.
@@ -377,6 +461,19 @@ mod tests {
         )
         .unwrap();
         assert!(!old.resuming);
+    }
+
+    #[test]
+    fn reasons_are_clipped_on_a_character_boundary() {
+        assert_eq!(clip("short", MAX_REASON_BYTES), "short");
+        let long = "é".repeat(100);
+        let c = clip(&long, MAX_REASON_BYTES);
+        assert!(c.len() <= MAX_REASON_BYTES && c.ends_with('…'), "{c}");
+        let mut st = SocketState::new(None);
+        let a = st.read(Frame::Binary(10), 5_000, false);
+        assert!(
+            matches!(a, Action::Reply(ServerMsg::Error { ref code, .. }) if code == "bad_frame")
+        );
     }
 
     #[test]

@@ -8,8 +8,8 @@ use worker::{
 
 use crate::core::model::EntryView;
 use crate::core::protocol::{
-    self, parse_client, ClientMsg, FrameError, ServerMsg, SocketState, Verdict, MAX_RESUME_ENTRIES,
-    MAX_RESUME_UPDATES, MAX_SOCKETS_PER_CLIENT,
+    self, Action, Frame, ServerMsg, SocketState, MAX_RESUME_ENTRIES, MAX_RESUME_UPDATES,
+    MAX_SOCKETS_PER_CLIENT,
 };
 use crate::core::views::entry_article;
 use crate::edge::error::AppError;
@@ -81,23 +81,27 @@ pub fn close_all(state: &State, code: u16, reason: &str) {
 }
 
 fn close(ws: &WebSocket, code: u16, reason: &str) {
-    let _ = ws.close(Some(code), Some(reason));
+    // A reason over 123 bytes would make `close` throw and leave the socket open.
+    let _ = ws.close(
+        Some(code),
+        Some(protocol::clip(reason, protocol::MAX_REASON_BYTES)),
+    );
 }
 
 /// A frame rendered once for every socket: (entry id, feed id, JSON).
-pub type Frame = (i64, i64, String);
+pub type Outgoing = (i64, i64, String);
 
 /// Renders new entries once into the frames every socket receives.
-pub fn entry_frames(entries: &[EntryView]) -> Vec<Frame> {
+pub fn entry_frames(entries: &[EntryView]) -> Vec<Outgoing> {
     frames(entries, |entry, html| ServerMsg::Entry { entry, html })
 }
 
 /// Renders rewritten entries (completed or edited) into `update` frames.
-pub fn update_frames(entries: &[EntryView]) -> Vec<Frame> {
+pub fn update_frames(entries: &[EntryView]) -> Vec<Outgoing> {
     frames(entries, |entry, html| ServerMsg::Update { entry, html })
 }
 
-fn frames(entries: &[EntryView], msg: fn(EntryView, String) -> ServerMsg) -> Vec<Frame> {
+fn frames(entries: &[EntryView], msg: fn(EntryView, String) -> ServerMsg) -> Vec<Outgoing> {
     entries
         .iter()
         .map(|e| {
@@ -122,16 +126,16 @@ fn raw(ws: &WebSocket) -> &RawSocket {
 
 /// Sends each `update` frame to every socket that wants its feed (an update is
 /// idempotent: a reader without that entry on screen ignores it).
-pub fn broadcast_updates(state: &State, frames: &[Frame]) -> usize {
+pub fn broadcast_updates(state: &State, frames: &[Outgoing]) -> usize {
     send_all(state, frames, false)
 }
 
 /// Sends each frame, in id order, to every socket that wants its feed and has not had it.
-pub fn broadcast(state: &State, frames: &[Frame]) -> usize {
+pub fn broadcast(state: &State, frames: &[Outgoing]) -> usize {
     send_all(state, frames, true)
 }
 
-fn send_all(state: &State, frames: &[Frame], unsent_only: bool) -> usize {
+fn send_all(state: &State, frames: &[Outgoing], unsent_only: bool) -> usize {
     // Each frame crosses into JS once, however many sockets receive it.
     let js: Vec<(i64, i64, JsValue)> = frames
         .iter()
@@ -152,10 +156,10 @@ fn send_all(state: &State, frames: &[Frame], unsent_only: bool) -> usize {
     sent
 }
 
-/// Handles one client frame. `upto` is the newest id this object has broadcast:
-/// a resume sends `(since, upto]` and later ids arrive by broadcast, so none twice.
-/// Every count is saved in the attachment before the first await, so frames pipelined
-/// behind this one see it (a flood of resumes cannot slip past the limits).
+/// Handles one client frame (read by [`SocketState::read`]). `upto` is the newest id this
+/// object has broadcast: a resume sends `(since, upto]` and later ids arrive by broadcast,
+/// so none twice. Every count is saved in the attachment before the first await, so frames
+/// pipelined behind this one see it (a flood of resumes cannot slip past the limits).
 pub async fn on_message(
     ws: &WebSocket,
     msg: WebSocketIncomingMessage,
@@ -166,33 +170,18 @@ pub async fn on_message(
     let mut st = ws
         .deserialize_attachment::<SocketState>()?
         .unwrap_or_else(|| SocketState::new(None));
-    if let Verdict::Close(code) = st.count_frame(now_ms()) {
-        close(ws, code, "too many frames");
-        return Ok(());
-    }
-    let parsed = match msg {
-        WebSocketIncomingMessage::String(text) => parse_client(&text),
-        WebSocketIncomingMessage::Binary(bytes) if bytes.len() > protocol::MAX_FRAME_BYTES => {
-            Err(FrameError::TooBig)
-        }
-        WebSocketIncomingMessage::Binary(_) => Err(FrameError::Binary),
+    let frame = match &msg {
+        WebSocketIncomingMessage::String(text) => Frame::Text(text),
+        WebSocketIncomingMessage::Binary(bytes) => Frame::Binary(bytes.len()),
     };
-    let reply = match parsed {
-        Err(err) => return refuse(ws, &mut st, err.code(), &err.to_string(), &err),
-        Ok(ClientMsg::Subscribe { .. }) if fixed_feeds.is_some() => ServerMsg::error(
-            "bad_frame",
-            "this socket follows one feed; use /ws to choose feeds",
-        ),
-        Ok(ClientMsg::Subscribe { feeds }) => {
-            st.feeds = feeds.clone();
-            ServerMsg::Subscribed { feeds }
+    let action = st.read(frame, now_ms(), fixed_feeds.is_some());
+    ws.serialize_attachment(&st)?;
+    match action {
+        Action::Close(code, reason) => close(ws, code, &reason),
+        Action::Reply(reply) => {
+            let _ = ws.send_with_str(reply.to_json());
         }
-        Ok(ClientMsg::Resume { since, revision }) => {
-            if let Err(why) = st.begin_resume(now_ms()) {
-                let err = FrameError::Invalid(why.to_string());
-                return refuse(ws, &mut st, why.code(), &why.to_string(), &err);
-            }
-            ws.serialize_attachment(&st)?;
+        Action::Resume { since, revision } => {
             let feeds = fixed_feeds.map(<[i64]>::to_vec).or(st.feeds.clone());
             let latest = resume(ws, db, since, upto, feeds.as_deref()).await;
             let revision = match revision {
@@ -205,11 +194,8 @@ pub async fn on_message(
             ws.serialize_attachment(&now_st)?;
             let latest = latest?;
             ws.send_with_str(ServerMsg::Synced { latest, revision }.to_json())?;
-            return Ok(());
         }
-    };
-    ws.serialize_attachment(&st)?;
-    ws.send_with_str(reply.to_json())?;
+    }
     Ok(())
 }
 
@@ -252,26 +238,6 @@ async fn resume_updates(
         ws.send_with_str(json)?;
     }
     Ok(batch.iter().filter_map(|e| e.rev).max().unwrap_or(after))
-}
-
-/// Answers a refused frame with an error frame (or closes the socket when it was one
-/// bad frame too many) and saves the count.
-fn refuse(
-    ws: &WebSocket,
-    st: &mut SocketState,
-    code: &str,
-    message: &str,
-    counted_as: &FrameError,
-) -> worker::Result<()> {
-    let verdict = st.count_bad(counted_as);
-    ws.serialize_attachment(&*st)?;
-    match verdict {
-        Verdict::Close(c) => close(ws, c, message),
-        Verdict::Ok => {
-            let _ = ws.send_with_str(ServerMsg::error(code, message).to_json());
-        }
-    }
-    Ok(())
 }
 
 /// Reciprocates a close so the client's close handshake completes.

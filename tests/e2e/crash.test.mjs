@@ -1,6 +1,7 @@
 // Crashes: the runtime is killed (SIGKILL) while a big first fetch still has work carried
-// over to follow-up alarms, then started again on the same state. The alarms resume, every
-// entry is stored exactly once and whole, and a reader who resumes gets exactly what it missed.
+// over to follow-up alarms, or while that work's entries are reaching connected readers,
+// then started again on the same state. The alarms resume, every entry is stored exactly
+// once and whole, and readers who resume get exactly what they missed.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, startFeedServer, api, openSocket, until } from "../support/harness.mjs";
@@ -61,4 +62,60 @@ test("killed mid carry-over, restarted: alarms resume, nothing lost, nothing twi
   assert.equal(got.length, 50, `resume delivers every entry once (latest ${synced.latest})`);
   assert.equal(new Set(got).size, 50);
   back.close();
+});
+
+test("killed mid-broadcast, restarted: readers who resume get every entry exactly once in all", async () => {
+  const f = fs.scope();
+  const body = bigFeed();
+  f.set("/wide.xml", { body });
+  const wsUrl = () => w.url.replace("http", "ws") + "/ws";
+  // Several readers, connected before anything of this feed is published.
+  const before = [];
+  for (let i = 0; i < 6; i++) {
+    const s = await openSocket(wsUrl());
+    await s.next((m) => m.type === "hello");
+    before.push(s);
+  }
+  const r = await api(w.url, "POST", "/api/feeds", { body: { url: f.url("/wide.xml") } });
+  assert.equal(r.status, 201, r.text);
+  const id = r.body.feed.id;
+  const first = r.body.refresh.new_entries;
+  assert.ok(r.body.refresh.carried_entries > 0, "publishing spans several invocations");
+  const ofFeed = (s) => s.entries().filter((m) => m.entry.feed_id === id).map((m) => m.entry.id);
+  // Kill as soon as the carried-over entries start arriving: publishing is under way
+  // (in practice between two follow-ups' broadcasts; a kill inside one send loop cannot
+  // be timed from outside).
+  await until(() => before.some((s) => ofFeed(s).length > first), { timeout: 30000, interval: 5, what: "a follow-up broadcast" });
+  w.kill();
+  await Promise.all(before.map((s) => s.closed())); // every frame that made it is read
+  const seen = before.map(ofFeed);
+  assert.ok(seen.some((ids) => ids.length < 50), "killed before every entry was out");
+  await w.restart({ downMs: 300 });
+
+  // Each reader comes back and resumes from the newest id it saw, as the page does.
+  const after = [];
+  for (const ids of seen) {
+    const s = await openSocket(wsUrl());
+    await s.next((m) => m.type === "hello");
+    s.send({ type: "resume", since: Math.max(0, ...before[after.length].entries().map((m) => m.entry.id)) });
+    after.push(s);
+  }
+  const stored = await until(async () => {
+    const list = (await api(w.url, "GET", `/api/entries?limit=200&feed=${id}`, { token: null })).body.entries;
+    return list.length >= 50 && list.map((e) => e.id);
+  }, { timeout: 60000, what: "every entry stored after the restart" });
+  assert.equal(stored.length, 50);
+  const total = (i) => [...seen[i], ...ofFeed(after[i])];
+  await until(() => after.every((s, i) => new Set(total(i)).size >= 50), { timeout: 60000, what: "every entry at every reader" });
+  // One more entry afterwards: whatever was on its way has arrived once it has.
+  f.set("/wide.xml", { body: body.replace("<channel><title>Big</title>", "<channel><title>Big</title><item><guid>late</guid><title>Late</title></item>") });
+  const late = await api(w.url, "POST", `/api/feeds/${id}/refresh`);
+  assert.equal(late.body.new_entries, 1, late.text);
+  await until(() => after.every((s) => s.entries().some((m) => m.entry.title === "Late")), { what: "the late entry at every reader" });
+  after.forEach((s, i) => {
+    const got = total(i);
+    assert.equal(got.length, 51, `reader ${i}: every entry exactly once (${seen[i].length} before the kill)`);
+    assert.deepEqual([...got].sort((a, b) => a - b).slice(0, 50), [...stored].sort((a, b) => a - b));
+    s.close();
+  });
 });

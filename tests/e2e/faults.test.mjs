@@ -4,7 +4,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { gzipSync } from "node:zlib";
-import { startWorker, startFeedServer, api } from "../support/harness.mjs";
+import { startWorker, startFeedServer, api, sleep } from "../support/harness.mjs";
 
 let w, fs;
 before(async () => {
@@ -83,6 +83,82 @@ test("a server that never answers fails after the one 20 s deadline", async () =
   const { report } = await turnFaulty({ raw: () => { /* never answers */ } });
   assert.equal(report.outcome, "failed");
   assert.match(report.error, /within 20 seconds/);
+});
+
+/** Answers with `bytes` one byte a second (headers and all when `raw`), until the reader goes away. */
+function trickle(bytes, { headers } = {}) {
+  return (req, res) => {
+    const sock = req.socket;
+    if (headers) { res.writeHead(200, headers); res.flushHeaders(); }
+    let i = 0;
+    const out = (b) => (headers ? res.write(b) : sock.write(b));
+    const timer = setInterval(() => {
+      if (i >= bytes.length || sock.destroyed) { clearInterval(timer); return; }
+      out(bytes.subarray(i, ++i));
+    }, 1000);
+    sock.on("close", () => clearInterval(timer));
+  };
+}
+
+test("a server trickling one byte a second, headers or body, is failing after the one 20 s deadline", async () => {
+  const doc = Buffer.from(rss("<item><guid>slow</guid><title>Slow</title></item>"));
+  // Headers at 1 B/s: never complete within the deadline. Body at 1 B/s after prompt headers.
+  const rawHead = Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\ncontent-type: application/rss+xml\r\ncontent-length: ${doc.length}\r\n\r\n`), doc]);
+  const specs = [
+    { raw: trickle(rawHead) },
+    { raw: trickle(doc, { headers: { "content-type": "application/rss+xml", "content-length": String(doc.length) } }) },
+  ];
+  // A healthy feed refreshes beside them all along, gaining entries, losing none.
+  const h = fs.scope();
+  let version = 0;
+  const healthyDoc = () => {
+    let items = "";
+    for (let i = 0; i <= version; i++) items += `<item><guid>h${i}</guid><title>H${i}</title></item>`;
+    return rss(items);
+  };
+  h.set("/ok.xml", () => ({ body: healthyDoc() }));
+  const healthy = (await api(w.url, "POST", "/api/feeds", { body: { url: h.url("/ok.xml") } })).body.feed.id;
+  let slowDone = false;
+  const beside = (async () => {
+    let rounds = 0;
+    while (!slowDone || rounds < 3) {
+      version++;
+      const r = await refresh(healthy);
+      assert.equal(r.outcome, "ok", JSON.stringify(r));
+      assert.equal(r.new_entries, 1);
+      rounds++;
+      await sleep(2000); // paced: a feed refreshed now and then, not in a loop
+    }
+    return rounds;
+  })();
+  const slow = async (spec) => {
+    const { id, report, f } = await turnFaulty(spec);
+    const reports = [report];
+    // Three failures in a row make a feed "failing"; each waits out the whole deadline.
+    for (let i = 1; i < 3; i++) reports.push(await refresh(id));
+    for (const r of reports) {
+      assert.equal(r.outcome, "failed", JSON.stringify(r));
+      assert.match(r.error, /within 20 seconds/);
+    }
+    assert.ok(f.hits("/feed.xml") >= 3);
+    return feed(id);
+  };
+  let rows;
+  try {
+    rows = await Promise.all(specs.map(slow));
+  } finally {
+    slowDone = true;
+  }
+  for (const row of rows) {
+    assert.equal(row.status, "failing");
+    assert.equal(row.consecutive_failures, 3);
+    assert.match(row.last_error, /no complete answer within 20 seconds/, "the reason is stored for /feeds");
+  }
+  const rounds = await beside;
+  const got = (await entries(healthy)).map((e) => e.title).sort();
+  assert.equal(got.length, rounds + 1, "every version of the healthy feed was read, nothing lost");
+  assert.equal(new Set(got).size, got.length);
+  assert.equal((await feed(healthy)).status, "active");
 });
 
 test("broken and odd documents: what can be read is read, the rest is refused in words", async () => {
