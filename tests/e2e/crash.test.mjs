@@ -64,7 +64,7 @@ test("killed mid carry-over, restarted: alarms resume, nothing lost, nothing twi
   back.close();
 });
 
-test("killed mid-broadcast, restarted: readers who resume get every entry exactly once in all", async () => {
+test("killed mid-broadcast, restarted: readers who resume end with every entry once and whole", async () => {
   const f = fs.scope();
   const body = bigFeed();
   f.set("/wide.xml", { body });
@@ -73,49 +73,55 @@ test("killed mid-broadcast, restarted: readers who resume get every entry exactl
   const before = [];
   for (let i = 0; i < 6; i++) {
     const s = await openSocket(wsUrl());
-    await s.next((m) => m.type === "hello");
+    const hello = await s.next((m) => m.type === "hello");
+    s.revision = hello.revision;
     before.push(s);
   }
   const r = await api(w.url, "POST", "/api/feeds", { body: { url: f.url("/wide.xml") } });
   assert.equal(r.status, 201, r.text);
   const id = r.body.feed.id;
-  const first = r.body.refresh.new_entries;
-  assert.ok(r.body.refresh.carried_entries > 0, "publishing spans several invocations");
-  const ofFeed = (s) => s.entries().filter((m) => m.entry.feed_id === id).map((m) => m.entry.id);
-  // Kill as soon as the carried-over entries start arriving: publishing is under way
-  // (in practice between two follow-ups' broadcasts; a kill inside one send loop cannot
-  // be timed from outside).
-  await until(() => before.some((s) => ofFeed(s).length > first), { timeout: 30000, interval: 5, what: "a follow-up broadcast" });
+  assert.equal(r.body.refresh.new_entries, 50, "all stored at once");
+  assert.ok(r.body.refresh.carried_entries > 0, "their completions span several invocations");
+  const mine = (s, type) => s.messages.filter((m) => m.type === type && m.entry.feed_id === id);
+  // Kill as soon as completions start arriving: their broadcast is under way (in practice
+  // between two follow-ups' broadcasts; a kill inside one send loop cannot be timed from outside).
+  await until(() => before.some((s) => mine(s, "update").length > 0), { timeout: 30000, interval: 5, what: "a completion broadcast" });
   w.kill();
   await Promise.all(before.map((s) => s.closed())); // every frame that made it is read
-  const seen = before.map(ofFeed);
-  assert.ok(seen.some((ids) => ids.length < 50), "killed before every entry was out");
+  assert.ok(before.some((s) => mine(s, "update").length < r.body.refresh.carried_entries), "killed before every completion was out");
   await w.restart({ downMs: 300 });
 
-  // Each reader comes back and resumes from the newest id it saw, as the page does.
+  // Each reader comes back and resumes from the newest id and revision it saw, as the page does.
   const after = [];
-  for (const ids of seen) {
+  for (const old of before) {
     const s = await openSocket(wsUrl());
     await s.next((m) => m.type === "hello");
-    s.send({ type: "resume", since: Math.max(0, ...before[after.length].entries().map((m) => m.entry.id)) });
+    const since = Math.max(0, ...old.entries().map((m) => m.entry.id));
+    const revision = Math.max(old.revision, ...mine(old, "update").map((m) => m.entry.rev));
+    s.send({ type: "resume", since, revision });
     after.push(s);
   }
   const stored = await until(async () => {
     const list = (await api(w.url, "GET", `/api/entries?limit=200&feed=${id}`, { token: null })).body.entries;
-    return list.length >= 50 && list.map((e) => e.id);
-  }, { timeout: 60000, what: "every entry stored after the restart" });
-  assert.equal(stored.length, 50);
-  const total = (i) => [...seen[i], ...ofFeed(after[i])];
-  await until(() => after.every((s, i) => new Set(total(i)).size >= 50), { timeout: 60000, what: "every entry at every reader" });
-  // One more entry afterwards: whatever was on its way has arrived once it has.
-  f.set("/wide.xml", { body: body.replace("<channel><title>Big</title>", "<channel><title>Big</title><item><guid>late</guid><title>Late</title></item>") });
-  const late = await api(w.url, "POST", `/api/feeds/${id}/refresh`);
-  assert.equal(late.body.new_entries, 1, late.text);
-  await until(() => after.every((s) => s.entries().some((m) => m.entry.title === "Late")), { what: "the late entry at every reader" });
+    return list.length === 50 && list.every((e) => e.whole) && list.map((e) => e.id);
+  }, { timeout: 90000, what: "every entry stored whole after the restart" });
+  // What each reader holds: entries by id, each replaced by the updates that followed it.
+  const holds = (i) => {
+    const view = new Map();
+    for (const s of [before[i], after[i]]) {
+      for (const m of s.messages) {
+        if ((m.type === "entry" || m.type === "update") && m.entry.feed_id === id) view.set(m.entry.id, m.entry);
+      }
+    }
+    return view;
+  };
+  await until(() => after.every((_, i) => [...holds(i).values()].filter((e) => e.whole).length >= 50),
+    { timeout: 60000, what: "every entry whole at every reader" });
   after.forEach((s, i) => {
-    const got = total(i);
-    assert.equal(got.length, 51, `reader ${i}: every entry exactly once (${seen[i].length} before the kill)`);
-    assert.deepEqual([...got].sort((a, b) => a - b).slice(0, 50), [...stored].sort((a, b) => a - b));
+    const entries = [...mine(before[i], "entry"), ...mine(s, "entry")].map((m) => m.entry.id);
+    assert.equal(entries.length, 50, `reader ${i}: every new entry exactly once`);
+    assert.deepEqual([...entries].sort((a, b) => a - b), [...stored].sort((a, b) => a - b));
+    assert.ok([...holds(i).values()].every((e) => e.whole), `reader ${i}: every entry whole`);
     s.close();
   });
 });
