@@ -69,9 +69,19 @@ struct PendingRow {
 }
 
 /// The Rust work the edge does around a plan in the same invocation: carried entries to
-/// JSON (`feed_storage::carry`), `settle` on D1's rows (numbered from `next_id`; new
+/// JSON (`feed_storage::carry`), each written entry's search text
+/// (`store::search_index_stmts`), `settle` on D1's rows (numbered from `next_id`; new
 /// ones first seen now), and the frames of what it publishes (`hub::entry_frames`).
 fn apply(p: &mut Plan, next_id: &mut i64) -> (Vec<PendingRow>, Settled) {
+    for w in &p.entries {
+        let e = &w.entry;
+        std::hint::black_box(orrery::core::search::index_doc(
+            &e.title,
+            e.author.as_deref(),
+            &e.content_html,
+            &e.summary,
+        ));
+    }
     let rows = p
         .carried
         .iter()
