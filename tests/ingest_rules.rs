@@ -1003,7 +1003,21 @@ fn a_document_that_killed_its_invocation_is_failed_with_a_reason_not_read_again(
     // Before parsing, the object saves which document it is reading.
     let marked = parse_mark(&st, &fetched(body.clone())).expect("a new document is marked");
     assert!(marked.parsing.is_some());
-    // Say the invocation died there. The next one finds the mark on the same document.
+    // Say the invocation died there (a deploy, an eviction, or the document): the next one
+    // reads it once more, marked again...
+    let retry = run(&marked, fetched(body.clone()), &HashMap::new());
+    assert_eq!(
+        retry.report.outcome,
+        RefreshOutcome::Ok,
+        "one death is not the document's"
+    );
+    assert_eq!(
+        (retry.state.parsing.clone(), retry.state.parse_attempts),
+        (None, 0)
+    );
+    let marked = parse_mark(&marked, &fetched(body.clone())).unwrap();
+    assert_eq!(marked.parse_attempts, 2);
+    // ...and if that one dies too, the next fails the document without reading it.
     let p = run(&marked, fetched(body.clone()), &HashMap::new());
     assert_eq!(p.report.outcome, RefreshOutcome::Failed);
     assert!(p

@@ -357,6 +357,7 @@ pub fn plan(
 ) -> Plan {
     let mut next = st.clone();
     next.parsing = None;
+    next.parse_attempts = 0;
     if !matches!(fetched, FetchOutcome::Gone) {
         next.gone_strikes = 0;
     }
@@ -385,9 +386,11 @@ pub fn plan(
                 p.warning = warning;
                 return p.finish(None);
             }
-            if st.parsing.as_deref() == Some(digest.as_str()) {
-                // The last invocation died reading this very document: fail it, do not die again.
+            if st.parsing.as_deref() == Some(digest.as_str()) && st.parse_attempts >= PARSE_ATTEMPTS
+            {
+                // Invocations died reading this very document: fail it, do not die again.
                 next.parsing = st.parsing.clone();
+                next.parse_attempts = st.parse_attempts;
                 let why =
                     "the last attempt to read this document did not finish: it is too big or \
                            too complex to read within one invocation's limits; Orrery tries again \
@@ -454,16 +457,26 @@ pub fn follow_up_take(lens: &[usize]) -> usize {
     feed::fits_budget(lens.iter().copied(), feed::FULL_CONTENT_BUDGET_BYTES)
 }
 
+/// Invocations that may die reading one document before it is failed without being read:
+/// one death may be a deploy or an eviction, not the document.
+pub const PARSE_ATTEMPTS: u32 = 2;
+
 /// The state to save before this fetch's document is parsed (`None`: no parse ahead):
-/// if the invocation dies while parsing, the next one finds the mark and fails that
-/// document with a reason instead of dying on it again.
+/// if invocations die while parsing, a later one finds the mark and, after
+/// [`PARSE_ATTEMPTS`], fails that document with a reason instead of dying on it again.
 pub fn parse_mark(st: &FeedState, fetched: &FetchOutcome) -> Option<FeedState> {
     let FetchOutcome::Fetched { body, .. } = fetched else {
         return None;
     };
     let digest = feed::digest(&[Some(body)]);
+    let attempts = if st.parsing.as_deref() == Some(digest.as_str()) {
+        st.parse_attempts.saturating_add(1)
+    } else {
+        1
+    };
     (st.body_digest.as_deref() != Some(digest.as_str())).then(|| FeedState {
         parsing: Some(digest),
+        parse_attempts: attempts,
         ..st.clone()
     })
 }

@@ -120,6 +120,9 @@ pub struct FeedState {
     /// parsing, so an invocation killed mid-parse (CPU, memory) leaves a trace.
     #[serde(default)]
     pub parsing: Option<String>,
+    /// Invocations that began to parse that document and did not finish.
+    #[serde(default)]
+    pub parse_attempts: u32,
     /// Rows in the object's seen table, as counted at ingest (a feed from before the
     /// count starts at 0 and is pruned later): past a limit the oldest are forgotten.
     #[serde(default)]
