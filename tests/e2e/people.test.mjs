@@ -3,7 +3,7 @@
 // One wrangler dev for the file; every test uses its own fixture prefix (fs.scope()).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, startFeedServer, api, openSocket, until, sleep } from "../support/harness.mjs";
+import { startWorker, startFeedServer, api, openSocket, until, sleep, ADMIN_TOKEN } from "../support/harness.mjs";
 
 let w, fs, wsBase;
 
@@ -234,4 +234,59 @@ test("adding a blog by its home page subscribes the feed it announces, or lists 
   const none = await api(w.url, "POST", "/api/feeds", { body: { url: f.url("/empty/") } });
   assert.equal(none.status, 422, none.text);
   assert.match(none.body.error.message, /announces no feed/);
+});
+
+const post = (p, fields, headers = {}) =>
+  fetch(w.url + p, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body: new URLSearchParams(fields).toString(),
+  });
+
+/** The notice an admin form redirects back with. */
+const msg = (r) => new URL(r.headers.get("location"), w.url).searchParams.get("msg");
+
+async function signIn() {
+  const r = await post("/admin/login", { token: ADMIN_TOKEN });
+  const cookie = r.headers.get("set-cookie").split(";")[0];
+  const page = await (await fetch(`${w.url}/admin`, { headers: { cookie } })).text();
+  return { cookie, csrf: page.match(/name="csrf" value="([0-9a-f]+)"/)[1] };
+}
+
+test("the admin page names, filters, pauses and resumes a feed, and lets the admin pick a discovered feed", async () => {
+  const feed = await addFeed("Admin's feed");
+  const { cookie, csrf } = await signIn();
+  const fields = { display_name: "Bo", face_url: "https://faces.example/bo.png", home_url: "", categories: "a, b", words: "", excerpt_only: "1" };
+  assert.equal((await post(`/admin/feeds/${feed.id}/edit`, fields, { cookie })).status, 403, "no CSRF token");
+  const saved = await post(`/admin/feeds/${feed.id}/edit`, { ...fields, csrf }, { cookie });
+  assert.equal(saved.status, 303);
+  let d = await getFeed(feed.id);
+  assert.equal(d.display_name, "Bo");
+  assert.deepEqual(d.filter, { categories: ["a", "b"], words: [], excerpt_only: true });
+  const bad = await post(`/admin/feeds/${feed.id}/edit`, { ...fields, face_url: "javascript:x", csrf }, { cookie });
+  assert.match(msg(bad), /face must be an http or https URL/);
+
+  assert.equal((await post(`/admin/feeds/${feed.id}/pause`, { csrf }, { cookie })).status, 303);
+  assert.equal((await getFeed(feed.id)).status, "held");
+  const page = await (await fetch(`${w.url}/admin`, { headers: { cookie } })).text();
+  assert.ok(page.includes(`action="/admin/feeds/${feed.id}/resume"`), "a held feed offers Resume");
+  const refreshed = await post(`/admin/feeds/${feed.id}/refresh`, { csrf }, { cookie });
+  assert.match(msg(refreshed), /paused by hand/);
+  assert.equal((await post(`/admin/feeds/${feed.id}/resume`, { csrf }, { cookie })).status, 303);
+  assert.notEqual((await getFeed(feed.id)).status, "held");
+
+  const f = fs.scope();
+  f.set("/a.xml", { body: rss("A", [{ id: "x1", title: "X" }]), type: "application/rss+xml" });
+  f.set("/b.json", { body: JSON.stringify({ version: "https://jsonfeed.org/version/1.1", title: "B", items: [{ id: "1", content_text: "x" }] }), type: "application/feed+json" });
+  f.set("/", { type: "text/html", body: `<html><head><link rel="alternate" type="application/rss+xml" href="a.xml" title="A feed"><link rel="alternate" type="application/feed+json" href="b.json"></head></html>` });
+  const choose = await post("/admin/feeds", { url: f.url("/"), csrf }, { cookie });
+  assert.equal(choose.status, 200);
+  const html = await choose.text();
+  assert.ok(html.includes(`name="url" value="${f.url("/a.xml")}"`), html);
+  assert.ok(html.includes(`name="url" value="${f.url("/b.json")}"`));
+  assert.equal((await post("/admin/feeds", { url: f.url("/b.json"), csrf }, { cookie })).status, 303);
+  const all = (await api(w.url, "GET", "/api/feeds", { token: null })).body.feeds;
+  assert.ok(all.some((x) => x.url === f.url("/b.json")));
+  assert.ok(!all.some((x) => x.url === f.url("/a.xml")));
 });
