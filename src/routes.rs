@@ -17,6 +17,10 @@ pub enum Route {
     AdminAddFeed,
     AdminRefreshFeed(i64),
     AdminDeleteFeed(i64),
+    /// Name, face, link and filter; pause by hand; resume.
+    AdminEditFeed(i64),
+    AdminHoldFeed(i64),
+    AdminResumeFeed(i64),
     Healthz,
     Ws,
     AtomOut,
@@ -28,6 +32,9 @@ pub enum Route {
     ApiFeedCreate,
     ApiFeedDelete(i64),
     ApiFeedRefresh(i64),
+    ApiFeedUpdate(i64),
+    ApiFeedHold(i64),
+    ApiFeedResume(i64),
     ApiOpmlImport,
     NotFound,
     /// The path exists but not with this method; carries what is allowed.
@@ -76,6 +83,9 @@ impl Route {
                 | Route::ApiFeedCreate
                 | Route::ApiFeedDelete(_)
                 | Route::ApiFeedRefresh(_)
+                | Route::ApiFeedUpdate(_)
+                | Route::ApiFeedHold(_)
+                | Route::ApiFeedResume(_)
                 | Route::ApiOpmlImport
                 | Route::Healthz
         )
@@ -120,6 +130,14 @@ pub fn route(method: &str, path: &str) -> Route {
         ["admin", "feeds", n, "delete"] => {
             id(n).map_or(NotFound, |n| only(post, AdminDeleteFeed(n), "POST"))
         }
+        ["admin", "feeds", n, act @ ("edit" | "pause" | "resume")] => id(n).map_or(NotFound, |n| {
+            let r = match *act {
+                "edit" => AdminEditFeed(n),
+                "pause" => AdminHoldFeed(n),
+                _ => AdminResumeFeed(n),
+            };
+            only(post, r, "POST")
+        }),
         ["healthz"] => only(get, Healthz, "GET"),
         ["ws"] => only(get, Ws, "GET"),
         ["feed.atom"] => only(get, AtomOut, "GET"),
@@ -135,8 +153,15 @@ pub fn route(method: &str, path: &str) -> Route {
             (None, _) => NotFound,
             (Some(n), "GET" | "HEAD") => ApiFeed(n),
             (Some(n), "DELETE") => ApiFeedDelete(n),
-            _ => MethodNotAllowed("GET, DELETE"),
+            (Some(n), "PATCH") => ApiFeedUpdate(n),
+            _ => MethodNotAllowed("GET, PATCH, DELETE"),
         },
+        ["api", "feeds", n, "pause"] => {
+            id(n).map_or(NotFound, |n| only(post, ApiFeedHold(n), "POST"))
+        }
+        ["api", "feeds", n, "resume"] => {
+            id(n).map_or(NotFound, |n| only(post, ApiFeedResume(n), "POST"))
+        }
         ["api", "feeds", n, "refresh"] => {
             id(n).map_or(NotFound, |n| only(post, ApiFeedRefresh(n), "POST"))
         }
@@ -252,6 +277,28 @@ mod tests {
             Route::ApiFeedRefresh(3)
         );
         assert_eq!(route("POST", "/api/opml"), Route::ApiOpmlImport);
+        assert_eq!(route("PATCH", "/api/feeds/3"), Route::ApiFeedUpdate(3));
+        assert_eq!(route("POST", "/api/feeds/3/pause"), Route::ApiFeedHold(3));
+        assert_eq!(
+            route("POST", "/api/feeds/3/resume"),
+            Route::ApiFeedResume(3)
+        );
+        assert_eq!(
+            route("POST", "/admin/feeds/3/edit"),
+            Route::AdminEditFeed(3)
+        );
+        assert_eq!(
+            route("POST", "/admin/feeds/3/pause"),
+            Route::AdminHoldFeed(3)
+        );
+        assert_eq!(
+            route("POST", "/admin/feeds/3/resume"),
+            Route::AdminResumeFeed(3)
+        );
+        assert_eq!(
+            route("GET", "/api/feeds/3/pause"),
+            Route::MethodNotAllowed("POST")
+        );
         assert_eq!(route("GET", "/feeds.opml"), Route::OpmlOut);
         assert_eq!(
             route("POST", "/admin/feeds/4/delete"),

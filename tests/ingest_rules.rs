@@ -1083,3 +1083,329 @@ fn a_carried_entry_keeps_only_what_cleaning_reads_and_cleans_the_same() {
     assert!(later.truncated && later.content_html.contains("Continued at the source"));
     assert_eq!(later.summary, now.summary);
 }
+
+// --- People: held by hand, names and faces on live entries, filters ---
+
+fn held(mut st: FeedState) -> FeedState {
+    let (st2, changed) = ingest::change(Some(st.clone()), ingest::Change::Hold, false, NOW);
+    let changed = changed.expect("held");
+    assert!(changed.status_changed);
+    assert_eq!(changed.status, FeedStatus::Held);
+    assert_eq!((changed.next_fetch_at, changed.overdue_at), (None, None));
+    st = st2.expect("a state to save");
+    st
+}
+
+#[test]
+fn a_feed_held_by_hand_never_fetches_until_resumed() {
+    let mut st = state();
+    st.next_fetch_at = NOW - MIN;
+    st.status = FeedStatus::Paused; // held over a failure pause too
+    st.failures = PAUSED_AFTER;
+    let st = held(st);
+    assert_eq!(st.next_wake(NOW), Wake::Never, "no alarm");
+    assert!(
+        !on_alarm(&st, NOW).refresh,
+        "an alarm left over does not fetch"
+    );
+    let mut w = st.clone();
+    let watch = watchdog(&mut w, None, NOW);
+    assert_eq!(
+        (watch.rearm, watch.overdue_at),
+        (None, None),
+        "cron's watchdog leaves it be"
+    );
+    for forced in [false, true] {
+        let r = refresh_gate(Some(st.clone()), forced, false).unwrap_err();
+        assert_eq!(r.outcome, RefreshOutcome::Skipped, "forced: {forced}");
+        assert_eq!(r.status, FeedStatus::Held);
+        assert!(
+            r.error.as_deref().unwrap().contains("paused by hand"),
+            "{r:?}"
+        );
+    }
+    // Resumed: active, failures forgotten, fetched at once.
+    let (st, changed) = ingest::change(Some(st), ingest::Change::Resume, false, NOW);
+    let (st, changed) = (st.unwrap(), changed.unwrap());
+    assert_eq!((st.status, st.failures), (FeedStatus::Active, 0));
+    assert!(changed.status_changed);
+    assert_eq!(changed.next_fetch_at, Some(NOW));
+    assert!(changed.overdue_at.unwrap() > NOW);
+    assert_eq!(st.next_wake(NOW), Wake::At(NOW));
+    assert!(refresh_gate(Some(st), true, false).is_ok());
+}
+
+#[test]
+fn hold_and_resume_are_refused_while_a_refresh_runs_and_describe_an_unadopted_feed() {
+    let (st, r) = ingest::change(Some(state()), ingest::Change::Hold, true, NOW);
+    assert!(
+        st.is_none() && r.is_err(),
+        "busy: nothing saved, a reason given"
+    );
+    // An imported feed whose object has no state yet: D1 alone says what it is.
+    let (st, r) = ingest::change(None, ingest::Change::Hold, false, NOW);
+    assert!(st.is_none());
+    assert_eq!(r.unwrap().status, FeedStatus::Held);
+    let r = ingest::change(None, ingest::Change::Resume, false, NOW)
+        .1
+        .unwrap();
+    assert_eq!(
+        (r.status, r.overdue_at),
+        (FeedStatus::Active, Some(NOW)),
+        "due at once: cron adopts it"
+    );
+    // Resuming a feed that is not held changes nothing.
+    let (st, r) = ingest::change(Some(state()), ingest::Change::Resume, false, NOW);
+    assert!(!r.unwrap().status_changed);
+    assert_eq!(st.unwrap(), state());
+}
+
+#[test]
+fn the_held_status_has_its_own_wire_name() {
+    assert_eq!(FeedStatus::Held.as_str(), "held");
+    assert_eq!(
+        serde_json::to_string(&FeedStatus::Held).unwrap(),
+        "\"held\""
+    );
+    assert_ne!(FeedStatus::Held, FeedStatus::Paused);
+    assert!(!FeedStatus::Held.is_scheduled());
+}
+
+fn with_settings(settings: ingest::FeedSettings) -> FeedState {
+    let mut st = state();
+    st.settings = settings;
+    st
+}
+
+#[test]
+fn live_entries_carry_the_members_name_and_face() {
+    let st = with_settings(ingest::FeedSettings {
+        display_name: Some("Ann Lee".into()),
+        face_url: Some("https://faces.example/ann.png".into()),
+        ..Default::default()
+    });
+    let mut p = run(
+        &st,
+        fetched(rss("Ann's blog", &[("a", "A", Some(1_799_000_000))])),
+        &HashMap::new(),
+    );
+    let settled = p.settle(&[Some(StoredEntry {
+        id: 1,
+        first_seen: NOW,
+        rev: None,
+    })]);
+    assert_eq!(settled.new_entries[0].feed_title, "Ann Lee");
+    assert_eq!(
+        settled.new_entries[0].feed_face.as_deref(),
+        Some("https://faces.example/ann.png")
+    );
+    // Without a name: the document's title, and no face.
+    let mut p = run(
+        &state(),
+        fetched(rss("Ann's blog", &[("a", "A", Some(1_799_000_000))])),
+        &HashMap::new(),
+    );
+    let settled = p.settle(&[Some(StoredEntry {
+        id: 1,
+        first_seen: NOW,
+        rev: None,
+    })]);
+    assert_eq!(settled.new_entries[0].feed_title, "Ann's blog");
+    assert_eq!(settled.new_entries[0].feed_face, None);
+}
+
+fn tagged(items: &[(&str, &str, &[&str], &str)]) -> Vec<u8> {
+    let mut s = String::from("<rss version=\"2.0\"><channel><title>T</title>");
+    for (i, (guid, title, cats, body)) in items.iter().enumerate() {
+        let when = chrono::DateTime::from_timestamp(1_799_000_000 + i as i64, 0)
+            .unwrap()
+            .to_rfc2822();
+        s += &format!("<item><guid>{guid}</guid><title>{title}</title><pubDate>{when}</pubDate>");
+        for c in *cats {
+            s += &format!("<category>{c}</category>");
+        }
+        s += &format!("<description>{body}</description></item>");
+    }
+    (s + "</channel></rss>").into_bytes()
+}
+
+fn filtered(filter: ingest::FeedFilter) -> FeedState {
+    with_settings(ingest::FeedSettings {
+        filter,
+        ..Default::default()
+    })
+}
+
+#[test]
+fn a_category_filter_keeps_only_entries_in_those_categories_and_archives_the_rest() {
+    let st = filtered(ingest::FeedFilter {
+        categories: vec!["rust".into()],
+        ..Default::default()
+    });
+    let body = tagged(&[
+        ("a", "On Rust", &["Rust", "Programming"], "x"),
+        (
+            "b",
+            "On cats",
+            &["Cats"],
+            "rust in the body, but not the category",
+        ),
+        ("c", "Untagged", &[], "y"),
+    ]);
+    let mut p = run(&st, fetched(body.clone()), &HashMap::new());
+    assert_eq!(identities(&p), ["a"], "categories match in any case");
+    let archived: Vec<&str> = p.archived.iter().map(|m| m.identity.as_str()).collect();
+    assert_eq!(archived, ["c", "b"], "left out: remembered, never stored");
+    let mut seen = HashMap::new();
+    remember(&mut p, 1, &mut seen);
+    // An entry left out stays out, even if it changes.
+    let again = tagged(&[
+        ("a", "On Rust", &["Rust", "Programming"], "x"),
+        ("b", "On cats, edited", &["Cats"], "z"),
+        ("c", "Untagged", &[], "y"),
+    ]);
+    let mut st2 = st.clone();
+    st2.body_digest = Some("older".into());
+    let p = run(&st2, fetched(again), &seen);
+    assert!(p.entries.is_empty(), "{:?}", identities(&p));
+}
+
+#[test]
+fn a_word_filter_matches_whole_words_of_title_summary_or_body() {
+    let st = filtered(ingest::FeedFilter {
+        words: vec!["wasm".into(), "Durable Objects".into()],
+        ..Default::default()
+    });
+    let body = tagged(&[
+        ("a", "Shipping WASM today", &[], "x"),
+        (
+            "b",
+            "Notes",
+            &[],
+            "&lt;p&gt;Using &lt;b&gt;durable   objects&lt;/b&gt;&lt;/p&gt;",
+        ),
+        ("c", "Wasmtime internals", &[], "not the word"),
+        ("d", "Holiday", &[], "nothing here"),
+    ]);
+    let p = run(&st, fetched(body), &HashMap::new());
+    let mut kept = identities(&p);
+    kept.sort();
+    assert_eq!(kept, ["a", "b"]);
+    // Categories or words: either keeps an entry.
+    let st = filtered(ingest::FeedFilter {
+        categories: vec!["travel".into()],
+        words: vec!["wasm".into()],
+        ..Default::default()
+    });
+    let body = tagged(&[
+        ("a", "wasm", &[], "x"),
+        ("d", "Holiday", &["Travel"], "y"),
+        ("e", "x", &[], "y"),
+    ]);
+    let p = run(&st, fetched(body), &HashMap::new());
+    let mut kept = identities(&p);
+    kept.sort();
+    assert_eq!(kept, ["a", "d"]);
+}
+
+#[test]
+fn excerpt_only_stores_the_summary_whole_and_carries_nothing() {
+    let st = filtered(ingest::FeedFilter {
+        excerpt_only: true,
+        ..Default::default()
+    });
+    let p = run(&st, fetched(long_posts(12, "x")), &HashMap::new());
+    assert!(p.carried.is_empty(), "nothing waits to be cleaned");
+    assert_eq!(p.entries.len(), 12);
+    for w in &p.entries {
+        assert!(w.entry.whole, "the excerpt is all there is");
+        assert!(
+            w.entry.content_html.len() < 2_000,
+            "only the summary: {}",
+            w.entry.content_html.len()
+        );
+        assert!(!w.entry.summary.is_empty());
+    }
+}
+
+#[test]
+fn filters_and_member_fields_are_validated() {
+    use ingest::{display_name, link, FeedFilter, Member, MemberPatch};
+    assert_eq!(
+        display_name("  Ann\u{0007}\n Lee ").unwrap().as_deref(),
+        Some("Ann Lee")
+    );
+    assert_eq!(display_name(" \t ").unwrap(), None, "empty clears");
+    assert!(display_name(&"x".repeat(201)).is_err());
+    assert_eq!(link("", "face").unwrap(), None);
+    assert_eq!(
+        link(" https://a.example/f.png\u{0000} ", "face")
+            .unwrap()
+            .as_deref(),
+        Some("https://a.example/f.png")
+    );
+    for bad in [
+        "javascript:alert(1)",
+        "ftp://a.example/x",
+        "/relative.png",
+        "https://u:p@a.example/",
+        "data:image/png;base64,AA",
+    ] {
+        assert!(link(bad, "face").is_err(), "{bad}");
+    }
+    assert!(link(&format!("https://a.example/{}", "x".repeat(2_100)), "face").is_err());
+    let f = FeedFilter {
+        categories: vec![" Rust ".into(), "rust".into(), "".into()],
+        words: vec!["a\u{0001}b".into()],
+        excerpt_only: false,
+    }
+    .validated()
+    .unwrap();
+    assert_eq!(f.categories, ["Rust"]);
+    assert_eq!(f.words, ["a b"]);
+    let too_many = FeedFilter {
+        words: (0..51).map(|i| format!("w{i}")).collect(),
+        ..Default::default()
+    };
+    assert!(too_many.validated().is_err());
+    // A patch changes what it names; an empty string clears.
+    let m = Member {
+        display_name: Some("Old".into()),
+        face_url: Some("https://a.example/f.png".into()),
+        ..Default::default()
+    };
+    let patch: MemberPatch =
+        serde_json::from_str(r#"{"display_name": "New", "face_url": ""}"#).unwrap();
+    let m = patch.apply(m).unwrap();
+    assert_eq!(
+        (m.display_name.as_deref(), m.face_url.as_deref()),
+        (Some("New"), None)
+    );
+    assert!(
+        serde_json::from_str::<MemberPatch>(r#"{"nickname": "x"}"#).is_err(),
+        "unknown fields are refused"
+    );
+}
+
+#[test]
+fn categories_are_read_from_rss_atom_and_json_feed() {
+    use orrery::core::feed::parse;
+    let rss = br#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title>
+        <item><guid>1</guid><category domain="x">Rust &amp; Wasm</category><category>rust &amp; wasm</category><category>  News </category><dc:subject>Tech</dc:subject></item></channel></rss>"#;
+    let doc = parse(rss, URL).unwrap();
+    assert_eq!(
+        doc.entries[0].categories,
+        ["Rust & Wasm", "rust & wasm", "News", "Tech"]
+    );
+    let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>1</id><title>x</title>
+        <category term="rust" label="Rust"/><category term="a&amp;b"/></entry></feed>"#;
+    assert_eq!(
+        parse(atom, URL).unwrap().entries[0].categories,
+        ["rust", "a&b"]
+    );
+    let json = br#"{"version":"https://jsonfeed.org/version/1.1","items":[{"id":"1","content_text":"x","tags":["one","two",3]}]}"#;
+    assert_eq!(
+        parse(json, URL).unwrap().entries[0].categories,
+        ["one", "two"]
+    );
+}

@@ -5,7 +5,7 @@ use std::borrow::Cow;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::core::fetch_policy::{public_text, public_url};
-use crate::core::ingest::FeedStatus;
+use crate::core::ingest::{FeedFilter, FeedStatus, Member};
 
 /// An entry as readers see it (JSON API and socket `entry` messages).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -100,6 +100,27 @@ impl FeedView {
     }
 }
 
+/// A feed as the API and the admin page show it: [`FeedView`] and its filter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeedDetail {
+    #[serde(flatten)]
+    pub feed: FeedView,
+    #[serde(default)]
+    pub filter: FeedFilter,
+}
+
+impl FeedDetail {
+    /// What the admin set for this member.
+    pub fn member(&self) -> Member {
+        Member {
+            display_name: self.feed.display_name.clone(),
+            face_url: self.feed.face_url.clone(),
+            home_url: self.feed.home_url.clone(),
+            filter: self.filter.clone(),
+        }
+    }
+}
+
 fn serialize_public_url<S: Serializer>(url: &str, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&public_url(url))
 }
@@ -119,5 +140,8 @@ pub struct Counts {
     pub failing: i64,
     pub paused: i64,
     pub gone: i64,
+    /// Paused by hand.
+    #[serde(default)]
+    pub held: i64,
     pub latest: i64,
 }

@@ -5,7 +5,7 @@ use std::cell::Cell;
 use worker::{durable_object, DurableObject, Env, Request, Response, State, WebSocket};
 use worker::{D1Database, WebSocketIncomingMessage};
 
-use crate::core::ingest::{self, FeedState, Move, Plan, PlatformTrouble, RefreshReport, Wake};
+use crate::core::ingest::{self, FeedState, Plan, PlatformTrouble, RefreshReport, Wake};
 use crate::edge::feed_storage::{self as storage, SeenTable};
 use crate::edge::fetcher::{fetch_feed, FetchRequest};
 use crate::edge::rpc::{self, Ensured, FeedCall, FeedRequest};
@@ -52,13 +52,7 @@ impl FeedObject {
         })
         .await;
         let db = env::db(&self.env)?;
-        let moved = match fetch.moved_to {
-            Some(url) => Some(Move {
-                held_by: store::feed_by_url(&db, &url).await?.map(|f| f.id),
-                url,
-            }),
-            None => None,
-        };
+        let moved = store::feed_move(&db, fetch.moved_to).await?;
         let seen = SeenTable {
             state: &self.state,
             with_pending: st.work_pending,
@@ -129,16 +123,11 @@ impl FeedObject {
             hub::broadcast(&self.state, &hub::entry_frames(&settled.new_entries));
             hub::broadcast_updates(&self.state, &hub::update_frames(&settled.updated));
             report.published_at = Some(env::now_ms());
-            self.publish(&mut st).await?;
+            st.published(rpc::rooms_publish(&self.env).await); // retried by alarm until true
+            storage::save(&self.state, &st).await?;
         }
         storage::arm(&self.state, st.next_wake(now), now).await?;
         Ok(report)
-    }
-
-    /// Nudges the Room shards and records whether they all broadcast.
-    async fn publish(&self, st: &mut FeedState) -> worker::Result<()> {
-        st.published(rpc::rooms_publish(&self.env).await);
-        storage::save(&self.state, st).await
     }
 
     async fn call(&self, call: FeedCall) -> worker::Result<Response> {
@@ -150,10 +139,11 @@ impl FeedObject {
                 rpc::reply(&self.refresh(true, Some(st)).await?)
             }
             FeedCall::Refresh => rpc::reply(&self.refresh(true, None).await?),
-            FeedCall::Ensure { feed_id, url } => {
+            FeedCall::Ensure(a) => {
                 // Imported and never run: adopt the feed, fetch on our own alarm.
                 let loaded = storage::load(&self.state).await?;
-                let mut st = loaded.unwrap_or_else(|| FeedState::adopted(feed_id, &url, now));
+                let mut st = loaded.unwrap_or_else(|| FeedState::adopted(a.feed_id, &a.url, now));
+                st.settings = a.settings.unwrap_or(st.settings);
                 let alarm = storage::alarm(&self.state).await?;
                 let watch = ingest::watchdog(&mut st, alarm, now);
                 storage::save(&self.state, &st).await?;
@@ -161,6 +151,15 @@ impl FeedObject {
                     storage::arm(&self.state, Wake::At(at), now).await?;
                 }
                 rpc::reply(&Ensured::from(watch))
+            }
+            FeedCall::Change { change } => {
+                let loaded = storage::load(&self.state).await?;
+                let (st, changed) = ingest::change(loaded, change, self.busy.get(), now);
+                if let Some(st) = st {
+                    storage::save(&self.state, &st).await?;
+                    storage::arm(&self.state, st.next_wake(now), now).await?;
+                }
+                rpc::reply(&changed)
             }
             FeedCall::Delete => {
                 self.removed.set(true);
@@ -208,7 +207,8 @@ impl DurableObject for FeedObject {
         let now = env::now_ms();
         let todo = ingest::on_alarm(&st, now);
         if todo.retry_publish {
-            self.publish(&mut st).await?;
+            st.published(rpc::rooms_publish(&self.env).await);
+            storage::save(&self.state, &st).await?;
         }
         if todo.refresh {
             self.refresh(false, Some(st)).await?;

@@ -4,7 +4,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::{Env, Method, Request, RequestInit, Response, Stub};
 
-use crate::core::ingest::{RefreshReport, Watch};
+use crate::core::ingest::{Change, Changed, FeedSettings, RefreshReport, Watch};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, hub, meter};
 
@@ -18,13 +18,25 @@ const SOCKET_PATH: &str = "/ws";
 pub enum FeedCall {
     /// A feed just added: remember who we are, then fetch at once. Replies a [`RefreshReport`].
     Init { feed_id: i64, url: String },
-    /// Fetch now, even when paused or gone. Replies a [`RefreshReport`].
+    /// Fetch now, even when paused or gone (never when held). Replies a [`RefreshReport`].
     Refresh,
     /// Cron's watchdog, for a feed D1 says is overdue: adopt it if new (an OPML import),
-    /// re-arm a missing or stuck alarm, and say what D1's deadline should be. Replies [`Ensured`].
-    Ensure { feed_id: i64, url: String },
+    /// re-arm a missing or stuck alarm, and say what D1's deadline should be; `settings`
+    /// are D1's (names and filters set at import or since). Replies [`Ensured`].
+    Ensure(Adopt),
+    /// The admin changed the feed (settings, held, resumed). Replies `Result<Changed, String>`.
+    Change { change: Change },
     /// The feed was removed: forget everything and close its sockets.
     Delete,
+}
+
+/// Which feed an object is ([`FeedCall::Ensure`]), with its settings as D1 holds them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Adopt {
+    pub feed_id: i64,
+    pub url: String,
+    #[serde(default)]
+    pub settings: Option<FeedSettings>,
 }
 
 /// The FeedObject's answer to [`FeedCall::Ensure`].
@@ -101,7 +113,8 @@ pub fn describe_feed(req: &AppResult<FeedRequest>) -> String {
         Ok(FeedRequest::Call(call)) => match call {
             FeedCall::Init { .. } => "call.init",
             FeedCall::Refresh => "call.refresh",
-            FeedCall::Ensure { .. } => "call.ensure",
+            FeedCall::Ensure(_) => "call.ensure",
+            FeedCall::Change { .. } => "call.change",
             FeedCall::Delete => "call.delete",
         }
         .into(),
@@ -177,12 +190,24 @@ pub async fn feed_refresh(env: &Env, id: i64) -> AppResult<RefreshReport> {
     call_feed(env, id, &FeedCall::Refresh).await
 }
 
-pub async fn feed_ensure(env: &Env, id: i64, url: &str) -> AppResult<Ensured> {
-    let call = FeedCall::Ensure {
+pub async fn feed_ensure(
+    env: &Env,
+    id: i64,
+    url: &str,
+    settings: FeedSettings,
+) -> AppResult<Ensured> {
+    let call = FeedCall::Ensure(Adopt {
         feed_id: id,
         url: url.into(),
-    };
+        settings: Some(settings),
+    });
     call_feed(env, id, &call).await
+}
+
+/// Tells the feed's object of a change; a refusal (a refresh is running) is a 409.
+pub async fn feed_change(env: &Env, id: i64, change: Change) -> AppResult<Changed> {
+    let answer: Result<Changed, String> = call_feed(env, id, &FeedCall::Change { change }).await?;
+    answer.map_err(AppError::Conflict)
 }
 
 pub async fn feed_delete(env: &Env, id: i64) -> AppResult<()> {

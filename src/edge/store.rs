@@ -9,8 +9,10 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement, D1Result};
 
-use crate::core::ingest::{EntryWrite, FeedRow, StoredEntry};
-use crate::core::model::{Counts, EntryView, FeedView};
+use crate::core::ingest::{
+    Changed, EntryWrite, FeedFilter, FeedRow, FeedSettings, Member, Move, StoredEntry,
+};
+use crate::core::model::{Counts, EntryView, FeedDetail, FeedView};
 use crate::edge::meter;
 
 pub type StoreResult<T> = worker::Result<T>;
@@ -106,6 +108,7 @@ pub async fn counts(db: &D1Database) -> StoreResult<Counts> {
                 COALESCE(SUM(status = 'failing'), 0) AS failing, \
                 COALESCE(SUM(status = 'paused'), 0) AS paused, \
                 COALESCE(SUM(status = 'gone'), 0) AS gone, \
+                COALESCE(SUM(status = 'held'), 0) AS held, \
                 COALESCE(SUM(entry_count), 0) AS entries, \
                 (SELECT COALESCE(MAX(id), 0) FROM entries) AS latest \
          FROM feeds",
@@ -404,6 +407,106 @@ const FEED_COLS: &str =
      last_error, last_fetch_at, last_success_at, next_fetch_at, last_changed_at, entry_count, \
      display_name, face_url, home_url FROM feeds";
 
+/// A feed row with its filter (JSON in D1).
+#[derive(Deserialize)]
+struct DetailRow {
+    #[serde(flatten)]
+    feed: FeedView,
+    filter: Option<String>,
+}
+
+impl From<DetailRow> for FeedDetail {
+    fn from(r: DetailRow) -> Self {
+        let filter = r
+            .filter
+            .and_then(|f| serde_json::from_str::<FeedFilter>(&f).ok())
+            .unwrap_or_default();
+        FeedDetail {
+            feed: r.feed,
+            filter,
+        }
+    }
+}
+
+const DETAIL_COLS: &str =
+    "id, url, title, site_url, description, format, status, consecutive_failures, \
+     last_error, last_fetch_at, last_success_at, next_fetch_at, last_changed_at, entry_count, \
+     display_name, face_url, home_url, filter FROM feeds";
+
+/// Every feed with its filter (the API and the admin page), by name.
+pub async fn feeds_all_detailed(db: &D1Database) -> StoreResult<Vec<FeedDetail>> {
+    let sql = format!(
+        "SELECT {DETAIL_COLS} ORDER BY lower(COALESCE(NULLIF(trim(display_name), ''), title)), id"
+    );
+    let rows: Vec<DetailRow> = rows("feeds_all_detailed", db.prepare(sql)).await?;
+    Ok(rows.into_iter().map(FeedDetail::from).collect())
+}
+
+pub async fn feed_detail_by_id(db: &D1Database, id: i64) -> StoreResult<Option<FeedDetail>> {
+    let sql = format!("SELECT {DETAIL_COLS} WHERE id = ?1");
+    let row: Option<DetailRow> = first("feed_detail_by_id", query!(db, &sql, id)?).await?;
+    Ok(row.map(FeedDetail::from))
+}
+
+/// The filter as D1 keeps it: JSON, NULL when it does nothing.
+fn filter_json(f: &FeedFilter) -> StoreResult<Option<String>> {
+    Ok(if f.is_empty() {
+        None
+    } else {
+        Some(serde_json::to_string(f)?)
+    })
+}
+
+/// Sets a member's name, face, site link and filter, and records who did it, in one batch.
+pub async fn feed_set_member(
+    db: &D1Database,
+    id: i64,
+    m: &Member,
+    audit_as: (&str, i64),
+) -> StoreResult<()> {
+    let (actor, now) = audit_as;
+    let detail = serde_json::to_string(m)?;
+    let stmts = vec![
+        query!(
+            db,
+            "UPDATE feeds SET display_name = ?2, face_url = ?3, home_url = ?4, filter = ?5 WHERE id = ?1",
+            id,
+            m.display_name,
+            m.face_url,
+            m.home_url,
+            filter_json(&m.filter)?
+        )?,
+        audit(db, now, actor, "feed.update", Some(id), Some(&detail))?,
+    ];
+    batch("feed_set_member", db, stmts).await?;
+    Ok(())
+}
+
+/// A feed held or resumed by hand: its status and schedule as its object now has them,
+/// and who did it, in one batch.
+pub async fn feed_set_status(
+    db: &D1Database,
+    id: i64,
+    c: &Changed,
+    audit_as: (&str, i64),
+) -> StoreResult<()> {
+    let (actor, now) = audit_as;
+    let action = format!("feed.{}", c.status.as_str());
+    let stmts = vec![
+        query!(
+            db,
+            "UPDATE feeds SET status = ?2, next_fetch_at = ?3, overdue_at = ?4 WHERE id = ?1",
+            id,
+            c.status.as_str(),
+            c.next_fetch_at,
+            c.overdue_at
+        )?,
+        audit(db, now, actor, &action, Some(id), None)?,
+    ];
+    batch("feed_set_status", db, stmts).await?;
+    Ok(())
+}
+
 pub async fn feeds_all(db: &D1Database) -> StoreResult<Vec<FeedView>> {
     let sql = format!(
         "SELECT {FEED_COLS} ORDER BY lower(COALESCE(NULLIF(trim(display_name), ''), title)), id"
@@ -419,6 +522,15 @@ pub async fn feed_by_id(db: &D1Database, id: i64) -> StoreResult<Option<FeedView
 pub async fn feed_by_url(db: &D1Database, url: &str) -> StoreResult<Option<FeedView>> {
     let sql = format!("SELECT {FEED_COLS} WHERE url = ?1");
     first("feed_by_url", query!(db, &sql, url)?).await
+}
+
+/// A permanent redirect a fetch followed, with the feed (if any) already at that URL.
+pub async fn feed_move(db: &D1Database, moved_to: Option<String>) -> StoreResult<Option<Move>> {
+    let Some(url) = moved_to else {
+        return Ok(None);
+    };
+    let held_by = feed_by_url(db, &url).await?.map(|f| f.id);
+    Ok(Some(Move { url, held_by }))
 }
 
 #[derive(Deserialize)]
@@ -439,25 +551,29 @@ pub async fn feed_create(db: &D1Database, url: &str, now: i64) -> StoreResult<Op
     Ok(row.map(|r| r.id))
 }
 
-/// Inserts many feed rows in one batch (an OPML import), overdue at once so cron's
-/// watchdog adopts them a few at a time. Per URL: its new id, or `None` if already subscribed.
+/// Inserts many feed rows in one batch (an OPML import) with their members' names,
+/// faces and links, overdue at once so cron's watchdog adopts them a few at a time. Per
+/// URL: its new id, or `None` if already subscribed.
 pub async fn feeds_create(
     db: &D1Database,
-    urls: &[String],
+    feeds: &[(String, Member)],
     now: i64,
 ) -> StoreResult<Vec<Option<i64>>> {
-    if urls.is_empty() {
+    if feeds.is_empty() {
         return Ok(Vec::new());
     }
-    let stmts = urls
+    let stmts = feeds
         .iter()
-        .map(|url| {
+        .map(|(url, m)| {
             query!(
                 db,
-                "INSERT INTO feeds (url, created_at, next_fetch_at, overdue_at) \
-                 VALUES (?1, ?2, ?2, ?2) ON CONFLICT (url) DO NOTHING RETURNING id",
+                "INSERT INTO feeds (url, created_at, next_fetch_at, overdue_at, display_name, face_url, home_url) \
+                 VALUES (?1, ?2, ?2, ?2, ?3, ?4, ?5) ON CONFLICT (url) DO NOTHING RETURNING id",
                 url,
-                now
+                now,
+                m.display_name,
+                m.face_url,
+                m.home_url
             )
         })
         .collect::<StoreResult<Vec<_>>>()?;
@@ -659,11 +775,26 @@ pub async fn audit_record(
     run("audit", audit(db, at, actor, action, feed_id, detail)?).await
 }
 
-/// A feed cron's watchdog should look at.
+/// A feed cron's watchdog should look at, with the settings its object applies.
 #[derive(Debug, Deserialize)]
 pub struct OverdueFeed {
     pub id: i64,
     pub url: String,
+    display_name: Option<String>,
+    face_url: Option<String>,
+    filter: Option<String>,
+}
+
+impl OverdueFeed {
+    pub fn settings(&self) -> FeedSettings {
+        FeedSettings {
+            display_name: self.display_name.clone(),
+            face_url: self.face_url.clone(),
+            filter: (self.filter.as_deref())
+                .and_then(|f| serde_json::from_str(f).ok())
+                .unwrap_or_default(),
+        }
+    }
 }
 
 /// Feeds past their watchdog deadline, most overdue first (a partial index on
@@ -671,7 +802,8 @@ pub struct OverdueFeed {
 pub async fn feeds_overdue(db: &D1Database, now: i64, limit: u32) -> StoreResult<Vec<OverdueFeed>> {
     let stmt = query!(
         db,
-        "SELECT id, url FROM feeds WHERE overdue_at IS NOT NULL AND overdue_at <= ?1 \
+        "SELECT id, url, display_name, face_url, filter FROM feeds \
+         WHERE overdue_at IS NOT NULL AND overdue_at <= ?1 \
          ORDER BY overdue_at LIMIT ?2",
         now,
         limit

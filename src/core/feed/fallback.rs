@@ -135,6 +135,11 @@ pub fn parse(bytes: &[u8], feed_url: Option<&Url>) -> Option<FeedDoc> {
                 content_base: None,
                 feed_url: feed_arc.clone(),
                 clipped: false,
+                categories: super::categories(
+                    e.categories
+                        .iter()
+                        .map(|c| std::borrow::Cow::Borrowed(c.term.as_str())),
+                ),
             }
         })
         .collect();

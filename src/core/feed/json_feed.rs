@@ -116,6 +116,14 @@ fn entry(
         content_base: None,
         feed_url: feed_arc.clone(),
         clipped: false,
+        categories: super::categories(
+            i.get("tags")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .map(std::borrow::Cow::Borrowed),
+        ),
     }
 }
 

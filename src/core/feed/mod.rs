@@ -1,6 +1,7 @@
 //! Feed pipeline: parse cheaply (identity, fingerprint, dates), then sanitize only what will be stored.
 
 mod dates;
+pub mod discover;
 mod encoding;
 mod fallback;
 mod hash;
@@ -218,6 +219,33 @@ pub struct RawEntry {
     /// [`RawEntry::bounded`] dropped the end of the body: the clean entry says it was cut.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     clipped: bool,
+    /// Plain-text categories and tags (RSS `<category>`, `dc:subject`, Atom `<category
+    /// term>`, JSON Feed `tags`), at most [`MAX_CATEGORIES`]: what per-feed filters read.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub categories: Vec<String>,
+}
+
+/// Categories kept per entry at most, each at most [`CATEGORY_MAX_CHARS`] characters.
+pub const MAX_CATEGORIES: usize = 32;
+pub const CATEGORY_MAX_CHARS: usize = 100;
+
+/// Categories as read (decoded text): trimmed, whitespace collapsed, empty ones and
+/// repeats dropped, bounded.
+pub(crate) fn categories<'a>(
+    raw: impl IntoIterator<Item = std::borrow::Cow<'a, str>>,
+) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in raw {
+        let c = text::collapse_ws(&c);
+        let c: String = c.chars().take(CATEGORY_MAX_CHARS).collect();
+        if !c.is_empty() && !out.contains(&c) {
+            out.push(c);
+            if out.len() == MAX_CATEGORIES {
+                break;
+            }
+        }
+    }
+    out
 }
 
 /// What gets stored: every string safe to store and render.
@@ -328,6 +356,17 @@ impl RawEntry {
             }
         }
         self
+    }
+
+    /// Title, summary and body as plain text, reading at most about `limit` bytes of
+    /// each body: what a per-feed word filter searches.
+    pub fn plain_text(&self, limit: usize) -> String {
+        let mut out = self.title.clone();
+        for b in [&self.summary, &self.content].into_iter().flatten() {
+            out.push('\n');
+            out.push_str(&b.to_text(limit));
+        }
+        out
     }
 
     /// Sanitizes and normalizes: the expensive step, for new or changed entries only.

@@ -161,6 +161,8 @@ enum EntryField {
     MediaAlt,
     /// `<itunes:duration>`.
     Duration,
+    /// RSS `<category>` or `<dc:subject>`: its text is a category.
+    Category,
 }
 
 /// Where a media item was read from.
@@ -254,6 +256,8 @@ struct EntryDraft<'a> {
     author: Option<&'a str>,
     alt_author: Option<&'a str>,
     duration: Option<&'a str>,
+    /// Raw text of `<category>`/`<dc:subject>`, and Atom `term` attributes (raw attribute text).
+    categories: Vec<&'a str>,
     media: Vec<MediaDraft<'a>>,
     base: Option<Arc<str>>,
     content_base: Option<Arc<str>>,
@@ -870,6 +874,13 @@ fn entry_field<'a>(
             });
             return None;
         }
+        (true, true, _, b"category") => {
+            if let Some(t) = attr(a, b"term").and_then(|t| std::str::from_utf8(t).ok()) {
+                e.categories.push(t);
+            }
+            return None;
+        }
+        (true, false, _, b"category") | (_, _, Ns::Dc, b"subject") => EntryField::Category,
         (true, false, _, b"pubDate") => EntryField::Published,
         (true, true, _, b"published" | b"issued" | b"created") => EntryField::Published,
         (true, true, _, b"updated" | b"modified") => EntryField::Updated,
@@ -972,6 +983,11 @@ impl<'a> EntryDraft<'a> {
                 }
             }
             EntryField::Duration => first(&mut self.duration, raw),
+            EntryField::Category => {
+                if self.categories.len() < super::MAX_CATEGORIES {
+                    self.categories.push(raw);
+                }
+            }
             EntryField::MediaAlt => {}
             EntryField::Link => {
                 if self.link_score < 1 && !raw.trim().is_empty() {
@@ -1054,6 +1070,7 @@ impl<'a> EntryDraft<'a> {
             content: content.map(|(r, k)| body(r, k)),
             summary: summary.map(|(r, k)| body(r, k)),
             media: self.media(feed_url),
+            categories: super::categories(self.categories.iter().map(|c| xml_text(c).into())),
             content_base: self.content_base.or(self.base),
             feed_url: feed_arc.clone(),
             clipped: false,

@@ -7,6 +7,7 @@
 //! arguments, so every rule has a native test (`tests/ingest_rules.rs`).
 
 mod plan;
+mod settings;
 mod state;
 
 pub use plan::{
@@ -15,6 +16,11 @@ pub use plan::{
     RefreshReport, Seen, SeenMark, SeenPrune, SeenSet, Settled, StoredEntry,
     MAX_ITEMS_PER_DOCUMENT, PARSE_COST_DIVISOR, PENDING_PEEK, RECENT_TIMES, SEEN_KEEP,
     SEEN_PRUNE_ABOVE, SEEN_PRUNE_MAX,
+};
+pub use settings::{
+    change, display_name, link, Change, Changed, FeedFilter, FeedSettings, Member, MemberPatch,
+    SettingsError, FILTER_CHECKS_PER_DOCUMENT, FILTER_MAX_TERMS, FILTER_TERM_MAX_CHARS,
+    FILTER_TEXT_CHARS, LINK_MAX_CHARS, NAME_MAX_CHARS,
 };
 pub use state::{
     on_alarm, overdue_deadline, watchdog, AlarmPlan, FeedState, FeedStatus, PlatformTrouble,

@@ -114,6 +114,10 @@ pub struct RefreshReport {
     /// Unix ms when the new entries, committed to D1, were handed to the Room
     /// (the start of publish-to-delivered; `None` when nothing was published).
     pub published_at: Option<i64>,
+    /// The document was an HTML page, not a feed (a site's home page, perhaps: adding
+    /// it looks for the feeds it announces).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub html_page: bool,
 }
 
 impl RefreshReport {
@@ -173,7 +177,8 @@ pub fn held(
 }
 
 /// Whether a refresh runs: the state to refresh, or the report it answers with instead.
-/// `forced` (a refresh by hand) also revives a paused or gone feed.
+/// `forced` (a refresh by hand) also revives a paused or gone feed, never a held one
+/// (paused by hand: only a resume revives it).
 pub fn refresh_gate(
     st: Option<FeedState>,
     forced: bool,
@@ -182,6 +187,11 @@ pub fn refresh_gate(
     match st {
         _ if busy => Err(RefreshReport::skipped("a refresh is already running")),
         None => Err(RefreshReport::skipped("this feed is not initialised")),
+        Some(st) if st.status == FeedStatus::Held => Err(RefreshReport::of(
+            &st,
+            RefreshOutcome::Skipped,
+            Some("this feed is paused by hand; resume it to fetch it again".into()),
+        )),
         Some(st) if !forced && !st.status.is_scheduled() => {
             Err(RefreshReport::of(&st, RefreshOutcome::Skipped, None))
         }
@@ -314,8 +324,11 @@ pub struct Plan {
     /// The seen table has grown past [`SEEN_PRUNE_ABOVE`]: what to forget.
     pub prune: Option<SeenPrune>,
     pub report: RefreshReport,
-    /// The feed's display name for the entries published from this invocation.
+    /// The feed's display name for the entries published from this invocation: the
+    /// member's name, else the document's title, else the URL.
     pub feed_title: String,
+    /// The member's face for those entries.
+    pub feed_face: Option<String>,
     /// Something worth a log line that is not a failure.
     pub warning: Option<String>,
     before: FeedState,
@@ -416,7 +429,11 @@ pub fn plan(
                     };
                     return p.finish(Some(meta));
                 }
-                Err(e) => fail(st, next, e.to_string(), now, cfg),
+                Err(e) => {
+                    let mut p = fail(st, next, e.to_string(), now, cfg);
+                    p.report.html_page = e == feed::ParseError::Html;
+                    p
+                }
             }
         }
         FetchOutcome::RetryLater {
@@ -591,6 +608,13 @@ fn write(raw: &RawEntry, known: bool, now: i64) -> EntryWrite {
     stored_as(raw.clean(now), raw, known, now)
 }
 
+/// An entry of an "excerpt only" feed: its summary is all that is stored, and whole.
+fn excerpt(raw: &RawEntry, known: bool, now: i64) -> EntryWrite {
+    let mut entry = raw.brief(now);
+    entry.whole = true;
+    stored_as(entry, raw, known, now)
+}
+
 /// A new entry stored at once without its body cleaned (it is carried over).
 fn brief(raw: &RawEntry, now: i64) -> EntryWrite {
     stored_as(raw.brief(now), raw, false, now)
@@ -633,22 +657,32 @@ fn ingest(
         (false, 0) => usize::MAX,
         (false, n) => n,
     };
-    let mut new_taken = 0;
+    // The feed's filter decides on new entries only (a stored one stays and is updated);
+    // one left out is remembered as seen, never stored, like one past the cap.
+    let filter = &before.settings.filter;
+    let (mut new_taken, mut checks) = (0, 0);
+    let mut kept = |e: &RawEntry| {
+        checks += 1;
+        checks <= super::FILTER_CHECKS_PER_DOCUMENT && filter.keeps(e)
+    };
     let (todo, past): (Vec<_>, Vec<_>) = todo.into_iter().partition(|(e, s)| {
-        let take = !too_old(e) && (s.is_some() || new_taken < cap);
+        let take =
+            !too_old(e) && (s.is_some() || (new_taken < cap && (!filter.selects() || kept(e))));
         new_taken += usize::from(take && s.is_none());
         take
     });
     let raws: Vec<&RawEntry> = todo.iter().map(|(r, _)| *r).collect();
     let n = if raws.is_empty() {
         0
+    } else if filter.excerpt_only {
+        raws.len() // nothing to sanitize: the summary is the entry
     } else {
         feed::within_budget(&raws, budget)
     };
     let stored = |s: &Option<Seen>| s.as_ref().is_some_and(|s| s.stored);
 
     let mut p = Plan::bare(before, next, RefreshOutcome::Ok, None, now);
-    p.feed_title = feed_title(&doc.title, &p.state.url);
+    p.feed_title = member_title(&p.state, &doc.title);
     p.archived = past
         .into_iter()
         .map(|(raw, _)| SeenMark {
@@ -664,6 +698,10 @@ fn ingest(
         .collect();
     let mut writes = Vec::with_capacity(todo.len());
     for (i, (r, s)) in todo.iter().enumerate() {
+        if i < n && filter.excerpt_only {
+            writes.push(excerpt(r, stored(s), now));
+            continue;
+        }
         if i < n {
             writes.push(write(r, stored(s), now));
             continue;
@@ -703,6 +741,19 @@ fn seen_prune(st: &FeedState, doc: &FeedDoc) -> Option<SeenPrune> {
     })
 }
 
+/// The name live entries are shown under: the member's name, else [`feed_title`].
+fn member_title(st: &FeedState, doc_title: &str) -> String {
+    match st
+        .settings
+        .display_name
+        .as_deref()
+        .filter(|n| !n.trim().is_empty())
+    {
+        Some(name) => name.to_string(),
+        None => feed_title(doc_title, &st.url),
+    }
+}
+
 /// The name entries are shown under: the feed's title, else its URL as the public may see it.
 pub fn feed_title(title: &str, url: &str) -> String {
     if title.trim().is_empty() {
@@ -723,7 +774,8 @@ impl Plan {
     ) -> Plan {
         Plan {
             report: RefreshReport::of(&st, outcome, error),
-            feed_title: feed_title("", &st.url),
+            feed_title: member_title(&st, ""),
+            feed_face: st.settings.face_url.clone(),
             state: st,
             feed_row: None,
             entries: Vec::new(),
@@ -818,7 +870,7 @@ impl Plan {
                 id: row.id,
                 feed_id: self.state.feed_id,
                 feed_title: self.feed_title.clone(),
-                feed_face: None,
+                feed_face: self.feed_face.clone(),
                 title: w.entry.title.clone(),
                 url: w.entry.url.clone(),
                 author: w.entry.author.clone(),

@@ -38,6 +38,9 @@ pub enum FeedStatus {
     /// The publisher answered 410 Gone [`GONE_AFTER`] times in a row: no more fetches
     /// until refreshed by hand.
     Gone,
+    /// Paused by hand (the admin): never fetched, not by probes, cron's watchdog or a
+    /// refresh by hand, until resumed by hand. Wire name `held`, apart from `paused`.
+    Held,
 }
 
 impl FeedStatus {
@@ -47,6 +50,7 @@ impl FeedStatus {
             FeedStatus::Failing => "failing",
             FeedStatus::Paused => "paused",
             FeedStatus::Gone => "gone",
+            FeedStatus::Held => "held",
         }
     }
 
@@ -130,13 +134,16 @@ pub struct FeedState {
     /// Newest revision of this feed's rewritten entries sent to its sockets.
     #[serde(default)]
     pub revised_upto: i64,
+    /// The member's name and face for live frames, and the filter ingest applies.
+    #[serde(default)]
+    pub settings: super::FeedSettings,
 }
 
 /// When the FeedObject's alarm should fire next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wake {
     At(i64),
-    /// Paused or gone: no alarm.
+    /// Paused, gone or held: no alarm.
     Never,
 }
 

@@ -4,9 +4,10 @@ use maud::{html, Markup};
 
 use super::{entry_article, entry_whole, human_time, iso_time, layout, Page};
 use crate::core::config::Config;
+use crate::core::feed::discover::FeedLink;
 use crate::core::fetch_policy::{public_text, public_url};
 use crate::core::ingest::FeedStatus;
-use crate::core::model::{EntryView, FeedView};
+use crate::core::model::{EntryView, FeedDetail, FeedView};
 use crate::core::search::{self, Highlight, Piece};
 
 /// The river of news: newest first, paged back with `?before=`.
@@ -282,32 +283,79 @@ pub fn admin_login_page(cfg: &Config, error: Option<&str>) -> Markup {
     )
 }
 
-/// The admin dashboard: add, refresh and remove feeds. Every form carries the CSRF token.
-pub fn admin_page(cfg: &Config, feeds: &[FeedView], csrf: &str, flash: Option<&str>) -> Markup {
+/// The admin dashboard: add (a feed, or a site's page), name, filter, pause, resume,
+/// refresh and remove feeds. Every form carries the CSRF token. `choices`: the feeds a
+/// page just added announced, to pick one from.
+pub fn admin_page(
+    cfg: &Config,
+    feeds: &[FeedDetail],
+    csrf: &str,
+    flash: Option<&str>,
+    choices: Option<(&str, &[FeedLink])>,
+) -> Markup {
+    let post = |id: i64, action: &str| format!("/admin/feeds/{id}/{action}");
     admin_layout(
         cfg,
         html! {
             @if let Some(f) = flash { p.flash role="status" { (f) } }
+            @if let Some((page, links)) = choices {
+                section.choices aria-label="Feeds found" {
+                    p { (public_url(page)) " announces these feeds:" }
+                    ul {
+                        @for l in links {
+                            li {
+                                form.admin method="post" action="/admin/feeds" {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    input type="hidden" name="url" value=(l.url);
+                                    button type="submit" { "Add " (l.kind) }
+                                    " " @if !l.title.is_empty() { (l.title) " · " } small { (public_url(&l.url)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
             form.admin method="post" action="/admin/feeds" {
                 input type="hidden" name="csrf" value=(csrf);
-                label { "Feed URL " input type="url" name="url" required placeholder="https://example.com/feed.xml"; }
+                label { "Feed or site URL " input type="url" name="url" required placeholder="https://example.com/feed.xml"; }
                 " " button type="submit" { "Add feed" }
             }
             table.feeds {
                 thead { tr { th { "Feed" } th { "Health" } th { "Entries" } th { "Actions" } } }
                 tbody {
-                    @for f in feeds {
+                    @for d in feeds {
+                        @let f = &d.feed;
                         tr data-feed=(f.id) {
-                            td { a href=(format!("/feeds/{}", f.id)) { (f.display_title()) } br; small { (f.url) } }
+                            td {
+                                a href=(format!("/feeds/{}", f.id)) { (f.display_title()) } br; small { (f.url) }
+                                details.edit {
+                                    summary { "Name, face, filter" }
+                                    form.admin method="post" action=(post(f.id, "edit")) {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        label { "Display name " input type="text" name="display_name" maxlength="200" value=(f.display_name.as_deref().unwrap_or("")) placeholder=(f.title); }
+                                        label { "Face (image URL) " input type="url" name="face_url" value=(f.face_url.as_deref().unwrap_or("")); }
+                                        label { "Site link " input type="url" name="home_url" value=(f.home_url.as_deref().unwrap_or("")) placeholder=(f.site_url.as_deref().unwrap_or("")); }
+                                        label { "Only categories (comma-separated) " input type="text" name="categories" value=(d.filter.categories.join(", ")); }
+                                        label { "Only entries with words (comma-separated) " input type="text" name="words" value=(d.filter.words.join(", ")); }
+                                        label { input type="checkbox" name="excerpt_only" value="1" checked[d.filter.excerpt_only]; " Excerpts only" }
+                                        button type="submit" { "Save" }
+                                    }
+                                }
+                            }
                             td { span class=(format!("health {}", status_label(f))) { (status_label(f)) }
                                  @if let Some(err) = &f.last_error { br; span.error { (err) } } }
                             td { (f.entry_count) }
                             td {
-                                form method="post" action=(format!("/admin/feeds/{}/refresh", f.id)) {
+                                form method="post" action=(post(f.id, "refresh")) {
                                     input type="hidden" name="csrf" value=(csrf);
                                     button type="submit" { "Refresh" }
                                 }
-                                form method="post" action=(format!("/admin/feeds/{}/delete", f.id)) {
+                                @let (act, label) = if f.status == FeedStatus::Held { ("resume", "Resume") } else { ("pause", "Pause") };
+                                form method="post" action=(post(f.id, act)) {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button type="submit" { (label) }
+                                }
+                                form method="post" action=(post(f.id, "delete")) {
                                     input type="hidden" name="csrf" value=(csrf);
                                     button type="submit" { "Remove" }
                                 }

@@ -4,7 +4,8 @@ use futures::StreamExt;
 use worker::{Env, Request, Response};
 
 use super::pages::html;
-use crate::core::ingest::PlatformTrouble;
+use crate::core::feed::discover::FeedLink;
+use crate::core::ingest::{FeedFilter, MemberPatch, PlatformTrouble};
 use crate::core::session::{self, COOKIE_NAME};
 use crate::core::views;
 use crate::edge::auth::{check_token, usable_token};
@@ -103,9 +104,9 @@ fn cookie_header(req: &Request, value: &str, max_age_s: i64) -> AppResult<String
 }
 
 pub async fn page(req: &Request, env: &Env) -> AppResult<Response> {
-    let cfg = env::config(env);
     let key = key(req, env)?;
     let Some(s) = current_session(req, &key) else {
+        let cfg = env::config(env);
         return html(views::admin_login_page(&cfg, None), 200, "no-store");
     };
     let flash: Option<String> = req
@@ -113,8 +114,20 @@ pub async fn page(req: &Request, env: &Env) -> AppResult<Response> {
         .query_pairs()
         .find(|(k, _)| k == "msg")
         .map(|(_, v)| v.chars().take(300).collect());
+    dashboard(env, &key, &s, flash, None).await
+}
+
+/// The dashboard, with a notice, and with the feeds a page announced to choose from.
+async fn dashboard(
+    env: &Env,
+    key: &[u8; 32],
+    session: &str,
+    flash: Option<String>,
+    choices: Option<(&str, &[FeedLink])>,
+) -> AppResult<Response> {
+    let cfg = env::config(env);
     // When D1 does not answer (a daily limit ran out), the page says so instead of failing.
-    let (feeds, flash) = match store::feeds_all(&env::db(env)?).await {
+    let (feeds, flash) = match store::feeds_all_detailed(&env::db(env)?).await {
         Ok(feeds) => (feeds, flash),
         Err(e) => {
             let trouble = PlatformTrouble::of(&e.to_string());
@@ -126,12 +139,9 @@ pub async fn page(req: &Request, env: &Env) -> AppResult<Response> {
             (Vec::new(), Some(note))
         }
     };
-    let csrf = session::csrf_token(&key, &s);
-    html(
-        views::admin_page(&cfg, &feeds, &csrf, flash.as_deref()),
-        200,
-        "no-store",
-    )
+    let csrf = session::csrf_token(key, session);
+    let page = views::admin_page(&cfg, &feeds, &csrf, flash.as_deref(), choices);
+    html(page, 200, "no-store")
 }
 
 pub async fn login(mut req: Request, env: &Env) -> AppResult<Response> {
@@ -160,6 +170,14 @@ pub async fn login(mut req: Request, env: &Env) -> AppResult<Response> {
 
 /// Checks origin, session and CSRF token, then returns the form.
 async fn authorized_form(req: &mut Request, env: &Env) -> AppResult<Vec<(String, String)>> {
+    Ok(authorized(req, env).await?.0)
+}
+
+/// [`authorized_form`], with the session key and value (to render a page in answer).
+async fn authorized(
+    req: &mut Request,
+    env: &Env,
+) -> AppResult<(Vec<(String, String)>, [u8; 32], String)> {
     same_origin(req)?;
     let key = key(req, env)?;
     let s = current_session(req, &key).ok_or(AppError::Unauthorized)?;
@@ -169,7 +187,7 @@ async fn authorized_form(req: &mut Request, env: &Env) -> AppResult<Vec<(String,
             "the form's CSRF token is missing or stale; reload the page".into(),
         ));
     }
-    Ok(f)
+    Ok((f, key, s))
 }
 
 fn back(msg: &str) -> AppResult<Response> {
@@ -184,22 +202,71 @@ pub async fn logout(mut req: Request, env: &Env) -> AppResult<Response> {
     redirect("/admin", Some(cookie_header(&req, "", 0)?))
 }
 
+/// Adds a feed, or a site by its page: several feeds found are offered to pick from.
 pub async fn add_feed(mut req: Request, env: &Env) -> AppResult<Response> {
-    let f = authorized_form(&mut req, env).await?;
+    let (f, key, s) = authorized(&mut req, env).await?;
     match feeds::add(env, field(&f, "url"), "admin").await {
-        Ok(c) => back(&format!(
+        Ok(feeds::Addition::Created(c)) => back(&format!(
             "Added {} with {} entries.",
             c.feed.display_title(),
             c.refresh.new_entries
         )),
+        Ok(feeds::Addition::Choose { page, feeds }) => {
+            let note = format!("{page} announces {} feeds: pick one.", feeds.len());
+            dashboard(env, &key, &s, Some(note), Some((&page, &feeds))).await
+        }
         Err(e @ (AppError::Unprocessable(_) | AppError::Conflict(_))) => back(&e.to_string()),
+        Err(e) => Err(e),
+    }
+}
+
+/// A comma-separated list as the filter's terms.
+fn terms(list: &str) -> Vec<String> {
+    list.split(',')
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .collect()
+}
+
+/// Sets a member's name, face, site link and filter from the edit form (every field
+/// sent: an empty one clears it).
+pub async fn edit_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Response> {
+    let f = authorized_form(&mut req, env).await?;
+    let patch = MemberPatch {
+        display_name: Some(field(&f, "display_name").into()),
+        face_url: Some(field(&f, "face_url").into()),
+        home_url: Some(field(&f, "home_url").into()),
+        filter: Some(FeedFilter {
+            categories: terms(field(&f, "categories")),
+            words: terms(field(&f, "words")),
+            excerpt_only: !field(&f, "excerpt_only").is_empty(),
+        }),
+    };
+    match feeds::configure(env, id, patch, "admin").await {
+        Ok(d) => back(&format!("Saved {}.", d.feed.display_title())),
+        Err(e @ (AppError::Unprocessable(_) | AppError::Conflict(_))) => back(&e.to_string()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Pauses a feed by hand, or resumes it.
+pub async fn hold_feed(mut req: Request, env: &Env, id: i64, held: bool) -> AppResult<Response> {
+    authorized_form(&mut req, env).await?;
+    match feeds::hold(env, id, held, "admin").await {
+        Ok(d) if held => back(&format!("Paused {} by hand.", d.feed.display_title())),
+        Ok(d) => back(&format!("Resumed {}.", d.feed.display_title())),
+        Err(e @ AppError::Conflict(_)) => back(&e.to_string()),
         Err(e) => Err(e),
     }
 }
 
 pub async fn refresh_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Response> {
     authorized_form(&mut req, env).await?;
-    back(&feeds::refresh(env, id).await?.summary())
+    match feeds::refresh(env, id).await {
+        Ok(report) => back(&report.summary()),
+        Err(e @ AppError::Conflict(_)) => back(&e.to_string()),
+        Err(e) => Err(e),
+    }
 }
 
 pub async fn delete_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Response> {

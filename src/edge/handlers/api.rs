@@ -5,7 +5,7 @@ use serde_json::json;
 use worker::{Env, Request, Response};
 
 use super::query_i64;
-use crate::core::ingest::PlatformTrouble;
+use crate::core::ingest::{MemberPatch, PlatformTrouble};
 use crate::core::model::{Counts, EntryView};
 use crate::edge::auth::require_admin;
 use crate::edge::error::{AppError, AppResult};
@@ -91,15 +91,12 @@ pub async fn entries(req: &Request, env: &Env) -> AppResult<Response> {
 }
 
 pub async fn feeds(env: &Env) -> AppResult<Response> {
-    let feeds = store::feeds_all(&env::db(env)?).await?;
+    let feeds = store::feeds_all_detailed(&env::db(env)?).await?;
     json_response(&json!({ "feeds": feeds }), 200)
 }
 
 pub async fn feed(env: &Env, id: i64) -> AppResult<Response> {
-    let feed = store::feed_by_id(&env::db(env)?, id)
-        .await?
-        .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
-    json_response(&feed, 200)
+    json_response(&feeds::detail(env, id).await?, 200)
 }
 
 #[derive(Deserialize)]
@@ -107,24 +104,52 @@ struct NewFeed {
     url: String,
 }
 
-async fn read_json<T: for<'de> Deserialize<'de>>(mut req: Request) -> AppResult<T> {
+/// `like`: an example body, for the error message.
+async fn read_json<T: for<'de> Deserialize<'de>>(mut req: Request, like: &str) -> AppResult<T> {
     let body = req.bytes().await?;
     if body.len() > MAX_JSON_BODY {
         return Err(AppError::TooLarge);
     }
-    serde_json::from_slice(&body).map_err(|e| {
-        AppError::BadRequest(format!(
-            "the body must be JSON like {{\"url\": \"https://…\"}}: {e}"
-        ))
-    })
+    serde_json::from_slice(&body)
+        .map_err(|e| AppError::BadRequest(format!("the body must be JSON like {like}: {e}")))
 }
 
-/// Adds a feed: validated by a real fetch and parse before it is kept.
+/// Adds a feed: validated by a real fetch and parse before it is kept. A web page's
+/// feeds are found: one is subscribed (201); several are listed with 300 Multiple
+/// Choices, `{"error":{"code":"multiple_feeds",…},"page":…,"feeds":[{"url","title","kind"}]}`,
+/// and nothing is subscribed until one of them is posted.
 pub async fn create_feed(req: Request, env: &Env) -> AppResult<Response> {
     require_admin(&req, env).await?;
-    let NewFeed { url } = read_json(req).await?;
-    let created = feeds::add(env, &url, "api").await?;
-    json_response(&created, 201)
+    let NewFeed { url } = read_json(req, r#"{"url": "https://…"}"#).await?;
+    match feeds::add(env, &url, "api").await? {
+        feeds::Addition::Created(created) => json_response(&created, 201),
+        feeds::Addition::Choose { page, feeds } => {
+            let message = format!(
+                "{page} is a web page announcing {} feeds: add one of them",
+                feeds.len()
+            );
+            let body = json!({
+                "error": {"code": "multiple_feeds", "message": message},
+                "page": page,
+                "feeds": feeds,
+            });
+            json_response(&body, 300)
+        }
+    }
+}
+
+/// Sets a member's name, face, site link and filter (see [`MemberPatch`]).
+pub async fn update_feed(req: Request, env: &Env, id: i64) -> AppResult<Response> {
+    require_admin(&req, env).await?;
+    let like = r#"{"display_name": "…", "face_url": "https://…", "home_url": "https://…", "filter": {"categories": […], "words": […], "excerpt_only": false}}"#;
+    let patch: MemberPatch = read_json(req, like).await?;
+    json_response(&feeds::configure(env, id, patch, "api").await?, 200)
+}
+
+/// Pauses a feed by hand (`held`) or resumes it.
+pub async fn hold_feed(req: &Request, env: &Env, id: i64, held: bool) -> AppResult<Response> {
+    require_admin(req, env).await?;
+    json_response(&feeds::hold(env, id, held, "api").await?, 200)
 }
 
 pub async fn delete_feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
