@@ -48,10 +48,34 @@
   }
 
   function localTimes(scope) {
-    for (const t of scope.querySelectorAll("time[datetime]")) {
+    // Entry times in the reader's own time; day headings stay the planet's (UTC) days.
+    for (const t of scope.querySelectorAll("time[datetime]:not(.day-date)")) {
       const d = new Date(t.getAttribute("datetime"));
       if (!isNaN(d)) t.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
     }
+  }
+
+  /** The river's section for the (UTC) day of `published`, made where it belongs (days newest first). */
+  function dayGroup(published) {
+    const key = new Date(published).toISOString().slice(0, 10);
+    const groups = [...river.querySelectorAll(":scope > section.day")];
+    const found = groups.find((g) => g.dataset.day === key);
+    if (found) return found;
+    const group = document.createElement("section");
+    group.className = "day";
+    group.dataset.day = key;
+    const h = document.createElement("h2");
+    h.className = "day-heading";
+    const t = document.createElement("time");
+    t.className = "day-date";
+    t.dateTime = key;
+    // The same words the server writes: "Tuesday, 24 November 2026".
+    t.textContent = new Date(`${key}T00:00:00Z`).toLocaleDateString("en-GB",
+      { timeZone: "UTC", weekday: "long", day: "numeric", month: "long", year: "numeric" });
+    h.append(t);
+    group.append(h);
+    river.insertBefore(group, groups.find((g) => g.dataset.day < key) || null);
+    return group;
   }
 
   function readerIsDown() {
@@ -71,19 +95,21 @@
     tpl.innerHTML = msg.html; // server-rendered, sanitized partial
     const article = tpl.content.firstElementChild;
     if (!article) return;
-    // Keep the river in publication order: a back-dated entry goes where it belongs.
+    // Keep the river in publication order: a back-dated entry goes where it belongs,
+    // in its day's section (made when the page has none for that day yet).
     const published = msg.entry.published;
-    let before = null;
-    for (const a of river.querySelectorAll("article[data-id]")) {
+    const articles = [...river.querySelectorAll("article[data-id]")];
+    const before = articles.find((a) => {
       const t = Date.parse(a.querySelector("time")?.getAttribute("datetime") || "");
-      if (!isNaN(t) && t <= published) { before = a; break; }
-    }
-    const atTop = before === river.querySelector("article[data-id]") || river.children.length === 0;
+      return !isNaN(t) && t <= published;
+    }) || null;
+    if (!before && articles.length) return; // older than everything shown: it belongs on a later page
+    const atTop = articles.length === 0 || before === articles[0];
     const keepPlace = readerIsDown() && atTop;
     const height0 = document.documentElement.scrollHeight;
-    if (before) river.insertBefore(article, before);
-    else if (atTop || river.children.length === 0) river.prepend(article);
-    else return; // older than everything shown: it belongs on a later page
+    const group = dayGroup(published);
+    if (before && before.parentElement === group) group.insertBefore(article, before);
+    else group.append(article); // the oldest of its day on this page
     localTimes(article);
     article.classList.add("fresh");
     setTimeout(() => article.classList.remove("fresh"), 2500);

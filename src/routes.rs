@@ -21,11 +21,18 @@ pub enum Route {
     AdminEditFeed(i64),
     AdminHoldFeed(i64),
     AdminResumeFeed(i64),
+    /// `/healthz`, and `/health` for monitors set up for the planet Orrery replaces.
     Healthz,
     Ws,
     AtomOut,
     RssOut,
+    /// RSS 1.0 (RDF), as classic planets published it.
+    Rss10Out,
     OpmlOut,
+    /// The members as a FOAF roll (`/foafroll.xml`), what planets of planets read.
+    FoafOut,
+    /// An old Planet Venus path, moved for good (301) to ours.
+    Moved(&'static str),
     ApiEntries,
     ApiFeeds,
     ApiFeed(i64),
@@ -69,7 +76,9 @@ impl Route {
                 | Route::Feed(_)
                 | Route::AtomOut
                 | Route::RssOut
+                | Route::Rss10Out
                 | Route::OpmlOut
+                | Route::FoafOut
         )
     }
 
@@ -138,11 +147,19 @@ pub fn route(method: &str, path: &str) -> Route {
             };
             only(post, r, "POST")
         }),
-        ["healthz"] => only(get, Healthz, "GET"),
+        ["healthz"] | ["health"] => only(get, Healthz, "GET"),
         ["ws"] => only(get, Ws, "GET"),
         ["feed.atom"] => only(get, AtomOut, "GET"),
         ["feed.rss"] => only(get, RssOut, "GET"),
+        ["feed.rss10"] => only(get, Rss10Out, "GET"),
         ["feeds.opml"] => only(get, OpmlOut, "GET"),
+        ["foafroll.xml"] => only(get, FoafOut, "GET"),
+        // Planet Venus's file names, so a planet moves to Orrery without losing subscribers.
+        ["atom.xml"] => only(get, Moved("/feed.atom"), "GET"),
+        ["rss20.xml"] | ["rss.xml"] => only(get, Moved("/feed.rss"), "GET"),
+        ["rss10.xml"] => only(get, Moved("/feed.rss10"), "GET"),
+        ["opml.xml"] => only(get, Moved("/feeds.opml"), "GET"),
+        ["index.html"] => only(get, Moved("/"), "GET"),
         ["api", "entries"] => only(get, ApiEntries, "GET"),
         ["api", "feeds"] => match method {
             "GET" | "HEAD" => ApiFeeds,
@@ -199,6 +216,23 @@ pub fn shard_for(client_key: &str, shards: u32) -> u32 {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     });
     (hash % u64::from(shards.max(1))) as u32
+}
+
+/// A strong validator for a response body: FNV-1a 64 of its bytes and its length. Pages
+/// are rendered from data alone (no clock), so the same data gives the same tag.
+pub fn etag(body: &[u8]) -> String {
+    let hash = body.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    });
+    format!("\"{hash:016x}-{:x}\"", body.len())
+}
+
+/// Whether an `If-None-Match` header names `tag` (weak comparison, as RFC 9110 asks for
+/// GET: a proxy that compresses the body may have weakened the tag it handed out).
+pub fn none_match(header: Option<&str>, tag: &str) -> bool {
+    let Some(header) = header else { return false };
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    header.trim() == "*" || header.split(',').any(|t| bare(t) == bare(tag))
 }
 
 #[cfg(test)]
@@ -308,6 +342,35 @@ mod tests {
             route("GET", "/admin/feeds/4/delete"),
             Route::MethodNotAllowed("POST")
         );
+    }
+
+    #[test]
+    fn classic_outputs_and_old_venus_paths() {
+        assert_eq!(route("GET", "/health"), Route::Healthz);
+        assert_eq!(route("GET", "/feed.rss10"), Route::Rss10Out);
+        assert_eq!(route("GET", "/foafroll.xml"), Route::FoafOut);
+        assert_eq!(route("GET", "/atom.xml"), Route::Moved("/feed.atom"));
+        assert_eq!(route("GET", "/rss20.xml"), Route::Moved("/feed.rss"));
+        assert_eq!(route("GET", "/rss10.xml"), Route::Moved("/feed.rss10"));
+        assert_eq!(route("HEAD", "/opml.xml"), Route::Moved("/feeds.opml"));
+        assert_eq!(route("POST", "/atom.xml"), Route::MethodNotAllowed("GET"));
+        assert!(route("GET", "/foafroll.xml").is_shared_page());
+        assert!(route("GET", "/feed.rss10").is_shared_page());
+        assert!(route("GET", "/health").is_rate_limited());
+    }
+
+    #[test]
+    fn etags_follow_the_body_and_match_weakly() {
+        let a = etag(b"<p>one</p>");
+        assert_eq!(a, etag(b"<p>one</p>"));
+        assert_ne!(a, etag(b"<p>two</p>"));
+        assert!(a.starts_with('"') && a.ends_with('"'));
+        assert!(none_match(Some(&a), &a));
+        assert!(none_match(Some(&format!("W/{a}")), &a));
+        assert!(none_match(Some(&format!("\"x\", {a}")), &a));
+        assert!(none_match(Some("*"), &a));
+        assert!(!none_match(Some("\"x\""), &a));
+        assert!(!none_match(None, &a));
     }
 
     #[test]

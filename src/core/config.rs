@@ -20,6 +20,60 @@ pub struct Config {
     /// Rate-limit uncached public routes per client (`RATE_LIMITS=off` turns it off,
     /// for tests that speak for hundreds of readers from one address).
     pub rate_limits: bool,
+    /// The planet's look: `assets/themes/<theme>/theme.css` (and its images). `THEME`,
+    /// letters, digits, `-` and `_` only; anything else is the default theme.
+    pub theme: String,
+    /// A logo image shown before the name in the header (`PLANET_LOGO`: a path on this
+    /// planet such as `/themes/classic/logo.svg`, or an http(s) URL).
+    pub planet_logo: Option<String>,
+    /// The about text of the sidebar (`PLANET_ABOUT`, plain text; a blank line starts a
+    /// new paragraph). Without it the sidebar shows the description.
+    pub planet_about: Option<String>,
+    /// The operator's links in the sidebar (`PLANET_LINKS` = `Name|URL,Name|URL`).
+    pub planet_links: Vec<PlanetLink>,
+}
+
+/// One of the operator's links.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlanetLink {
+    pub name: String,
+    pub url: String,
+}
+
+/// A URL a page may link or load: an http(s) URL, or a path on this planet (`/…`, not
+/// `//host`). Anything else (`javascript:`, `data:`) is dropped.
+fn safe_href(s: &str) -> Option<String> {
+    let s = s.trim();
+    let lower = s.to_ascii_lowercase();
+    let ok = (s.starts_with('/') && !s.starts_with("//") && !s.contains('\\'))
+        || ((lower.starts_with("https://") || lower.starts_with("http://"))
+            && url::Url::parse(s).is_ok_and(|u| u.host_str().is_some()));
+    (ok && !s.chars().any(char::is_control)).then(|| s.to_string())
+}
+
+/// `Name|URL,Name|URL` → links; pairs without a name or with an unusable URL are skipped.
+pub fn parse_links(s: &str) -> Vec<PlanetLink> {
+    s.split(',')
+        .filter_map(|pair| {
+            let (name, url) = pair.split_once('|')?;
+            let name = name.trim();
+            let url = safe_href(url)?;
+            (!name.is_empty()).then(|| PlanetLink {
+                name: name.to_string(),
+                url,
+            })
+        })
+        .take(20)
+        .collect()
+}
+
+fn theme_name(s: &str) -> Option<String> {
+    let s = s.trim();
+    (!s.is_empty()
+        && s.len() <= 40
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+    .then(|| s.to_ascii_lowercase())
 }
 
 impl Default for Config {
@@ -34,6 +88,10 @@ impl Default for Config {
             page_size: 30,
             page_cache_seconds: 15,
             rate_limits: true,
+            theme: "default".into(),
+            planet_logo: None,
+            planet_about: None,
+            planet_links: Vec::new(),
         }
     }
 }
@@ -82,6 +140,14 @@ impl Config {
             page_size: num("PAGE_SIZE", d.page_size).clamp(1, 200),
             page_cache_seconds: num("PAGE_CACHE_SECONDS", d.page_cache_seconds).min(300),
             rate_limits: get("RATE_LIMITS").is_none_or(|v| v.trim() != "off"),
+            theme: get("THEME").and_then(|v| theme_name(&v)).unwrap_or(d.theme),
+            planet_logo: get("PLANET_LOGO").and_then(|v| safe_href(&v)),
+            planet_about: get("PLANET_ABOUT")
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty()),
+            planet_links: get("PLANET_LINKS")
+                .map(|v| parse_links(&v))
+                .unwrap_or_default(),
         }
     }
 }
@@ -103,6 +169,52 @@ mod tests {
         assert_eq!(c.planet_url, "https://planet.example");
         assert!(c.allow_private_feeds);
         assert_eq!(c.page_size, Config::default().page_size);
+    }
+
+    #[test]
+    fn the_look_comes_from_vars_and_unsafe_values_are_dropped() {
+        let c = Config::from_lookup(|k| {
+            match k {
+            "THEME" => Some("Classic".into()),
+            "PLANET_LOGO" => Some("/themes/classic/logo.svg".into()),
+            "PLANET_ABOUT" => Some("  Posts by the people of a project.  ".into()),
+            "PLANET_LINKS" => Some(
+                "Home|https://example.org/, Code of conduct | /coc ,bad|javascript:alert(1),|https://x.example,nourl,proto|//evil.example"
+                    .into(),
+            ),
+            _ => None,
+        }
+        });
+        assert_eq!(c.theme, "classic");
+        assert_eq!(c.planet_logo.as_deref(), Some("/themes/classic/logo.svg"));
+        assert_eq!(
+            c.planet_about.as_deref(),
+            Some("Posts by the people of a project.")
+        );
+        let links: Vec<(&str, &str)> = c
+            .planet_links
+            .iter()
+            .map(|l| (l.name.as_str(), l.url.as_str()))
+            .collect();
+        assert_eq!(
+            links,
+            [
+                ("Home", "https://example.org/"),
+                ("Code of conduct", "/coc")
+            ]
+        );
+        for bad in ["../x", "a b", "x/y", ""] {
+            let c = Config::from_lookup(|k| (k == "THEME").then(|| bad.into()));
+            assert_eq!(c.theme, "default", "{bad:?}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "data:image/svg+xml,x",
+            "//evil.example/a.png",
+        ] {
+            let c = Config::from_lookup(|k| (k == "PLANET_LOGO").then(|| bad.into()));
+            assert_eq!(c.planet_logo, None, "{bad:?}");
+        }
     }
 
     #[test]

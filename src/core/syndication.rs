@@ -1,6 +1,7 @@
-//! Feeds out (Atom, RSS, OPML) and OPML in. Every string is escaped by maud and stripped of characters XML forbids; HTML-carrying fields get HTML (sanitized, or plain text HTML-escaped first), escaped once more as XML text.
+//! Feeds out (Atom, RSS 2.0, RSS 1.0, OPML, a FOAF roll) and OPML in. Every string is escaped by maud and stripped of characters XML forbids; HTML-carrying fields get HTML (sanitized, or plain text HTML-escaped first), escaped once more as XML text.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 
 use maud::{html, Markup, PreEscaped};
 
@@ -30,12 +31,23 @@ fn rfc822(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-/// The planet as Atom 1.0.
+/// Where Venus-era readers look for a member's name and face (`planet:name`, `planet:face`).
+const PLANET_NS: &str = "http://planet.intertwingly.net/";
+
+/// The planet as Atom 1.0, without the members' site and feed links (see [`atom_with_sources`]).
 pub fn atom(cfg: &Config, entries: &[EntryView]) -> Markup {
+    atom_with_sources(cfg, entries, &[])
+}
+
+/// The planet as Atom 1.0. Each entry names its author (the entry's own, else the
+/// member) and carries its member in `<source>`: name, face (`<icon>`, and Venus's
+/// `planet:face`) and, from `feeds`, the member's site and feed.
+pub fn atom_with_sources(cfg: &Config, entries: &[EntryView], feeds: &[FeedView]) -> Markup {
     let updated = entries.iter().map(|e| e.published).max().unwrap_or(0);
+    let members: HashMap<i64, &FeedView> = feeds.iter().map(|f| (f.id, f)).collect();
     html! {
         (XML_DECL)
-        feed xmlns="http://www.w3.org/2005/Atom" {
+        feed xmlns="http://www.w3.org/2005/Atom" xmlns:planet=(PLANET_NS) {
             title { (x(&cfg.planet_name)) }
             subtitle { (x(&cfg.planet_description)) }
             id { (x(&cfg.planet_url)) "/" }
@@ -44,6 +56,7 @@ pub fn atom(cfg: &Config, entries: &[EntryView]) -> Markup {
             updated { (iso_time(updated)) }
             generator { "Orrery" }
             @for e in entries {
+                @let member = members.get(&e.feed_id);
                 entry {
                     // Atom text constructs without a type are plain text: escaped once.
                     title { (x(&e.title)) }
@@ -51,8 +64,19 @@ pub fn atom(cfg: &Config, entries: &[EntryView]) -> Markup {
                     @if let Some(u) = &e.url { link rel="alternate" href=(x(u)) {} }
                     updated { (iso_time(e.published)) }
                     published { (iso_time(e.published)) }
-                    author { name { (x(e.author.as_deref().unwrap_or(&e.feed_title))) } }
-                    source { title { (x(&e.feed_title)) } }
+                    author {
+                        name { (x(e.author.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&e.feed_title))) }
+                        @if let Some(site) = member.and_then(|f| f.site_link()) { uri { (x(site)) } }
+                    }
+                    source {
+                        id { (x(&format!("{}/feeds/{}", cfg.planet_url, e.feed_id))) }
+                        title { (x(&e.feed_title)) }
+                        @if let Some(site) = member.and_then(|f| f.site_link()) { link rel="alternate" href=(x(site)) {} }
+                        @if let Some(f) = member { link rel="self" href=(x(&public_url(&f.url))) {} }
+                        @if let Some(face) = &e.feed_face { icon { (x(face)) } }
+                        planet:name { (x(&e.feed_title)) }
+                        @if let Some(face) = &e.feed_face { planet:face { (x(face)) } }
+                    }
                     @if !e.summary.is_empty() { summary { (x(&e.summary)) } }
                     @if !e.content_html.is_empty() { content type="html" { (x(&e.content_html)) } }
                 }
@@ -82,6 +106,73 @@ pub fn rss(cfg: &Config, entries: &[EntryView]) -> Markup {
                         description {
                             @if e.content_html.is_empty() { (text_as_html(&e.summary)) }
                             @else { (x(&e.content_html)) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The planet as RSS 1.0 (RDF Site Summary), as classic planets served it at `rss10.xml`:
+/// every item's `rdf:about` is its id on this planet, listed in the channel's sequence.
+pub fn rss10(cfg: &Config, entries: &[EntryView]) -> Markup {
+    let about = |e: &EntryView| format!("{}/entries/{}", cfg.planet_url, e.id);
+    let updated = entries.iter().map(|e| e.published).max().unwrap_or(0);
+    html! {
+        (XML_DECL)
+        rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+            xmlns="http://purl.org/rss/1.0/"
+            xmlns:dc="http://purl.org/dc/elements/1.1/"
+            xmlns:content="http://purl.org/rss/1.0/modules/content/" {
+            channel rdf:about=(x(&format!("{}/", cfg.planet_url))) {
+                title { (x(&cfg.planet_name)) }
+                link { (x(&cfg.planet_url)) "/" }
+                description { (x(&cfg.planet_description)) }
+                dc:date { (iso_time(updated)) }
+                items { rdf:Seq { @for e in entries { rdf:li rdf:resource=(x(&about(e))) {} } } }
+            }
+            @for e in entries {
+                item rdf:about=(x(&about(e))) {
+                    title { (x(&e.feed_title)) ": " (x(&e.title)) }
+                    link { (x(e.url.as_deref().unwrap_or(&about(e)))) }
+                    dc:date { (iso_time(e.published)) }
+                    dc:creator { (x(e.author.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&e.feed_title))) }
+                    @if !e.summary.is_empty() { description { (x(&e.summary)) } }
+                    @if !e.content_html.is_empty() { content:encoded { (x(&e.content_html)) } }
+                }
+            }
+        }
+    }
+}
+
+/// The members as a FOAF roll (`foafroll.xml`, as Planet and Venus wrote it): the planet a
+/// `foaf:Group`, each member a `foaf:Agent` with their name, face, blog and its feed.
+pub fn foafroll(cfg: &Config, feeds: &[FeedView]) -> Markup {
+    html! {
+        (XML_DECL)
+        rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+            xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#"
+            xmlns:foaf="http://xmlns.com/foaf/0.1/"
+            xmlns:rss="http://purl.org/rss/1.0/"
+            xmlns:dc="http://purl.org/dc/elements/1.1/" {
+            foaf:Group {
+                foaf:name { (x(&cfg.planet_name)) }
+                foaf:homepage { (x(&cfg.planet_url)) "/" }
+                rdfs:seeAlso rdf:resource=(x(&format!("{}/foafroll.xml", cfg.planet_url))) {}
+                @for f in feeds {
+                    @let name = f.display_title();
+                    @let feed_url = public_url(&f.url);
+                    foaf:member {
+                        foaf:Agent {
+                            foaf:name { (x(&name)) }
+                            @if let Some(face) = &f.face_url { foaf:img rdf:resource=(x(face)) {} }
+                            foaf:weblog {
+                                foaf:Document rdf:about=(x(f.site_link().unwrap_or(&feed_url))) {
+                                    dc:title { (x(&name)) }
+                                    rdfs:seeAlso { rss:channel rdf:about=(x(&feed_url)) {} }
+                                }
+                            }
                         }
                     }
                 }
@@ -205,8 +296,9 @@ mod tests {
     fn atom_and_rss_escape_everything() {
         let cfg = Config::default();
         for out in [
-            atom(&cfg, &[entry()]).into_string(),
+            atom_with_sources(&cfg, &[entry()], &[member()]).into_string(),
             rss(&cfg, &[entry()]).into_string(),
+            rss10(&cfg, &[entry()]).into_string(),
         ] {
             assert!(out.starts_with("<?xml"));
             assert!(!out.contains("<script>"), "{out}");
@@ -221,6 +313,161 @@ mod tests {
                 "our own output parses: {out}"
             );
         }
+    }
+
+    fn member() -> FeedView {
+        FeedView {
+            id: 1,
+            url: "https://a.example/feed?token=s3cret&x=1".into(),
+            title: "A's feed".into(),
+            site_url: Some("https://a.example/".into()),
+            description: None,
+            format: None,
+            status: crate::core::ingest::FeedStatus::Active,
+            consecutive_failures: 0,
+            last_error: None,
+            last_fetch_at: None,
+            last_success_at: None,
+            next_fetch_at: None,
+            last_changed_at: None,
+            entry_count: 1,
+            display_name: Some("Ann <Example>".into()),
+            face_url: Some("https://faces.example/ann.png?s=64&x=\"1\"".into()),
+            home_url: Some("https://ann.example/".into()),
+        }
+    }
+
+    /// Every element and attribute name of a document (prefix:local as written), checking
+    /// it is well-formed XML on the way.
+    fn names(doc: &str) -> Vec<String> {
+        use quick_xml::events::Event;
+        let mut r = quick_xml::Reader::from_str(doc);
+        r.config_mut().check_end_names = true;
+        let mut out = Vec::new();
+        let mut text = String::new();
+        let flush = |text: &mut String, out: &mut Vec<String>| {
+            if !text.trim().is_empty() {
+                out.push(format!("#{text}"));
+            }
+            text.clear();
+        };
+        loop {
+            match r.read_event().expect("well-formed") {
+                Event::Start(e) | Event::Empty(e) => {
+                    flush(&mut text, &mut out);
+                    out.push(e.name().as_ref().to_string());
+                    for a in e.attributes() {
+                        let a = a.expect("well-formed attribute");
+                        let v = quick_xml::escape::unescape(&a.value).expect("escaped value");
+                        out.push(format!("@{}={v}", a.key.as_ref()));
+                    }
+                }
+                Event::Text(t) => text.push_str(&t),
+                Event::GeneralRef(r) => text.push_str(match &*r {
+                    "lt" => "<",
+                    "gt" => ">",
+                    "amp" => "&",
+                    "quot" => "\"",
+                    "apos" => "'",
+                    other => panic!("unexpected entity {other}"),
+                }),
+                Event::End(_) => flush(&mut text, &mut out),
+                Event::Eof => break,
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn atom_carries_the_members_name_and_face() {
+        let e = EntryView {
+            author: None,
+            feed_title: "Ann <Example>".into(),
+            feed_face: Some("https://faces.example/ann.png?s=64&x=\"1\"".into()),
+            ..entry()
+        };
+        let out = atom_with_sources(&Config::default(), &[e], &[member()]).into_string();
+        let n = names(&out);
+        let face = "#https://faces.example/ann.png?s=64&x=\"1\"";
+        for want in [
+            "@xmlns:planet=http://planet.intertwingly.net/",
+            "#Ann <Example>",
+            "icon",
+            face,
+            "planet:name",
+            "planet:face",
+            "@href=https://ann.example/",
+            "@href=https://a.example/feed?token=hidden&x=1",
+        ] {
+            assert!(n.iter().any(|x| x == want), "{want} in {n:?}");
+        }
+        assert!(!out.contains("s3cret"), "credentials stay hidden");
+        let parsed = feed_rs::parser::parse(out.as_bytes()).expect("parses");
+        assert_eq!(
+            parsed.entries[0].authors[0].name.as_deref(),
+            Some("Ann <Example>")
+        );
+    }
+
+    #[test]
+    fn rss10_is_rdf_with_every_item_in_the_sequence() {
+        let out = rss10(
+            &Config::default(),
+            &[entry(), EntryView { id: 6, ..entry() }],
+        )
+        .into_string();
+        let n = names(&out);
+        assert_eq!(n[0], "rdf:RDF");
+        let seq: Vec<&String> = n
+            .iter()
+            .filter(|x| x.starts_with("@rdf:resource="))
+            .collect();
+        let items: Vec<&String> = n
+            .iter()
+            .filter(|x| x.starts_with("@rdf:about=") && x.contains("/entries/"))
+            .collect();
+        assert_eq!(seq.len(), 2);
+        assert_eq!(
+            seq.iter().map(|s| &s[14..]).collect::<Vec<_>>(),
+            items.iter().map(|s| &s[11..]).collect::<Vec<_>>()
+        );
+        assert!(n.iter().any(|x| x == "content:encoded"));
+        assert!(
+            n.iter().any(|x| x == "#<p>hi</p>"),
+            "content is escaped HTML text"
+        );
+        assert!(feed_rs::parser::parse(out.as_bytes()).is_ok(), "{out}");
+    }
+
+    #[test]
+    fn foafroll_lists_members_with_names_faces_blogs_and_feeds() {
+        let plain = FeedView {
+            id: 2,
+            display_name: None,
+            face_url: None,
+            home_url: None,
+            site_url: None,
+            title: "Plain & simple".into(),
+            url: "https://p.example/rss".into(),
+            ..member()
+        };
+        let out = foafroll(&Config::default(), &[member(), plain]).into_string();
+        let n = names(&out);
+        for want in [
+            "foaf:Group",
+            "#Ann <Example>",
+            "@rdf:resource=https://faces.example/ann.png?s=64&x=\"1\"",
+            "@rdf:about=https://ann.example/",
+            "@rdf:about=https://a.example/feed?token=hidden&x=1",
+            "#Plain & simple",
+            "@rdf:about=https://p.example/rss",
+        ] {
+            assert!(n.iter().any(|x| x == want), "{want} in {n:?}");
+        }
+        assert_eq!(n.iter().filter(|x| *x == "foaf:Agent").count(), 2);
+        assert_eq!(n.iter().filter(|x| *x == "foaf:img").count(), 1);
+        assert!(!out.contains("s3cret"));
     }
 
     #[test]

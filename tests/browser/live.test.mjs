@@ -66,13 +66,13 @@ test("the river connects live and shows a new entry at the top without a reload"
     const a = document.querySelector("#river article");
     return a && a.dataset.id !== before;
   }, firstBefore, { timeout: 10000 });
-  const top = await page.textContent("#river article h2");
+  const top = await page.textContent("#river article h3");
   // An Atom text title: its escaped markup is text, shown as typed, never as markup.
   assert.match(top, /Brand new <b>live<\/b> entry/);
   assert.equal(await page.locator(`#river article[data-feed="${id}"] b`).count(), 0, "title rendered as text");
   // Exactly one article more than before: the new one, once (other tests' feeds may be on the river too).
   assert.equal(await page.locator("#river article").count(), countBefore + 1);
-  assert.equal(await page.locator("#river article h2", { hasText: "Brand new <b>live</b> entry" }).count(), 1);
+  assert.equal(await page.locator("#river article h3", { hasText: "Brand new <b>live</b> entry" }).count(), 1);
   assert.deepEqual(navigations, [], "no reload");
   assert.deepEqual(errors, []);
   await page.screenshot({ path: path.join(ROOT, "target", "live-timeline.png"), fullPage: false });
@@ -125,7 +125,7 @@ test("a reader scrolled down gets a 'new entries' pill instead of a moving page"
   await page.waitForSelector("#new-pill:not([hidden])", { state: "attached", timeout: 10000 });
   assert.ok(await page.isVisible("#new-pill button"), "the pill is shown");
   assert.equal(await page.textContent("#new-pill .count"), "1");
-  assert.match(await page.textContent("#river article h2"), /Arrived while scrolled/);
+  assert.match(await page.textContent("#river article h3"), /Arrived while scrolled/);
   const after = await page.evaluate((id) => document.querySelector(`article[data-id="${id}"]`).getBoundingClientRect().top, anchor.id);
   assert.ok(Math.abs(after - anchor.top) < 5, `the article being read stayed put (${anchor.top} → ${after})`);
   await page.click("#new-pill button");
@@ -158,8 +158,8 @@ test("when the server goes away the page says so, reconnects, and catches up wit
   const r = await api(w.url, "POST", `/api/feeds/${id}/refresh`);
   assert.equal(r.body.new_entries, 1);
   await page.waitForFunction(() => document.documentElement.dataset.live === "live", null, { timeout: 45000 });
-  await page.waitForFunction(() => [...document.querySelectorAll("#river article h2")].some((h) => h.textContent.includes("away")), null, { timeout: 15000 });
-  const copies = await page.locator("#river article h2", { hasText: "Published while you were away" }).count();
+  await page.waitForFunction(() => [...document.querySelectorAll("#river article h3")].some((h) => h.textContent.includes("away")), null, { timeout: 15000 });
+  const copies = await page.locator("#river article h3", { hasText: "Published while you were away" }).count();
   assert.equal(copies, 1, "exactly once");
   assert.deepEqual(navigations, [], "no reload");
   await page.close();

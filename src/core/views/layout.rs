@@ -1,4 +1,4 @@
-//! The shared page layout.
+//! The shared page layout: header, main, the sidebar where a page has one, footer; the theme's stylesheet.
 
 use maud::{html, Markup, DOCTYPE};
 
@@ -13,7 +13,13 @@ pub struct Page<'a> {
     pub nav: &'a str,
 }
 
+/// A page without a sidebar.
 pub fn layout(cfg: &Config, page: &Page, body: Markup) -> Markup {
+    layout_with(cfg, page, body, None)
+}
+
+/// A page with a sidebar (`aside`): beside the main column on a wide screen, below it on a phone.
+pub fn layout_with(cfg: &Config, page: &Page, body: Markup, aside: Option<Markup>) -> Markup {
     let full_title = if page.title.is_empty() {
         cfg.planet_name.clone()
     } else {
@@ -31,21 +37,29 @@ pub fn layout(cfg: &Config, page: &Page, body: Markup) -> Markup {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
+                meta name="color-scheme" content="light dark";
                 title { (full_title) }
                 meta name="description" content=(cfg.planet_description);
                 link rel="stylesheet" href="/style.css";
-                // Served by the edge: browsers would otherwise ask the Worker for /favicon.ico.
+                // Colours, fonts and images: the theme's own stylesheet (never inline styles: the CSP stays strict).
+                link rel="stylesheet" href=(format!("/themes/{}/theme.css", cfg.theme));
+                // Served by the edge (the .ico too, for browsers that ask for it anyway).
                 link rel="icon" type="image/svg+xml" href="/favicon.svg";
                 link rel="alternate" type="application/atom+xml" title=(cfg.planet_name) href="/feed.atom";
                 link rel="alternate" type="application/rss+xml" title=(cfg.planet_name) href="/feed.rss";
+                script src="/keys.js" defer {}
                 @if let Some(ws) = page.live_path {
                     script src="/live.js" defer data-ws=(ws) {}
                 }
             }
-            body {
+            body data-theme=(cfg.theme) {
+                a.skip-link href="#main" { "Skip to content" }
                 header.site {
-                    a.brand href="/" { (cfg.planet_name) }
-                    nav {
+                    a.brand href="/" {
+                        @if let Some(logo) = &cfg.planet_logo { img.logo src=(logo) alt="" height="32"; }
+                        span.name { (cfg.planet_name) }
+                    }
+                    nav.site-nav aria-label="Site" {
                         @for (key, href, label) in nav {
                             @if key == page.nav {
                                 a href=(href) aria-current="page" { (label) }
@@ -54,21 +68,36 @@ pub fn layout(cfg: &Config, page: &Page, body: Markup) -> Markup {
                             }
                         }
                     }
+                    // The search page has its own form; every other page has this one (`/` focuses it).
+                    @if page.nav != "search" {
+                        form.site-search action="/search" method="get" role="search" {
+                            label.visually-hidden for="site-q" { "Search the planet" }
+                            input #site-q type="search" name="q" placeholder="Search" maxlength="200";
+                        }
+                    }
                     @if page.live_path.is_some() {
                         span #live-status .live-status data-state="offline" role="status" aria-live="polite" {
                             span.dot {} span.label { "offline" } span.readers {}
                         }
                     }
                 }
-                main { (body) }
+                div.page.with-aside[aside.is_some()] {
+                    main #main tabindex="-1" { (body) }
+                    @if let Some(aside) = aside {
+                        aside.sidebar aria-label="About this planet" { (aside) }
+                    }
+                }
                 footer.site {
                     p {
                         (cfg.planet_description) " · "
                         a href="/feed.atom" { "Atom" } " · "
-                        a href="/feed.rss" { "RSS" } " · "
+                        a href="/feed.rss" { "RSS 2.0" } " · "
+                        a href="/feed.rss10" { "RSS 1.0" } " · "
                         a href="/feeds.opml" { "OPML" } " · "
+                        a href="/foafroll.xml" { "FOAF" } " · "
                         "Powered by Orrery"
                     }
+                    p.keys-hint hidden { button #keys-open type="button" { "Keyboard shortcuts" } " (press " kbd { "?" } ")" }
                 }
             }
         }

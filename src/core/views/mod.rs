@@ -4,12 +4,12 @@ mod layout;
 mod pages;
 mod partials;
 
-pub use layout::{layout, Page};
+pub use layout::{layout, layout_with, Page};
 pub use pages::{
     admin_login_page, admin_page, entry_page, error_page, feed_page, feeds_page, home_page,
-    search_page, titles_page, HomePage, SearchHit, SearchPage,
+    home_page_with_members, search_page, sidebar, titles_page, HomePage, SearchHit, SearchPage,
 };
-pub use partials::{entry_article, entry_whole, RIVER_WHOLE_BYTES};
+pub use partials::{by_day, day_key, entry_article, entry_whole, face, RIVER_WHOLE_BYTES};
 
 use maud::{Markup, PreEscaped, Render};
 

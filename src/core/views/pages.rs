@@ -2,7 +2,8 @@
 
 use maud::{html, Markup};
 
-use super::{entry_article, entry_whole, human_time, iso_time, layout, Page};
+use super::partials::{by_day, day_heading, entry_title, face};
+use super::{entry_article, entry_whole, human_time, iso_time, layout, layout_with, Page};
 use crate::core::config::Config;
 use crate::core::feed::discover::FeedLink;
 use crate::core::fetch_policy::{public_text, public_url};
@@ -20,18 +21,25 @@ pub struct HomePage<'a> {
     pub revision: i64,
 }
 
+/// The river: one section per day (newest first), each headed by its date. The live
+/// script inserts new entries into their day's section, making it when it is missing.
 fn river(page: &HomePage, base: &str) -> Markup {
     let entries = page.entries;
     html! {
         div #new-pill .new-pill hidden { button type="button" { span.count { "0" } " new entries" } }
         section #river .river aria-label="Entries" data-revision=(page.revision) {
-            @for e in entries { (entry_article(e)) }
+            @for (key, label, day) in by_day(entries) {
+                section.day data-day=(key) {
+                    (day_heading(&key, &label))
+                    @for e in day { (entry_article(e)) }
+                }
+            }
         }
         @if entries.is_empty() {
             p #empty .empty { "No entries yet. New ones appear here the moment a feed publishes them." }
         }
         @if let Some(before) = page.older {
-            nav.pager { a rel="next" href=(format!("{base}?before={before}")) { "Older entries →" } }
+            nav.pager aria-label="Pages" { a rel="next" href=(format!("{base}?before={before}")) { "Older entries →" } }
         }
     }
 }
@@ -46,7 +54,7 @@ pub fn entry_page(cfg: &Config, e: &EntryView) -> Markup {
             nav: "river",
         },
         html! {
-            h1.visually-hidden { (e.title) }
+            h1.visually-hidden { (entry_title(e)) }
             section #river .river.single aria-label="Entry" { (entry_whole(e)) }
             @if let Some(url) = &e.url {
                 p.source { a href=(url) rel="noopener noreferrer" { "Read it at the source →" } }
@@ -55,10 +63,73 @@ pub fn entry_page(cfg: &Config, e: &EntryView) -> Markup {
     )
 }
 
+/// The health of a feed as a coloured dot, its word for screen readers and on hover.
+fn health_dot(f: &FeedView) -> Markup {
+    let label = status_label(f);
+    html! { span class=(format!("dot {label}")) title=(label) {} span.visually-hidden { " (" (label) ")" } }
+}
+
+/// The sidebar of the planet's pages: about, the operator's links, every member
+/// (face, name, feed, health) and the feeds out.
+pub fn sidebar(cfg: &Config, members: &[FeedView]) -> Markup {
+    let about = cfg
+        .planet_about
+        .as_deref()
+        .unwrap_or(&cfg.planet_description);
+    html! {
+        section.about aria-labelledby="about-heading" {
+            h2 #about-heading { "About " (cfg.planet_name) }
+            @for para in about.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+                p { (para) }
+            }
+            @if !cfg.planet_links.is_empty() {
+                ul.links {
+                    @for l in &cfg.planet_links { li { a href=(l.url) { (l.name) } } }
+                }
+            }
+        }
+        section.members aria-labelledby="members-heading" {
+            h2 #members-heading { "Subscriptions" }
+            @if members.is_empty() {
+                p.empty-note { "No feeds yet." }
+            } @else {
+                ul.members {
+                    @for f in members {
+                        @let name = f.display_title();
+                        li data-feed=(f.id) {
+                            (face(f.face_url.as_deref(), &name, 24))
+                            a.member href=(format!("/feeds/{}", f.id)) { (name) }
+                            " "
+                            a.feed-link href=(public_url(&f.url)) rel="noopener noreferrer" {
+                                "feed" span.visually-hidden { " of " (name) }
+                            }
+                            " " (health_dot(f))
+                        }
+                    }
+                }
+            }
+        }
+        section.outputs aria-labelledby="outputs-heading" {
+            h2 #outputs-heading { "Subscribe" }
+            p {
+                a href="/feed.atom" { "Atom" } " · " a href="/feed.rss" { "RSS 2.0" } " · "
+                a href="/feed.rss10" { "RSS 1.0" } " · " a href="/feeds.opml" { "OPML" } " · "
+                a href="/foafroll.xml" { "FOAF" }
+            }
+        }
+    }
+}
+
+/// The river with the sidebar, without its list of members (see [`home_page_with_members`]).
 pub fn home_page(cfg: &Config, page: &HomePage) -> Markup {
+    home_page_with_members(cfg, page, &[])
+}
+
+/// The planet's front page: the river by day, and the sidebar listing `members`.
+pub fn home_page_with_members(cfg: &Config, page: &HomePage, members: &[FeedView]) -> Markup {
     // Only the first page follows the socket: an older page must not grow at the top.
     let live = (!page.paged).then_some("/ws");
-    layout(
+    layout_with(
         cfg,
         &Page {
             title: "",
@@ -69,6 +140,7 @@ pub fn home_page(cfg: &Config, page: &HomePage) -> Markup {
             h1.visually-hidden { (cfg.planet_name) }
             (river(page, "/"))
         },
+        Some(sidebar(cfg, members)),
     )
 }
 
@@ -90,20 +162,33 @@ pub fn feeds_page(cfg: &Config, feeds: &[FeedView]) -> Markup {
         },
         html! {
             h1 { "Feeds" }
-            p { (feeds.len()) " feeds · " a href="/feeds.opml" { "OPML" } }
-            table.feeds {
-                thead { tr { th { "Feed" } th { "Health" } th { "Entries" } th { "Last changed" } } }
+            p { (feeds.len()) " feeds · " a href="/feeds.opml" { "OPML" } " · " a href="/foafroll.xml" { "FOAF" } }
+            table.feeds.members {
+                thead { tr { th scope="col" { "Member" } th scope="col" { "Health" } th scope="col" { "Entries" } th scope="col" { "Last changed" } } }
                 tbody {
                     @for f in feeds {
+                        @let name = f.display_title();
                         tr data-feed=(f.id) {
-                            td {
-                                a href=(format!("/feeds/{}", f.id)) { (f.display_title()) }
-                                @if let Some(site) = &f.site_url { " " a.site href=(site) rel="noopener noreferrer" { "site" } }
+                            td.member data-label="Member" {
+                                (face(f.face_url.as_deref(), &name, 40))
+                                span.who {
+                                    a.name href=(format!("/feeds/{}", f.id)) { (name) }
+                                    span.links {
+                                        a.feed-link href=(public_url(&f.url)) rel="noopener noreferrer" {
+                                            "feed" span.visually-hidden { " of " (name) }
+                                        }
+                                        @if let Some(site) = f.site_link() {
+                                            " · " a.site href=(site) rel="noopener noreferrer" {
+                                                "site" span.visually-hidden { " of " (name) }
+                                            }
+                                        }
+                                    }
+                                }
                             }
-                            td { span class=(format!("health {}", status_label(f))) { (status_label(f)) }
+                            td data-label="Health" { span class=(format!("health {}", status_label(f))) { (status_label(f)) }
                                  @if let Some(err) = &f.last_error { " " span.error { (public_text(err)) } } }
-                            td { (f.entry_count) }
-                            td { @if let Some(t) = f.last_changed_at { time datetime=(iso_time(t)) { (human_time(t)) } } @else { "never" } }
+                            td data-label="Entries" { (f.entry_count) }
+                            td data-label="Last changed" { @if let Some(t) = f.last_changed_at { time datetime=(iso_time(t)) { (human_time(t)) } } @else { "never" } }
                         }
                     }
                 }
@@ -124,13 +209,16 @@ pub fn feed_page(cfg: &Config, feed: &FeedView, page: &HomePage) -> Markup {
         },
         html! {
             section.feed-info data-feed=(feed.id) {
-                h1 { (title) }
-                @if let Some(d) = &feed.description { p.description { (d) } }
-                p.meta {
-                    span class=(format!("health {}", status_label(feed))) { (status_label(feed)) }
-                    " · " a href=(public_url(&feed.url)) rel="noopener noreferrer" { "feed" }
-                    @if let Some(site) = &feed.site_url { " · " a href=(site) rel="noopener noreferrer" { "site" } }
-                    @if let Some(err) = &feed.last_error { " · " span.error { (public_text(err)) } }
+                (face(feed.face_url.as_deref(), &title, 64))
+                div {
+                    h1 { (title) }
+                    @if let Some(d) = &feed.description { p.description { (d) } }
+                    p.meta {
+                        span class=(format!("health {}", status_label(feed))) { (status_label(feed)) }
+                        " · " a href=(public_url(&feed.url)) rel="noopener noreferrer" { "feed" }
+                        @if let Some(site) = feed.site_link() { " · " a href=(site) rel="noopener noreferrer" { "site" } }
+                        @if let Some(err) = &feed.last_error { " · " span.error { (public_text(err)) } }
+                    }
                 }
             }
             (river(page, &format!("/feeds/{}", feed.id)))
@@ -140,32 +228,31 @@ pub fn feed_page(cfg: &Config, feed: &FeedView, page: &HomePage) -> Markup {
 
 fn title_list(entries: &[EntryView]) -> Markup {
     html! {
-        ol.titles {
-            @for e in entries {
-                li data-id=(e.id) {
-                    @if let Some(u) = &e.url { a href=(u) rel="noopener noreferrer" { (display_title(e)) } }
-                    @else { (display_title(e)) }
-                    " " span.meta {
-                        a href=(format!("/feeds/{}", e.feed_id)) { (e.feed_title) } " · "
-                        time datetime=(iso_time(e.published)) { (human_time(e.published)) }
+        @for (key, label, day) in by_day(entries) {
+            section.day data-day=(key) {
+                (day_heading(&key, &label))
+                ol.titles {
+                    @for e in day {
+                        li data-id=(e.id) {
+                            (face(e.feed_face.as_deref(), &e.feed_title, 24))
+                            @if let Some(u) = &e.url { a.title href=(u) rel="noopener noreferrer" { (entry_title(e)) } }
+                            @else { a.title href=(format!("/entries/{}", e.id)) { (entry_title(e)) } }
+                            " " span.meta {
+                                a href=(format!("/feeds/{}", e.feed_id)) { (e.feed_title) } " · "
+                                time datetime=(iso_time(e.published)) { (human_time(e.published)) }
+                            }
+                        }
                     }
                 }
             }
         }
+        @if entries.is_empty() { p.empty { "No entries yet." } }
     }
 }
 
-fn display_title(e: &EntryView) -> &str {
-    if e.title.trim().is_empty() {
-        "Untitled"
-    } else {
-        &e.title
-    }
-}
-
-/// Just the titles: a compact index of the newest entries.
-pub fn titles_page(cfg: &Config, entries: &[EntryView]) -> Markup {
-    layout(
+/// Just the titles, by day: a compact index of the newest entries, with the sidebar.
+pub fn titles_page(cfg: &Config, entries: &[EntryView], members: &[FeedView]) -> Markup {
+    layout_with(
         cfg,
         &Page {
             title: "Titles",
@@ -173,6 +260,7 @@ pub fn titles_page(cfg: &Config, entries: &[EntryView]) -> Markup {
             nav: "titles",
         },
         html! { h1 { "Latest titles" } (title_list(entries)) },
+        Some(sidebar(cfg, members)),
     )
 }
 
@@ -220,7 +308,8 @@ pub fn search_page(cfg: &Config, sp: &SearchPage) -> Markup {
         html! {
             h1 { "Search" }
             form.search action="/search" method="get" role="search" {
-                input type="search" name="q" value=(query) placeholder="Search every word of every post" maxlength="200" autofocus;
+                label.visually-hidden for="q" { "Search every word of every post" }
+                input #q type="search" name="q" value=(query) placeholder="Search every word of every post" maxlength="200" autofocus;
                 " " button type="submit" { "Search" }
             }
             @match sp.results {
@@ -233,7 +322,7 @@ pub fn search_page(cfg: &Config, sp: &SearchPage) -> Markup {
                             @let e = &h.entry;
                             li data-id=(e.id) {
                                 h2.search-title {
-                                    @if let Some(u) = &e.url { a href=(u) rel="noopener noreferrer" { (pieces(&h.highlight.title)) } }
+                                    @if let Some(u) = &e.url { a.title href=(u) rel="noopener noreferrer" { (pieces(&h.highlight.title)) } }
                                     @else { (pieces(&h.highlight.title)) }
                                 }
                                 p.snippet { (pieces(&h.highlight.snippet)) }
@@ -517,5 +606,172 @@ mod tests {
         };
         let river = entry_article(&waiting).into_string();
         assert!(river.contains(r#"data-whole="0""#) && river.contains("on its way"));
+    }
+
+    fn member(id: i64, name: Option<&str>, face: Option<&str>) -> FeedView {
+        FeedView {
+            id,
+            url: format!("https://m{id}.example/feed?token=s3cret"),
+            title: format!("Feed {id}"),
+            site_url: Some(format!("https://m{id}.example/")),
+            description: None,
+            format: None,
+            status: FeedStatus::Failing,
+            consecutive_failures: 3,
+            last_error: None,
+            last_fetch_at: Some(1),
+            last_success_at: Some(1),
+            next_fetch_at: None,
+            last_changed_at: None,
+            entry_count: 2,
+            display_name: name.map(Into::into),
+            face_url: face.map(Into::into),
+            home_url: None,
+        }
+    }
+
+    const FACE: &str = "https://faces.example/a.png?s=48&q=\"x\"";
+
+    #[test]
+    fn the_river_shows_names_and_faces_grouped_by_day_with_a_sidebar() {
+        let day = 86_400_000;
+        let mut a = entry(1, "Today", "Ann", "<p>a</p>");
+        a.published = 1_700_006_400_000 + 3_600_000; // 2023-11-15 01:00 UTC
+        a.feed_title = "Ann Example".into();
+        a.feed_face = Some(FACE.into());
+        let mut b = entry(2, "Also today", "Bob", "<p>b</p>");
+        b.published = a.published - 60_000;
+        b.feed_title = "Bob".into();
+        let mut c = entry(3, "Yesterday", "Cy", "<p>c</p>");
+        c.published = a.published - day;
+        let cfg = Config::from_lookup(|k| match k {
+            "PLANET_ABOUT" => Some("First para.\n\nSecond <para>.".into()),
+            "PLANET_LINKS" => Some("Code|https://code.example/".into()),
+            "PLANET_LOGO" => Some("/themes/classic/logo.svg".into()),
+            "THEME" => Some("classic".into()),
+            _ => None,
+        });
+        let members = [
+            member(4, Some("Ann Example"), Some(FACE)),
+            member(5, None, None),
+        ];
+        let html = home_page_with_members(
+            &cfg,
+            &HomePage {
+                entries: &[a, b, c],
+                older: None,
+                paged: false,
+                revision: 0,
+            },
+            &members,
+        )
+        .into_string();
+        // Days, newest first, each entry under its own.
+        let d1 = html.find(r#"data-day="2023-11-15""#).expect("today");
+        let d0 = html.find(r#"data-day="2023-11-14""#).expect("yesterday");
+        assert!(d1 < html.find(r#"id="entry-2""#).unwrap());
+        assert!(html.find(r#"id="entry-2""#).unwrap() < d0);
+        assert!(d0 < html.find(r#"id="entry-3""#).unwrap());
+        assert!(html.contains(
+            r#"<time class="day-date" datetime="2023-11-15">Wednesday, 15 November 2023</time>"#
+        ));
+        // Names and faces: the face escaped, lazy, without a Referer, fixed size; no face, an initial.
+        let face_html = r#"<img class="face" src="https://faces.example/a.png?s=48&amp;q=&quot;x&quot;" alt="" width="48" height="48" loading="lazy" referrerpolicy="no-referrer""#;
+        assert!(html.contains(face_html), "{html}");
+        assert!(html.contains(r#"<a class="feed" href="/feeds/3">Ann Example</a>"#));
+        assert!(html.contains(r#"<span class="face initial" aria-hidden="true">B</span>"#));
+        // One h1; landmarks; the sidebar with the about text, the links, the members.
+        assert_eq!(html.matches("<h1").count(), 1);
+        for landmark in ["<header", "<nav", "<main", "<aside", "<footer"] {
+            assert!(html.contains(landmark), "{landmark}");
+        }
+        assert!(html.contains("<p>First para.</p><p>Second &lt;para&gt;.</p>"));
+        assert!(html.contains(r#"<a href="https://code.example/">Code</a>"#));
+        assert!(html
+            .contains(r#"<img class="logo" src="/themes/classic/logo.svg" alt="" height="32">"#));
+        assert!(html.contains(r#"href="/themes/classic/theme.css""#));
+        assert!(html.contains(r#"<a class="member" href="/feeds/5">Feed 5</a>"#));
+        assert!(html.contains(r#"href="https://m5.example/feed?token=hidden""#));
+        assert!(!html.contains("s3cret"));
+        assert!(html.contains(r#"<span class="dot failing" title="failing">"#));
+        // No inline style or script anywhere: the CSP stays strict.
+        assert!(!html.contains("style=") && !html.contains("<style"));
+        assert_eq!(
+            html.matches("<script").count(),
+            html.matches("<script src=").count()
+        );
+    }
+
+    #[test]
+    fn feeds_and_titles_show_members_by_name_with_faces() {
+        let cfg = Config::default();
+        let html = feeds_page(
+            &cfg,
+            &[
+                member(4, Some("Ann <A>"), Some(FACE)),
+                member(5, None, None),
+            ],
+        )
+        .into_string();
+        assert!(
+            html.contains(r#"<a class="name" href="/feeds/4">Ann &lt;A&gt;</a>"#),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"width="40" height="40" loading="lazy" referrerpolicy="no-referrer""#)
+        );
+        assert!(html.contains(r#"<a class="site" href="https://m4.example/""#));
+        assert!(html.contains(r#"data-label="Health""#));
+        assert!(!html.contains("s3cret"));
+        assert_eq!(html.matches("<h1").count(), 1);
+
+        let mut e = entry(8, "Titled", "Ann", "");
+        e.feed_face = Some(FACE.into());
+        let html = titles_page(&cfg, &[e], &[]).into_string();
+        assert!(
+            html.contains(r#"<li data-id="8"><img class="face small""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"<h2 class="day-heading">"#));
+        assert_eq!(html.matches("<h1").count(), 1);
+    }
+
+    #[test]
+    fn every_page_has_one_h1_and_labelled_search() {
+        let cfg = Config::default();
+        let e = entry(1, "x", "y", "<p>z</p>");
+        let pages = [
+            entry_page(&cfg, &e).into_string(),
+            search_page(
+                &cfg,
+                &SearchPage {
+                    query: "q",
+                    results: None,
+                    page: 1,
+                    more: false,
+                },
+            )
+            .into_string(),
+            error_page(&cfg, 404, "gone").into_string(),
+            feed_page(
+                &cfg,
+                &member(2, None, None),
+                &HomePage {
+                    entries: std::slice::from_ref(&e),
+                    older: None,
+                    paged: false,
+                    revision: 0,
+                },
+            )
+            .into_string(),
+        ];
+        for html in pages {
+            assert_eq!(html.matches("<h1").count(), 1, "{html}");
+            assert!(
+                html.contains(r#"<label class="visually-hidden" for="#),
+                "a labelled search"
+            );
+            assert!(html.contains("<main id=\"main\""));
+        }
     }
 }

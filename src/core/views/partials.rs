@@ -10,7 +10,7 @@ use crate::core::model::EntryView;
 pub const RIVER_WHOLE_BYTES: usize = 6_000;
 
 /// One entry of the river (long bodies collapsed). The live script inserts the socket's
-/// copy of this as is, and swaps it for the copy an `update` frame carries.
+/// copy of this as is (into its day's group), and swaps it for the copy an `update` frame carries.
 pub fn entry_article(e: &EntryView) -> Markup {
     article(e, false)
 }
@@ -20,32 +20,61 @@ pub fn entry_whole(e: &EntryView) -> Markup {
     article(e, true)
 }
 
-fn article(e: &EntryView, whole_view: bool) -> Markup {
-    let title = if e.title.trim().is_empty() {
+/// A member's face: the avatar an admin set (any http(s) URL, so it is loaded lazily and
+/// without a Referer, at a fixed size), else their initial. Decorative either way: the
+/// name is always written next to it.
+pub fn face(url: Option<&str>, name: &str, size: u16) -> Markup {
+    let class = if size > 32 { "face" } else { "face small" };
+    html! {
+        @if let Some(src) = url.filter(|u| !u.trim().is_empty()) {
+            img class=(class) src=(src) alt="" width=(size) height=(size) loading="lazy"
+                referrerpolicy="no-referrer" decoding="async";
+        } @else {
+            span class=(format!("{class} initial")) aria-hidden="true" {
+                (name.trim().chars().next().map(|c| c.to_uppercase().to_string()).unwrap_or_else(|| "·".into()))
+            }
+        }
+    }
+}
+
+/// The title to show: the entry's own, or "Untitled".
+pub fn entry_title(e: &EntryView) -> &str {
+    if e.title.trim().is_empty() {
         "Untitled"
     } else {
-        e.title.as_str()
-    };
+        &e.title
+    }
+}
+
+fn article(e: &EntryView, whole_view: bool) -> Markup {
+    let title = entry_title(e);
     let collapsed = !whole_view && e.content_html.len() > RIVER_WHOLE_BYTES;
+    let heading = html! {
+        @if let Some(url) = &e.url {
+            a.title href=(url) rel="noopener noreferrer" { (title) }
+        } @else {
+            (title)
+        }
+    };
     html! {
         article.entry id=(format!("entry-{}", e.id)) data-id=(e.id) data-feed=(e.feed_id)
             data-whole=(if e.whole { "1" } else { "0" }) {
             header {
-                h2 {
-                    @if let Some(url) = &e.url {
-                        a href=(url) rel="noopener noreferrer" { (title) }
-                    } @else {
-                        (title)
-                    }
+                a.face-link href=(format!("/feeds/{}", e.feed_id)) tabindex="-1" aria-hidden="true" {
+                    (face(e.feed_face.as_deref(), &e.feed_title, 48))
                 }
-                p.meta {
-                    a.feed href=(format!("/feeds/{}", e.feed_id)) { (e.feed_title) }
-                    @if let Some(author) = e.author.as_deref().filter(|a| !a.trim().is_empty()) {
-                        " · " span.author { (author) }
-                    }
-                    " · "
-                    a.permalink href=(format!("/entries/{}", e.id)) {
-                        time datetime=(iso_time(e.published)) { (human_time(e.published)) }
+                div.headline {
+                    // In the river the entry sits under its day's heading (h2); alone, under the page's h1.
+                    @if whole_view { h2 { (heading) } } @else { h3 { (heading) } }
+                    p.meta {
+                        a.feed href=(format!("/feeds/{}", e.feed_id)) { (e.feed_title) }
+                        @if let Some(author) = e.author.as_deref().filter(|a| !a.trim().is_empty() && a.trim() != e.feed_title.trim()) {
+                            " · " span.author { (author) }
+                        }
+                        " · "
+                        a.permalink href=(format!("/entries/{}", e.id)) {
+                            time datetime=(iso_time(e.published)) { (human_time(e.published)) }
+                        }
                     }
                 }
             }
@@ -66,4 +95,42 @@ fn article(e: &EntryView, whole_view: bool) -> Markup {
             }
         }
     }
+}
+
+/// `2026-11-24`: the (UTC) day an entry belongs to; the live script computes the same key.
+pub fn day_key(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .unwrap_or_default()
+}
+
+/// `Tuesday, 24 November 2026`: a day heading (the live script writes new ones alike).
+pub fn day_label(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|d| d.format("%A, %-d %B %Y").to_string())
+        .unwrap_or_default()
+}
+
+/// Entries (newest first) cut into runs of one day each: (day key, label, entries).
+pub fn by_day(entries: &[EntryView]) -> Vec<(String, String, &[EntryView])> {
+    let mut out: Vec<(String, String, &[EntryView])> = Vec::new();
+    let mut start = 0;
+    for i in 1..=entries.len() {
+        if i == entries.len() || day_key(entries[i].published) != day_key(entries[start].published)
+        {
+            let first = &entries[start];
+            out.push((
+                day_key(first.published),
+                day_label(first.published),
+                &entries[start..i],
+            ));
+            start = i;
+        }
+    }
+    out
+}
+
+/// A day's heading: the date, machine-readable too.
+pub fn day_heading(key: &str, label: &str) -> Markup {
+    html! { h2.day-heading { time.day-date datetime=(key) { (label) } } }
 }

@@ -9,7 +9,7 @@ use worker::{Cache, Context, Env, Method, Request, Response};
 
 use crate::edge::env;
 use crate::edge::error::{AppError, AppResult};
-use crate::routes::{client_key, route, Route};
+use crate::routes::{client_key, none_match, route, Route};
 
 pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let path = req.path();
@@ -17,13 +17,14 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
     // API clients get JSON errors, whatever went wrong; people get a page.
     let json_errors =
         r.is_api() || path.starts_with("/api/") || matches!(r, Route::Ws | Route::FeedWs(_));
+    let if_none_match = req.headers().get("If-None-Match").ok().flatten();
     let ttl = env::config(&env).page_cache_seconds;
     let cache_key = (ttl > 0 && r.is_shared_page() && req.method() == Method::Get)
         .then(|| req.url().map(|u| u.to_string()))
         .transpose()?;
     if let Some(key) = &cache_key {
         if let Ok(Some(hit)) = Cache::default().get(key.as_str(), false).await {
-            return Ok(hit);
+            return not_modified(hit, if_none_match.as_deref());
         }
     }
     let result = match limit(&req, &env, r).await {
@@ -49,7 +50,25 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
             }
         });
     }
-    Ok(resp)
+    not_modified(resp, if_none_match.as_deref())
+}
+
+/// A 200 whose ETag (set where pages and feeds are rendered, and kept in the edge cache
+/// with them) the client already holds becomes a bodiless 304 with the same validators.
+fn not_modified(resp: Response, if_none_match: Option<&str>) -> worker::Result<Response> {
+    let tag = resp.headers().get("ETag").ok().flatten();
+    match tag {
+        Some(tag) if resp.status_code() == 200 && none_match(if_none_match, &tag) => {
+            let h = worker::Headers::new();
+            for name in ["ETag", "Cache-Control", "X-Orrery-Cache", "Vary"] {
+                if let Ok(Some(v)) = resp.headers().get(name) {
+                    h.set(name, &v)?;
+                }
+            }
+            Ok(Response::empty()?.with_status(304).with_headers(h))
+        }
+        _ => Ok(resp),
+    }
 }
 
 /// Rate limit of uncached public routes, per client address (the RATE_LIMIT binding:
@@ -94,7 +113,10 @@ async fn dispatch(r: Route, req: Request, env: &Env) -> AppResult<Response> {
         Route::Healthz => api::healthz(env).await,
         Route::Ws => sockets::room(req, env).await,
         Route::FeedWs(id) => sockets::feed(req, env, id).await,
-        Route::AtomOut | Route::RssOut | Route::OpmlOut => pages::syndication(env, r).await,
+        Route::AtomOut | Route::RssOut | Route::Rss10Out | Route::OpmlOut | Route::FoafOut => {
+            pages::syndication(env, r).await
+        }
+        Route::Moved(to) => pages::moved(&req, to),
         Route::ApiEntries => api::entries(&req, env).await,
         Route::ApiFeeds => api::feeds(env).await,
         Route::ApiFeed(id) => api::feed(env, id).await,

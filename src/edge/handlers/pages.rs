@@ -1,22 +1,61 @@
 //! HTML pages: read D1, build view models, render maud.
 
 use maud::Markup;
-use worker::{Env, Request, Response};
+use worker::{Cache, Env, Request, Response};
 
 use super::query_i64;
-use crate::core::model::EntryView;
+use crate::core::model::{EntryView, FeedView};
 use crate::core::views;
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, store};
+use crate::routes::etag;
 
 /// Browsers revalidate; the edge cache's lifetime (`s-maxage`) is set in one place,
 /// `handlers::handle`, from PAGE_CACHE_SECONDS.
 const PAGE_CACHE: &str = "no-cache";
 
+/// The member list behind the sidebar, `/titles`, the planet's Atom sources, FOAF and
+/// OPML is read from D1 (every feed row) at most this often per location, through the edge
+/// cache: a busy page must not read every feed row on each miss (1,000 members and a miss
+/// every 15 s would be 5.8M rows a day, past the Free plan's 5M). A new member or a new
+/// face shows there within this time; `/feeds` and the API always read D1.
+const MEMBERS_CACHE_SECONDS: u32 = 300;
+const MEMBERS_KEY: &str = "https://members.orrery.internal/v1";
+
+/// The members, from the edge cache when it has them (never cached when pages are not:
+/// `PAGE_CACHE_SECONDS=0`). The cached copy is the public one (URLs' credentials hidden).
+async fn members(env: &Env) -> AppResult<Vec<FeedView>> {
+    let ttl = env::config(env).page_cache_seconds;
+    if ttl == 0 {
+        return Ok(store::feeds_all(&env::db(env)?).await?);
+    }
+    let cache = Cache::default();
+    if let Ok(Some(mut hit)) = cache.get(MEMBERS_KEY, false).await {
+        if let Ok(members) = hit.json::<Vec<FeedView>>().await {
+            return Ok(members);
+        }
+    }
+    let members = store::feeds_all(&env::db(env)?).await?;
+    let mut copy = Response::from_json(&members)?;
+    let age = MEMBERS_CACHE_SECONDS.max(ttl);
+    copy.headers_mut()
+        .set("Cache-Control", &format!("public, max-age={age}"))?;
+    if let Err(e) = cache.put(MEMBERS_KEY, copy).await {
+        worker::console_warn!("members cache put failed: {e}");
+    }
+    Ok(members)
+}
+
 pub fn html(markup: Markup, status: u16, cache: &str) -> AppResult<Response> {
-    let mut resp = Response::from_html(markup.into_string())?.with_status(status);
+    let body = markup.into_string();
+    // Shared pages carry a validator: a reader's browser revalidates (no-cache) and gets a 304.
+    let tag = (status == 200 && cache == PAGE_CACHE).then(|| etag(body.as_bytes()));
+    let mut resp = Response::from_html(body)?.with_status(status);
     let h = resp.headers_mut();
     h.set("Cache-Control", cache)?;
+    if let Some(tag) = tag {
+        h.set("ETag", &tag)?;
+    }
     h.set("X-Content-Type-Options", "nosniff")?;
     h.set("Referrer-Policy", "strict-origin-when-cross-origin")?;
     // Feed content may carry images from anywhere; scripts only from us.
@@ -57,13 +96,18 @@ pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let before = query_i64(req, "before")?;
     let (entries, older, revision) = river_page(env, None, before).await?;
+    let members = members(env).await?;
     let page = views::HomePage {
         entries: &entries,
         older,
         paged: before.is_some(),
         revision,
     };
-    html(views::home_page(&cfg, &page), 200, PAGE_CACHE)
+    html(
+        views::home_page_with_members(&cfg, &page, &members),
+        200,
+        PAGE_CACHE,
+    )
 }
 
 pub async fn feeds(env: &Env) -> AppResult<Response> {
@@ -104,8 +148,14 @@ pub fn error_page(env: &Env, e: &AppError) -> Response {
 
 pub async fn titles(env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
-    let entries = store::entries_river(&env::db(env)?, None, None, 100).await?;
-    html(views::titles_page(&cfg, &entries), 200, PAGE_CACHE)
+    let db = env::db(env)?;
+    let entries = store::entries_river(&db, None, None, 100).await?;
+    let members = members(env).await?;
+    html(
+        views::titles_page(&cfg, &entries, &members),
+        200,
+        PAGE_CACHE,
+    )
 }
 
 /// `/search?q=…&page=N`: one page of ranked results with highlighted snippets (made
@@ -155,29 +205,56 @@ pub async fn search(req: &Request, env: &Env) -> AppResult<Response> {
     html(views::search_page(&cfg, &sp), 200, "no-store")
 }
 
-/// `/feed.atom`, `/feed.rss`, `/feeds.opml`.
+/// `/feed.atom`, `/feed.rss`, `/feed.rss10`, `/feeds.opml`, `/foafroll.xml`.
 pub async fn syndication(env: &Env, what: crate::routes::Route) -> AppResult<Response> {
     use crate::core::syndication;
     use crate::routes::Route;
     let cfg = env::config(env);
     let db = env::db(env)?;
     let (body, ctype) = match what {
-        Route::AtomOut => (
-            syndication::atom(&cfg, &store::entries_river(&db, None, None, 50).await?),
-            "application/atom+xml; charset=utf-8",
-        ),
+        Route::AtomOut => {
+            let entries = store::entries_river(&db, None, None, 50).await?;
+            let feeds = members(env).await?;
+            (
+                syndication::atom_with_sources(&cfg, &entries, &feeds),
+                "application/atom+xml; charset=utf-8",
+            )
+        }
         Route::RssOut => (
             syndication::rss(&cfg, &store::entries_river(&db, None, None, 50).await?),
             "application/rss+xml; charset=utf-8",
         ),
+        Route::Rss10Out => (
+            syndication::rss10(&cfg, &store::entries_river(&db, None, None, 50).await?),
+            "application/rdf+xml; charset=utf-8",
+        ),
+        Route::FoafOut => (
+            syndication::foafroll(&cfg, &members(env).await?),
+            "application/rdf+xml; charset=utf-8",
+        ),
         _ => (
-            syndication::opml(&cfg, &store::feeds_all(&db).await?),
+            syndication::opml(&cfg, &members(env).await?),
             "text/x-opml; charset=utf-8",
         ),
     };
-    let mut resp = Response::ok(body.into_string())?;
+    let body = body.into_string();
+    let tag = etag(body.as_bytes());
+    let mut resp = Response::ok(body)?;
     resp.headers_mut().set("Content-Type", ctype)?;
     resp.headers_mut().set("Cache-Control", PAGE_CACHE)?;
+    resp.headers_mut().set("ETag", &tag)?;
+    Ok(resp)
+}
+
+/// An old Planet Venus path: moved for good to ours, the query string kept.
+pub fn moved(req: &Request, to: &str) -> AppResult<Response> {
+    let mut url = req.url()?;
+    url.set_path(to);
+    // Built by hand: a `Response.redirect` has immutable headers.
+    let mut resp = Response::empty()?.with_status(301);
+    resp.headers_mut().set("Location", url.as_str())?;
+    resp.headers_mut()
+        .set("Cache-Control", "public, max-age=86400")?;
     Ok(resp)
 }
 
