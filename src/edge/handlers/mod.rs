@@ -7,8 +7,8 @@ mod sockets;
 
 use worker::{Cache, Context, Env, Method, Request, Response};
 
-use crate::edge::env;
 use crate::edge::error::{AppError, AppResult};
+use crate::edge::{env, members};
 use crate::routes::{client_key, none_match, route, Route};
 
 pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
@@ -27,10 +27,15 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
             return not_modified(hit, if_none_match.as_deref());
         }
     }
+    let writes = !matches!(req.method(), Method::Get | Method::Head);
     let result = match limit(&req, &env, r).await {
         Ok(()) => dispatch(r, req, &env).await,
         Err(e) => Err(e),
     };
+    if writes && result.is_ok() {
+        // Feeds may have been added, removed, renamed or paused: the sidebar shows it here now.
+        members::forget().await;
+    }
     let mut resp = match result {
         Ok(resp) => resp,
         Err(e) if json_errors => e.to_json_response(),

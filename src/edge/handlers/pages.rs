@@ -1,50 +1,18 @@
 //! HTML pages: read D1, build view models, render maud.
 
 use maud::Markup;
-use worker::{Cache, Env, Request, Response};
+use worker::{Env, Request, Response};
 
 use super::query_i64;
-use crate::core::model::{EntryView, FeedView};
+use crate::core::model::EntryView;
 use crate::core::views;
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{env, store};
+use crate::edge::{env, members, store};
 use crate::routes::etag;
 
 /// Browsers revalidate; the edge cache's lifetime (`s-maxage`) is set in one place,
 /// `handlers::handle`, from PAGE_CACHE_SECONDS.
 const PAGE_CACHE: &str = "no-cache";
-
-/// The member list behind the sidebar, `/titles`, the planet's Atom sources, FOAF and
-/// OPML is read from D1 (every feed row) at most this often per location, through the edge
-/// cache: a busy page must not read every feed row on each miss (1,000 members and a miss
-/// every 15 s would be 5.8M rows a day, past the Free plan's 5M). A new member or a new
-/// face shows there within this time; `/feeds` and the API always read D1.
-const MEMBERS_CACHE_SECONDS: u32 = 300;
-const MEMBERS_KEY: &str = "https://members.orrery.internal/v1";
-
-/// The members, from the edge cache when it has them (never cached when pages are not:
-/// `PAGE_CACHE_SECONDS=0`). The cached copy is the public one (URLs' credentials hidden).
-async fn members(env: &Env) -> AppResult<Vec<FeedView>> {
-    let ttl = env::config(env).page_cache_seconds;
-    if ttl == 0 {
-        return Ok(store::feeds_all(&env::db(env)?).await?);
-    }
-    let cache = Cache::default();
-    if let Ok(Some(mut hit)) = cache.get(MEMBERS_KEY, false).await {
-        if let Ok(members) = hit.json::<Vec<FeedView>>().await {
-            return Ok(members);
-        }
-    }
-    let members = store::feeds_all(&env::db(env)?).await?;
-    let mut copy = Response::from_json(&members)?;
-    let age = MEMBERS_CACHE_SECONDS.max(ttl);
-    copy.headers_mut()
-        .set("Cache-Control", &format!("public, max-age={age}"))?;
-    if let Err(e) = cache.put(MEMBERS_KEY, copy).await {
-        worker::console_warn!("members cache put failed: {e}");
-    }
-    Ok(members)
-}
 
 pub fn html(markup: Markup, status: u16, cache: &str) -> AppResult<Response> {
     let body = markup.into_string();
@@ -96,7 +64,7 @@ pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let before = query_i64(req, "before")?;
     let (entries, older, revision) = river_page(env, None, before).await?;
-    let members = members(env).await?;
+    let members = members::list(env).await?;
     let page = views::HomePage {
         entries: &entries,
         older,
@@ -150,7 +118,7 @@ pub async fn titles(env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let db = env::db(env)?;
     let entries = store::entries_river(&db, None, None, 100).await?;
-    let members = members(env).await?;
+    let members = members::list(env).await?;
     html(
         views::titles_page(&cfg, &entries, &members),
         200,
@@ -214,7 +182,7 @@ pub async fn syndication(env: &Env, what: crate::routes::Route) -> AppResult<Res
     let (body, ctype) = match what {
         Route::AtomOut => {
             let entries = store::entries_river(&db, None, None, 50).await?;
-            let feeds = members(env).await?;
+            let feeds = members::list(env).await?;
             (
                 syndication::atom_with_sources(&cfg, &entries, &feeds),
                 "application/atom+xml; charset=utf-8",
@@ -229,11 +197,11 @@ pub async fn syndication(env: &Env, what: crate::routes::Route) -> AppResult<Res
             "application/rdf+xml; charset=utf-8",
         ),
         Route::FoafOut => (
-            syndication::foafroll(&cfg, &members(env).await?),
+            syndication::foafroll(&cfg, &members::list(env).await?),
             "application/rdf+xml; charset=utf-8",
         ),
         _ => (
-            syndication::opml(&cfg, &members(env).await?),
+            syndication::opml(&cfg, &members::list(env).await?),
             "text/x-opml; charset=utf-8",
         ),
     };

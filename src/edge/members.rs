@@ -1,0 +1,46 @@
+//! The member list behind the sidebar, `/titles` and the planet's Atom sources, FOAF and
+//! OPML, kept in the edge cache: a busy page must not read every feed row on each miss
+//! (1,000 members and a miss every 15 s would be 5.8M rows a day, past the Free plan's 5M).
+
+use worker::{Cache, Env, Response};
+
+use crate::core::model::FeedView;
+use crate::edge::error::AppResult;
+use crate::edge::{env, store};
+
+/// Read from D1 at most this often per location. A change made through the admin or the
+/// API forgets the copy where it was made at once (the cache is per location: elsewhere
+/// it shows within this time); `/feeds` and the API always read D1.
+const MEMBERS_CACHE_SECONDS: u32 = 300;
+const MEMBERS_KEY: &str = "https://members.orrery.internal/v1";
+
+/// The members, from the edge cache when it has them (never cached when pages are not:
+/// `PAGE_CACHE_SECONDS=0`). The cached copy is the public one (URLs' credentials hidden).
+pub async fn list(env: &Env) -> AppResult<Vec<FeedView>> {
+    let ttl = env::config(env).page_cache_seconds;
+    if ttl == 0 {
+        return Ok(store::feeds_all(&env::db(env)?).await?);
+    }
+    let cache = Cache::default();
+    if let Ok(Some(mut hit)) = cache.get(MEMBERS_KEY, false).await {
+        if let Ok(members) = hit.json::<Vec<FeedView>>().await {
+            return Ok(members);
+        }
+    }
+    let members = store::feeds_all(&env::db(env)?).await?;
+    let mut copy = Response::from_json(&members)?;
+    let age = MEMBERS_CACHE_SECONDS.max(ttl);
+    copy.headers_mut()
+        .set("Cache-Control", &format!("public, max-age={age}"))?;
+    if let Err(e) = cache.put(MEMBERS_KEY, copy).await {
+        worker::console_warn!("members cache put failed: {e}");
+    }
+    Ok(members)
+}
+
+/// Forgets this location's copy (after a write that may change the members).
+pub async fn forget() {
+    if let Err(e) = Cache::default().delete(MEMBERS_KEY, false).await {
+        worker::console_warn!("members cache delete failed: {e}");
+    }
+}
