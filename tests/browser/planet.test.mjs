@@ -256,6 +256,12 @@ test("a new entry goes into today's day section, made when the page has none", a
   await page.close();
 });
 
+/** Every image loaded (lazy ones below the fold too: they would never load unscrolled). */
+async function imagesLoaded(page) {
+  await page.evaluate(() => document.querySelectorAll('img[loading="lazy"]').forEach((i) => { i.loading = "eager"; }));
+  await page.waitForFunction(() => [...document.images].every((i) => i.complete), null, { timeout: 15000 });
+}
+
 /** Checks every page at phone width and for accessibility; screenshots for the README. */
 async function lookAt(theme) {
   const problems = [];
@@ -269,7 +275,7 @@ async function lookAt(theme) {
     }
     await page.goto(`${w.url}/`);
     await page.waitForFunction(() => document.documentElement.dataset.live === "live", null, { timeout: 15000 });
-    await page.waitForFunction(() => [...document.images].every((i) => i.complete));
+    await imagesLoaded(page);
     await page.screenshot({ path: path.join(SHOTS, `planet-${theme}-${scheme}.png`) });
     await ctx.close();
   }
@@ -281,7 +287,7 @@ async function lookAt(theme) {
     if (o.scroll > o.width) problems.push(`${theme} ${p} at 390 px: ${o.scroll} px wide: ${o.wide.join(", ")}`);
   }
   await page.goto(`${w.url}/`);
-  await page.waitForFunction(() => [...document.images].every((i) => i.complete));
+  await imagesLoaded(page);
   await page.screenshot({ path: path.join(SHOTS, `planet-${theme}-phone.png`) });
   await phone.close();
   return problems;
