@@ -381,13 +381,19 @@ impl RawEntry {
     }
 
     fn cleaned(&self, now_ms: i64, whole: bool) -> Entry {
-        const TEXT_LIMIT: usize = SUMMARY_MAX_CHARS * 4;
+        // Text read for the summary (and a title-less entry's title): a brief, stored for
+        // every entry past the budget, reads less, and its summary is redone when it is whole.
+        let text_limit = if whole {
+            SUMMARY_MAX_CHARS * 4
+        } else {
+            SUMMARY_MAX_CHARS + SUMMARY_MAX_CHARS / 2
+        };
         let summary_text = self
             .summary
             .as_ref()
-            .map(|s| s.to_text(TEXT_LIMIT))
+            .map(|s| s.to_text(text_limit))
             .filter(|s| !s.is_empty())
-            .or_else(|| self.content.as_ref().map(|c| c.to_text(TEXT_LIMIT)))
+            .or_else(|| self.content.as_ref().map(|c| c.to_text(text_limit)))
             .unwrap_or_default();
         let summary = truncate_words(&summary_text, SUMMARY_MAX_CHARS);
         let (mut content_html, truncated) = match self.content.as_ref().or(self.summary.as_ref()) {
