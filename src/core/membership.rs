@@ -96,7 +96,9 @@ pub fn source(v: &str) -> Result<Source, String> {
     let path = v.trim_start_matches('/');
     let path = path.strip_prefix("assets/").unwrap_or(path);
     let ok = !path.is_empty()
-        && path.split('/').all(|s| !s.is_empty() && s != "." && s != "..")
+        && path
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != "..")
         && path
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
@@ -292,8 +294,10 @@ fn merged(c: &Current, l: &Listed) -> Update {
 /// What a sync does, given D1's feeds and the document's members. A feed is matched by
 /// its URL. Only feeds the file listed before (`in_file`) ever leave: a feed added by
 /// hand stays whatever the file says. A feed the file lists that is already subscribed
-/// (added by hand or by an import) is taken over by the file.
-pub fn plan(current: &[Current], listed: &[Listed], caps: &Caps) -> SyncPlan {
+/// (added by hand or by an import) is taken over by the file. Removals past the cap wait
+/// for an admin's confirmation, and so do those `pending` from an earlier run: the cap
+/// counts members newly gone, so a truncated file never empties the planet by itself.
+pub fn plan(current: &[Current], listed: &[Listed], pending: &[Named], caps: &Caps) -> SyncPlan {
     use std::collections::HashMap;
     let by_url: HashMap<&str, &Current> = current.iter().map(|c| (c.url.as_str(), c)).collect();
     let mut p = SyncPlan::default();
@@ -329,7 +333,8 @@ pub fn plan(current: &[Current], listed: &[Listed], caps: &Caps) -> SyncPlan {
     let wanted: std::collections::HashSet<&str> = listed.iter().map(|l| l.url.as_str()).collect();
     for c in current {
         if c.in_file && c.left_at.is_none() && !wanted.contains(c.url.as_str()) {
-            if p.leave.len() < caps.remove {
+            let waiting = pending.iter().any(|n| n.id == Some(c.id));
+            if !waiting && p.leave.len() < caps.remove {
                 p.leave.push(named(c));
             } else {
                 p.pending.push(named(c));
@@ -345,6 +350,11 @@ fn named(c: &Current) -> Named {
         url: c.url.clone(),
         name: c.name(),
     }
+}
+
+/// A document's digest: the same document is not compared with D1 again.
+pub fn digest(body: &[u8]) -> String {
+    format!("sha1:{}", sha1_smol::Sha1::from(body).digest())
 }
 
 /// Members who left before this are deleted (their grace is over).
@@ -539,10 +549,18 @@ mod tests {
         };
         let (kept, refused) = listed(
             &[
-                o("https://a.example/feed", Some(" Ann\n Lee "), Some("ann.png")),
+                o(
+                    "https://a.example/feed",
+                    Some(" Ann\n Lee "),
+                    Some("ann.png"),
+                ),
                 o("https://A.example/feed", None, None),
                 o("http://127.0.0.1/feed", None, None),
-                o("https://b.example/rss", None, Some("https://faces.example/b.png")),
+                o(
+                    "https://b.example/rss",
+                    None,
+                    Some("https://faces.example/b.png"),
+                ),
             ],
             false,
         );
@@ -555,7 +573,10 @@ mod tests {
             Some("https://faces.example/b.png")
         );
         assert_eq!(refused.len(), 2);
-        assert_eq!(refused[0].reason, "listed twice", "the same URL, normalized");
+        assert_eq!(
+            refused[0].reason, "listed twice",
+            "the same URL, normalized"
+        );
         assert!(refused[1].reason.contains("private"), "{refused:?}");
     }
 
@@ -572,13 +593,17 @@ mod tests {
             lst("https://c/f", None),
             lst("https://e/f", Some("Eve")),
         ];
-        let p = plan(&current, &listed, &CAPS);
+        let p = plan(&current, &listed, &[], &CAPS);
         assert_eq!(p.add, vec![lst("https://e/f", Some("Eve"))]);
         let ids: Vec<i64> = p.update.iter().map(|u| u.id).collect();
         assert_eq!(ids, vec![1, 3], "renamed, and taken over by the file");
         assert_eq!(p.update[0].display_name.as_deref(), Some("Ann Lee"));
         assert_eq!(p.leave.len(), 1);
-        assert_eq!(p.leave[0].id, Some(2), "only a member the file listed leaves");
+        assert_eq!(
+            p.leave[0].id,
+            Some(2),
+            "only a member the file listed leaves"
+        );
         assert!(p.pending.is_empty() && p.rejoin.is_empty() && !p.more);
     }
 
@@ -586,13 +611,13 @@ mod tests {
     fn an_attribute_the_file_leaves_out_keeps_its_value_and_nothing_changes_twice() {
         let mut c = cur(1, "https://a/f", Some("Ann"), true);
         c.face_url = Some("https://faces/ann.png".into());
-        let p = plan(&[c.clone()], &[lst("https://a/f", None)], &CAPS);
+        let p = plan(&[c.clone()], &[lst("https://a/f", None)], &[], &CAPS);
         assert!(p.is_empty(), "{p:?}");
         let l = Listed {
             face_url: Some("https://faces/new.png".into()),
             ..lst("https://a/f", Some("Ann"))
         };
-        let p = plan(&[c], &[l], &CAPS);
+        let p = plan(&[c], &[l], &[], &CAPS);
         assert_eq!(p.update.len(), 1);
         assert_eq!(p.update[0].display_name.as_deref(), Some("Ann"));
         assert_eq!(
@@ -608,16 +633,32 @@ mod tests {
             .collect();
         current[0].left_at = Some(5);
         let listed = vec![lst("https://m1/f", None)];
-        let p = plan(&current, &listed, &CAPS);
-        assert_eq!(p.rejoin.iter().map(|n| n.id).collect::<Vec<_>>(), vec![Some(1)]);
+        let p = plan(&current, &listed, &[], &CAPS);
+        assert_eq!(
+            p.rejoin.iter().map(|n| n.id).collect::<Vec<_>>(),
+            vec![Some(1)]
+        );
         assert_eq!(p.leave.len(), CAPS.remove);
         assert_eq!(p.pending.len(), 2, "7 left, 5 a run");
-        assert!(!p.more, "pending removals are not work the next run must redo");
+        assert!(
+            !p.more,
+            "pending removals are not work the next run must redo"
+        );
+        // The next run (the file changed again) leaves them waiting: the cap counts new leavers.
+        let mut after = current.clone();
+        for c in after.iter_mut() {
+            if p.leave.iter().any(|n| n.id == Some(c.id)) {
+                c.left_at = Some(9);
+            }
+        }
+        let again = plan(&after, &listed, &p.pending, &CAPS);
+        assert!(again.leave.is_empty(), "{again:?}");
+        assert_eq!(again.pending, p.pending);
         // Members already held for having left do not leave again.
         for c in current.iter_mut().skip(1) {
             c.left_at = Some(10);
         }
-        let p = plan(&current, &listed, &CAPS);
+        let p = plan(&current, &listed, &[], &CAPS);
         assert!(p.leave.is_empty() && p.pending.is_empty());
     }
 
@@ -631,14 +672,14 @@ mod tests {
         let listed: Vec<Listed> = (0..5)
             .map(|i| lst(&format!("https://n{i}/f"), None))
             .collect();
-        let p = plan(&[], &listed, &caps);
+        let p = plan(&[], &listed, &[], &caps);
         assert_eq!(p.add.len(), 2);
         assert!(p.more);
         let current = vec![
             cur(1, "https://n0/f", Some("x"), false),
             cur(2, "https://n1/f", Some("y"), false),
         ];
-        let p = plan(&current, &listed[..2], &caps);
+        let p = plan(&current, &listed[..2], &[], &caps);
         assert_eq!(p.update.len(), 1);
         assert!(p.more);
     }

@@ -10,6 +10,7 @@ pub mod feeds;
 pub mod fetcher;
 pub mod handlers;
 pub mod hub;
+pub mod membership;
 pub mod meter;
 pub mod room;
 pub mod rpc;
