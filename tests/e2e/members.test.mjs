@@ -19,7 +19,7 @@ before(async () => {
   fs.set("/members.opml", () => ({ status: doc.status, body: doc.body, type: "text/x-opml" }));
   w = await startWorker({ vars: { PLANET_OPML: fs.url("/members.opml"), PLANET_OPML_GRACE: "4s", METER: "1" } });
 });
-after(async () => { if (process.env.DUMP) console.log(w?.log().split("\n").filter((l) => !l.includes("orrery-meter")).join("\n").slice(-6000)); w?.stop(); await fs?.close(); rmSync(path.join(ROOT, "assets", ASSET), { force: true }); });
+after(async () => { w?.stop(); await fs?.close(); rmSync(path.join(ROOT, "assets", ASSET), { force: true }); });
 
 const xml = (s) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/"/g, "&quot;");
 function rss(title, id) {
