@@ -21,6 +21,10 @@ pub enum Route {
     AdminEditFeed(i64),
     AdminHoldFeed(i64),
     AdminResumeFeed(i64),
+    /// An OPML file uploaded from the admin page (multipart).
+    AdminImportOpml,
+    /// Confirms the removals a membership sync left pending.
+    AdminConfirmRemovals,
     /// `/healthz`, and `/health` for monitors set up for the planet Orrery replaces.
     Healthz,
     Ws,
@@ -133,6 +137,8 @@ pub fn route(method: &str, path: &str) -> Route {
         ["admin", "login"] => only(post, AdminLogin, "POST"),
         ["admin", "logout"] => only(post, AdminLogout, "POST"),
         ["admin", "feeds"] => only(post, AdminAddFeed, "POST"),
+        ["admin", "opml"] => only(post, AdminImportOpml, "POST"),
+        ["admin", "membership", "confirm"] => only(post, AdminConfirmRemovals, "POST"),
         ["admin", "feeds", n, "refresh"] => {
             id(n).map_or(NotFound, |n| only(post, AdminRefreshFeed(n), "POST"))
         }
@@ -393,5 +399,16 @@ mod tests {
         assert!(!route("GET", "/admin").is_shared_page());
         assert!(!route("GET", "/search").is_shared_page());
         assert!(!route("GET", "/feeds/1").is_api());
+    }
+
+    #[test]
+    fn membership_admin_routes_are_posts() {
+        assert_eq!(route("POST", "/admin/opml"), Route::AdminImportOpml);
+        assert_eq!(route("GET", "/admin/opml"), Route::MethodNotAllowed("POST"));
+        assert_eq!(
+            route("POST", "/admin/membership/confirm"),
+            Route::AdminConfirmRemovals
+        );
+        assert!(!route("POST", "/admin/opml").is_shared_page());
     }
 }

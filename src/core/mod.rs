@@ -4,6 +4,7 @@ pub mod config;
 pub mod feed;
 pub mod fetch_policy;
 pub mod ingest;
+pub mod membership;
 pub mod model;
 pub mod protocol;
 pub mod schedule;

@@ -1,12 +1,21 @@
-//! The scheduled handler: a watchdog that re-arms FeedObject alarms and prunes old entries. It never fetches feeds itself.
+//! The scheduled handler: syncs the membership file, then a watchdog that re-arms FeedObject alarms and prunes old entries. It never fetches feeds itself.
 
 use worker::Env;
 
-use crate::edge::{env, feeds, store};
+use crate::edge::{env, feeds, membership, store};
 
 pub async fn run(env: &Env) {
     let now = env::now_ms();
-    match feeds::ensure_due(env, now).await {
+    // The membership file first: the subrequests it used come out of the watchdog's share.
+    let used = match membership::sync(env, now).await {
+        Ok(n) => n,
+        Err(e) => {
+            worker::console_error!("cron: membership sync failed: {e}");
+            MEMBERSHIP_MAX_SUBREQUESTS
+        }
+    };
+    let watchdog = SUBREQUESTS_PER_RUN.saturating_sub(used);
+    match feeds::ensure_due(env, now, watchdog).await {
         Ok(n) => worker::console_log!("cron: nudged {n} due feeds"),
         Err(e) => worker::console_error!("cron: watchdog failed: {e}"),
     }
@@ -17,6 +26,16 @@ pub async fn run(env: &Env) {
         worker::console_error!("cron: search backfill failed: {e}");
     }
 }
+
+/// Subrequests cron allows itself per run (the Free plan's 50, less a margin), shared by
+/// the membership sync and then the watchdog.
+const SUBREQUESTS_PER_RUN: usize = 48;
+/// The most a membership sync uses: the document, and a call per member held, resumed
+/// or deleted (`core::membership::CAPS`).
+const MEMBERSHIP_MAX_SUBREQUESTS: usize = 1
+    + crate::core::membership::CAPS.remove
+    + crate::core::membership::CAPS.rejoin
+    + crate::core::membership::CAPS.delete;
 
 /// Entries indexed whole per cron run at most, and the stored HTML converted for them
 /// (`html_to_text` runs at roughly 1 ms per 100 KiB in wasm; see the README's Budgets).

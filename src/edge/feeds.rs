@@ -226,12 +226,34 @@ async fn existing(db: &worker::D1Database, id: i64) -> AppResult<FeedView> {
 pub struct Skipped {
     pub url: String,
     pub reason: String,
+    /// Skipped because it is already subscribed (not refused).
+    #[serde(skip)]
+    pub already: bool,
 }
 
 #[derive(Serialize)]
 pub struct Imported {
     pub added: Vec<Added>,
     pub skipped: Vec<Skipped>,
+}
+
+impl Imported {
+    /// The report feed by feed, as the admin page shows it.
+    pub fn lines(&self) -> Vec<crate::core::membership::ImportLine> {
+        use crate::core::membership::ImportLine;
+        let added = self.added.iter().map(|a| ImportLine::Added {
+            id: a.id,
+            url: a.url.clone(),
+        });
+        let skipped = self.skipped.iter().map(|s| match s.already {
+            true => ImportLine::AlreadyThere { url: s.url.clone() },
+            false => ImportLine::Refused {
+                url: s.url.clone(),
+                reason: s.reason.clone(),
+            },
+        });
+        added.chain(skipped).collect()
+    }
 }
 
 #[derive(Serialize)]
@@ -266,30 +288,18 @@ pub async fn import_opml(env: &Env, opml: &str, actor: &str) -> AppResult<Import
     for o in outlines {
         match check_url(&o.url, cfg.allow_private_feeds) {
             Ok(u) if !allowed.iter().any(|(a, _)| *a == u.as_str()) => {
-                let member = Member {
-                    display_name: o
-                        .title
-                        .as_deref()
-                        .and_then(|t| ingest::display_name(t).ok().flatten()),
-                    face_url: o
-                        .face
-                        .as_deref()
-                        .and_then(|f| ingest::link(f, "face").ok().flatten()),
-                    home_url: o
-                        .home
-                        .as_deref()
-                        .and_then(|h| ingest::link(h, "site").ok().flatten()),
-                    filter: Default::default(),
-                };
+                let member = crate::core::membership::member_of(&o);
                 allowed.push((u.to_string(), member));
             }
             Ok(u) => out.skipped.push(Skipped {
                 url: u.to_string(),
                 reason: "listed twice".into(),
+                already: false,
             }),
             Err(e) => out.skipped.push(Skipped {
                 url: o.url,
                 reason: e.to_string(),
+                already: false,
             }),
         }
     }
@@ -306,6 +316,7 @@ pub async fn import_opml(env: &Env, opml: &str, actor: &str) -> AppResult<Import
             None => out.skipped.push(Skipped {
                 url,
                 reason: "already subscribed".into(),
+                already: true,
             }),
         }
     }
@@ -351,9 +362,16 @@ async fn adopt(
 /// Cron's watchdog: the feeds past their D1 deadline (a few per run, so one cron
 /// invocation stays inside its subrequest budget) are asked to adopt themselves or
 /// re-arm their alarm, and their new deadlines are written in one batch.
-pub async fn ensure_due(env: &Env, now: i64) -> AppResult<usize> {
+///
+/// At most `limit` feeds (and never more than its own per-run bound): cron gives it what
+/// the membership sync left of the invocation's subrequests.
+pub async fn ensure_due(env: &Env, now: i64, limit: usize) -> AppResult<usize> {
+    let limit = (limit as u32).min(WATCHDOG_PER_RUN);
+    if limit == 0 {
+        return Ok(0);
+    }
     let db = env::db(env)?;
-    let due = store::feeds_overdue(&db, now, WATCHDOG_PER_RUN).await?;
+    let due = store::feeds_overdue(&db, now, limit).await?;
     let feeds: Vec<_> = due
         .iter()
         .map(|f| (f.id, f.url.as_str(), f.settings()))

@@ -11,6 +11,7 @@ pub mod fetcher;
 pub mod handlers;
 pub mod hub;
 pub mod members;
+pub mod membership;
 pub mod meter;
 pub mod room;
 pub mod rpc;

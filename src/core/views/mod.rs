@@ -1,10 +1,12 @@
 //! maud views: one layout, one function per page, shared partials. Every feed-derived string is escaped by maud except [`SanitizedHtml`].
 
 mod layout;
+mod membership;
 mod pages;
 mod partials;
 
 pub use layout::{layout, layout_with, Page};
+pub use membership::membership_section;
 pub use pages::{
     admin_login_page, admin_page, entry_page, error_page, feed_page, feeds_page, home_page,
     home_page_with_members, search_page, sidebar, titles_page, HomePage, SearchHit, SearchPage,

@@ -8,6 +8,7 @@ use crate::core::config::Config;
 use crate::core::feed::discover::FeedLink;
 use crate::core::fetch_policy::{public_text, public_url};
 use crate::core::ingest::FeedStatus;
+use crate::core::membership::MembershipPanel;
 use crate::core::model::{EntryView, FeedDetail, FeedView};
 use crate::core::search::{self, Highlight, Piece};
 
@@ -147,6 +148,8 @@ pub fn home_page_with_members(cfg: &Config, page: &HomePage, members: &[FeedView
 fn status_label(f: &FeedView) -> &'static str {
     match f.status {
         FeedStatus::Active if f.last_success_at.is_none() && f.last_fetch_at.is_none() => "new",
+        // Imported and never once read as a feed: its first fetch already says it is not one.
+        FeedStatus::Active if f.last_success_at.is_none() && f.last_error.is_some() => "failing",
         FeedStatus::Active => "ok",
         other => other.as_str(),
     }
@@ -381,6 +384,7 @@ pub fn admin_page(
     csrf: &str,
     flash: Option<&str>,
     choices: Option<(&str, &[FeedLink])>,
+    membership: &MembershipPanel,
 ) -> Markup {
     let post = |id: i64, action: &str| format!("/admin/feeds/{id}/{action}");
     admin_layout(
@@ -409,6 +413,7 @@ pub fn admin_page(
                 label { "Feed or site URL " input type="url" name="url" required placeholder="https://example.com/feed.xml"; }
                 " " button type="submit" { "Add feed" }
             }
+            (super::membership_section(membership, csrf))
             table.feeds {
                 thead { tr { th { "Feed" } th { "Health" } th { "Entries" } th { "Actions" } } }
                 tbody {

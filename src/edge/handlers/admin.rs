@@ -6,11 +6,12 @@ use worker::{Env, Request, Response};
 use super::pages::html;
 use crate::core::feed::discover::FeedLink;
 use crate::core::ingest::{FeedFilter, MemberPatch, PlatformTrouble};
+use crate::core::membership::ImportLine;
 use crate::core::session::{self, COOKIE_NAME};
 use crate::core::views;
 use crate::edge::auth::{check_token, usable_token};
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{env, feeds, store};
+use crate::edge::{env, feeds, membership, store};
 
 /// Admin forms are small: a bigger body is refused while it is read.
 const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -114,7 +115,7 @@ pub async fn page(req: &Request, env: &Env) -> AppResult<Response> {
         .query_pairs()
         .find(|(k, _)| k == "msg")
         .map(|(_, v)| v.chars().take(300).collect());
-    dashboard(env, &key, &s, flash, None).await
+    dashboard(env, &key, &s, flash, None, None).await
 }
 
 /// The dashboard, with a notice, and with the feeds a page announced to choose from.
@@ -124,6 +125,7 @@ async fn dashboard(
     session: &str,
     flash: Option<String>,
     choices: Option<(&str, &[FeedLink])>,
+    upload: Option<Vec<ImportLine>>,
 ) -> AppResult<Response> {
     let cfg = env::config(env);
     // When D1 does not answer (a daily limit ran out), the page says so instead of failing.
@@ -140,7 +142,8 @@ async fn dashboard(
         }
     };
     let csrf = session::csrf_token(key, session);
-    let page = views::admin_page(&cfg, &feeds, &csrf, flash.as_deref(), choices);
+    let members = membership::panel(env, upload).await;
+    let page = views::admin_page(&cfg, &feeds, &csrf, flash.as_deref(), choices, &members);
     html(page, 200, "no-store")
 }
 
@@ -213,7 +216,7 @@ pub async fn add_feed(mut req: Request, env: &Env) -> AppResult<Response> {
         )),
         Ok(feeds::Addition::Choose { page, feeds }) => {
             let note = format!("{page} announces {} feeds: pick one.", feeds.len());
-            dashboard(env, &key, &s, Some(note), Some((&page, &feeds))).await
+            dashboard(env, &key, &s, Some(note), Some((&page, &feeds)), None).await
         }
         Err(e @ (AppError::Unprocessable(_) | AppError::Conflict(_))) => back(&e.to_string()),
         Err(e) => Err(e),
@@ -273,4 +276,75 @@ pub async fn delete_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Resp
     authorized_form(&mut req, env).await?;
     feeds::remove(env, id, "admin").await?;
     back("Feed removed.")
+}
+
+/// An uploaded OPML file is at most this big (the multipart body, read with the cap).
+const MAX_UPLOAD_BYTES: usize = 512 * 1024;
+
+/// Imports an uploaded OPML file (`multipart/form-data`, CSRF-checked, size-capped while
+/// read) and shows the dashboard with a line per feed: added, already there, refused and why.
+pub async fn import_opml(mut req: Request, env: &Env) -> AppResult<Response> {
+    same_origin(&req)?;
+    let key = key(&req, env)?;
+    let s = current_session(&req, &key).ok_or(AppError::Unauthorized)?;
+    let body = read_capped(&mut req, MAX_UPLOAD_BYTES).await?;
+    let form = multipart(&req, &body).await?;
+    let csrf = match form.get("csrf") {
+        Some(worker::FormEntry::Field(v)) => v,
+        _ => String::new(),
+    };
+    if !session::csrf_ok(&key, &s, &csrf) {
+        return Err(AppError::Forbidden(
+            "the form's CSRF token is missing or stale; reload the page".into(),
+        ));
+    }
+    let text = match form.get("opml") {
+        Some(worker::FormEntry::File(f)) => String::from_utf8_lossy(&f.bytes().await?).into_owned(),
+        Some(worker::FormEntry::Field(v)) => v,
+        None => String::new(),
+    };
+    match feeds::import_opml(env, &text, "admin").await {
+        Ok(imported) => {
+            let lines = imported.lines();
+            let count = |f: fn(&ImportLine) -> bool| lines.iter().filter(|l| f(l)).count();
+            let note = format!(
+                "Imported the OPML file: {} added, {} already there, {} refused.",
+                count(|l| matches!(l, ImportLine::Added { .. })),
+                count(|l| matches!(l, ImportLine::AlreadyThere { .. })),
+                count(|l| matches!(l, ImportLine::Refused { .. })),
+            );
+            dashboard(env, &key, &s, Some(note), None, Some(lines)).await
+        }
+        Err(AppError::Unprocessable(why)) => back(&format!("Nothing imported: {why}")),
+        Err(e) => Err(e),
+    }
+}
+
+/// A multipart body already read (with its cap) as form data, parsed by the runtime.
+async fn multipart(req: &Request, body: &[u8]) -> AppResult<worker::FormData> {
+    let content_type = req.headers().get("Content-Type")?.unwrap_or_default();
+    if !content_type.starts_with("multipart/form-data") {
+        return Err(AppError::BadRequest(
+            "send the file as multipart/form-data".into(),
+        ));
+    }
+    let headers = worker::Headers::new();
+    headers.set("Content-Type", &content_type)?;
+    let mut init = worker::RequestInit::new();
+    init.with_method(worker::Method::Post)
+        .with_headers(headers)
+        .with_body(Some(worker::js_sys::Uint8Array::from(body).into()));
+    let mut copy = Request::new_with_init(req.url()?.as_str(), &init)?;
+    copy.form_data()
+        .await
+        .map_err(|e| AppError::BadRequest(format!("not a readable form: {e}")))
+}
+
+/// Confirms the removals the last membership sync left pending (past its per-run cap).
+pub async fn confirm_removals(mut req: Request, env: &Env) -> AppResult<Response> {
+    authorized_form(&mut req, env).await?;
+    let n = membership::confirm(env, "admin").await?;
+    back(&format!(
+        "Confirmed {n} removals: those members are held now, and deleted after the grace period."
+    ))
 }

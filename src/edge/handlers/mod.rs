@@ -115,6 +115,8 @@ async fn dispatch(r: Route, req: Request, env: &Env) -> AppResult<Response> {
         Route::AdminEditFeed(id) => admin::edit_feed(req, env, id).await,
         Route::AdminHoldFeed(id) => admin::hold_feed(req, env, id, true).await,
         Route::AdminResumeFeed(id) => admin::hold_feed(req, env, id, false).await,
+        Route::AdminImportOpml => admin::import_opml(req, env).await,
+        Route::AdminConfirmRemovals => admin::confirm_removals(req, env).await,
         Route::Healthz => api::healthz(env).await,
         Route::Ws => sockets::room(req, env).await,
         Route::FeedWs(id) => sockets::feed(req, env, id).await,

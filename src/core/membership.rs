@@ -1,0 +1,707 @@
+//! Membership as a file (`PLANET_OPML`): what one sync changes — feeds to add, members to rename, members who left (held for a grace period, then deleted) — decided from D1's feeds and the parsed outlines, bounded per run.
+
+use serde::{Deserialize, Serialize};
+
+use crate::core::fetch_policy::check_url;
+use crate::core::ingest::{self, Member};
+use crate::core::syndication::Outline;
+
+/// A membership document is at most this big (an OPML of 1,000 members is about 200 KiB).
+pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+/// A membership document lists at most this many feeds; a longer one is refused whole.
+pub const MAX_MEMBERS: usize = 2_000;
+/// The default grace period: a member who left keeps its history this long (14 days).
+pub const DEFAULT_GRACE_MS: i64 = 14 * 86_400_000;
+/// The reason a member who left the file is held with.
+pub const LEFT_REASON: &str = "left the membership file";
+
+/// Per-run bounds of a sync (one cron invocation has 50 subrequests and 50 D1 queries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    /// New feeds inserted per run (one D1 statement; cron's watchdog adopts them).
+    pub add: usize,
+    /// Members renamed per run (one D1 statement; the watchdog tells their objects).
+    pub update: usize,
+    /// Members who left marked per run without an admin's confirmation (a call each).
+    pub remove: usize,
+    /// Members who came back resumed per run (a call each).
+    pub rejoin: usize,
+    /// Members past their grace deleted per run (a call each).
+    pub delete: usize,
+}
+
+/// What cron uses: at most 1 + 5 + 5 + 5 = 16 subrequests for the sync.
+pub const CAPS: Caps = Caps {
+    add: 50,
+    update: 50,
+    remove: 5,
+    rejoin: 5,
+    delete: 5,
+};
+
+/// Where the membership document lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// An http(s) URL, read through the fetcher (and its SSRF guard).
+    Url(String),
+    /// A file under `assets/`, read through the `ASSETS` binding: its path, with a leading `/`.
+    Asset(String),
+}
+
+impl Source {
+    /// How the admin page names it.
+    pub fn describe(&self) -> String {
+        match self {
+            Source::Url(u) => crate::core::fetch_policy::public_url(u),
+            Source::Asset(p) => format!("assets{p}"),
+        }
+    }
+}
+
+/// The sync's configuration (`PLANET_OPML`, `PLANET_OPML_GRACE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MembershipConfig {
+    /// `None`: no membership file, no sync. `Err`: the var is set but unusable (said on
+    /// the admin page; nothing is synced).
+    pub source: Option<Result<Source, String>>,
+    /// How long a member who left is kept (held, history intact) before it is deleted.
+    pub grace_ms: i64,
+}
+
+impl MembershipConfig {
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        let source = get("PLANET_OPML")
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+            .map(|v| source(&v));
+        let grace_ms = get("PLANET_OPML_GRACE")
+            .and_then(|v| duration_ms(&v))
+            .unwrap_or(DEFAULT_GRACE_MS);
+        Self { source, grace_ms }
+    }
+}
+
+/// `PLANET_OPML` read: an http(s) URL, or a path of a file under `assets/` (`members.opml`,
+/// `/members.opml` and `assets/members.opml` all name the same file).
+pub fn source(v: &str) -> Result<Source, String> {
+    let lower = v.to_ascii_lowercase();
+    if lower.starts_with("http://") || lower.starts_with("https://") {
+        return url::Url::parse(v)
+            .map(|u| Source::Url(u.to_string()))
+            .map_err(|e| format!("PLANET_OPML is not a valid URL: {e}"));
+    }
+    if lower.contains("://") {
+        return Err("PLANET_OPML must be an http(s) URL or a file under assets/".into());
+    }
+    let path = v.trim_start_matches('/');
+    let path = path.strip_prefix("assets/").unwrap_or(path);
+    let ok = !path.is_empty()
+        && path
+            .split('/')
+            .all(|s| !s.is_empty() && s != "." && s != "..")
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c));
+    if ok {
+        Ok(Source::Asset(format!("/{path}")))
+    } else {
+        Err(format!(
+            "PLANET_OPML {v:?} is not a file under assets/ (letters, digits, -, _, . and / only)"
+        ))
+    }
+}
+
+/// A duration: `14d`, `12h`, `30m`, `45s`, or a bare number of days.
+pub fn duration_ms(v: &str) -> Option<i64> {
+    let v = v.trim();
+    let (num, unit) = match v.char_indices().last()? {
+        (i, c) if c.is_ascii_alphabetic() => (&v[..i], c.to_ascii_lowercase()),
+        _ => (v, 'd'),
+    };
+    let n: i64 = num.trim().parse().ok().filter(|n| *n >= 0)?;
+    let unit_ms = match unit {
+        'd' => 86_400_000,
+        'h' => 3_600_000,
+        'm' => 60_000,
+        's' => 1_000,
+        _ => return None,
+    };
+    n.checked_mul(unit_ms)
+}
+
+/// A feed as the sync sees it (D1's row).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Current {
+    pub id: i64,
+    pub url: String,
+    pub display_name: Option<String>,
+    pub face_url: Option<String>,
+    pub home_url: Option<String>,
+    /// Listed by the membership file (so the sync manages it; a feed added by hand is not
+    /// removed because the file does not list it).
+    #[serde(default, deserialize_with = "flag")]
+    pub in_file: bool,
+    /// When it left the file (held since, deleted after the grace).
+    pub left_at: Option<i64>,
+}
+
+fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(Option::<i64>::deserialize(d)?.unwrap_or(0) != 0)
+}
+
+impl Current {
+    fn name(&self) -> String {
+        self.display_name.clone().unwrap_or_default()
+    }
+}
+
+/// One member as the file lists it: the feed URL (checked by the fetch policy) and the
+/// attributes it carries. An attribute the outline leaves out is `None` and left as it is.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listed {
+    pub url: String,
+    pub display_name: Option<String>,
+    pub face_url: Option<String>,
+    pub home_url: Option<String>,
+}
+
+impl Listed {
+    pub fn member(&self) -> Member {
+        Member {
+            display_name: self.display_name.clone(),
+            face_url: self.face_url.clone(),
+            home_url: self.home_url.clone(),
+            filter: Default::default(),
+        }
+    }
+}
+
+/// An outline that is not kept, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Refused {
+    pub url: String,
+    pub reason: String,
+}
+
+/// An outline's name (`title`, else `text`), face and site link, each validated as the
+/// admin's own would be; one that is not usable (a Venus face file name, `javascript:`)
+/// is left out, the feed still kept.
+pub fn member_of(o: &Outline) -> Member {
+    Member {
+        display_name: o
+            .title
+            .as_deref()
+            .and_then(|t| ingest::display_name(t).ok().flatten()),
+        face_url: o
+            .face
+            .as_deref()
+            .and_then(|f| ingest::link(f, "face").ok().flatten()),
+        home_url: o
+            .home
+            .as_deref()
+            .and_then(|h| ingest::link(h, "site").ok().flatten()),
+        filter: Default::default(),
+    }
+}
+
+/// The outlines of a membership document as members: URLs the fetch policy allows, each
+/// once (normalized), and the refused ones with their reasons.
+pub fn listed(outlines: &[Outline], allow_private: bool) -> (Vec<Listed>, Vec<Refused>) {
+    let mut kept: Vec<Listed> = Vec::new();
+    let mut refused = Vec::new();
+    for o in outlines {
+        match check_url(&o.url, allow_private) {
+            Ok(u) if kept.iter().any(|k| k.url == u.as_str()) => refused.push(Refused {
+                url: u.to_string(),
+                reason: "listed twice".into(),
+            }),
+            Ok(u) => {
+                let m = member_of(o);
+                kept.push(Listed {
+                    url: u.to_string(),
+                    display_name: m.display_name,
+                    face_url: m.face_url,
+                    home_url: m.home_url,
+                });
+            }
+            Err(e) => refused.push(Refused {
+                url: o.url.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    (kept, refused)
+}
+
+/// A member named in a plan or report: its feed id (`None` before it is inserted), URL
+/// and name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Named {
+    #[serde(default)]
+    pub id: Option<i64>,
+    pub url: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// A member whose name, face or site link changes (and who is now managed by the file).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Update {
+    pub id: i64,
+    pub url: String,
+    pub display_name: Option<String>,
+    pub face_url: Option<String>,
+    pub home_url: Option<String>,
+}
+
+/// Everything one sync decides.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncPlan {
+    /// New feeds (at most `caps.add`).
+    pub add: Vec<Listed>,
+    /// Members whose attributes change, or that the file now lists (at most `caps.update`).
+    pub update: Vec<Update>,
+    /// Members who left the file, to hold now (at most `caps.remove`).
+    pub leave: Vec<Named>,
+    /// Members who left beyond the cap: they wait for an admin's confirmation (or later runs).
+    pub pending: Vec<Named>,
+    /// Members held for having left who are listed again: resumed (at most `caps.rejoin`).
+    pub rejoin: Vec<Named>,
+    /// Work left for the next run (adds, updates or rejoins past their caps).
+    pub more: bool,
+}
+
+impl SyncPlan {
+    pub fn is_empty(&self) -> bool {
+        self.add.is_empty()
+            && self.update.is_empty()
+            && self.leave.is_empty()
+            && self.rejoin.is_empty()
+    }
+}
+
+/// The file wins for every attribute it carries; one it leaves out keeps D1's value.
+fn merged(c: &Current, l: &Listed) -> Update {
+    Update {
+        id: c.id,
+        url: c.url.clone(),
+        display_name: l.display_name.clone().or_else(|| c.display_name.clone()),
+        face_url: l.face_url.clone().or_else(|| c.face_url.clone()),
+        home_url: l.home_url.clone().or_else(|| c.home_url.clone()),
+    }
+}
+
+/// What a sync does, given D1's feeds and the document's members. A feed is matched by
+/// its URL. Only feeds the file listed before (`in_file`) ever leave: a feed added by
+/// hand stays whatever the file says. A feed the file lists that is already subscribed
+/// (added by hand or by an import) is taken over by the file. Removals past the cap wait
+/// for an admin's confirmation, and so do those `pending` from an earlier run: the cap
+/// counts members newly gone, so a truncated file never empties the planet by itself.
+pub fn plan(current: &[Current], listed: &[Listed], pending: &[Named], caps: &Caps) -> SyncPlan {
+    use std::collections::HashMap;
+    let by_url: HashMap<&str, &Current> = current.iter().map(|c| (c.url.as_str(), c)).collect();
+    let mut p = SyncPlan::default();
+    for l in listed {
+        let Some(c) = by_url.get(l.url.as_str()) else {
+            if p.add.len() < caps.add {
+                p.add.push(l.clone());
+            } else {
+                p.more = true;
+            }
+            continue;
+        };
+        let u = merged(c, l);
+        let changed = !c.in_file
+            || u.display_name != c.display_name
+            || u.face_url != c.face_url
+            || u.home_url != c.home_url;
+        if changed {
+            if p.update.len() < caps.update {
+                p.update.push(u);
+            } else {
+                p.more = true;
+            }
+        }
+        if c.left_at.is_some() {
+            if p.rejoin.len() < caps.rejoin {
+                p.rejoin.push(named(c));
+            } else {
+                p.more = true;
+            }
+        }
+    }
+    let wanted: std::collections::HashSet<&str> = listed.iter().map(|l| l.url.as_str()).collect();
+    for c in current {
+        if c.in_file && c.left_at.is_none() && !wanted.contains(c.url.as_str()) {
+            let waiting = pending.iter().any(|n| n.id == Some(c.id));
+            if !waiting && p.leave.len() < caps.remove {
+                p.leave.push(named(c));
+            } else {
+                p.pending.push(named(c));
+            }
+        }
+    }
+    p
+}
+
+fn named(c: &Current) -> Named {
+    Named {
+        id: Some(c.id),
+        url: c.url.clone(),
+        name: c.name(),
+    }
+}
+
+/// A document's digest: the same document is not compared with D1 again.
+pub fn digest(body: &[u8]) -> String {
+    format!("sha1:{}", sha1_smol::Sha1::from(body).digest())
+}
+
+/// Members who left before this are deleted (their grace is over).
+pub fn grace_cutoff(now: i64, grace_ms: i64) -> i64 {
+    now.saturating_sub(grace_ms)
+}
+
+/// What the last sync did, as the admin page shows it (kept as JSON in D1).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// When it ran, and when a later run last found the same (unchanged document).
+    pub at: i64,
+    #[serde(default)]
+    pub checked_at: i64,
+    /// `PLANET_OPML` as the admin page names it.
+    pub source: String,
+    /// The document could not be read or parsed: nothing was changed, and this says why.
+    #[serde(default)]
+    pub error: Option<String>,
+    /// Digest of the document synced (an unchanged document is not compared again).
+    #[serde(default)]
+    pub digest: String,
+    /// Feeds the document lists (kept).
+    #[serde(default)]
+    pub listed: usize,
+    #[serde(default)]
+    pub added: Vec<Named>,
+    #[serde(default)]
+    pub updated: Vec<Named>,
+    /// Members who left and are now held, deleted after the grace.
+    #[serde(default)]
+    pub left: Vec<Named>,
+    /// Left beyond the per-run cap: removed on an admin's confirmation or by later runs.
+    #[serde(default)]
+    pub pending: Vec<Named>,
+    #[serde(default)]
+    pub rejoined: Vec<Named>,
+    /// Members deleted after their grace.
+    #[serde(default)]
+    pub deleted: Vec<Named>,
+    /// Outlines not kept, and why.
+    #[serde(default)]
+    pub refused: Vec<Refused>,
+    /// What went wrong for single members (a call refused while a refresh ran…); tried again.
+    #[serde(default)]
+    pub errors: Vec<String>,
+    /// Work was left for the next run: it compares the document again even if unchanged.
+    #[serde(default)]
+    pub more: bool,
+}
+
+impl SyncReport {
+    /// The document was read and applied.
+    pub fn ok(&self) -> bool {
+        self.error.is_none()
+    }
+
+    /// Nothing happened that the last report does not already say: the same document
+    /// (or the same failure) again, and no member changed.
+    pub fn repeats(&self, last: &SyncReport) -> bool {
+        self.error == last.error
+            && self.digest == last.digest
+            && self.added.is_empty()
+            && self.updated.is_empty()
+            && self.left.is_empty()
+            && self.rejoined.is_empty()
+            && self.deleted.is_empty()
+            && self.errors.is_empty()
+            && self.pending == last.pending
+            && self.more == last.more
+    }
+
+    /// One line for the audit log and cron's log.
+    pub fn summary(&self) -> String {
+        match &self.error {
+            Some(e) => format!("membership sync failed, nothing changed: {e}"),
+            None => format!(
+                "{} listed: {} added, {} updated, {} left, {} awaiting confirmation, {} back, {} deleted, {} refused",
+                self.listed,
+                self.added.len(),
+                self.updated.len(),
+                self.left.len(),
+                self.pending.len(),
+                self.rejoined.len(),
+                self.deleted.len(),
+                self.refused.len()
+            ),
+        }
+    }
+}
+
+/// One line of an OPML upload's report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "result", rename_all = "snake_case")]
+pub enum ImportLine {
+    /// Subscribed; its first fetch (on its own alarm) says whether it is a feed.
+    Added { id: i64, url: String },
+    /// Already subscribed: left as it is.
+    AlreadyThere { url: String },
+    /// Not subscribed, and why.
+    Refused { url: String, reason: String },
+}
+
+/// What the membership part of the admin page shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MembershipPanel {
+    /// `PLANET_OPML` as configured (`Err`: unusable, and why); `None`: not configured.
+    pub source: Option<Result<String, String>>,
+    pub grace_ms: i64,
+    /// The newest sync report, and the newest successful one when that is older.
+    pub latest: Option<SyncReport>,
+    pub last_ok: Option<SyncReport>,
+    /// Members held for having left: (member, deleted after).
+    pub leaving: Vec<(Named, i64)>,
+    /// The report of an OPML upload just made.
+    pub upload: Option<Vec<ImportLine>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cur(id: i64, url: &str, name: Option<&str>, in_file: bool) -> Current {
+        Current {
+            id,
+            url: url.into(),
+            display_name: name.map(Into::into),
+            in_file,
+            ..Default::default()
+        }
+    }
+
+    fn lst(url: &str, name: Option<&str>) -> Listed {
+        Listed {
+            url: url.into(),
+            display_name: name.map(Into::into),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn sources_are_urls_or_asset_paths() {
+        assert_eq!(
+            source("https://example.org/members.opml"),
+            Ok(Source::Url("https://example.org/members.opml".into()))
+        );
+        for v in ["members.opml", "/members.opml", "assets/members.opml"] {
+            assert_eq!(source(v), Ok(Source::Asset("/members.opml".into())), "{v}");
+        }
+        assert_eq!(
+            source("planet/people.opml"),
+            Ok(Source::Asset("/planet/people.opml".into()))
+        );
+        for bad in ["../secret", "a/../b", "ftp://x/y", "a b.opml", "/", "a//b"] {
+            assert!(source(bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            Source::Asset("/members.opml".into()).describe(),
+            "assets/members.opml"
+        );
+    }
+
+    #[test]
+    fn the_grace_is_a_duration_in_days_by_default() {
+        assert_eq!(duration_ms("14"), Some(14 * 86_400_000));
+        assert_eq!(duration_ms("2d"), Some(2 * 86_400_000));
+        assert_eq!(duration_ms("3h"), Some(3 * 3_600_000));
+        assert_eq!(duration_ms(" 5s "), Some(5_000));
+        assert_eq!(duration_ms("0"), Some(0));
+        for bad in ["", "-1", "x", "5w", "d"] {
+            assert_eq!(duration_ms(bad), None, "{bad}");
+        }
+        let cfg = MembershipConfig::from_lookup(|_| None);
+        assert_eq!(cfg.source, None);
+        assert_eq!(cfg.grace_ms, DEFAULT_GRACE_MS);
+        let cfg = MembershipConfig::from_lookup(|k| match k {
+            "PLANET_OPML" => Some(" members.opml ".into()),
+            "PLANET_OPML_GRACE" => Some("nonsense".into()),
+            _ => None,
+        });
+        assert_eq!(cfg.source, Some(Ok(Source::Asset("/members.opml".into()))));
+        assert_eq!(cfg.grace_ms, DEFAULT_GRACE_MS, "unreadable: the default");
+    }
+
+    #[test]
+    fn outlines_become_members_once_each_with_refusals() {
+        let o = |url: &str, title: Option<&str>, face: Option<&str>| Outline {
+            url: url.into(),
+            title: title.map(Into::into),
+            face: face.map(Into::into),
+            home: Some("javascript:alert(1)".into()),
+        };
+        let (kept, refused) = listed(
+            &[
+                o(
+                    "https://a.example/feed",
+                    Some(" Ann\n Lee "),
+                    Some("ann.png"),
+                ),
+                o("https://A.example/feed", None, None),
+                o("http://127.0.0.1/feed", None, None),
+                o(
+                    "https://b.example/rss",
+                    None,
+                    Some("https://faces.example/b.png"),
+                ),
+            ],
+            false,
+        );
+        assert_eq!(kept.len(), 2);
+        assert_eq!(kept[0].display_name.as_deref(), Some("Ann Lee"));
+        assert_eq!(kept[0].face_url, None, "a face file name is left out");
+        assert_eq!(kept[0].home_url, None, "javascript: is left out");
+        assert_eq!(
+            kept[1].face_url.as_deref(),
+            Some("https://faces.example/b.png")
+        );
+        assert_eq!(refused.len(), 2);
+        assert_eq!(
+            refused[0].reason, "listed twice",
+            "the same URL, normalized"
+        );
+        assert!(refused[1].reason.contains("private"), "{refused:?}");
+    }
+
+    #[test]
+    fn a_sync_adds_renames_and_lets_members_leave() {
+        let current = vec![
+            cur(1, "https://a/f", Some("Ann"), true),
+            cur(2, "https://b/f", Some("Bob"), true),
+            cur(3, "https://c/f", None, false),
+            cur(4, "https://d/f", None, false),
+        ];
+        let listed = vec![
+            lst("https://a/f", Some("Ann Lee")),
+            lst("https://c/f", None),
+            lst("https://e/f", Some("Eve")),
+        ];
+        let p = plan(&current, &listed, &[], &CAPS);
+        assert_eq!(p.add, vec![lst("https://e/f", Some("Eve"))]);
+        let ids: Vec<i64> = p.update.iter().map(|u| u.id).collect();
+        assert_eq!(ids, vec![1, 3], "renamed, and taken over by the file");
+        assert_eq!(p.update[0].display_name.as_deref(), Some("Ann Lee"));
+        assert_eq!(p.leave.len(), 1);
+        assert_eq!(
+            p.leave[0].id,
+            Some(2),
+            "only a member the file listed leaves"
+        );
+        assert!(p.pending.is_empty() && p.rejoin.is_empty() && !p.more);
+    }
+
+    #[test]
+    fn an_attribute_the_file_leaves_out_keeps_its_value_and_nothing_changes_twice() {
+        let mut c = cur(1, "https://a/f", Some("Ann"), true);
+        c.face_url = Some("https://faces/ann.png".into());
+        let p = plan(&[c.clone()], &[lst("https://a/f", None)], &[], &CAPS);
+        assert!(p.is_empty(), "{p:?}");
+        let l = Listed {
+            face_url: Some("https://faces/new.png".into()),
+            ..lst("https://a/f", Some("Ann"))
+        };
+        let p = plan(&[c], &[l], &[], &CAPS);
+        assert_eq!(p.update.len(), 1);
+        assert_eq!(p.update[0].display_name.as_deref(), Some("Ann"));
+        assert_eq!(
+            p.update[0].face_url.as_deref(),
+            Some("https://faces/new.png")
+        );
+    }
+
+    #[test]
+    fn removals_past_the_cap_wait_and_a_member_who_comes_back_is_resumed() {
+        let mut current: Vec<Current> = (1..=8)
+            .map(|i| cur(i, &format!("https://m{i}/f"), None, true))
+            .collect();
+        current[0].left_at = Some(5);
+        let listed = vec![lst("https://m1/f", None)];
+        let p = plan(&current, &listed, &[], &CAPS);
+        assert_eq!(
+            p.rejoin.iter().map(|n| n.id).collect::<Vec<_>>(),
+            vec![Some(1)]
+        );
+        assert_eq!(p.leave.len(), CAPS.remove);
+        assert_eq!(p.pending.len(), 2, "7 left, 5 a run");
+        assert!(
+            !p.more,
+            "pending removals are not work the next run must redo"
+        );
+        // The next run (the file changed again) leaves them waiting: the cap counts new leavers.
+        let mut after = current.clone();
+        for c in after.iter_mut() {
+            if p.leave.iter().any(|n| n.id == Some(c.id)) {
+                c.left_at = Some(9);
+            }
+        }
+        let again = plan(&after, &listed, &p.pending, &CAPS);
+        assert!(again.leave.is_empty(), "{again:?}");
+        assert_eq!(again.pending, p.pending);
+        // Members already held for having left do not leave again.
+        for c in current.iter_mut().skip(1) {
+            c.left_at = Some(10);
+        }
+        let p = plan(&current, &listed, &[], &CAPS);
+        assert!(p.leave.is_empty() && p.pending.is_empty());
+    }
+
+    #[test]
+    fn adds_and_updates_past_their_caps_are_left_for_the_next_run() {
+        let caps = Caps {
+            add: 2,
+            update: 1,
+            ..CAPS
+        };
+        let listed: Vec<Listed> = (0..5)
+            .map(|i| lst(&format!("https://n{i}/f"), None))
+            .collect();
+        let p = plan(&[], &listed, &[], &caps);
+        assert_eq!(p.add.len(), 2);
+        assert!(p.more);
+        let current = vec![
+            cur(1, "https://n0/f", Some("x"), false),
+            cur(2, "https://n1/f", Some("y"), false),
+        ];
+        let p = plan(&current, &listed[..2], &[], &caps);
+        assert_eq!(p.update.len(), 1);
+        assert!(p.more);
+    }
+
+    #[test]
+    fn a_report_that_repeats_the_last_one_is_not_news() {
+        let last = SyncReport {
+            digest: "h:1".into(),
+            pending: vec![Named::default()],
+            ..Default::default()
+        };
+        let mut again = last.clone();
+        again.at = 99;
+        assert!(again.repeats(&last));
+        again.deleted.push(Named::default());
+        assert!(!again.repeats(&last));
+        let failed = SyncReport {
+            error: Some("HTTP 500".into()),
+            ..Default::default()
+        };
+        assert!(!failed.repeats(&last));
+        assert!(!failed.ok());
+        assert!(failed.summary().contains("nothing changed"));
+    }
+}
