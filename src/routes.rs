@@ -21,6 +21,8 @@ pub enum Route {
     AdminEditFeed(i64),
     AdminHoldFeed(i64),
     AdminResumeFeed(i64),
+    /// Who did what to which feed and when, newest first (`?before=<id>` pages back).
+    AdminAudit,
     /// An OPML file uploaded from the admin page (multipart).
     AdminImportOpml,
     /// Confirms the removals a membership sync left pending.
@@ -136,6 +138,7 @@ pub fn route(method: &str, path: &str) -> Route {
         ["admin"] => only(get, Admin, "GET"),
         ["admin", "login"] => only(post, AdminLogin, "POST"),
         ["admin", "logout"] => only(post, AdminLogout, "POST"),
+        ["admin", "audit"] => only(get, AdminAudit, "GET"),
         ["admin", "feeds"] => only(post, AdminAddFeed, "POST"),
         ["admin", "opml"] => only(post, AdminImportOpml, "POST"),
         ["admin", "membership", "confirm"] => only(post, AdminConfirmRemovals, "POST"),
@@ -348,6 +351,18 @@ mod tests {
             route("GET", "/admin/feeds/4/delete"),
             Route::MethodNotAllowed("POST")
         );
+    }
+
+    #[test]
+    fn the_audit_log_is_an_uncached_admin_page() {
+        assert_eq!(route("GET", "/admin/audit"), Route::AdminAudit);
+        assert_eq!(route("GET", "/admin/audit/"), Route::AdminAudit);
+        assert_eq!(
+            route("POST", "/admin/audit"),
+            Route::MethodNotAllowed("GET")
+        );
+        let r = Route::AdminAudit;
+        assert!(!r.is_shared_page() && !r.is_api() && !r.is_rate_limited());
     }
 
     #[test]

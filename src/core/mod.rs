@@ -1,5 +1,7 @@
 //! Pure Rust: feed pipeline, schedule, protocol and views. Never imports `worker`, never reads a clock or the environment.
 
+pub mod access;
+pub mod audit;
 pub mod config;
 pub mod feed;
 pub mod fetch_policy;

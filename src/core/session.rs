@@ -1,7 +1,9 @@
-//! Admin sessions, CSRF tokens and the admin token's rules: HMAC-SHA256 signed values, secrets compared in constant time. Pure: the clock, the nonce and the request's host are passed in.
+//! Admin sessions (signed with the shared token or naming the person Cloudflare Access signed in), CSRF tokens and the admin token's rules: HMAC-SHA256 signed values, secrets compared in constant time. Pure: the clock, the nonce and the request's host are passed in.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+
+use crate::core::access::{base64url_decode, base64url_encode};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -118,30 +120,65 @@ pub const LOGIN_FAILURE_UNITS: u32 = 10;
 /// times [`LOGIN_FAILURE_UNITS`] (`wrangler.jsonc` `LOGIN_LIMIT`, checked by a test).
 pub const LOGIN_FAILURES_PER_MINUTE: u32 = 10;
 
-/// A new session cookie value: `expiry.nonce.signature`.
-pub fn issue(key: &[u8; 32], now_ms: i64, nonce: &str) -> String {
-    let expires = (now_ms + SESSION_TTL_MS).to_string();
-    let nonce: String = nonce
+/// Who a session signed in with the shared admin token is, in the audit log.
+pub const TOKEN_ACTOR: &str = "admin";
+
+fn clean_nonce(nonce: &str) -> String {
+    nonce
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
         .take(64)
-        .collect();
+        .collect()
+}
+
+/// A new session cookie value for the shared admin token: `expiry.nonce.signature`.
+pub fn issue(key: &[u8; 32], now_ms: i64, nonce: &str) -> String {
+    let expires = (now_ms + SESSION_TTL_MS).to_string();
+    let nonce = clean_nonce(nonce);
     let sig = mac_hex(key, &["session", &expires, &nonce]);
     format!("{expires}.{nonce}.{sig}")
 }
 
+/// A new session cookie value naming the person who signed in (Cloudflare Access: their
+/// email): `expiry.nonce.base64url(who).signature`, the name signed with the rest.
+pub fn issue_named(key: &[u8; 32], now_ms: i64, nonce: &str, who: &str) -> String {
+    let expires = (now_ms + SESSION_TTL_MS).to_string();
+    let nonce = clean_nonce(nonce);
+    let sig = mac_hex(key, &["session-named", &expires, &nonce, who]);
+    format!(
+        "{expires}.{nonce}.{}.{sig}",
+        base64url_encode(who.as_bytes())
+    )
+}
+
+/// Who a session value names, when it was signed with this key and has not expired:
+/// [`TOKEN_ACTOR`] for a token session, the person for a named one.
+pub fn actor(key: &[u8; 32], value: &str, now_ms: i64) -> Option<String> {
+    let parts: Vec<&str> = value.split('.').collect();
+    let (expires, nonce, who, sig) = match parts.as_slice() {
+        [e, n, s] => (*e, *n, None, *s),
+        [e, n, w, s] => (*e, *n, Some(*w), *s),
+        _ => return None,
+    };
+    if expires.parse::<i64>().ok()? <= now_ms {
+        return None;
+    }
+    let (expected, who) = match who {
+        None => (
+            mac_hex(key, &["session", expires, nonce]),
+            TOKEN_ACTOR.to_string(),
+        ),
+        Some(w) => {
+            let who = String::from_utf8(base64url_decode(w)?).ok()?;
+            (mac_hex(key, &["session-named", expires, nonce, &who]), who)
+        }
+    };
+    constant_time_eq(sig, &expected).then_some(who)
+}
+
 /// True when the value was signed with this key and has not expired.
 pub fn verify(key: &[u8; 32], value: &str, now_ms: i64) -> bool {
-    let mut parts = value.split('.');
-    let (Some(expires), Some(nonce), Some(sig), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    let Ok(exp) = expires.parse::<i64>() else {
-        return false;
-    };
-    exp > now_ms && constant_time_eq(sig, &mac_hex(key, &["session", expires, nonce]))
+    actor(key, value, now_ms).is_some()
 }
 
 /// The CSRF token bound to one session: forms must carry it back.
@@ -180,6 +217,26 @@ mod tests {
         assert!(!verify(&key, &tampered, 2_000), "tampered expiry");
         assert!(!verify(&key, "garbage", 2_000));
         assert!(!verify(&key, "1.2.3.4", 2_000));
+    }
+
+    #[test]
+    fn named_sessions_say_who_and_cannot_be_renamed() {
+        let key = key_from_token("secret");
+        let s = issue_named(&key, 1_000, "n1", "ada@example.com");
+        assert_eq!(actor(&key, &s, 2_000).as_deref(), Some("ada@example.com"));
+        assert_eq!(s.split('.').count(), 4, "the email's dots are encoded: {s}");
+        assert_eq!(actor(&key, &s, 1_000 + SESSION_TTL_MS), None, "expired");
+        let token = issue(&key, 1_000, "n1");
+        assert_eq!(actor(&key, &token, 2_000).as_deref(), Some(TOKEN_ACTOR));
+        // Another name spliced into a signed value does not verify.
+        let mut parts: Vec<String> = s.split('.').map(String::from).collect();
+        parts[2] = base64url_encode(b"eve@example.com");
+        assert_eq!(actor(&key, &parts.join("."), 2_000), None);
+        // Nor does a token session's signature with a name added.
+        let (head, sig) = token.rsplit_once('.').expect("parts");
+        let grafted = format!("{head}.{}.{sig}", base64url_encode(b"ada@example.com"));
+        assert_eq!(actor(&key, &grafted, 2_000), None);
+        assert_eq!(actor(&key_from_token("other"), &s, 2_000), None);
     }
 
     #[test]

@@ -1,10 +1,10 @@
-//! Admin authentication for the API bearer and the sign-in form: the token's rules (`core::session`), a constant-time check, guesses throttled per client address (`LOGIN_LIMIT`).
+//! Admin authentication for the API bearer, the sign-in form and Cloudflare Access: the token's rules (`core::session`), a constant-time check, an Access assertion verified (`edge::access`), guesses of either throttled per client address (`LOGIN_LIMIT`).
 
 use futures::future::join_all;
 use worker::{Env, Request};
 
 use crate::core::session::{check_admin_token, constant_time_eq, login_limit_units};
-use crate::edge::{env, error::AppError};
+use crate::edge::{access, env, error::AppError};
 use crate::routes::client_key;
 
 /// The configured admin token, when it may authorize this request: none configured is a
@@ -28,6 +28,28 @@ pub async fn check_token(req: &Request, env: &Env, given: Option<&str>) -> Resul
         Ok(())
     } else {
         Err(AppError::Unauthorized)
+    }
+}
+
+/// The person Cloudflare Access signed in, when Access sign-in is configured
+/// (`ACCESS_TEAM_DOMAIN`, `ACCESS_AUD`) and the request carries its assertion: `Ok(None)`
+/// without one, a 403 saying why when it does not verify. Each check spends the client's
+/// `LOGIN_LIMIT` budget like a token check (a refused one ten units), so forged assertions
+/// are throttled as guessed tokens are.
+pub async fn access_identity(req: &Request, env: &Env) -> Result<Option<String>, AppError> {
+    let Some((cfg, token)) = access::assertion(req, env) else {
+        return Ok(None);
+    };
+    let verdict = access::verify(&cfg, &token, env::now_ms()).await;
+    throttle(req, env, login_limit_units(verdict.is_ok())).await?;
+    match verdict {
+        Ok(email) => Ok(Some(email)),
+        Err(e) => {
+            worker::console_warn!("access: sign-in refused: {e}");
+            Err(AppError::Forbidden(format!(
+                "Cloudflare Access sign-in refused: {e}"
+            )))
+        }
     }
 }
 

@@ -1,7 +1,8 @@
-//! The scheduled handler: syncs the membership file, then a watchdog that re-arms FeedObject alarms and prunes old entries. It never fetches feeds itself.
+//! The scheduled handler: syncs the membership file, then a watchdog that re-arms FeedObject alarms and prunes old entries and audit records. It never fetches feeds itself.
 
 use worker::Env;
 
+use crate::core::audit;
 use crate::edge::{env, feeds, membership, store};
 
 pub async fn run(env: &Env) {
@@ -21,6 +22,9 @@ pub async fn run(env: &Env) {
     }
     if let Err(e) = prune(env, now).await {
         worker::console_error!("cron: prune failed: {e}");
+    }
+    if let Err(e) = prune_audit(env, now).await {
+        worker::console_error!("cron: audit prune failed: {e}");
     }
     if let Err(e) = search_backfill(env).await {
         worker::console_error!("cron: search backfill failed: {e}");
@@ -63,6 +67,20 @@ async fn prune(env: &Env, now: i64) -> worker::Result<()> {
     let deleted = store::entries_prune_older(&env::db(env)?, cutoff, PRUNE_PER_RUN).await?;
     if deleted > 0 {
         worker::console_log!("cron: pruned {deleted} entries older than the retention");
+    }
+    Ok(())
+}
+
+/// The audit log by age (`AUDIT_RETENTION_DAYS`), at most `AUDIT_PRUNE_PER_RUN` a run.
+async fn prune_audit(env: &Env, now: i64) -> worker::Result<()> {
+    let Some(cutoff) = audit::retention_cutoff(|k| env.var(k).ok().map(|v| v.to_string()), now)
+    else {
+        return Ok(());
+    };
+    let db = env::db(env)?;
+    let deleted = store::audit_prune_older(&db, cutoff, audit::AUDIT_PRUNE_PER_RUN).await?;
+    if deleted > 0 {
+        worker::console_log!("cron: pruned {deleted} audit records older than the retention");
     }
     Ok(())
 }

@@ -203,14 +203,21 @@ pub async fn remove(env: &Env, id: i64, actor: &str) -> AppResult<()> {
     Ok(store::feed_delete(&db, id, &feed.url, actor, env::now_ms()).await?)
 }
 
-/// Fetches a feed now (also one that is paused or gone); a feed held by hand is not
-/// fetched (409: resume it first).
-pub async fn refresh(env: &Env, id: i64) -> AppResult<RefreshReport> {
-    existing(&env::db(env)?, id).await?;
+/// Fetches a feed now (also one that is paused or gone: the admin's retry), and records
+/// who asked; a feed held by hand is not fetched (409: resume it first).
+pub async fn refresh(env: &Env, id: i64, actor: &str) -> AppResult<RefreshReport> {
+    let db = env::db(env)?;
+    existing(&db, id).await?;
     let report = rpc::feed_refresh(env, id).await?;
     if report.status == FeedStatus::Held && report.outcome == RefreshOutcome::Skipped {
         let why = report.error.unwrap_or_default();
         return Err(AppError::Conflict(why));
+    }
+    // After the fact: the fetch happened whether or not this record is written.
+    let (summary, now) = (report.summary(), env::now_ms());
+    let detail = Some(summary.as_str());
+    if let Err(e) = store::audit_record(&db, now, actor, "feed.refresh", Some(id), detail).await {
+        worker::console_error!("audit: refresh of feed {id} by {actor} not recorded: {e}");
     }
     Ok(report)
 }

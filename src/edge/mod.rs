@@ -1,5 +1,6 @@
 //! The thin Worker boundary: the only code that touches `worker`. JS values become typed structs here.
 
+pub mod access;
 pub mod auth;
 pub mod cron;
 pub mod env;

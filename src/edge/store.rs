@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement, D1Result};
 
+use crate::core::audit::AuditEntry;
 use crate::core::ingest::{
     Changed, EntryWrite, FeedFilter, FeedRow, FeedSettings, Member, Move, StoredEntry,
 };
@@ -774,6 +775,41 @@ pub async fn audit_record(
     detail: Option<&str>,
 ) -> StoreResult<()> {
     run("audit", audit(db, at, actor, action, feed_id, detail)?).await
+}
+
+/// One page of the audit log, newest first: `limit` records older than `before` (by id),
+/// each with its feed's name while the feed exists. Reads through the primary key.
+pub async fn audit_page(
+    db: &D1Database,
+    before: Option<i64>,
+    limit: u32,
+) -> StoreResult<Vec<AuditEntry>> {
+    let stmt = query!(
+        db,
+        "SELECT a.id, a.at, a.actor, a.action, a.feed_id, a.detail, \
+           COALESCE(NULLIF(trim(f.display_name), ''), NULLIF(f.title, ''), f.url) AS feed_title \
+         FROM audit_log a LEFT JOIN feeds f ON f.id = a.feed_id \
+         WHERE ?1 IS NULL OR a.id < ?1 ORDER BY a.id DESC LIMIT ?2",
+        before,
+        limit
+    )?;
+    rows("audit_page", stmt).await
+}
+
+/// Deletes audit records older than `cutoff`, at most `limit` a run. Only the oldest
+/// `limit` records by id are read (ids grow with time), so a run reads a bounded number of
+/// rows even when nothing is old enough. Returns how many were deleted.
+pub async fn audit_prune_older(db: &D1Database, cutoff: i64, limit: u32) -> StoreResult<usize> {
+    let stmt = query!(
+        db,
+        "DELETE FROM audit_log WHERE id IN \
+           (SELECT id FROM (SELECT id, at FROM audit_log ORDER BY id LIMIT ?2) WHERE at < ?1)",
+        cutoff,
+        limit
+    )?;
+    let result = stmt.run().await?;
+    meter::d1("audit_prune_older", &result);
+    Ok(result.meta()?.and_then(|m| m.changes).unwrap_or_default())
 }
 
 /// A feed cron's watchdog should look at, with the settings its object applies.

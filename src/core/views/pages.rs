@@ -4,6 +4,7 @@ use maud::{html, Markup};
 
 use super::partials::{by_day, day_heading, entry_title, face};
 use super::{entry_article, entry_whole, human_time, iso_time, layout, layout_with, Page};
+use crate::core::audit::AuditPage;
 use crate::core::config::Config;
 use crate::core::feed::discover::FeedLink;
 use crate::core::fetch_policy::{public_text, public_url};
@@ -375,8 +376,29 @@ pub fn admin_login_page(cfg: &Config, error: Option<&str>) -> Markup {
     )
 }
 
+/// Where a feed stands in the admin's list: the ones that need a look first (failing,
+/// gone, paused by failures, then paused by hand), then the rest; the order within each
+/// kept (by name).
+fn attention_rank(status: FeedStatus) -> u8 {
+    match status {
+        FeedStatus::Failing => 0,
+        FeedStatus::Gone => 1,
+        FeedStatus::Paused => 2,
+        FeedStatus::Held => 3,
+        FeedStatus::Active => 4,
+    }
+}
+
+/// The feeds in the admin's order (see [`attention_rank`]).
+fn attention_first(feeds: &[FeedDetail]) -> Vec<&FeedDetail> {
+    let mut ordered: Vec<&FeedDetail> = feeds.iter().collect();
+    ordered.sort_by_key(|d| attention_rank(d.feed.status));
+    ordered
+}
+
 /// The admin dashboard: add (a feed, or a site's page), name, filter, pause, resume,
-/// refresh and remove feeds. Every form carries the CSRF token. `choices`: the feeds a
+/// refresh and remove feeds; failing, gone, paused and held feeds listed first with their
+/// last error and a retry. Every form carries the CSRF token. `choices`: the feeds a
 /// page just added announced, to pick one from.
 pub fn admin_page(
     cfg: &Config,
@@ -387,10 +409,19 @@ pub fn admin_page(
     membership: &MembershipPanel,
 ) -> Markup {
     let post = |id: i64, action: &str| format!("/admin/feeds/{id}/{action}");
+    let feeds = attention_first(feeds);
+    let troubled = feeds
+        .iter()
+        .filter(|d| attention_rank(d.feed.status) < attention_rank(FeedStatus::Active))
+        .count();
     admin_layout(
         cfg,
         html! {
+            nav.admin-nav aria-label="Admin" { a href="/admin/audit" { "Audit log" } }
             @if let Some(f) = flash { p.flash role="status" { (f) } }
+            @if troubled > 0 {
+                p.attention { (troubled) @if troubled == 1 { " feed needs" } @else { " feeds need" } " a look: listed first." }
+            }
             @if let Some((page, links)) = choices {
                 section.choices aria-label="Feeds found" {
                     p { (public_url(page)) " announces these feeds:" }
@@ -419,7 +450,8 @@ pub fn admin_page(
                 tbody {
                     @for d in feeds {
                         @let f = &d.feed;
-                        tr data-feed=(f.id) {
+                        @let attention = attention_rank(f.status) < attention_rank(FeedStatus::Active);
+                        tr data-feed=(f.id) data-status=(f.status.as_str()) class=[attention.then_some("attention")] {
                             td {
                                 a href=(format!("/feeds/{}", f.id)) { (f.display_title()) } br; small { (f.url) }
                                 details.edit {
@@ -437,12 +469,16 @@ pub fn admin_page(
                                 }
                             }
                             td { span class=(format!("health {}", status_label(f))) { (status_label(f)) }
-                                 @if let Some(err) = &f.last_error { br; span.error { (err) } } }
+                                 @if f.consecutive_failures > 0 { " · " (f.consecutive_failures) " failed in a row" }
+                                 @if let Some(err) = &f.last_error { br; span.error { (err) } }
+                                 @if attention { @if let Some(t) = f.last_fetch_at { br; small { "last tried " time datetime=(iso_time(t)) { (human_time(t)) } } } } }
                             td { (f.entry_count) }
                             td {
-                                form method="post" action=(post(f.id, "refresh")) {
-                                    input type="hidden" name="csrf" value=(csrf);
-                                    button type="submit" { "Refresh" }
+                                @if f.status != FeedStatus::Held {
+                                    form method="post" action=(post(f.id, "refresh")) {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button type="submit" { @if attention { "Retry now" } @else { "Refresh" } }
+                                    }
                                 }
                                 @let (act, label) = if f.status == FeedStatus::Held { ("resume", "Resume") } else { ("pause", "Pause") };
                                 form method="post" action=(post(f.id, act)) {
@@ -461,6 +497,46 @@ pub fn admin_page(
             form method="post" action="/admin/logout" {
                 input type="hidden" name="csrf" value=(csrf);
                 button type="submit" { "Sign out" }
+            }
+        },
+    )
+}
+
+/// `/admin/audit`: who did what to which feed and when, newest first, with a link to
+/// older records.
+pub fn admin_audit_page(cfg: &Config, page: &AuditPage) -> Markup {
+    admin_layout(
+        cfg,
+        html! {
+            nav.admin-nav aria-label="Admin" { a href="/admin" { "Feeds" } }
+            h2 { "Audit log" }
+            p { "Signed in as " strong { (page.viewer) } "." }
+            @if page.entries.is_empty() {
+                p { "Nothing recorded yet." }
+            } @else {
+                table.audit {
+                    thead { tr { th { "When" } th { "Who" } th { "What" } th { "Feed" } th { "Detail" } } }
+                    tbody {
+                        @for e in page.entries {
+                            tr data-audit=(e.id) {
+                                td data-label="When" { time datetime=(iso_time(e.at)) { (human_time(e.at)) } }
+                                td data-label="Who" { (e.actor) }
+                                td data-label="What" { code { (e.action) } }
+                                td data-label="Feed" {
+                                    @match (e.feed_id, &e.feed_title) {
+                                        (Some(id), Some(t)) => a href=(format!("/feeds/{id}")) { (t) },
+                                        (Some(id), None) => { "#" (id) " (removed)" },
+                                        (None, _) => {},
+                                    }
+                                }
+                                td data-label="Detail" { @if let Some(d) = &e.detail { small { (d) } } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(older) = page.older {
+                nav.pager { a rel="next" href=(format!("/admin/audit?before={older}")) { "Older →" } }
             }
         },
     )
@@ -778,5 +854,96 @@ mod tests {
             );
             assert!(html.contains("<main id=\"main\""));
         }
+    }
+
+    #[test]
+    fn the_admin_sees_feeds_in_trouble_first_with_their_error_and_a_retry() {
+        let with = |id: i64, status: FeedStatus, error: Option<&str>| FeedDetail {
+            feed: FeedView {
+                status,
+                last_error: error.map(Into::into),
+                consecutive_failures: if status == FeedStatus::Active { 0 } else { 4 },
+                ..member(id, Some(&format!("M{id}")), None)
+            },
+            filter: Default::default(),
+        };
+        let feeds = [
+            with(1, FeedStatus::Active, None),
+            with(2, FeedStatus::Held, None),
+            with(3, FeedStatus::Paused, Some("HTTP 500")),
+            with(4, FeedStatus::Active, None),
+            with(5, FeedStatus::Failing, Some("timed out <after 20 s>")),
+            with(6, FeedStatus::Gone, Some("HTTP 410")),
+        ];
+        let panel = crate::core::membership::MembershipPanel::default();
+        let html = admin_page(&Config::default(), &feeds, "t", None, None, &panel).into_string();
+        let order: Vec<i64> = html
+            .split("data-feed=\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next()?.parse().ok())
+            .collect();
+        assert_eq!(
+            order,
+            vec![5, 6, 3, 2, 1, 4],
+            "trouble first, names kept in order"
+        );
+        assert!(html.contains("4 feeds need a look"), "{html}");
+        assert!(
+            html.contains("timed out &lt;after 20 s&gt;"),
+            "the error, escaped"
+        );
+        let row = |id: i64| {
+            let start = html.find(&format!("data-feed=\"{id}\"")).expect("row");
+            let end = html[start..].find("</tr>").expect("end") + start;
+            html[start..end].to_string()
+        };
+        assert!(row(5).contains("Retry now") && row(5).contains("class=\"attention\""));
+        assert!(row(3).contains("Retry now"));
+        assert!(row(1).contains(">Refresh<") && !row(1).contains("attention"));
+        assert!(
+            !row(2).contains("/refresh") && row(2).contains("Resume"),
+            "a feed held by hand is resumed, not refreshed"
+        );
+        assert!(html.contains(r#"href="/admin/audit""#));
+    }
+
+    #[test]
+    fn the_audit_log_says_who_did_what_and_escapes_it() {
+        use crate::core::audit::AuditEntry;
+        let entries = [
+            AuditEntry {
+                id: 9,
+                at: 1_700_000_000_000,
+                actor: "ada@example.com".into(),
+                action: "feed.create".into(),
+                feed_id: Some(3),
+                feed_title: Some("<b>Ann</b>".into()),
+                detail: Some("https://x.example/<script>".into()),
+            },
+            AuditEntry {
+                id: 8,
+                at: 1_699_000_000_000,
+                actor: "api".into(),
+                action: "feed.delete".into(),
+                feed_id: Some(2),
+                feed_title: None,
+                detail: None,
+            },
+        ];
+        let page = AuditPage {
+            entries: &entries,
+            older: Some(8),
+            viewer: "ada@example.com",
+        };
+        let html = admin_audit_page(&Config::default(), &page).into_string();
+        assert!(html.contains("ada@example.com") && html.contains("feed.create"));
+        assert!(
+            html.contains(r#"<a href="/feeds/3">&lt;b&gt;Ann&lt;/b&gt;</a>"#),
+            "{html}"
+        );
+        assert!(html.contains("#2 (removed)"));
+        assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"));
+        assert!(html.contains(r#"href="/admin/audit?before=8""#));
+        assert!(html.find("data-audit=\"9\"") < html.find("data-audit=\"8\""));
     }
 }

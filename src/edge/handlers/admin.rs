@@ -1,15 +1,17 @@
-//! The admin pages: a signed session cookie (HttpOnly, SameSite=Strict) after signing in with the admin token, and a CSRF token on every form.
+//! The admin pages: a signed session cookie (HttpOnly, SameSite=Strict) after signing in with the admin token or through Cloudflare Access (the session then names the person), a CSRF token on every form, and the audit log.
 
 use futures::StreamExt;
 use worker::{Env, Request, Response};
 
 use super::pages::html;
+use super::query_i64;
+use crate::core::audit::{AuditPage, AUDIT_PAGE_SIZE};
 use crate::core::feed::discover::FeedLink;
 use crate::core::ingest::{FeedFilter, MemberPatch, PlatformTrouble};
 use crate::core::membership::ImportLine;
 use crate::core::session::{self, COOKIE_NAME};
 use crate::core::views;
-use crate::edge::auth::{check_token, usable_token};
+use crate::edge::auth::{access_identity, check_token, usable_token};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, feeds, membership, store};
 
@@ -27,11 +29,50 @@ fn key(req: &Request, env: &Env) -> AppResult<[u8; 32]> {
     }
 }
 
-/// The session cookie value, when it is valid.
-fn current_session(req: &Request, key: &[u8; 32]) -> Option<String> {
+/// The session cookie value and who it names, when it is valid.
+fn current_session(req: &Request, key: &[u8; 32]) -> Option<(String, String)> {
     let header = req.headers().get("Cookie").ok().flatten()?;
     let value = session::cookie(&header, COOKIE_NAME)?;
-    session::verify(key, value, env::now_ms()).then(|| value.to_string())
+    let actor = session::actor(key, value, env::now_ms())?;
+    Some((value.to_string(), actor))
+}
+
+/// A signed-in admin: the session key and value, who it is (the audit log's actor), and
+/// the cookie to set when the session was just made (a Cloudflare Access sign-in).
+struct Signed {
+    key: [u8; 32],
+    session: String,
+    actor: String,
+    set_cookie: Option<String>,
+}
+
+/// The admin behind a page request: a valid session, else a verified Cloudflare Access
+/// assertion (a new session naming the person is made and the sign-in recorded), else
+/// nobody. An assertion that does not verify is a 403 saying why.
+async fn signed_in(req: &Request, env: &Env) -> AppResult<Option<Signed>> {
+    let key = key(req, env)?;
+    if let Some((session, actor)) = current_session(req, &key) {
+        return Ok(Some(Signed {
+            key,
+            session,
+            actor,
+            set_cookie: None,
+        }));
+    }
+    let Some(email) = access_identity(req, env).await? else {
+        return Ok(None);
+    };
+    let nonce = uuid::Uuid::new_v4().simple().to_string();
+    let now = env::now_ms();
+    let value = session::issue_named(&key, now, &nonce, &email);
+    record_session(env, now, &email, "session.start", Some("Cloudflare Access")).await;
+    let cookie = cookie_header(req, &value, session::SESSION_TTL_MS / 1000)?;
+    Ok(Some(Signed {
+        key,
+        session: value,
+        actor: email,
+        set_cookie: Some(cookie),
+    }))
 }
 
 /// A cross-site form post is refused before anything else is read.
@@ -105,8 +146,7 @@ fn cookie_header(req: &Request, value: &str, max_age_s: i64) -> AppResult<String
 }
 
 pub async fn page(req: &Request, env: &Env) -> AppResult<Response> {
-    let key = key(req, env)?;
-    let Some(s) = current_session(req, &key) else {
+    let Some(s) = signed_in(req, env).await? else {
         let cfg = env::config(env);
         return html(views::admin_login_page(&cfg, None), 200, "no-store");
     };
@@ -115,7 +155,49 @@ pub async fn page(req: &Request, env: &Env) -> AppResult<Response> {
         .query_pairs()
         .find(|(k, _)| k == "msg")
         .map(|(_, v)| v.chars().take(300).collect());
-    dashboard(env, &key, &s, flash, None, None).await
+    let resp = dashboard(env, &s.key, &s.session, flash, None, None).await?;
+    with_cookie(resp, s.set_cookie)
+}
+
+/// Records a sign-in or sign-out. Best effort: when D1 does not answer (a daily limit ran
+/// out) the admin still gets in, to see the dashboard say so.
+async fn record_session(env: &Env, now: i64, actor: &str, action: &str, detail: Option<&str>) {
+    let recorded = match env::db(env) {
+        Ok(db) => store::audit_record(&db, now, actor, action, None, detail).await,
+        Err(e) => Err(e),
+    };
+    if let Err(e) = recorded {
+        worker::console_error!("audit: {action} by {actor} not recorded: {e}");
+    }
+}
+
+fn with_cookie(mut resp: Response, cookie: Option<String>) -> AppResult<Response> {
+    if let Some(c) = cookie {
+        resp.headers_mut().append("Set-Cookie", &c)?;
+    }
+    Ok(resp)
+}
+
+/// `/admin/audit`: who did what to which feed and when, newest first, paged with
+/// `?before=<id>`.
+pub async fn audit(req: &Request, env: &Env) -> AppResult<Response> {
+    let cfg = env::config(env);
+    let Some(s) = signed_in(req, env).await? else {
+        return html(views::admin_login_page(&cfg, None), 200, "no-store");
+    };
+    let before = query_i64(req, "before")?;
+    let mut entries = store::audit_page(&env::db(env)?, before, AUDIT_PAGE_SIZE + 1).await?;
+    let older = (entries.len() > AUDIT_PAGE_SIZE as usize).then(|| {
+        entries.truncate(AUDIT_PAGE_SIZE as usize);
+        entries.last().map(|e| e.id)
+    });
+    let page = AuditPage {
+        entries: &entries,
+        older: older.flatten(),
+        viewer: &s.actor,
+    };
+    let resp = html(views::admin_audit_page(&cfg, &page), 200, "no-store")?;
+    with_cookie(resp, s.set_cookie)
 }
 
 /// The dashboard, with a notice, and with the feeds a page announced to choose from.
@@ -164,33 +246,43 @@ pub async fn login(mut req: Request, env: &Env) -> AppResult<Response> {
         Err(e) => return Err(e),
     }
     let nonce = uuid::Uuid::new_v4().simple().to_string();
-    let value = session::issue(&key, env::now_ms(), &nonce);
+    let now = env::now_ms();
+    let value = session::issue(&key, now, &nonce);
+    let actor = session::TOKEN_ACTOR;
+    record_session(env, now, actor, "session.start", Some("admin token")).await;
     redirect(
         "/admin",
         Some(cookie_header(&req, &value, session::SESSION_TTL_MS / 1000)?),
     )
 }
 
-/// Checks origin, session and CSRF token, then returns the form.
-async fn authorized_form(req: &mut Request, env: &Env) -> AppResult<Vec<(String, String)>> {
-    Ok(authorized(req, env).await?.0)
-}
-
-/// [`authorized_form`], with the session key and value (to render a page in answer).
-async fn authorized(
+/// Checks origin, session and CSRF token, then returns the form and who sent it.
+async fn authorized_form(
     req: &mut Request,
     env: &Env,
-) -> AppResult<(Vec<(String, String)>, [u8; 32], String)> {
+) -> AppResult<(Vec<(String, String)>, String)> {
+    let (f, s) = authorized(req, env).await?;
+    Ok((f, s.actor))
+}
+
+/// [`authorized_form`], with the whole session (to render a page in answer).
+async fn authorized(req: &mut Request, env: &Env) -> AppResult<(Vec<(String, String)>, Signed)> {
     same_origin(req)?;
     let key = key(req, env)?;
-    let s = current_session(req, &key).ok_or(AppError::Unauthorized)?;
+    let (session, actor) = current_session(req, &key).ok_or(AppError::Unauthorized)?;
     let f = form(req).await?;
-    if !session::csrf_ok(&key, &s, field(&f, "csrf")) {
+    if !session::csrf_ok(&key, &session, field(&f, "csrf")) {
         return Err(AppError::Forbidden(
             "the form's CSRF token is missing or stale; reload the page".into(),
         ));
     }
-    Ok((f, key, s))
+    let signed = Signed {
+        key,
+        session,
+        actor,
+        set_cookie: None,
+    };
+    Ok((f, signed))
 }
 
 fn back(msg: &str) -> AppResult<Response> {
@@ -201,14 +293,15 @@ fn back(msg: &str) -> AppResult<Response> {
 }
 
 pub async fn logout(mut req: Request, env: &Env) -> AppResult<Response> {
-    authorized_form(&mut req, env).await?;
+    let (_, actor) = authorized_form(&mut req, env).await?;
+    record_session(env, env::now_ms(), &actor, "session.end", None).await;
     redirect("/admin", Some(cookie_header(&req, "", 0)?))
 }
 
 /// Adds a feed, or a site by its page: several feeds found are offered to pick from.
 pub async fn add_feed(mut req: Request, env: &Env) -> AppResult<Response> {
-    let (f, key, s) = authorized(&mut req, env).await?;
-    match feeds::add(env, field(&f, "url"), "admin").await {
+    let (f, s) = authorized(&mut req, env).await?;
+    match feeds::add(env, field(&f, "url"), &s.actor).await {
         Ok(feeds::Addition::Created(c)) => back(&format!(
             "Added {} with {} entries.",
             c.feed.display_title(),
@@ -216,7 +309,8 @@ pub async fn add_feed(mut req: Request, env: &Env) -> AppResult<Response> {
         )),
         Ok(feeds::Addition::Choose { page, feeds }) => {
             let note = format!("{page} announces {} feeds: pick one.", feeds.len());
-            dashboard(env, &key, &s, Some(note), Some((&page, &feeds)), None).await
+            let choices = Some((page.as_str(), feeds.as_slice()));
+            dashboard(env, &s.key, &s.session, Some(note), choices, None).await
         }
         Err(e @ (AppError::Unprocessable(_) | AppError::Conflict(_))) => back(&e.to_string()),
         Err(e) => Err(e),
@@ -234,7 +328,7 @@ fn terms(list: &str) -> Vec<String> {
 /// Sets a member's name, face, site link and filter from the edit form (every field
 /// sent: an empty one clears it).
 pub async fn edit_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Response> {
-    let f = authorized_form(&mut req, env).await?;
+    let (f, actor) = authorized_form(&mut req, env).await?;
     let patch = MemberPatch {
         display_name: Some(field(&f, "display_name").into()),
         face_url: Some(field(&f, "face_url").into()),
@@ -245,7 +339,7 @@ pub async fn edit_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Respon
             excerpt_only: !field(&f, "excerpt_only").is_empty(),
         }),
     };
-    match feeds::configure(env, id, patch, "admin").await {
+    match feeds::configure(env, id, patch, &actor).await {
         Ok(d) => back(&format!("Saved {}.", d.feed.display_title())),
         Err(e @ (AppError::Unprocessable(_) | AppError::Conflict(_))) => back(&e.to_string()),
         Err(e) => Err(e),
@@ -254,8 +348,8 @@ pub async fn edit_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Respon
 
 /// Pauses a feed by hand, or resumes it.
 pub async fn hold_feed(mut req: Request, env: &Env, id: i64, held: bool) -> AppResult<Response> {
-    authorized_form(&mut req, env).await?;
-    match feeds::hold(env, id, held, "admin").await {
+    let (_, actor) = authorized_form(&mut req, env).await?;
+    match feeds::hold(env, id, held, &actor).await {
         Ok(d) if held => back(&format!("Paused {} by hand.", d.feed.display_title())),
         Ok(d) => back(&format!("Resumed {}.", d.feed.display_title())),
         Err(e @ AppError::Conflict(_)) => back(&e.to_string()),
@@ -264,8 +358,8 @@ pub async fn hold_feed(mut req: Request, env: &Env, id: i64, held: bool) -> AppR
 }
 
 pub async fn refresh_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Response> {
-    authorized_form(&mut req, env).await?;
-    match feeds::refresh(env, id).await {
+    let (_, actor) = authorized_form(&mut req, env).await?;
+    match feeds::refresh(env, id, &actor).await {
         Ok(report) => back(&report.summary()),
         Err(e @ AppError::Conflict(_)) => back(&e.to_string()),
         Err(e) => Err(e),
@@ -273,8 +367,8 @@ pub async fn refresh_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Res
 }
 
 pub async fn delete_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Response> {
-    authorized_form(&mut req, env).await?;
-    feeds::remove(env, id, "admin").await?;
+    let (_, actor) = authorized_form(&mut req, env).await?;
+    feeds::remove(env, id, &actor).await?;
     back("Feed removed.")
 }
 
@@ -286,7 +380,7 @@ const MAX_UPLOAD_BYTES: usize = 512 * 1024;
 pub async fn import_opml(mut req: Request, env: &Env) -> AppResult<Response> {
     same_origin(&req)?;
     let key = key(&req, env)?;
-    let s = current_session(&req, &key).ok_or(AppError::Unauthorized)?;
+    let (s, actor) = current_session(&req, &key).ok_or(AppError::Unauthorized)?;
     let body = read_capped(&mut req, MAX_UPLOAD_BYTES).await?;
     let form = multipart(&req, &body).await?;
     let csrf = match form.get("csrf") {
@@ -303,7 +397,7 @@ pub async fn import_opml(mut req: Request, env: &Env) -> AppResult<Response> {
         Some(worker::FormEntry::Field(v)) => v,
         None => String::new(),
     };
-    match feeds::import_opml(env, &text, "admin").await {
+    match feeds::import_opml(env, &text, &actor).await {
         Ok(imported) => {
             let lines = imported.lines();
             let count = |f: fn(&ImportLine) -> bool| lines.iter().filter(|l| f(l)).count();
@@ -342,8 +436,8 @@ async fn multipart(req: &Request, body: &[u8]) -> AppResult<worker::FormData> {
 
 /// Confirms the removals the last membership sync left pending (past its per-run cap).
 pub async fn confirm_removals(mut req: Request, env: &Env) -> AppResult<Response> {
-    authorized_form(&mut req, env).await?;
-    let n = membership::confirm(env, "admin").await?;
+    let (_, actor) = authorized_form(&mut req, env).await?;
+    let n = membership::confirm(env, &actor).await?;
     back(&format!(
         "Confirmed {n} removals: those members are held now, and deleted after the grace period."
     ))

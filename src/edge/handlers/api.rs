@@ -5,6 +5,7 @@ use serde_json::json;
 use worker::{Env, Request, Response};
 
 use super::query_i64;
+use crate::core::audit::API_ACTOR;
 use crate::core::ingest::{MemberPatch, PlatformTrouble};
 use crate::core::model::{Counts, EntryView};
 use crate::edge::auth::require_admin;
@@ -121,7 +122,7 @@ async fn read_json<T: for<'de> Deserialize<'de>>(mut req: Request, like: &str) -
 pub async fn create_feed(req: Request, env: &Env) -> AppResult<Response> {
     require_admin(&req, env).await?;
     let NewFeed { url } = read_json(req, r#"{"url": "https://…"}"#).await?;
-    match feeds::add(env, &url, "api").await? {
+    match feeds::add(env, &url, API_ACTOR).await? {
         feeds::Addition::Created(created) => json_response(&created, 201),
         feeds::Addition::Choose { page, feeds } => {
             let message = format!(
@@ -143,24 +144,24 @@ pub async fn update_feed(req: Request, env: &Env, id: i64) -> AppResult<Response
     require_admin(&req, env).await?;
     let like = r#"{"display_name": "…", "face_url": "https://…", "home_url": "https://…", "filter": {"categories": […], "words": […], "excerpt_only": false}}"#;
     let patch: MemberPatch = read_json(req, like).await?;
-    json_response(&feeds::configure(env, id, patch, "api").await?, 200)
+    json_response(&feeds::configure(env, id, patch, API_ACTOR).await?, 200)
 }
 
 /// Pauses a feed by hand (`held`) or resumes it.
 pub async fn hold_feed(req: &Request, env: &Env, id: i64, held: bool) -> AppResult<Response> {
     require_admin(req, env).await?;
-    json_response(&feeds::hold(env, id, held, "api").await?, 200)
+    json_response(&feeds::hold(env, id, held, API_ACTOR).await?, 200)
 }
 
 pub async fn delete_feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
     require_admin(req, env).await?;
-    feeds::remove(env, id, "api").await?;
+    feeds::remove(env, id, API_ACTOR).await?;
     json_response(&json!({"deleted": id}), 200)
 }
 
 pub async fn refresh_feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
     require_admin(req, env).await?;
-    json_response(&feeds::refresh(env, id).await?, 200)
+    json_response(&feeds::refresh(env, id, API_ACTOR).await?, 200)
 }
 
 const MAX_OPML_BODY: usize = 1024 * 1024;
@@ -172,6 +173,6 @@ pub async fn import_opml(mut req: Request, env: &Env) -> AppResult<Response> {
     if body.len() > MAX_OPML_BODY {
         return Err(AppError::TooLarge);
     }
-    let imported = feeds::import_opml(env, &String::from_utf8_lossy(&body), "api").await?;
+    let imported = feeds::import_opml(env, &String::from_utf8_lossy(&body), API_ACTOR).await?;
     json_response(&imported, 200)
 }
