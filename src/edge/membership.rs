@@ -73,7 +73,7 @@ pub async fn sync(env: &Env, now: i64) -> AppResult<usize> {
             report.at = last.at;
             id
         });
-    store::membership_report_save(&db, &report, replace, "cron").await?;
+    store::membership_report_save(&db, &report, replace, crate::core::audit::CRON_ACTOR).await?;
     Ok(used)
 }
 
