@@ -803,7 +803,7 @@ pub async fn audit_prune_older(db: &D1Database, cutoff: i64, limit: u32) -> Stor
     let stmt = query!(
         db,
         "DELETE FROM audit_log WHERE id IN \
-           (SELECT id FROM (SELECT id, at FROM audit_log ORDER BY id LIMIT ?2) WHERE at < ?1)",
+           (SELECT id FROM audit_log WHERE at < ?1 ORDER BY at LIMIT ?2)",
         cutoff,
         limit
     )?;
