@@ -272,7 +272,6 @@ async function phaseA(M, fs) {
     ["/titles", "`/titles`"], ["/feed.atom", "`/feed.atom`"], ["/feeds.opml", "`/feeds.opml`"],
     ["/healthz", "`/healthz` (not cached)"], ["/api/entries", "`/api/entries` (not cached)"],
     ["/api/feeds", "`/api/feeds` (not cached)"], ["/search?q=update", "`/search?q=update` (not cached)"],
-    ["/favicon.ico", "`/favicon.ico` (a 404: assets/ has no icon)"],
   ];
   async function pageRound(round) {
     const h = await healthz();
