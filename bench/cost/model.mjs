@@ -38,6 +38,7 @@ export const ASSUME = {
   pageMix: { "/": 0.70, "/feeds/{id}": 0.10, "/feeds": 0.05, "/titles": 0.05, "/feed.atom": 0.10 },
   visitMinutes: 2, // how long a page view's socket stays open (pings only)
   cacheSeconds: 15, // PAGE_CACHE_SECONDS
+  membersCacheSeconds: 3600, // edge/members.rs: the member list behind the sidebar, Atom, FOAF, OPML
   colos: 5, // the Cache API is per data centre: views spread evenly over this many
   retentionMaxEntries: 100,
   retentionDays: 365,
@@ -145,6 +146,10 @@ export function model(m, A = ASSUME) {
         pageSockets += v;
       }
     }
+    // The member list (sidebar, /titles, Atom sources, OPML): the bench measured pages with it
+    // cached; it is read again (every feed row, as /feeds reads them) once per lifetime per
+    // data centre.
+    d.d1Read += (86400 / A.membersCacheSeconds) * A.colos * pages["/feeds"].fit.at(N, E);
     // Readers connected all day: reconnects, each a connect and a resume.
     const reconnects = A.readers * A.reconnectsPerReaderPerDay;
     addTo(d, o.ws_connect, reconnects, { doMs: o.ws_connect.wallMs });

@@ -1,6 +1,7 @@
 //! The member list behind the sidebar, `/titles` and the planet's Atom sources, FOAF and
 //! OPML, kept in the edge cache: a busy page must not read every feed row on each miss
-//! (1,000 members and a miss every 15 s would be 5.8M rows a day, past the Free plan's 5M).
+//! (1,000 members and a miss every 15 s would be 5.8M rows a day, past the Free plan's 5M;
+//! refreshed hourly in 5 data centres it is 240,000: `bench/COST.md`).
 
 use worker::{Cache, Env, Response};
 
@@ -11,7 +12,7 @@ use crate::edge::{env, store};
 /// Read from D1 at most this often per location. A change made through the admin or the
 /// API forgets the copy where it was made at once (the cache is per location: elsewhere
 /// it shows within this time); `/feeds` and the API always read D1.
-const MEMBERS_CACHE_SECONDS: u32 = 300;
+const MEMBERS_CACHE_SECONDS: u32 = 3600;
 const MEMBERS_KEY: &str = "https://members.orrery.internal/v1";
 
 /// The members, from the edge cache when it has them (never cached when pages are not:
