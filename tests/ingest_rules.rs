@@ -997,9 +997,15 @@ fn entries_older_than_the_retention_are_remembered_not_stored() {
 
 #[test]
 fn a_document_that_killed_its_invocation_is_failed_with_a_reason_not_read_again() {
-    use orrery::core::ingest::parse_mark;
-    let body = rss("Blog", &[("a", "A", None)]);
+    use orrery::core::ingest::{parse_mark, PARSE_MARK_MIN_BYTES};
+    // A big document (a small one parses in about a millisecond and is read unmarked).
+    let mut body = rss("Blog", &[("a", "A", None)]);
+    body.extend(format!("<!--{}-->", "x".repeat(PARSE_MARK_MIN_BYTES)).into_bytes());
     let st = state();
+    assert!(
+        parse_mark(&st, &fetched(rss("Small", &[("s", "S", None)]))).is_none(),
+        "a small document costs no mark"
+    );
     // Before parsing, the object saves which document it is reading.
     let marked = parse_mark(&st, &fetched(body.clone())).expect("a new document is marked");
     assert!(marked.parsing.is_some());

@@ -14,8 +14,8 @@ pub use plan::{
     changed_entries, feed_title, follow_up, follow_up_take, held, parse_mark, plan, recent_times,
     refresh_gate, EntryWrite, FeedMeta, FeedRow, Keep, Move, PendingEntry, Plan, RefreshOutcome,
     RefreshReport, Seen, SeenMark, SeenPrune, SeenSet, Settled, StoredEntry,
-    MAX_ITEMS_PER_DOCUMENT, PARSE_COST_DIVISOR, PENDING_PEEK, RECENT_TIMES, SEEN_KEEP,
-    SEEN_PRUNE_ABOVE, SEEN_PRUNE_MAX,
+    MAX_ITEMS_PER_DOCUMENT, PARSE_ATTEMPTS, PARSE_COST_DIVISOR, PARSE_MARK_MIN_BYTES, PENDING_PEEK,
+    RECENT_TIMES, SEEN_KEEP, SEEN_PRUNE_ABOVE, SEEN_PRUNE_MAX,
 };
 pub use settings::{
     change, display_name, link, Change, Changed, FeedFilter, FeedSettings, Member, MemberPatch,
