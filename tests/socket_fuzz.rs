@@ -15,23 +15,9 @@ use orrery::core::protocol::{
 const FRAMES: usize = 20_000;
 const SEQUENCES: usize = 2_000;
 
-/// xorshift64*: deterministic, so a failing case number reproduces.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
-    }
-    fn chance(&mut self, one_in: usize) -> bool {
-        self.below(one_in) == 0
-    }
-}
+#[path = "support/rng.rs"]
+mod rng;
+use rng::Rng;
 
 const SEEDS: &[&str] = &[
     r#"{"type":"resume","since":0}"#,
