@@ -18,6 +18,7 @@ import { cpus, loadavg } from "node:os";
 import { execFileSync } from "node:child_process";
 import { startWorker, startFeedServer, api, openSocket, sleep, until, ROOT } from "../../tests/support/harness.mjs";
 import { render, renderReadme, spliceReadme, largestBatch } from "./model.mjs";
+import { stopper } from "../support/stopper.mjs";
 
 const num = (k, d) => (process.env[k] ? Number(process.env[k]) : d);
 const DEADLINE_S = num("DEADLINE_S", 420);
@@ -49,20 +50,7 @@ if (Number(process.versions.node.split(".")[0]) < 22) {
 }
 
 // ---------- everything started here stops on success, failure, signal or deadline ----------
-const cleanups = [];
-let cleaned = false;
-function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  for (const f of cleanups.reverse()) { try { f(); } catch { /* best effort */ } }
-}
-process.on("exit", cleanup);
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => { cleanup(); process.exit(130); });
-const deadline = setTimeout(() => {
-  console.error(`bench/cost: gave up after ${DEADLINE_S} s (DEADLINE_S); stopping everything`);
-  cleanup();
-  process.exit(2);
-}, DEADLINE_S * 1000);
+const { cleanups, cleanup, deadline } = stopper("bench/cost", DEADLINE_S, 2);
 deadline.unref();
 
 const say = (...a) => console.log("bench/cost:", ...a);

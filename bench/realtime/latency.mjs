@@ -13,6 +13,7 @@ import { tmpdir, loadavg, cpus } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { startWorker, startFeedServer, api, freePort, sleep, ROOT } from "../../tests/support/harness.mjs";
+import { stopper } from "../support/stopper.mjs";
 
 const num = (k, d) => (process.env[k] ? Number(process.env[k]) : d);
 const CLIENTS = num("CLIENTS", 1000);
@@ -26,20 +27,7 @@ const WRANGLER = path.join(ROOT, "node_modules/.bin/wrangler");
 const RELAY_CONFIG = path.join(ROOT, "bench/realtime/relay/wrangler.jsonc");
 
 // ---------- cleanup: everything started here stops on success, failure, signal or deadline ----------
-const cleanups = [];
-let cleaned = false;
-function cleanup() {
-  if (cleaned) return;
-  cleaned = true;
-  for (const f of cleanups.reverse()) { try { f(); } catch { /* best effort */ } }
-}
-process.on("exit", cleanup);
-for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(sig, () => { cleanup(); process.exit(130); });
-const deadline = setTimeout(() => {
-  console.error(`bench/realtime: gave up after ${DEADLINE_S} s (DEADLINE_S); stopping everything`);
-  cleanup();
-  process.exit(3);
-}, DEADLINE_S * 1000);
+const { cleanups, cleanup, deadline } = stopper("bench/realtime", DEADLINE_S, 3);
 
 const log = (...a) => console.log(...a);
 
