@@ -49,6 +49,11 @@ pub enum Route {
     ApiFeedHold(i64),
     ApiFeedResume(i64),
     ApiOpmlImport,
+    /// A WebSub hub calling back a feed's subscription (`/websub/{feed id}/{token}`):
+    /// GET verifies intent, POST delivers content.
+    WebSubCallback(i64),
+    /// Orrery's own WebSub hub (`/websub`): subscribers of the planet's feeds POST here.
+    WebSubHub,
     NotFound,
     /// The path exists but not with this method; carries what is allowed.
     MethodNotAllowed(&'static str),
@@ -69,6 +74,7 @@ impl Route {
                 | Route::Healthz
                 | Route::Ws
                 | Route::FeedWs(_)
+                | Route::WebSubHub
         )
     }
 
@@ -103,6 +109,8 @@ impl Route {
                 | Route::ApiFeedResume(_)
                 | Route::ApiOpmlImport
                 | Route::Healthz
+                | Route::WebSubCallback(_)
+                | Route::WebSubHub
         )
     }
 }
@@ -192,6 +200,12 @@ pub fn route(method: &str, path: &str) -> Route {
             id(n).map_or(NotFound, |n| only(post, ApiFeedRefresh(n), "POST"))
         }
         ["api", "opml"] => only(post, ApiOpmlImport, "POST"),
+        ["websub"] => only(post, WebSubHub, "POST"),
+        ["websub", n, token] if !token.is_empty() => match (id(n), method) {
+            (None, _) => NotFound,
+            (Some(n), "GET" | "POST") => WebSubCallback(n),
+            _ => MethodNotAllowed("GET, POST"),
+        },
         _ => NotFound,
     }
 }

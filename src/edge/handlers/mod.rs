@@ -4,6 +4,8 @@ mod admin;
 mod api;
 mod pages;
 mod sockets;
+mod websub;
+mod websub_hub;
 
 use worker::{Cache, Context, Env, Method, Request, Response};
 
@@ -135,6 +137,8 @@ async fn dispatch(r: Route, req: Request, env: &Env) -> AppResult<Response> {
         Route::ApiFeedHold(id) => api::hold_feed(&req, env, id, true).await,
         Route::ApiFeedResume(id) => api::hold_feed(&req, env, id, false).await,
         Route::ApiOpmlImport => api::import_opml(req, env).await,
+        Route::WebSubCallback(id) => websub::callback(req, env, id).await,
+        Route::WebSubHub => websub_hub::request(req, env).await,
         Route::NotFound => Err(AppError::NotFound("no such page".into())),
         Route::MethodNotAllowed(allow) => Err(AppError::MethodNotAllowed(allow)),
     }
