@@ -14,3 +14,4 @@ pub mod search;
 pub mod session;
 pub mod syndication;
 pub mod views;
+pub mod websub;
