@@ -6,10 +6,12 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State, WebSo
 use worker::{D1Database, WebSocketIncomingMessage};
 
 use crate::core::ingest::{self, FeedState, Plan, PlatformTrouble, RefreshReport, Wake};
+use crate::edge::env::{self, now_ms as now};
 use crate::edge::feed_storage::{self as storage, SeenTable};
+use crate::edge::feed_websub::{self, WebSubIn};
 use crate::edge::fetcher::{fetch_feed, FetchRequest};
-use crate::edge::rpc::{self, Ensured, FeedCall, FeedRequest};
-use crate::edge::{env, hub, meter, store};
+use crate::edge::rpc::{self, FeedCall, FeedRequest};
+use crate::edge::{hub, meter, store};
 
 #[durable_object]
 pub struct FeedObject {
@@ -24,7 +26,13 @@ pub struct FeedObject {
 impl FeedObject {
     /// Fetch, plan, store, publish; never more than one at a time. `st`: the state the
     /// caller has just read or written, if any (saves a storage read).
-    async fn refresh(&self, forced: bool, st: Option<FeedState>) -> worker::Result<RefreshReport> {
+    /// `pushed`: a WebSub delivery's body, ingested as a fetched document.
+    async fn refresh(
+        &self,
+        forced: bool,
+        st: Option<FeedState>,
+        pushed: Option<Vec<u8>>,
+    ) -> worker::Result<RefreshReport> {
         let loaded = match st {
             Some(st) => Some(st),
             None => storage::load(&self.state).await?,
@@ -34,23 +42,23 @@ impl FeedObject {
             Err(skipped) => return Ok(skipped),
         };
         self.busy.set(true);
-        let r = self.run_refresh(st).await;
+        let r = self.run_refresh(st, pushed).await;
         self.busy.set(false);
         r
     }
 
-    async fn run_refresh(&self, st: FeedState) -> worker::Result<RefreshReport> {
+    async fn run_refresh(
+        &self,
+        st: FeedState,
+        pushed: Option<Vec<u8>>,
+    ) -> worker::Result<RefreshReport> {
         let cfg = env::config(&self.env);
         let now = env::now_ms();
-        let fetch = fetch_feed(&FetchRequest {
-            url: &st.url,
-            etag: st.etag.as_deref(),
-            last_modified: st.last_modified.as_deref(),
-            allow_private: cfg.allow_private_feeds,
-            planet_url: &cfg.planet_url,
-            now_ms: now,
-        })
-        .await;
+        let fetch = match pushed {
+            Some(body) => feed_websub::as_fetched(&st, body),
+            None => fetch_feed(&FetchRequest::of(&st, &cfg, now)).await,
+        };
+        let url = feed_websub::fetched_url(&fetch.outcome, &st.url);
         let db = env::db(&self.env)?;
         let moved = store::feed_move(&db, fetch.moved_to).await?;
         let seen = SeenTable {
@@ -59,8 +67,13 @@ impl FeedObject {
         };
         storage::save_some(&self.state, ingest::parse_mark(&st, &fetch.outcome)).await?;
         let sched = env::schedule_config(&self.env);
-        let plan = ingest::plan(&st, fetch.outcome, moved, &seen, now, &sched, cfg.keep(now));
-        self.apply(plan, &db, now).await
+        let mut plan = ingest::plan(&st, fetch.outcome, moved, &seen, now, &sched, cfg.keep(now));
+        let due = feed_websub::rediscover(&self.env, &mut plan, fetch.links.as_deref(), &url, now);
+        let report = self.apply(plan, &db, now).await?;
+        if due {
+            feed_websub::send_due(&self.state, &self.env, now).await?;
+        }
+        Ok(report)
     }
 
     /// A follow-up invocation: clean entries carried over from an earlier one (unless
@@ -136,34 +149,19 @@ impl FeedObject {
             FeedCall::Init { feed_id, url } => {
                 let st = FeedState::new(feed_id, &url);
                 storage::save(&self.state, &st).await?;
-                rpc::reply(&self.refresh(true, Some(st)).await?)
+                rpc::reply(&self.refresh(true, Some(st), None).await?)
             }
-            FeedCall::Refresh => rpc::reply(&self.refresh(true, None).await?),
-            FeedCall::Ensure(a) => {
-                // Imported and never run: adopt the feed, fetch on our own alarm.
-                let loaded = storage::load(&self.state).await?;
-                let mut st = loaded.unwrap_or_else(|| FeedState::adopted(a.feed_id, &a.url, now));
-                st.settings = a.settings.unwrap_or(st.settings);
-                let alarm = storage::alarm(&self.state).await?;
-                let watch = ingest::watchdog(&mut st, alarm, now);
-                storage::save(&self.state, &st).await?;
-                if let Some(at) = watch.rearm {
-                    storage::arm(&self.state, Wake::At(at), now).await?;
-                }
-                rpc::reply(&Ensured::from(watch))
-            }
+            FeedCall::Refresh => rpc::reply(&self.refresh(true, None, None).await?),
+            FeedCall::Ensure(a) => rpc::reply(&storage::ensure(&self.state, a, now).await?),
             FeedCall::Change { change } => {
-                let loaded = storage::load(&self.state).await?;
-                let (st, changed) = ingest::change(loaded, change, self.busy.get(), now);
-                if let Some(st) = st {
-                    storage::save(&self.state, &st).await?;
-                    storage::arm(&self.state, st.next_wake(now), now).await?;
-                }
-                rpc::reply(&changed)
+                let busy = self.busy.get();
+                rpc::reply(&storage::change(&self.state, change, busy, now).await?)
             }
             FeedCall::Delete => {
                 self.removed.set(true);
+                let st = storage::load(&self.state).await?;
                 storage::wipe(&self.state).await?;
+                feed_websub::leave(&self.state, &self.env, st.as_ref()).await?;
                 hub::close_all(&self.state, 1001, "feed removed");
                 rpc::reply(&())
             }
@@ -190,6 +188,18 @@ impl DurableObject for FeedObject {
         meter::begin(&self.env, "feed", &rpc::describe_feed(&request));
         match request {
             Ok(FeedRequest::Call(call)) => self.call(call).await,
+            // A hub's call: verification of intent, or content (ingested like a poll's body;
+            // an empty one, a "thin ping", fetches the feed).
+            Ok(FeedRequest::WebSub(WebSubIn::Verify { token, query }, _)) => {
+                feed_websub::verify(&self.state, &self.env, &token, &query, now()).await
+            }
+            Ok(FeedRequest::WebSub(WebSubIn::Push { token, signature }, body)) => {
+                let st = storage::load(&self.state).await?;
+                match feed_websub::check_push(st.as_ref(), &token, signature.as_deref(), body) {
+                    Err(refused) => refused,
+                    Ok(pushed) => feed_websub::answer_push(&self.refresh(true, st, pushed).await?),
+                }
+            }
             Ok(FeedRequest::Socket(ask)) => {
                 let st = storage::load(&self.state).await?.unwrap_or_default();
                 let latest = (st.pushed_upto, st.revised_upto);
@@ -202,6 +212,8 @@ impl DurableObject for FeedObject {
     async fn alarm(&self) -> worker::Result<Response> {
         meter::begin(&self.env, "feed", "alarm");
         let Some(mut st) = storage::load(&self.state).await? else {
+            // A removed feed's unsubscribe note has waited long enough.
+            self.state.storage().delete_all().await?;
             return Response::ok("no feed");
         };
         let now = env::now_ms();
@@ -211,9 +223,11 @@ impl DurableObject for FeedObject {
             storage::save(&self.state, &st).await?;
         }
         if todo.refresh {
-            self.refresh(false, Some(st)).await?;
+            self.refresh(false, Some(st), None).await?;
         } else if todo.follow_up {
             self.follow_up(st).await?;
+        } else if todo.websub {
+            feed_websub::send_due(&self.state, &self.env, now).await?;
         } else {
             storage::arm(&self.state, st.next_wake(now), now).await?;
         }

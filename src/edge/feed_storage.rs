@@ -11,10 +11,11 @@ use serde::Deserialize;
 use worker::{SqlStorageValue, State};
 
 use crate::core::ingest::{
-    follow_up_take, FeedState, PendingEntry, Plan, Seen, SeenMark, SeenPrune, SeenSet, Wake,
-    PENDING_PEEK,
+    self, follow_up_take, Change, Changed, FeedState, PendingEntry, Plan, Seen, SeenMark,
+    SeenPrune, SeenSet, Wake, PENDING_PEEK,
 };
 use crate::edge::meter;
+use crate::edge::rpc::{Adopt, Ensured};
 
 const STATE_KEY: &str = "feed";
 /// An alarm is never set closer than this (set_alarm takes an offset, not a time).
@@ -79,6 +80,35 @@ pub async fn alarm(state: &State) -> worker::Result<Option<i64>> {
 }
 
 /// Forgets everything: state, tables, alarm.
+/// Cron's watchdog call: adopt an imported feed never run (it fetches on its own alarm),
+/// take D1's settings, re-arm a missing or stuck alarm, renew D1's deadline.
+pub async fn ensure(state: &State, a: Adopt, now: i64) -> worker::Result<Ensured> {
+    let loaded = load(state).await?;
+    let mut st = loaded.unwrap_or_else(|| FeedState::adopted(a.feed_id, &a.url, now));
+    st.settings = a.settings.unwrap_or(st.settings);
+    let watch = ingest::watchdog(&mut st, alarm(state).await?, now);
+    save(state, &st).await?;
+    if let Some(at) = watch.rearm {
+        arm(state, Wake::At(at), now).await?;
+    }
+    Ok(Ensured::from(watch))
+}
+
+/// The admin changed the feed (settings, held, resumed): refused while a refresh runs.
+pub async fn change(
+    state: &State,
+    change: Change,
+    busy: bool,
+    now: i64,
+) -> worker::Result<Result<Changed, String>> {
+    let (st, changed) = ingest::change(load(state).await?, change, busy, now);
+    if let Some(st) = st {
+        save(state, &st).await?;
+        arm(state, st.next_wake(now), now).await?;
+    }
+    Ok(changed)
+}
+
 pub async fn wipe(state: &State) -> worker::Result<()> {
     state.storage().delete_alarm().await?;
     state.storage().delete_all().await

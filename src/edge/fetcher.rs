@@ -8,9 +8,11 @@ use worker::{
     AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
 };
 
+use crate::core::config::Config;
 use crate::core::fetch_policy::{
     check_url, FetchOutcome, PolicyError, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS,
 };
+use crate::core::ingest::FeedState;
 use crate::core::schedule::{parse_cache_max_age, parse_retry_after};
 use crate::edge::meter;
 
@@ -25,12 +27,28 @@ pub struct FetchRequest<'a> {
     pub now_ms: i64,
 }
 
+impl<'a> FetchRequest<'a> {
+    /// A feed's conditional fetch, as its state and the planet's config say.
+    pub fn of(st: &'a FeedState, cfg: &'a Config, now_ms: i64) -> Self {
+        FetchRequest {
+            url: &st.url,
+            etag: st.etag.as_deref(),
+            last_modified: st.last_modified.as_deref(),
+            allow_private: cfg.allow_private_feeds,
+            planet_url: &cfg.planet_url,
+            now_ms,
+        }
+    }
+}
+
 /// What a fetch found, classified, and the URL a chain of permanent redirects moved it to.
 #[derive(Debug)]
 pub struct Fetched {
     pub outcome: FetchOutcome,
     /// Set after an unbroken chain of 301/308 that ended in a 200 or 304.
     pub moved_to: Option<String>,
+    /// The 200's `Link` header (WebSub discovery reads its `rel="hub"` and `rel="self"`).
+    pub links: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -145,6 +163,7 @@ pub async fn fetch_feed(req: &FetchRequest<'_>) -> Fetched {
         Err(e) => Fetched {
             outcome: FetchOutcome::Failed(e.to_string()),
             moved_to: None,
+            links: None,
         },
     }
 }
@@ -183,7 +202,11 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
                     cache_max_age_s: header(&h, "Cache-Control")
                         .and_then(|c| parse_cache_max_age(&c)),
                 };
-                return Ok(Fetched { outcome, moved_to });
+                return Ok(Fetched {
+                    outcome,
+                    moved_to,
+                    links: None,
+                });
             }
             200..=299 => {
                 let body = read_capped(&mut resp, deadline_ms).await?;
@@ -195,7 +218,12 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
                     cache_max_age_s: header(&h, "Cache-Control")
                         .and_then(|c| parse_cache_max_age(&c)),
                 };
-                return Ok(Fetched { outcome, moved_to });
+                let links = header(&h, "Link");
+                return Ok(Fetched {
+                    outcome,
+                    moved_to,
+                    links,
+                });
             }
             429 | 503 => {
                 let retry_after_ms =
@@ -207,12 +235,14 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
                 return Ok(Fetched {
                     outcome,
                     moved_to: None,
+                    links: None,
                 });
             }
             410 => {
                 return Ok(Fetched {
                     outcome: FetchOutcome::Gone,
                     moved_to: None,
+                    links: None,
                 })
             }
             // Cloudflare and similar put a challenge page in front of bots.

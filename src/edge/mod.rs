@@ -7,6 +7,7 @@ pub mod env;
 pub mod error;
 pub mod feed_object;
 pub mod feed_storage;
+pub mod feed_websub;
 pub mod feeds;
 pub mod fetcher;
 pub mod handlers;

@@ -6,11 +6,16 @@ use worker::{Env, Method, Request, RequestInit, Response, Stub};
 
 use crate::core::ingest::{Change, Changed, FeedSettings, RefreshReport, Watch};
 use crate::edge::error::{AppError, AppResult};
+use crate::edge::feed_websub::WebSubIn;
 use crate::edge::{env, hub, meter};
 
 /// Calls go to this path as a JSON body; socket upgrades to [`SOCKET_PATH`].
 const CALL_PATH: &str = "/call";
 const SOCKET_PATH: &str = "/ws";
+const WEBSUB_PATH: &str = "/websub";
+/// A WebSub call's callback token and delivery signature, as headers.
+const TOKEN_HEADER: &str = "X-Orrery-Token";
+const SIGNATURE_HEADER: &str = "X-Hub-Signature";
 
 /// A call to a FeedObject.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -68,6 +73,8 @@ impl From<Watch> for Ensured {
 pub enum FeedRequest {
     Call(FeedCall),
     Socket(SocketAsk),
+    /// A WebSub hub's call (the body: a delivery's content).
+    WebSub(WebSubIn, Vec<u8>),
 }
 
 /// What a request to a Room asks for.
@@ -101,6 +108,24 @@ impl FeedRequest {
         match req.path().as_str() {
             SOCKET_PATH => Ok(FeedRequest::Socket(SocketAsk::read(req))),
             CALL_PATH => Ok(FeedRequest::Call(req.json().await?)),
+            WEBSUB_PATH => {
+                let header = |name: &str| req.headers().get(name).ok().flatten();
+                let token = header(TOKEN_HEADER).unwrap_or_default();
+                if req.method() == Method::Get {
+                    let query = req.url()?.query().unwrap_or_default().to_string();
+                    Ok(FeedRequest::WebSub(
+                        WebSubIn::Verify { token, query },
+                        Vec::new(),
+                    ))
+                } else {
+                    let signature = header(SIGNATURE_HEADER);
+                    let body = req.bytes().await?;
+                    Ok(FeedRequest::WebSub(
+                        WebSubIn::Push { token, signature },
+                        body,
+                    ))
+                }
+            }
             other => Err(AppError::NotFound(format!("no feed object call {other}"))),
         }
     }
@@ -110,6 +135,8 @@ impl FeedRequest {
 pub fn describe_feed(req: &AppResult<FeedRequest>) -> String {
     match req {
         Ok(FeedRequest::Socket(_)) => "socket.connect".into(),
+        Ok(FeedRequest::WebSub(WebSubIn::Verify { .. }, _)) => "websub.verify".into(),
+        Ok(FeedRequest::WebSub(WebSubIn::Push { .. }, _)) => "websub.push".into(),
         Ok(FeedRequest::Call(call)) => match call {
             FeedCall::Init { .. } => "call.init",
             FeedCall::Refresh => "call.refresh",
@@ -260,6 +287,40 @@ pub async fn room_socket(
         .map(|q| format!("?{q}"))
         .unwrap_or_default();
     forward_socket(room_stub(env, shard)?, req, &query, client).await
+}
+
+/// Hands a hub's call on a feed's callback to its object, which answers the hub.
+pub async fn feed_websub(
+    env: &Env,
+    id: i64,
+    call: WebSubIn,
+    body: Option<Vec<u8>>,
+) -> AppResult<Response> {
+    meter::subrequest("object.websub");
+    let headers = worker::Headers::new();
+    let mut init = RequestInit::new();
+    let url = match call {
+        WebSubIn::Verify { token, query } => {
+            headers.set(TOKEN_HEADER, &token)?;
+            format!("https://object{WEBSUB_PATH}?{query}")
+        }
+        WebSubIn::Push { token, signature } => {
+            headers.set(TOKEN_HEADER, &token)?;
+            if let Some(s) = signature {
+                headers.set(SIGNATURE_HEADER, &s)?;
+            }
+            init.with_method(Method::Post);
+            init.with_body(body.map(|b| js_sys_bytes(&b)));
+            format!("https://object{WEBSUB_PATH}")
+        }
+    };
+    init.with_headers(headers);
+    let req = Request::new_with_init(&url, &init)?;
+    Ok(feed_stub(env, id)?.fetch_with_request(req).await?)
+}
+
+fn js_sys_bytes(b: &[u8]) -> wasm_bindgen::JsValue {
+    worker::js_sys::Uint8Array::from(b).into()
 }
 
 /// Nudges every Room shard in parallel; true only when all of them broadcast.

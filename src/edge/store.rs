@@ -535,6 +535,17 @@ pub async fn feed_move(db: &D1Database, moved_to: Option<String>) -> StoreResult
     Ok(Some(Move { url, held_by }))
 }
 
+/// Records until when a hub pushes a feed (its WebSub lease; `None`: it does not).
+pub async fn feed_push(db: &D1Database, id: i64, until: Option<i64>) -> StoreResult<()> {
+    let stmt = query!(
+        db,
+        "UPDATE feeds SET push_until = ?2 WHERE id = ?1",
+        id,
+        until
+    )?;
+    run("feed_push", stmt).await
+}
+
 #[derive(Deserialize)]
 struct Id {
     id: i64,

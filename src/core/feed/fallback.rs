@@ -152,6 +152,8 @@ pub fn parse(bytes: &[u8], feed_url: Option<&Url>) -> Option<FeedDoc> {
             .find_map(|l| absolute_url(&l.href, feed_url)),
         description: Some(plain(&feed.description)).filter(|d| !d.is_empty()),
         ttl_minutes: feed.ttl,
+        hub: None,
+        self_url: None,
         entries,
     })
 }

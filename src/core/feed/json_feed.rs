@@ -53,6 +53,15 @@ pub fn parse(text: &str, feed_url: Option<&Url>) -> Result<FeedDoc, ParseError> 
             .map(html_to_text)
             .filter(|d| !d.is_empty()),
         ttl_minutes: None,
+        // JSON Feed 1.1: `hubs` is a list of {type, url}; WebSub is the type we speak.
+        hub: v
+            .get("hubs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|h| s(h, "type").is_some_and(|t| t.eq_ignore_ascii_case("websub")))
+            .find_map(|h| s(h, "url").and_then(|u| absolute_url(u, feed_url))),
+        self_url: s(&v, "feed_url").and_then(|u| absolute_url(u, feed_url)),
         entries,
     })
 }

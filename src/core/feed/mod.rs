@@ -79,6 +79,12 @@ pub struct FeedDoc {
     pub description: Option<String>,
     /// RSS `<ttl>`.
     pub ttl_minutes: Option<u32>,
+    /// The WebSub hub the document names (Atom `<link rel="hub">`, RSS `<atom:link
+    /// rel="hub">`, JSON Feed `hubs`), absolute.
+    pub hub: Option<String>,
+    /// The document's own URL as it names it (`rel="self"`, JSON Feed `feed_url`): the
+    /// topic a hub knows it by.
+    pub self_url: Option<String>,
     /// Document order.
     pub entries: Vec<RawEntry>,
 }

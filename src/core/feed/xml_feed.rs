@@ -220,6 +220,9 @@ struct FeedFields<'a> {
     author: Option<&'a str>,
     /// The first Atom `rel="alternate"` link, resolved.
     alt_link: Option<String>,
+    /// `rel="hub"` and `rel="self"` links of the channel (WebSub discovery).
+    hub_link: Option<String>,
+    self_link: Option<String>,
 }
 
 impl<'a> FeedFields<'a> {
@@ -678,7 +681,12 @@ impl<'a> FeedParser<'a> {
             None
         } else if depth == self.channel_depth + 1 {
             let base = self.scopes.base().or(self.feed_url);
-            let field = feed_field(self.format, ns, local, a, &mut self.feed.alt_link, base);
+            let links = ChannelLinks {
+                alt: &mut self.feed.alt_link,
+                hub: &mut self.feed.hub_link,
+                self_: &mut self.feed.self_link,
+            };
+            let field = feed_field(self.format, ns, local, a, links, base);
             if field == Some(FeedField::Author) && ns == Ns::Atom {
                 self.author_depth = Some(depth);
                 return None;
@@ -788,6 +796,8 @@ impl<'a> FeedParser<'a> {
                 .map(|(d, k)| field_text(d, k.text_kind()))
                 .filter(|d| !d.is_empty()),
             ttl_minutes: feed.ttl.and_then(|t| xml_text(t).trim().parse().ok()),
+            hub: feed.hub_link,
+            self_url: feed.self_link,
             entries,
         })
     }
@@ -907,13 +917,20 @@ fn entry_field<'a>(
     })
 }
 
+/// The channel's Atom links worth keeping: the first of each relation wins.
+struct ChannelLinks<'s> {
+    alt: &'s mut Option<String>,
+    hub: &'s mut Option<String>,
+    self_: &'s mut Option<String>,
+}
+
 /// Which feed field a channel's child is; an Atom `<link>` is read here, resolved against `base`.
 fn feed_field(
     fmt: FeedFormat,
     ns: Ns,
     local: &[u8],
     a: &[u8],
-    alt: &mut Option<String>,
+    links: ChannelLinks<'_>,
     base: Option<&Url>,
 ) -> Option<FeedField> {
     let own = ns == Ns::Own || (fmt == FeedFormat::Atom && ns == Ns::Atom);
@@ -922,9 +939,23 @@ fn feed_field(
         (true, _, b"title") => Some(FeedField::Title(Kind::Guess)),
         (_, Ns::Atom, b"link") => {
             let rel = attr(a, b"rel").unwrap_or(b"alternate");
-            if rel == b"alternate" && alt.is_none() {
+            // `rel` is a space-separated list of relations, compared without case.
+            let has = |want: &[u8]| {
+                rel.split(|c| c.is_ascii_whitespace())
+                    .any(|r| r.eq_ignore_ascii_case(want))
+            };
+            let slot = if has(b"alternate") {
+                Some(links.alt)
+            } else if has(b"hub") {
+                Some(links.hub)
+            } else if has(b"self") {
+                Some(links.self_)
+            } else {
+                None
+            };
+            if let Some(slot) = slot.filter(|s| s.is_none()) {
                 let href = attr(a, b"href").map(|h| xml_text(&String::from_utf8_lossy(h)));
-                *alt = href.and_then(|h| absolute_url(&h, base));
+                *slot = href.and_then(|h| absolute_url(&h, base));
             }
             None
         }

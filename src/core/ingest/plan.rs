@@ -9,6 +9,7 @@ use crate::core::feed::{self, Entry, FeedDoc, RawEntry, FIRST_FETCH_MAX_ENTRIES}
 use crate::core::fetch_policy::FetchOutcome;
 use crate::core::model::EntryView;
 use crate::core::schedule::{self, FetchHints, ScheduleConfig};
+use crate::core::websub::{self, DocLinks};
 
 /// How many recent publish times feed the adaptive schedule.
 pub const RECENT_TIMES: usize = 20;
@@ -331,6 +332,9 @@ pub struct Plan {
     pub feed_face: Option<String>,
     /// Something worth a log line that is not a failure.
     pub warning: Option<String>,
+    /// The WebSub hub and self links of the document this plan parsed (`None`: nothing
+    /// was parsed, so nothing new is known); the edge adds the HTTP `Link` header's.
+    pub doc_links: Option<DocLinks>,
     before: FeedState,
     now: i64,
 }
@@ -421,6 +425,10 @@ pub fn plan(
                     let mut p = ingest(st, next, &doc, seen, budget, now, keep);
                     succeed(&mut p.state, cache_max_age_s, now, cfg);
                     p.warning = warning;
+                    p.doc_links = Some(DocLinks {
+                        hub: doc.hub.clone(),
+                        self_url: doc.self_url.clone(),
+                    });
                     let meta = FeedMeta {
                         title: doc.title.clone(),
                         site_url: doc.site_url.clone(),
@@ -558,6 +566,11 @@ fn succeed(st: &mut FeedState, cache_max_age_s: Option<i64>, now: i64, cfg: &Sch
         recent_entry_times: st.recent_times.clone(),
     };
     st.next_fetch_at = schedule::next_fetch_after_success(now, cfg, &hints, st.seed(now));
+    if st.pushed(now) {
+        // A hub pushes this feed: polling is only a safety net for pushes it loses.
+        let slow = now + websub::SAFETY_POLL_MS.min(cfg.max_interval_ms);
+        st.next_fetch_at = st.next_fetch_at.max(slow);
+    }
 }
 
 fn fail(
@@ -792,6 +805,7 @@ impl Plan {
             finished: Vec::new(),
             prune: None,
             warning: None,
+            doc_links: None,
             before: before.clone(),
             now,
         }

@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::websub::Subscription;
+
 /// Consecutive failures after which a feed is shown as failing.
 pub const FAILING_AFTER: u32 = 3;
 /// Consecutive failures after which a feed is paused: probed only once a day (the
@@ -137,6 +139,9 @@ pub struct FeedState {
     /// The member's name and face for live frames, and the filter ingest applies.
     #[serde(default)]
     pub settings: super::FeedSettings,
+    /// The feed's WebSub subscription, when its document advertises a hub.
+    #[serde(default)]
+    pub websub: Option<Subscription>,
 }
 
 /// When the FeedObject's alarm should fire next.
@@ -174,8 +179,21 @@ impl FeedState {
         } else if self.work_pending {
             Wake::At(now + FOLLOW_UP_MS)
         } else {
-            Wake::At(self.next_fetch_at)
+            let websub = self.websub_due_at().unwrap_or(i64::MAX);
+            Wake::At(self.next_fetch_at.min(websub.max(now)))
         }
+    }
+
+    /// When the WebSub subscription needs a request to its hub (a first subscribe, a
+    /// renewal, a retry); only for a feed on schedule (held or gone: the lease lapses).
+    pub fn websub_due_at(&self) -> Option<i64> {
+        let sub = self.websub.as_ref()?;
+        self.status.is_scheduled().then(|| sub.next_request_at())
+    }
+
+    /// Is a hub pushing this feed's entries now (its lease live)?
+    pub fn pushed(&self, now: i64) -> bool {
+        self.websub.as_ref().is_some_and(|s| s.live(now))
     }
 
     /// Records whether the Room acknowledged the publish; until it does the alarm retries.
@@ -272,6 +290,8 @@ pub struct AlarmPlan {
     pub refresh: bool,
     /// Not fetching: clean entries carried over from an earlier invocation.
     pub follow_up: bool,
+    /// Send the WebSub subscription's request (subscribe, renew, retry) to its hub.
+    pub websub: bool,
 }
 
 pub fn on_alarm(st: &FeedState, now: i64) -> AlarmPlan {
@@ -280,6 +300,9 @@ pub fn on_alarm(st: &FeedState, now: i64) -> AlarmPlan {
         retry_publish: st.publish_pending,
         refresh,
         follow_up: !refresh && st.work_pending,
+        websub: st
+            .websub_due_at()
+            .is_some_and(|at| at <= now + ALARM_SLACK_MS),
     }
 }
 

@@ -1,0 +1,295 @@
+//! A FeedObject's WebSub subscription at the edge: requests to the hub, the hub's verification of intent, content deliveries. Every decision is `core::websub`'s; this moves bytes.
+
+use std::time::Duration;
+
+use futures::future::{select, Either};
+use serde::{Deserialize, Serialize};
+use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response, State};
+
+use crate::core::fetch_policy::{check_url, FetchOutcome};
+use crate::core::ingest::{
+    FeedState, FeedStatus, Plan, RefreshOutcome, RefreshReport, ALARM_SLACK_MS,
+};
+use crate::core::websub::{self, DocLinks, Intent, IntentAnswer, Leaving, PushRefused};
+use crate::edge::fetcher::Fetched;
+use crate::edge::{env, feed_storage as storage, meter, store};
+
+/// A removed feed's unsubscribe, kept until the hub confirms it (or a day passes).
+pub const LEAVING_KEY: &str = "websub_leaving";
+const LEAVING_KEEP_MS: i64 = 24 * 3600 * 1000;
+/// A hub gets this long to answer a subscription request.
+const HUB_TIMEOUT_MS: u64 = 10_000;
+
+/// A hub's call, forwarded by the Worker once the callback's token checked out.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum WebSubIn {
+    /// GET: intent verification; the callback's query string.
+    Verify { token: String, query: String },
+    /// POST: content; the signature header as the hub sent it.
+    Push {
+        token: String,
+        signature: Option<String>,
+    },
+}
+
+/// The key callback tokens are made with; `None` without an admin token (then the
+/// planet subscribes to no hub: it could not tell its own callbacks from guesses).
+pub fn key(env: &Env) -> Option<[u8; 32]> {
+    env::admin_token(env).map(|t| websub::websub_key(&t))
+}
+
+/// Renewals at least this far apart (`WEBSUB_MIN_RENEW_SECONDS`, for tests; default an hour).
+fn min_renew_ms(env: &Env) -> i64 {
+    env.var("WEBSUB_MIN_RENEW_SECONDS")
+        .ok()
+        .and_then(|v| v.to_string().trim().parse::<i64>().ok())
+        .map_or(websub::MIN_RENEW_MS, |s| s.max(1) * 1000)
+}
+
+fn callback_url(env: &Env, feed_id: i64, token: &str) -> String {
+    let base = env::config(env).planet_url;
+    format!("{}/websub/{feed_id}/{token}", base.trim_end_matches('/'))
+}
+
+/// Applies what a freshly parsed document (and its `Link` header) advertises to the
+/// state the plan saves: subscribe, move to another hub, or let the lease lapse.
+/// True when a request to the hub is due (sent once the plan is written).
+pub fn rediscover(env: &Env, plan: &mut Plan, header: Option<&str>, url: &str, now: i64) -> bool {
+    if let Some(links) = plan.doc_links.take() {
+        advertised(env, &mut plan.state, links, header, url);
+    }
+    due(&plan.state, now)
+}
+
+fn advertised(
+    env: &Env,
+    st: &mut FeedState,
+    links: DocLinks,
+    header: Option<&str>,
+    fetched_url: &str,
+) {
+    let Some(key) = key(env) else {
+        return;
+    };
+    let base = worker::Url::parse(fetched_url).ok();
+    let header = match (header, base) {
+        (Some(h), Some(b)) => websub::link_header(h, &b),
+        _ => (None, None),
+    };
+    let ad = websub::discover(
+        header,
+        links.hub.as_deref(),
+        links.self_url.as_deref(),
+        fetched_url,
+    );
+    let feed_id = st.feed_id;
+    st.websub = websub::rediscover(st.websub.take(), ad, min_renew_ms(env), || {
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        let secret = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        (websub::callback_token(&key, feed_id, &nonce), secret)
+    });
+}
+
+/// Is a request to the hub due (subscribe, renew, retry)?
+pub fn due(st: &FeedState, now: i64) -> bool {
+    st.websub_due_at()
+        .is_some_and(|at| at <= now + ALARM_SLACK_MS)
+}
+
+/// Sends the subscription's request if one is due, then re-arms. The request is
+/// recorded before it goes out: a hub may verify before it answers, and the
+/// verification must find the request.
+pub async fn send_due(state: &State, env: &Env, now: i64) -> worker::Result<()> {
+    let Some(mut st) = storage::load(state).await?.filter(|st| due(st, now)) else {
+        return Ok(());
+    };
+    let feed_id = st.feed_id;
+    let Some(sub) = st.websub.as_mut() else {
+        return Ok(());
+    };
+    sub.requested(now, None);
+    let hub = sub.hub.clone();
+    let form = websub::request_form(sub, "subscribe", &callback_url(env, feed_id, &sub.token));
+    storage::save(state, &st).await?;
+    let sent = post_form(env, &hub, form).await;
+    // Read again: the hub's verification may have come in meanwhile.
+    let Some(mut st) = storage::load(state).await? else {
+        return Ok(());
+    };
+    if let (Err(e), Some(sub)) = (sent, st.websub.as_mut()) {
+        worker::console_warn!("feed {feed_id}: subscribing at {hub}: {e}");
+        sub.last_error = Some(e);
+        storage::save(state, &st).await?;
+    }
+    storage::arm(state, st.next_wake(now), now).await
+}
+
+/// A removed feed asks its hub to stop, and keeps a note to confirm it when the hub
+/// asks (the caller has wiped everything else).
+pub async fn leave(state: &State, env: &Env, st: Option<&FeedState>) -> worker::Result<()> {
+    let Some(sub) = st
+        .and_then(|s| s.websub.as_ref())
+        .filter(|s| s.requested_at > 0)
+    else {
+        return Ok(());
+    };
+    let feed_id = st.map_or(0, |s| s.feed_id);
+    let form = websub::request_form(sub, "unsubscribe", &callback_url(env, feed_id, &sub.token));
+    match post_form(env, &sub.hub, form).await {
+        Ok(()) => {
+            let note = Leaving {
+                topic: sub.topic.clone(),
+                token: sub.token.clone(),
+            };
+            state.storage().put(LEAVING_KEY, note).await?;
+            state.storage().set_alarm(LEAVING_KEEP_MS).await
+        }
+        // The lease lapses on its own; deliveries meanwhile find no feed (404).
+        Err(e) => {
+            worker::console_warn!("feed {feed_id}: unsubscribing at {}: {e}", sub.hub);
+            Ok(())
+        }
+    }
+}
+
+/// The hub's verification of intent: the challenge echoed when this feed asked for
+/// exactly this, else 404 (400 when malformed). A lease that starts is saved, re-arms
+/// the alarm for its renewal and shows in D1 (`/feeds` says "push").
+pub async fn verify(
+    state: &State,
+    env: &Env,
+    token: &str,
+    query: &str,
+    now: i64,
+) -> worker::Result<Response> {
+    let mut st = storage::load(state).await?;
+    let (resp, changed) = answer_intent(state, st.as_mut(), token, query, now).await?;
+    if let (true, Some(st)) = (changed, st) {
+        storage::save(state, &st).await?;
+        storage::arm(state, st.next_wake(now), now).await?;
+        let until = st.websub.as_ref().and_then(|s| s.lease_until);
+        store::feed_push(&env::db(env)?, st.feed_id, until).await?;
+    }
+    Ok(resp)
+}
+
+async fn answer_intent(
+    state: &State,
+    st: Option<&mut FeedState>,
+    token: &str,
+    query: &str,
+    now: i64,
+) -> worker::Result<(Response, bool)> {
+    let intent = Intent::from_query(query);
+    let leaving: Option<Leaving> = if st.is_none() {
+        state.storage().get(LEAVING_KEY).await?
+    } else {
+        None
+    };
+    let sub = st.and_then(|s| s.websub.as_mut());
+    let answer = websub::on_intent(sub, leaving.as_ref(), token, &intent, now);
+    Ok(match answer {
+        IntentAnswer::Confirm(challenge) => {
+            if leaving.is_some() {
+                state.storage().delete_all().await?;
+            }
+            let r = Response::ok(challenge)?;
+            r.headers()
+                .set("Content-Type", "text/plain; charset=utf-8")?;
+            (r, leaving.is_none())
+        }
+        IntentAnswer::Noted => (Response::ok("")?, true),
+        IntentAnswer::Refuse(why) => (Response::error(why, 404)?, false),
+        IntentAnswer::Bad(why) => (Response::error(why, 400)?, false),
+    })
+}
+
+/// A content delivery's check: our callback and our secret's signature, else the
+/// answer to give the hub. The body to ingest (`None`: a thin ping, fetch instead).
+pub fn check_push(
+    st: Option<&FeedState>,
+    token: &str,
+    signature: Option<&str>,
+    body: Vec<u8>,
+) -> Result<Option<Vec<u8>>, worker::Result<Response>> {
+    let sub = st.and_then(|s| s.websub.as_ref());
+    let checked = websub::check_push(sub, token, signature, &body);
+    checked
+        .map(|()| (!body.is_empty()).then_some(body))
+        .map_err(|e| match e {
+            PushRefused::Unknown => Response::error("no subscription with this callback", 404),
+            PushRefused::Signature(why) => {
+                worker::console_warn!("refused a WebSub delivery: {why}");
+                Response::error(format!("refused: {why}"), 403)
+            }
+        })
+}
+
+/// A delivery's body as if fetched from the feed's URL: the same pipeline as a poll.
+/// The validators stay the last poll's, so the next poll is still conditional.
+pub fn as_fetched(st: &FeedState, body: Vec<u8>) -> Fetched {
+    Fetched {
+        outcome: FetchOutcome::Fetched {
+            body,
+            final_url: st.url.clone(),
+            etag: st.etag.clone(),
+            last_modified: st.last_modified.clone(),
+            cache_max_age_s: None,
+        },
+        moved_to: None,
+        links: None,
+    }
+}
+
+/// The URL a document came from (the feed's own when nothing was fetched).
+pub fn fetched_url(outcome: &FetchOutcome, feed_url: &str) -> String {
+    match outcome {
+        FetchOutcome::Fetched { final_url, .. } => final_url.clone(),
+        _ => feed_url.to_string(),
+    }
+}
+
+/// What the hub hears after a delivery: 202 once ingested (or identical), 503 with
+/// `Retry-After` while a refresh is running (the hub delivers again).
+pub fn answer_push(report: &RefreshReport) -> worker::Result<Response> {
+    if report.outcome == RefreshOutcome::Skipped && report.status != FeedStatus::Held {
+        let r = Response::error("busy: deliver again shortly", 503)?;
+        r.headers().set("Retry-After", "5")?;
+        return Ok(r);
+    }
+    Ok(Response::empty()?.with_status(202))
+}
+
+/// POSTs a form to a hub through the fetch policy (no private addresses in production),
+/// within [`HUB_TIMEOUT_MS`]; any 2xx is a yes.
+async fn post_form(env: &Env, hub: &str, form: String) -> Result<(), String> {
+    let cfg = env::config(env);
+    let url = check_url(hub, cfg.allow_private_feeds).map_err(|e| e.to_string())?;
+    let headers = Headers::new();
+    let ua = format!("Orrery/0.1 (feed aggregator; +{})", cfg.planet_url);
+    for (k, v) in [
+        ("Content-Type", "application/x-www-form-urlencoded"),
+        ("User-Agent", ua.as_str()),
+    ] {
+        headers.set(k, v).map_err(|e| e.to_string())?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post)
+        .with_headers(headers)
+        .with_body(Some(form.into()))
+        .with_redirect(worker::RequestRedirect::Manual);
+    let req = Request::new_with_init(url.as_str(), &init).map_err(|e| e.to_string())?;
+    meter::subrequest("websub.hub");
+    let send = Box::pin(async move { Fetch::Request(req).send().await });
+    let timeout = Box::pin(Delay::from(Duration::from_millis(HUB_TIMEOUT_MS)));
+    match select(send, timeout).await {
+        Either::Left((Ok(resp), _)) if (200..300).contains(&resp.status_code()) => Ok(()),
+        Either::Left((Ok(resp), _)) => Err(format!("the hub answered HTTP {}", resp.status_code())),
+        Either::Left((Err(e), _)) => Err(format!("could not reach the hub: {e}")),
+        Either::Right(_) => Err("the hub did not answer within 10 seconds".into()),
+    }
+}
