@@ -111,9 +111,10 @@ fn unhex(s: &str) -> Option<Vec<u8>> {
 
 /// The lease Orrery asks for; a hub may grant another.
 pub const LEASE_ASKED_S: i64 = 10 * 24 * 3600;
-/// A granted lease is read within these bounds (a hub granting a year is renewed within
-/// the year; one granting a second is treated as a minute).
-pub const LEASE_MIN_S: i64 = 60;
+/// A granted lease is read within these bounds (a hub granting two years is renewed
+/// within the year; one granting a second is treated as ten). How often renewals go out
+/// is bounded apart, by [`MIN_RENEW_MS`].
+pub const LEASE_MIN_S: i64 = 10;
 pub const LEASE_MAX_S: i64 = 366 * 24 * 3600;
 /// While a lease is live the feed is polled no more often than this: a safety net for
 /// pushes a hub loses, not the way entries arrive.
@@ -630,7 +631,7 @@ mod tests {
         assert_eq!(
             short.lease_until,
             Some(10 + LEASE_MIN_S * 1000),
-            "leases are at least a minute"
+            "leases are at least LEASE_MIN_S"
         );
         assert_eq!(short.next_request_at(), 10 + MIN_RENEW_MS);
         // Unanswered requests back off: 1 h, 4 h, 16 h, then a day.

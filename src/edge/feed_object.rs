@@ -58,7 +58,7 @@ impl FeedObject {
             Some(body) => feed_websub::as_fetched(&st, body),
             None => fetch_feed(&FetchRequest::of(&st, &cfg, now)).await,
         };
-        let url = feed_websub::fetched_url(&fetch.outcome, &st.url);
+        let found = feed_websub::Discovery::of(&fetch, &st.url);
         let db = env::db(&self.env)?;
         let moved = store::feed_move(&db, fetch.moved_to).await?;
         let seen = SeenTable {
@@ -68,7 +68,7 @@ impl FeedObject {
         storage::save_some(&self.state, ingest::parse_mark(&st, &fetch.outcome)).await?;
         let sched = env::schedule_config(&self.env);
         let mut plan = ingest::plan(&st, fetch.outcome, moved, &seen, now, &sched, cfg.keep(now));
-        let due = feed_websub::rediscover(&self.env, &mut plan, fetch.links.as_deref(), &url, now);
+        let due = feed_websub::rediscover(&self.env, &mut plan, found, now);
         let report = self.apply(plan, &db, now).await?;
         if due {
             feed_websub::send_due(&self.state, &self.env, now).await?;

@@ -53,12 +53,41 @@ fn callback_url(env: &Env, feed_id: i64, token: &str) -> String {
 
 /// Applies what a freshly parsed document (and its `Link` header) advertises to the
 /// state the plan saves: subscribe, move to another hub, or let the lease lapse.
-/// True when a request to the hub is due (sent once the plan is written).
-pub fn rediscover(env: &Env, plan: &mut Plan, header: Option<&str>, url: &str, now: i64) -> bool {
-    if let Some(links) = plan.doc_links.take() {
-        advertised(env, &mut plan.state, links, header, url);
+/// True when a request to the hub is due (sent once the plan is written). Only a
+/// poll's document counts: a hub's delivery may be a part of the feed, without links.
+pub fn rediscover(env: &Env, plan: &mut Plan, found: Discovery, now: i64) -> bool {
+    let links = plan.doc_links.take();
+    if let Some(links) = links.filter(|_| !found.pushed) {
+        advertised(
+            env,
+            &mut plan.state,
+            links,
+            found.header.as_deref(),
+            &found.url,
+        );
     }
     due(&plan.state, now)
+}
+
+/// What a fetch tells discovery besides the document: its `Link` header and URL.
+pub struct Discovery {
+    header: Option<String>,
+    url: String,
+    pushed: bool,
+}
+
+impl Discovery {
+    pub fn of(fetch: &Fetched, feed_url: &str) -> Self {
+        let url = match &fetch.outcome {
+            FetchOutcome::Fetched { final_url, .. } => final_url.clone(),
+            _ => feed_url.to_string(),
+        };
+        Discovery {
+            header: fetch.links.clone(),
+            url,
+            pushed: fetch.pushed,
+        }
+    }
 }
 
 fn advertised(
@@ -242,14 +271,7 @@ pub fn as_fetched(st: &FeedState, body: Vec<u8>) -> Fetched {
         },
         moved_to: None,
         links: None,
-    }
-}
-
-/// The URL a document came from (the feed's own when nothing was fetched).
-pub fn fetched_url(outcome: &FetchOutcome, feed_url: &str) -> String {
-    match outcome {
-        FetchOutcome::Fetched { final_url, .. } => final_url.clone(),
-        _ => feed_url.to_string(),
+        pushed: true,
     }
 }
 

@@ -49,6 +49,8 @@ pub struct Fetched {
     pub moved_to: Option<String>,
     /// The 200's `Link` header (WebSub discovery reads its `rel="hub"` and `rel="self"`).
     pub links: Option<String>,
+    /// Delivered by a WebSub hub, not fetched.
+    pub pushed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -164,6 +166,7 @@ pub async fn fetch_feed(req: &FetchRequest<'_>) -> Fetched {
             outcome: FetchOutcome::Failed(e.to_string()),
             moved_to: None,
             links: None,
+            pushed: false,
         },
     }
 }
@@ -206,6 +209,7 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
                     outcome,
                     moved_to,
                     links: None,
+                    pushed: false,
                 });
             }
             200..=299 => {
@@ -223,6 +227,7 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
                     outcome,
                     moved_to,
                     links,
+                    pushed: false,
                 });
             }
             429 | 503 => {
@@ -236,6 +241,7 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
                     outcome,
                     moved_to: None,
                     links: None,
+                    pushed: false,
                 });
             }
             410 => {
@@ -243,6 +249,7 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
                     outcome: FetchOutcome::Gone,
                     moved_to: None,
                     links: None,
+                    pushed: false,
                 })
             }
             // Cloudflare and similar put a challenge page in front of bots.
