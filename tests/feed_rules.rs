@@ -1,6 +1,7 @@
 //! Feed pipeline rules on fixture files: formats, leniency, identity, dates, plain text and sanitizing.
 
 use orrery::core::feed::{self, Entry, FeedDoc, FeedFormat, ParseError, FIRST_FETCH_MAX_ENTRIES};
+use url::Url;
 
 const NOW: i64 = 1_800_000_000_000; // 2027-01-15
 
@@ -742,4 +743,47 @@ fn long_posts_end_with_a_link_to_the_rest_never_a_silent_cut() {
     assert!(e.content_html.ends_with(r#"</p><p class="continued"><a href="https://long.example/e" rel="noopener noreferrer">Continued at the source…</a></p>"#));
     assert_balanced(&e.content_html);
     assert!(e.content_html.len() <= feed::MAX_CONTENT_BYTES + 200);
+}
+
+#[test]
+fn websub_hub_and_self_links_are_read_from_atom_rss_and_json_feed() {
+    let base = Url::parse("https://blog.example/feed").unwrap();
+    let atom = br#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title>
+        <link rel="alternate" href="/"/><link rel="hub" href="https://pubsubhubbub.appspot.com/"/>
+        <link rel="self" href="/feed.atom"/><link rel="hub" href="https://second.example/"/></feed>"#;
+    let doc = feed::parse(atom, base.as_str()).unwrap();
+    assert_eq!(
+        doc.hub.as_deref(),
+        Some("https://pubsubhubbub.appspot.com/"),
+        "the first hub"
+    );
+    assert_eq!(
+        doc.self_url.as_deref(),
+        Some("https://blog.example/feed.atom")
+    );
+    assert_eq!(doc.site_url.as_deref(), Some("https://blog.example/"));
+    let rss = br#"<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>R</title>
+        <atom:link rel="hub" href="https://hub.example/"/><atom:link href="https://blog.example/rss" rel="self"/>
+        <item><title>x</title><atom:link rel="hub" href="https://item-level.example/"/></item></channel></rss>"#;
+    let doc = feed::parse(rss, base.as_str()).unwrap();
+    assert_eq!(doc.hub.as_deref(), Some("https://hub.example/"));
+    assert_eq!(doc.self_url.as_deref(), Some("https://blog.example/rss"));
+    let json = br#"{"version":"https://jsonfeed.org/version/1.1","title":"J","feed_url":"https://blog.example/feed.json",
+        "hubs":[{"type":"rssCloud","url":"https://cloud.example/"},{"type":"WebSub","url":"https://hub.example/j"}],"items":[]}"#;
+    let doc = feed::parse(json, base.as_str()).unwrap();
+    assert_eq!(
+        doc.hub.as_deref(),
+        Some("https://hub.example/j"),
+        "only a WebSub hub"
+    );
+    assert_eq!(
+        doc.self_url.as_deref(),
+        Some("https://blog.example/feed.json")
+    );
+    let none = feed::parse(
+        b"<rss version=\"2.0\"><channel><title>N</title></channel></rss>",
+        base.as_str(),
+    )
+    .unwrap();
+    assert_eq!((none.hub, none.self_url), (None, None));
 }

@@ -11,6 +11,7 @@ use orrery::core::ingest::{
     OVERDUE_SLACK_MS, PAUSED_AFTER,
 };
 use orrery::core::schedule::ScheduleConfig;
+use orrery::core::websub;
 
 const NOW: i64 = 1_800_000_000_000; // 2027-01-15
 const MIN: i64 = 60_000;
@@ -1414,4 +1415,108 @@ fn categories_are_read_from_rss_atom_and_json_feed() {
         parse(json, URL).unwrap().entries[0].categories,
         ["one", "two"]
     );
+}
+
+/// A document naming a hub (Atom `link rel="hub"` inside RSS, as WordPress writes it).
+fn rss_with_hub(items: &[(&str, &str, Option<i64>)]) -> Vec<u8> {
+    let doc = String::from_utf8(rss("Hubbed", items)).unwrap();
+    doc.replace(
+        "<rss version=\"2.0\"><channel>",
+        "<rss version=\"2.0\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel>\
+         <atom:link rel=\"hub\" href=\"https://hub.example/\"/>\
+         <atom:link rel=\"self\" type=\"application/rss+xml\" href=\"https://blog.example/feed/\"/>",
+    )
+    .into_bytes()
+}
+
+fn live_subscription(now: i64, lease_ms: i64) -> websub::Subscription {
+    let ad = websub::Advertised {
+        hub: "https://hub.example/".into(),
+        topic: URL.into(),
+    };
+    let mut sub = websub::Subscription::new(ad, "tok".into(), "s".into(), websub::MIN_RENEW_MS);
+    sub.requested(now - 1000, None);
+    let intent = websub::Intent {
+        mode: "subscribe".into(),
+        topic: URL.into(),
+        challenge: "c".into(),
+        lease_seconds: Some(lease_ms / 1000),
+        reason: None,
+    };
+    websub::on_intent(Some(&mut sub), None, "tok", &intent, now);
+    sub
+}
+
+#[test]
+fn a_parsed_document_hands_its_hub_and_self_links_to_discovery_and_a_304_does_not() {
+    let p = run(
+        &state(),
+        fetched(rss_with_hub(&[("a", "A", Some(1))])),
+        &HashMap::new(),
+    );
+    let links = p.doc_links.expect("parsed");
+    assert_eq!(links.hub.as_deref(), Some("https://hub.example/"));
+    assert_eq!(
+        links.self_url.as_deref(),
+        Some("https://blog.example/feed/")
+    );
+    let same = run(
+        &p.state,
+        fetched(rss_with_hub(&[("a", "A", Some(1))])),
+        &HashMap::new(),
+    );
+    assert!(
+        same.doc_links.is_none(),
+        "an identical body is not parsed again"
+    );
+    let nm = FetchOutcome::NotModified {
+        cache_max_age_s: None,
+    };
+    assert!(run(&state(), nm, &HashMap::new()).doc_links.is_none());
+}
+
+#[test]
+fn a_pushed_feed_is_polled_only_as_a_safety_net_and_wakes_to_renew_its_lease() {
+    let recent = NOW / 1000 - 600;
+    let doc = || {
+        fetched(rss(
+            "R",
+            &[("a", "A", Some(recent)), ("b", "B", Some(recent - 600))],
+        ))
+    };
+    let polled = run(&state(), doc(), &HashMap::new());
+    assert!(polled.state.next_fetch_at - NOW < websub::SAFETY_POLL_MS);
+
+    let mut st = state();
+    st.websub = Some(live_subscription(NOW - 1000, 10 * 24 * 3600 * 1000));
+    let pushed = run(&st, doc(), &HashMap::new());
+    assert!(pushed.state.next_fetch_at >= NOW + websub::SAFETY_POLL_MS);
+    // Never slower than the planet's longest interval.
+    let slow_cap = ScheduleConfig {
+        max_interval_ms: 2 * 3600 * 1000,
+        ..cfg()
+    };
+    let capped = plan(
+        &st,
+        doc(),
+        None,
+        &HashMap::new(),
+        NOW,
+        &slow_cap,
+        Keep::default(),
+    );
+    assert!(capped.state.next_fetch_at <= NOW + 2 * 3600 * 1000);
+
+    // The alarm comes back for the renewal when it is due before the next fetch.
+    let mut st = state();
+    st.next_fetch_at = NOW + 30 * 24 * 3600 * 1000;
+    st.websub = Some(live_subscription(NOW, 10 * 24 * 3600 * 1000));
+    let renew_at = NOW + 9 * 24 * 3600 * 1000;
+    assert_eq!(st.next_wake(NOW), Wake::At(renew_at));
+    assert!(!on_alarm(&st, renew_at - 5 * MIN).websub);
+    assert!(on_alarm(&st, renew_at).websub);
+    // Held by hand: no renewals; the lease lapses.
+    st.status = FeedStatus::Held;
+    assert_eq!(st.next_wake(NOW), Wake::Never);
+    assert!(!on_alarm(&st, renew_at).websub);
 }
