@@ -21,7 +21,7 @@ RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 help:
 	@echo "make dev    - install what is missing, build, serve http://127.0.0.1:$(PORT) with demo feeds"
 	@echo "make test   - install what is missing, then native tests + lints, end-to-end, browser"
-	@echo "make bench  - feed pipeline native and in wasm (V8) vs Python feedparser, Worker size, realtime; bench/RESULTS.md"
+	@echo "make bench  - feed pipeline native and in wasm (V8) vs Python feedparser, Worker size, realtime, WebSub push; bench/RESULTS.md"
 
 setup:
 	@bash scripts/setup.sh
@@ -67,6 +67,8 @@ bench: setup worker
 	@bash bench/cost/run.sh
 	@echo "== socket delivery latency vs a bare relay Durable Object (bench/realtime/RESULTS.md)"
 	@bash bench/realtime/run.sh
+	@echo "== publish to screen: WebSub push vs polling (bench/websub/RESULTS.md)"
+	@bash bench/websub/run.sh
 
 clean:
 	rm -rf build target .wrangler
