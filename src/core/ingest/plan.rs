@@ -566,7 +566,7 @@ fn succeed(st: &mut FeedState, cache_max_age_s: Option<i64>, now: i64, cfg: &Sch
         recent_entry_times: st.recent_times.clone(),
     };
     st.next_fetch_at = schedule::next_fetch_after_success(now, cfg, &hints, st.seed(now));
-    if st.pushed(now) {
+    if st.push_live(now) {
         // A hub pushes this feed: polling is only a safety net for pushes it loses.
         let slow = now + websub::SAFETY_POLL_MS.min(cfg.max_interval_ms);
         st.next_fetch_at = st.next_fetch_at.max(slow);

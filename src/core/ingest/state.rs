@@ -192,7 +192,7 @@ impl FeedState {
     }
 
     /// Is a hub pushing this feed's entries now (its lease live)?
-    pub fn pushed(&self, now: i64) -> bool {
+    pub fn push_live(&self, now: i64) -> bool {
         self.websub.as_ref().is_some_and(|s| s.live(now))
     }
 
