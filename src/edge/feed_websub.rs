@@ -11,6 +11,7 @@ use crate::core::ingest::{
     FeedState, FeedStatus, Plan, RefreshOutcome, RefreshReport, ALARM_SLACK_MS,
 };
 use crate::core::websub::{self, DocLinks, Intent, IntentAnswer, Leaving, PushRefused};
+use crate::edge::error::AppError;
 use crate::edge::fetcher::Fetched;
 use crate::edge::{env, feed_storage as storage, meter, store};
 
@@ -232,8 +233,8 @@ async fn answer_intent(
             (r, leaving.is_none())
         }
         IntentAnswer::Noted => (Response::ok("")?, true),
-        IntentAnswer::Refuse(why) => (Response::error(why, 404)?, false),
-        IntentAnswer::Bad(why) => (Response::error(why, 400)?, false),
+        IntentAnswer::Refuse(why) => (AppError::NotFound(why.into()).to_json_response(), false),
+        IntentAnswer::Bad(why) => (AppError::BadRequest(why.into()).to_json_response(), false),
     })
 }
 
@@ -250,12 +251,15 @@ pub fn check_push(
     checked
         .map(|()| (!body.is_empty()).then_some(body))
         .map_err(|e| match e {
-            PushRefused::Unknown => Response::error("no subscription with this callback", 404),
+            PushRefused::Unknown => {
+                AppError::NotFound("no subscription with this callback".into())
+            }
             PushRefused::Signature(why) => {
                 worker::console_warn!("refused a WebSub delivery: {why}");
-                Response::error(format!("refused: {why}"), 403)
+                AppError::Forbidden(format!("refused: {why}"))
             }
         })
+        .map_err(|e| Ok(e.to_json_response()))
 }
 
 /// A delivery's body as if fetched from the feed's URL: the same pipeline as a poll.
@@ -279,7 +283,8 @@ pub fn as_fetched(st: &FeedState, body: Vec<u8>) -> Fetched {
 /// `Retry-After` while a refresh is running (the hub delivers again).
 pub fn answer_push(report: &RefreshReport) -> worker::Result<Response> {
     if report.outcome == RefreshOutcome::Skipped && report.status != FeedStatus::Held {
-        let r = Response::error("busy: deliver again shortly", 503)?;
+        let body = serde_json::json!({"error": {"code": "busy", "message": "a refresh of this feed is running: deliver again shortly"}});
+        let r = Response::from_json(&body)?.with_status(503);
         r.headers().set("Retry-After", "5")?;
         return Ok(r);
     }
