@@ -636,7 +636,9 @@ mod tests {
         }
         assert_eq!(Topic::FeedAtom(3).feed(), Some(3));
         assert_eq!(Topic::PlanetAtom.feed(), None);
-        assert!(Topic::PlanetRss.content_type().starts_with("application/rss+xml"));
+        assert!(Topic::PlanetRss
+            .content_type()
+            .starts_with("application/rss+xml"));
     }
 
     #[test]
@@ -658,14 +660,23 @@ mod tests {
     fn bad_requests_say_why() {
         let long = "s".repeat(MAX_SECRET_BYTES);
         let long_cb = format!("https://r.example/{}", "a".repeat(MAX_CALLBACK_BYTES));
-        let cases: Vec<(Vec<(&str, &str)>, fn(&HubError) -> bool)> = vec![
-            (vec![("hub.mode", "publish")], |e| matches!(e, HubError::Mode(_))),
-            (vec![("hub.mode", "")], |e| matches!(e, HubError::MissingMode)),
-            (vec![("hub.topic", "")], |e| matches!(e, HubError::MissingTopic)),
+        type Case<'a> = (Vec<(&'a str, &'a str)>, fn(&HubError) -> bool);
+        let cases: Vec<Case> = vec![
+            (vec![("hub.mode", "publish")], |e| {
+                matches!(e, HubError::Mode(_))
+            }),
+            (vec![("hub.mode", "")], |e| {
+                matches!(e, HubError::MissingMode)
+            }),
+            (vec![("hub.topic", "")], |e| {
+                matches!(e, HubError::MissingTopic)
+            }),
             (vec![("hub.topic", "https://x.example/feed")], |e| {
                 matches!(e, HubError::UnknownTopic(..))
             }),
-            (vec![("hub.callback", "")], |e| matches!(e, HubError::MissingCallback)),
+            (vec![("hub.callback", "")], |e| {
+                matches!(e, HubError::MissingCallback)
+            }),
             (vec![("hub.callback", "ftp://r.example/x")], |e| {
                 matches!(e, HubError::Callback(PolicyError::Scheme(_)))
             }),
@@ -684,9 +695,15 @@ mod tests {
             (vec![("hub.callback", &long_cb)], |e| {
                 matches!(e, HubError::CallbackTooLong)
             }),
-            (vec![("hub.secret", &long)], |e| matches!(e, HubError::SecretTooLong)),
-            (vec![("hub.lease_seconds", "soon")], |e| matches!(e, HubError::Lease(_))),
-            (vec![("hub.lease_seconds", "-5")], |e| matches!(e, HubError::Lease(_))),
+            (vec![("hub.secret", &long)], |e| {
+                matches!(e, HubError::SecretTooLong)
+            }),
+            (vec![("hub.lease_seconds", "soon")], |e| {
+                matches!(e, HubError::Lease(_))
+            }),
+            (vec![("hub.lease_seconds", "-5")], |e| {
+                matches!(e, HubError::Lease(_))
+            }),
         ];
         for (extra, want) in cases {
             let e = ask(&extra).unwrap_err();
@@ -738,7 +755,9 @@ mod tests {
         assert_eq!(clamp_lease(Some(86_400)), 86_400);
         assert_eq!(clamp_lease(Some(i64::MAX)), MAX_LEASE_S);
         assert_eq!(
-            ask(&[("hub.lease_seconds", "99999999999")]).unwrap().lease_seconds,
+            ask(&[("hub.lease_seconds", "99999999999")])
+                .unwrap()
+                .lease_seconds,
             MAX_LEASE_S
         );
     }
@@ -1006,6 +1025,8 @@ mod tests {
         let rss = fat_ping(&cfg, Topic::PlanetRss, &new, None);
         assert_eq!(rss.matches("<item>").count(), 2);
         assert!(rss.contains(r#"<atom:link rel="hub" href="https://planet.example/websub">"#));
-        assert!(rss.contains(r#"rel="self" type="application/rss+xml" href="https://planet.example/feed.rss""#));
+        assert!(rss.contains(
+            r#"rel="self" type="application/rss+xml" href="https://planet.example/feed.rss""#
+        ));
     }
 }
