@@ -16,8 +16,8 @@ use futures::StreamExt;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::{
-    durable_object, AbortController, Delay, DurableObject, Env, Fetch, Headers, ListOptions,
-    Method, Request, RequestInit, RequestRedirect, Response, State, Stub,
+    durable_object, js_sys, AbortController, Delay, DurableObject, Env, Fetch, Headers,
+    ListOptions, Method, Request, RequestInit, RequestRedirect, Response, State, Stub,
 };
 
 use crate::core::config::Config;
@@ -594,7 +594,13 @@ impl Publisher {
         }
         if !changes.put.is_empty() {
             meter::kv("publisher.put", 0, changes.put.len() as u32);
-            storage.put_multiple(changes.put).await?;
+            // A plain object of key → JSON text (serde would make a JS `Map`, which
+            // `put` does not take as a set of keys).
+            let values = js_sys::Object::new();
+            for (key, text) in changes.put {
+                js_sys::Reflect::set(&values, &key.into(), &text.into())?;
+            }
+            storage.put_multiple_raw(values).await?;
         }
         Ok(())
     }
