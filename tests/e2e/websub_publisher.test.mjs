@@ -7,7 +7,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import { createHmac } from "node:crypto";
-import { startWorker, startFeedServer, api, until } from "../support/harness.mjs";
+import { startWorker, startFeedServer, api, until, sleep } from "../support/harness.mjs";
 
 let w, fs, sub;
 
@@ -127,16 +127,33 @@ async function publishUntilDelivered(feed, witness) {
   throw new Error(`nothing delivered to ${witness}`);
 }
 
+/** The meter lines the worker logged since `mark` (an offset into its log). */
+const meter = (mark) => [...w.log().slice(mark).matchAll(/orrery-meter (\{.*\})/g)].map((m) => JSON.parse(m[1]));
+const publisherCalls = (lines) => lines.filter((l) => l.k === "inv" && l.kind === "publisher");
+
 const signature = (secret, body) => `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 
 before(async () => {
   [w, fs, sub] = await Promise.all([
-    startWorker({ vars: { WEBSUB_RETRY_SECONDS: "1" } }),
+    startWorker({ vars: { WEBSUB_RETRY_SECONDS: "1", METER: "1" } }),
     startFeedServer(),
     startSubscriber(),
   ]);
 });
 after(async () => { w?.stop(); await fs?.close(); await sub?.close(); });
+
+test("while nobody is subscribed, a publish costs the Publisher nothing", async () => {
+  const feed = await addFeed("quiet");
+  // The Room's first broadcast asks the Publisher once and learns that nobody listens.
+  const mark = w.log().length;
+  await publish(feed);
+  await until(() => publisherCalls(meter(mark)).some((l) => l.what === "alarm"), { what: "the Publisher's first run" });
+  await sleep(500);
+  const quiet = w.log().length;
+  for (let i = 0; i < 3; i++) await publish(feed);
+  await sleep(1000);
+  assert.deepEqual(publisherCalls(meter(quiet)), [], "no Publisher request or alarm per publish");
+});
 
 test("the planet's Atom and RSS and each feed's Atom advertise the hub and themselves", async () => {
   const feed = await addFeed("adv");
@@ -156,7 +173,7 @@ test("the planet's Atom and RSS and each feed's Atom advertise the hub and thems
   assert.equal((await fetch(`${w.url}/feeds/999999/feed.atom`)).status, 404);
 });
 
-test("a verified subscriber gets each new entry as a signed fat ping; one that does not echo gets nothing", async () => {
+test("a verified subscriber gets each new entry as a signed fat ping; one that does not echo gets nothing", async (t) => {
   const feed = await addFeed("push");
   const other = await addFeed("other");
   const secret = "a shared secret";
@@ -193,6 +210,23 @@ test("a verified subscriber gets each new entry as a signed fat ping; one that d
 
   // The subscriber that did not echo the challenge was sent nothing, though the others were.
   assert.equal(sub.requests("/s1/liar", "POST").length, 0);
+
+  // What one publish costs with two subscriptions of its topics (reported, not asserted).
+  await sleep(500);
+  const mark = w.log().length;
+  const last = await publish(feed);
+  await until(() => delivered("/s1/feed", last).length > 0 && delivered("/s1/planet", last).length > 0, { what: "both pings" });
+  await sleep(500);
+  const lines = meter(mark);
+  // The lines of the Publisher's own invocations: from its start line to the next one's.
+  let who = null;
+  const its = lines.filter((l) => { if (l.k === "inv") who = l.kind; return l.k !== "inv" && who === "publisher"; });
+  t.diagnostic(`one publish, 2 subscribers: ${publisherCalls(lines).length} Publisher invocations ` +
+    `(${publisherCalls(lines).map((l) => l.what).join(", ")}), ` +
+    `${its.filter((l) => l.k === "sub").length} subrequests (${its.filter((l) => l.what === "websub.send").length} deliveries), ` +
+    `${its.filter((l) => l.k === "d1").length} D1 reads (${its.filter((l) => l.k === "d1").reduce((n, l) => n + l.read, 0)} rows), ` +
+    `${its.filter((l) => l.k === "sql").reduce((n, l) => n + l.written, 0)} storage rows written, ` +
+    `${its.filter((l) => l.k === "sql").reduce((n, l) => n + l.read, 0)} read`);
 });
 
 test("bad requests get a 4xx JSON error saying why", async () => {
