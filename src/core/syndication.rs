@@ -578,4 +578,40 @@ mod tests {
         assert_eq!(o[1].title.as_deref(), Some("Kim"));
         assert_eq!(o[1].face.as_deref(), Some("https://k/k.png"));
     }
+
+    #[test]
+    fn a_feeds_own_atom_is_that_member_titled_and_names_its_hub_and_self() {
+        let cfg = Config {
+            planet_url: "https://p.example".into(),
+            ..Config::default()
+        };
+        let out = feed_atom(&cfg, &member(), &[entry()]).into_string();
+        names(&out);
+        assert!(out.contains("<title>Ann &lt;Example&gt;</title>"));
+        assert!(out.contains("<id>https://p.example/feeds/1</id>"));
+        assert!(out.contains(r#"<link rel="self" href="https://p.example/feeds/1/feed.atom">"#));
+        assert!(out.contains(r#"<link rel="hub" href="https://p.example/websub">"#));
+        assert!(out.contains("&lt;script&gt;x&lt;/script&gt;"));
+        assert!(
+            !out.contains("s3cret"),
+            "the feed's credential stays hidden"
+        );
+        assert!(feed_rs::parser::parse(out.as_bytes()).is_ok());
+        // An external hub is advertised instead, by every topic.
+        let ext = Config {
+            websub_hub: Some("https://hub.example/".into()),
+            ..cfg
+        };
+        for doc in [
+            atom(&ext, &[entry()]).into_string(),
+            rss(&ext, &[entry()]).into_string(),
+            feed_atom(&ext, &member(), &[]).into_string(),
+        ] {
+            assert!(
+                doc.contains(r#"rel="hub" href="https://hub.example/""#),
+                "{doc}"
+            );
+            assert!(!doc.contains("/websub"));
+        }
+    }
 }
