@@ -32,6 +32,8 @@ fn rfc822(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
+
 /// Where Venus-era readers look for a member's name and face (`planet:name`, `planet:face`).
 const PLANET_NS: &str = "http://planet.intertwingly.net/";
 
@@ -131,14 +133,15 @@ fn atom_document(
 pub fn rss(cfg: &Config, entries: &[EntryView]) -> Markup {
     html! {
         (XML_DECL)
-        rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom" {
+        rss version="2.0" {
             channel {
                 title { (x(&cfg.planet_name)) }
                 link { (x(&cfg.planet_url)) "/" }
                 description { (text_as_html(&cfg.planet_description)) }
-                // WebSub discovery for RSS: the topic and its hub as Atom links.
-                atom:link rel="self" type="application/rss+xml" href=(x(&Topic::PlanetRss.url(&cfg.planet_url))) {}
-                atom:link rel="hub" href=(x(&hub_url(cfg))) {}
+                // WebSub discovery for RSS: the topic and its hub as Atom links (the
+                // namespace declared on each, so the `<rss>` element stays as readers know it).
+                atom:link xmlns:atom=(ATOM_NS) rel="self" type="application/rss+xml" href=(x(&Topic::PlanetRss.url(&cfg.planet_url))) {}
+                atom:link xmlns:atom=(ATOM_NS) rel="hub" href=(x(&hub_url(cfg))) {}
                 generator { "Orrery" }
                 @for e in entries {
                     item {
