@@ -272,6 +272,13 @@ impl Publisher {
         // One subrequest is kept for the newest entry id a new subscription starts at.
         let chosen = pick(&jobs, IN_FLIGHT_PER_HOST, budget.saturating_sub(1));
         *budget -= chosen.len();
+        // Taken off the queue before asking: a newer request for the same subscription
+        // arriving meanwhile is stored afresh and verified next.
+        if !chosen.is_empty() {
+            let keys: Vec<String> = chosen.iter().map(|&i| intents[i].0.clone()).collect();
+            meter::kv("publisher.intent.delete", 0, keys.len() as u32);
+            self.state.storage().delete_multiple(keys).await?;
+        }
         let asks = chosen.iter().map(|&i| {
             let intent = &intents[i].1;
             let challenge = uuid::Uuid::new_v4().simple().to_string();
@@ -296,8 +303,7 @@ impl Publisher {
         let confirmed = join_all(asks).await;
         let mut latest = None;
         for (&i, ok) in chosen.iter().zip(confirmed) {
-            let (key, intent) = &intents[i];
-            changes.delete(key.clone());
+            let intent = &intents[i].1;
             match (ok, intent.mode) {
                 (false, _) => {}
                 (true, Mode::Subscribe) => {

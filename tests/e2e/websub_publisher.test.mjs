@@ -143,9 +143,9 @@ before(async () => {
 after(async () => { w?.stop(); await fs?.close(); await sub?.close(); });
 
 test("while nobody is subscribed, a publish costs the Publisher nothing", async () => {
-  const feed = await addFeed("quiet");
   // The Room's first broadcast asks the Publisher once and learns that nobody listens.
   const mark = w.log().length;
+  const feed = await addFeed("quiet");
   await publish(feed);
   await until(() => publisherCalls(meter(mark)).some((l) => l.what === "alarm"), { what: "the Publisher's first run" });
   await sleep(500);
