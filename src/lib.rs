@@ -8,7 +8,7 @@ pub mod edge;
 
 /// The Durable Object classes wrangler.jsonc names.
 #[cfg(target_arch = "wasm32")]
-pub use edge::{feed_object::FeedObject, room::Room};
+pub use edge::{feed_object::FeedObject, publisher::Publisher, room::Room};
 
 #[cfg(target_arch = "wasm32")]
 mod entry {

@@ -32,6 +32,8 @@ pub enum Route {
     Ws,
     AtomOut,
     RssOut,
+    /// One feed's entries as Atom (`/feeds/{id}/feed.atom`): a WebSub topic of its own.
+    FeedAtomOut(i64),
     /// RSS 1.0 (RDF), as classic planets published it.
     Rss10Out,
     OpmlOut,
@@ -88,6 +90,7 @@ impl Route {
                 | Route::Feed(_)
                 | Route::AtomOut
                 | Route::RssOut
+                | Route::FeedAtomOut(_)
                 | Route::Rss10Out
                 | Route::OpmlOut
                 | Route::FoafOut
@@ -140,6 +143,7 @@ pub fn route(method: &str, path: &str) -> Route {
         ["titles"] => only(get, Titles, "GET"),
         ["feeds"] => only(get, Feeds, "GET"),
         ["feeds", n] => id(n).map_or(NotFound, |n| only(get, Feed(n), "GET")),
+        ["feeds", n, "feed.atom"] => id(n).map_or(NotFound, |n| only(get, FeedAtomOut(n), "GET")),
         ["feeds", n, "ws"] => id(n).map_or(NotFound, |n| only(get, FeedWs(n), "GET")),
         ["entries", n] => id(n).map_or(NotFound, |n| only(get, Entry(n), "GET")),
         ["search"] => only(get, Search, "GET"),
@@ -322,6 +326,13 @@ mod tests {
         assert_eq!(route("GET", "/"), Route::Home);
         assert_eq!(route("GET", "/feeds/12"), Route::Feed(12));
         assert_eq!(route("GET", "/feeds/12/ws"), Route::FeedWs(12));
+        assert_eq!(route("GET", "/feeds/12/feed.atom"), Route::FeedAtomOut(12));
+        assert_eq!(route("GET", "/feeds/0/feed.atom"), Route::NotFound);
+        assert_eq!(
+            route("POST", "/feeds/12/feed.atom"),
+            Route::MethodNotAllowed("GET")
+        );
+        assert!(Route::FeedAtomOut(12).is_shared_page());
         assert_eq!(route("GET", "/entries/7"), Route::Entry(7));
         assert_eq!(route("GET", "/ws"), Route::Ws);
         assert_eq!(route("GET", "/healthz"), Route::Healthz);

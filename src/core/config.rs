@@ -31,6 +31,12 @@ pub struct Config {
     pub planet_about: Option<String>,
     /// The operator's links in the sidebar (`PLANET_LINKS` = `Name|URL,Name|URL`).
     pub planet_links: Vec<PlanetLink>,
+    /// An external WebSub hub (`WEBSUB_HUB`, an http(s) URL) the planet's feeds advertise
+    /// and ping on each publish instead of running their own at `/websub`.
+    pub websub_hub: Option<String>,
+    /// Seconds before the hub's first retry of a failed delivery (`WEBSUB_RETRY_SECONDS`,
+    /// default 60; each later retry waits four times longer, see `core::websub_hub`).
+    pub websub_retry_seconds: u32,
 }
 
 /// One of the operator's links.
@@ -92,6 +98,8 @@ impl Default for Config {
             planet_logo: None,
             planet_about: None,
             planet_links: Vec::new(),
+            websub_hub: None,
+            websub_retry_seconds: 60,
         }
     }
 }
@@ -148,6 +156,11 @@ impl Config {
             planet_links: get("PLANET_LINKS")
                 .map(|v| parse_links(&v))
                 .unwrap_or_default(),
+            websub_hub: get("WEBSUB_HUB")
+                .and_then(|v| safe_href(&v))
+                .filter(|v| !v.starts_with('/')),
+            websub_retry_seconds: num("WEBSUB_RETRY_SECONDS", d.websub_retry_seconds)
+                .clamp(1, 86_400),
         }
     }
 }
@@ -214,6 +227,23 @@ mod tests {
         ] {
             let c = Config::from_lookup(|k| (k == "PLANET_LOGO").then(|| bad.into()));
             assert_eq!(c.planet_logo, None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn websub_vars() {
+        let d = Config::from_lookup(|_| None);
+        assert_eq!((d.websub_hub, d.websub_retry_seconds), (None, 60));
+        let c = Config::from_lookup(|k| match k {
+            "WEBSUB_HUB" => Some(" https://hub.example/ ".into()),
+            "WEBSUB_RETRY_SECONDS" => Some("0".into()),
+            _ => None,
+        });
+        assert_eq!(c.websub_hub.as_deref(), Some("https://hub.example/"));
+        assert_eq!(c.websub_retry_seconds, 1);
+        for bad in ["", "/websub", "javascript:x", "ftp://hub.example/"] {
+            let c = Config::from_lookup(|k| (k == "WEBSUB_HUB").then(|| bad.into()));
+            assert_eq!(c.websub_hub, None, "{bad:?}");
         }
     }
 

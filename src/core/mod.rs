@@ -15,3 +15,4 @@ pub mod session;
 pub mod syndication;
 pub mod views;
 pub mod websub;
+pub mod websub_hub;

@@ -10,6 +10,7 @@ use crate::core::feed::xml_chars;
 use crate::core::fetch_policy::public_url;
 use crate::core::model::{EntryView, FeedView};
 use crate::core::views::iso_time;
+use crate::core::websub_hub::{hub_url, Topic};
 
 const XML_DECL: PreEscaped<&str> = PreEscaped("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
 
@@ -31,6 +32,8 @@ fn rfc822(ms: i64) -> String {
         .unwrap_or_default()
 }
 
+const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
+
 /// Where Venus-era readers look for a member's name and face (`planet:name`, `planet:face`).
 const PLANET_NS: &str = "http://planet.intertwingly.net/";
 
@@ -43,16 +46,57 @@ pub fn atom(cfg: &Config, entries: &[EntryView]) -> Markup {
 /// member) and carries its member in `<source>`: name, face (`<icon>`, and Venus's
 /// `planet:face`) and, from `feeds`, the member's site and feed.
 pub fn atom_with_sources(cfg: &Config, entries: &[EntryView], feeds: &[FeedView]) -> Markup {
+    let head = AtomHead {
+        title: &cfg.planet_name,
+        subtitle: Some(&cfg.planet_description),
+        id: format!("{}/", cfg.planet_url),
+        alternate: format!("{}/", cfg.planet_url),
+        topic: Topic::PlanetAtom,
+    };
+    atom_document(cfg, &head, entries, feeds)
+}
+
+/// One feed's entries as Atom 1.0 (`/feeds/{id}/feed.atom`, a WebSub topic of its own):
+/// the planet's Atom, narrowed to one member, titled with the member's name.
+pub fn feed_atom(cfg: &Config, feed: &FeedView, entries: &[EntryView]) -> Markup {
+    let title = feed.display_title();
+    let head = AtomHead {
+        title: &title,
+        subtitle: feed.description.as_deref(),
+        id: format!("{}/feeds/{}", cfg.planet_url, feed.id),
+        alternate: format!("{}/feeds/{}", cfg.planet_url, feed.id),
+        topic: Topic::FeedAtom(feed.id),
+    };
+    atom_document(cfg, &head, entries, std::slice::from_ref(feed))
+}
+
+/// What sets one Atom document apart from another: its title, id, page and topic (its
+/// `rel="self"`, and with it the WebSub hub that pushes it).
+struct AtomHead<'a> {
+    title: &'a str,
+    subtitle: Option<&'a str>,
+    id: String,
+    alternate: String,
+    topic: Topic,
+}
+
+fn atom_document(
+    cfg: &Config,
+    head: &AtomHead<'_>,
+    entries: &[EntryView],
+    feeds: &[FeedView],
+) -> Markup {
     let updated = entries.iter().map(|e| e.published).max().unwrap_or(0);
     let members: HashMap<i64, &FeedView> = feeds.iter().map(|f| (f.id, f)).collect();
     html! {
         (XML_DECL)
         feed xmlns="http://www.w3.org/2005/Atom" xmlns:planet=(PLANET_NS) {
-            title { (x(&cfg.planet_name)) }
-            subtitle { (x(&cfg.planet_description)) }
-            id { (x(&cfg.planet_url)) "/" }
-            link rel="alternate" href=(x(&format!("{}/", cfg.planet_url))) {}
-            link rel="self" href=(x(&format!("{}/feed.atom", cfg.planet_url))) {}
+            title { (x(head.title)) }
+            @if let Some(sub) = head.subtitle { subtitle { (x(sub)) } }
+            id { (x(&head.id)) }
+            link rel="alternate" href=(x(&head.alternate)) {}
+            link rel="self" href=(x(&head.topic.url(&cfg.planet_url))) {}
+            link rel="hub" href=(x(&hub_url(cfg))) {}
             updated { (iso_time(updated)) }
             generator { "Orrery" }
             @for e in entries {
@@ -94,6 +138,10 @@ pub fn rss(cfg: &Config, entries: &[EntryView]) -> Markup {
                 title { (x(&cfg.planet_name)) }
                 link { (x(&cfg.planet_url)) "/" }
                 description { (text_as_html(&cfg.planet_description)) }
+                // WebSub discovery for RSS: the topic and its hub as Atom links (the
+                // namespace declared on each, so the `<rss>` element stays as readers know it).
+                atom:link xmlns:atom=(ATOM_NS) rel="self" type="application/rss+xml" href=(x(&Topic::PlanetRss.url(&cfg.planet_url))) {}
+                atom:link xmlns:atom=(ATOM_NS) rel="hub" href=(x(&hub_url(cfg))) {}
                 generator { "Orrery" }
                 @for e in entries {
                     item {
@@ -532,5 +580,41 @@ mod tests {
         assert_eq!(o[0].face.as_deref(), Some("https://j/j.png"));
         assert_eq!(o[1].title.as_deref(), Some("Kim"));
         assert_eq!(o[1].face.as_deref(), Some("https://k/k.png"));
+    }
+
+    #[test]
+    fn a_feeds_own_atom_is_that_member_titled_and_names_its_hub_and_self() {
+        let cfg = Config {
+            planet_url: "https://p.example".into(),
+            ..Config::default()
+        };
+        let out = feed_atom(&cfg, &member(), &[entry()]).into_string();
+        names(&out);
+        assert!(out.contains("<title>Ann &lt;Example&gt;</title>"));
+        assert!(out.contains("<id>https://p.example/feeds/1</id>"));
+        assert!(out.contains(r#"<link rel="self" href="https://p.example/feeds/1/feed.atom">"#));
+        assert!(out.contains(r#"<link rel="hub" href="https://p.example/websub">"#));
+        assert!(out.contains("&lt;script&gt;x&lt;/script&gt;"));
+        assert!(
+            !out.contains("s3cret"),
+            "the feed's credential stays hidden"
+        );
+        assert!(feed_rs::parser::parse(out.as_bytes()).is_ok());
+        // An external hub is advertised instead, by every topic.
+        let ext = Config {
+            websub_hub: Some("https://hub.example/".into()),
+            ..cfg
+        };
+        for doc in [
+            atom(&ext, &[entry()]).into_string(),
+            rss(&ext, &[entry()]).into_string(),
+            feed_atom(&ext, &member(), &[]).into_string(),
+        ] {
+            assert!(
+                doc.contains(r#"rel="hub" href="https://hub.example/""#),
+                "{doc}"
+            );
+            assert!(!doc.contains("/websub"));
+        }
     }
 }

@@ -15,6 +15,7 @@ pub mod hub;
 pub mod members;
 pub mod membership;
 pub mod meter;
+pub mod publisher;
 pub mod room;
 pub mod rpc;
 pub mod store;

@@ -8,7 +8,7 @@ use worker::{
 };
 
 use crate::edge::rpc::{self, RoomRequest};
-use crate::edge::{env, hub, meter, store};
+use crate::edge::{env, hub, meter, publisher, store};
 
 /// Largest id broadcast so far (DO storage, so it survives eviction).
 const CURSOR_KEY: &str = "cursor";
@@ -28,6 +28,8 @@ pub struct Room {
     rev_cursor: Cell<Option<i64>>,
     publishing: Cell<bool>,
     again: Cell<bool>,
+    /// New entries went out in this publish: the WebSub publisher may have subscribers to tell.
+    fresh: Cell<bool>,
 }
 
 impl Room {
@@ -75,6 +77,9 @@ impl Room {
         self.publishing.set(true);
         let result = self.publish_loop().await;
         self.publishing.set(false);
+        if self.fresh.take() {
+            publisher::after_broadcast(&self.state, &self.env).await;
+        }
         if result.is_err() {
             let _ = self.state.storage().set_alarm(RETRY_MS).await;
         }
@@ -91,6 +96,7 @@ impl Room {
             if let Some(last) = entries.last() {
                 let frames = hub::entry_frames(&entries);
                 sent += hub::broadcast(&self.state, &frames);
+                self.fresh.set(true);
                 self.state.storage().put(CURSOR_KEY, last.id).await?;
                 self.cursor.set(Some(last.id));
                 continue;
@@ -121,10 +127,14 @@ impl DurableObject for Room {
             rev_cursor: Cell::new(None),
             publishing: Cell::new(false),
             again: Cell::new(false),
+            fresh: Cell::new(false),
         }
     }
 
-    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        if let Some(answer) = publisher::room_request(&self.state, &mut req).await {
+            return answer;
+        }
         let request = RoomRequest::read(&req);
         let what = match &request {
             Ok(RoomRequest::Socket { .. }) => "socket.connect",

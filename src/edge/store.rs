@@ -1102,3 +1102,25 @@ pub async fn membership_report_save(
     batch("membership_report_save", db, stmts).await?;
     Ok(())
 }
+
+/// Ids and feeds of the entries after `after`, oldest first: what the WebSub publisher
+/// scans to learn which topics got new entries (two narrow columns, read by the primary key).
+pub async fn entry_heads_after(
+    db: &D1Database,
+    after: i64,
+    limit: u32,
+) -> StoreResult<Vec<(i64, i64)>> {
+    #[derive(Deserialize)]
+    struct Row {
+        id: i64,
+        feed_id: i64,
+    }
+    let stmt = query!(
+        db,
+        "SELECT id, feed_id FROM entries WHERE id > ?1 ORDER BY id ASC LIMIT ?2",
+        after,
+        limit
+    )?;
+    let rows: Vec<Row> = rows("entry_heads_after", stmt).await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.feed_id)).collect())
+}

@@ -126,6 +126,7 @@ async fn dispatch(r: Route, req: Request, env: &Env) -> AppResult<Response> {
         Route::AtomOut | Route::RssOut | Route::Rss10Out | Route::OpmlOut | Route::FoafOut => {
             pages::syndication(env, r).await
         }
+        Route::FeedAtomOut(id) => pages::feed_atom(env, id).await,
         Route::Moved(to) => pages::moved(&req, to),
         Route::ApiEntries => api::entries(&req, env).await,
         Route::ApiFeeds => api::feeds(env).await,

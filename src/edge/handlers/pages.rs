@@ -6,6 +6,7 @@ use worker::{Env, Request, Response};
 use super::query_i64;
 use crate::core::model::EntryView;
 use crate::core::views;
+use crate::core::websub_hub::{self, Topic};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, members, store};
 use crate::routes::etag;
@@ -205,13 +206,50 @@ pub async fn syndication(env: &Env, what: crate::routes::Route) -> AppResult<Res
             "text/x-opml; charset=utf-8",
         ),
     };
+    let topic = match what {
+        Route::AtomOut => Some(Topic::PlanetAtom),
+        Route::RssOut => Some(Topic::PlanetRss),
+        _ => None,
+    };
+    xml_response(&cfg, body, ctype, topic)
+}
+
+/// A feed out with its validator; a WebSub topic also says where its hub is and what
+/// its own URL is (the `Link` header, as the document's `rel="hub"`/`rel="self"`).
+fn xml_response(
+    cfg: &crate::core::config::Config,
+    body: maud::Markup,
+    ctype: &str,
+    topic: Option<Topic>,
+) -> AppResult<Response> {
     let body = body.into_string();
     let tag = etag(body.as_bytes());
     let mut resp = Response::ok(body)?;
     resp.headers_mut().set("Content-Type", ctype)?;
     resp.headers_mut().set("Cache-Control", PAGE_CACHE)?;
     resp.headers_mut().set("ETag", &tag)?;
+    if let Some(topic) = topic {
+        resp.headers_mut()
+            .set("Link", &websub_hub::link_header(cfg, topic))?;
+    }
     Ok(resp)
+}
+
+/// `/feeds/{id}/feed.atom`: one feed's newest entries as Atom (a WebSub topic).
+pub async fn feed_atom(env: &Env, id: i64) -> AppResult<Response> {
+    let cfg = env::config(env);
+    let db = env::db(env)?;
+    let feed = store::feed_by_id(&db, id)
+        .await?
+        .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
+    let entries = store::entries_river(&db, Some(id), None, 50).await?;
+    let topic = Topic::FeedAtom(id);
+    xml_response(
+        &cfg,
+        crate::core::syndication::feed_atom(&cfg, &feed, &entries),
+        topic.content_type(),
+        Some(topic),
+    )
 }
 
 /// An old Planet Venus path: moved for good to ours, the query string kept.

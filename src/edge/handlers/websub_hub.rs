@@ -1,9 +1,79 @@
-//! Orrery's own WebSub hub (`POST /websub`): subscribe and unsubscribe requests for the planet's feeds.
+//! Orrery's own WebSub hub (`POST /websub`): subscribe and unsubscribe requests for the planet's feeds, checked here and verified by the Publisher object.
 
+use futures::StreamExt;
+use serde_json::json;
 use worker::{Env, Request, Response};
 
+use crate::core::websub_hub::{parse_request, HubError};
 use crate::edge::error::{AppError, AppResult};
+use crate::edge::{env, publisher, store};
 
-pub async fn request(_req: Request, _env: &Env) -> AppResult<Response> {
-    Err(AppError::NotFound("this planet runs no hub yet".into()))
+/// A subscription request is a short form.
+const MAX_BODY: usize = 8 * 1024;
+
+/// Takes a request (`hub.mode`, `hub.topic`, `hub.callback`, `hub.lease_seconds`,
+/// `hub.secret`): 202 when it will be verified, else a 4xx saying why.
+pub async fn request(mut req: Request, env: &Env) -> AppResult<Response> {
+    let cfg = env::config(env);
+    if let Some(hub) = &cfg.websub_hub {
+        return Err(AppError::NotFound(format!(
+            "this planet's feeds are pushed by the hub at {hub}: subscribe there"
+        )));
+    }
+    let ctype = req.headers().get("Content-Type")?.unwrap_or_default();
+    if !ctype
+        .to_ascii_lowercase()
+        .starts_with("application/x-www-form-urlencoded")
+    {
+        return Err(AppError::BadRequest(
+            "send the request as application/x-www-form-urlencoded".into(),
+        ));
+    }
+    let body = read_capped(&mut req).await?;
+    let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
+    let intent =
+        parse_request(&pairs, &cfg.planet_url, cfg.allow_private_feeds).map_err(|e| match e {
+            HubError::UnknownTopic(..) => AppError::NotFound(e.to_string()),
+            e => AppError::BadRequest(e.to_string()),
+        })?;
+    if let Some(id) = intent.topic.feed() {
+        if store::feed_by_id(&env::db(env)?, id).await?.is_none() {
+            return Err(AppError::NotFound(format!(
+                "there is no feed {id}, so no topic {}",
+                intent.topic.url(&cfg.planet_url)
+            )));
+        }
+    }
+    publisher::intent(env, &intent).await?;
+    let answer = json!({
+        "accepted": true,
+        "mode": intent.mode.as_str(),
+        "topic": intent.topic.url(&cfg.planet_url),
+        "lease_seconds": intent.lease_seconds,
+    });
+    Ok(Response::from_json(&answer)?.with_status(202))
+}
+
+/// The body, refused (413) as soon as it passes [`MAX_BODY`].
+async fn read_capped(req: &mut Request) -> AppResult<Vec<u8>> {
+    let declared = req
+        .headers()
+        .get("Content-Length")?
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY as u64) {
+        return Err(AppError::TooLarge);
+    }
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stream = req.stream()?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > MAX_BODY {
+            return Err(AppError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
