@@ -251,9 +251,7 @@ pub fn check_push(
     checked
         .map(|()| (!body.is_empty()).then_some(body))
         .map_err(|e| match e {
-            PushRefused::Unknown => {
-                AppError::NotFound("no subscription with this callback".into())
-            }
+            PushRefused::Unknown => AppError::NotFound("no subscription with this callback".into()),
             PushRefused::Signature(why) => {
                 worker::console_warn!("refused a WebSub delivery: {why}");
                 AppError::Forbidden(format!("refused: {why}"))
