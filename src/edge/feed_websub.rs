@@ -6,7 +6,7 @@ use futures::future::{select, Either};
 use serde::{Deserialize, Serialize};
 use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response, State};
 
-use crate::core::fetch_policy::{check_url, FetchOutcome};
+use crate::core::fetch_policy::{check_not_own, check_url, FetchOutcome};
 use crate::core::ingest::{
     FeedState, FeedStatus, Plan, RefreshOutcome, RefreshReport, ALARM_SLACK_MS,
 };
@@ -111,7 +111,12 @@ fn advertised(
         links.hub.as_deref(),
         links.self_url.as_deref(),
         fetched_url,
-    );
+    )
+    // Never our own hub: it would push our own entries back to us (see check_not_own).
+    .filter(|ad| {
+        let own = env::config(env).planet_url;
+        worker::Url::parse(&ad.hub).is_ok_and(|u| check_not_own(&u, &own).is_ok())
+    });
     let feed_id = st.feed_id;
     st.websub = websub::rediscover(st.websub.take(), ad, min_renew_ms(env), || {
         let nonce = uuid::Uuid::new_v4().simple().to_string();

@@ -10,7 +10,7 @@ use worker::{
 
 use crate::core::config::Config;
 use crate::core::fetch_policy::{
-    check_url, FetchOutcome, PolicyError, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS,
+    check_not_own, check_url, FetchOutcome, PolicyError, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS,
 };
 use crate::core::ingest::FeedState;
 use crate::core::schedule::{parse_cache_max_age, parse_retry_after};
@@ -174,6 +174,7 @@ pub async fn fetch_feed(req: &FetchRequest<'_>) -> Fetched {
 async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
     let deadline_ms = req.now_ms.saturating_add(TIMEOUT_MS as i64);
     let mut url = check_url(req.url, req.allow_private)?;
+    check_not_own(&url, req.planet_url)?;
     let mut visited = vec![url.to_string()];
     // Only an unbroken chain of permanent redirects moves the feed.
     let mut permanent = true;
@@ -187,6 +188,7 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
                 let loc = header(&h, "Location").ok_or(FetchError::BadRedirect)?;
                 let next = url.join(&loc).map_err(|_| FetchError::BadRedirect)?;
                 let next = check_url(next.as_str(), req.allow_private)?;
+                check_not_own(&next, req.planet_url)?;
                 if visited.iter().any(|v| v == next.as_str()) {
                     return Err(FetchError::RedirectLoop(next.to_string()));
                 }

@@ -62,14 +62,19 @@ test("the planet is served as Atom and RSS, escaped and well-formed", async () =
   const rss = await get("/feed.rss");
   assert.match(rss.type, /application\/rss\+xml/);
   assert.match(rss.text, /<rss version="2.0">/);
-  // Orrery can read its own output back: subscribe to the planet's Atom feed (a query string
-  // of the test's own makes it a URL no other test subscribes). Every entry in it is new.
+  // Another Orrery can read this one's output: the planet's Atom, served from elsewhere
+  // (the fixture server), is a feed whose every entry is new.
   const served = atom.text.match(/<entry>/g).length;
   assert.ok(served >= 3);
+  f.set("/mirror.atom", { body: atom.text, type: "application/atom+xml" });
+  const mirror = await api(w.url, "POST", "/api/feeds", { body: { url: f.url("/mirror.atom") } });
+  assert.equal(mirror.status, 201, mirror.text);
+  assert.equal(mirror.body.refresh.new_entries, served);
+  await api(w.url, "DELETE", `/api/feeds/${mirror.body.feed.id}`);
+  // But a planet never subscribes to itself: it would republish its entries forever.
   const self = await api(w.url, "POST", "/api/feeds", { body: { url: `${w.url}/feed.atom?from=${f.prefix.slice(1)}` } });
-  assert.equal(self.status, 201, self.text);
-  assert.equal(self.body.refresh.new_entries, served);
-  await api(w.url, "DELETE", `/api/feeds/${self.body.feed.id}`);
+  assert.equal(self.status, 422, self.text);
+  assert.match(self.body.error.message, /this planet's own output/);
 });
 
 test("OPML out lists subscriptions; OPML in adds new ones and skips known ones", async () => {
