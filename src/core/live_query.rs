@@ -116,18 +116,16 @@ pub struct LiveDoc {
 impl LiveDoc {
     /// Tokenizes the index's columns (title, author, body).
     pub fn new(doc: &IndexDoc) -> Self {
-        let mut text = String::new();
+        let mut text = String::with_capacity(doc.title.len() + doc.author.len() + doc.body.len());
         let mut toks = Vec::new();
         for (col, column) in [&doc.title, &doc.author, &doc.body].into_iter().enumerate() {
-            for (_, word) in unicode61::tokens(column) {
-                let start = text.len() as u32;
-                text.push_str(&word);
+            unicode61::fold_tokens_into(column, &mut text, |start, end| {
                 toks.push(Tok {
-                    start,
-                    end: text.len() as u32,
+                    start: start as u32,
+                    end: end as u32,
                     col: col as u8,
-                });
-            }
+                })
+            });
         }
         let mut doc = LiveDoc {
             text,

@@ -44,6 +44,26 @@ pub fn fold(c: char) -> Option<char> {
     }
 }
 
+/// Appends the folded tokens of `text` to `out`, one after another, and calls `token`
+/// with each one's byte range in `out`: [`tokens`] without a `String` per token (an
+/// entry's whole body is tokenized once per broadcast).
+pub fn fold_tokens_into(text: &str, out: &mut String, mut token: impl FnMut(usize, usize)) {
+    let mut start = out.len();
+    for c in text.chars() {
+        if is_separator(c) {
+            if out.len() > start {
+                token(start, out.len());
+            }
+            start = out.len();
+        } else if let Some(f) = fold(c) {
+            out.push(f);
+        }
+    }
+    if out.len() > start {
+        token(start, out.len());
+    }
+}
+
 /// The tokens of `text` as the index holds them: (byte range in `text`, folded form),
 /// in order. A run of token characters that all fold away yields no token.
 pub fn tokens(text: &str) -> impl Iterator<Item = ((usize, usize), String)> + '_ {
@@ -94,6 +114,22 @@ mod tests {
         let t = "¡Hola, señor!";
         let r: Vec<&str> = tokens(t).map(|((s, e), _)| &t[s..e]).collect();
         assert_eq!(r, ["Hola", "señor"]);
+    }
+
+    #[test]
+    fn folding_in_place_gives_the_same_tokens() {
+        for text in [
+            "Rust & WASM-bindgen",
+            "e\u{301}cole \u{301} x",
+            "",
+            " İstanbul,Straße ",
+        ] {
+            let mut out = String::from("prefix");
+            let mut got = Vec::new();
+            fold_tokens_into(text, &mut out, |s, e| got.push((s, e)));
+            let folded: Vec<String> = got.iter().map(|&(s, e)| out[s..e].to_string()).collect();
+            assert_eq!(folded, words(text), "{text:?}");
+        }
     }
 
     #[test]
