@@ -204,7 +204,8 @@
       const t = Date.parse(a.querySelector("time")?.getAttribute("datetime") || "");
       return !isNaN(t) && t <= published;
     }) || null;
-    if (!before && articles.length) return; // older than everything shown: it belongs on a later page
+    // Older than everything shown: it belongs on a later page (a search's river shows every match).
+    if (!before && articles.length && !query) return;
     const atTop = articles.length === 0 || before === articles[0];
     const keepPlace = readerIsDown() && atTop;
     const height0 = document.documentElement.scrollHeight;
@@ -267,7 +268,8 @@
   }
 
   function connect() {
-    if (!following) return;
+    // Not following, or already connected (a reconnect timer left over from before a stop).
+    if (!following || (socket && socket.readyState <= 1)) return;
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     socket = new WebSocket(`${proto}//${location.host}${wsPath}`);
     socket.onopen = () => {

@@ -104,11 +104,6 @@ impl Outgoing<'_> {
     fn doc(&self) -> &LiveDoc {
         self.doc.get_or_init(|| LiveDoc::of_entry(self.entry))
     }
-
-    /// Does a socket that follows `q` (or no search) want this frame?
-    fn matches(&self, q: Option<&LiveQuery>) -> bool {
-        q.is_none_or(|q| q.matches(self.doc()))
-    }
 }
 
 /// Renders new entries once into the frames every socket receives.
@@ -234,6 +229,16 @@ struct Wanted<'a> {
     q: Option<&'a LiveQuery>,
 }
 
+impl Wanted<'_> {
+    /// Keeps the entries the followed search matches (before they are rendered).
+    fn only_matching(&self, mut entries: Vec<EntryView>) -> Vec<EntryView> {
+        if let Some(q) = self.q {
+            entries.retain(|e| q.matches(&LiveDoc::of_entry(e)));
+        }
+        entries
+    }
+}
+
 /// Sends every entry in `(since, upto]` (of these feeds, matching the followed search),
 /// paging through D1 so a long absence costs several small reads; returns how far it got
 /// (short of `upto` when the cap stopped it; then the client resumes again). The cap
@@ -252,10 +257,8 @@ async fn resume(
         let Some(last) = batch.last() else { break };
         cursor = last.id;
         left = left.saturating_sub(batch.len() as u32);
-        for f in entry_frames(&batch) {
-            if f.matches(wanted.q) {
-                ws.send_with_str(f.json)?;
-            }
+        for f in entry_frames(&wanted.only_matching(batch)) {
+            ws.send_with_str(f.json)?;
         }
     }
     Ok(if left == 0 { cursor } else { upto.max(since) })
@@ -273,12 +276,11 @@ async fn resume_updates(
 ) -> worker::Result<i64> {
     let batch =
         store::entries_revised(db, after, Some(since), wanted.feeds, MAX_RESUME_UPDATES).await?;
-    for f in update_frames(&batch) {
-        if f.matches(wanted.q) {
-            ws.send_with_str(f.json)?;
-        }
+    let reached = batch.iter().filter_map(|e| e.rev).max().unwrap_or(after);
+    for f in update_frames(&wanted.only_matching(batch)) {
+        ws.send_with_str(f.json)?;
     }
-    Ok(batch.iter().filter_map(|e| e.rev).max().unwrap_or(after))
+    Ok(reached)
 }
 
 /// Reciprocates a close so the client's close handshake completes.
