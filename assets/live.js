@@ -113,29 +113,28 @@
     return p;
   }
 
-  /** Says how many entries arrived since the last visit: those marked here and, when the
-   *  page does not reach back that far, those on older pages (counted through the API). */
+  /** Says how many entries arrived since the last visit: those marked here and, when
+   *  every entry on the page is new (the page does not reach back to the last visit) and
+   *  there are older pages, those not on the page, counted through the API (bounded). */
   async function tellSinceVisit() {
     if (lastVisit === null) return;
     const marked = river.querySelectorAll("article.unseen").length;
+    const shown = new Set([...river.querySelectorAll("article[data-id]")].map((a) => Number(a.dataset.id)));
     let older = 0;
     let more = false;
-    const ids = [...river.querySelectorAll("article[data-id]")].map((a) => Number(a.dataset.id));
-    const oldest = ids.length ? Math.min(...ids) : 0;
-    const morePages = document.querySelector('.pager a[rel="next"]');
-    if (marked && oldest > lastVisit + 1 && morePages) {
+    if (marked && marked === shown.size && document.querySelector('.pager a[rel="next"]')) {
       const feed = /^\/feeds\/(\d+)$/.exec(location.pathname);
       let since = lastVisit;
       try {
         for (let i = 0; i < MAX_COUNT_PAGES; i++) {
-          const url = `/api/entries?since=${since}&before=${oldest}&limit=${COUNT_PAGE}${feed ? `&feed=${feed[1]}` : ""}`;
+          const url = `/api/entries?since=${since}&limit=${COUNT_PAGE}${feed ? `&feed=${feed[1]}` : ""}`;
           const r = await fetch(url, { headers: { Accept: "application/json" } });
           if (!r.ok) break;
           const body = await r.json();
-          older += body.entries.length;
-          if (!body.next || body.entries.length < COUNT_PAGE) { more = false; break; }
+          older += body.entries.filter((e) => !shown.has(e.id)).length;
+          more = Boolean(body.next) && body.entries.length === COUNT_PAGE;
+          if (!more) break;
           since = body.next;
-          more = true;
         }
       } catch { /* offline: the page's own count stands */ }
     }

@@ -16,7 +16,8 @@ let w, fs, browser;
 
 before(async () => {
   assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup.sh --browser`);
-  [w, fs] = await Promise.all([startWorker(), startFeedServer()]);
+  // Small pages, so a few entries reach past the first one.
+  [w, fs] = await Promise.all([startWorker({ vars: { PAGE_SIZE: "5" } }), startFeedServer()]);
   browser = await chromium.launch({
     executablePath: CHROMIUM, headless: true,
     args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -205,5 +206,31 @@ test("new since your last visit: exactly the entries that arrived while the tab 
   await live(third);
   assert.equal(await third.locator("article.unseen").count(), 0);
   assert.equal(await third.locator("#since-visit").count(), 0);
+  await ctx.close();
+});
+
+test("new since your last visit counts, through the API, those past the first page", async () => {
+  const feed = await feedOf(fs.scope(), ["Old one", "Old two"]);
+  const path = `/feeds/${feed.id}`;
+  const ctx = await browser.newContext();
+  const first = await ctx.newPage();
+  await first.goto(w.url + path);
+  await live(first);
+  await first.close();
+  const before = await feed.ids();
+
+  await feed.publish(...Array.from({ length: 8 }, (_, i) => `Away ${i + 1}`));
+  const arrived = (await feed.ids()).filter((id) => !before.includes(id));
+  assert.equal(arrived.length, 8);
+
+  const again = await ctx.newPage();
+  await again.goto(w.url + path);
+  await live(again);
+  await again.waitForSelector("#since-visit", { timeout: 15000 });
+  // The page shows 5 (PAGE_SIZE), all new; the 3 others are on the next page.
+  const marked = await again.$$eval("article.unseen", (as) => as.map((a) => Number(a.dataset.id)));
+  assert.equal(marked.length, 5);
+  assert.ok(marked.every((id) => arrived.includes(id)));
+  assert.equal(await again.textContent("#since-visit"), "8 new entries since your last visit (3 of them on older pages).");
   await ctx.close();
 });
