@@ -96,7 +96,7 @@ async function follow(path, sub) {
   return c;
 }
 
-test("followed searches receive exactly what /search finds, live and on resume", async () => {
+test("followed searches receive exactly what /search finds, live and on resume", async (t) => {
   const f = fs.scope();
   let items = [{ guid: "seed", title: "Seed", body: "<p>start</p>" }];
   const feed = await addFeed(f, "/live.xml", () => items);
@@ -121,9 +121,11 @@ test("followed searches receive exactly what /search finds, live and on resume",
   await until(() => received(everything, ours).length === ENTRIES.length, { what: "the unfiltered socket to get every entry" });
 
   let matchedSome = 0;
+  const counts = [];
   for (const { q, c } of sockets) {
     const expected = sorted((await searchIds(q)).filter((id) => ours.has(id)));
     matchedSome += expected.length > 0;
+    counts.push(`${JSON.stringify(q)}: ${expected.length}`);
     // Frames may still be on their way (an update after a summary): wait until they agree, then compare.
     await until(() => JSON.stringify(received(c, ours)) === JSON.stringify(expected), { timeout: 5000, what: `live ${q}` }).catch(() => {});
     assert.deepEqual(received(c, ours), expected, `live matches of ${JSON.stringify(q)}`);
@@ -135,6 +137,7 @@ test("followed searches receive exactly what /search finds, live and on resume",
     assert.deepEqual(received(back, ours), expected, `resumed matches of ${JSON.stringify(q)}`);
     back.close();
   }
+  t.diagnostic(`matches per query: ${counts.join(", ")}`);
   assert.ok(matchedSome >= QUERIES.length - 6, `most queries match something (${matchedSome})`);
   // Spot checks that the fixture means what it says (if FTS5 changed, both sides would agree on nonsense).
   assert.equal((await searchIds("zanzibar")).filter((id) => ours.has(id)).length, 0, "markup is not indexed");
