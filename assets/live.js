@@ -3,6 +3,14 @@
 // version, reconnects with backoff + jitter and resumes from the newest entry on the
 // page (and the newest revision it has seen, for updates missed while away).
 // Without JavaScript the page is a plain page; this only adds to it.
+// On the search page (the river carries `data-q`) it follows the search instead, once the
+// reader asks ("Follow this search live"): the socket subscribes to the query and the
+// river shows only the new entries that match it (`?live=1` in the address keeps following
+// after a reload).
+// "New since your last visit": the river remembers (localStorage, per page; no cookie, no
+// account) the newest entry it showed; the next visit marks the entries with larger ids
+// (on the page, or brought by the first resume), says how many, and counts through
+// /api/entries those that are not on the first page (bounded).
 // Keepalive costs nearly nothing: every frame a client sends is a billed Durable Object
 // request (at 20:1), so there is no periodic ping. The socket is probed (one `ping`,
 // answered by the runtime without waking the object) only when it may have died
@@ -19,8 +27,13 @@
   if (!wsPath || !river || !("WebSocket" in window)) return;
 
   const root = document.documentElement;
+  const query = river.dataset.q || null; // a followed search: only its matches arrive
+  let following = !query; // a search is followed only when the reader asks
   let socket = null;
   let attempt = 0;
+  // Following a search: how far the server has checked (its `latest` at the first hello,
+  // then each `synced`): a reconnect resumes from there, not from the newest match.
+  let checked = null;
   let pending = 0; // entries inserted while the reader was scrolled down
   // Newest entry revision seen: the page's at render, then every update's.
   let revision = Number(river.dataset.revision) || 0;
@@ -45,6 +58,93 @@
       max = Math.max(max, Number(a.dataset.id) || 0);
     }
     return max;
+  }
+
+  // ---- New since your last visit -------------------------------------------------------
+  // "Shown" means: on the page when it loaded, or inserted while it was open (the first
+  // resume's catch-up included). The remembered id only grows.
+  const seenKey = query ? null : `orrery:seen:${location.pathname}`;
+  const MAX_COUNT_PAGES = 3; // /api/entries pages read to count what the page does not show
+  const COUNT_PAGE = 200;
+  function storedSeen() {
+    try {
+      const v = seenKey && localStorage.getItem(seenKey);
+      return v && /^\d+$/.test(v) ? Number(v) : null;
+    } catch { return null; } // storage refused (privacy settings): no marks, nothing breaks
+  }
+  function rememberSeen() {
+    const newest = newestId();
+    if (!seenKey || !newest) return;
+    try {
+      if (newest > (storedSeen() || 0)) localStorage.setItem(seenKey, String(newest));
+    } catch { /* storage refused: nothing to remember */ }
+  }
+  const lastVisit = storedSeen(); // null on a first visit: nothing is marked
+  let catchingUp = true; // until the first `synced`, arrivals are part of the visit's news
+
+  function markUnseen(article) {
+    if (lastVisit === null || !(Number(article.dataset.id) > lastVisit)) return;
+    if (article.classList.contains("unseen")) return;
+    article.classList.add("unseen");
+    const badge = document.createElement("span");
+    badge.className = "unseen-badge";
+    badge.textContent = "New since your last visit";
+    const meta = article.querySelector(".meta");
+    if (meta) meta.prepend(badge, " ");
+  }
+
+  /** The visit's catch-up is over (the first `synced`, or the socket did not answer). */
+  function caughtUp() {
+    if (!catchingUp) return;
+    catchingUp = false;
+    rememberSeen();
+    tellSinceVisit();
+  }
+
+  function sinceVisitBanner() {
+    let p = document.getElementById("since-visit");
+    if (!p) {
+      p = document.createElement("p");
+      p.id = "since-visit";
+      p.className = "since-visit";
+      p.setAttribute("role", "status");
+      river.before(p);
+    }
+    return p;
+  }
+
+  /** Says how many entries arrived since the last visit: those marked here and, when
+   *  every entry on the page is new (the page does not reach back to the last visit) and
+   *  there are older pages, those not on the page, counted through the API (bounded). */
+  async function tellSinceVisit() {
+    if (lastVisit === null) return;
+    const marked = river.querySelectorAll("article.unseen").length;
+    const shown = new Set([...river.querySelectorAll("article[data-id]")].map((a) => Number(a.dataset.id)));
+    let older = 0;
+    let more = false;
+    if (marked && marked === shown.size && document.querySelector('.pager a[rel="next"]')) {
+      const feed = /^\/feeds\/(\d+)$/.exec(location.pathname);
+      let since = lastVisit;
+      try {
+        for (let i = 0; i < MAX_COUNT_PAGES; i++) {
+          const url = `/api/entries?since=${since}&limit=${COUNT_PAGE}${feed ? `&feed=${feed[1]}` : ""}`;
+          const r = await fetch(url, { headers: { Accept: "application/json" } });
+          if (!r.ok) break;
+          const body = await r.json();
+          older += body.entries.filter((e) => !shown.has(e.id)).length;
+          more = Boolean(body.next) && body.entries.length === COUNT_PAGE;
+          if (!more) break;
+          since = body.next;
+        }
+      } catch { /* offline: the page's own count stands */ }
+    }
+    const total = marked + older;
+    if (!total) return;
+    const p = sinceVisitBanner();
+    const n = `${total}${more ? "+" : ""}`;
+    p.textContent = `${n} new ${total === 1 && !more ? "entry" : "entries"} since your last visit`;
+    if (older) p.textContent += ` (${older}${more ? "+" : ""} of them on older pages)`;
+    p.textContent += ".";
   }
 
   function localTimes(scope) {
@@ -103,7 +203,8 @@
       const t = Date.parse(a.querySelector("time")?.getAttribute("datetime") || "");
       return !isNaN(t) && t <= published;
     }) || null;
-    if (!before && articles.length) return; // older than everything shown: it belongs on a later page
+    // Older than everything shown: it belongs on a later page (a search's river shows every match).
+    if (!before && articles.length && !query) return;
     const atTop = articles.length === 0 || before === articles[0];
     const keepPlace = readerIsDown() && atTop;
     const height0 = document.documentElement.scrollHeight;
@@ -111,8 +212,10 @@
     if (before && before.parentElement === group) group.insertBefore(article, before);
     else group.append(article); // the oldest of its day on this page
     localTimes(article);
+    if (catchingUp) markUnseen(article);
     article.classList.add("fresh");
     setTimeout(() => article.classList.remove("fresh"), 2500);
+    rememberSeen();
     document.getElementById("empty")?.remove();
     if (keepPlace) {
       // Do not move what the reader is looking at.
@@ -127,14 +230,18 @@
     const rev = msg.entry && msg.entry.rev;
     if (rev > revision) revision = rev;
     const old = msg.entry && document.getElementById(`entry-${msg.entry.id}`);
-    if (!old) return; // not on this page: nothing to do
+    // Not on this page: nothing to do; except following a search, where only matching
+    // updates arrive (an entry whose whole post came later may match only now).
+    if (!old) { if (query) insert(msg); return; }
     const tpl = document.createElement("template");
     tpl.innerHTML = msg.html; // server-rendered, sanitized partial
     const article = tpl.content.firstElementChild;
     if (!article) return;
     const height0 = document.documentElement.scrollHeight;
     const above = old.getBoundingClientRect().bottom < 0;
+    const unseen = old.classList.contains("unseen");
     old.replaceWith(article);
+    if (unseen) markUnseen(article);
     localTimes(article);
     // An entry above what the reader is looking at must not push the view.
     if (above) window.scrollBy(0, document.documentElement.scrollHeight - height0);
@@ -160,29 +267,43 @@
   }
 
   function connect() {
+    // Not following, or already connected (a reconnect timer left over from before a stop).
+    if (!following || (socket && socket.readyState <= 1)) return;
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     socket = new WebSocket(`${proto}//${location.host}${wsPath}`);
     socket.onopen = () => {
       attempt = 0;
       heard();
-      socket.send(JSON.stringify({ type: "resume", since: newestId(), revision }));
+      // A search first (frames are read in order, so the resume already filters by it).
+      if (query) socket.send(JSON.stringify({ type: "subscribe", q: query }));
+      // Following a search from now: the first hello says where "now" is.
+      if (!query || checked !== null) {
+        socket.send(JSON.stringify({ type: "resume", since: Math.max(newestId(), checked || 0), revision }));
+      }
     };
     socket.onmessage = (ev) => {
       heard();
       if (ev.data === "pong") return;
       let msg;
       try { msg = JSON.parse(ev.data); } catch { return; }
-      if (msg.type === "hello") setState("live", msg.clients);
-      else if (msg.type === "entry") insert(msg);
+      if (msg.type === "hello") {
+        setState("live", msg.clients);
+        if (query && checked === null) checked = msg.latest || 0;
+      } else if (msg.type === "entry") insert(msg);
       else if (msg.type === "update") replace(msg);
       else if (msg.type === "synced") {
         if (msg.revision > revision) revision = msg.revision;
+        if (checked !== null && msg.latest > checked) checked = msg.latest;
         setState("live");
+        caughtUp();
+      } else if (msg.type === "error" && query) {
+        followNote(msg.message || "This search cannot be followed.");
       }
     };
     socket.onclose = () => {
       clearTimeout(pongTimer);
       pongTimer = null;
+      if (!following) return;
       if (!navigator.onLine) { setState("offline"); return; }
       setState("reconnecting");
       // Exponential backoff with full jitter, capped at 30 s.
@@ -202,11 +323,48 @@
       if (!readerIsDown() && pending) { pending = 0; showPill(); }
     }, { passive: true });
   }
-  window.addEventListener("online", () => { if (!socket || socket.readyState > 1) connect(); else probe(); });
+  // ---- Follow this search live ---------------------------------------------------------
+  const followBox = document.getElementById("live-search");
+  const followButton = document.getElementById("follow-live");
+  function followNote(text) {
+    const note = document.getElementById("live-search-note");
+    if (note) note.textContent = text;
+  }
+  function setFollowing(on) {
+    following = on;
+    followButton.setAttribute("aria-pressed", String(on));
+    followButton.textContent = on ? "Stop following" : "Follow this search live";
+    const url = new URL(location.href);
+    if (on) url.searchParams.set("live", "1"); else url.searchParams.delete("live");
+    history.replaceState(history.state, "", url);
+    if (on) {
+      setState("connecting");
+      followNote("New posts that match appear here the moment they are published, while this page is open.");
+      connect();
+    } else {
+      const s = socket;
+      socket = null;
+      if (s) { s.onclose = null; s.close(1000, "stopped following"); }
+      setState("off");
+      followNote("Not following: press the button to see new matches as they are published.");
+    }
+  }
+
+  window.addEventListener("online", () => { if (!following) return; if (!socket || socket.readyState > 1) connect(); else probe(); });
   document.addEventListener("visibilitychange", () => { if (!document.hidden) probe(); });
   setInterval(() => { if (!document.hidden && Date.now() - lastHeard > PROBE_IDLE_MS) probe(); }, 60 * 1000);
-  window.addEventListener("offline", () => setState("offline"));
+  window.addEventListener("offline", () => { if (following) setState("offline"); });
   localTimes(document);
+  if (query) {
+    if (!followBox || !followButton) return;
+    followBox.hidden = false;
+    followButton.addEventListener("click", () => setFollowing(!following));
+    setFollowing(new URL(location.href).searchParams.get("live") === "1");
+    return;
+  }
+  for (const a of river.querySelectorAll("article[data-id]")) markUnseen(a);
+  rememberSeen();
+  setTimeout(caughtUp, 10 * 1000); // no socket answer: count what the page shows
   setState("connecting");
   connect();
 })();

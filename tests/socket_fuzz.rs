@@ -2,10 +2,12 @@
 //! Room and FeedObject socket runs): mutated, huge, deep, odd and oversize frames never
 //! panic or hang, and each yields a valid action or an error frame with a documented code;
 //! over sequences of frames, never more than one resume is in flight and never more than
-//! `MAX_RESUMES_PER_WINDOW` are answered in a window.
+//! `MAX_RESUMES_PER_WINDOW` are answered in a window. A followed search (`q`) is either
+//! refused with `bad_query` or saved parsed, bounded, and echoed as words `/search` reads.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+use orrery::core::live_query::{LiveQuery, MAX_QUERY_CHARS};
 use orrery::core::protocol::{
     Action, Frame, ServerMsg, SocketState, CLOSE_POLICY, CLOSE_TOO_BIG, MAX_BAD_FRAMES,
     MAX_FRAMES_PER_WINDOW, MAX_FRAME_BYTES, MAX_REASON_BYTES, MAX_RESUMES_PER_WINDOW,
@@ -25,6 +27,10 @@ const SEEDS: &[&str] = &[
     r#"{"type":"subscribe","feeds":[1,2,3]}"#,
     r#"{"type":"subscribe","feeds":null}"#,
     r#"{"type":"subscribe"}"#,
+    r#"{"type":"subscribe","q":"rust wasm"}"#,
+    r#"{"type":"subscribe","feeds":[4],"q":"café \"x\" wasm-bindgen"}"#,
+    r#"{"type":"subscribe","q":"- ..."}"#,
+    r#"{"type":"subscribe","q":null}"#,
     r#" { "since" : 7 , "type" : "resume" } "#,
     r#"{"type":"r\u0065sume","since":1}"#,
     "ping",
@@ -69,6 +75,12 @@ const TOKENS: &[&str] = &[
     r#""subscribe""#,
     r#""since""#,
     r#""feeds""#,
+    r#""q""#,
+    r#""q":"rust","#,
+    "OR",
+    "NEAR(",
+    "*",
+    "\\u0301",
     r#""pad":"#,
     r#""type":"resume","#,
     r#""since":0,"since":1"#,
@@ -121,6 +133,12 @@ fn frame(rng: &mut Rng) -> String {
             // Binary-ish: random bytes, read as text the way a client could send them.
             let bytes: Vec<u8> = (0..rng.below(300)).map(|_| rng.next() as u8).collect();
             String::from_utf8_lossy(&bytes).into_owned()
+        }
+        9 if rng.chance(2) => {
+            // A query under, at and over its cap, of words or of nothing searchable.
+            let n = MAX_QUERY_CHARS - 2 + rng.below(5);
+            let unit = ["é", "a ", "-", "\\u0301", "\u{1f600}", "\\\""][rng.below(6)];
+            format!(r#"{{"type":"subscribe","q":"{}"}}"#, unit.repeat(n))
         }
         5 => {
             // A long unknown variant or field name, quoted back by the JSON error.
@@ -182,7 +200,7 @@ fn check(action: &Action, case: usize, text: &str) {
         }
         Action::Reply(ServerMsg::Error { code, message }) => {
             assert!(
-                ["bad_frame", "resume_busy", "resume_rate"].contains(&code.as_str()),
+                ["bad_frame", "bad_query", "resume_busy", "resume_rate"].contains(&code.as_str()),
                 "case {case}: undocumented code {code}"
             );
             assert!(
@@ -191,10 +209,16 @@ fn check(action: &Action, case: usize, text: &str) {
                 message.len()
             );
         }
-        Action::Reply(ServerMsg::Subscribed { feeds }) => {
+        Action::Reply(ServerMsg::Subscribed { feeds, q }) => {
             assert!(feeds
                 .as_ref()
                 .is_none_or(|f| f.len() <= MAX_SUBSCRIBED_FEEDS));
+            if let Some(q) = q {
+                assert!(
+                    LiveQuery::parse(q).is_ok() && q.chars().count() <= MAX_QUERY_CHARS,
+                    "case {case}: echoed {q:?}"
+                );
+            }
         }
         Action::Reply(other) => panic!("case {case}: a reply the client cannot ask for: {other:?}"),
         Action::Resume { since, revision } => {
@@ -213,7 +237,7 @@ fn check(action: &Action, case: usize, text: &str) {
 #[test]
 fn hostile_frames_never_panic_and_get_a_documented_answer() {
     let mut rng = Rng(0x50c4_e7f2_2e55);
-    let (mut resumes, mut replies, mut errors, mut closes) = (0, 0, 0, 0);
+    let (mut resumes, mut replies, mut errors, mut closes, mut queries) = (0, 0, 0, 0, 0);
     for case in 0..FRAMES {
         let text = frame(&mut rng);
         let binary = rng.chance(20);
@@ -231,6 +255,13 @@ fn hostile_frames_never_panic_and_get_a_documented_answer() {
         }))
         .unwrap_or_else(|_| panic!("case {case} panicked on {:?}", text));
         check(&action, case, &text);
+        if let Action::Reply(ServerMsg::Subscribed { q, .. }) = &action {
+            // The saved query is the echoed one, and small in the attachment.
+            assert_eq!(st.q.as_ref().map(LiveQuery::text), *q, "case {case}");
+            let saved = serde_json::to_string(&st).unwrap();
+            assert!(saved.len() < 2_000, "case {case}: {} bytes", saved.len());
+            queries += usize::from(q.is_some());
+        }
         // A lone frame is never closed for anything but its size.
         match &action {
             Action::Close(code, _) => {
@@ -259,7 +290,7 @@ fn hostile_frames_never_panic_and_get_a_documented_answer() {
         }
     }
     // The generator reaches every kind of answer.
-    assert!(resumes > 100 && replies > 100 && errors > 1000 && closes > 100);
+    assert!(resumes > 100 && replies > 100 && errors > 1000 && closes > 100 && queries > 100);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::live_query::{LiveDoc, LiveQuery};
 use crate::core::model::EntryView;
 
 pub const PROTOCOL: u32 = 1;
@@ -60,6 +61,10 @@ pub enum ServerMsg {
     },
     Subscribed {
         feeds: Option<Vec<i64>>,
+        /// The followed search as understood (words folded, one per phrase), absent
+        /// when none is followed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        q: Option<String>,
     },
     Error {
         code: String,
@@ -95,10 +100,14 @@ pub enum ClientMsg {
         #[serde(default)]
         revision: Option<i64>,
     },
-    /// Only receive entries of these feeds (`null` or absent: everything).
+    /// Only receive entries of these feeds (`null` or absent: everything) that match the
+    /// search `q` (absent: every entry), in `/search`'s query language. Replaces the
+    /// previous subscription whole.
     Subscribe {
         #[serde(default)]
         feeds: Option<Vec<i64>>,
+        #[serde(default)]
+        q: Option<String>,
     },
 }
 
@@ -160,7 +169,7 @@ pub fn parse_client(text: &str) -> Result<ClientMsg, FrameError> {
                 "since and revision must be 0 or more".into(),
             ))
         }
-        ClientMsg::Subscribe { feeds: Some(f) } if f.len() > MAX_SUBSCRIBED_FEEDS => Err(
+        ClientMsg::Subscribe { feeds: Some(f), .. } if f.len() > MAX_SUBSCRIBED_FEEDS => Err(
             FrameError::Invalid(format!("at most {MAX_SUBSCRIBED_FEEDS} feeds")),
         ),
         _ => Ok(msg),
@@ -186,6 +195,9 @@ pub struct SocketState {
     pub resume_window_start: i64,
     #[serde(default)]
     pub resumes_in_window: u32,
+    /// The followed search (parsed once, when subscribing); absent: every entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q: Option<LiveQuery>,
 }
 
 /// Why a `resume` is refused (an error frame; repeated, it counts as abuse).
@@ -247,6 +259,13 @@ impl SocketState {
         self.feeds.as_ref().is_none_or(|f| f.contains(&feed_id))
     }
 
+    /// Does this socket want this entry of `feed_id`? `doc` makes the entry's index text,
+    /// asked for only when the feed is wanted and a search is followed (the caller makes
+    /// it once per entry, for every socket).
+    pub fn wants_entry<'d>(&self, feed_id: i64, doc: impl FnOnce() -> &'d LiveDoc) -> bool {
+        self.wants(feed_id) && self.q.as_ref().is_none_or(|q| q.matches(doc()))
+    }
+
     /// Counts a frame against the flood limit.
     pub fn count_frame(&mut self, now_ms: i64) -> Verdict {
         if now_ms - self.window_start >= RATE_WINDOW_MS {
@@ -298,13 +317,30 @@ impl SocketState {
         };
         match parsed {
             Err(err) => self.refuse(err.code(), &err.to_string(), &err),
-            Ok(ClientMsg::Subscribe { .. }) if fixed_feed => Action::Reply(ServerMsg::error(
-                "bad_frame",
-                "this socket follows one feed; use /ws to choose feeds",
-            )),
-            Ok(ClientMsg::Subscribe { feeds }) => {
-                self.feeds = feeds.clone();
-                Action::Reply(ServerMsg::Subscribed { feeds })
+            Ok(ClientMsg::Subscribe { feeds: Some(_), .. }) if fixed_feed => {
+                Action::Reply(ServerMsg::error(
+                    "bad_frame",
+                    "this socket follows one feed; use /ws to choose feeds",
+                ))
+            }
+            Ok(ClientMsg::Subscribe { feeds, q }) => {
+                let q = match q.as_deref().map(LiveQuery::parse).transpose() {
+                    Ok(q) => q,
+                    Err(why) => {
+                        let err = FrameError::Invalid(why.to_string());
+                        return self.refuse(why.code(), &why.to_string(), &err);
+                    }
+                };
+                let echo = q.as_ref().map(LiveQuery::text);
+                // A feed's own socket keeps its one feed.
+                if !fixed_feed {
+                    self.feeds = feeds;
+                }
+                self.q = q;
+                Action::Reply(ServerMsg::Subscribed {
+                    feeds: self.feeds.clone(),
+                    q: echo,
+                })
             }
             Ok(ClientMsg::Resume { since, revision }) => match self.begin_resume(now_ms) {
                 Ok(()) => Action::Resume { since, revision },
@@ -381,12 +417,16 @@ mod tests {
         assert_eq!(
             parse_client(r#"{"type":"subscribe","feeds":[1,2]}"#),
             Ok(ClientMsg::Subscribe {
-                feeds: Some(vec![1, 2])
+                feeds: Some(vec![1, 2]),
+                q: None
             })
         );
         assert_eq!(
             parse_client(r#"{"type":"subscribe"}"#),
-            Ok(ClientMsg::Subscribe { feeds: None })
+            Ok(ClientMsg::Subscribe {
+                feeds: None,
+                q: None
+            })
         );
     }
 
@@ -474,6 +514,79 @@ mod tests {
         assert!(
             matches!(a, Action::Reply(ServerMsg::Error { ref code, .. }) if code == "bad_frame")
         );
+    }
+
+    #[test]
+    fn subscribes_to_a_search_alone_with_feeds_or_on_a_feed_socket() {
+        let mut st = SocketState::new(None);
+        let a = st.read(
+            Frame::Text(r#"{"type":"subscribe","q":"Rust  WASM-bindgen"}"#),
+            1,
+            false,
+        );
+        assert_eq!(
+            a,
+            Action::Reply(ServerMsg::Subscribed {
+                feeds: None,
+                q: Some("rust wasm-bindgen".into())
+            })
+        );
+        let json = serde_json::to_string(&st).unwrap();
+        assert!(json.ends_with(r#""q":["rust","wasm bindgen*"]}"#), "{json}");
+        let doc = |body: &str| {
+            LiveDoc::new(&crate::core::search::IndexDoc {
+                title: String::new(),
+                author: String::new(),
+                body: body.into(),
+            })
+        };
+        let yes = doc("rust and wasm-bindgenerators");
+        let no = doc("rust and wasm");
+        assert!(st.wants_entry(3, || &yes) && !st.wants_entry(3, || &no));
+
+        // With feeds; then a subscribe without q follows everything again.
+        let a = st.read(
+            Frame::Text(r#"{"type":"subscribe","feeds":[3],"q":"rust"}"#),
+            2,
+            false,
+        );
+        assert!(matches!(
+            a,
+            Action::Reply(ServerMsg::Subscribed {
+                feeds: Some(_),
+                q: Some(_)
+            })
+        ));
+        assert!(st.wants_entry(3, || &no) && !st.wants_entry(4, || &no));
+        st.read(Frame::Text(r#"{"type":"subscribe"}"#), 3, false);
+        assert!(st.q.is_none() && st.wants_entry(4, || unreachable!("no query, no doc")));
+
+        // Bad queries: a clear error frame, counted as a bad frame; the old state stays.
+        st.read(Frame::Text(r#"{"type":"subscribe","q":"rust"}"#), 4, false);
+        for bad in [r#""- ...""#, &format!("\"{}\"", "x".repeat(201))] {
+            let frame = format!(r#"{{"type":"subscribe","q":{bad}}}"#);
+            let a = st.read(Frame::Text(&frame), 5, false);
+            assert!(
+                matches!(a, Action::Reply(ServerMsg::Error { ref code, .. }) if code == "bad_query"),
+                "{a:?}"
+            );
+        }
+        assert_eq!(st.bad_frames, 2);
+        assert!(st.q.is_some());
+
+        // A feed's socket may follow a search, never other feeds.
+        let mut st = SocketState::new(Some(vec![9]));
+        let a = st.read(Frame::Text(r#"{"type":"subscribe","q":"rust"}"#), 1, true);
+        assert_eq!(
+            a,
+            Action::Reply(ServerMsg::Subscribed {
+                feeds: Some(vec![9]),
+                q: Some("rust".into())
+            })
+        );
+        let a = st.read(Frame::Text(r#"{"type":"subscribe","feeds":[1]}"#), 2, true);
+        assert!(matches!(a, Action::Reply(ServerMsg::Error { .. })));
+        assert_eq!(st.feeds, Some(vec![9]));
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub fn index_doc(title: &str, author: Option<&str>, content_html: &str, summary:
 
 /// The words a reader typed, as [`fts_query`] reads them (at most 12, stripped of FTS5
 /// syntax). Each is searched as a phrase; the last also as a prefix.
-fn query_terms(input: &str) -> Vec<String> {
+pub(crate) fn query_terms(input: &str) -> Vec<String> {
     input
         .split_whitespace()
         .map(|w| {
@@ -115,9 +115,10 @@ pub struct Piece {
     pub mark: bool,
 }
 
-/// How a reader's words are matched against text, the way FTS5's `unicode61` tokenizer
-/// does: words are runs of letters and digits, compared case- and accent-insensitively;
-/// the last query word also matches as a prefix.
+/// How a reader's words are found in text for highlighting, with the index's own
+/// tokenizer ([`crate::core::unicode61`]): words compared case- and accent-insensitively,
+/// the last query word also as a prefix. (Which entries match is FTS5's, or, live,
+/// [`crate::core::live_query`]'s, decision: this only marks words.)
 #[derive(Debug, Clone)]
 pub struct Matcher {
     words: Vec<String>,
@@ -245,55 +246,9 @@ fn pieces(text: &str, hits: &[(usize, usize)]) -> Vec<Piece> {
     out
 }
 
-/// The words of `text` as `unicode61` sees them: byte range and folded form.
+/// The words of `text` as the index's tokenizer sees them: byte range and folded form.
 fn tokens(text: &str) -> impl Iterator<Item = ((usize, usize), String)> + '_ {
-    let mut it = text.char_indices().peekable();
-    std::iter::from_fn(move || {
-        while it.peek().is_some_and(|(_, c)| !c.is_alphanumeric()) {
-            it.next();
-        }
-        let (start, _) = *it.peek()?;
-        let mut end = start;
-        let mut folded = String::new();
-        while let Some(&(i, c)) = it.peek() {
-            if !c.is_alphanumeric() {
-                break;
-            }
-            for l in c.to_lowercase() {
-                folded.push(fold(l));
-            }
-            end = i + c.len_utf8();
-            it.next();
-        }
-        Some(((start, end), folded))
-    })
-}
-
-/// A lowercase letter without its diacritic, for the Latin letters that have one
-/// (what `remove_diacritics` does for them); others unchanged.
-fn fold(c: char) -> char {
-    match c {
-        'à'..='å' | 'ā' | 'ă' | 'ą' => 'a',
-        'ç' | 'ć' | 'ĉ' | 'ċ' | 'č' => 'c',
-        'ď' => 'd',
-        'è'..='ë' | 'ē' | 'ĕ' | 'ė' | 'ę' | 'ě' => 'e',
-        'ĝ' | 'ğ' | 'ġ' | 'ģ' => 'g',
-        'ĥ' => 'h',
-        'ì'..='ï' | 'ĩ' | 'ī' | 'ĭ' | 'į' => 'i',
-        'ĵ' => 'j',
-        'ķ' => 'k',
-        'ĺ' | 'ļ' | 'ľ' => 'l',
-        'ñ' | 'ń' | 'ņ' | 'ň' => 'n',
-        'ò'..='ö' | 'ø' | 'ō' | 'ŏ' | 'ő' => 'o',
-        'ŕ' | 'ŗ' | 'ř' => 'r',
-        'ś' | 'ŝ' | 'ş' | 'š' => 's',
-        'ţ' | 'ť' => 't',
-        'ù'..='ü' | 'ũ' | 'ū' | 'ŭ' | 'ů' | 'ű' | 'ų' => 'u',
-        'ŵ' => 'w',
-        'ý' | 'ÿ' | 'ŷ' => 'y',
-        'ź' | 'ż' | 'ž' => 'z',
-        other => other,
-    }
+    crate::core::unicode61::tokens(text)
 }
 
 /// Characters of body text in a snippet.

@@ -1,11 +1,14 @@
 //! Hibernating WebSockets shared by the Room and every FeedObject: accept, protocol frames, broadcast.
 
+use std::cell::OnceCell;
+
 use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use wasm_bindgen::JsCast;
 use worker::{
     web_sys, D1Database, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
+use crate::core::live_query::{LiveDoc, LiveQuery};
 use crate::core::model::EntryView;
 use crate::core::protocol::{
     self, Action, Frame, ServerMsg, SocketState, MAX_RESUME_ENTRIES, MAX_RESUME_UPDATES,
@@ -88,25 +91,41 @@ fn close(ws: &WebSocket, code: u16, reason: &str) {
     );
 }
 
-/// A frame rendered once for every socket: (entry id, feed id, JSON).
-pub type Outgoing = (i64, i64, String);
+/// A frame rendered once for every socket, with its entry, whose index text is made
+/// (once) only if a socket that follows a search wants the entry's feed.
+pub struct Outgoing<'a> {
+    entry: &'a EntryView,
+    json: String,
+    doc: OnceCell<LiveDoc>,
+}
+
+impl Outgoing<'_> {
+    /// The entry's index text, as a followed search matches it (`core::live_query`).
+    fn doc(&self) -> &LiveDoc {
+        self.doc.get_or_init(|| LiveDoc::of_entry(self.entry))
+    }
+}
 
 /// Renders new entries once into the frames every socket receives.
-pub fn entry_frames(entries: &[EntryView]) -> Vec<Outgoing> {
+pub fn entry_frames(entries: &[EntryView]) -> Vec<Outgoing<'_>> {
     frames(entries, |entry, html| ServerMsg::Entry { entry, html })
 }
 
 /// Renders rewritten entries (completed or edited) into `update` frames.
-pub fn update_frames(entries: &[EntryView]) -> Vec<Outgoing> {
+pub fn update_frames(entries: &[EntryView]) -> Vec<Outgoing<'_>> {
     frames(entries, |entry, html| ServerMsg::Update { entry, html })
 }
 
-fn frames(entries: &[EntryView], msg: fn(EntryView, String) -> ServerMsg) -> Vec<Outgoing> {
+fn frames(entries: &[EntryView], msg: fn(EntryView, String) -> ServerMsg) -> Vec<Outgoing<'_>> {
     entries
         .iter()
         .map(|e| {
             let html = entry_article(e).into_string();
-            (e.id, e.feed_id, msg(e.clone(), html).to_json())
+            Outgoing {
+                entry: e,
+                json: msg(e.clone(), html).to_json(),
+                doc: OnceCell::new(),
+            }
         })
         .collect()
 }
@@ -124,31 +143,31 @@ fn raw(ws: &WebSocket) -> &RawSocket {
     AsRef::<web_sys::WebSocket>::as_ref(ws).unchecked_ref::<RawSocket>()
 }
 
-/// Sends each `update` frame to every socket that wants its feed (an update is
-/// idempotent: a reader without that entry on screen ignores it).
+/// Sends each `update` frame to every socket that wants its feed and, following a
+/// search, matches it (an update is idempotent: a reader without that entry on screen
+/// ignores it, or, following a search, shows it: its completed body may match now).
 pub fn broadcast_updates(state: &State, frames: &[Outgoing]) -> usize {
     send_all(state, frames, false)
 }
 
-/// Sends each frame, in id order, to every socket that wants its feed and has not had it.
+/// Sends each frame, in id order, to every socket that wants its feed (and matches its
+/// followed search) and has not had it.
 pub fn broadcast(state: &State, frames: &[Outgoing]) -> usize {
     send_all(state, frames, true)
 }
 
 fn send_all(state: &State, frames: &[Outgoing], unsent_only: bool) -> usize {
-    // Each frame crosses into JS once, however many sockets receive it.
-    let js: Vec<(i64, i64, JsValue)> = frames
-        .iter()
-        .map(|(id, feed, json)| (*id, *feed, JsValue::from_str(json)))
-        .collect();
+    // Each frame crosses into JS once, however many sockets receive it; each entry's
+    // index text is made at most once, the first time a socket's search needs it.
+    let js: Vec<JsValue> = frames.iter().map(|f| JsValue::from_str(&f.json)).collect();
     let mut sent = 0;
     for ws in state.get_websockets() {
         let Ok(Some(st)) = ws.deserialize_attachment::<SocketState>() else {
             continue;
         };
-        for (id, feed_id, data) in &js {
-            let fresh = !unsent_only || *id > st.last_sent;
-            if fresh && st.wants(*feed_id) && raw(&ws).send(data).is_ok() {
+        for (f, data) in frames.iter().zip(&js) {
+            let fresh = !unsent_only || f.entry.id > st.last_sent;
+            if fresh && st.wants_entry(f.entry.feed_id, || f.doc()) && raw(&ws).send(data).is_ok() {
                 sent += 1;
             }
         }
@@ -183,9 +202,13 @@ pub async fn on_message(
         }
         Action::Resume { since, revision } => {
             let feeds = fixed_feeds.map(<[i64]>::to_vec).or(st.feeds.clone());
-            let latest = resume(ws, db, since, upto, feeds.as_deref()).await;
+            let wanted = Wanted {
+                feeds: feeds.as_deref(),
+                q: st.q.as_ref(),
+            };
+            let latest = resume(ws, db, since, upto, wanted).await;
             let revision = match revision {
-                Some(r) => Some(resume_updates(ws, db, r, since, feeds.as_deref()).await?),
+                Some(r) => Some(resume_updates(ws, db, r, since, wanted).await?),
                 None => None,
             };
             // Other frames may have been counted meanwhile: update the saved state.
@@ -199,25 +222,43 @@ pub async fn on_message(
     Ok(())
 }
 
-/// Sends every entry in `(since, upto]` (of these feeds), paging through D1 so a long
-/// absence costs several small reads; returns how far it got (short of `upto` when the
-/// cap stopped it; then the client resumes again).
+/// What a resuming socket follows: some feeds (or all), and maybe a search.
+#[derive(Clone, Copy)]
+struct Wanted<'a> {
+    feeds: Option<&'a [i64]>,
+    q: Option<&'a LiveQuery>,
+}
+
+impl Wanted<'_> {
+    /// Keeps the entries the followed search matches (before they are rendered).
+    fn only_matching(&self, mut entries: Vec<EntryView>) -> Vec<EntryView> {
+        if let Some(q) = self.q {
+            entries.retain(|e| q.matches(&LiveDoc::of_entry(e)));
+        }
+        entries
+    }
+}
+
+/// Sends every entry in `(since, upto]` (of these feeds, matching the followed search),
+/// paging through D1 so a long absence costs several small reads; returns how far it got
+/// (short of `upto` when the cap stopped it; then the client resumes again). The cap
+/// counts the entries read, matching or not, so a search bounds D1 and CPU the same.
 async fn resume(
     ws: &WebSocket,
     db: &D1Database,
     since: i64,
     upto: i64,
-    feeds: Option<&[i64]>,
+    wanted: Wanted<'_>,
 ) -> worker::Result<i64> {
     let mut cursor = since;
     let mut left = MAX_RESUME_ENTRIES;
     while left > 0 && cursor < upto {
-        let batch = store::entries_between(db, cursor, upto, feeds, left.min(100)).await?;
+        let batch = store::entries_between(db, cursor, upto, wanted.feeds, left.min(100)).await?;
         let Some(last) = batch.last() else { break };
         cursor = last.id;
         left = left.saturating_sub(batch.len() as u32);
-        for (_, _, json) in entry_frames(&batch) {
-            ws.send_with_str(json)?;
+        for f in entry_frames(&wanted.only_matching(batch)) {
+            ws.send_with_str(f.json)?;
         }
     }
     Ok(if left == 0 { cursor } else { upto.max(since) })
@@ -231,13 +272,15 @@ async fn resume_updates(
     db: &D1Database,
     after: i64,
     since: i64,
-    feeds: Option<&[i64]>,
+    wanted: Wanted<'_>,
 ) -> worker::Result<i64> {
-    let batch = store::entries_revised(db, after, Some(since), feeds, MAX_RESUME_UPDATES).await?;
-    for (_, _, json) in update_frames(&batch) {
-        ws.send_with_str(json)?;
+    let batch =
+        store::entries_revised(db, after, Some(since), wanted.feeds, MAX_RESUME_UPDATES).await?;
+    let reached = batch.iter().filter_map(|e| e.rev).max().unwrap_or(after);
+    for f in update_frames(&wanted.only_matching(batch)) {
+        ws.send_with_str(f.json)?;
     }
-    Ok(batch.iter().filter_map(|e| e.rev).max().unwrap_or(after))
+    Ok(reached)
 }
 
 /// Reciprocates a close so the client's close handshake completes.

@@ -9,6 +9,7 @@ use crate::core::config::Config;
 use crate::core::feed::discover::FeedLink;
 use crate::core::fetch_policy::{public_text, public_url};
 use crate::core::ingest::FeedStatus;
+use crate::core::live_query::LiveQuery;
 use crate::core::membership::MembershipPanel;
 use crate::core::model::{EntryView, FeedDetail, FeedView};
 use crate::core::search::{self, Highlight, Piece};
@@ -298,15 +299,36 @@ fn search_href(query: &str, page: u32) -> String {
     }
 }
 
-/// Full-text search over every word of every entry, ranked, highlighted, paged.
+/// "Follow this search live": a river of the new entries that match, fed by the socket
+/// subscribed to the query (`assets/live.js`), above the ranked results. Hidden until the
+/// script shows it (without JavaScript it could do nothing); the socket opens only when the
+/// reader asks, since every socket is a billed Durable Object request.
+fn live_search(query: &str) -> Markup {
+    html! {
+        section #live-search .live-search aria-labelledby="live-search-heading" hidden {
+            div.live-search-head {
+                h2 #live-search-heading { "New matches" }
+                button #follow-live type="button" aria-pressed="false" { "Follow this search live" }
+            }
+            p #live-search-note .live-search-note {
+                "Press the button to see new posts that match " q { (query) } " as they are published."
+            }
+            section #river .river data-q=(query) data-revision="0" aria-label="New matches" {}
+        }
+    }
+}
+
+/// Full-text search over every word of every entry, ranked, highlighted, paged. The first
+/// page of a searchable query can also follow it live ([`live_search`]).
 pub fn search_page(cfg: &Config, sp: &SearchPage) -> Markup {
     let query = sp.query;
     let first = (sp.page.saturating_sub(1)) * search::PAGE_SIZE + 1;
+    let followable = sp.page == 1 && sp.results.is_some() && LiveQuery::parse(query).is_ok();
     layout(
         cfg,
         &Page {
             title: "Search",
-            live_path: None,
+            live_path: followable.then_some("/ws"),
             nav: "search",
         },
         html! {
@@ -316,6 +338,7 @@ pub fn search_page(cfg: &Config, sp: &SearchPage) -> Markup {
                 input #q type="search" name="q" value=(query) placeholder="Search every word of every post" maxlength="200" autofocus;
                 " " button type="submit" { "Search" }
             }
+            @if followable { (live_search(query)) }
             @match sp.results {
                 Some([]) if sp.page > 1 => p.empty { "No more results for " q { (query) } ". " a href=(search_href(query, 1)) { "First page" } },
                 Some([]) => p.empty { "Nothing matches " q { (query) } "." },
@@ -815,6 +838,43 @@ mod tests {
         );
         assert!(html.contains(r#"<h2 class="day-heading">"#));
         assert_eq!(html.matches("<h1").count(), 1);
+    }
+
+    #[test]
+    fn the_first_page_of_a_search_offers_to_follow_it_live() {
+        let cfg = Config::default();
+        let page = |query: &str, page: u32, results: Option<&[SearchHit]>| {
+            search_page(
+                &cfg,
+                &SearchPage {
+                    query,
+                    results,
+                    page,
+                    more: false,
+                },
+            )
+            .into_string()
+        };
+        let html = page("rust <script>\"", 1, Some(&[]));
+        assert!(html.contains(r#"data-ws="/ws""#), "{html}");
+        assert!(html.contains(r#"<button id="follow-live" type="button" aria-pressed="false">"#));
+        assert!(
+            html.contains(r#"id="river" data-q="rust &lt;script&gt;&quot;""#),
+            "{html}"
+        );
+        assert!(html.contains(r#"id="live-search" aria-labelledby="live-search-heading" hidden>"#));
+        assert!(!html.contains("<script>\""), "the query is escaped");
+        // Later pages, no query, or nothing searchable: nothing to follow, no socket.
+        for html in [
+            page("rust", 2, Some(&[])),
+            page("", 1, None),
+            page("- ...", 1, Some(&[])),
+        ] {
+            assert!(
+                !html.contains("follow-live") && !html.contains("data-ws"),
+                "{html}"
+            );
+        }
     }
 
     #[test]
