@@ -72,6 +72,9 @@ pub struct FeedView {
     /// The member's site, shown instead of the feed's own site link when set.
     #[serde(default)]
     pub home_url: Option<String>,
+    /// Until when a WebSub hub pushes this feed's entries (its confirmed lease).
+    #[serde(default)]
+    pub push_until: Option<i64>,
 }
 
 impl FeedView {

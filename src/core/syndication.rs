@@ -382,6 +382,7 @@ mod tests {
             display_name: Some("Ann <Example>".into()),
             face_url: Some("https://faces.example/ann.png?s=64&x=\"1\"".into()),
             home_url: Some("https://ann.example/".into()),
+            push_until: None,
         }
     }
 
@@ -538,6 +539,7 @@ mod tests {
             display_name: None,
             face_url: None,
             home_url: None,
+            push_until: None,
         }];
         let out = opml(&Config::default(), &feeds).into_string();
         let urls: Vec<String> = parse_opml(&out)

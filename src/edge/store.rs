@@ -407,7 +407,7 @@ pub async fn search_backfill(db: &D1Database, limit: u32, max_bytes: usize) -> S
 const FEED_COLS: &str =
     "id, url, title, site_url, description, format, status, consecutive_failures, \
      last_error, last_fetch_at, last_success_at, next_fetch_at, last_changed_at, entry_count, \
-     display_name, face_url, home_url FROM feeds";
+     display_name, face_url, home_url, push_until FROM feeds";
 
 /// A feed row with its filter (JSON in D1).
 #[derive(Deserialize)]
@@ -433,7 +433,7 @@ impl From<DetailRow> for FeedDetail {
 const DETAIL_COLS: &str =
     "id, url, title, site_url, description, format, status, consecutive_failures, \
      last_error, last_fetch_at, last_success_at, next_fetch_at, last_changed_at, entry_count, \
-     display_name, face_url, home_url, filter FROM feeds";
+     display_name, face_url, home_url, push_until, filter FROM feeds";
 
 /// Every feed with its filter (the API and the admin page), by name.
 pub async fn feeds_all_detailed(db: &D1Database) -> StoreResult<Vec<FeedDetail>> {

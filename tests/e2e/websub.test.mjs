@@ -61,6 +61,12 @@ test("a feed naming a hub subscribes with a callback on this planet, a secret an
   assert.ok(v.ok, "the challenge came back exactly");
   // Another verification with another challenge gets its own challenge back.
   assert.ok((await hub.verify(sub.callback, "subscribe", sub.topic)).ok);
+  // The lease shows: the API's push_until, and "push" on /feeds for this feed.
+  const f = (await api(w.url, "GET", `/api/feeds/${feed.id}`)).body;
+  assert.ok(f.push_until > Date.now() + 9 * 24 * 3600 * 1000, `push_until ${f.push_until}`);
+  const page = await (await fetch(`${w.url}/feeds`)).text();
+  const row = page.slice(page.indexOf(`data-feed="${feed.id}"`));
+  assert.match(row.slice(0, row.indexOf("</tr>")), /<span class="push"[^>]*>push<\/span>/);
 });
 
 test("verification for another topic, mode or callback, or without a challenge, is refused", async () => {
@@ -169,6 +175,7 @@ test("a hub that refuses the request leaves the feed polled as before", async ()
     assert.equal(hub.verified.filter((x) => x.callback === feed.sub.callback).length, 0);
     const f = (await api(w.url, "GET", `/api/feeds/${feed.id}`)).body;
     assert.equal(f.status, "active");
+    assert.equal(f.push_until, null, "not pushed");
     assert.ok(f.next_fetch_at - Date.now() < 2 * 3600 * 1000, "polled on its usual schedule");
     // The next fetch does not ask again at once: retries back off (an hour first).
     feed.n = 2;

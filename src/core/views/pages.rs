@@ -157,7 +157,8 @@ fn status_label(f: &FeedView) -> &'static str {
     }
 }
 
-pub fn feeds_page(cfg: &Config, feeds: &[FeedView]) -> Markup {
+/// `now`: whether a feed's WebSub lease is live (shown as "push").
+pub fn feeds_page(cfg: &Config, feeds: &[FeedView], now: i64) -> Markup {
     layout(
         cfg,
         &Page {
@@ -191,6 +192,9 @@ pub fn feeds_page(cfg: &Config, feeds: &[FeedView]) -> Markup {
                                 }
                             }
                             td data-label="Health" { span class=(format!("health {}", status_label(f))) { (status_label(f)) }
+                                 @if f.push_until.is_some_and(|u| u > now) {
+                                     " " span.push title="A WebSub hub pushes this feed's entries the moment they are published" { "push" }
+                                 }
                                  @if let Some(err) = &f.last_error { " " span.error { (public_text(err)) } } }
                             td data-label="Entries" { (f.entry_count) }
                             td data-label="Last changed" { @if let Some(t) = f.last_changed_at { time datetime=(iso_time(t)) { (human_time(t)) } } @else { "never" } }
@@ -731,6 +735,7 @@ mod tests {
             display_name: name.map(Into::into),
             face_url: face.map(Into::into),
             home_url: None,
+            push_until: None,
         }
     }
 
@@ -809,14 +814,32 @@ mod tests {
     #[test]
     fn feeds_and_titles_show_members_by_name_with_faces() {
         let cfg = Config::default();
+        let pushed = FeedView {
+            push_until: Some(2_000),
+            ..member(6, Some("Pushed"), None)
+        };
+        let lapsed = FeedView {
+            push_until: Some(1_000),
+            ..member(7, Some("Lapsed"), None)
+        };
         let html = feeds_page(
             &cfg,
             &[
                 member(4, Some("Ann <A>"), Some(FACE)),
                 member(5, None, None),
+                pushed,
+                lapsed,
             ],
+            1_500,
         )
         .into_string();
+        // Only a live lease says "push", once.
+        assert_eq!(html.matches(r#"<span class="push""#).count(), 1, "{html}");
+        let row = |id: i64| {
+            let at = html.find(&format!(r#"data-feed="{id}""#)).unwrap();
+            &html[at..at + html[at..].find("</tr>").unwrap()]
+        };
+        assert!(row(6).contains(">push</span>") && !row(7).contains("push</span>"));
         assert!(
             html.contains(r#"<a class="name" href="/feeds/4">Ann &lt;A&gt;</a>"#),
             "{html}"

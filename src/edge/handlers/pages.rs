@@ -82,7 +82,11 @@ pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
 pub async fn feeds(env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let feeds = store::feeds_all(&env::db(env)?).await?;
-    html(views::feeds_page(&cfg, &feeds), 200, PAGE_CACHE)
+    html(
+        views::feeds_page(&cfg, &feeds, env::now_ms()),
+        200,
+        PAGE_CACHE,
+    )
 }
 
 pub async fn feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
