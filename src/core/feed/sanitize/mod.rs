@@ -5,10 +5,12 @@ use url::Url;
 /// An entry's HTML beyond this is cut (before a tag) before sanitizing, and the entry ends with
 /// a "Continued at the source…" link instead: what one invocation can clean. Measured in wasm
 /// (wasm32-wasip1 + wasm-opt -O, run by Node 22's V8, after warm-up): `RawEntry::clean` of a
-/// 96 KiB body of dense blog markup (links, lists, images, a span per code token) takes 5.6 ms
-/// (best of 15; median 6.0 ms), 64 KiB 3.7 ms, and with the cap lifted 128 KiB 7.8 ms and
-/// 192 KiB 11.7 ms: about 17 KiB a millisecond. So one entry of this size fits in about 6 ms,
-/// leaving the rest of a 10 ms invocation for its other work. Reproduce: `examples/clean_cost.rs`.
+/// 96 KiB body of dense blog markup (links, lists, images, a span per code token) takes 3.1 ms
+/// (best of 15; median 3.2 ms), 64 KiB 2.1 ms, 32 KiB 1.0 ms: about 31 KiB a millisecond
+/// (natively 2.3 ms for 96 KiB). With ammonia it was 5.6 ms. The cap stays at 96 KiB: the
+/// faster cleaning is kept as headroom for the rest of a 10 ms invocation (a follow-up's
+/// worst case in wasm is close to it), not spent on longer posts. Reproduce:
+/// `examples/clean_cost.rs`.
 pub const MAX_CONTENT_BYTES: usize = 96 * 1024;
 
 mod policy;
