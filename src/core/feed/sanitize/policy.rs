@@ -65,8 +65,9 @@ pub const TAG_ATTRS: &[(&str, &[&str])] = &[
 pub const URL_SCHEMES: &[&str] = &["http", "https", "mailto"];
 
 /// Elements removed with everything in them (the rest of what is not allowed is unwrapped:
-/// the tag goes, its text stays). Foreign content (`svg`, `math`) and `select` are removed
-/// whole as well, by the tree rules.
+/// the tag goes, its text stays), as ammonia was configured. The tree rules also remove
+/// whole foreign content (`svg`, `math`), elements named like svg/MathML ones, and every
+/// element the tokenizer reads as raw text (`iframe`, `noembed`, `noframes`, `plaintext`).
 pub const CLEAN_CONTENT_TAGS: &[&str] = &[
     "script", "style", "template", "noscript", "title", "textarea", "xmp",
 ];

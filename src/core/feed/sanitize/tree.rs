@@ -7,7 +7,7 @@
 //! parenting, no formatting-element reconstruction), with text and attribute values escaped,
 //! so a browser parses it into exactly the tree we wrote (tests/sanitize_stability.rs checks
 //! that with html5ever's tree builder). Everything the tokenizer reads as raw text (script,
-//! style, …), foreign content (svg, math), `template`, `noscript` and `select` are removed
+//! style, …), foreign content (svg, math), `template` and `noscript` are removed
 //! whole, with the tokenizer switched the way the tree builder would switch it, so their
 //! contents can never be read as our markup.
 
@@ -128,7 +128,12 @@ impl State<'_> {
     }
 
     fn tag(&mut self, tag: Tag) -> TokenSinkResult<()> {
-        match (tag.kind, El::from_name(&tag.name)) {
+        // The parser reads `<image>` as `<img>` (real posts have it, and MDX's `<Image>`).
+        let el = match &*tag.name {
+            "image" if tag.kind == TagKind::StartTag => Some(El::Img),
+            name => El::from_name(name),
+        };
+        match (tag.kind, el) {
             (TagKind::StartTag, Some(el)) => self.start(el, &tag.attrs),
             (TagKind::EndTag, Some(el)) => self.end(el),
             (TagKind::StartTag, None) => return self.start_other(tag),
@@ -155,7 +160,7 @@ impl State<'_> {
                 self.close_p();
                 TokenSinkResult::Plaintext
             }
-            "template" | "select" => TokenSinkResult::Continue,
+            "template" => TokenSinkResult::Continue,
             "svg" | "math" if tag.self_closing => return TokenSinkResult::Continue,
             "svg" | "math" => TokenSinkResult::Continue,
             name if is_void_html(name) => return TokenSinkResult::Continue,
