@@ -54,6 +54,29 @@ fn prose(kib: usize) -> String {
     s
 }
 
+/// html5ever's tokenizer alone with a sink that does nothing: the floor under our sanitizer
+/// (what it costs before any of our work), timed to show what stands between us and more speed.
+fn tokenize_only(html: &str) -> usize {
+    use html5ever::tendril::StrTendril;
+    use html5ever::tokenizer::{BufferQueue, Token, TokenSink, TokenSinkResult, Tokenizer};
+    struct Count(std::cell::Cell<usize>);
+    impl TokenSink for Count {
+        type Handle = ();
+        fn process_token(&self, t: Token, _: u64) -> TokenSinkResult<()> {
+            if let Token::TagToken(_) = t {
+                self.0.set(self.0.get() + 1);
+            }
+            TokenSinkResult::Continue
+        }
+    }
+    let tok = Tokenizer::new(Count(std::cell::Cell::new(0)), Default::default());
+    let q = BufferQueue::default();
+    q.push_back(StrTendril::from_slice(html));
+    let _ = tok.feed(&q);
+    tok.end();
+    tok.sink.0.get()
+}
+
 /// Sanitizer throughput, ours vs ammonia, over every entry body of the feeds in `dir`.
 fn throughput(dir: &str, rounds: usize, with_ammonia: bool) {
     let mut files: Vec<_> = std::fs::read_dir(dir)
@@ -61,6 +84,7 @@ fn throughput(dir: &str, rounds: usize, with_ammonia: bool) {
         .unwrap_or_default();
     files.sort();
     let (mut inputs, mut bytes, mut ours_ms, mut ammonia_ms, mut out_bytes) = (0, 0, 0.0, 0.0, 0);
+    let mut tokenizer_ms = 0.0;
     for path in files {
         let Ok(raw) = std::fs::read(&path) else {
             continue;
@@ -82,8 +106,13 @@ fn throughput(dir: &str, rounds: usize, with_ammonia: bool) {
             .collect();
         inputs += bodies.len();
         bytes += bodies.iter().map(|(h, _)| h.len()).sum::<usize>();
-        let (mut best_ours, mut best_ammonia) = (f64::MAX, f64::MAX);
+        let (mut best_ours, mut best_ammonia, mut best_tok) = (f64::MAX, f64::MAX, f64::MAX);
         for _ in 0..rounds.max(1) {
+            let t = Instant::now();
+            for (html, _) in &bodies {
+                std::hint::black_box(tokenize_only(html));
+            }
+            best_tok = best_tok.min(t.elapsed().as_secs_f64() * 1e3);
             let t = Instant::now();
             let mut n = 0;
             for (html, base) in &bodies {
@@ -102,10 +131,11 @@ fn throughput(dir: &str, rounds: usize, with_ammonia: bool) {
             best_ammonia = best_ammonia.min(t.elapsed().as_secs_f64() * 1e3);
         }
         ours_ms += best_ours;
+        tokenizer_ms += best_tok;
         ammonia_ms += best_ammonia;
     }
     println!(
-        "{{\"inputs\":{inputs},\"bytes\":{bytes},\"ours_ms\":{ours_ms:.3},\"ammonia_ms\":{ammonia_ms:.3}}}"
+        "{{\"inputs\":{inputs},\"bytes\":{bytes},\"ours_ms\":{ours_ms:.3},\"ammonia_ms\":{ammonia_ms:.3},\"tokenizer_ms\":{tokenizer_ms:.3}}}"
     );
 }
 

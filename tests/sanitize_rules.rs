@@ -74,3 +74,20 @@ fn text_is_escaped_and_plain_text_is_not_parsed() {
     );
     assert_eq!(san("<pre>\n\ncode</pre>"), "<pre>code</pre>");
 }
+
+#[test]
+fn deep_nesting_stays_cheap_and_balanced() {
+    // 40,000 open elements inside a removed svg, then as many stray end tags: bounded
+    // searches keep this linear; the svg's content still goes whole.
+    let deep = format!(
+        "<svg>{}{}</svg>after",
+        "<g>".repeat(40_000),
+        "</x>".repeat(40_000)
+    );
+    assert_eq!(san(&deep), "");
+    // Allowed elements nest to a bound; deeper tags are dropped, their text kept.
+    let nested = format!("{}x{}", "<b>".repeat(1_000), "</b>".repeat(1_000));
+    let out = san(&nested);
+    assert_eq!(out.matches("<b>").count(), out.matches("</b>").count());
+    assert!(out.matches("<b>").count() < 300 && out.contains('x'));
+}

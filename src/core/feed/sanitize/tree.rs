@@ -271,7 +271,14 @@ impl State<'_> {
         }
         let mut foreign = !html_rules;
         let mut i = self.removed.len();
+        // A bounded search (thousands of open elements and as many end tags would cost
+        // their product): past it the tag is ignored, and we stay inside.
+        let mut budget = 64;
         while i > 0 {
+            if budget == 0 {
+                return;
+            }
+            budget -= 1;
             i -= 1;
             let r = &self.removed[i];
             if foreign && r.ns == Ns::Html {
@@ -292,7 +299,7 @@ impl State<'_> {
         }
         // An integration point or HTML block in the subtree is a scope boundary: the end
         // tag then closes nothing outside.
-        if self.removed.iter().any(is_special_removed) {
+        if self.removed.len() > MAX_DEPTH || self.removed.iter().any(is_special_removed) {
             return;
         }
         if let Some(el) = El::from_name(name) {
