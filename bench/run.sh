@@ -47,6 +47,18 @@ fi
 say "building the pipeline for wasm32-wasip1 (release profile), then wasm-opt -O as worker-build does"
 cargo build --release --quiet --target wasm32-wasip1 --bin bench-pipeline
 
+say "building the sanitizer throughput benchmark (examples/clean_cost.rs: ours vs ammonia), native and wasm32-wasip1"
+cargo build --release --quiet --example clean_cost
+cargo build --release --quiet --target wasm32-wasip1 --example clean_cost
+SAN_RAW="$TARGET_DIR/wasm32-wasip1/release/examples/clean_cost.wasm"
+SAN_WASM="$TARGET_DIR/wasm32-wasip1/release/examples/clean_cost.opt.wasm"
+if [ ! -f "$SAN_WASM" ] || [ "$SAN_RAW" -nt "$SAN_WASM" ]; then
+  "$WASM_OPT" "$SAN_RAW" -o "$SAN_WASM.tmp" -O \
+    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
+    --enable-multivalue --enable-reference-types --enable-exception-handling --debuginfo
+  mv "$SAN_WASM.tmp" "$SAN_WASM"
+fi
+
 WASM_RAW="$TARGET_DIR/wasm32-wasip1/release/bench-pipeline.wasm"
 WASM="$TARGET_DIR/wasm32-wasip1/release/bench-pipeline.opt.wasm"
 if [ ! -f "$WASM" ] || [ "$WASM_RAW" -nt "$WASM" ]; then
@@ -103,6 +115,13 @@ for pass in $(seq 1 "$PASSES"); do
       "$NODE" --no-warnings bench/wasm/run-wasi.mjs "$WASM" "$CORPUS" "$ROUNDS" > "$TMP/wasm-$pass.json"
     fi
   done
+done
+# The sanitizer alone, ours vs ammonia over the same bodies (every entry body of the corpus),
+# native and in V8.
+for pass in $(seq 1 "$PASSES"); do
+  say "pass $pass/$PASSES, sanitizer throughput (ours vs ammonia), native and wasm"
+  "$TARGET_DIR/release/examples/clean_cost" "$CORPUS" "$ROUNDS" > "$TMP/san-native-$pass.json"
+  "$NODE" --no-warnings bench/wasm/run-wasi.mjs "$SAN_WASM" "$CORPUS" "$ROUNDS" > "$TMP/san-wasm-$pass.json"
 done
 LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo '?')"
 

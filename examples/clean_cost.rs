@@ -18,10 +18,21 @@
 //!
 //! Sizes past `MAX_CONTENT_BYTES` are cut to it before sanitizing, as in production (raise the
 //! constant locally to time larger bodies).
+//!
+//! `clean_cost DIR [ROUNDS]` instead times the sanitizer alone against ammonia (configured as
+//! Orrery's sanitizer was, tests/sanitize_support/reference.rs) over every entry body of the
+//! feeds in DIR, capped as production caps them: each feed's bodies, ours then ammonia's, best
+//! of ROUNDS (default 3) per feed; one JSON line out (bench/run.sh runs it native and in V8).
+//! `clean_cost DIR ROUNDS ours` times ours alone, e.g. under `perf record -g`.
 
 use std::time::Instant;
 
 use orrery::core::feed;
+use orrery::core::feed::sanitize;
+
+#[path = "../tests/sanitize_support/reference.rs"]
+#[allow(dead_code)]
+mod reference;
 
 /// A blog post's mix: paragraphs with links and emphasis, a list, an image, a highlighted
 /// code block (a span per token, the densest markup real posts have).
@@ -43,7 +54,98 @@ fn prose(kib: usize) -> String {
     s
 }
 
+/// html5ever's tokenizer alone with a sink that does nothing: the floor under our sanitizer
+/// (what it costs before any of our work), timed to show what stands between us and more speed.
+fn tokenize_only(html: &str) -> usize {
+    use html5ever::tendril::StrTendril;
+    use html5ever::tokenizer::{BufferQueue, Token, TokenSink, TokenSinkResult, Tokenizer};
+    struct Count(std::cell::Cell<usize>);
+    impl TokenSink for Count {
+        type Handle = ();
+        fn process_token(&self, t: Token, _: u64) -> TokenSinkResult<()> {
+            if let Token::TagToken(_) = t {
+                self.0.set(self.0.get() + 1);
+            }
+            TokenSinkResult::Continue
+        }
+    }
+    let tok = Tokenizer::new(Count(std::cell::Cell::new(0)), Default::default());
+    let q = BufferQueue::default();
+    q.push_back(StrTendril::from_slice(html));
+    let _ = tok.feed(&q);
+    tok.end();
+    tok.sink.0.get()
+}
+
+/// Sanitizer throughput, ours vs ammonia, over every entry body of the feeds in `dir`.
+fn throughput(dir: &str, rounds: usize, with_ammonia: bool) {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .map(|rd| rd.filter_map(Result::ok).map(|e| e.path()).collect())
+        .unwrap_or_default();
+    files.sort();
+    let (mut inputs, mut bytes, mut ours_ms, mut ammonia_ms, mut out_bytes) = (0, 0, 0.0, 0.0, 0);
+    let mut tokenizer_ms = 0.0;
+    for path in files {
+        let Ok(raw) = std::fs::read(&path) else {
+            continue;
+        };
+        let Ok(doc) = feed::parse(&raw, "https://corpus.example/feed") else {
+            continue;
+        };
+        drop(raw);
+        let bodies: Vec<_> = doc
+            .entries
+            .iter()
+            .filter_map(|e| e.sanitizer_input())
+            .map(|(html, base, _)| {
+                (
+                    sanitize::cap(&html, feed::MAX_CONTENT_BYTES).to_string(),
+                    base,
+                )
+            })
+            .collect();
+        inputs += bodies.len();
+        bytes += bodies.iter().map(|(h, _)| h.len()).sum::<usize>();
+        let (mut best_ours, mut best_ammonia, mut best_tok) = (f64::MAX, f64::MAX, f64::MAX);
+        for _ in 0..rounds.max(1) {
+            let t = Instant::now();
+            for (html, _) in &bodies {
+                std::hint::black_box(tokenize_only(html));
+            }
+            best_tok = best_tok.min(t.elapsed().as_secs_f64() * 1e3);
+            let t = Instant::now();
+            let mut n = 0;
+            for (html, base) in &bodies {
+                n += sanitize::sanitize(html, base.clone()).0.len();
+            }
+            best_ours = best_ours.min(t.elapsed().as_secs_f64() * 1e3);
+            out_bytes = out_bytes.max(n);
+            if !with_ammonia {
+                best_ammonia = 0.0;
+                continue;
+            }
+            let t = Instant::now();
+            for (html, base) in &bodies {
+                std::hint::black_box(reference::ammonia_clean(html, base.as_ref()));
+            }
+            best_ammonia = best_ammonia.min(t.elapsed().as_secs_f64() * 1e3);
+        }
+        ours_ms += best_ours;
+        tokenizer_ms += best_tok;
+        ammonia_ms += best_ammonia;
+    }
+    println!(
+        "{{\"inputs\":{inputs},\"bytes\":{bytes},\"ours_ms\":{ours_ms:.3},\"ammonia_ms\":{ammonia_ms:.3},\"tokenizer_ms\":{tokenizer_ms:.3}}}"
+    );
+}
+
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(dir) = args.get(1) {
+        let rounds = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(3);
+        // A third argument `ours` leaves ammonia out (for a profile of ours alone).
+        return throughput(dir, rounds, args.get(3).map(String::as_str) != Some("ours"));
+    }
     println!("MAX_CONTENT_BYTES = {} KiB", feed::MAX_CONTENT_BYTES / 1024);
     // Warm up first: V8 runs a module's code unoptimized (Liftoff) until it tiers up.
     for (round, kib) in std::iter::repeat_n([16, 32, 64, 96, 128, 160, 192, 256], 2)

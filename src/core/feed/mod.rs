@@ -7,7 +7,7 @@ mod fallback;
 mod hash;
 mod json_feed;
 mod media;
-mod sanitize;
+pub mod sanitize;
 mod text;
 mod xml;
 mod xml_feed;
@@ -386,6 +386,22 @@ impl RawEntry {
         self.cleaned(now_ms, false)
     }
 
+    /// What cleaning hands the sanitizer: the body as HTML (read as far as it would be),
+    /// the base its relative URLs resolve against (xml:base, else the entry's link, else
+    /// the document's URL), and whether the raw body was cut. Public for the sanitizer's
+    /// benchmark and differential test, which run over exactly these inputs.
+    pub fn sanitizer_input(&self) -> Option<(String, Option<Url>, bool)> {
+        let body = self.content.as_ref().or(self.summary.as_ref())?;
+        let base = self
+            .content_base
+            .as_deref()
+            .or(self.url.as_deref())
+            .or(self.feed_url.as_deref())
+            .and_then(|b| Url::parse(b).ok());
+        let (html, raw_cut) = body.to_html_bounded();
+        Some((html, base, raw_cut))
+    }
+
     fn cleaned(&self, now_ms: i64, whole: bool) -> Entry {
         // Text read for the summary (and a title-less entry's title): a brief, stored for
         // every entry past the budget, reads less, and its summary is redone when it is whole.
@@ -404,17 +420,13 @@ impl RawEntry {
         let summary = truncate_words(&summary_text, SUMMARY_MAX_CHARS);
         let (mut content_html, truncated) = match self.content.as_ref().or(self.summary.as_ref()) {
             Some(_) if !whole => (sanitize::text_to_html(&summary), false),
-            Some(b) => {
-                let base = self
-                    .content_base
-                    .as_deref()
-                    .or(self.url.as_deref())
-                    .or(self.feed_url.as_deref())
-                    .and_then(|b| Url::parse(b).ok());
-                let (html, raw_cut) = b.to_html_bounded();
-                let (clean, cut) = sanitize::sanitize(&html, base);
-                (clean, raw_cut || cut || self.clipped)
-            }
+            Some(_) => match self.sanitizer_input() {
+                Some((html, base, raw_cut)) => {
+                    let (clean, cut) = sanitize::sanitize(&html, base);
+                    (clean, raw_cut || cut || self.clipped)
+                }
+                None => (String::new(), false),
+            },
             None => (String::new(), false),
         };
         if truncated {
