@@ -1063,7 +1063,7 @@ fn a_document_that_killed_its_invocation_is_failed_with_a_reason_not_read_again(
 
 #[test]
 fn a_carried_entry_keeps_only_what_cleaning_reads_and_cleans_the_same() {
-    let huge = "&lt;p&gt;".to_string() + &"word ".repeat(300_000) + "&lt;/p&gt;";
+    let huge = "&lt;p&gt;".to_string() + &"word ".repeat(600_000) + "&lt;/p&gt;";
     let xml = format!(
         "<rss version=\"2.0\"><channel><title>Huge</title>\
          <item><guid>small</guid><link>https://h.example/s</link><pubDate>Sat, 02 Jan 2027 00:00:00 GMT</pubDate><description>hi</description></item>\
