@@ -185,3 +185,33 @@ test("a hub that refuses the request leaves the feed polled as before", async ()
     hub.answerWith(202);
   }
 });
+
+// Last: it turns the rate limits on for the rest of this worker's life.
+test("a hub pushing one feed too fast is throttled at the edge, and nothing is lost", async () => {
+  const feed = await pushedFeed("flood");
+  await until(() => hub.verified.find((x) => x.callback === feed.sub.callback && x.ok));
+  await w.restart({ vars: { RATE_LIMITS: "on" } });
+  let accepted = 0;
+  let refused = null;
+  // The limiter's window is fixed: keep pushing (each delivery one entry more) until refused.
+  for (let i = 0; i < 40 && !refused; i++) {
+    feed.n += 1;
+    const r = await hub.deliver(feed.sub, atom(feed.name, feed.n));
+    if (r.status === 202) accepted += 1;
+    else if (r.status === 429) refused = r;
+    else assert.fail(`delivery answered ${r.status}: ${r.text}`);
+  }
+  assert.ok(refused, `never throttled after ${accepted} deliveries`);
+  assert.ok(accepted >= 6, `${accepted} accepted first`);
+  assert.equal(refused.retryAfter, "60");
+  assert.equal(JSON.parse(refused.text).error.code, "rate_limited");
+  // Another feed's hub is not throttled by this one's flood.
+  const other = await pushedFeed("calm");
+  await until(() => hub.verified.find((x) => x.callback === other.sub.callback && x.ok));
+  other.n = 2;
+  assert.equal((await hub.deliver(other.sub, atom(other.name, 2))).status, 202);
+  // What was refused is not lost: the next fetch (a poll, or a thin ping later) stores it.
+  const r = await api(w.url, "POST", `/api/feeds/${feed.id}/refresh`);
+  assert.equal(r.status, 200, r.text);
+  assert.equal((await entriesOf(feed)).length, feed.n);
+});

@@ -48,7 +48,7 @@ export async function startHub({ lease = 3600 } = {}) {
     if (signature) headers["x-hub-signature"] = signature;
     else if (secret) headers["x-hub-signature"] = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
     const res = await fetch(sub.callback, { method: "POST", headers, body });
-    return { status: res.status, text: await res.text() };
+    return { status: res.status, text: await res.text(), retryAfter: res.headers.get("retry-after") };
   }
 
   return {

@@ -34,7 +34,8 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
         Ok(()) => dispatch(r, req, &env).await,
         Err(e) => Err(e),
     };
-    if writes && result.is_ok() {
+    let hub_call = matches!(r, Route::WebSubCallback(_) | Route::WebSubHub);
+    if writes && result.is_ok() && !hub_call {
         // Feeds may have been added, removed, renamed or paused: the sidebar shows it here now.
         members::forget().await;
     }

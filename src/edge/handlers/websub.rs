@@ -6,7 +6,7 @@ use crate::core::fetch_policy::MAX_BODY_BYTES;
 use crate::core::websub::token_is_ours;
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::feed_websub::{self, WebSubIn};
-use crate::edge::rpc;
+use crate::edge::{env, rpc};
 
 pub async fn callback(mut req: Request, env: &Env, feed_id: i64) -> AppResult<Response> {
     let path = req.path();
@@ -19,6 +19,7 @@ pub async fn callback(mut req: Request, env: &Env, feed_id: i64) -> AppResult<Re
         let query = req.url()?.query().unwrap_or_default().to_string();
         return rpc::feed_websub(env, feed_id, WebSubIn::Verify { token, query }, None).await;
     }
+    throttle(env, feed_id).await?;
     let header = |name: &str| req.headers().get(name).ok().flatten();
     let declared = header("Content-Length").and_then(|l| l.trim().parse::<usize>().ok());
     if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
@@ -32,4 +33,28 @@ pub async fn callback(mut req: Request, env: &Env, feed_id: i64) -> AppResult<Re
     }
     let call = WebSubIn::Push { token, signature };
     rpc::feed_websub(env, feed_id, call, Some(body)).await
+}
+
+/// Deliveries one feed may receive a minute (`PUSH_LIMIT`, keyed by feed id, counted at
+/// the edge before any Durable Object wakes). A hub is chosen by the feed's publisher:
+/// without this, one hostile feed could spend the planet's daily DO requests and rows on
+/// pushes. A refused delivery loses nothing: hubs deliver again, the next delivery or
+/// poll carries the same entries. Off with `RATE_LIMITS=off`.
+async fn throttle(env: &Env, feed_id: i64) -> AppResult<()> {
+    if !env::config(env).rate_limits {
+        return Ok(());
+    }
+    let Ok(limiter) = env.rate_limiter("PUSH_LIMIT") else {
+        return Ok(()); // not bound (an older deployment): deliver
+    };
+    match limiter.limit(format!("websub:{feed_id}")).await {
+        Ok(outcome) if !outcome.success => Err(AppError::TooManyRequests(
+            "at most 6 deliveries a minute for one feed: deliver again later".into(),
+        )),
+        Ok(_) => Ok(()),
+        Err(e) => {
+            worker::console_warn!("PUSH_LIMIT failed, delivering anyway: {e}");
+            Ok(())
+        }
+    }
 }
