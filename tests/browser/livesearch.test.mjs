@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { chromium } from "playwright-core";
 import { startWorker, startFeedServer, api } from "../support/harness.mjs";
+import { contrastProblems } from "../support/contrast.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
 let w, fs, browser;
@@ -98,53 +99,6 @@ test("a search followed live receives a matching entry and not a non-matching on
   await page.close();
 });
 
-/** Every visible text's contrast against what is behind it (WCAG 2), as planet.test.mjs checks it. */
-async function contrastProblems(page, scope) {
-  return page.evaluate((scope) => {
-    const parse = (c) => {
-      const m = /rgba?\(([^)]+)\)/.exec(c);
-      if (!m) return null;
-      const [r, g, b, a = 1] = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
-      return { r, g, b, a };
-    };
-    const lum = ({ r, g, b }) => {
-      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-    };
-    const over = (top, under) => ({
-      r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a),
-      b: top.b * top.a + under.b * (1 - top.a), a: 1,
-    });
-    const background = (el) => {
-      const layers = [];
-      for (let e = el; e; e = e.parentElement) {
-        const bg = parse(getComputedStyle(e).backgroundColor);
-        if (bg && bg.a > 0) { layers.push(bg); if (bg.a >= 1) break; }
-      }
-      let c = { r: 255, g: 255, b: 255, a: 1 };
-      for (const l of layers.reverse()) c = over(l, c);
-      return c;
-    };
-    const problems = [];
-    for (const el of document.querySelectorAll(scope)) {
-      const style = getComputedStyle(el);
-      const fg = parse(style.color);
-      const bg = background(el);
-      const [hi, lo] = [lum(over(fg, bg)), lum(bg)].sort((a, b) => b - a);
-      const ratio = (hi + 0.05) / (lo + 0.05);
-      if (ratio < 4.5) problems.push(`${ratio.toFixed(2)} < 4.5: <${el.tagName.toLowerCase()} class="${el.className}">`);
-    }
-    // The bar beside a marked entry must be seen too (WCAG 1.4.11: 3:1 against the page).
-    for (const a of document.querySelectorAll("article.entry.unseen")) {
-      const bar = parse(getComputedStyle(a).borderLeftColor);
-      const page = background(a.parentElement);
-      const [hi, lo] = [lum(bar), lum(page)].sort((x, y) => y - x);
-      const ratio = (hi + 0.05) / (lo + 0.05);
-      if (ratio < 3) problems.push(`bar ${ratio.toFixed(2)} < 3`);
-    }
-    return problems;
-  }, scope);
-}
 
 test("new since your last visit: exactly the entries that arrived while the tab was closed", async () => {
   const feed = await feedOf(fs.scope(), ["First post", "Second post", "Third post"]);
@@ -194,7 +148,7 @@ test("new since your last visit: exactly the entries that arrived while the tab 
         document.querySelector('link[href^="/themes/"]').href = `/themes/${t}/theme.css`;
       }, theme);
       await again.waitForFunction((t) => [...document.styleSheets].some((s) => s.href?.includes(`/themes/${t}/`)), theme);
-      for (const p of await contrastProblems(again, "#since-visit, .unseen-badge")) problems.push(`${theme} ${scheme}: ${p}`);
+      for (const p of await contrastProblems(again, { scope: "#since-visit, .unseen-badge", bars: "article.entry.unseen" })) problems.push(`${theme} ${scheme}: ${p}`);
     }
   }
   assert.deepEqual(problems, []);

@@ -9,6 +9,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { chromium } from "playwright-core";
 import { startWorker, startFeedServer, api, ROOT } from "../support/harness.mjs";
+import { contrastProblems } from "../support/contrast.mjs";
 
 const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
 const SHOTS = process.env.ORRERY_SCREENSHOTS === "docs" ? path.join(ROOT, "docs") : path.join(ROOT, "target", "screenshots");
@@ -78,60 +79,6 @@ function escape(s) {
   return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
-/** Every visible text's contrast against what is behind it (WCAG 2), the worst first. */
-async function contrastProblems(page) {
-  return page.evaluate(() => {
-    const parse = (c) => {
-      const m = /rgba?\(([^)]+)\)/.exec(c);
-      if (!m) return null;
-      const [r, g, b, a = 1] = m[1].split(/[\s,/]+/).filter(Boolean).map(Number);
-      return { r, g, b, a };
-    };
-    const lum = ({ r, g, b }) => {
-      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
-      return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
-    };
-    const over = (top, under) => ({
-      r: top.r * top.a + under.r * (1 - top.a), g: top.g * top.a + under.g * (1 - top.a),
-      b: top.b * top.a + under.b * (1 - top.a), a: 1,
-    });
-    const background = (el) => {
-      const layers = [];
-      for (let e = el; e; e = e.parentElement) {
-        const bg = parse(getComputedStyle(e).backgroundColor);
-        if (bg && bg.a > 0) { layers.push(bg); if (bg.a >= 1) break; }
-      }
-      let c = { r: 255, g: 255, b: 255, a: 1 };
-      for (const l of layers.reverse()) c = over(l, c);
-      return c;
-    };
-    const problems = [];
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
-    const seen = new Set();
-    for (let n = walker.nextNode(); n; n = walker.nextNode()) {
-      const el = n.parentElement;
-      if (!n.textContent.trim() || seen.has(el)) continue;
-      seen.add(el);
-      const rect = el.getBoundingClientRect();
-      if (rect.width <= 1 || rect.height <= 1 || el.closest("[hidden], dialog:not([open])")) continue;
-      const style = getComputedStyle(el);
-      if (style.visibility === "hidden") continue;
-      let opacity = 1;
-      for (let e = el; e; e = e.parentElement) opacity *= Number(getComputedStyle(e).opacity);
-      const fg = parse(style.color);
-      if (!fg) continue;
-      const bg = background(el);
-      const shown = over({ ...fg, a: fg.a * opacity }, bg);
-      const [hi, lo] = [lum(shown), lum(bg)].sort((a, b) => b - a);
-      const ratio = (hi + 0.05) / (lo + 0.05);
-      const size = parseFloat(style.fontSize);
-      const large = size >= 24 || (size >= 18.66 && Number(style.fontWeight) >= 700);
-      const need = large ? 3 : 4.5;
-      if (ratio < need) problems.push(`${ratio.toFixed(2)} < ${need}: <${el.tagName.toLowerCase()} class="${el.className}"> ${JSON.stringify(n.textContent.trim().slice(0, 30))} (${style.color} on rgb(${Math.round(bg.r)},${Math.round(bg.g)},${Math.round(bg.b)}))`);
-    }
-    return problems;
-  });
-}
 
 /** One h1, the landmarks, every form field with a name a screen reader reads out. */
 async function a11yProblems(page) {
