@@ -1,10 +1,9 @@
 //! The admin pages: a signed session cookie (HttpOnly, SameSite=Strict) after signing in with the admin token or through Cloudflare Access (the session then names the person), a CSRF token on every form, and the audit log.
 
-use futures::StreamExt;
 use worker::{Env, Request, Response};
 
 use super::pages::html;
-use super::query_i64;
+use super::{query_i64, read_capped};
 use crate::core::audit::{AuditPage, AUDIT_PAGE_SIZE};
 use crate::core::feed::discover::FeedLink;
 use crate::core::ingest::{FeedFilter, MemberPatch, PlatformTrouble};
@@ -90,31 +89,6 @@ fn same_origin(req: &Request) -> AppResult<()> {
 async fn form(req: &mut Request) -> AppResult<Vec<(String, String)>> {
     let body = read_capped(req, MAX_FORM_BYTES).await?;
     Ok(url::form_urlencoded::parse(&body).into_owned().collect())
-}
-
-/// The request body, read chunk by chunk and refused (413) as soon as it passes `cap`
-/// bytes: a huge or never-ending body is never buffered whole.
-async fn read_capped(req: &mut Request, cap: usize) -> AppResult<Vec<u8>> {
-    let declared = req
-        .headers()
-        .get("Content-Length")?
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > cap as u64) {
-        return Err(AppError::TooLarge);
-    }
-    if req.inner().body().is_none() {
-        return Ok(Vec::new());
-    }
-    let mut stream = req.stream()?;
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        if body.len() + chunk.len() > cap {
-            return Err(AppError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
 
 fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {

@@ -7,6 +7,7 @@ mod sockets;
 mod websub;
 mod websub_hub;
 
+use futures::StreamExt;
 use worker::{Cache, Context, Env, Method, Request, Response};
 
 use crate::edge::error::{AppError, AppResult};
@@ -161,4 +162,29 @@ pub(crate) fn query_i64(req: &Request, key: &str) -> AppResult<Option<i64>> {
                 AppError::BadRequest(format!("{key} must be a non-negative integer, got {v:?}"))
             }),
     }
+}
+
+/// The request body, read chunk by chunk and refused (413) as soon as it passes `cap`
+/// bytes: a huge or never-ending body is never buffered whole.
+pub(crate) async fn read_capped(req: &mut Request, cap: usize) -> AppResult<Vec<u8>> {
+    let declared = req
+        .headers()
+        .get("Content-Length")?
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > cap as u64) {
+        return Err(AppError::TooLarge);
+    }
+    if req.inner().body().is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stream = req.stream()?;
+    let mut body = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk?;
+        if body.len() + chunk.len() > cap {
+            return Err(AppError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }

@@ -2,6 +2,7 @@
 
 use worker::{Env, Method, Request, Response};
 
+use super::read_capped;
 use crate::core::fetch_policy::MAX_BODY_BYTES;
 use crate::core::websub::token_is_ours;
 use crate::edge::error::{AppError, AppResult};
@@ -21,16 +22,9 @@ pub async fn callback(mut req: Request, env: &Env, feed_id: i64) -> AppResult<Re
     }
     throttle(env, feed_id).await?;
     let header = |name: &str| req.headers().get(name).ok().flatten();
-    let declared = header("Content-Length").and_then(|l| l.trim().parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY_BYTES) {
-        return Err(AppError::TooLarge);
-    }
     // WebSub names `X-Hub-Signature`; some hubs send GitHub's `X-Hub-Signature-256`.
     let signature = header("X-Hub-Signature").or_else(|| header("X-Hub-Signature-256"));
-    let body = req.bytes().await?;
-    if body.len() > MAX_BODY_BYTES {
-        return Err(AppError::TooLarge);
-    }
+    let body = read_capped(&mut req, MAX_BODY_BYTES).await?;
     let call = WebSubIn::Push { token, signature };
     rpc::feed_websub(env, feed_id, call, Some(body)).await
 }

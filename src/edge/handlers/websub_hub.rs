@@ -1,9 +1,9 @@
 //! Orrery's own WebSub hub (`POST /websub`): subscribe and unsubscribe requests for the planet's feeds, checked here and verified by the Publisher object.
 
-use futures::StreamExt;
 use serde_json::json;
 use worker::{Env, Request, Response};
 
+use super::read_capped;
 use crate::core::websub_hub::{parse_request, HubError};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, publisher, store};
@@ -29,7 +29,7 @@ pub async fn request(mut req: Request, env: &Env) -> AppResult<Response> {
             "send the request as application/x-www-form-urlencoded".into(),
         ));
     }
-    let body = read_capped(&mut req).await?;
+    let body = read_capped(&mut req, MAX_BODY).await?;
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
     let intent =
         parse_request(&pairs, &cfg.planet_url, cfg.allow_private_feeds).map_err(|e| match e {
@@ -52,28 +52,4 @@ pub async fn request(mut req: Request, env: &Env) -> AppResult<Response> {
         "lease_seconds": intent.lease_seconds,
     });
     Ok(Response::from_json(&answer)?.with_status(202))
-}
-
-/// The body, refused (413) as soon as it passes [`MAX_BODY`].
-async fn read_capped(req: &mut Request) -> AppResult<Vec<u8>> {
-    let declared = req
-        .headers()
-        .get("Content-Length")?
-        .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_BODY as u64) {
-        return Err(AppError::TooLarge);
-    }
-    if req.inner().body().is_none() {
-        return Ok(Vec::new());
-    }
-    let mut stream = req.stream()?;
-    let mut body = Vec::new();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk?;
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(AppError::TooLarge);
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
 }
