@@ -17,6 +17,10 @@ import path from "node:path";
 import { loadavg, cpus } from "node:os";
 import { startWorker, startFeedServer, api, openSocket, until, ROOT } from "../../tests/support/harness.mjs";
 import { startHub } from "../../tests/support/websub_hub.mjs";
+import { atomFeed } from "../../tests/support/atom.mjs";
+
+// The feed with n entries, a minute apart, the newest now; naming the hub and itself.
+const atom = (n, hub, self) => atomFeed("bench", n, { start: Date.now() - n * 60000, hub, self });
 import { stopper } from "../support/stopper.mjs";
 
 const ROUNDS = Number(process.env.ROUNDS || 30);
@@ -29,17 +33,6 @@ const pct = (xs, p) => {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
 };
 const ms = (x) => x.toFixed(1);
-
-function atom(n, hubUrl, self) {
-  let entries = "";
-  for (let i = 1; i <= n; i++) {
-    const t = new Date(Date.now() - (n - i) * 60000).toISOString();
-    entries += `<entry><title>bench entry ${i}</title><id>urn:bench:${i}</id><link href="https://bench.example/${i}"/>
-      <updated>${t}</updated><content type="html">&lt;p&gt;Entry ${i} of the latency bench.&lt;/p&gt;</content></entry>`;
-  }
-  return `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>Bench</title><id>urn:bench</id>
-    <link rel="hub" href="${hubUrl}"/><link rel="self" href="${self}"/>${entries}</feed>`;
-}
 
 async function main() {
   const hub = await startHub({ lease: 864000 });

@@ -5,19 +5,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, startFeedServer, api, openSocket, until } from "../support/harness.mjs";
+import { atomFeed } from "../support/atom.mjs";
+
+const atom = atomFeed;
 
 let w, fs, wsBase;
-
-function atom(name, n) {
-  let entries = "";
-  for (let i = 1; i <= n; i++) {
-    const t = new Date(Date.UTC(2026, 10, 1) + i * 60000).toISOString();
-    entries += `<entry><title>${name} entry ${i}</title><id>urn:${name}:${i}</id>
-      <link href="https://${name}.example/${i}"/><updated>${t}</updated>
-      <content type="html">&lt;p&gt;${name} body ${i}&lt;/p&gt;</content></entry>`;
-  }
-  return `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>${name}</title><id>urn:${name}</id>${entries}</feed>`;
-}
 
 /** Subscribes a feed of `n` entries on the test's own fixture path: { name, id, n }. */
 async function addFeed(f, color, n = 1) {

@@ -5,23 +5,13 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startWorker, startFeedServer, api, openSocket, until } from "../support/harness.mjs";
+import { atomFeed } from "../support/atom.mjs";
 import { startHub } from "../support/websub_hub.mjs";
 
 let w, fs, hub;
 const START = Date.now() - 3600 * 1000;
-
-function atom(name, n, { hub: hubUrl, self } = {}) {
-  let entries = "";
-  for (let i = 1; i <= n; i++) {
-    // Recent and frequent: polled often unless a hub pushes it.
-    const t = new Date(START + i * 600000).toISOString();
-    entries += `<entry><title>${name} entry ${i}</title><id>urn:${name}:${i}</id>
-      <link href="https://${name}.example/${i}"/><updated>${t}</updated>
-      <content type="html">&lt;p&gt;${name} body ${i}&lt;/p&gt;</content></entry>`;
-  }
-  const links = (hubUrl ? `<link rel="hub" href="${hubUrl}"/>` : "") + (self ? `<link rel="self" href="${self}"/>` : "");
-  return `<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom"><title>${name}</title><id>urn:${name}</id>${links}${entries}</feed>`;
-}
+// Recent and frequent entries (ten minutes apart): polled often unless a hub pushes it.
+const atom = (name, n, links = {}) => atomFeed(name, n, { start: START, step: 600000, ...links });
 
 /** A feed on the fixture server that names `hub` in its document; subscribed. */
 async function pushedFeed(name, { inHeader = false } = {}) {
