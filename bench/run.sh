@@ -50,24 +50,21 @@ cargo build --release --quiet --target wasm32-wasip1 --bin bench-pipeline
 say "building the sanitizer throughput benchmark (examples/clean_cost.rs: ours vs ammonia), native and wasm32-wasip1"
 cargo build --release --quiet --example clean_cost
 cargo build --release --quiet --target wasm32-wasip1 --example clean_cost
-SAN_RAW="$TARGET_DIR/wasm32-wasip1/release/examples/clean_cost.wasm"
+# RAW → OUT through wasm-opt with worker-build 0.8.7's arguments for a release build (`-O`,
+# this feature set, names kept; ~20 s), unless OUT is newer.
+optimize() {
+  local raw="$1" out="$2"
+  if [ ! -f "$out" ] || [ "$raw" -nt "$out" ]; then
+    "$WASM_OPT" "$raw" -o "$out.tmp" -O \
+      --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
+      --enable-multivalue --enable-reference-types --enable-exception-handling --debuginfo
+    mv "$out.tmp" "$out"
+  fi
+}
 SAN_WASM="$TARGET_DIR/wasm32-wasip1/release/examples/clean_cost.opt.wasm"
-if [ ! -f "$SAN_WASM" ] || [ "$SAN_RAW" -nt "$SAN_WASM" ]; then
-  "$WASM_OPT" "$SAN_RAW" -o "$SAN_WASM.tmp" -O \
-    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
-    --enable-multivalue --enable-reference-types --enable-exception-handling --debuginfo
-  mv "$SAN_WASM.tmp" "$SAN_WASM"
-fi
-
-WASM_RAW="$TARGET_DIR/wasm32-wasip1/release/bench-pipeline.wasm"
+optimize "$TARGET_DIR/wasm32-wasip1/release/examples/clean_cost.wasm" "$SAN_WASM"
 WASM="$TARGET_DIR/wasm32-wasip1/release/bench-pipeline.opt.wasm"
-if [ ! -f "$WASM" ] || [ "$WASM_RAW" -nt "$WASM" ]; then
-  # worker-build 0.8.7's wasm-opt arguments for a release build (`-O`, this feature set, names kept); ~20 s.
-  "$WASM_OPT" "$WASM_RAW" -o "$WASM.tmp" -O \
-    --enable-mutable-globals --enable-sign-ext --enable-nontrapping-float-to-int --enable-bulk-memory \
-    --enable-multivalue --enable-reference-types --enable-exception-handling --debuginfo
-  mv "$WASM.tmp" "$WASM"
-fi
+optimize "$TARGET_DIR/wasm32-wasip1/release/bench-pipeline.wasm" "$WASM"
 
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT

@@ -433,14 +433,12 @@ impl Subscription {
             }
             Delivery::Gone => None,
             Delivery::Failed => {
-                let since = self.failing_since.unwrap_or(now);
-                if now - since >= GIVE_UP_AFTER_MS {
-                    return None;
-                }
-                self.failures = self.failures.saturating_add(1);
-                self.failing_since = Some(since);
-                self.next_at = now + retry_delay_ms(self.failures, first_retry_ms);
-                Some(self)
+                let (since, tries, next) = (
+                    &mut self.failing_since,
+                    &mut self.failures,
+                    &mut self.next_at,
+                );
+                back_off(since, tries, next, now, first_retry_ms).then_some(self)
             }
         }
     }
@@ -505,14 +503,12 @@ impl Ping {
 
     /// After a failed ping: retry later, or `None` after [`GIVE_UP_AFTER_MS`] of failures.
     pub fn failed(mut self, now: i64, first_retry_ms: i64) -> Option<Self> {
-        let since = self.failing_since.unwrap_or(now);
-        if now - since >= GIVE_UP_AFTER_MS {
-            return None;
-        }
-        self.failures = self.failures.saturating_add(1);
-        self.failing_since = Some(since);
-        self.next_at = now + retry_delay_ms(self.failures, first_retry_ms);
-        Some(self)
+        let (since, tries, next) = (
+            &mut self.failing_since,
+            &mut self.failures,
+            &mut self.next_at,
+        );
+        back_off(since, tries, next, now, first_retry_ms).then_some(self)
     }
 
     /// The form body of the notification (`hub.mode=publish&hub.url=<topic>`).
@@ -577,6 +573,25 @@ pub fn fat_ping(
         _ => syndication::atom(cfg, &newest_first),
     }
     .into_string()
+}
+
+/// Counts one more failure and sets the next try after the backoff; `false` once failures
+/// have lasted [`GIVE_UP_AFTER_MS`] (the caller drops what failed).
+fn back_off(
+    failing_since: &mut Option<i64>,
+    failures: &mut u32,
+    next_at: &mut i64,
+    now: i64,
+    first_retry_ms: i64,
+) -> bool {
+    let since = failing_since.unwrap_or(now);
+    if now - since >= GIVE_UP_AFTER_MS {
+        return false;
+    }
+    *failures = failures.saturating_add(1);
+    *failing_since = Some(since);
+    *next_at = now + retry_delay_ms(*failures, first_retry_ms);
+    true
 }
 
 #[cfg(test)]
