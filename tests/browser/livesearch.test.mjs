@@ -7,23 +7,16 @@
 // own fixture paths (fs.scope()) and searches for words only its own entries carry.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../support/browser.mjs";
 import { startWorker, startFeedServer, api } from "../support/harness.mjs";
 import { contrastProblems } from "../support/contrast.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
 let w, fs, browser;
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup.sh --browser`);
   // Small pages, so a few entries reach past the first one.
   [w, fs] = await Promise.all([startWorker({ vars: { PAGE_SIZE: "5" } }), startFeedServer()]);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

@@ -5,13 +5,12 @@
 // ORRERY_SCREENSHOTS=docs writes the screenshots into docs/ (else into target/screenshots/).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "../support/browser.mjs";
 import { startWorker, startFeedServer, api, ROOT } from "../support/harness.mjs";
 import { contrastProblems } from "../support/contrast.mjs";
 
-const CHROMIUM = process.env.CHROMIUM_BIN || "/usr/bin/chromium";
 const SHOTS = process.env.ORRERY_SCREENSHOTS === "docs" ? path.join(ROOT, "docs") : path.join(ROOT, "target", "screenshots");
 const LOOK = {
   PLANET_NAME: "Planet Example",
@@ -31,13 +30,8 @@ const MEMBERS = [
 ];
 
 before(async () => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: run scripts/setup.sh --browser`);
   [w, fs] = await Promise.all([startWorker({ vars: LOOK }), startFeedServer()]);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM, headless: true,
-    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
   // The members of a small planet: posts today and yesterday, one with a long unbreakable
   // title, a wide <pre> and a wide table (what makes a phone page overflow).
   const now = Date.now();
