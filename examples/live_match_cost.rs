@@ -18,7 +18,7 @@
 
 use std::time::Instant;
 
-use orrery::core::live_query::{LiveDoc, LiveQuery};
+use orrery::core::search::live_query::{LiveDoc, LiveQuery};
 use orrery::core::search::index_doc;
 
 #[path = "support/prose.rs"]

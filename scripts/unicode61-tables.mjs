@@ -1,4 +1,4 @@
-// Writes src/core/unicode61/tables.rs: how SQLite's FTS5 tokenizer `unicode61
+// Writes src/core/search/unicode61/tables.rs: how SQLite's FTS5 tokenizer `unicode61
 // remove_diacritics 2` (the search index's, migrations/0004_fulltext.sql) splits and folds
 // every code point, read from SQLite itself (node:sqlite, Node >= 22.5), so the live
 // matcher (src/core/live_query.rs) tokenizes exactly as the index does.
@@ -6,7 +6,7 @@
 import { DatabaseSync } from "node:sqlite";
 import fs from "node:fs";
 
-const OUT = new URL("../src/core/unicode61/tables.rs", import.meta.url);
+const OUT = new URL("../src/core/search/unicode61/tables.rs", import.meta.url);
 const db = new DatabaseSync(":memory:");
 db.exec(`CREATE VIRTUAL TABLE t USING fts5(x, tokenize="unicode61 remove_diacritics 2")`);
 db.exec(`CREATE VIRTUAL TABLE v USING fts5vocab(t, instance)`);
@@ -68,7 +68,7 @@ if (process.argv.includes("--check")) {
   const old = fs.readFileSync(OUT, "utf8");
   const body = (s) => s.split("\n").slice(2).join("\n");
   if (body(old) !== body(text)) {
-    console.error("src/core/unicode61/tables.rs differs from this SQLite's tokenizer");
+    console.error("src/core/search/unicode61/tables.rs differs from this SQLite's tokenizer");
     process.exit(1);
   }
   console.log(`tables match SQLite ${version}`);

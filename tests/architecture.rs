@@ -197,7 +197,7 @@ fn the_feed_object_is_a_short_shell() {
     let lines = text.lines().count();
     // 250 until WebSub gave the object a third kind of caller (a hub's verification and
     // deliveries, routed in its `fetch`); their work is `edge::feed_websub`'s and
-    // `core::websub`'s.
+    // `core::websub::subscriber`'s.
     assert!(
         lines <= 265,
         "src/edge/feed_object.rs has {lines} lines: move decisions into core::ingest"
@@ -308,7 +308,7 @@ fn wrangler_vars_never_carry_the_admin_token() {
 
 #[test]
 fn the_login_limit_binding_is_what_core_counts_on() {
-    use orrery::core::session::{LOGIN_FAILURES_PER_MINUTE, LOGIN_FAILURE_UNITS};
+    use orrery::core::auth::session::{LOGIN_FAILURES_PER_MINUTE, LOGIN_FAILURE_UNITS};
     let config = jsonc(&fs::read_to_string(root().join("wrangler.jsonc")).expect("config"));
     let limits = config["ratelimits"].as_array().expect("ratelimits");
     let by_name = |name: &str| {

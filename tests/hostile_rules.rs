@@ -3,7 +3,7 @@
 use orrery::core::config::Config;
 use orrery::core::feed::{self, Entry};
 use orrery::core::ingest::{feed_title, FeedStatus};
-use orrery::core::model::{EntryView, FeedView};
+use orrery::core::view_models::{EntryView, FeedView};
 use orrery::core::syndication::{atom, opml, parse_opml, rss};
 use orrery::core::views::{feed_page, feeds_page, HomePage};
 use quick_xml::events::Event;

@@ -3,15 +3,15 @@
 use std::collections::HashMap;
 
 use orrery::core::feed::FIRST_FETCH_MAX_ENTRIES;
-use orrery::core::fetch_policy::FetchOutcome;
+use orrery::core::fetch::FetchOutcome;
 use orrery::core::ingest::{
     self, follow_up, on_alarm, overdue_deadline, plan, recent_times, refresh_gate, watchdog,
     FeedRow, FeedState, FeedStatus, Keep, Move, Plan, RefreshOutcome, Seen, StoredEntry, Wake,
     FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER, MAX_ITEMS_PER_DOCUMENT, OVERDUE_GRACE_MS,
     OVERDUE_SLACK_MS, PAUSED_AFTER,
 };
-use orrery::core::schedule::ScheduleConfig;
-use orrery::core::websub;
+use orrery::core::ingest::schedule::ScheduleConfig;
+use orrery::core::websub::subscriber;
 
 const NOW: i64 = 1_800_000_000_000; // 2027-01-15
 const MIN: i64 = 60_000;
@@ -1429,21 +1429,21 @@ fn rss_with_hub(items: &[(&str, &str, Option<i64>)]) -> Vec<u8> {
     .into_bytes()
 }
 
-fn live_subscription(now: i64, lease_ms: i64) -> websub::Subscription {
-    let ad = websub::Advertised {
+fn live_subscription(now: i64, lease_ms: i64) -> subscriber::Subscription {
+    let ad = subscriber::Advertised {
         hub: "https://hub.example/".into(),
         topic: URL.into(),
     };
-    let mut sub = websub::Subscription::new(ad, "tok".into(), "s".into(), websub::MIN_RENEW_MS);
+    let mut sub = subscriber::Subscription::new(ad, "tok".into(), "s".into(), subscriber::MIN_RENEW_MS);
     sub.requested(now - 1000, None);
-    let intent = websub::Intent {
+    let intent = subscriber::Intent {
         mode: "subscribe".into(),
         topic: URL.into(),
         challenge: "c".into(),
         lease_seconds: Some(lease_ms / 1000),
         reason: None,
     };
-    websub::on_intent(Some(&mut sub), None, "tok", &intent, now);
+    subscriber::on_intent(Some(&mut sub), None, "tok", &intent, now);
     sub
 }
 
@@ -1485,12 +1485,12 @@ fn a_pushed_feed_is_polled_only_as_a_safety_net_and_wakes_to_renew_its_lease() {
         ))
     };
     let polled = run(&state(), doc(), &HashMap::new());
-    assert!(polled.state.next_fetch_at - NOW < websub::SAFETY_POLL_MS);
+    assert!(polled.state.next_fetch_at - NOW < subscriber::SAFETY_POLL_MS);
 
     let mut st = state();
     st.websub = Some(live_subscription(NOW - 1000, 10 * 24 * 3600 * 1000));
     let pushed = run(&st, doc(), &HashMap::new());
-    assert!(pushed.state.next_fetch_at >= NOW + websub::SAFETY_POLL_MS);
+    assert!(pushed.state.next_fetch_at >= NOW + subscriber::SAFETY_POLL_MS);
     // Never slower than the planet's longest interval.
     let slow_cap = ScheduleConfig {
         max_interval_ms: 2 * 3600 * 1000,

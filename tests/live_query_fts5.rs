@@ -5,7 +5,7 @@
 //! FTS5 query the script gave SQLite. The e2e test `tests/e2e/livesearch.test.mjs` does the
 //! same through `/search` and the socket; this one covers many more words and scripts.
 
-use orrery::core::live_query::{LiveDoc, LiveQuery};
+use orrery::core::search::live_query::{LiveDoc, LiveQuery};
 use orrery::core::search::{fts_query, IndexDoc};
 use serde::Deserialize;
 

@@ -7,7 +7,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use orrery::core::live_query::{LiveQuery, MAX_QUERY_CHARS};
+use orrery::core::search::live_query::{LiveQuery, MAX_QUERY_CHARS};
 use orrery::core::protocol::{
     Action, Frame, ServerMsg, SocketState, CLOSE_POLICY, CLOSE_TOO_BIG, MAX_BAD_FRAMES,
     MAX_FRAMES_PER_WINDOW, MAX_FRAME_BYTES, MAX_REASON_BYTES, MAX_RESUMES_PER_WINDOW,

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Who writes without a person behind it: the JSON API (the bearer token) and cron. A
-/// session signed in with the shared token is `core::session::TOKEN_ACTOR`; one signed in
+/// session signed in with the shared token is `core::auth::session::TOKEN_ACTOR`; one signed in
 /// through Cloudflare Access is the person's email.
 pub const API_ACTOR: &str = "api";
 pub const CRON_ACTOR: &str = "cron";

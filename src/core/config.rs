@@ -35,7 +35,7 @@ pub struct Config {
     /// and ping on each publish instead of running their own at `/websub`.
     pub websub_hub: Option<String>,
     /// Seconds before the hub's first retry of a failed delivery (`WEBSUB_RETRY_SECONDS`,
-    /// default 60; each later retry waits four times longer, see `core::websub_hub`).
+    /// default 60; each later retry waits four times longer, see `core::websub::hub`).
     pub websub_retry_seconds: u32,
 }
 

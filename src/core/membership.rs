@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::fetch_policy::check_url;
+use crate::core::fetch::check_url;
 use crate::core::ingest::{self, Member};
 use crate::core::syndication::Outline;
 
@@ -52,7 +52,7 @@ impl Source {
     /// How the admin page names it.
     pub fn describe(&self) -> String {
         match self {
-            Source::Url(u) => crate::core::fetch_policy::public_url(u),
+            Source::Url(u) => crate::core::fetch::public_url(u),
             Source::Asset(p) => format!("assets{p}"),
         }
     }

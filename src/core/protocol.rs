@@ -2,8 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::live_query::{LiveDoc, LiveQuery};
-use crate::core::model::EntryView;
+use crate::core::search::live_query::{LiveDoc, LiveQuery};
+use crate::core::view_models::EntryView;
 
 pub const PROTOCOL: u32 = 1;
 /// Frames larger than this are closed with 1009.

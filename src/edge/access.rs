@@ -1,4 +1,4 @@
-//! Cloudflare Access sign-in at the edge: the team's keys fetched and cached per isolate, the RS256 signature checked with the Worker's own SubtleCrypto (nothing added to the wasm), the claims by `core::access`.
+//! Cloudflare Access sign-in at the edge: the team's keys fetched and cached per isolate, the RS256 signature checked with the Worker's own SubtleCrypto (nothing added to the wasm), the claims by `core::auth::cf_access`.
 
 use std::cell::RefCell;
 
@@ -8,7 +8,7 @@ use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{CryptoKey, SubtleCrypto};
 use worker::{Env, Fetch, Request};
 
-use crate::core::access::{
+use crate::core::auth::cf_access::{
     self, certs_fresh, may_refetch_for_unknown_key, AccessConfig, AccessError, RsaJwk,
     ASSERTION_HEADER, MAX_CERTS_BYTES,
 };
@@ -36,9 +36,9 @@ pub fn assertion(req: &Request, env: &Env) -> Option<(AccessConfig, String)> {
     Some((cfg, token))
 }
 
-/// The email of the person a verified assertion names (see `core::access::check_claims`).
+/// The email of the person a verified assertion names (see `core::auth::cf_access::check_claims`).
 pub async fn verify(cfg: &AccessConfig, token: &str, now_ms: i64) -> Result<String, AccessError> {
-    let a = access::parse(token)?;
+    let a = cf_access::parse(token)?;
     let key = key_for(cfg, &a.kid, now_ms).await?;
     if !rs256_verifies(&key, &a.signature, a.signing_input.as_bytes())
         .await
@@ -49,7 +49,7 @@ pub async fn verify(cfg: &AccessConfig, token: &str, now_ms: i64) -> Result<Stri
     {
         return Err(AccessError::BadSignature);
     }
-    access::check_claims(&a.claims, cfg, now_ms)
+    cf_access::check_claims(&a.claims, cfg, now_ms)
 }
 
 /// The key `kid` from the cached set, fetched when there is none or it is stale, and again
@@ -62,7 +62,7 @@ async fn key_for(cfg: &AccessConfig, kid: &str, now: i64) -> Result<RsaJwk, Acce
             .map(|c| (c.fetched_at, c.jwks.clone()))
     });
     if let Some((fetched_at, jwks)) = &cached {
-        if let Some(k) = access::find_key(jwks, kid)? {
+        if let Some(k) = cf_access::find_key(jwks, kid)? {
             return Ok(k);
         }
         if !may_refetch_for_unknown_key(*fetched_at, now) {
@@ -70,7 +70,7 @@ async fn key_for(cfg: &AccessConfig, kid: &str, now: i64) -> Result<RsaJwk, Acce
         }
     }
     let jwks = fetch_certs(&cfg.certs_url).await?;
-    let found = access::find_key(&jwks, kid)?;
+    let found = cf_access::find_key(&jwks, kid)?;
     CERTS.with(|c| {
         *c.borrow_mut() = Some(Certs {
             url: cfg.certs_url.clone(),

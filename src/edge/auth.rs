@@ -1,11 +1,11 @@
-//! Admin authentication for the API bearer, the sign-in form and Cloudflare Access: the token's rules (`core::session`), a constant-time check, an Access assertion verified (`edge::access`), guesses of either throttled per client address (`LOGIN_LIMIT`).
+//! Admin authentication for the API bearer, the sign-in form and Cloudflare Access: the token's rules (`core::auth::session`), a constant-time check, an Access assertion verified (`edge::access`), guesses of either throttled per client address (`LOGIN_LIMIT`).
 
 use futures::future::join_all;
 use worker::{Env, Request};
 
-use crate::core::session::{check_admin_token, constant_time_eq, login_limit_units};
+use crate::core::auth::session::{check_admin_token, constant_time_eq, login_limit_units};
 use crate::edge::{access, env, error::AppError};
-use crate::routes::client_key;
+use crate::core::routes::client_key;
 
 /// The configured admin token, when it may authorize this request: none configured is a
 /// 401 (every write refused), a short or development token off loopback a 403 saying why.

@@ -3,7 +3,7 @@
 use worker::{D1Database, Env, ObjectNamespace};
 
 use crate::core::config::Config;
-use crate::core::schedule::ScheduleConfig;
+use crate::core::ingest::schedule::ScheduleConfig;
 
 pub fn config(env: &Env) -> Config {
     Config::from_lookup(|k| env.var(k).ok().map(|v| v.to_string()))
@@ -11,7 +11,7 @@ pub fn config(env: &Env) -> Config {
 
 /// The admin bearer token (a secret in production, `.dev.vars` / `--var` locally). The
 /// Worker cannot tell a secret from a plain var at run time, so a test keeps it out of
-/// `wrangler.jsonc` `vars`; its rules (length, the dev default) are `core::session`'s.
+/// `wrangler.jsonc` `vars`; its rules (length, the dev default) are `core::auth::session`'s.
 pub fn admin_token(env: &Env) -> Option<String> {
     env.secret("ADMIN_TOKEN")
         .ok()
@@ -58,7 +58,7 @@ pub fn now_ms() -> i64 {
     worker::Date::now().as_millis() as i64
 }
 
-/// Fetch intervals from `vars` (rules in `core::schedule`).
+/// Fetch intervals from `vars` (rules in `core::ingest::schedule`).
 pub fn schedule_config(env: &Env) -> ScheduleConfig {
     ScheduleConfig::from_lookup(|k| env.var(k).ok().map(|v| v.to_string()))
 }

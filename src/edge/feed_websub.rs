@@ -1,4 +1,4 @@
-//! A FeedObject's WebSub subscription at the edge: requests to the hub, the hub's verification of intent, content deliveries. Every decision is `core::websub`'s; this moves bytes.
+//! A FeedObject's WebSub subscription at the edge: requests to the hub, the hub's verification of intent, content deliveries. Every decision is `core::websub::subscriber`'s; this moves bytes.
 
 use std::time::Duration;
 
@@ -6,11 +6,11 @@ use futures::future::{select, Either};
 use serde::{Deserialize, Serialize};
 use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response, State};
 
-use crate::core::fetch_policy::{check_not_own, check_url, FetchOutcome};
+use crate::core::fetch::{check_not_own, check_url, FetchOutcome};
 use crate::core::ingest::{
     FeedState, FeedStatus, Plan, RefreshOutcome, RefreshReport, ALARM_SLACK_MS,
 };
-use crate::core::websub::{self, DocLinks, Intent, IntentAnswer, Leaving, PushRefused};
+use crate::core::websub::subscriber::{self, DocLinks, Intent, IntentAnswer, Leaving, PushRefused};
 use crate::edge::error::AppError;
 use crate::edge::fetcher::Fetched;
 use crate::edge::{env, feed_storage as storage, meter, store};
@@ -36,7 +36,7 @@ pub enum WebSubIn {
 /// The key callback tokens are made with; `None` without an admin token (then the
 /// planet subscribes to no hub: it could not tell its own callbacks from guesses).
 pub fn key(env: &Env) -> Option<[u8; 32]> {
-    env::admin_token(env).map(|t| websub::websub_key(&t))
+    env::admin_token(env).map(|t| subscriber::websub_key(&t))
 }
 
 /// Renewals at least this far apart (`WEBSUB_MIN_RENEW_SECONDS`, for tests; default an hour).
@@ -44,7 +44,7 @@ fn min_renew_ms(env: &Env) -> i64 {
     env.var("WEBSUB_MIN_RENEW_SECONDS")
         .ok()
         .and_then(|v| v.to_string().trim().parse::<i64>().ok())
-        .map_or(websub::MIN_RENEW_MS, |s| s.max(1) * 1000)
+        .map_or(subscriber::MIN_RENEW_MS, |s| s.max(1) * 1000)
 }
 
 fn callback_url(env: &Env, feed_id: i64, token: &str) -> String {
@@ -103,10 +103,10 @@ fn advertised(
     };
     let base = worker::Url::parse(fetched_url).ok();
     let header = match (header, base) {
-        (Some(h), Some(b)) => websub::link_header(h, &b),
+        (Some(h), Some(b)) => subscriber::link_header(h, &b),
         _ => (None, None),
     };
-    let ad = websub::discover(
+    let ad = subscriber::discover(
         header,
         links.hub.as_deref(),
         links.self_url.as_deref(),
@@ -118,14 +118,14 @@ fn advertised(
         worker::Url::parse(&ad.hub).is_ok_and(|u| check_not_own(&u, &own).is_ok())
     });
     let feed_id = st.feed_id;
-    st.websub = websub::rediscover(st.websub.take(), ad, min_renew_ms(env), || {
+    st.websub = subscriber::rediscover(st.websub.take(), ad, min_renew_ms(env), || {
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let secret = format!(
             "{}{}",
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
-        (websub::callback_token(&key, feed_id, &nonce), secret)
+        (subscriber::callback_token(&key, feed_id, &nonce), secret)
     });
 }
 
@@ -148,7 +148,7 @@ pub async fn send_due(state: &State, env: &Env, now: i64) -> worker::Result<()> 
     };
     sub.requested(now, None);
     let hub = sub.hub.clone();
-    let form = websub::request_form(sub, "subscribe", &callback_url(env, feed_id, &sub.token));
+    let form = subscriber::request_form(sub, "subscribe", &callback_url(env, feed_id, &sub.token));
     storage::save(state, &st).await?;
     let sent = post_form(env, &hub, form).await;
     // Read again: the hub's verification may have come in meanwhile.
@@ -173,7 +173,7 @@ pub async fn leave(state: &State, env: &Env, st: Option<&FeedState>) -> worker::
         return Ok(());
     };
     let feed_id = st.map_or(0, |s| s.feed_id);
-    let form = websub::request_form(sub, "unsubscribe", &callback_url(env, feed_id, &sub.token));
+    let form = subscriber::request_form(sub, "unsubscribe", &callback_url(env, feed_id, &sub.token));
     match post_form(env, &sub.hub, form).await {
         Ok(()) => {
             let note = Leaving {
@@ -226,7 +226,7 @@ async fn answer_intent(
         None
     };
     let sub = st.and_then(|s| s.websub.as_mut());
-    let answer = websub::on_intent(sub, leaving.as_ref(), token, &intent, now);
+    let answer = subscriber::on_intent(sub, leaving.as_ref(), token, &intent, now);
     Ok(match answer {
         IntentAnswer::Confirm(challenge) => {
             if leaving.is_some() {
@@ -252,7 +252,7 @@ pub fn check_push(
     body: Vec<u8>,
 ) -> Result<Option<Vec<u8>>, worker::Result<Response>> {
     let sub = st.and_then(|s| s.websub.as_ref());
-    let checked = websub::check_push(sub, token, signature, &body);
+    let checked = subscriber::check_push(sub, token, signature, &body);
     checked
         .map(|()| (!body.is_empty()).then_some(body))
         .map_err(|e| match e {

@@ -4,11 +4,11 @@ use serde::Serialize;
 use worker::Env;
 
 use crate::core::feed::discover::{self, FeedLink};
-use crate::core::fetch_policy::{check_url, FetchOutcome};
+use crate::core::fetch::{check_url, FetchOutcome};
 use crate::core::ingest::{
     self, Change, FeedStatus, Member, MemberPatch, RefreshOutcome, RefreshReport,
 };
-use crate::core::model::{FeedDetail, FeedView};
+use crate::core::view_models::{FeedDetail, FeedView};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::fetcher::{fetch_feed, FetchRequest};
 use crate::edge::{env, rpc, store};

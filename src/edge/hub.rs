@@ -8,8 +8,8 @@ use worker::{
     web_sys, D1Database, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
-use crate::core::live_query::{LiveDoc, LiveQuery};
-use crate::core::model::EntryView;
+use crate::core::search::live_query::{LiveDoc, LiveQuery};
+use crate::core::view_models::EntryView;
 use crate::core::protocol::{
     self, Action, Frame, ServerMsg, SocketState, MAX_RESUME_ENTRIES, MAX_RESUME_UPDATES,
     MAX_SOCKETS_PER_CLIENT,
@@ -100,7 +100,7 @@ pub struct Outgoing<'a> {
 }
 
 impl Outgoing<'_> {
-    /// The entry's index text, as a followed search matches it (`core::live_query`).
+    /// The entry's index text, as a followed search matches it (`core::search::live_query`).
     fn doc(&self) -> &LiveDoc {
         self.doc.get_or_init(|| LiveDoc::of_entry(self.entry))
     }

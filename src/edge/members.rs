@@ -5,7 +5,7 @@
 
 use worker::{Cache, Env, Response};
 
-use crate::core::model::FeedView;
+use crate::core::view_models::FeedView;
 use crate::edge::error::AppResult;
 use crate::edge::{env, store};
 

@@ -3,7 +3,7 @@
 use futures::StreamExt;
 use worker::Env;
 
-use crate::core::fetch_policy::FetchOutcome;
+use crate::core::fetch::FetchOutcome;
 use crate::core::ingest::{Change, Changed};
 use crate::core::membership::{
     self, MembershipConfig, MembershipPanel, Named, Source, SyncReport, CAPS, MAX_DOCUMENT_BYTES,

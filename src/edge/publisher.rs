@@ -1,4 +1,4 @@
-//! The WebSub publisher: one Durable Object that verifies subscribers of the planet's feeds, keeps their subscriptions and pushes each new entry to them as a signed fat ping, retried by alarm; or pings the external hub `WEBSUB_HUB` names. Every decision is `core::websub_hub`'s.
+//! The WebSub publisher: one Durable Object that verifies subscribers of the planet's feeds, keeps their subscriptions and pushes each new entry to them as a signed fat ping, retried by alarm; or pings the external hub `WEBSUB_HUB` names. Every decision is `core::websub::hub`'s.
 //!
 //! Budget: the Room pokes this object after a broadcast only while someone is subscribed
 //! (or an external hub is set). The object tells the Room when that changes (a [`Flag`],
@@ -21,10 +21,10 @@ use worker::{
 };
 
 use crate::core::config::Config;
-use crate::core::fetch_policy::check_url;
-use crate::core::model::{EntryView, FeedView};
-use crate::core::websub::sign;
-use crate::core::websub_hub::{
+use crate::core::fetch::check_url;
+use crate::core::view_models::{EntryView, FeedView};
+use crate::core::websub::subscriber::sign;
+use crate::core::websub::hub::{
     challenge_echoed, delivery_outcome, fat_ping, link_header, pick, topics_touched, Delivery,
     Held, Intent, Job, Mode, Ping, Subscription, Topic, ENTRIES_PER_PING, IN_FLIGHT_PER_HOST,
     REQUEST_TIMEOUT_MS, ROUNDS, SUBREQUESTS,
@@ -163,7 +163,7 @@ impl Publisher {
                 .count(),
             renewal: subs.iter().any(|(k, _)| *k == intent.sub_key()),
         };
-        if let Err(e) = crate::core::websub_hub::admit(&intent, &held) {
+        if let Err(e) = crate::core::websub::hub::admit(&intent, &held) {
             return Ok(Err(e.to_string()));
         }
         let text = serde_json::to_string(&intent).map_err(|e| e.to_string())?;

@@ -14,7 +14,7 @@ use crate::core::ingest::{
     Changed, EntryWrite, FeedFilter, FeedRow, FeedSettings, Member, Move, StoredEntry,
 };
 use crate::core::membership::{Current, Listed, SyncReport, Update, LEFT_REASON};
-use crate::core::model::{Counts, EntryView, FeedDetail, FeedView};
+use crate::core::view_models::{Counts, EntryView, FeedDetail, FeedView};
 use crate::edge::meter;
 
 pub type StoreResult<T> = worker::Result<T>;
@@ -77,7 +77,7 @@ impl From<EntryRow> for EntryView {
             .filter(|t| !t.trim().is_empty())
             .or(r
                 .feed_url
-                .map(|u| crate::core::fetch_policy::public_url(&u)))
+                .map(|u| crate::core::fetch::public_url(&u)))
             .unwrap_or_default();
         EntryView {
             id: r.id,

@@ -4,7 +4,7 @@ use serde::Serialize;
 use url::Url;
 
 use super::text::xml_text;
-use super::xml::attrs;
+use super::parse::xml::attrs;
 
 /// Feeds one page may announce that Orrery lists at most.
 pub const MAX_LINKS: usize = 10;

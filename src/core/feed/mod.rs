@@ -1,23 +1,18 @@
 //! Feed pipeline: parse cheaply (identity, fingerprint, dates), then sanitize only what will be stored.
 
-mod dates;
+mod decode;
 pub mod discover;
-mod encoding;
-mod fallback;
 mod hash;
-mod json_feed;
-mod media;
+mod parse;
 pub mod sanitize;
 mod text;
-mod xml;
-mod xml_feed;
 
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-pub use dates::parse_date;
+pub use parse::dates::parse_date;
 pub use sanitize::MAX_CONTENT_BYTES;
 pub use text::{html_to_text, truncate_words, xml_chars};
 
@@ -221,7 +216,7 @@ pub struct RawEntry {
     summary: Option<Body>,
     /// Enclosures and media, rendered after the body (absent from rows carried before they were read).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    media: Vec<media::Media>,
+    media: Vec<parse::media::Media>,
     /// xml:base in scope for the content, resolved.
     content_base: Option<Arc<str>>,
     feed_url: Option<Arc<str>>,
@@ -287,19 +282,19 @@ pub fn parse(bytes: &[u8], feed_url: &str) -> Result<FeedDoc, ParseError> {
     let base = Url::parse(feed_url.trim())
         .ok()
         .filter(|u| matches!(u.scheme(), "http" | "https"));
-    let text = encoding::decode(bytes);
+    let text = decode::decode(bytes);
     let trimmed = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
     if trimmed.is_empty() {
         return Err(ParseError::Empty);
     }
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        return json_feed::parse(trimmed, base.as_ref());
+        return parse::json::parse(trimmed, base.as_ref());
     }
-    match xml_feed::parse(trimmed, base.as_ref()) {
+    match parse::xml_feed::parse(trimmed, base.as_ref()) {
         Ok(doc) if !doc.entries.is_empty() => Ok(doc),
         Err(e @ (ParseError::Empty | ParseError::Html)) => Err(e),
         // A second opinion where the lenient scanner found nothing.
-        mine => match fallback::parse(bytes, base.as_ref()) {
+        mine => match parse::fallback::parse(bytes, base.as_ref()) {
             Some(doc) if !doc.entries.is_empty() => Ok(doc),
             _ => mine,
         },
@@ -435,7 +430,7 @@ impl RawEntry {
         if truncated {
             sanitize::continued(self.url.as_deref(), &mut content_html);
         }
-        media::render(&self.media, &mut content_html);
+        parse::media::render(&self.media, &mut content_html);
         let title = if !self.title.is_empty() {
             self.title.clone()
         } else if !summary_text.is_empty() {

@@ -7,6 +7,7 @@
 //! arguments, so every rule has a native test (`tests/ingest_rules.rs`).
 
 mod plan;
+pub mod schedule;
 mod settings;
 mod state;
 

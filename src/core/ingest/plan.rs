@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use super::state::{overdue_deadline, FeedState, FeedStatus, RowDigest, GONE_AFTER};
 use crate::core::feed::{self, Entry, FeedDoc, RawEntry, FIRST_FETCH_MAX_ENTRIES};
-use crate::core::fetch_policy::FetchOutcome;
-use crate::core::model::EntryView;
-use crate::core::schedule::{self, FetchHints, ScheduleConfig};
-use crate::core::websub::{self, DocLinks};
+use crate::core::fetch::FetchOutcome;
+use crate::core::view_models::EntryView;
+use crate::core::ingest::schedule::{self, FetchHints, ScheduleConfig};
+use crate::core::websub::subscriber::{self, DocLinks};
 
 /// How many recent publish times feed the adaptive schedule.
 pub const RECENT_TIMES: usize = 20;
@@ -568,7 +568,7 @@ fn succeed(st: &mut FeedState, cache_max_age_s: Option<i64>, now: i64, cfg: &Sch
     st.next_fetch_at = schedule::next_fetch_after_success(now, cfg, &hints, st.seed(now));
     if st.push_live(now) {
         // A hub pushes this feed: polling is only a safety net for pushes it loses.
-        let slow = now + websub::SAFETY_POLL_MS.min(cfg.max_interval_ms);
+        let slow = now + subscriber::SAFETY_POLL_MS.min(cfg.max_interval_ms);
         st.next_fetch_at = st.next_fetch_at.max(slow);
     }
 }
@@ -778,7 +778,7 @@ fn member_title(st: &FeedState, doc_title: &str) -> String {
 /// The name entries are shown under: the feed's title, else its URL as the public may see it.
 pub fn feed_title(title: &str, url: &str) -> String {
     if title.trim().is_empty() {
-        crate::core::fetch_policy::public_url(url)
+        crate::core::fetch::public_url(url)
     } else {
         title.to_string()
     }

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::websub::Subscription;
+use crate::core::websub::subscriber::Subscription;
 
 /// Consecutive failures after which a feed is shown as failing.
 pub const FAILING_AFTER: u32 = 3;

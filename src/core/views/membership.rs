@@ -3,7 +3,7 @@
 use maud::{html, Markup};
 
 use super::human_time;
-use crate::core::fetch_policy::{public_text, public_url};
+use crate::core::fetch::{public_text, public_url};
 use crate::core::membership::{ImportLine, MembershipPanel, Named, SyncReport, CAPS};
 
 fn member(n: &Named) -> Markup {

@@ -7,11 +7,11 @@ use super::{entry_article, entry_whole, human_time, iso_time, layout, layout_wit
 use crate::core::audit::AuditPage;
 use crate::core::config::Config;
 use crate::core::feed::discover::FeedLink;
-use crate::core::fetch_policy::{public_text, public_url};
+use crate::core::fetch::{public_text, public_url};
 use crate::core::ingest::FeedStatus;
-use crate::core::live_query::LiveQuery;
+use crate::core::search::live_query::LiveQuery;
 use crate::core::membership::MembershipPanel;
-use crate::core::model::{EntryView, FeedDetail, FeedView};
+use crate::core::view_models::{EntryView, FeedDetail, FeedView};
 use crate::core::search::{self, Highlight, Piece};
 
 /// The river of news: newest first, paged back with `?before=`.

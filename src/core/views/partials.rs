@@ -3,7 +3,7 @@
 use maud::{html, Markup};
 
 use super::{human_time, iso_time, SanitizedHtml};
-use crate::core::model::EntryView;
+use crate::core::view_models::EntryView;
 
 /// Bodies longer than this (bytes of stored HTML) are shown collapsed in the river,
 /// ending in a "Read more" link to the entry's own page, where they are shown whole.

@@ -8,7 +8,7 @@ use crate::core::audit::{AuditPage, AUDIT_PAGE_SIZE};
 use crate::core::feed::discover::FeedLink;
 use crate::core::ingest::{FeedFilter, MemberPatch, PlatformTrouble};
 use crate::core::membership::ImportLine;
-use crate::core::session::{self, COOKIE_NAME};
+use crate::core::auth::session::{self, COOKIE_NAME};
 use crate::core::views;
 use crate::edge::auth::{access_identity, check_token, usable_token};
 use crate::edge::error::{AppError, AppResult};

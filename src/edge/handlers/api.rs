@@ -7,7 +7,7 @@ use worker::{Env, Request, Response};
 use super::query_i64;
 use crate::core::audit::API_ACTOR;
 use crate::core::ingest::{MemberPatch, PlatformTrouble};
-use crate::core::model::{Counts, EntryView};
+use crate::core::view_models::{Counts, EntryView};
 use crate::edge::auth::require_admin;
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, feeds, store};

@@ -12,7 +12,7 @@ use worker::{Cache, Context, Env, Method, Request, Response};
 
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, members};
-use crate::routes::{client_key, none_match, route, Route};
+use crate::core::routes::{client_key, none_match, route, Route};
 
 pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let path = req.path();

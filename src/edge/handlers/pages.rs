@@ -4,12 +4,12 @@ use maud::Markup;
 use worker::{Env, Request, Response};
 
 use super::query_i64;
-use crate::core::model::EntryView;
+use crate::core::view_models::EntryView;
 use crate::core::views;
-use crate::core::websub_hub::{self, Topic};
+use crate::core::websub::hub::{self as websub_hub, Topic};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, members, store};
-use crate::routes::etag;
+use crate::core::routes::etag;
 
 /// Browsers revalidate; the edge cache's lifetime (`s-maxage`) is set in one place,
 /// `handlers::handle`, from PAGE_CACHE_SECONDS.
@@ -179,9 +179,9 @@ pub async fn search(req: &Request, env: &Env) -> AppResult<Response> {
 }
 
 /// `/feed.atom`, `/feed.rss`, `/feed.rss10`, `/feeds.opml`, `/foafroll.xml`.
-pub async fn syndication(env: &Env, what: crate::routes::Route) -> AppResult<Response> {
+pub async fn syndication(env: &Env, what: crate::core::routes::Route) -> AppResult<Response> {
     use crate::core::syndication;
-    use crate::routes::Route;
+    use crate::core::routes::Route;
     let cfg = env::config(env);
     let db = env::db(env)?;
     let (body, ctype) = match what {

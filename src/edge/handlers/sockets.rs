@@ -5,7 +5,7 @@ use worker::{Env, Request, Response};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::rpc::{self, Client};
 use crate::edge::{env, store};
-use crate::routes::{client_key, shard_for, socket_origin_allowed};
+use crate::core::routes::{client_key, shard_for, socket_origin_allowed};
 
 /// An upgrade from this planet's pages or an API client, and who the client is.
 fn check(req: &Request, env: &Env) -> AppResult<Client> {

@@ -3,8 +3,8 @@
 use worker::{Env, Method, Request, Response};
 
 use super::read_capped;
-use crate::core::fetch_policy::MAX_BODY_BYTES;
-use crate::core::websub::token_is_ours;
+use crate::core::fetch::MAX_BODY_BYTES;
+use crate::core::websub::subscriber::token_is_ours;
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::feed_websub::{self, WebSubIn};
 use crate::edge::{env, rpc};

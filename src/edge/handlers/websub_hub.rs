@@ -4,7 +4,7 @@ use serde_json::json;
 use worker::{Env, Request, Response};
 
 use super::read_capped;
-use crate::core::websub_hub::{parse_request, HubError};
+use crate::core::websub::hub::{parse_request, HubError};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, publisher, store};
 

@@ -5,10 +5,10 @@ use std::sync::Arc;
 use feed_rs::model::{Feed, FeedType, Text};
 use url::Url;
 
-use super::hash::Fingerprint;
+use crate::core::feed::hash::Fingerprint;
 use super::media::{self, Media};
-use super::text::{guess_text, html_to_text};
-use super::{absolute_url, identity, Body, FeedDoc, FeedFormat, RawEntry};
+use crate::core::feed::text::{guess_text, html_to_text};
+use crate::core::feed::{absolute_url, identity, Body, FeedDoc, FeedFormat, RawEntry};
 
 /// Plain text of a feed-rs text: HTML stripped where it is typed HTML, guessed where untyped.
 fn plain(t: &Option<Text>) -> String {
@@ -62,7 +62,7 @@ pub fn parse(bytes: &[u8], feed_url: Option<&Url>) -> Option<FeedDoc> {
     // feed-rs gets the text our encoding stage decoded, without its XML declaration: quick-xml
     // then never switches encodings, which panics when the declaration is long (fuzz case) and
     // mis-decodes a declaration that lies.
-    let text = super::encoding::decode(bytes);
+    let text = crate::core::feed::decode::decode(bytes);
     let text = text.trim_start_matches(|c: char| c.is_whitespace() || c == '\u{feff}');
     let text = match text.strip_prefix("<?xml") {
         Some(rest) => rest.find("?>").map_or(text, |p| &rest[p + 2..]),
@@ -85,7 +85,7 @@ pub fn parse(bytes: &[u8], feed_url: Option<&Url>) -> Option<FeedDoc> {
     let entries = feed
         .entries
         .iter()
-        .take(super::MAX_ITEMS_PER_DOCUMENT)
+        .take(crate::core::feed::MAX_ITEMS_PER_DOCUMENT)
         .map(|e| {
             let title = plain(&e.title);
             let url = e.links.iter().find_map(|l| absolute_url(&l.href, feed_url));
@@ -135,7 +135,7 @@ pub fn parse(bytes: &[u8], feed_url: Option<&Url>) -> Option<FeedDoc> {
                 content_base: None,
                 feed_url: feed_arc.clone(),
                 clipped: false,
-                categories: super::categories(
+                categories: crate::core::feed::categories(
                     e.categories
                         .iter()
                         .map(|c| std::borrow::Cow::Borrowed(c.term.as_str())),

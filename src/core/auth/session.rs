@@ -3,7 +3,7 @@
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::core::access::{base64url_decode, base64url_encode};
+use crate::core::auth::cf_access::{base64url_decode, base64url_encode};
 
 type HmacSha256 = Hmac<Sha256>;
 

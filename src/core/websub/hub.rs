@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::core::config::Config;
-use crate::core::fetch_policy::{check_url, PolicyError};
-use crate::core::model::{EntryView, FeedView};
+use crate::core::fetch::{check_url, PolicyError};
+use crate::core::view_models::{EntryView, FeedView};
 
 /// `hub.secret` must be shorter than this many bytes (the spec's limit).
 pub const MAX_SECRET_BYTES: usize = 200;
@@ -192,7 +192,7 @@ fn pair_key(topic: Topic, callback: &str) -> String {
         .chain_update(b"\n")
         .chain_update(callback.as_bytes())
         .finalize();
-    crate::core::websub::hex(&digest[..16])
+    crate::core::websub::subscriber::hex(&digest[..16])
 }
 
 /// Why a subscription request is refused (each a 4xx with this text).

@@ -10,7 +10,7 @@ const MAX_PARSED: usize = 16;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(super) enum MediaKind {
+pub(in crate::core::feed) enum MediaKind {
     Audio,
     Video,
     Image,
@@ -23,7 +23,7 @@ pub(super) enum MediaKind {
 
 /// One media item; every URL in it is absolute http(s) (checked as links are).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(super) struct Media {
+pub(in crate::core::feed) struct Media {
     pub url: String,
     pub kind: MediaKind,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,7 +130,7 @@ fn classify(mime: Option<&str>, medium: Option<&str>, url: &str) -> Option<Media
 }
 
 /// A duration in seconds: `3600`, `62:03`, `1:02:03` (fractions of a second ignored).
-pub(super) fn parse_duration(s: &str) -> Option<u32> {
+pub(in crate::core::feed) fn parse_duration(s: &str) -> Option<u32> {
     let s = s.trim();
     if s.is_empty() || s.len() > 16 {
         return None;
@@ -153,12 +153,12 @@ pub(super) fn parse_duration(s: &str) -> Option<u32> {
 }
 
 /// A positive integer attribute value.
-pub(super) fn parse_count<T: std::str::FromStr + PartialOrd + Default>(s: &str) -> Option<T> {
+pub(in crate::core::feed) fn parse_count<T: std::str::FromStr + PartialOrd + Default>(s: &str) -> Option<T> {
     s.trim().parse().ok().filter(|n| *n > T::default())
 }
 
 /// Merges items with the same URL (an enclosure repeated as `media:content`) and bounds the list.
-pub(super) fn finish(items: Vec<Media>) -> Vec<Media> {
+pub(in crate::core::feed) fn finish(items: Vec<Media>) -> Vec<Media> {
     let mut out: Vec<Media> = Vec::with_capacity(items.len().min(MAX_PARSED));
     for m in items {
         if let Some(seen) = out.iter_mut().find(|o| o.url == m.url) {
@@ -180,7 +180,7 @@ pub(super) fn finish(items: Vec<Media>) -> Vec<Media> {
 }
 
 /// Gives `duration_s` (iTunes' episode duration) to the first player that has none.
-pub(super) fn set_duration(items: &mut [Media], duration_s: Option<u32>) {
+pub(in crate::core::feed) fn set_duration(items: &mut [Media], duration_s: Option<u32>) {
     if let Some(d) = duration_s {
         if let Some(m) = items
             .iter_mut()
@@ -273,7 +273,7 @@ fn image(url: &str, alt: Option<&str>, m: &Media, out: &mut String) {
 /// at most [`MAX_MEDIA`], none the body already shows, a thumbnail only as a video's poster or
 /// where there is nothing else to show. Built here, every attribute escaped; every URL was
 /// checked when it was read.
-pub(super) fn render(items: &[Media], html: &mut String) {
+pub(in crate::core::feed) fn render(items: &[Media], html: &mut String) {
     let first_thumbnail = items.iter().find(|m| m.kind == MediaKind::Thumbnail);
     let other = html.contains("<img")
         || html.contains("<video")

@@ -7,14 +7,14 @@
 //! author or body) of [`index_doc`]. A phrase with no tokens (`-`) is ignored by FTS5, and
 //! a query with no phrase left matches nothing. [`LiveQuery`] is that query, parsed once
 //! when a socket subscribes; [`LiveDoc`] is that index text of one entry, tokenized once
-//! per broadcast with the index's own tokenizer ([`crate::core::unicode61`]), so every
+//! per broadcast with the index's own tokenizer ([`crate::core::search::unicode61`]), so every
 //! socket's query is a few binary searches on it.
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::model::EntryView;
+use crate::core::view_models::EntryView;
 use crate::core::search::{index_doc, query_terms, IndexDoc};
-use crate::core::unicode61;
+use crate::core::search::unicode61;
 
 /// Characters of a followed query at most (the search form's `maxlength`).
 pub const MAX_QUERY_CHARS: usize = 200;

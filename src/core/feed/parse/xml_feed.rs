@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use url::Url;
 
-use super::hash::Fingerprint;
+use crate::core::feed::hash::Fingerprint;
 use super::media::{self, Media};
-use super::text::{collapse_ws, field_text, truncate_words, xml_text, TextKind};
+use crate::core::feed::text::{collapse_ws, field_text, truncate_words, xml_text, TextKind};
 use super::xml::{attr, attrs, line_of, Tok, Tokenizer};
-use super::{absolute_url, dates, identity, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
+use super::dates;
+use crate::core::feed::{absolute_url, identity, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ns {
@@ -457,7 +458,7 @@ pub fn parse(doc: &str, feed_url: Option<&Url>) -> Result<FeedDoc, ParseError> {
     };
     let mut parser = FeedParser::new(doc, feed_url, name, attrs, empty)?;
     // Past the item cap nothing more is read (metadata after the items is rare).
-    while !parser.root_closed && parser.entries.len() < super::MAX_ITEMS_PER_DOCUMENT {
+    while !parser.root_closed && parser.entries.len() < crate::core::feed::MAX_ITEMS_PER_DOCUMENT {
         match toks.next() {
             Some(Tok::Start {
                 name,
@@ -1015,7 +1016,7 @@ impl<'a> EntryDraft<'a> {
             }
             EntryField::Duration => first(&mut self.duration, raw),
             EntryField::Category => {
-                if self.categories.len() < super::MAX_CATEGORIES {
+                if self.categories.len() < crate::core::feed::MAX_CATEGORIES {
                     self.categories.push(raw);
                 }
             }
@@ -1101,7 +1102,7 @@ impl<'a> EntryDraft<'a> {
             content: content.map(|(r, k)| body(r, k)),
             summary: summary.map(|(r, k)| body(r, k)),
             media: self.media(feed_url),
-            categories: super::categories(self.categories.iter().map(|c| xml_text(c).into())),
+            categories: crate::core::feed::categories(self.categories.iter().map(|c| xml_text(c).into())),
             content_base: self.content_base.or(self.base),
             feed_url: feed_arc.clone(),
             clipped: false,

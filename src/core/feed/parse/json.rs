@@ -5,10 +5,11 @@ use std::sync::Arc;
 use serde_json::Value;
 use url::Url;
 
-use super::hash::Fingerprint;
+use crate::core::feed::hash::Fingerprint;
 use super::media::{self, Media};
-use super::text::{collapse_ws, guess_text, html_to_text};
-use super::{absolute_url, dates, identity, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
+use crate::core::feed::text::{collapse_ws, guess_text, html_to_text};
+use super::dates;
+use crate::core::feed::{absolute_url, identity, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
 
 fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
@@ -40,7 +41,7 @@ pub fn parse(text: &str, feed_url: Option<&Url>) -> Result<FeedDoc, ParseError> 
             items
                 .iter()
                 .filter(|i| i.is_object())
-                .take(super::MAX_ITEMS_PER_DOCUMENT)
+                .take(crate::core::feed::MAX_ITEMS_PER_DOCUMENT)
                 .map(|i| entry(i, feed_url, &feed_arc, feed_author))
                 .collect()
         })
@@ -125,7 +126,7 @@ fn entry(
         content_base: None,
         feed_url: feed_arc.clone(),
         clipped: false,
-        categories: super::categories(
+        categories: crate::core::feed::categories(
             i.get("tags")
                 .and_then(Value::as_array)
                 .into_iter()

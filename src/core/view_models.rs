@@ -4,7 +4,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::core::fetch_policy::{public_text, public_url};
+use crate::core::fetch::{public_text, public_url};
 use crate::core::ingest::{FeedFilter, FeedStatus, Member};
 
 /// An entry as readers see it (JSON API and socket `entry` messages).

@@ -7,10 +7,10 @@ use maud::{html, Markup, PreEscaped};
 
 use crate::core::config::Config;
 use crate::core::feed::xml_chars;
-use crate::core::fetch_policy::public_url;
-use crate::core::model::{EntryView, FeedView};
+use crate::core::fetch::public_url;
+use crate::core::view_models::{EntryView, FeedView};
 use crate::core::views::iso_time;
-use crate::core::websub_hub::{hub_url, Topic};
+use crate::core::websub::hub::{hub_url, Topic};
 
 const XML_DECL: PreEscaped<&str> = PreEscaped("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
 

@@ -21,6 +21,9 @@
 //! made here from the result rows ([`snippet`]), which costs one `html_to_text` per
 //! result shown: a page of results, not the corpus.
 
+pub mod live_query;
+pub mod unicode61;
+
 use crate::core::feed::html_to_text;
 
 /// Results per search page.
@@ -116,9 +119,9 @@ pub struct Piece {
 }
 
 /// How a reader's words are found in text for highlighting, with the index's own
-/// tokenizer ([`crate::core::unicode61`]): words compared case- and accent-insensitively,
+/// tokenizer ([`crate::core::search::unicode61`]): words compared case- and accent-insensitively,
 /// the last query word also as a prefix. (Which entries match is FTS5's, or, live,
-/// [`crate::core::live_query`]'s, decision: this only marks words.)
+/// [`crate::core::search::live_query`]'s, decision: this only marks words.)
 #[derive(Debug, Clone)]
 pub struct Matcher {
     words: Vec<String>,
@@ -248,7 +251,7 @@ fn pieces(text: &str, hits: &[(usize, usize)]) -> Vec<Piece> {
 
 /// The words of `text` as the index's tokenizer sees them: byte range and folded form.
 fn tokens(text: &str) -> impl Iterator<Item = ((usize, usize), String)> + '_ {
-    crate::core::unicode61::tokens(text)
+    crate::core::search::unicode61::tokens(text)
 }
 
 /// Characters of body text in a snippet.

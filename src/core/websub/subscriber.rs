@@ -317,7 +317,7 @@ pub fn token_is_ours(key: &[u8; 32], feed_id: i64, token: &str) -> bool {
         return false;
     };
     !nonce.is_empty()
-        && crate::core::session::constant_time_eq(mac, &token_mac(key, feed_id, nonce))
+        && crate::core::auth::session::constant_time_eq(mac, &token_mac(key, feed_id, nonce))
 }
 
 fn token_mac(key: &[u8; 32], feed_id: i64, nonce: &str) -> String {
