@@ -18,8 +18,8 @@
 
 use std::time::Instant;
 
-use orrery::core::search::live_query::{LiveDoc, LiveQuery};
 use orrery::core::search::index_doc;
+use orrery::core::search::live_query::{LiveDoc, LiveQuery};
 
 #[path = "support/prose.rs"]
 mod prose;

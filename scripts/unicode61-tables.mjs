@@ -1,7 +1,7 @@
 // Writes src/core/search/unicode61/tables.rs: how SQLite's FTS5 tokenizer `unicode61
 // remove_diacritics 2` (the search index's, migrations/0004_fulltext.sql) splits and folds
 // every code point, read from SQLite itself (node:sqlite, Node >= 22.5), so the live
-// matcher (src/core/live_query.rs) tokenizes exactly as the index does.
+// matcher (src/core/search/live_query.rs) tokenizes exactly as the index does.
 // Run: node scripts/unicode61-tables.mjs  (about 10 s; `--check` compares instead of writing)
 import { DatabaseSync } from "node:sqlite";
 import fs from "node:fs";

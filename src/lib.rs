@@ -7,7 +7,7 @@ pub mod edge;
 
 /// The Durable Object classes wrangler.jsonc names.
 #[cfg(target_arch = "wasm32")]
-pub use edge::{feed_object::FeedObject, publisher::Publisher, room::Room};
+pub use edge::objects::{feed::FeedObject, publisher::Publisher, room::Room};
 
 #[cfg(target_arch = "wasm32")]
 mod entry {
@@ -17,12 +17,12 @@ mod entry {
     async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
         let what = format!("{} {}", req.method().as_ref(), req.path());
         crate::edge::meter::begin(&env, "worker", &what);
-        crate::edge::handlers::handle(req, env, ctx).await
+        crate::edge::http::handle(req, env, ctx).await
     }
 
     #[event(scheduled)]
     async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
         crate::edge::meter::begin(&env, "cron", "scheduled");
-        crate::edge::cron::run(&env).await;
+        crate::edge::jobs::cron::run(&env).await;
     }
 }

@@ -116,7 +116,7 @@ fn pre_escaped_only_in_the_sanitized_html_type() {
 #[test]
 fn durable_objects_implement_every_handler_they_export() {
     // Unimplemented handlers panic at runtime; both objects hold sockets and alarms.
-    for f in ["src/edge/room.rs", "src/edge/feed_object.rs"] {
+    for f in ["src/edge/objects/room.rs", "src/edge/objects/feed/mod.rs"] {
         let text = fs::read_to_string(root().join(f)).expect("source");
         for h in [
             "async fn fetch",
@@ -128,7 +128,7 @@ fn durable_objects_implement_every_handler_they_export() {
             assert!(text.contains(h), "{f} must implement {h}");
         }
         assert!(
-            text.contains("accept_web_socket") || text.contains("hub::accept"),
+            text.contains("accept_web_socket") || text.contains("sockets::accept"),
             "{f} uses the hibernation API"
         );
     }
@@ -136,26 +136,26 @@ fn durable_objects_implement_every_handler_they_export() {
 
 #[test]
 fn every_d1_statement_lives_in_the_store() {
-    let bad = offending("src", Some("src/edge/store.rs"), |l| {
+    let bad = offending("src", Some("src/edge/d1"), |l| {
         ["query!", ".prepare(", ".batch("]
             .iter()
             .any(|p| l.contains(p))
     });
     assert!(
         bad.is_empty(),
-        "D1 statements belong in src/edge/store.rs:\n{}",
+        "D1 statements belong in src/edge/d1:\n{}",
         bad.join("\n")
     );
 }
 
 #[test]
 fn the_feed_objects_own_sql_lives_in_one_module() {
-    let bad = offending("src", Some("src/edge/feed_storage.rs"), |l| {
+    let bad = offending("src", Some("src/edge/objects/feed/storage.rs"), |l| {
         l.contains(".sql()") || l.contains("exec(")
     });
     assert!(
         bad.is_empty(),
-        "the FeedObject's SQLite statements belong in src/edge/feed_storage.rs:\n{}",
+        "the FeedObject's SQLite statements belong in src/edge/objects/feed/storage.rs:\n{}",
         bad.join("\n")
     );
 }
@@ -193,14 +193,14 @@ fn the_edge_never_compares_status_or_outcome_strings() {
 
 #[test]
 fn the_feed_object_is_a_short_shell() {
-    let text = fs::read_to_string(root().join("src/edge/feed_object.rs")).expect("source");
+    let text = fs::read_to_string(root().join("src/edge/objects/feed/mod.rs")).expect("source");
     let lines = text.lines().count();
     // 250 until WebSub gave the object a third kind of caller (a hub's verification and
     // deliveries, routed in its `fetch`); their work is `edge::feed_websub`'s and
     // `core::websub::subscriber`'s.
     assert!(
         lines <= 265,
-        "src/edge/feed_object.rs has {lines} lines: move decisions into core::ingest"
+        "src/edge/objects/feed/mod.rs has {lines} lines: move decisions into core::ingest"
     );
 }
 

@@ -3,8 +3,8 @@
 use orrery::core::config::Config;
 use orrery::core::feed::{self, Entry};
 use orrery::core::ingest::{feed_title, FeedStatus};
-use orrery::core::view_models::{EntryView, FeedView};
 use orrery::core::syndication::{atom, opml, parse_opml, rss};
+use orrery::core::view_models::{EntryView, FeedView};
 use orrery::core::views::{feed_page, feeds_page, HomePage};
 use quick_xml::events::Event;
 use quick_xml::XmlVersion;

@@ -4,13 +4,13 @@ use std::collections::HashMap;
 
 use orrery::core::feed::FIRST_FETCH_MAX_ENTRIES;
 use orrery::core::fetch::FetchOutcome;
+use orrery::core::ingest::schedule::ScheduleConfig;
 use orrery::core::ingest::{
     self, follow_up, on_alarm, overdue_deadline, plan, recent_times, refresh_gate, watchdog,
     FeedRow, FeedState, FeedStatus, Keep, Move, Plan, RefreshOutcome, Seen, StoredEntry, Wake,
     FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER, MAX_ITEMS_PER_DOCUMENT, OVERDUE_GRACE_MS,
     OVERDUE_SLACK_MS, PAUSED_AFTER,
 };
-use orrery::core::ingest::schedule::ScheduleConfig;
 use orrery::core::websub::subscriber;
 
 const NOW: i64 = 1_800_000_000_000; // 2027-01-15
@@ -1434,7 +1434,8 @@ fn live_subscription(now: i64, lease_ms: i64) -> subscriber::Subscription {
         hub: "https://hub.example/".into(),
         topic: URL.into(),
     };
-    let mut sub = subscriber::Subscription::new(ad, "tok".into(), "s".into(), subscriber::MIN_RENEW_MS);
+    let mut sub =
+        subscriber::Subscription::new(ad, "tok".into(), "s".into(), subscriber::MIN_RENEW_MS);
     sub.requested(now - 1000, None);
     let intent = subscriber::Intent {
         mode: "subscribe".into(),

@@ -7,12 +7,12 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use orrery::core::search::live_query::{LiveQuery, MAX_QUERY_CHARS};
 use orrery::core::protocol::{
     Action, Frame, ServerMsg, SocketState, CLOSE_POLICY, CLOSE_TOO_BIG, MAX_BAD_FRAMES,
     MAX_FRAMES_PER_WINDOW, MAX_FRAME_BYTES, MAX_REASON_BYTES, MAX_RESUMES_PER_WINDOW,
     MAX_SUBSCRIBED_FEEDS, RATE_WINDOW_MS, RESUME_WINDOW_MS,
 };
+use orrery::core::search::live_query::{LiveQuery, MAX_QUERY_CHARS};
 
 const FRAMES: usize = 20_000;
 const SEQUENCES: usize = 2_000;

@@ -11,12 +11,12 @@ use std::time::Instant;
 use orrery::core::config::Config;
 use orrery::core::feed;
 use orrery::core::fetch::FetchOutcome;
+use orrery::core::ingest::schedule::ScheduleConfig;
 use orrery::core::ingest::{
     self, FeedState, PendingEntry, Plan, Seen, SeenSet, Settled, StoredEntry, PENDING_PEEK,
 };
-use orrery::core::view_models::EntryView;
 use orrery::core::protocol::{ServerMsg, SocketState};
-use orrery::core::ingest::schedule::ScheduleConfig;
+use orrery::core::view_models::EntryView;
 use orrery::core::views::{self, entry_article, HomePage};
 
 const NOW_MS: i64 = 4_102_444_800_000;

@@ -12,8 +12,8 @@ use crate::core::config::Config;
 use crate::core::fetch::{
     check_not_own, check_url, FetchOutcome, PolicyError, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS,
 };
-use crate::core::ingest::FeedState;
 use crate::core::ingest::schedule::{parse_cache_max_age, parse_retry_after};
+use crate::core::ingest::FeedState;
 use crate::edge::meter;
 
 /// One fetch's inputs.

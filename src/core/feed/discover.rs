@@ -3,8 +3,8 @@
 use serde::Serialize;
 use url::Url;
 
-use super::text::xml_text;
 use super::parse::xml::attrs;
+use super::text::xml_text;
 
 /// Feeds one page may announce that Orrery lists at most.
 pub const MAX_LINKS: usize = 10;

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use super::state::{overdue_deadline, FeedState, FeedStatus, RowDigest, GONE_AFTER};
 use crate::core::feed::{self, Entry, FeedDoc, RawEntry, FIRST_FETCH_MAX_ENTRIES};
 use crate::core::fetch::FetchOutcome;
-use crate::core::view_models::EntryView;
 use crate::core::ingest::schedule::{self, FetchHints, ScheduleConfig};
+use crate::core::view_models::EntryView;
 use crate::core::websub::subscriber::{self, DocLinks};
 
 /// How many recent publish times feed the adaptive schedule.

@@ -12,9 +12,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::view_models::EntryView;
-use crate::core::search::{index_doc, query_terms, IndexDoc};
 use crate::core::search::unicode61;
+use crate::core::search::{index_doc, query_terms, IndexDoc};
+use crate::core::view_models::EntryView;
 
 /// Characters of a followed query at most (the search form's `maxlength`).
 pub const MAX_QUERY_CHARS: usize = 200;

@@ -9,10 +9,10 @@ use crate::core::config::Config;
 use crate::core::feed::discover::FeedLink;
 use crate::core::fetch::{public_text, public_url};
 use crate::core::ingest::FeedStatus;
-use crate::core::search::live_query::LiveQuery;
 use crate::core::membership::MembershipPanel;
-use crate::core::view_models::{EntryView, FeedDetail, FeedView};
+use crate::core::search::live_query::LiveQuery;
 use crate::core::search::{self, Highlight, Piece};
+use crate::core::view_models::{EntryView, FeedDetail, FeedView};
 
 /// The river of news: newest first, paged back with `?before=`.
 pub struct HomePage<'a> {

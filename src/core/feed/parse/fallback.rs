@@ -5,8 +5,8 @@ use std::sync::Arc;
 use feed_rs::model::{Feed, FeedType, Text};
 use url::Url;
 
-use crate::core::feed::hash::Fingerprint;
 use super::media::{self, Media};
+use crate::core::feed::hash::Fingerprint;
 use crate::core::feed::text::{guess_text, html_to_text};
 use crate::core::feed::{absolute_url, identity, Body, FeedDoc, FeedFormat, RawEntry};
 

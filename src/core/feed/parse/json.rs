@@ -5,10 +5,10 @@ use std::sync::Arc;
 use serde_json::Value;
 use url::Url;
 
-use crate::core::feed::hash::Fingerprint;
-use super::media::{self, Media};
-use crate::core::feed::text::{collapse_ws, guess_text, html_to_text};
 use super::dates;
+use super::media::{self, Media};
+use crate::core::feed::hash::Fingerprint;
+use crate::core::feed::text::{collapse_ws, guess_text, html_to_text};
 use crate::core::feed::{absolute_url, identity, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
 
 fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {

@@ -153,7 +153,9 @@ pub(in crate::core::feed) fn parse_duration(s: &str) -> Option<u32> {
 }
 
 /// A positive integer attribute value.
-pub(in crate::core::feed) fn parse_count<T: std::str::FromStr + PartialOrd + Default>(s: &str) -> Option<T> {
+pub(in crate::core::feed) fn parse_count<T: std::str::FromStr + PartialOrd + Default>(
+    s: &str,
+) -> Option<T> {
     s.trim().parse().ok().filter(|n| *n > T::default())
 }
 

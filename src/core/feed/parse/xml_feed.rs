@@ -5,11 +5,11 @@ use std::sync::Arc;
 
 use url::Url;
 
-use crate::core::feed::hash::Fingerprint;
-use super::media::{self, Media};
-use crate::core::feed::text::{collapse_ws, field_text, truncate_words, xml_text, TextKind};
-use super::xml::{attr, attrs, line_of, Tok, Tokenizer};
 use super::dates;
+use super::media::{self, Media};
+use super::xml::{attr, attrs, line_of, Tok, Tokenizer};
+use crate::core::feed::hash::Fingerprint;
+use crate::core::feed::text::{collapse_ws, field_text, truncate_words, xml_text, TextKind};
 use crate::core::feed::{absolute_url, identity, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -1102,7 +1102,9 @@ impl<'a> EntryDraft<'a> {
             content: content.map(|(r, k)| body(r, k)),
             summary: summary.map(|(r, k)| body(r, k)),
             media: self.media(feed_url),
-            categories: crate::core::feed::categories(self.categories.iter().map(|c| xml_text(c).into())),
+            categories: crate::core::feed::categories(
+                self.categories.iter().map(|c| xml_text(c).into()),
+            ),
             content_base: self.content_base.or(self.base),
             feed_url: feed_arc.clone(),
             clipped: false,

@@ -5,14 +5,14 @@ use worker::{Env, Request, Response};
 use super::pages::html;
 use super::{query_i64, read_capped};
 use crate::core::audit::{AuditPage, AUDIT_PAGE_SIZE};
+use crate::core::auth::session::{self, COOKIE_NAME};
 use crate::core::feed::discover::FeedLink;
 use crate::core::ingest::{FeedFilter, MemberPatch, PlatformTrouble};
 use crate::core::membership::ImportLine;
-use crate::core::auth::session::{self, COOKIE_NAME};
 use crate::core::views;
 use crate::edge::auth::{access_identity, check_token, usable_token};
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{env, feeds, membership, store};
+use crate::edge::{d1, env, jobs::lifecycle, jobs::membership_sync};
 
 /// Admin forms are small: a bigger body is refused while it is read.
 const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -137,7 +137,7 @@ pub async fn page(req: &Request, env: &Env) -> AppResult<Response> {
 /// out) the admin still gets in, to see the dashboard say so.
 async fn record_session(env: &Env, now: i64, actor: &str, action: &str, detail: Option<&str>) {
     let recorded = match env::db(env) {
-        Ok(db) => store::audit_record(&db, now, actor, action, None, detail).await,
+        Ok(db) => d1::audit_record(&db, now, actor, action, None, detail).await,
         Err(e) => Err(e),
     };
     if let Err(e) = recorded {
@@ -160,7 +160,7 @@ pub async fn audit(req: &Request, env: &Env) -> AppResult<Response> {
         return html(views::admin_login_page(&cfg, None), 200, "no-store");
     };
     let before = query_i64(req, "before")?;
-    let mut entries = store::audit_page(&env::db(env)?, before, AUDIT_PAGE_SIZE + 1).await?;
+    let mut entries = d1::audit_page(&env::db(env)?, before, AUDIT_PAGE_SIZE + 1).await?;
     let older = (entries.len() > AUDIT_PAGE_SIZE as usize).then(|| {
         entries.truncate(AUDIT_PAGE_SIZE as usize);
         entries.last().map(|e| e.id)
@@ -185,7 +185,7 @@ async fn dashboard(
 ) -> AppResult<Response> {
     let cfg = env::config(env);
     // When D1 does not answer (a daily limit ran out), the page says so instead of failing.
-    let (feeds, flash) = match store::feeds_all_detailed(&env::db(env)?).await {
+    let (feeds, flash) = match d1::feeds_all_detailed(&env::db(env)?).await {
         Ok(feeds) => (feeds, flash),
         Err(e) => {
             let trouble = PlatformTrouble::of(&e.to_string());
@@ -198,7 +198,7 @@ async fn dashboard(
         }
     };
     let csrf = session::csrf_token(key, session);
-    let members = membership::panel(env, upload).await;
+    let members = membership_sync::panel(env, upload).await;
     let page = views::admin_page(&cfg, &feeds, &csrf, flash.as_deref(), choices, &members);
     html(page, 200, "no-store")
 }
@@ -275,13 +275,13 @@ pub async fn logout(mut req: Request, env: &Env) -> AppResult<Response> {
 /// Adds a feed, or a site by its page: several feeds found are offered to pick from.
 pub async fn add_feed(mut req: Request, env: &Env) -> AppResult<Response> {
     let (f, s) = authorized(&mut req, env).await?;
-    match feeds::add(env, field(&f, "url"), &s.actor).await {
-        Ok(feeds::Addition::Created(c)) => back(&format!(
+    match lifecycle::add(env, field(&f, "url"), &s.actor).await {
+        Ok(lifecycle::Addition::Created(c)) => back(&format!(
             "Added {} with {} entries.",
             c.feed.display_title(),
             c.refresh.new_entries
         )),
-        Ok(feeds::Addition::Choose { page, feeds }) => {
+        Ok(lifecycle::Addition::Choose { page, feeds }) => {
             let note = format!("{page} announces {} feeds: pick one.", feeds.len());
             let choices = Some((page.as_str(), feeds.as_slice()));
             dashboard(env, &s.key, &s.session, Some(note), choices, None).await
@@ -313,7 +313,7 @@ pub async fn edit_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Respon
             excerpt_only: !field(&f, "excerpt_only").is_empty(),
         }),
     };
-    match feeds::configure(env, id, patch, &actor).await {
+    match lifecycle::configure(env, id, patch, &actor).await {
         Ok(d) => back(&format!("Saved {}.", d.feed.display_title())),
         Err(e @ (AppError::Unprocessable(_) | AppError::Conflict(_))) => back(&e.to_string()),
         Err(e) => Err(e),
@@ -323,7 +323,7 @@ pub async fn edit_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Respon
 /// Pauses a feed by hand, or resumes it.
 pub async fn hold_feed(mut req: Request, env: &Env, id: i64, held: bool) -> AppResult<Response> {
     let (_, actor) = authorized_form(&mut req, env).await?;
-    match feeds::hold(env, id, held, &actor).await {
+    match lifecycle::hold(env, id, held, &actor).await {
         Ok(d) if held => back(&format!("Paused {} by hand.", d.feed.display_title())),
         Ok(d) => back(&format!("Resumed {}.", d.feed.display_title())),
         Err(e @ AppError::Conflict(_)) => back(&e.to_string()),
@@ -333,7 +333,7 @@ pub async fn hold_feed(mut req: Request, env: &Env, id: i64, held: bool) -> AppR
 
 pub async fn refresh_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Response> {
     let (_, actor) = authorized_form(&mut req, env).await?;
-    match feeds::refresh(env, id, &actor).await {
+    match lifecycle::refresh(env, id, &actor).await {
         Ok(report) => back(&report.summary()),
         Err(e @ AppError::Conflict(_)) => back(&e.to_string()),
         Err(e) => Err(e),
@@ -342,7 +342,7 @@ pub async fn refresh_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Res
 
 pub async fn delete_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Response> {
     let (_, actor) = authorized_form(&mut req, env).await?;
-    feeds::remove(env, id, &actor).await?;
+    lifecycle::remove(env, id, &actor).await?;
     back("Feed removed.")
 }
 
@@ -371,7 +371,7 @@ pub async fn import_opml(mut req: Request, env: &Env) -> AppResult<Response> {
         Some(worker::FormEntry::Field(v)) => v,
         None => String::new(),
     };
-    match feeds::import_opml(env, &text, &actor).await {
+    match lifecycle::import_opml(env, &text, &actor).await {
         Ok(imported) => {
             let lines = imported.lines();
             let count = |f: fn(&ImportLine) -> bool| lines.iter().filter(|l| f(l)).count();
@@ -411,7 +411,7 @@ async fn multipart(req: &Request, body: &[u8]) -> AppResult<worker::FormData> {
 /// Confirms the removals the last membership sync left pending (past its per-run cap).
 pub async fn confirm_removals(mut req: Request, env: &Env) -> AppResult<Response> {
     let (_, actor) = authorized_form(&mut req, env).await?;
-    let n = membership::confirm(env, &actor).await?;
+    let n = membership_sync::confirm(env, &actor).await?;
     back(&format!(
         "Confirmed {n} removals: those members are held now, and deleted after the grace period."
     ))

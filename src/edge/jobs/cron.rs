@@ -3,12 +3,12 @@
 use worker::Env;
 
 use crate::core::audit;
-use crate::edge::{env, feeds, membership, store};
+use crate::edge::{d1, env, jobs::lifecycle, jobs::membership_sync};
 
 pub async fn run(env: &Env) {
     let now = env::now_ms();
     // The membership file first: the subrequests it used come out of the watchdog's share.
-    let used = match membership::sync(env, now).await {
+    let used = match membership_sync::sync(env, now).await {
         Ok(n) => n,
         Err(e) => {
             worker::console_error!("cron: membership sync failed: {e}");
@@ -16,7 +16,7 @@ pub async fn run(env: &Env) {
         }
     };
     let watchdog = SUBREQUESTS_PER_RUN.saturating_sub(used);
-    match feeds::ensure_due(env, now, watchdog).await {
+    match lifecycle::ensure_due(env, now, watchdog).await {
         Ok(n) => worker::console_log!("cron: nudged {n} due feeds"),
         Err(e) => worker::console_error!("cron: watchdog failed: {e}"),
     }
@@ -48,7 +48,7 @@ const BACKFILL_BYTES: usize = 128 * 1024;
 
 /// Entries stored before the whole-text index get it, newest first, a few per run.
 async fn search_backfill(env: &Env) -> worker::Result<()> {
-    let n = store::search_backfill(&env::db(env)?, BACKFILL_PER_RUN, BACKFILL_BYTES).await?;
+    let n = d1::search_backfill(&env::db(env)?, BACKFILL_PER_RUN, BACKFILL_BYTES).await?;
     if n > 0 {
         worker::console_log!("cron: indexed the whole text of {n} older entries");
     }
@@ -64,7 +64,7 @@ async fn prune(env: &Env, now: i64) -> worker::Result<()> {
     let Some(cutoff) = env::config(env).retention_cutoff(now) else {
         return Ok(());
     };
-    let deleted = store::entries_prune_older(&env::db(env)?, cutoff, PRUNE_PER_RUN).await?;
+    let deleted = d1::entries_prune_older(&env::db(env)?, cutoff, PRUNE_PER_RUN).await?;
     if deleted > 0 {
         worker::console_log!("cron: pruned {deleted} entries older than the retention");
     }
@@ -78,7 +78,7 @@ async fn prune_audit(env: &Env, now: i64) -> worker::Result<()> {
         return Ok(());
     };
     let db = env::db(env)?;
-    let deleted = store::audit_prune_older(&db, cutoff, audit::AUDIT_PRUNE_PER_RUN).await?;
+    let deleted = d1::audit_prune_older(&db, cutoff, audit::AUDIT_PRUNE_PER_RUN).await?;
     if deleted > 0 {
         worker::console_log!("cron: pruned {deleted} audit records older than the retention");
     }

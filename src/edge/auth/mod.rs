@@ -1,11 +1,13 @@
-//! Admin authentication for the API bearer, the sign-in form and Cloudflare Access: the token's rules (`core::auth::session`), a constant-time check, an Access assertion verified (`edge::access`), guesses of either throttled per client address (`LOGIN_LIMIT`).
+//! Admin authentication for the API bearer, the sign-in form and Cloudflare Access: the token's rules (`core::auth::session`), a constant-time check, an Access assertion verified (`edge::auth::cf_access`), guesses of either throttled per client address (`LOGIN_LIMIT`).
+
+pub mod cf_access;
 
 use futures::future::join_all;
 use worker::{Env, Request};
 
 use crate::core::auth::session::{check_admin_token, constant_time_eq, login_limit_units};
-use crate::edge::{access, env, error::AppError};
 use crate::core::routes::client_key;
+use crate::edge::{env, error::AppError};
 
 /// The configured admin token, when it may authorize this request: none configured is a
 /// 401 (every write refused), a short or development token off loopback a 403 saying why.
@@ -37,10 +39,10 @@ pub async fn check_token(req: &Request, env: &Env, given: Option<&str>) -> Resul
 /// `LOGIN_LIMIT` budget like a token check (a refused one ten units), so forged assertions
 /// are throttled as guessed tokens are.
 pub async fn access_identity(req: &Request, env: &Env) -> Result<Option<String>, AppError> {
-    let Some((cfg, token)) = access::assertion(req, env) else {
+    let Some((cfg, token)) = cf_access::assertion(req, env) else {
         return Ok(None);
     };
-    let verdict = access::verify(&cfg, &token, env::now_ms()).await;
+    let verdict = cf_access::verify(&cfg, &token, env::now_ms()).await;
     throttle(req, env, login_limit_units(verdict.is_ok())).await?;
     match verdict {
         Ok(email) => Ok(Some(email)),

@@ -6,7 +6,7 @@ use worker::{Env, Request, Response};
 use super::read_capped;
 use crate::core::websub::hub::{parse_request, HubError};
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{env, publisher, store};
+use crate::edge::{d1, env, objects::publisher};
 
 /// A subscription request is a short form.
 const MAX_BODY: usize = 8 * 1024;
@@ -37,7 +37,7 @@ pub async fn request(mut req: Request, env: &Env) -> AppResult<Response> {
             e => AppError::BadRequest(e.to_string()),
         })?;
     if let Some(id) = intent.topic.feed() {
-        if store::feed_by_id(&env::db(env)?, id).await?.is_none() {
+        if d1::feed_by_id(&env::db(env)?, id).await?.is_none() {
             return Err(AppError::NotFound(format!(
                 "there is no feed {id}, so no topic {}",
                 intent.topic.url(&cfg.planet_url)

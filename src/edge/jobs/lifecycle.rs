@@ -11,7 +11,7 @@ use crate::core::ingest::{
 use crate::core::view_models::{FeedDetail, FeedView};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::fetcher::{fetch_feed, FetchRequest};
-use crate::edge::{env, rpc, store};
+use crate::edge::{d1, env, objects::rpc};
 
 /// At most this many feeds in one OPML import.
 pub const MAX_OPML_FEEDS: usize = 200;
@@ -53,20 +53,18 @@ async fn subscribe(env: &Env, url: &str, actor: &str) -> AppResult<Result<Create
         .to_string();
     let db = env::db(env)?;
     let already = || AppError::Conflict(format!("{url} is already subscribed"));
-    if store::feed_by_url(&db, &url).await?.is_some() {
+    if d1::feed_by_url(&db, &url).await?.is_some() {
         return Err(already());
     }
     let now = env::now_ms();
-    let id = store::feed_create(&db, &url, now)
-        .await?
-        .ok_or_else(already)?;
+    let id = d1::feed_create(&db, &url, now).await?.ok_or_else(already)?;
     let report = rpc::feed_init(env, id, &url).await?;
     if !report.outcome.found_a_feed() {
         // Not a feed we can read: forget it entirely and say why.
         if let Err(e) = rpc::feed_delete(env, id).await {
             worker::console_warn!("feed {id}: forgetting its object failed: {e}");
         }
-        store::feed_forget(&db, id).await?;
+        d1::feed_forget(&db, id).await?;
         if report.html_page {
             return Ok(Err(url));
         }
@@ -75,8 +73,8 @@ async fn subscribe(env: &Env, url: &str, actor: &str) -> AppResult<Result<Create
             .unwrap_or_else(|| "the feed could not be read".into());
         return Err(AppError::Unprocessable(format!("{url}: {why}")));
     }
-    store::audit_record(&db, now, actor, "feed.create", Some(id), Some(&url)).await?;
-    let feed = store::feed_by_id(&db, id)
+    d1::audit_record(&db, now, actor, "feed.create", Some(id), Some(&url)).await?;
+    let feed = d1::feed_by_id(&db, id)
         .await?
         .ok_or_else(|| AppError::Internal(format!("feed {id} vanished after insert")))?;
     Ok(Ok(Created {
@@ -156,7 +154,7 @@ async fn discover(env: &Env, page: &str, actor: &str) -> AppResult<Addition> {
 
 /// A feed with its filter, or a 404.
 pub async fn detail(env: &Env, id: i64) -> AppResult<FeedDetail> {
-    store::feed_detail_by_id(&env::db(env)?, id)
+    d1::feed_detail_by_id(&env::db(env)?, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))
 }
@@ -174,7 +172,7 @@ pub async fn configure(
         .apply(before.member())
         .map_err(|e| AppError::Unprocessable(e.to_string()))?;
     let db = env::db(env)?;
-    store::feed_set_member(&db, id, &member, (actor, env::now_ms())).await?;
+    d1::feed_set_member(&db, id, &member, (actor, env::now_ms())).await?;
     let change = Change::Settings {
         settings: member.settings(),
     };
@@ -190,7 +188,7 @@ pub async fn hold(env: &Env, id: i64, held: bool, actor: &str) -> AppResult<Feed
     let changed = rpc::feed_change(env, id, change).await?;
     if changed.status_changed {
         let db = env::db(env)?;
-        store::feed_set_status(&db, id, &changed, (actor, env::now_ms())).await?;
+        d1::feed_set_status(&db, id, &changed, (actor, env::now_ms())).await?;
     }
     detail(env, id).await
 }
@@ -200,7 +198,7 @@ pub async fn remove(env: &Env, id: i64, actor: &str) -> AppResult<()> {
     let db = env::db(env)?;
     let feed = existing(&db, id).await?;
     rpc::feed_delete(env, id).await?;
-    Ok(store::feed_delete(&db, id, &feed.url, actor, env::now_ms()).await?)
+    Ok(d1::feed_delete(&db, id, &feed.url, actor, env::now_ms()).await?)
 }
 
 /// Fetches a feed now (also one that is paused or gone: the admin's retry), and records
@@ -216,14 +214,14 @@ pub async fn refresh(env: &Env, id: i64, actor: &str) -> AppResult<RefreshReport
     // After the fact: the fetch happened whether or not this record is written.
     let (summary, now) = (report.summary(), env::now_ms());
     let detail = Some(summary.as_str());
-    if let Err(e) = store::audit_record(&db, now, actor, "feed.refresh", Some(id), detail).await {
+    if let Err(e) = d1::audit_record(&db, now, actor, "feed.refresh", Some(id), detail).await {
         worker::console_error!("audit: refresh of feed {id} by {actor} not recorded: {e}");
     }
     Ok(report)
 }
 
 async fn existing(db: &worker::D1Database, id: i64) -> AppResult<FeedView> {
-    store::feed_by_id(db, id)
+    d1::feed_by_id(db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))
 }
@@ -312,7 +310,7 @@ pub async fn import_opml(env: &Env, opml: &str, actor: &str) -> AppResult<Import
     }
     let db = env::db(env)?;
     let now = env::now_ms();
-    let ids = store::feeds_create(&db, &allowed, now).await?;
+    let ids = d1::feeds_create(&db, &allowed, now).await?;
     let mut settings = std::collections::HashMap::new();
     for ((url, member), id) in allowed.into_iter().zip(ids) {
         if let Some(id) = id {
@@ -342,7 +340,7 @@ pub async fn import_opml(env: &Env, opml: &str, actor: &str) -> AppResult<Import
         .collect();
     adopt(env, &db, &first).await?;
     let detail = format!("{} added", out.added.len());
-    store::audit_record(&db, now, actor, "opml.import", None, Some(&detail)).await?;
+    d1::audit_record(&db, now, actor, "opml.import", None, Some(&detail)).await?;
     Ok(out)
 }
 
@@ -363,7 +361,7 @@ async fn adopt(
             Err(e) => worker::console_error!("watchdog: feed {id}: {e}"),
         }
     }
-    Ok(store::feeds_set_overdue(db, &deadlines).await?)
+    Ok(d1::feeds_set_overdue(db, &deadlines).await?)
 }
 
 /// Cron's watchdog: the feeds past their D1 deadline (a few per run, so one cron
@@ -378,7 +376,7 @@ pub async fn ensure_due(env: &Env, now: i64, limit: usize) -> AppResult<usize> {
         return Ok(0);
     }
     let db = env::db(env)?;
-    let due = store::feeds_overdue(&db, now, limit).await?;
+    let due = d1::feeds_overdue(&db, now, limit).await?;
     let feeds: Vec<_> = due
         .iter()
         .map(|f| (f.id, f.url.as_str(), f.settings()))

@@ -7,7 +7,7 @@ use worker::{Cache, Env, Response};
 
 use crate::core::view_models::FeedView;
 use crate::edge::error::AppResult;
-use crate::edge::{env, store};
+use crate::edge::{d1, env};
 
 /// Read from D1 at most this often per location. A change made through the admin or the
 /// API forgets the copy where it was made at once (the cache is per location: elsewhere
@@ -20,7 +20,7 @@ const MEMBERS_KEY: &str = "https://members.orrery.internal/v1";
 pub async fn list(env: &Env) -> AppResult<Vec<FeedView>> {
     let ttl = env::config(env).page_cache_seconds;
     if ttl == 0 {
-        return Ok(store::feeds_all(&env::db(env)?).await?);
+        return Ok(d1::feeds_all(&env::db(env)?).await?);
     }
     let cache = Cache::default();
     if let Ok(Some(mut hit)) = cache.get(MEMBERS_KEY, false).await {
@@ -28,7 +28,7 @@ pub async fn list(env: &Env) -> AppResult<Vec<FeedView>> {
             return Ok(members);
         }
     }
-    let members = store::feeds_all(&env::db(env)?).await?;
+    let members = d1::feeds_all(&env::db(env)?).await?;
     let mut copy = Response::from_json(&members)?;
     let age = MEMBERS_CACHE_SECONDS.max(ttl);
     copy.headers_mut()

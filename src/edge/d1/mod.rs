@@ -75,9 +75,7 @@ impl From<EntryRow> for EntryView {
         let feed_title = r
             .feed_title
             .filter(|t| !t.trim().is_empty())
-            .or(r
-                .feed_url
-                .map(|u| crate::core::fetch::public_url(&u)))
+            .or(r.feed_url.map(|u| crate::core::fetch::public_url(&u)))
             .unwrap_or_default();
         EntryView {
             id: r.id,

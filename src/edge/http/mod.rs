@@ -10,9 +10,9 @@ mod websub_hub;
 use futures::StreamExt;
 use worker::{Cache, Context, Env, Method, Request, Response};
 
-use crate::edge::error::{AppError, AppResult};
-use crate::edge::{env, members};
 use crate::core::routes::{client_key, none_match, route, Route};
+use crate::edge::error::{AppError, AppResult};
+use crate::edge::{env, jobs::member_cache};
 
 pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let path = req.path();
@@ -38,7 +38,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
     let hub_call = matches!(r, Route::WebSubCallback(_) | Route::WebSubHub);
     if writes && result.is_ok() && !hub_call {
         // Feeds may have been added, removed, renamed or paused: the sidebar shows it here now.
-        members::forget().await;
+        member_cache::forget().await;
     }
     let mut resp = match result {
         Ok(resp) => resp,

@@ -7,8 +7,8 @@ use worker::{
     WebSocketIncomingMessage,
 };
 
-use crate::edge::rpc::{self, RoomRequest};
-use crate::edge::{env, hub, meter, publisher, store};
+use crate::edge::objects::rpc::{self, RoomRequest};
+use crate::edge::{d1, env, meter, objects::publisher, objects::sockets};
 
 /// Largest id broadcast so far (DO storage, so it survives eviction).
 const CURSOR_KEY: &str = "cursor";
@@ -41,7 +41,7 @@ impl Room {
             Some(c) => c,
             // A new room starts at the present: history is for `resume`, not broadcast.
             None => {
-                let latest = store::latest_entry_id(&env::db(&self.env)?).await?;
+                let latest = d1::latest_entry_id(&env::db(&self.env)?).await?;
                 self.state.storage().put(CURSOR_KEY, latest).await?;
                 latest
             }
@@ -58,7 +58,7 @@ impl Room {
         let c = match self.state.storage().get::<i64>(REV_CURSOR_KEY).await? {
             Some(c) => c,
             None => {
-                let latest = store::latest_rev(&env::db(&self.env)?).await?;
+                let latest = d1::latest_rev(&env::db(&self.env)?).await?;
                 self.state.storage().put(REV_CURSOR_KEY, latest).await?;
                 latest
             }
@@ -92,10 +92,10 @@ impl Room {
         loop {
             self.again.set(false);
             let cursor = self.cursor().await?;
-            let entries = store::entries_between(&db, cursor, MAX_SAFE_ID, None, 200).await?;
+            let entries = d1::entries_between(&db, cursor, MAX_SAFE_ID, None, 200).await?;
             if let Some(last) = entries.last() {
-                let frames = hub::entry_frames(&entries);
-                sent += hub::broadcast(&self.state, &frames);
+                let frames = sockets::entry_frames(&entries);
+                sent += sockets::broadcast(&self.state, &frames);
                 self.fresh.set(true);
                 self.state.storage().put(CURSOR_KEY, last.id).await?;
                 self.cursor.set(Some(last.id));
@@ -103,9 +103,9 @@ impl Room {
             }
             // Then rewrites (after the new entries, so a reader has an entry before its update).
             let rev = self.rev_cursor().await?;
-            let revised = store::entries_revised(&db, rev, None, None, 200).await?;
+            let revised = d1::entries_revised(&db, rev, None, None, 200).await?;
             if let Some(last) = revised.iter().filter_map(|e| e.rev).max() {
-                sent += hub::broadcast_updates(&self.state, &hub::update_frames(&revised));
+                sent += sockets::broadcast_updates(&self.state, &sockets::update_frames(&revised));
                 self.state.storage().put(REV_CURSOR_KEY, last).await?;
                 self.rev_cursor.set(Some(last));
                 continue;
@@ -119,7 +119,7 @@ impl Room {
 
 impl DurableObject for Room {
     fn new(state: State, env: Env) -> Self {
-        hub::set_ping_auto_response(&state);
+        sockets::set_ping_auto_response(&state);
         Self {
             state,
             env,
@@ -145,7 +145,7 @@ impl DurableObject for Room {
         match request {
             Ok(RoomRequest::Socket { feeds, ask }) => {
                 let latest = (self.cursor().await?, self.rev_cursor().await?);
-                hub::accept(&self.state, feeds, latest, &ask)
+                sockets::accept(&self.state, feeds, latest, &ask)
             }
             Ok(RoomRequest::Publish) => rpc::reply(&self.publish().await?),
             Err(e) => Ok(e.to_json_response()),
@@ -165,7 +165,7 @@ impl DurableObject for Room {
     ) -> worker::Result<()> {
         meter::begin(&self.env, "room", "socket.message");
         let upto = self.cursor().await?;
-        hub::on_message(&ws, message, &env::db(&self.env)?, upto, None).await
+        sockets::on_message(&ws, message, &env::db(&self.env)?, upto, None).await
     }
 
     async fn websocket_close(
@@ -175,7 +175,7 @@ impl DurableObject for Room {
         _reason: String,
         _was_clean: bool,
     ) -> worker::Result<()> {
-        hub::on_close(&ws, code);
+        sockets::on_close(&ws, code);
         Ok(())
     }
 

@@ -6,8 +6,8 @@ use super::read_capped;
 use crate::core::fetch::MAX_BODY_BYTES;
 use crate::core::websub::subscriber::token_is_ours;
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::feed_websub::{self, WebSubIn};
-use crate::edge::{env, rpc};
+use crate::edge::objects::feed::websub::{self as feed_websub, WebSubIn};
+use crate::edge::{env, objects::rpc};
 
 pub async fn callback(mut req: Request, env: &Env, feed_id: i64) -> AppResult<Response> {
     let path = req.path();

@@ -12,7 +12,7 @@ use crate::core::membership::{
 use crate::core::syndication::parse_opml;
 use crate::edge::error::AppResult;
 use crate::edge::fetcher::{fetch_feed, FetchRequest};
-use crate::edge::{env, meter, rpc, store};
+use crate::edge::{d1, env, meter, objects::rpc};
 
 /// Pending removals an admin confirms per request at most (a call each).
 const CONFIRM_PER_REQUEST: usize = 40;
@@ -30,7 +30,7 @@ pub async fn sync(env: &Env, now: i64) -> AppResult<usize> {
         return Ok(0);
     };
     let db = env::db(env)?;
-    let (latest, last_ok) = store::membership_reports(&db).await?;
+    let (latest, last_ok) = d1::membership_reports(&db).await?;
     let mut report = SyncReport {
         at: now,
         checked_at: now,
@@ -73,7 +73,7 @@ pub async fn sync(env: &Env, now: i64) -> AppResult<usize> {
             report.at = last.at;
             id
         });
-    store::membership_report_save(&db, &report, replace, crate::core::audit::CRON_ACTOR).await?;
+    d1::membership_report_save(&db, &report, replace, crate::core::audit::CRON_ACTOR).await?;
     Ok(used)
 }
 
@@ -118,16 +118,15 @@ async fn apply(
             ..Default::default()
         }
     } else {
-        let current = store::members_current(db).await?;
+        let current = d1::members_current(db).await?;
         membership::plan(&current, &listed, &pending_before, &CAPS)
     };
     let cutoff = membership::grace_cutoff(now, config(env).grace_ms);
-    let expired: Vec<store::LeftMember> =
-        store::members_left_before(db, cutoff, CAPS.delete as u32)
-            .await?
-            .into_iter()
-            .filter(|m| !listed.iter().any(|l| l.url == m.url))
-            .collect();
+    let expired: Vec<d1::LeftMember> = d1::members_left_before(db, cutoff, CAPS.delete as u32)
+        .await?
+        .into_iter()
+        .filter(|m| !listed.iter().any(|l| l.url == m.url))
+        .collect();
 
     let left = change_all(env, &plan.leave, Change::Hold, report).await;
     let rejoined = change_all(env, &plan.rejoin, Change::Resume, report).await;
@@ -144,7 +143,7 @@ async fn apply(
                 .push(format!("{}: deleting it failed: {e}", m.url)),
         }
     }
-    let write = store::MembershipWrite {
+    let write = d1::MembershipWrite {
         add: &plan.add,
         update: &plan.update,
         left: &left,
@@ -152,7 +151,7 @@ async fn apply(
         deleted: &deleted,
         now,
     };
-    let added = store::membership_apply(db, &write).await?;
+    let added = d1::membership_apply(db, &write).await?;
 
     report.added = added
         .into_iter()
@@ -283,7 +282,7 @@ async fn read_asset(env: &Env, path: &str) -> Result<Vec<u8>, String> {
 /// they are held now, their history kept for the grace period. Returns how many.
 pub async fn confirm(env: &Env, actor: &str) -> AppResult<usize> {
     let db = env::db(env)?;
-    let (_, last_ok) = store::membership_reports(&db).await?;
+    let (_, last_ok) = d1::membership_reports(&db).await?;
     let Some((row, mut report)) = last_ok else {
         return Ok(0);
     };
@@ -296,12 +295,12 @@ pub async fn confirm(env: &Env, actor: &str) -> AppResult<usize> {
     let mut errors = SyncReport::default();
     let left = change_all(env, &take, Change::Hold, &mut errors).await;
     let now = env::now_ms();
-    let write = store::MembershipWrite {
+    let write = d1::MembershipWrite {
         left: &left,
         now,
         ..Default::default()
     };
-    store::membership_apply(&db, &write).await?;
+    d1::membership_apply(&db, &write).await?;
     let done: Vec<Named> = (take.iter())
         .filter(|n| left.iter().any(|(id, _)| Some(*id) == n.id))
         .cloned()
@@ -311,9 +310,9 @@ pub async fn confirm(env: &Env, actor: &str) -> AppResult<usize> {
         .retain(|n| !done.iter().any(|d| d.id == n.id));
     report.left.extend(done.iter().cloned());
     report.errors.extend(errors.errors);
-    store::membership_report_save(&db, &report, Some(row), actor).await?;
+    d1::membership_report_save(&db, &report, Some(row), actor).await?;
     let detail = format!("{} removals confirmed", done.len());
-    store::audit_record(&db, now, actor, "membership.confirm", None, Some(&detail)).await?;
+    d1::audit_record(&db, now, actor, "membership.confirm", None, Some(&detail)).await?;
     Ok(done.len())
 }
 
@@ -336,8 +335,8 @@ pub async fn panel(env: &Env, upload: Option<Vec<membership::ImportLine>>) -> Me
 
 async fn fill_panel(env: &Env, cfg: &MembershipConfig, p: &mut MembershipPanel) -> AppResult<()> {
     let db = env::db(env)?;
-    let (latest, last_ok) = store::membership_reports(&db).await?;
-    let leaving: Vec<(Named, i64)> = store::members_left_before(&db, env::now_ms(), 200)
+    let (latest, last_ok) = d1::membership_reports(&db).await?;
+    let leaving: Vec<(Named, i64)> = d1::members_left_before(&db, env::now_ms(), 200)
         .await?
         .into_iter()
         .map(|m| {

@@ -4,12 +4,12 @@ use maud::Markup;
 use worker::{Env, Request, Response};
 
 use super::query_i64;
+use crate::core::routes::etag;
 use crate::core::view_models::EntryView;
 use crate::core::views;
 use crate::core::websub::hub::{self as websub_hub, Topic};
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{env, members, store};
-use crate::core::routes::etag;
+use crate::edge::{d1, env, jobs::member_cache};
 
 /// Browsers revalidate; the edge cache's lifetime (`s-maxage`) is set in one place,
 /// `handlers::handle`, from PAGE_CACHE_SECONDS.
@@ -46,12 +46,12 @@ async fn river_page(
 ) -> AppResult<(Vec<EntryView>, Option<i64>, i64)> {
     let db = env::db(env)?;
     let revision = match before {
-        None => store::latest_rev(&db).await?,
+        None => d1::latest_rev(&db).await?,
         Some(_) => 0,
     };
     let limit = env::config(env).page_size as usize;
     // One more than a page tells whether an older page exists.
-    let mut entries = store::entries_river(&db, feed, before, limit as u32 + 1).await?;
+    let mut entries = d1::entries_river(&db, feed, before, limit as u32 + 1).await?;
     let older = if entries.len() > limit {
         entries.truncate(limit);
         entries.last().map(|e| e.id)
@@ -65,7 +65,7 @@ pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let before = query_i64(req, "before")?;
     let (entries, older, revision) = river_page(env, None, before).await?;
-    let members = members::list(env).await?;
+    let members = member_cache::list(env).await?;
     let page = views::HomePage {
         entries: &entries,
         older,
@@ -81,7 +81,7 @@ pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
 
 pub async fn feeds(env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
-    let feeds = store::feeds_all(&env::db(env)?).await?;
+    let feeds = d1::feeds_all(&env::db(env)?).await?;
     html(
         views::feeds_page(&cfg, &feeds, env::now_ms()),
         200,
@@ -92,7 +92,7 @@ pub async fn feeds(env: &Env) -> AppResult<Response> {
 pub async fn feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
     let cfg = env::config(env);
     let db = env::db(env)?;
-    let feed = store::feed_by_id(&db, id)
+    let feed = d1::feed_by_id(&db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
     let before = query_i64(req, "before")?;
@@ -122,8 +122,8 @@ pub fn error_page(env: &Env, e: &AppError) -> Response {
 pub async fn titles(env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let db = env::db(env)?;
-    let entries = store::entries_river(&db, None, None, 100).await?;
-    let members = members::list(env).await?;
+    let entries = d1::entries_river(&db, None, None, 100).await?;
+    let members = member_cache::list(env).await?;
     html(
         views::titles_page(&cfg, &entries, &members),
         200,
@@ -153,7 +153,7 @@ pub async fn search(req: &Request, env: &Env) -> AppResult<Response> {
             let offset = (page - 1) * search::PAGE_SIZE;
             // One more than a page tells whether there is a next one.
             let mut found =
-                store::entries_search(&env::db(env)?, &fts, search::PAGE_SIZE + 1, offset).await?;
+                d1::entries_search(&env::db(env)?, &fts, search::PAGE_SIZE + 1, offset).await?;
             more = found.len() > search::PAGE_SIZE as usize;
             found.truncate(search::PAGE_SIZE as usize);
             let m = search::Matcher::new(&q);
@@ -180,33 +180,33 @@ pub async fn search(req: &Request, env: &Env) -> AppResult<Response> {
 
 /// `/feed.atom`, `/feed.rss`, `/feed.rss10`, `/feeds.opml`, `/foafroll.xml`.
 pub async fn syndication(env: &Env, what: crate::core::routes::Route) -> AppResult<Response> {
-    use crate::core::syndication;
     use crate::core::routes::Route;
+    use crate::core::syndication;
     let cfg = env::config(env);
     let db = env::db(env)?;
     let (body, ctype) = match what {
         Route::AtomOut => {
-            let entries = store::entries_river(&db, None, None, 50).await?;
-            let feeds = members::list(env).await?;
+            let entries = d1::entries_river(&db, None, None, 50).await?;
+            let feeds = member_cache::list(env).await?;
             (
                 syndication::atom_with_sources(&cfg, &entries, &feeds),
                 "application/atom+xml; charset=utf-8",
             )
         }
         Route::RssOut => (
-            syndication::rss(&cfg, &store::entries_river(&db, None, None, 50).await?),
+            syndication::rss(&cfg, &d1::entries_river(&db, None, None, 50).await?),
             "application/rss+xml; charset=utf-8",
         ),
         Route::Rss10Out => (
-            syndication::rss10(&cfg, &store::entries_river(&db, None, None, 50).await?),
+            syndication::rss10(&cfg, &d1::entries_river(&db, None, None, 50).await?),
             "application/rdf+xml; charset=utf-8",
         ),
         Route::FoafOut => (
-            syndication::foafroll(&cfg, &members::list(env).await?),
+            syndication::foafroll(&cfg, &member_cache::list(env).await?),
             "application/rdf+xml; charset=utf-8",
         ),
         _ => (
-            syndication::opml(&cfg, &members::list(env).await?),
+            syndication::opml(&cfg, &member_cache::list(env).await?),
             "text/x-opml; charset=utf-8",
         ),
     };
@@ -243,10 +243,10 @@ fn xml_response(
 pub async fn feed_atom(env: &Env, id: i64) -> AppResult<Response> {
     let cfg = env::config(env);
     let db = env::db(env)?;
-    let feed = store::feed_by_id(&db, id)
+    let feed = d1::feed_by_id(&db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
-    let entries = store::entries_river(&db, Some(id), None, 50).await?;
+    let entries = d1::entries_river(&db, Some(id), None, 50).await?;
     let topic = Topic::FeedAtom(id);
     xml_response(
         &cfg,
@@ -272,7 +272,7 @@ pub fn moved(req: &Request, to: &str) -> AppResult<Response> {
 /// long ones and links here), with the way to its source.
 pub async fn entry(env: &Env, id: i64) -> AppResult<Response> {
     let cfg = env::config(env);
-    let e = store::entry_by_id(&env::db(env)?, id)
+    let e = d1::entry_by_id(&env::db(env)?, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no entry {id}")))?;
     html(views::entry_page(&cfg, &e), 200, PAGE_CACHE)

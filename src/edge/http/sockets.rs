@@ -2,10 +2,10 @@
 
 use worker::{Env, Request, Response};
 
-use crate::edge::error::{AppError, AppResult};
-use crate::edge::rpc::{self, Client};
-use crate::edge::{env, store};
 use crate::core::routes::{client_key, shard_for, socket_origin_allowed};
+use crate::edge::error::{AppError, AppResult};
+use crate::edge::objects::rpc::{self, Client};
+use crate::edge::{d1, env};
 
 /// An upgrade from this planet's pages or an API client, and who the client is.
 fn check(req: &Request, env: &Env) -> AppResult<Client> {
@@ -40,7 +40,7 @@ pub async fn room(req: Request, env: &Env) -> AppResult<Response> {
 /// `/feeds/{id}/ws`: one feed, held by its FeedObject.
 pub async fn feed(req: Request, env: &Env, id: i64) -> AppResult<Response> {
     let client = check(&req, env)?;
-    if store::feed_by_id(&env::db(env)?, id).await?.is_none() {
+    if d1::feed_by_id(&env::db(env)?, id).await?.is_none() {
         return Err(AppError::NotFound(format!("there is no feed {id}")));
     }
     rpc::feed_socket(env, id, &req, &client).await

@@ -6,8 +6,8 @@ use worker::{Env, Method, Request, RequestInit, Response, Stub};
 
 use crate::core::ingest::{Change, Changed, FeedSettings, RefreshReport, Watch};
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::feed_websub::WebSubIn;
-use crate::edge::{env, hub, meter};
+use crate::edge::objects::feed::websub::WebSubIn;
+use crate::edge::{env, meter, objects::sockets};
 
 /// Calls go to this path as a JSON body; socket upgrades to [`SOCKET_PATH`].
 const CALL_PATH: &str = "/call";
@@ -154,7 +154,7 @@ impl RoomRequest {
         let url = req.url()?;
         match url.path() {
             SOCKET_PATH => Ok(RoomRequest::Socket {
-                feeds: hub::feeds_filter(&url).map_err(AppError::BadRequest)?,
+                feeds: sockets::feeds_filter(&url).map_err(AppError::BadRequest)?,
                 ask: SocketAsk::read(req),
             }),
             CALL_PATH => Ok(RoomRequest::Publish),

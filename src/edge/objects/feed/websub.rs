@@ -13,7 +13,7 @@ use crate::core::ingest::{
 use crate::core::websub::subscriber::{self, DocLinks, Intent, IntentAnswer, Leaving, PushRefused};
 use crate::edge::error::AppError;
 use crate::edge::fetcher::Fetched;
-use crate::edge::{env, feed_storage as storage, meter, store};
+use crate::edge::{d1, env, meter, objects::feed::storage};
 
 /// A removed feed's unsubscribe, kept until the hub confirms it (or a day passes).
 pub const LEAVING_KEY: &str = "websub_leaving";
@@ -173,7 +173,8 @@ pub async fn leave(state: &State, env: &Env, st: Option<&FeedState>) -> worker::
         return Ok(());
     };
     let feed_id = st.map_or(0, |s| s.feed_id);
-    let form = subscriber::request_form(sub, "unsubscribe", &callback_url(env, feed_id, &sub.token));
+    let form =
+        subscriber::request_form(sub, "unsubscribe", &callback_url(env, feed_id, &sub.token));
     match post_form(env, &sub.hub, form).await {
         Ok(()) => {
             let note = Leaving {
@@ -207,7 +208,7 @@ pub async fn verify(
         storage::save(state, &st).await?;
         storage::arm(state, st.next_wake(now), now).await?;
         let until = st.websub.as_ref().and_then(|s| s.lease_until);
-        store::feed_push(&env::db(env)?, st.feed_id, until).await?;
+        d1::feed_push(&env::db(env)?, st.feed_id, until).await?;
     }
     Ok(resp)
 }

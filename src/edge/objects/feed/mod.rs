@@ -1,17 +1,21 @@
 //! FeedObject: one Durable Object per feed, a shell over `core::ingest`: load, fetch, plan, store, publish; it also holds that feed's sockets.
 
+mod apply;
+pub mod storage;
+pub mod websub;
+
 use std::cell::Cell;
 
+use worker::WebSocketIncomingMessage;
 use worker::{durable_object, DurableObject, Env, Request, Response, State, WebSocket};
-use worker::{D1Database, WebSocketIncomingMessage};
 
-use crate::core::ingest::{self, FeedState, Plan, PlatformTrouble, RefreshReport, Wake};
+use crate::core::ingest::{self, FeedState, RefreshReport};
 use crate::edge::env::{self, now_ms as now};
-use crate::edge::feed_storage::{self as storage, SeenTable};
-use crate::edge::feed_websub::{self, WebSubIn};
 use crate::edge::fetcher::{fetch_feed, FetchRequest};
-use crate::edge::rpc::{self, FeedCall, FeedRequest};
-use crate::edge::{hub, meter, store};
+use crate::edge::objects::rpc::{self, FeedCall, FeedRequest};
+use crate::edge::{d1, meter, objects::sockets};
+use storage::SeenTable;
+use websub::WebSubIn;
 
 #[durable_object]
 pub struct FeedObject {
@@ -55,12 +59,12 @@ impl FeedObject {
         let cfg = env::config(&self.env);
         let now = env::now_ms();
         let fetch = match pushed {
-            Some(body) => feed_websub::as_fetched(&st, body),
+            Some(body) => websub::as_fetched(&st, body),
             None => fetch_feed(&FetchRequest::of(&st, &cfg, now)).await,
         };
-        let found = feed_websub::Discovery::of(&fetch, &st.url);
+        let found = websub::Discovery::of(&fetch, &st.url);
         let db = env::db(&self.env)?;
-        let moved = store::feed_move(&db, fetch.moved_to).await?;
+        let moved = d1::feed_move(&db, fetch.moved_to).await?;
         let seen = SeenTable {
             state: &self.state,
             with_pending: st.work_pending,
@@ -68,10 +72,10 @@ impl FeedObject {
         storage::save_some(&self.state, ingest::parse_mark(&st, &fetch.outcome)).await?;
         let sched = env::schedule_config(&self.env);
         let mut plan = ingest::plan(&st, fetch.outcome, moved, &seen, now, &sched, cfg.keep(now));
-        let due = feed_websub::rediscover(&self.env, &mut plan, found, now);
+        let due = websub::rediscover(&self.env, &mut plan, found, now);
         let report = self.apply(plan, &db, now).await?;
         if due {
-            feed_websub::send_due(&self.state, &self.env, now).await?;
+            websub::send_due(&self.state, &self.env, now).await?;
         }
         Ok(report)
     }
@@ -95,54 +99,6 @@ impl FeedObject {
         Ok(())
     }
 
-    /// Writes a plan: the D1 batch first (if the platform refuses it, the refresh is held
-    /// and nothing else is written), then seen and carried rows, the state if it changed;
-    /// then publishes new entries and sets the alarm.
-    async fn apply(
-        &self,
-        mut plan: Plan,
-        db: &D1Database,
-        now: i64,
-    ) -> worker::Result<RefreshReport> {
-        if self.removed.get() {
-            return Ok(RefreshReport::removed());
-        }
-        if let Some(w) = &plan.warning {
-            worker::console_warn!("{w}");
-        }
-        let max = env::config(&self.env).retention_max_entries;
-        let written =
-            store::refresh_apply(db, plan.feed_row.as_ref(), &plan.entries, now, max).await;
-        let stored = match written {
-            Ok(stored) => stored,
-            // The platform refused the write (a daily limit, an outage): hold, losing nothing.
-            Err(e) => {
-                let trouble = PlatformTrouble::of(&e.to_string());
-                worker::console_error!("feed {}: D1 refused the refresh: {e}", plan.state.feed_id);
-                let (report, at) = ingest::held(plan.before(), trouble, now);
-                storage::save(&self.state, plan.before()).await?; // unmarks a parse ahead
-                storage::arm(&self.state, Wake::At(at), now).await?;
-                return Ok(report);
-            }
-        };
-        let settled = plan.settle(&stored);
-        storage::write_plan(&self.state, &mut plan, &settled.seen, now)?;
-        let (mut st, mut report) = (plan.state.clone(), plan.report.clone());
-        // Durable before anyone is told: if we die mid-publish, the alarm retries it.
-        if plan.state_changed() {
-            storage::save(&self.state, &st).await?;
-        }
-        if !settled.new_entries.is_empty() || !settled.updated.is_empty() {
-            hub::broadcast(&self.state, &hub::entry_frames(&settled.new_entries));
-            hub::broadcast_updates(&self.state, &hub::update_frames(&settled.updated));
-            report.published_at = Some(env::now_ms());
-            st.published(rpc::rooms_publish(&self.env).await); // retried by alarm until true
-            storage::save(&self.state, &st).await?;
-        }
-        storage::arm(&self.state, st.next_wake(now), now).await?;
-        Ok(report)
-    }
-
     async fn call(&self, call: FeedCall) -> worker::Result<Response> {
         let now = env::now_ms();
         match call {
@@ -161,8 +117,8 @@ impl FeedObject {
                 self.removed.set(true);
                 let st = storage::load(&self.state).await?;
                 storage::wipe(&self.state).await?;
-                feed_websub::leave(&self.state, &self.env, st.as_ref()).await?;
-                hub::close_all(&self.state, 1001, "feed removed");
+                websub::leave(&self.state, &self.env, st.as_ref()).await?;
+                sockets::close_all(&self.state, 1001, "feed removed");
                 rpc::reply(&())
             }
         }
@@ -171,7 +127,7 @@ impl FeedObject {
 
 impl DurableObject for FeedObject {
     fn new(state: State, env: Env) -> Self {
-        hub::set_ping_auto_response(&state);
+        sockets::set_ping_auto_response(&state);
         if let Err(e) = storage::create_tables(&state) {
             worker::console_error!("feed object: cannot create its tables: {e}");
         }
@@ -191,19 +147,19 @@ impl DurableObject for FeedObject {
             // A hub's call: verification of intent, or content (ingested like a poll's body;
             // an empty one, a "thin ping", fetches the feed).
             Ok(FeedRequest::WebSub(WebSubIn::Verify { token, query }, _)) => {
-                feed_websub::verify(&self.state, &self.env, &token, &query, now()).await
+                websub::verify(&self.state, &self.env, &token, &query, now()).await
             }
             Ok(FeedRequest::WebSub(WebSubIn::Push { token, signature }, body)) => {
                 let st = storage::load(&self.state).await?;
-                match feed_websub::check_push(st.as_ref(), &token, signature.as_deref(), body) {
+                match websub::check_push(st.as_ref(), &token, signature.as_deref(), body) {
                     Err(refused) => refused,
-                    Ok(pushed) => feed_websub::answer_push(&self.refresh(true, st, pushed).await?),
+                    Ok(pushed) => websub::answer_push(&self.refresh(true, st, pushed).await?),
                 }
             }
             Ok(FeedRequest::Socket(ask)) => {
                 let st = storage::load(&self.state).await?.unwrap_or_default();
                 let latest = (st.pushed_upto, st.revised_upto);
-                hub::accept(&self.state, Some(vec![st.feed_id]), latest, &ask)
+                sockets::accept(&self.state, Some(vec![st.feed_id]), latest, &ask)
             }
             Err(e) => Ok(e.to_json_response()),
         }
@@ -227,7 +183,7 @@ impl DurableObject for FeedObject {
         } else if todo.follow_up {
             self.follow_up(st).await?;
         } else if todo.websub {
-            feed_websub::send_due(&self.state, &self.env, now).await?;
+            websub::send_due(&self.state, &self.env, now).await?;
         } else {
             storage::arm(&self.state, st.next_wake(now), now).await?;
         }
@@ -243,7 +199,7 @@ impl DurableObject for FeedObject {
         let st = storage::load(&self.state).await?.unwrap_or_default();
         let db = env::db(&self.env)?;
         let upto = st.pushed_upto.max(0);
-        hub::on_message(&ws, message, &db, upto, Some(&[st.feed_id])).await
+        sockets::on_message(&ws, message, &db, upto, Some(&[st.feed_id])).await
     }
 
     async fn websocket_close(
@@ -253,7 +209,7 @@ impl DurableObject for FeedObject {
         _reason: String,
         _clean: bool,
     ) -> worker::Result<()> {
-        hub::on_close(&ws, code);
+        sockets::on_close(&ws, code);
         Ok(())
     }
 

@@ -23,14 +23,14 @@ use worker::{
 use crate::core::config::Config;
 use crate::core::fetch::check_url;
 use crate::core::view_models::{EntryView, FeedView};
-use crate::core::websub::subscriber::sign;
 use crate::core::websub::hub::{
     challenge_echoed, delivery_outcome, fat_ping, link_header, pick, topics_touched, Delivery,
     Held, Intent, Job, Mode, Ping, Subscription, Topic, ENTRIES_PER_PING, IN_FLIGHT_PER_HOST,
     REQUEST_TIMEOUT_MS, ROUNDS, SUBREQUESTS,
 };
+use crate::core::websub::subscriber::sign;
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{env, meter, store};
+use crate::edge::{d1, env, meter};
 
 /// The one Publisher's name.
 const NAME: &str = "hub";
@@ -310,7 +310,7 @@ impl Publisher {
                     let latest = match latest {
                         Some(l) => l,
                         None => {
-                            let l = store::latest_entry_id(&env::db(&self.env)?).await?;
+                            let l = d1::latest_entry_id(&env::db(&self.env)?).await?;
                             *budget = budget.saturating_sub(1);
                             *latest.insert(l)
                         }
@@ -349,13 +349,13 @@ impl Publisher {
             Some(h) => h,
             None => {
                 *budget = budget.saturating_sub(1);
-                let latest = store::latest_entry_id(&db).await?;
+                let latest = d1::latest_entry_id(&db).await?;
                 changes.put(HEAD_KEY.into(), &latest);
                 return Ok((latest, false));
             }
         };
         *budget = budget.saturating_sub(1);
-        let heads = store::entry_heads_after(&db, head, SCAN_LIMIT).await?;
+        let heads = d1::entry_heads_after(&db, head, SCAN_LIMIT).await?;
         let Some(&(last, _)) = heads.last() else {
             return Ok((head, false));
         };
@@ -424,13 +424,13 @@ impl Publisher {
                 let only = sub.topic.feed().map(|f| vec![f]);
                 *budget = budget.saturating_sub(1);
                 let entries: Vec<EntryView> =
-                    store::entries_between(&db, after, head, only.as_deref(), ENTRIES_PER_PING)
+                    d1::entries_between(&db, after, head, only.as_deref(), ENTRIES_PER_PING)
                         .await?;
                 let feed = match sub.topic.feed() {
                     Some(id) if !entries.is_empty() => {
                         if let Entry::Vacant(slot) = feeds.entry(id) {
                             *budget = budget.saturating_sub(1);
-                            slot.insert(store::feed_by_id(&db, id).await?);
+                            slot.insert(d1::feed_by_id(&db, id).await?);
                         }
                         feeds.get(&id).cloned().flatten()
                     }

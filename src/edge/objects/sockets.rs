@@ -8,16 +8,16 @@ use worker::{
     web_sys, D1Database, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
-use crate::core::search::live_query::{LiveDoc, LiveQuery};
-use crate::core::view_models::EntryView;
 use crate::core::protocol::{
     self, Action, Frame, ServerMsg, SocketState, MAX_RESUME_ENTRIES, MAX_RESUME_UPDATES,
     MAX_SOCKETS_PER_CLIENT,
 };
+use crate::core::search::live_query::{LiveDoc, LiveQuery};
+use crate::core::view_models::EntryView;
 use crate::core::views::entry_article;
 use crate::edge::error::AppError;
-use crate::edge::rpc::SocketAsk;
-use crate::edge::{env::now_ms, store};
+use crate::edge::objects::rpc::SocketAsk;
+use crate::edge::{d1, env::now_ms};
 
 /// Answer `ping` with `pong` without waking the object (set in every constructor).
 pub fn set_ping_auto_response(state: &State) {
@@ -253,7 +253,7 @@ async fn resume(
     let mut cursor = since;
     let mut left = MAX_RESUME_ENTRIES;
     while left > 0 && cursor < upto {
-        let batch = store::entries_between(db, cursor, upto, wanted.feeds, left.min(100)).await?;
+        let batch = d1::entries_between(db, cursor, upto, wanted.feeds, left.min(100)).await?;
         let Some(last) = batch.last() else { break };
         cursor = last.id;
         left = left.saturating_sub(batch.len() as u32);
@@ -275,7 +275,7 @@ async fn resume_updates(
     wanted: Wanted<'_>,
 ) -> worker::Result<i64> {
     let batch =
-        store::entries_revised(db, after, Some(since), wanted.feeds, MAX_RESUME_UPDATES).await?;
+        d1::entries_revised(db, after, Some(since), wanted.feeds, MAX_RESUME_UPDATES).await?;
     let reached = batch.iter().filter_map(|e| e.rev).max().unwrap_or(after);
     for f in update_frames(&wanted.only_matching(batch)) {
         ws.send_with_str(f.json)?;

@@ -10,7 +10,7 @@ use crate::core::ingest::{MemberPatch, PlatformTrouble};
 use crate::core::view_models::{Counts, EntryView};
 use crate::edge::auth::require_admin;
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{env, feeds, store};
+use crate::edge::{d1, env, jobs::lifecycle};
 
 const MAX_JSON_BODY: usize = 16 * 1024;
 
@@ -34,7 +34,7 @@ struct Health {
 }
 
 pub async fn healthz(env: &Env) -> AppResult<Response> {
-    let (health, status) = match store::counts(&env::db(env)?).await {
+    let (health, status) = match d1::counts(&env::db(env)?).await {
         Ok(counts) => (
             Health {
                 ok: true,
@@ -84,7 +84,7 @@ pub async fn entries(req: &Request, env: &Env) -> AppResult<Response> {
             "limit must be between 1 and 200".into(),
         ));
     }
-    let entries = store::entries_by_id(&env::db(env)?, feed, since, before, limit as u32).await?;
+    let entries = d1::entries_by_id(&env::db(env)?, feed, since, before, limit as u32).await?;
     let next = (entries.len() == limit as usize)
         .then(|| entries.last().map(|e| e.id))
         .flatten();
@@ -92,12 +92,12 @@ pub async fn entries(req: &Request, env: &Env) -> AppResult<Response> {
 }
 
 pub async fn feeds(env: &Env) -> AppResult<Response> {
-    let feeds = store::feeds_all_detailed(&env::db(env)?).await?;
+    let feeds = d1::feeds_all_detailed(&env::db(env)?).await?;
     json_response(&json!({ "feeds": feeds }), 200)
 }
 
 pub async fn feed(env: &Env, id: i64) -> AppResult<Response> {
-    json_response(&feeds::detail(env, id).await?, 200)
+    json_response(&lifecycle::detail(env, id).await?, 200)
 }
 
 #[derive(Deserialize)]
@@ -122,9 +122,9 @@ async fn read_json<T: for<'de> Deserialize<'de>>(mut req: Request, like: &str) -
 pub async fn create_feed(req: Request, env: &Env) -> AppResult<Response> {
     require_admin(&req, env).await?;
     let NewFeed { url } = read_json(req, r#"{"url": "https://…"}"#).await?;
-    match feeds::add(env, &url, API_ACTOR).await? {
-        feeds::Addition::Created(created) => json_response(&created, 201),
-        feeds::Addition::Choose { page, feeds } => {
+    match lifecycle::add(env, &url, API_ACTOR).await? {
+        lifecycle::Addition::Created(created) => json_response(&created, 201),
+        lifecycle::Addition::Choose { page, feeds } => {
             let message = format!(
                 "{page} is a web page announcing {} feeds: add one of them",
                 feeds.len()
@@ -144,35 +144,35 @@ pub async fn update_feed(req: Request, env: &Env, id: i64) -> AppResult<Response
     require_admin(&req, env).await?;
     let like = r#"{"display_name": "…", "face_url": "https://…", "home_url": "https://…", "filter": {"categories": […], "words": […], "excerpt_only": false}}"#;
     let patch: MemberPatch = read_json(req, like).await?;
-    json_response(&feeds::configure(env, id, patch, API_ACTOR).await?, 200)
+    json_response(&lifecycle::configure(env, id, patch, API_ACTOR).await?, 200)
 }
 
 /// Pauses a feed by hand (`held`) or resumes it.
 pub async fn hold_feed(req: &Request, env: &Env, id: i64, held: bool) -> AppResult<Response> {
     require_admin(req, env).await?;
-    json_response(&feeds::hold(env, id, held, API_ACTOR).await?, 200)
+    json_response(&lifecycle::hold(env, id, held, API_ACTOR).await?, 200)
 }
 
 pub async fn delete_feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
     require_admin(req, env).await?;
-    feeds::remove(env, id, API_ACTOR).await?;
+    lifecycle::remove(env, id, API_ACTOR).await?;
     json_response(&json!({"deleted": id}), 200)
 }
 
 pub async fn refresh_feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
     require_admin(req, env).await?;
-    json_response(&feeds::refresh(env, id, API_ACTOR).await?, 200)
+    json_response(&lifecycle::refresh(env, id, API_ACTOR).await?, 200)
 }
 
 const MAX_OPML_BODY: usize = 1024 * 1024;
 
-/// Imports an OPML subscription list (see [`feeds::import_opml`]).
+/// Imports an OPML subscription list (see [`lifecycle::import_opml`]).
 pub async fn import_opml(mut req: Request, env: &Env) -> AppResult<Response> {
     require_admin(&req, env).await?;
     let body = req.bytes().await?;
     if body.len() > MAX_OPML_BODY {
         return Err(AppError::TooLarge);
     }
-    let imported = feeds::import_opml(env, &String::from_utf8_lossy(&body), API_ACTOR).await?;
+    let imported = lifecycle::import_opml(env, &String::from_utf8_lossy(&body), API_ACTOR).await?;
     json_response(&imported, 200)
 }

@@ -1,0 +1,7 @@
+//! The Durable Objects: each owns its storage keys and its alarm; they call each other only through `rpc`.
+
+pub mod feed;
+pub mod publisher;
+pub mod room;
+pub mod rpc;
+pub mod sockets;
