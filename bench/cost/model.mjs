@@ -496,7 +496,7 @@ export function render(m, A = ASSUME) {
   P("## Reproduce");
   P();
   P("```sh");
-  P("bash bench/cost/run.sh          # make worker (nothing to do when build/ is current), then measures (~2 min on 2 cores); writes bench/COST.md and README.md's section \"What it costs\"");
+  P("bash bench/cost/run.sh          # make worker (nothing to do when build/ is current), then measures (~2 min on 2 cores); writes bench/COST.md and docs/budgets.md's section \"What it costs\"");
   P("node bench/cost/run.mjs --model-only   # re-renders COST.md from bench/cost/measured.json (change ASSUME in model.mjs)");
   P("```");
   P();
@@ -504,13 +504,14 @@ export function render(m, A = ASSUME) {
   return L.join("\n") + "\n";
 }
 
-/** The README's "What it costs" block (between its `cost:begin` / `cost:end` markers). */
-export function renderReadme(m, A = ASSUME) {
+/** docs/budgets.md's "What it costs" block (between its `cost:begin` / `cost:end` markers);
+ *  `costLink` is bench/COST.md relative to that file. */
+export function renderDoc(m, A = ASSUME, costLink = "../bench/COST.md") {
   const M = model(m, A);
   const paid = M.rows.map((r) => paidMonthly(r, A));
   const L = [];
   const P = (s = "") => L.push(s);
-  P(`Measured by \`bench/cost/run.sh\` (${m.env.date.slice(0, 10)}): every operation's D1 rows (from each result's \`meta\`), Durable Object SQLite rows (from the cursors), DO and Worker requests and subrequests, read from the meter (\`METER=1\`) while it drives a workload on \`wrangler dev\`; scaled to a day with the assumptions in [bench/COST.md](bench/COST.md) (default schedule, ${int(A.readers)} readers connected all day, ${int(A.pageViews)} page views a day, every feed at its ${A.retentionMaxEntries}-entry cap). Per day, with the share of the Free plan's daily limit:`);
+  P(`Measured by \`bench/cost/run.sh\` (${m.env.date.slice(0, 10)}): every operation's D1 rows (from each result's \`meta\`), Durable Object SQLite rows (from the cursors), DO and Worker requests and subrequests, read from the meter (\`METER=1\`) while it drives a workload on \`wrangler dev\`; scaled to a day with the assumptions in [bench/COST.md](${costLink}) (default schedule, ${int(A.readers)} readers connected all day, ${int(A.pageViews)} page views a day, every feed at its ${A.retentionMaxEntries}-entry cap). Per day, with the share of the Free plan's daily limit:`);
   P();
   P(`| per day (Free limit) | ${A.feeds.map((n) => `${int(n)} feeds`).join(" | ")} |`);
   P(`| --- | ${A.feeds.map(() => "---:").join(" | ")} |`);
@@ -542,14 +543,14 @@ export function renderReadme(m, A = ASSUME) {
     P(`¹ Not reachable as configured: 500 entries × ${int(big.N)} feeds is ${mb(big.d1Bytes)}, over D1's 10 GB per database even on Paid; with \`RETENTION_MAX_ENTRIES=${cap}\` it fits, at ${usd(fitted.total)} a month.`);
   }
   P();
-  P(`Not included: Workers CPU time (not measurable under \`wrangler dev\`), and \`ping\`s answered by the WebSocket auto-response, which the docs leave ambiguous (if billed at 20:1 they would add ${int(big.pingReqIfBilled)} DO requests a day for ${int(A.readers)} readers). [bench/COST.md](bench/COST.md) has the per-operation counts, the model and what it found.`);
+  P(`Not included: Workers CPU time (not measurable under \`wrangler dev\`), and \`ping\`s answered by the WebSocket auto-response, which the docs leave ambiguous (if billed at 20:1 they would add ${int(big.pingReqIfBilled)} DO requests a day for ${int(A.readers)} readers). [bench/COST.md](${costLink}) has the per-operation counts, the model and what it found.`);
   return L.join("\n");
 }
 
 const o_newWritten = (m) => m.ops.alarm_new1_cap.d1Written;
 
-/** Replaces the README's block between the markers; returns the new text, or null without markers. */
-export function spliceReadme(readme, block) {
+/** Replaces the block between the markers of `doc`; returns the new text, or null without markers. */
+export function spliceDoc(readme, block) {
   const begin = "<!-- cost:begin (written by bench/cost/run.sh) -->";
   const end = "<!-- cost:end -->";
   const i = readme.indexOf(begin), j = readme.indexOf(end);

@@ -9,7 +9,7 @@
 //
 //   node bench/cost/run.mjs                (Node >= 22; bench/cost/run.sh builds first and picks Node)
 //   env: CORPUS=dir (default ../shared/corpus/real-feeds), DEADLINE_S=420,
-//        COST_JSON=bench/cost/measured.json, COST_MD=bench/COST.md, COST_README=README.md ("" = leave it)
+//        COST_JSON=bench/cost/measured.json, COST_MD=bench/COST.md, COST_DOC=docs/budgets.md ("" = leave it)
 //   node bench/cost/run.mjs --model-only   re-renders COST.md from COST_JSON without measuring
 import { readFileSync, readdirSync, statSync, writeFileSync, existsSync } from "node:fs";
 import path from "node:path";
@@ -17,7 +17,7 @@ import { performance } from "node:perf_hooks";
 import { cpus, loadavg } from "node:os";
 import { execFileSync } from "node:child_process";
 import { startWorker, startFeedServer, api, openSocket, sleep, until, ROOT } from "../../tests/support/harness.mjs";
-import { render, renderReadme, spliceReadme, largestBatch } from "./model.mjs";
+import { render, renderDoc, spliceDoc, largestBatch } from "./model.mjs";
 import { stopper } from "../support/stopper.mjs";
 
 const num = (k, d) => (process.env[k] ? Number(process.env[k]) : d);
@@ -25,15 +25,16 @@ const DEADLINE_S = num("DEADLINE_S", 420);
 const CORPUS = path.resolve(ROOT, process.env.CORPUS || "../shared/corpus/real-feeds");
 const COST_JSON = path.resolve(ROOT, process.env.COST_JSON || "bench/cost/measured.json");
 const COST_MD = path.resolve(ROOT, process.env.COST_MD || "bench/COST.md");
-// The README's "What it costs" block is rewritten too; COST_README= (empty) leaves the README alone.
-const README = process.env.COST_README === "" ? null : path.resolve(ROOT, process.env.COST_README || "README.md");
+// docs/budgets.md's "What it costs" block is rewritten too; COST_DOC= (empty) leaves it alone.
+const DOC = process.env.COST_DOC === "" ? null : path.resolve(ROOT, process.env.COST_DOC || "docs/budgets.md");
 
-/** Writes COST.md and the README's "What it costs" block. */
+/** Writes COST.md and docs/budgets.md's "What it costs" block (its links relative to that file). */
 function publish(measured) {
   const md = render(measured);
   writeFileSync(COST_MD, md);
-  const readme = README && existsSync(README) ? spliceReadme(readFileSync(README, "utf8"), renderReadme(measured)) : null;
-  if (readme) writeFileSync(README, readme);
+  const costLink = DOC ? path.relative(path.dirname(DOC), COST_MD).split(path.sep).join("/") : "";
+  const doc = DOC && existsSync(DOC) ? spliceDoc(readFileSync(DOC, "utf8"), renderDoc(measured, undefined, costLink)) : null;
+  if (doc) writeFileSync(DOC, doc);
   return md;
 }
 const POPULATE = num("POPULATE", 48); // corpus feeds subscribed besides the two measured adds

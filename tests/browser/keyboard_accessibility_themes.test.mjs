@@ -1,7 +1,7 @@
 // Browser tier for the classic planet page: the keyboard (j/k, o, /, ?), a new entry
 // arriving into today's day section, nothing wider than a 390 px phone on any page,
 // accessibility (one h1, landmarks, labelled fields, contrast of every visible text in
-// both themes, light and dark), and the README's screenshots of both themes.
+// both themes, light and dark), and the screenshots of both themes in docs/tour.md.
 // ORRERY_SCREENSHOTS=docs writes the screenshots into docs/ (else into target/screenshots/).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -203,7 +203,7 @@ async function imagesLoaded(page) {
   await page.waitForFunction(() => [...document.images].every((i) => i.complete), null, { timeout: 15000 });
 }
 
-/** Checks every page at phone width and for accessibility; screenshots for the README. */
+/** Checks every page at phone width and for accessibility; screenshots for docs/tour.md. */
 async function lookAt(theme) {
   const problems = [];
   for (const scheme of ["light", "dark"]) {
