@@ -1,5 +1,5 @@
 //! Sets `corpus_absent` when ../shared/corpus/real-feeds is missing, so that
-//! tests/feed_corpus.rs shows as ignored with the reason instead of passing unmeasured.
+//! tests/native/feed_corpus.rs shows as ignored with the reason instead of passing unmeasured.
 
 use std::path::PathBuf;
 

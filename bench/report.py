@@ -93,7 +93,7 @@ P(f"""# Feed pipeline benchmark
 - Machine: {E['BENCH_NPROC']} CPU(s), {E['BENCH_CPU']}, {platform.system()} {platform.release()}; shared with other work, so numbers are noisy: read ratios. Load average before / after the timed passes: {E['BENCH_LOAD']}.
 - Corpus: `{E['BENCH_CORPUS']}`, {o['feeds']} real feeds (44 MB), read one file at a time.
 - Reproduce: `make bench` (= `make worker`, `bash bench/run.sh`, then the realtime bench); `ROUNDS=` rounds per process (default 3), `PASSES=` native/wasm process pairs (default 3), `CORPUS=dir` for another folder.
-- Orrery: `src/bin/bench-pipeline.rs`, the crate's release profile (opt-level "s", LTO, 1 codegen unit), {E['BENCH_RUSTC']}, one thread. Every plan goes through `core::ingest::plan` / `follow_up` as the FeedObject calls them. Native and wasm runs alternate, {passes} processes each (order swapped every pass), {rounds} rounds over the corpus per process; an invocation's time is its best of those {rounds * passes} runs (wall time of a single-threaded, allocation-bound loop, i.e. its CPU time).
+- Orrery: `bench/pipeline.rs`, the crate's release profile (opt-level "s", LTO, 1 codegen unit), {E['BENCH_RUSTC']}, one thread. Every plan goes through `core::ingest::plan` / `follow_up` as the FeedObject calls them. Native and wasm runs alternate, {passes} processes each (order swapped every pass), {rounds} rounds over the corpus per process; an invocation's time is its best of those {rounds * passes} runs (wall time of a single-threaded, allocation-bound loop, i.e. its CPU time).
 - feedparser {fp['version']}: one pass, `feedparser.parse(bytes)` per file (it parses and sanitizes every entry); per-feed figures are `time.process_time()`.
 
 ## What one feed's life in the benchmark is
@@ -156,7 +156,7 @@ Slowest first fetch: `{files[worst[0]]}` ({sizes[worst[0]]} bytes, {worst[2]:.2f
 Every entry body of the corpus ({san_best['native']['inputs']} bodies, {san_best['native']['bytes'] / 1e6:.1f} MB of HTML, each capped at
 `MAX_CONTENT_BYTES` as production caps it), exactly what `RawEntry::clean` hands the sanitizer: Orrery's sanitizer
 (`core::feed::sanitize`: html5ever's tokenizer and an open-element stack) against ammonia 4 configured with the same allow-list and
-URL rules (`tests/sanitize_support/reference.rs`). `examples/clean_cost.rs DIR ROUNDS`: per feed, ours then ammonia, best of {rounds}
+URL rules (`tests/native/support/sanitize_reference.rs`). `bench/clean_cost.rs DIR ROUNDS`: per feed, ours then ammonia, best of {rounds}
 rounds; best of {passes} processes. wasm: the same example built for wasm32-wasip1 (wasm-opt -O), in V8 as below.
 
 | | ours | ammonia | ours, MB/s | ammonia, MB/s | speed-up | html5ever's tokenizer alone | its share of ours | best speed-up it allows |

@@ -33,8 +33,8 @@ fi
 
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 say "building the pipeline natively (release profile)"
-cargo build --release --quiet --bin bench-pipeline
-BIN="$TARGET_DIR/release/bench-pipeline"
+cargo build --release --quiet --example bench-pipeline
+BIN="$TARGET_DIR/release/examples/bench-pipeline"
 
 # wasm32-wasip1: the same source as a WASI command, so V8 can run it under Node with the corpus
 # folder preopened (the Worker's own build, wasm32-unknown-unknown, has no files and no clock).
@@ -45,9 +45,9 @@ else
   rustup target add wasm32-wasip1
 fi
 say "building the pipeline for wasm32-wasip1 (release profile), then wasm-opt -O as worker-build does"
-cargo build --release --quiet --target wasm32-wasip1 --bin bench-pipeline
+cargo build --release --quiet --target wasm32-wasip1 --example bench-pipeline
 
-say "building the sanitizer throughput benchmark (examples/clean_cost.rs: ours vs ammonia), native and wasm32-wasip1"
+say "building the sanitizer throughput benchmark (bench/clean_cost.rs: ours vs ammonia), native and wasm32-wasip1"
 cargo build --release --quiet --example clean_cost
 cargo build --release --quiet --target wasm32-wasip1 --example clean_cost
 # RAW → OUT through wasm-opt with worker-build 0.8.7's arguments for a release build (`-O`,
@@ -63,8 +63,8 @@ optimize() {
 }
 SAN_WASM="$TARGET_DIR/wasm32-wasip1/release/examples/clean_cost.opt.wasm"
 optimize "$TARGET_DIR/wasm32-wasip1/release/examples/clean_cost.wasm" "$SAN_WASM"
-WASM="$TARGET_DIR/wasm32-wasip1/release/bench-pipeline.opt.wasm"
-optimize "$TARGET_DIR/wasm32-wasip1/release/bench-pipeline.wasm" "$WASM"
+WASM="$TARGET_DIR/wasm32-wasip1/release/examples/bench-pipeline.opt.wasm"
+optimize "$TARGET_DIR/wasm32-wasip1/release/examples/bench-pipeline.wasm" "$WASM"
 
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT

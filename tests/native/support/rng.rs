@@ -1,5 +1,5 @@
 //! The property tests' random numbers: xorshift64*, deterministic, so a failing case
-//! number reproduces. Included by `#[path]` from each test that needs it.
+//! number reproduces.
 
 pub struct Rng(pub u64);
 

@@ -17,9 +17,7 @@ use orrery::core::search::live_query::{LiveQuery, MAX_QUERY_CHARS};
 const FRAMES: usize = 20_000;
 const SEQUENCES: usize = 2_000;
 
-#[path = "support/rng.rs"]
-mod rng;
-use rng::Rng;
+use crate::support::rng::Rng;
 
 const SEEDS: &[&str] = &[
     r#"{"type":"resume","since":0}"#,

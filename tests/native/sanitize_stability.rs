@@ -7,11 +7,8 @@ use html5ever::tendril::TendrilSink;
 use html5ever::{parse_document, ParseOpts};
 use orrery::core::feed::sanitize;
 
-#[path = "sanitize_support/inputs.rs"]
-mod inputs;
-#[path = "sanitize_support/rcdom.rs"]
-mod rcdom;
-use rcdom::{Handle, NodeData, RcDom, SerializableHandle};
+use crate::support::sanitize_inputs as inputs;
+use crate::support::rcdom::{Handle, NodeData, RcDom, SerializableHandle};
 
 fn element(h: &Handle) -> Option<String> {
     match &h.data {

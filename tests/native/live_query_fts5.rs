@@ -2,7 +2,7 @@
 //! and queries of `tests/fixtures/live_query_fts5.json` (written by
 //! `scripts/live-query-fixture.mjs` from the search index's own table definition and
 //! tokenizer) must match exactly the rows FTS5 returned, and `fts_query` must build the
-//! FTS5 query the script gave SQLite. The e2e test `tests/e2e/livesearch.test.mjs` does the
+//! FTS5 query the script gave SQLite. The e2e test `tests/e2e/followed_searches.test.mjs` does the
 //! same through `/search` and the socket; this one covers many more words and scripts.
 
 use orrery::core::search::live_query::{LiveDoc, LiveQuery};
@@ -26,7 +26,7 @@ struct Query {
 #[test]
 fn the_live_matcher_answers_as_fts5_does() {
     let fx: Fixture =
-        serde_json::from_str(include_str!("fixtures/live_query_fts5.json")).expect("fixture");
+        serde_json::from_str(include_str!("../fixtures/live_query_fts5.json")).expect("fixture");
     let docs: Vec<LiveDoc> = fx
         .docs
         .iter()

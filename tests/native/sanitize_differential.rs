@@ -11,12 +11,7 @@ use html5ever::tokenizer::{
 };
 use orrery::core::feed::sanitize;
 
-#[path = "sanitize_support/inputs.rs"]
-mod inputs;
-#[path = "sanitize_support/rcdom.rs"]
-mod rcdom;
-#[path = "sanitize_support/reference.rs"]
-mod reference;
+use crate::support::{rcdom, sanitize_inputs as inputs, sanitize_reference as reference};
 
 /// html5ever's tree of `html` as ammonia parses it (a fragment in a `div`) and as a browser
 /// parses a page (the body of a document), serialized: where they differ, ammonia's reading is

@@ -1,6 +1,6 @@
 //! The reference: ammonia configured with the allow-list and URL rules Orrery used before its
 //! own sanitizer (the same constants), so the differential test and the throughput benchmark
-//! compare like with like. Included by `#[path]`.
+//! compare like with like.
 
 use std::borrow::Cow;
 use std::cell::RefCell;

@@ -1,13 +1,11 @@
 //! What the sanitizer tests run over: every entry body of the real corpus (exactly what
 //! `RawEntry::clean` hands the sanitizer), and fuzz inputs (hostile snippets and fixture
-//! bodies, mutated with markup that parsers disagree on). Included by `#[path]`.
+//! bodies, mutated with markup that parsers disagree on).
 
 use orrery::core::feed;
 use url::Url;
 
-#[path = "../support/rng.rs"]
-mod rng;
-use rng::Rng;
+use super::rng::Rng;
 
 /// One sanitizer input and the base its relative URLs resolve against.
 pub struct Input {

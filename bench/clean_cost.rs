@@ -20,7 +20,7 @@
 //! constant locally to time larger bodies).
 //!
 //! `clean_cost DIR [ROUNDS]` instead times the sanitizer alone against ammonia (configured as
-//! Orrery's sanitizer was, tests/sanitize_support/reference.rs) over every entry body of the
+//! Orrery's sanitizer was, tests/native/support/sanitize_reference.rs) over every entry body of the
 //! feeds in DIR, capped as production caps them: each feed's bodies, ours then ammonia's, best
 //! of ROUNDS (default 3) per feed; one JSON line out (bench/run.sh runs it native and in V8).
 //! `clean_cost DIR ROUNDS ours` times ours alone, e.g. under `perf record -g`.
@@ -30,7 +30,7 @@ use std::time::Instant;
 use orrery::core::feed;
 use orrery::core::feed::sanitize;
 
-#[path = "../tests/sanitize_support/reference.rs"]
+#[path = "../tests/native/support/sanitize_reference.rs"]
 #[allow(dead_code)]
 mod reference;
 

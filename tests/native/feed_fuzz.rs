@@ -6,9 +6,7 @@ use orrery::core::feed;
 
 const CASES: usize = 3000;
 
-#[path = "support/rng.rs"]
-mod rng;
-use rng::Rng;
+use crate::support::rng::Rng;
 
 const TOKENS: &[&[u8]] = &[
     b"<",

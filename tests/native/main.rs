@@ -1,0 +1,18 @@
+//! Every native test in one crate: the pure core's rules, fuzzers and differential tests, the architecture and the docs.
+
+mod support;
+
+mod architecture;
+mod docs;
+mod feed_corpus;
+mod feed_fuzz;
+mod feed_inspect;
+mod feed_rules;
+mod hostile_rules;
+mod ingest_rules;
+mod live_query_fts5;
+mod sanitize_differential;
+mod sanitize_rules;
+mod sanitize_stability;
+mod socket_fuzz;
+mod xml_scanner;
