@@ -330,3 +330,180 @@ fn the_login_limit_binding_is_what_core_counts_on() {
         "its own counters"
     );
 }
+
+/// The layers, lowest first: a module may use what stands at or before its own unit, never
+/// what stands after it. One strict order forbids every circle between units as well.
+const LAYERS: &[&str] = &[
+    // core: pure, bottom up.
+    "core::codec",
+    "core::time",
+    "core::domain",
+    "core::config",
+    "core::fetch",
+    "core::view_models",
+    "core::feed",
+    "core::search",
+    "core::syndication",
+    "core::websub",
+    "core::ingest",
+    "core::auth",
+    "core::audit",
+    "core::membership",
+    "core::protocol",
+    "core::views",
+    "core::routes",
+    // edge: the Worker boundary, bottom up.
+    "edge::env",
+    "edge::meter",
+    "edge::error",
+    "edge::outbound",
+    "edge::fetcher",
+    "edge::d1",
+    "edge::objects::wire",
+    "edge::objects::rpc",
+    "edge::auth",
+    "edge::objects::sockets",
+    "edge::objects::feed",
+    "edge::objects::room",
+    "edge::objects::publisher",
+    "edge::objects",
+    "edge::jobs",
+    "edge::http",
+    "edge",
+    // lib.rs: the entry points.
+    "",
+];
+
+/// The module path of a source file under `src/` ("core::feed::parse::xml"; "" for lib.rs).
+fn module_of(rel: &Path) -> String {
+    let mut parts: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    if let Some(last) = parts.pop() {
+        let stem = last.trim_end_matches(".rs");
+        if stem != "mod" && stem != "lib" {
+            parts.push(stem.to_string());
+        }
+    }
+    parts.join("::")
+}
+
+/// The layer a module path belongs to: the longest entry of `LAYERS` it starts with.
+fn layer_of(module: &str) -> Option<usize> {
+    LAYERS
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            l.is_empty() || module == **l || module.starts_with(&format!("{l}::"))
+        })
+        .max_by_key(|(_, l)| l.len())
+        .map(|(i, _)| i)
+}
+
+/// Every `crate::…` path a line names, with `use crate::a::{b, c::d}` groups expanded.
+fn crate_paths(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    while let Some(at) = rest.find("crate::") {
+        let tail = &rest[at + "crate::".len()..];
+        let head: String = tail
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+            .collect();
+        let head = head.trim_end_matches(':').to_string();
+        let after = &tail[head.len()..];
+        if after.trim_start_matches(':').starts_with('{') && tail[head.len()..].starts_with("::{") {
+            let group = &after[after.find('{').unwrap_or(0) + 1..];
+            let inner = group.split('}').next().unwrap_or("");
+            for item in inner.split(',') {
+                let item: String = item
+                    .trim()
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == ':')
+                    .collect();
+                if !item.is_empty() && item != "self" {
+                    out.push(format!("{head}::{item}"));
+                } else if item == "self" {
+                    out.push(head.clone());
+                }
+            }
+        } else {
+            out.push(head);
+        }
+        rest = tail;
+    }
+    out
+}
+
+/// `file:line: what` for every reference from a lower layer to a higher one.
+fn upward_imports(files: &[(String, String)]) -> Vec<String> {
+    let mut bad = Vec::new();
+    for (rel, text) in files {
+        let from = module_of(Path::new(rel));
+        let Some(from_layer) = layer_of(&from) else {
+            bad.push(format!("{rel}: module {from} has no layer"));
+            continue;
+        };
+        let mut in_test = false;
+        for (n, line) in text.lines().enumerate() {
+            let code = line.split("//").next().unwrap_or("");
+            // A unit test module may reach anything its parent may.
+            in_test |= code.contains("#[cfg(test)]");
+            for path in crate_paths(code) {
+                let Some(to_layer) = layer_of(&path) else {
+                    continue;
+                };
+                if to_layer > from_layer && !in_test {
+                    bad.push(format!(
+                        "{rel}:{}: {from} ({}) uses crate::{path} ({})",
+                        n + 1,
+                        LAYERS[from_layer],
+                        LAYERS[to_layer]
+                    ));
+                }
+            }
+        }
+    }
+    bad
+}
+
+#[test]
+fn imports_point_down_the_layers_and_never_close_a_circle() {
+    let src = root().join("src");
+    let files: Vec<(String, String)> = rust_files(&src)
+        .into_iter()
+        .filter(|f| !f.starts_with(src.join("bin")))
+        .map(|f| {
+            let rel = f.strip_prefix(&src).unwrap_or(&f).display().to_string();
+            (rel, fs::read_to_string(&f).expect("source"))
+        })
+        .collect();
+    assert!(files.len() > 40, "found the sources");
+    let bad = upward_imports(&files);
+    assert!(
+        bad.is_empty(),
+        "imports must point down LAYERS in tests/native/architecture.rs:\n{}",
+        bad.join("\n")
+    );
+    // The check bites: a feed parser reaching up into the views, and a circle between two
+    // edge modules (one of its two edges must point up), are both caught.
+    let planted = [
+        (
+            "core/feed/parse/xml.rs".to_string(),
+            "use crate::core::views::SanitizedHtml;".to_string(),
+        ),
+        (
+            "edge/objects/rpc.rs".to_string(),
+            "use crate::edge::{env, objects::sockets::accept};".to_string(),
+        ),
+        (
+            "edge/objects/sockets.rs".to_string(),
+            "use crate::edge::objects::rpc::reply;".to_string(),
+        ),
+    ];
+    let caught = upward_imports(&planted);
+    assert_eq!(caught.len(), 2, "{caught:?}");
+    assert!(caught[0].contains("core::views"), "{caught:?}");
+    assert!(caught[1].contains("objects::sockets"), "{caught:?}");
+}
