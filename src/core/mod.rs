@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod codec;
 pub mod config;
 pub mod feed;
 pub mod fetch;

@@ -378,28 +378,7 @@ pub fn guess_text(s: &str) -> String {
 /// Decodes base64 (standard or URL-safe alphabet; whitespace and padding ignored, decoding
 /// stops at anything else); invalid UTF-8 becomes U+FFFD.
 pub fn base64_text(s: &str) -> String {
-    let mut out = Vec::with_capacity(s.len() / 4 * 3);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' => break,
-            c if c.is_ascii_whitespace() => continue,
-            _ => break,
-        };
-        acc = (acc << 6) | u32::from(v);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+    String::from_utf8_lossy(&crate::core::codec::base64_decode_lenient(s)).into_owned()
 }
 
 /// Cuts `s` to at most `max` chars on a word boundary, adding "…" when cut.

@@ -192,7 +192,7 @@ fn pair_key(topic: Topic, callback: &str) -> String {
         .chain_update(b"\n")
         .chain_update(callback.as_bytes())
         .finalize();
-    crate::core::websub::subscriber::hex(&digest[..16])
+    crate::core::codec::hex_encode(&digest[..16])
 }
 
 /// Why a subscription request is refused (each a 4xx with this text).

@@ -24,10 +24,12 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use url::Url;
 
+use crate::core::codec::{constant_time_eq, hex_decode, hex_encode};
+
 /// The signature a hub sends with content for a subscription that has `secret`
 /// (`sha256=<hex>`, the method the spec recommends).
 pub fn sign(secret: &str, body: &[u8]) -> String {
-    format!("sha256={}", hex(&mac::<Hmac<Sha256>>(secret, body)))
+    format!("sha256={}", hex_encode(&mac::<Hmac<Sha256>>(secret, body)))
 }
 
 /// Why a delivery's signature is refused.
@@ -64,7 +66,11 @@ pub fn verify(header: Option<&str>, secret: &str, body: &[u8]) -> Result<(), Sig
         return Err(SignatureError::Missing);
     };
     let (method, sig) = header.split_once('=').ok_or(SignatureError::Malformed)?;
-    let sig = unhex(sig.trim()).ok_or(SignatureError::Malformed)?;
+    let sig = sig.trim();
+    if sig.len() > 256 {
+        return Err(SignatureError::Malformed);
+    }
+    let sig = hex_decode(sig).ok_or(SignatureError::Malformed)?;
     let ok = match method.trim().to_ascii_lowercase().as_str() {
         "sha1" => check::<Hmac<Sha1>>(secret, body, &sig),
         "sha256" => check::<Hmac<Sha256>>(secret, body, &sig),
@@ -93,20 +99,6 @@ fn mac<M: Mac + hmac::digest::KeyInit>(secret: &str, body: &[u8]) -> Vec<u8> {
 
 fn check<M: Mac + hmac::digest::KeyInit>(secret: &str, body: &[u8], sig: &[u8]) -> bool {
     keyed::<M>(secret, body).verify_slice(sig).is_ok()
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if !s.len().is_multiple_of(2) || s.len() > 256 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 /// The lease Orrery asks for; a hub may grant another.
@@ -316,14 +308,13 @@ pub fn token_is_ours(key: &[u8; 32], feed_id: i64, token: &str) -> bool {
     let Some((nonce, mac)) = token.split_once('.') else {
         return false;
     };
-    !nonce.is_empty()
-        && crate::core::auth::session::constant_time_eq(mac, &token_mac(key, feed_id, nonce))
+    !nonce.is_empty() && constant_time_eq(mac, &token_mac(key, feed_id, nonce))
 }
 
 fn token_mac(key: &[u8; 32], feed_id: i64, nonce: &str) -> String {
-    let mut m = keyed::<Hmac<Sha256>>(&hex(key), format!("{feed_id}:{nonce}").as_bytes());
+    let mut m = keyed::<Hmac<Sha256>>(&hex_encode(key), format!("{feed_id}:{nonce}").as_bytes());
     m.update(b"websub-callback");
-    hex(&m.finalize().into_bytes()[..16])
+    hex_encode(&m.finalize().into_bytes()[..16])
 }
 
 /// The key callback tokens are made with, derived from the admin token (so no new
