@@ -12,6 +12,7 @@ pub mod protocol;
 pub mod routes;
 pub mod search;
 pub mod syndication;
+pub mod time;
 pub mod view_models;
 pub mod views;
 pub mod websub;

@@ -8,8 +8,8 @@ use maud::{html, Markup, PreEscaped};
 use crate::core::config::Config;
 use crate::core::feed::xml_chars;
 use crate::core::fetch::public_url;
+use crate::core::time::{iso_time, rfc822_time};
 use crate::core::view_models::{EntryView, FeedView};
-use crate::core::views::iso_time;
 use crate::core::websub::hub::{hub_url, Topic};
 
 const XML_DECL: PreEscaped<&str> = PreEscaped("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
@@ -24,12 +24,6 @@ fn x(s: &str) -> Cow<'_, str> {
 /// so `<script>` read as text stays text; maud then escapes it once more as XML.
 fn text_as_html(text: &str) -> String {
     html! { (x(text)) }.into_string()
-}
-
-fn rfc822(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|d| d.format("%a, %d %b %Y %H:%M:%S +0000").to_string())
-        .unwrap_or_default()
 }
 
 const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
@@ -148,7 +142,7 @@ pub fn rss(cfg: &Config, entries: &[EntryView]) -> Markup {
                         title { (x(&e.feed_title)) ": " (x(&e.title)) }
                         @if let Some(u) = &e.url { link { (x(u)) } }
                         guid isPermaLink="false" { (x(&format!("{}/entries/{}", cfg.planet_url, e.id))) }
-                        pubDate { (rfc822(e.published)) }
+                        pubDate { (rfc822_time(e.published)) }
                         @if let Some(a) = &e.author { author { (x(a)) } }
                         // An RSS description is HTML: sanitized content as is, a plain summary HTML-escaped first.
                         description {

@@ -2,9 +2,9 @@
 
 use maud::{html, Markup};
 
-use super::human_time;
 use crate::core::fetch::{public_text, public_url};
 use crate::core::membership::{ImportLine, MembershipPanel, Named, SyncReport, CAPS};
+use crate::core::time::human_time;
 
 fn member(n: &Named) -> Markup {
     html! {

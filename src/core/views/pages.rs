@@ -3,7 +3,7 @@
 use maud::{html, Markup};
 
 use super::partials::{by_day, day_heading, entry_title, face};
-use super::{entry_article, entry_whole, human_time, iso_time, layout, layout_with, Page};
+use super::{entry_article, entry_whole, layout, layout_with, Page};
 use crate::core::audit::AuditPage;
 use crate::core::config::Config;
 use crate::core::feed::discover::FeedLink;
@@ -12,6 +12,7 @@ use crate::core::ingest::FeedStatus;
 use crate::core::membership::MembershipPanel;
 use crate::core::search::live_query::LiveQuery;
 use crate::core::search::{self, Highlight, Piece};
+use crate::core::time::{human_time, iso_time};
 use crate::core::view_models::{EntryView, FeedDetail, FeedView};
 
 /// The river of news: newest first, paged back with `?before=`.
