@@ -2,8 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::core::domain::Member;
 use crate::core::fetch::check_url;
-use crate::core::ingest::{self, Member};
+use crate::core::ingest;
 use crate::core::syndication::Outline;
 
 /// A membership document is at most this big (an OPML of 1,000 members is about 200 KiB).

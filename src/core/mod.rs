@@ -4,6 +4,7 @@ pub mod audit;
 pub mod auth;
 pub mod codec;
 pub mod config;
+pub mod domain;
 pub mod feed;
 pub mod fetch;
 pub mod ingest;

@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{overdue_deadline, FeedState, FeedStatus};
+use super::state::{overdue_deadline, FeedState};
+use crate::core::domain::{FeedFilter, FeedStatus, Member};
 use crate::core::feed::RawEntry;
 
 /// A display name is at most this many characters.
@@ -19,32 +20,9 @@ pub const FILTER_TEXT_CHARS: usize = 4_096;
 /// a long archive) the rest are archived unread, as the first-fetch cap would archive them.
 pub const FILTER_CHECKS_PER_DOCUMENT: usize = 200;
 
-/// Which new entries of a feed are kept, as Planet Venus planets filter: only those in one
-/// of `categories` (its categories and tags, compared case-insensitively) or matching one
-/// of `words` (a whole word or phrase of the title, summary or body, any case). An empty
-/// list is no condition; both empty keep everything. `excerpt_only` stores (and shows)
-/// each entry's summary instead of its whole body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FeedFilter {
-    #[serde(default)]
-    pub categories: Vec<String>,
-    #[serde(default)]
-    pub words: Vec<String>,
-    #[serde(default)]
-    pub excerpt_only: bool,
-}
-
+/// Ingest's decisions about a filter: what it keeps and what may be stored ([`FeedFilter`]
+/// itself is vocabulary, in `core::domain`).
 impl FeedFilter {
-    /// No condition and no excerpting.
-    pub fn is_empty(&self) -> bool {
-        self.categories.is_empty() && self.words.is_empty() && !self.excerpt_only
-    }
-
-    /// Some entries may be left out.
-    pub fn selects(&self) -> bool {
-        !self.categories.is_empty() || !self.words.is_empty()
-    }
-
     /// Whether a new entry is kept.
     pub fn keeps(&self, e: &RawEntry) -> bool {
         if !self.selects() {
@@ -173,17 +151,7 @@ pub fn link(s: &str, what: &'static str) -> Result<Option<String>, SettingsError
     Ok(Some(url.to_string()))
 }
 
-/// What the admin sets for a member (D1's `display_name`, `face_url`, `home_url` and
-/// `filter`); `None` shows the feed's own title and site link.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Member {
-    pub display_name: Option<String>,
-    pub face_url: Option<String>,
-    pub home_url: Option<String>,
-    #[serde(default)]
-    pub filter: FeedFilter,
-}
-
+/// What the FeedObject needs of a member ([`Member`] is in `core::domain`).
 impl Member {
     /// What the FeedObject needs of it.
     pub fn settings(&self) -> FeedSettings {

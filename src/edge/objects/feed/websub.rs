@@ -6,10 +6,9 @@ use futures::future::{select, Either};
 use serde::{Deserialize, Serialize};
 use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response, State};
 
+use crate::core::domain::FeedStatus;
 use crate::core::fetch::{check_not_own, check_url, FetchOutcome};
-use crate::core::ingest::{
-    FeedState, FeedStatus, Plan, RefreshOutcome, RefreshReport, ALARM_SLACK_MS,
-};
+use crate::core::ingest::{FeedState, Plan, RefreshOutcome, RefreshReport, ALARM_SLACK_MS};
 use crate::core::websub::subscriber::{self, DocLinks, Intent, IntentAnswer, Leaving, PushRefused};
 use crate::edge::error::AppError;
 use crate::edge::fetcher::Fetched;
