@@ -1431,15 +1431,15 @@ fn rss_with_hub(items: &[(&str, &str, Option<i64>)]) -> Vec<u8> {
     .into_bytes()
 }
 
-fn live_subscription(now: i64, lease_ms: i64) -> subscriber::Subscription {
+fn live_subscription(now: i64, lease_ms: i64) -> subscriber::HubSubscription {
     let ad = subscriber::Advertised {
         hub: "https://hub.example/".into(),
         topic: URL.into(),
     };
     let mut sub =
-        subscriber::Subscription::new(ad, "tok".into(), "s".into(), subscriber::MIN_RENEW_MS);
+        subscriber::HubSubscription::new(ad, "tok".into(), "s".into(), subscriber::MIN_RENEW_MS);
     sub.requested(now - 1000, None);
-    let intent = subscriber::Intent {
+    let intent = subscriber::HubIntent {
         mode: "subscribe".into(),
         topic: URL.into(),
         challenge: "c".into(),

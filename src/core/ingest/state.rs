@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::domain::FeedStatus;
-use crate::core::websub::subscriber::Subscription;
+use crate::core::websub::subscriber::HubSubscription;
 
 /// Consecutive failures after which a feed is shown as failing.
 pub const FAILING_AFTER: u32 = 3;
@@ -107,7 +107,7 @@ pub struct FeedState {
     pub settings: super::FeedSettings,
     /// The feed's WebSub subscription, when its document advertises a hub.
     #[serde(default)]
-    pub websub: Option<Subscription>,
+    pub websub: Option<HubSubscription>,
 }
 
 /// When the FeedObject's alarm should fire next.

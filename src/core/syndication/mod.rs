@@ -1,5 +1,7 @@
 //! Feeds out (Atom, RSS 2.0, RSS 1.0, OPML, a FOAF roll) and OPML in. Every string is escaped by maud and stripped of characters XML forbids; HTML-carrying fields get HTML (sanitized, or plain text HTML-escaped first), escaped once more as XML text.
 
+pub mod topics;
+
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -10,7 +12,7 @@ use crate::core::feed::xml_chars;
 use crate::core::fetch::public_url;
 use crate::core::time::{iso_time, rfc822_time};
 use crate::core::view_models::{EntryView, FeedView};
-use crate::core::websub::hub::{hub_url, Topic};
+use topics::{hub_url, Topic};
 
 const XML_DECL: PreEscaped<&str> = PreEscaped("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
 
