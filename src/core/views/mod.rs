@@ -1,18 +1,22 @@
-//! maud views: one layout, one function per page, shared partials. Every feed-derived string is escaped by maud except [`SanitizedHtml`].
+//! maud views: one layout, one function per page, shared partials.
+//!
+//! `public` holds the pages anyone sees, `admin` the admin's; every feed-derived string
+//! is escaped by maud except [`SanitizedHtml`].
 
+mod admin;
 mod layout;
 mod membership;
-mod pages;
 mod partials;
+mod public;
 
+pub use admin::{admin_audit_page, admin_login_page, admin_page};
 pub use layout::{layout, layout_with, Page};
 pub use membership::membership_section;
-pub use pages::{
-    admin_audit_page, admin_login_page, admin_page, entry_page, error_page, feed_page, feeds_page,
-    home_page, home_page_with_members, search_page, sidebar, titles_page, HomePage, SearchHit,
-    SearchPage,
-};
 pub use partials::{by_day, entry_article, entry_whole, face, RIVER_WHOLE_BYTES};
+pub use public::{
+    entry_page, error_page, feed_page, feeds_page, home_page, home_page_with_members, search_page,
+    sidebar, titles_page, HomePage, SearchHit, SearchPage,
+};
 
 use maud::{Markup, PreEscaped, Render};
 
