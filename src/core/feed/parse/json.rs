@@ -7,9 +7,10 @@ use url::Url;
 
 use super::dates;
 use super::media::{self, Media};
-use crate::core::feed::hash::Fingerprint;
-use crate::core::feed::text::{collapse_ws, guess_text, html_to_text};
-use crate::core::feed::{absolute_url, identity, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
+use crate::core::feed::identity::{entry_identity, Fingerprint};
+use crate::core::feed::plain::{guess_text, html_to_text};
+use crate::core::feed::text::collapse_ws;
+use crate::core::feed::{absolute_url, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
 
 fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
@@ -113,7 +114,7 @@ fn entry(
         .map(|h| Body::Html(h.to_string()))
         .or(txt.map(|t| Body::Text(t.to_string())));
     RawEntry {
-        identity: identity(id.as_deref(), url.as_deref(), &title, html.or(txt)),
+        identity: entry_identity(id.as_deref(), url.as_deref(), &title, html.or(txt)),
         fingerprint: fp.hex(),
         url,
         title,

@@ -8,9 +8,10 @@ use url::Url;
 use super::dates;
 use super::media::{self, Media};
 use super::xml::{attr, attrs, line_of, Tok, Tokenizer};
-use crate::core::feed::hash::Fingerprint;
-use crate::core::feed::text::{collapse_ws, field_text, truncate_words, xml_text, TextKind};
-use crate::core::feed::{absolute_url, identity, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
+use crate::core::feed::identity::{entry_identity, Fingerprint};
+use crate::core::feed::plain::{field_text, TextKind};
+use crate::core::feed::text::{collapse_ws, truncate_words, xml_text};
+use crate::core::feed::{absolute_url, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Ns {
@@ -1085,7 +1086,7 @@ impl<'a> EntryDraft<'a> {
         } else {
             None
         });
-        let identity = identity(
+        let identity = entry_identity(
             id.as_deref().or(about.as_deref()),
             url.as_deref(),
             &title,
