@@ -13,6 +13,8 @@ use url::Url;
 /// `examples/clean_cost.rs`.
 pub const MAX_CONTENT_BYTES: usize = 96 * 1024;
 
+mod elements;
+mod escape;
 mod policy;
 mod tree;
 
@@ -31,7 +33,7 @@ pub fn clean(html: &str, base: Option<&Url>) -> String {
     if is_plain(html) {
         // No tag, no entity, nothing the tokenizer would change: escaping is all it needs.
         let mut out = String::with_capacity(html.len() + 16);
-        tree::escape_text(html, &mut out);
+        escape::escape_text(html, &mut out);
         return out;
     }
     tree::clean(html, base)
