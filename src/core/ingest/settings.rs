@@ -225,7 +225,7 @@ pub struct Changed {
 /// (with the reason) while a refresh runs: it would save the state it started from over
 /// this change. Returns the state to save, if any.
 pub fn change(
-    st: Option<FeedState>,
+    state: Option<FeedState>,
     change: Change,
     busy: bool,
     now: i64,
@@ -234,7 +234,7 @@ pub fn change(
         let why = "a refresh of this feed is running; try again in a few seconds";
         return (None, Err(why.into()));
     }
-    let Some(mut st) = st else {
+    let Some(mut state) = state else {
         let (status, due) = match change {
             Change::Settings { .. } => (FeedStatus::Active, None),
             Change::Hold => (FeedStatus::Held, None),
@@ -248,22 +248,22 @@ pub fn change(
         };
         return (None, Ok(changed));
     };
-    let before = st.status;
+    let before = state.status;
     match change {
-        Change::Settings { settings } => st.settings = settings,
-        Change::Hold => st.status = FeedStatus::Held,
+        Change::Settings { settings } => state.settings = settings,
+        Change::Hold => state.status = FeedStatus::Held,
         Change::Resume if before == FeedStatus::Held => {
-            st.status = FeedStatus::Active;
-            st.failures = 0;
-            st.gone_strikes = 0;
-            st.next_fetch_at = now;
+            state.status = FeedStatus::Active;
+            state.failures = 0;
+            state.gone_strikes = 0;
+            state.next_fetch_at = now;
         }
         Change::Resume => {}
     }
-    let scheduled = st.status.is_scheduled();
-    let overdue_at = scheduled.then(|| overdue_deadline(None, st.next_fetch_at));
-    let (status, failures) = (st.status, st.failures);
-    if let Some(row) = st.row.as_mut().filter(|_| status != before) {
+    let scheduled = state.status.is_scheduled();
+    let overdue_at = scheduled.then(|| overdue_deadline(None, state.next_fetch_at));
+    let (status, failures) = (state.status, state.failures);
+    if let Some(row) = state.row.as_mut().filter(|_| status != before) {
         row.status = status;
         row.failures = failures;
         row.overdue_at = overdue_at;
@@ -271,8 +271,8 @@ pub fn change(
     let changed = Changed {
         status,
         status_changed: status != before,
-        next_fetch_at: scheduled.then_some(st.next_fetch_at),
+        next_fetch_at: scheduled.then_some(state.next_fetch_at),
         overdue_at,
     };
-    (Some(st), Ok(changed))
+    (Some(state), Ok(changed))
 }
