@@ -1,4 +1,7 @@
-//! Membership as a file (`PLANET_OPML`): what one sync changes — feeds to add, members to rename, members who left (held for a grace period, then deleted) — decided from D1's feeds and the parsed outlines, bounded per run.
+//! Membership as a file (`PLANET_OPML`): what one sync changes.
+//!
+//! Feeds to add, members to rename, members who left (held for a grace period, then
+//! deleted): decided from D1's feeds and the parsed outlines, bounded per run.
 
 use serde::{Deserialize, Serialize};
 

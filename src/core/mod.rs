@@ -1,4 +1,7 @@
-//! Pure Rust: the feed pipeline, ingest plans, search, WebSub, feeds out, the protocol and the views. Never imports `worker`, never reads a clock or the environment.
+//! Pure Rust: every decision Orrery makes, tested natively.
+//!
+//! The feed pipeline, ingest plans, search, WebSub, feeds out, the protocol and the views.
+//! Never imports `worker`, never reads a clock or the environment.
 
 pub mod audit;
 pub mod auth;

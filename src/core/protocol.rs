@@ -1,4 +1,6 @@
-//! The WebSocket protocol (version 1): typed messages both ways, and the limits the server enforces.
+//! The WebSocket protocol (version 1): typed messages both ways.
+//!
+//! And the limits the server enforces.
 
 use serde::{Deserialize, Serialize};
 

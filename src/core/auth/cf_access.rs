@@ -1,4 +1,8 @@
-//! Cloudflare Access sign-in, the pure part: the `Cf-Access-Jwt-Assertion` parsed, its claims checked (audience, issuer, expiry, not-before; the clock passed in), the team's keys read and the signing key picked. The RS256 signature itself is checked at the edge with the Worker's own SubtleCrypto.
+//! Cloudflare Access sign-in, the pure part.
+//!
+//! The `Cf-Access-Jwt-Assertion` parsed, its claims checked (audience, issuer, expiry,
+//! not-before; the clock passed in), the team's keys read and the signing key picked. The
+//! RS256 signature itself is checked at the edge with the Worker's own SubtleCrypto.
 
 use serde_json::Value;
 

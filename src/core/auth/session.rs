@@ -1,4 +1,8 @@
-//! Admin sessions (signed with the shared token or naming the person Cloudflare Access signed in), CSRF tokens and the admin token's rules: HMAC-SHA256 signed values, secrets compared in constant time. Pure: the clock, the nonce and the request's host are passed in.
+//! Admin sessions, CSRF tokens and the admin token's rules.
+//!
+//! A session is signed with the shared token or names the person Cloudflare Access signed
+//! in: HMAC-SHA256 signed values, secrets compared in constant time. Pure: the clock, the
+//! nonce and the request's host are passed in.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};

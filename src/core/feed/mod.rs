@@ -1,4 +1,7 @@
-//! Feed pipeline: parse cheaply (identity, fingerprint, dates), then sanitize only what will be stored.
+//! The feed pipeline: parse cheaply, then sanitize only what will be stored.
+//!
+//! Parsing finds each entry's identity, fingerprint and dates without touching its body;
+//! [`RawEntry::clean`] sanitizes the bodies of new or changed entries only.
 
 mod decode;
 pub mod discover;

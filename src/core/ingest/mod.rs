@@ -1,4 +1,6 @@
-//! The FeedObject's every decision as a pure plan: what to store, archive, carry over and publish, the next state and the next wake.
+//! The FeedObject's every decision as a pure plan.
+//!
+//! What to store, archive, carry over and publish, the next state and the next wake.
 //!
 //! The edge loads the state, fetches, calls [`plan`] (or [`follow_up`] for work carried
 //! over from an earlier invocation), writes what the plan says in one D1 batch, hands

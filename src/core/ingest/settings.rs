@@ -1,4 +1,7 @@
-//! What an admin sets for one feed: the member's name, face and link, pausing by hand, and the filter; validated here, applied by the FeedObject at ingest.
+//! What an admin sets for one feed, validated.
+//!
+//! The member's name, face and link, pausing by hand, and the filter; validated here,
+//! applied by the FeedObject at ingest.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,6 @@
-//! Saved searches followed live: `/search`'s query language matched on one entry as it is published, without asking D1.
+//! Saved searches followed live, matched on each entry as it is published.
+//!
+//! `/search`'s query language, matched on one entry without asking D1.
 //!
 //! `/search` hands FTS5 the query [`crate::core::search::fts_query`] builds: every word the
 //! reader typed is a quoted phrase (FTS5's tokenizer cuts `wasm-bindgen` into the phrase

@@ -1,4 +1,7 @@
-//! The admin page's membership section: the membership file (`PLANET_OPML`) and what its last sync did, removals awaiting confirmation, members held for having left, and the OPML upload with its per-feed report.
+//! The admin page's membership section.
+//!
+//! The membership file (`PLANET_OPML`) and what its last sync did, removals awaiting
+//! confirmation, members held for having left, and the OPML upload with its per-feed report.
 
 use maud::{html, Markup};
 

@@ -1,4 +1,6 @@
-//! HTML sanitizing: an explicit allow-list over html5ever's tokenizer; balanced, escaped output, absolute URLs, safe links, lazy images.
+//! HTML sanitizing: an explicit allow-list over html5ever's tokenizer.
+//!
+//! The output is balanced and escaped, with absolute URLs, safe links and lazy images.
 
 use url::Url;
 

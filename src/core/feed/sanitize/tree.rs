@@ -1,5 +1,7 @@
-//! The sanitizer proper: html5ever's tokenizer feeding a small open-element stack that writes
-//! balanced, escaped HTML, applying the HTML tree builder's rules that matter for our elements.
+//! The sanitizer proper: html5ever's tokenizer feeding an open-element stack.
+//!
+//! The stack writes balanced, escaped HTML, applying the HTML tree builder's rules that
+//! matter for our elements.
 //!
 //! Why a tokenizer and not a DOM: building, cleaning and serializing a tree is most of what
 //! ammonia costs. Why it is safe: the output holds only allow-listed elements, each opened and
