@@ -50,7 +50,7 @@ fn production_plan(st: &FeedState, bytes: &[u8], seen: &impl SeenSet) -> Plan {
         seen,
         NOW_MS,
         &ScheduleConfig::default(),
-        ingest::Keep::default(),
+        orrery::core::domain::Keep::default(),
     )
 }
 

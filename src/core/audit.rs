@@ -1,4 +1,6 @@
-//! The audit log's rules: who did what to which feed and when, paged newest first, kept for `AUDIT_RETENTION_DAYS`.
+//! The audit log's rules: who did what to which feed, and when.
+//!
+//! Records are paged newest first and kept for `AUDIT_RETENTION_DAYS`.
 
 use serde::{Deserialize, Serialize};
 

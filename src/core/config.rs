@@ -107,8 +107,8 @@ impl Default for Config {
 impl Config {
     /// What ingest stores of a document at `now_ms`: nothing past the retention cutoff,
     /// and no more new entries than the per-feed count keeps.
-    pub fn keep(&self, now_ms: i64) -> crate::core::ingest::Keep {
-        crate::core::ingest::Keep {
+    pub fn keep(&self, now_ms: i64) -> crate::core::domain::Keep {
+        crate::core::domain::Keep {
             since: self.retention_cutoff(now_ms),
             max_new: self.retention_max_entries as usize,
         }

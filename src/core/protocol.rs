@@ -1,4 +1,6 @@
-//! The WebSocket protocol (version 1): typed messages both ways, and the limits the server enforces.
+//! The WebSocket protocol (version 1): typed messages both ways.
+//!
+//! And the limits the server enforces.
 
 use serde::{Deserialize, Serialize};
 
@@ -509,8 +511,8 @@ mod tests {
         let long = "é".repeat(100);
         let c = clip(&long, MAX_REASON_BYTES);
         assert!(c.len() <= MAX_REASON_BYTES && c.ends_with('…'), "{c}");
-        let mut st = SocketState::new(None);
-        let a = st.read(Frame::Binary(10), 5_000, false);
+        let mut state = SocketState::new(None);
+        let a = state.read(Frame::Binary(10), 5_000, false);
         assert!(
             matches!(a, Action::Reply(ServerMsg::Error { ref code, .. }) if code == "bad_frame")
         );
@@ -518,8 +520,8 @@ mod tests {
 
     #[test]
     fn subscribes_to_a_search_alone_with_feeds_or_on_a_feed_socket() {
-        let mut st = SocketState::new(None);
-        let a = st.read(
+        let mut state = SocketState::new(None);
+        let a = state.read(
             Frame::Text(r#"{"type":"subscribe","q":"Rust  WASM-bindgen"}"#),
             1,
             false,
@@ -531,7 +533,7 @@ mod tests {
                 q: Some("rust wasm-bindgen".into())
             })
         );
-        let json = serde_json::to_string(&st).unwrap();
+        let json = serde_json::to_string(&state).unwrap();
         assert!(json.ends_with(r#""q":["rust","wasm bindgen*"]}"#), "{json}");
         let doc = |body: &str| {
             LiveDoc::new(&crate::core::search::IndexDoc {
@@ -542,10 +544,10 @@ mod tests {
         };
         let yes = doc("rust and wasm-bindgenerators");
         let no = doc("rust and wasm");
-        assert!(st.wants_entry(3, || &yes) && !st.wants_entry(3, || &no));
+        assert!(state.wants_entry(3, || &yes) && !state.wants_entry(3, || &no));
 
         // With feeds; then a subscribe without q follows everything again.
-        let a = st.read(
+        let a = state.read(
             Frame::Text(r#"{"type":"subscribe","feeds":[3],"q":"rust"}"#),
             2,
             false,
@@ -557,26 +559,26 @@ mod tests {
                 q: Some(_)
             })
         ));
-        assert!(st.wants_entry(3, || &no) && !st.wants_entry(4, || &no));
-        st.read(Frame::Text(r#"{"type":"subscribe"}"#), 3, false);
-        assert!(st.q.is_none() && st.wants_entry(4, || unreachable!("no query, no doc")));
+        assert!(state.wants_entry(3, || &no) && !state.wants_entry(4, || &no));
+        state.read(Frame::Text(r#"{"type":"subscribe"}"#), 3, false);
+        assert!(state.q.is_none() && state.wants_entry(4, || unreachable!("no query, no doc")));
 
         // Bad queries: a clear error frame, counted as a bad frame; the old state stays.
-        st.read(Frame::Text(r#"{"type":"subscribe","q":"rust"}"#), 4, false);
+        state.read(Frame::Text(r#"{"type":"subscribe","q":"rust"}"#), 4, false);
         for bad in [r#""- ...""#, &format!("\"{}\"", "x".repeat(201))] {
             let frame = format!(r#"{{"type":"subscribe","q":{bad}}}"#);
-            let a = st.read(Frame::Text(&frame), 5, false);
+            let a = state.read(Frame::Text(&frame), 5, false);
             assert!(
                 matches!(a, Action::Reply(ServerMsg::Error { ref code, .. }) if code == "bad_query"),
                 "{a:?}"
             );
         }
-        assert_eq!(st.bad_frames, 2);
-        assert!(st.q.is_some());
+        assert_eq!(state.bad_frames, 2);
+        assert!(state.q.is_some());
 
         // A feed's socket may follow a search, never other feeds.
-        let mut st = SocketState::new(Some(vec![9]));
-        let a = st.read(Frame::Text(r#"{"type":"subscribe","q":"rust"}"#), 1, true);
+        let mut state = SocketState::new(Some(vec![9]));
+        let a = state.read(Frame::Text(r#"{"type":"subscribe","q":"rust"}"#), 1, true);
         assert_eq!(
             a,
             Action::Reply(ServerMsg::Subscribed {
@@ -584,9 +586,9 @@ mod tests {
                 q: Some("rust".into())
             })
         );
-        let a = st.read(Frame::Text(r#"{"type":"subscribe","feeds":[1]}"#), 2, true);
+        let a = state.read(Frame::Text(r#"{"type":"subscribe","feeds":[1]}"#), 2, true);
         assert!(matches!(a, Action::Reply(ServerMsg::Error { .. })));
-        assert_eq!(st.feeds, Some(vec![9]));
+        assert_eq!(state.feeds, Some(vec![9]));
     }
 
     #[test]

@@ -1,4 +1,6 @@
-//! The one route table: method + path → [`Route`]. Pure, so it is tested natively; the edge dispatches on it.
+//! The one route table: method and path to [`Route`].
+//!
+//! Pure, so it is tested natively; the edge dispatches on it.
 
 /// Every endpoint Orrery serves (static assets are served by the edge before the Worker runs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

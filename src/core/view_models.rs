@@ -4,8 +4,8 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::core::domain::{FeedFilter, FeedStatus, Member};
 use crate::core::fetch::{public_text, public_url};
-use crate::core::ingest::{FeedFilter, FeedStatus, Member};
 
 /// An entry as readers see it (JSON API and socket `entry` messages).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -1,8 +1,9 @@
 //! Hostile feeds and what the public sees: characters XML forbids never reach Atom/RSS/OPML, plain text stays text in HTML-carrying fields, credentials in feed URLs stay hidden.
 
 use orrery::core::config::Config;
+use orrery::core::domain::FeedStatus;
 use orrery::core::feed::{self, Entry};
-use orrery::core::ingest::{feed_title, FeedStatus};
+use orrery::core::ingest::feed_title;
 use orrery::core::syndication::{atom, opml, parse_opml, rss};
 use orrery::core::view_models::{EntryView, FeedView};
 use orrery::core::views::{feed_page, feeds_page, HomePage};

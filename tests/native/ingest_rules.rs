@@ -2,14 +2,15 @@
 
 use std::collections::HashMap;
 
+use orrery::core::domain::{self, FeedStatus, Keep};
 use orrery::core::feed::FIRST_FETCH_MAX_ENTRIES;
 use orrery::core::fetch::FetchOutcome;
 use orrery::core::ingest::schedule::ScheduleConfig;
 use orrery::core::ingest::{
     self, follow_up, on_alarm, overdue_deadline, plan, recent_times, refresh_gate, watchdog,
-    FeedRow, FeedState, FeedStatus, Keep, Move, Plan, RefreshOutcome, Seen, StoredEntry, Wake,
-    FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER, MAX_ITEMS_PER_DOCUMENT, OVERDUE_GRACE_MS,
-    OVERDUE_SLACK_MS, PAUSED_AFTER,
+    FeedRow, FeedState, Move, Plan, RefreshOutcome, Seen, StoredEntry, Wake, FAILING_AFTER,
+    FOLLOW_UP_MS, GONE_AFTER, MAX_ITEMS_PER_DOCUMENT, OVERDUE_GRACE_MS, OVERDUE_SLACK_MS,
+    PAUSED_AFTER,
 };
 use orrery::core::websub::subscriber;
 
@@ -1236,7 +1237,7 @@ fn tagged(items: &[(&str, &str, &[&str], &str)]) -> Vec<u8> {
     (s + "</channel></rss>").into_bytes()
 }
 
-fn filtered(filter: ingest::FeedFilter) -> FeedState {
+fn filtered(filter: domain::FeedFilter) -> FeedState {
     with_settings(ingest::FeedSettings {
         filter,
         ..Default::default()
@@ -1245,7 +1246,7 @@ fn filtered(filter: ingest::FeedFilter) -> FeedState {
 
 #[test]
 fn a_category_filter_keeps_only_entries_in_those_categories_and_archives_the_rest() {
-    let st = filtered(ingest::FeedFilter {
+    let st = filtered(domain::FeedFilter {
         categories: vec!["rust".into()],
         ..Default::default()
     });
@@ -1279,7 +1280,7 @@ fn a_category_filter_keeps_only_entries_in_those_categories_and_archives_the_res
 
 #[test]
 fn a_word_filter_matches_whole_words_of_title_summary_or_body() {
-    let st = filtered(ingest::FeedFilter {
+    let st = filtered(domain::FeedFilter {
         words: vec!["wasm".into(), "Durable Objects".into()],
         ..Default::default()
     });
@@ -1299,7 +1300,7 @@ fn a_word_filter_matches_whole_words_of_title_summary_or_body() {
     kept.sort();
     assert_eq!(kept, ["a", "b"]);
     // Categories or words: either keeps an entry.
-    let st = filtered(ingest::FeedFilter {
+    let st = filtered(domain::FeedFilter {
         categories: vec!["travel".into()],
         words: vec!["wasm".into()],
         ..Default::default()
@@ -1317,7 +1318,7 @@ fn a_word_filter_matches_whole_words_of_title_summary_or_body() {
 
 #[test]
 fn excerpt_only_stores_the_summary_whole_and_carries_nothing() {
-    let st = filtered(ingest::FeedFilter {
+    let st = filtered(domain::FeedFilter {
         excerpt_only: true,
         ..Default::default()
     });
@@ -1337,7 +1338,8 @@ fn excerpt_only_stores_the_summary_whole_and_carries_nothing() {
 
 #[test]
 fn filters_and_member_fields_are_validated() {
-    use ingest::{display_name, link, FeedFilter, Member, MemberPatch};
+    use domain::{FeedFilter, Member};
+    use ingest::{display_name, link, MemberPatch};
     assert_eq!(
         display_name("  Ann\u{0007}\n Lee ").unwrap().as_deref(),
         Some("Ann Lee")
@@ -1429,15 +1431,15 @@ fn rss_with_hub(items: &[(&str, &str, Option<i64>)]) -> Vec<u8> {
     .into_bytes()
 }
 
-fn live_subscription(now: i64, lease_ms: i64) -> subscriber::Subscription {
+fn live_subscription(now: i64, lease_ms: i64) -> subscriber::HubSubscription {
     let ad = subscriber::Advertised {
         hub: "https://hub.example/".into(),
         topic: URL.into(),
     };
     let mut sub =
-        subscriber::Subscription::new(ad, "tok".into(), "s".into(), subscriber::MIN_RENEW_MS);
+        subscriber::HubSubscription::new(ad, "tok".into(), "s".into(), subscriber::MIN_RENEW_MS);
     sub.requested(now - 1000, None);
-    let intent = subscriber::Intent {
+    let intent = subscriber::HubIntent {
         mode: "subscribe".into(),
         topic: URL.into(),
         challenge: "c".into(),

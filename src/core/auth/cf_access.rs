@@ -1,6 +1,12 @@
-//! Cloudflare Access sign-in, the pure part: the `Cf-Access-Jwt-Assertion` parsed, its claims checked (audience, issuer, expiry, not-before; the clock passed in), the team's keys read and the signing key picked. The RS256 signature itself is checked at the edge with the Worker's own SubtleCrypto.
+//! Cloudflare Access sign-in, the pure part.
+//!
+//! The `Cf-Access-Jwt-Assertion` parsed, its claims checked (audience, issuer, expiry,
+//! not-before; the clock passed in), the team's keys read and the signing key picked. The
+//! RS256 signature itself is checked at the edge with the Worker's own SubtleCrypto.
 
 use serde_json::Value;
+
+use crate::core::codec::base64url_decode;
 
 /// The header Cloudflare Access adds to every request it lets through.
 pub const ASSERTION_HEADER: &str = "Cf-Access-Jwt-Assertion";
@@ -246,49 +252,10 @@ pub fn may_refetch_for_unknown_key(fetched_at: i64, now: i64) -> bool {
     now < fetched_at || now - fetched_at >= CERTS_REFETCH_MIN_MS
 }
 
-const B64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// Base64url without padding (RFC 7515 §2); also cookie-safe.
-pub fn base64url_encode(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..=chunk.len() {
-            out.push(B64URL[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-/// Decodes base64url (padding tolerated, anything else outside the alphabet refused).
-pub fn base64url_decode(s: &str) -> Option<Vec<u8>> {
-    let s = s.trim_end_matches('=');
-    if s.len() % 4 == 1 {
-        return None;
-    }
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for c in s.bytes() {
-        let v = B64URL.iter().position(|&a| a == c)? as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::codec::base64url_encode;
 
     fn cfg() -> AccessConfig {
         AccessConfig::from_lookup(|k| match k {
@@ -458,28 +425,5 @@ mod tests {
         );
         assert!(!may_refetch_for_unknown_key(NOW, NOW + 1_000));
         assert!(may_refetch_for_unknown_key(NOW, NOW + CERTS_REFETCH_MIN_MS));
-    }
-
-    #[test]
-    fn base64url_round_trips() {
-        for s in [
-            "",
-            "f",
-            "fo",
-            "foo",
-            "foob",
-            "fooba",
-            "foobar",
-            "ada@example.com",
-        ] {
-            let e = base64url_encode(s.as_bytes());
-            assert!(!e.contains(['=', '+', '/', '.']));
-            assert_eq!(base64url_decode(&e).as_deref(), Some(s.as_bytes()), "{s}");
-        }
-        assert_eq!(base64url_encode(b"foobar"), "Zm9vYmFy");
-        assert_eq!(base64url_encode(&[0xfb, 0xff]), "-_8");
-        assert_eq!(base64url_decode("Zm9vYg=="), Some(b"foob".to_vec()));
-        assert_eq!(base64url_decode("Zm9vY"), None);
-        assert_eq!(base64url_decode("Zm+v"), None);
     }
 }

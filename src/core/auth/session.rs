@@ -1,9 +1,13 @@
-//! Admin sessions (signed with the shared token or naming the person Cloudflare Access signed in), CSRF tokens and the admin token's rules: HMAC-SHA256 signed values, secrets compared in constant time. Pure: the clock, the nonce and the request's host are passed in.
+//! Admin sessions, CSRF tokens and the admin token's rules.
+//!
+//! A session is signed with the shared token or names the person Cloudflare Access signed
+//! in: HMAC-SHA256 signed values, secrets compared in constant time. Pure: the clock, the
+//! nonce and the request's host are passed in.
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::core::auth::cf_access::{base64url_decode, base64url_encode};
+use crate::core::codec::{base64url_decode, base64url_encode, constant_time_eq, hex_encode};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -29,28 +33,7 @@ fn mac_hex(key: &[u8; 32], parts: &[&str]) -> String {
         mac.update(p.as_bytes());
         mac.update(b"\x1f");
     }
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-/// Compares secrets in constant time: both are hashed first, so the comparison always
-/// runs over 32 bytes without an early exit, and neither how much matched nor how long
-/// the secret is shows in the timing.
-pub fn constant_time_eq(a: &str, b: &str) -> bool {
-    let digest = |s: &str| -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(b"orrery-compare-v1:");
-        h.update(s.as_bytes());
-        h.finalize().into()
-    };
-    digest(a)
-        .iter()
-        .zip(digest(b).iter())
-        .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-        == 0
+    hex_encode(&mac.finalize().into_bytes())
 }
 
 /// The development default `make dev` uses when `ADMIN_TOKEN` is not set (documented, so public).
@@ -248,19 +231,6 @@ mod tests {
         assert!(csrf_ok(&key, &a, &t));
         assert!(!csrf_ok(&key, &b, &t));
         assert!(!csrf_ok(&key, &a, ""));
-    }
-
-    #[test]
-    fn secrets_compare_equal_only_when_equal_whatever_their_length() {
-        assert!(constant_time_eq("abc", "abc"));
-        assert!(constant_time_eq("", ""));
-        assert!(!constant_time_eq("abc", "abd"));
-        assert!(
-            !constant_time_eq("abc", "abcd"),
-            "a prefix is not the secret"
-        );
-        assert!(!constant_time_eq("abc", ""));
-        assert!(!constant_time_eq(&"a".repeat(1000), "a"));
     }
 
     #[test]

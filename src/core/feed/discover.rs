@@ -1,4 +1,7 @@
-//! Finding a site's feeds from its home page: `<link rel="alternate">` of feed types, then the common paths; and a cheap sniff of whether a document is a feed.
+//! Finding a site's feeds from its home page.
+//!
+//! `<link rel="alternate">` of feed types, then the common paths; and a cheap sniff of
+//! whether a document is a feed.
 
 use serde::Serialize;
 use url::Url;

@@ -1,9 +1,13 @@
-//! Feed pipeline: parse cheaply (identity, fingerprint, dates), then sanitize only what will be stored.
+//! The feed pipeline: parse cheaply, then sanitize only what will be stored.
+//!
+//! Parsing finds each entry's identity, fingerprint and dates without touching its body;
+//! [`RawEntry::clean`] sanitizes the bodies of new or changed entries only.
 
 mod decode;
 pub mod discover;
-mod hash;
+mod identity;
 mod parse;
+mod plain;
 pub mod sanitize;
 mod text;
 
@@ -12,9 +16,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
+pub use identity::{digest, IDENTITY_MAX_BYTES};
 pub use parse::dates::parse_date;
+pub use plain::html_to_text;
 pub use sanitize::MAX_CONTENT_BYTES;
-pub use text::{html_to_text, truncate_words, xml_chars};
+pub use text::{truncate_words, xml_chars};
 
 /// Items of one document read at most, in document order: the parser stops there, so a
 /// document of 300,000 items costs what one of 2,000 does (the largest real feed in the
@@ -29,8 +35,6 @@ pub const SUMMARY_MAX_CHARS: usize = 300;
 /// 96 KiB); with the faster sanitizer, 144 KiB keeps every invocation's p99 and max under
 /// the old ones (`bench/RESULTS.md`) and needs 43% fewer follow-up invocations.
 pub const FULL_CONTENT_BUDGET_BYTES: usize = 144 * 1024;
-/// Identities longer than this are replaced by a hash.
-pub const IDENTITY_MAX_BYTES: usize = 512;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FeedFormat {
@@ -180,7 +184,7 @@ impl Body {
             Body::Text(s) => return text::collapse_ws(sanitize::cap(s, limit.saturating_mul(2))),
             other => other.same_kind(head(other.raw())),
         };
-        text::html_to_text_limited(&prefix.to_html(), limit)
+        plain::html_to_text_limited(&prefix.to_html(), limit)
     }
 }
 
@@ -322,19 +326,6 @@ fn absolute_url(raw: &str, base: Option<&Url>) -> Option<String> {
     }
     let url = Url::options().base_url(base).parse(s).ok()?;
     matches!(url.scheme(), "http" | "https").then(|| url.into())
-}
-
-/// The dedupe key: own id, else permalink, else a hash of title and content.
-fn identity(id: Option<&str>, url: Option<&str>, title: &str, content: Option<&str>) -> String {
-    let chosen = id
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .or(url.filter(|s| !s.is_empty()));
-    match chosen {
-        Some(s) if s.len() <= IDENTITY_MAX_BYTES => s.to_string(),
-        Some(s) => hash::identity_hash(&[s.as_bytes()]),
-        None => hash::identity_hash(&[title.as_bytes(), content.unwrap_or("").as_bytes()]),
-    }
 }
 
 impl RawEntry {
@@ -498,29 +489,9 @@ pub fn fits_budget(lens: impl IntoIterator<Item = usize>, budget: usize) -> usiz
         .count()
 }
 
-/// A stable 128-bit digest (hex) of some byte strings: change detection for whole
-/// documents and feed metadata.
-pub fn digest(parts: &[Option<&[u8]>]) -> String {
-    let mut fp = hash::Fingerprint::default();
-    for p in parts {
-        fp.opt(*p);
-    }
-    fp.hex()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn identity_rules() {
-        assert_eq!(identity(Some(" g1 "), Some("http://x/"), "t", None), "g1");
-        assert_eq!(identity(None, Some("http://x/"), "t", None), "http://x/");
-        let h = identity(None, None, "t", Some("c"));
-        assert!(h.starts_with("h:"));
-        assert_eq!(h, identity(Some(""), None, "t", Some("c")));
-        assert!(identity(Some(&"x".repeat(600)), None, "", None).starts_with("h:"));
-    }
 
     #[test]
     fn urls() {

@@ -1,5 +1,13 @@
-//! Outbound fetching, the pure part: what Orrery may fetch (the SSRF guard), what of a URL the public may see, and a fetch's classified outcome.
+//! Outbound fetching, the pure part: what Orrery may fetch and what a fetch found.
+//!
+//! `policy` is the SSRF guard and what of a URL the public may see; `outcome` a fetch's
+//! limits and its classified result. The edge's fetcher does the platform part.
 
+mod outcome;
 mod policy;
 
-pub use policy::*;
+pub use outcome::{FetchOutcome, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS};
+pub use policy::{
+    check_not_own, check_url, is_credential_param, public_text, public_url, PolicyError,
+    ALLOWED_PORTS, HIDDEN,
+};

@@ -1,41 +1,11 @@
-//! What Orrery may fetch (http(s), public address literals, standard ports: the SSRF guard) and what of a feed URL the public may see.
+//! What Orrery may fetch (the SSRF guard) and what of a feed URL the public may see.
+//!
+//! Only http(s), public address literals and standard ports pass [`check_url`]; credentials
+//! in a URL are hidden by [`public_url`] and [`public_text`] wherever the public can read it.
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
 use url::{Host, Url};
-
-/// How many redirects one fetch follows.
-pub const MAX_REDIRECTS: usize = 5;
-/// Bytes of body read at most (after decompression).
-pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
-/// Milliseconds one fetch may take.
-pub const TIMEOUT_MS: u64 = 20_000;
-
-/// What one feed fetch found, classified for [`crate::core::ingest::plan`] (the edge's
-/// fetcher does the platform part: redirects, timeouts, the body cap).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FetchOutcome {
-    /// 304: nothing changed.
-    NotModified { cache_max_age_s: Option<i64> },
-    /// 2xx with a body.
-    Fetched {
-        body: Vec<u8>,
-        /// The URL the body came from (for resolving relative links).
-        final_url: String,
-        etag: Option<String>,
-        last_modified: Option<String>,
-        cache_max_age_s: Option<i64>,
-    },
-    /// 429 / 503: come back later; not a failure.
-    RetryLater {
-        status: u16,
-        retry_after_ms: Option<i64>,
-    },
-    /// 410: the publisher says the feed is gone for good.
-    Gone,
-    /// Why the fetch failed, in words.
-    Failed(String),
-}
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {

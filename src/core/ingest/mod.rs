@@ -1,4 +1,6 @@
-//! The FeedObject's every decision as a pure plan: what to store, archive, carry over and publish, the next state and the next wake.
+//! The FeedObject's every decision as a pure plan.
+//!
+//! What to store, archive, carry over and publish, the next state and the next wake.
 //!
 //! The edge loads the state, fetches, calls [`plan`] (or [`follow_up`] for work carried
 //! over from an earlier invocation), writes what the plan says in one D1 batch, hands
@@ -13,18 +15,18 @@ mod state;
 
 pub use plan::{
     changed_entries, feed_title, follow_up, follow_up_take, held, parse_mark, plan, recent_times,
-    refresh_gate, EntryWrite, FeedMeta, FeedRow, Keep, Move, PendingEntry, Plan, RefreshOutcome,
+    refresh_gate, EntryWrite, FeedMeta, FeedRow, Move, PendingEntry, Plan, RefreshOutcome,
     RefreshReport, Seen, SeenMark, SeenPrune, SeenSet, Settled, StoredEntry,
     MAX_ITEMS_PER_DOCUMENT, PARSE_ATTEMPTS, PARSE_COST_DIVISOR, PARSE_MARK_MIN_BYTES, PENDING_PEEK,
     RECENT_TIMES, SEEN_KEEP, SEEN_PRUNE_ABOVE, SEEN_PRUNE_MAX,
 };
 pub use settings::{
-    change, display_name, link, Change, Changed, FeedFilter, FeedSettings, Member, MemberPatch,
-    SettingsError, FILTER_CHECKS_PER_DOCUMENT, FILTER_MAX_TERMS, FILTER_TERM_MAX_CHARS,
-    FILTER_TEXT_CHARS, LINK_MAX_CHARS, NAME_MAX_CHARS,
+    change, display_name, link, Change, Changed, FeedSettings, MemberPatch, SettingsError,
+    FILTER_CHECKS_PER_DOCUMENT, FILTER_MAX_TERMS, FILTER_TERM_MAX_CHARS, FILTER_TEXT_CHARS,
+    LINK_MAX_CHARS, NAME_MAX_CHARS,
 };
 pub use state::{
-    on_alarm, overdue_deadline, watchdog, AlarmPlan, FeedState, FeedStatus, PlatformTrouble,
-    RowDigest, Wake, Watch, ALARM_SLACK_MS, FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER,
-    OVERDUE_GRACE_MS, OVERDUE_SLACK_MS, PAUSED_AFTER, PUBLISH_RETRY_MS, WATCHDOG_GRACE_MS,
+    on_alarm, overdue_deadline, watchdog, AlarmPlan, FeedState, PlatformTrouble, RowDigest, Wake,
+    Watch, ALARM_SLACK_MS, FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER, OVERDUE_GRACE_MS,
+    OVERDUE_SLACK_MS, PAUSED_AFTER, PUBLISH_RETRY_MS, WATCHDOG_GRACE_MS,
 };

@@ -4,7 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{overdue_deadline, FeedState, FeedStatus, RowDigest, GONE_AFTER};
+use super::state::{overdue_deadline, FeedState, RowDigest, GONE_AFTER};
+use crate::core::domain::{FeedStatus, Keep};
 use crate::core::feed::{self, Entry, FeedDoc, RawEntry, FIRST_FETCH_MAX_ENTRIES};
 use crate::core::fetch::FetchOutcome;
 use crate::core::ingest::schedule::{self, FetchHints, ScheduleConfig};
@@ -24,17 +25,6 @@ pub const SEEN_PRUNE_ABOVE: u32 = 6_000;
 pub const SEEN_KEEP: u32 = 2 * MAX_ITEMS_PER_DOCUMENT as u32;
 /// Seen rows deleted per invocation at most (a statement per 90, in the CPU budget).
 pub const SEEN_PRUNE_MAX: u32 = 2_500;
-
-/// What retention keeps, as ingest needs it.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Keep {
-    /// Entries published before this (the retention cutoff) are remembered, never stored:
-    /// cron would only delete them again.
-    pub since: Option<i64>,
-    /// New entries stored from one document at most, the newest (0: no limit but
-    /// [`MAX_ITEMS_PER_DOCUMENT`]): the per-feed count would delete the rest at once.
-    pub max_new: usize,
-}
 
 /// Identities to forget: the oldest `excess` seen rows, except those the document
 /// still lists (an identity forgotten and met again would be stored again as new).

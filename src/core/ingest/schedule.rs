@@ -1,4 +1,6 @@
-//! When to fetch a feed next: pure arithmetic over config, server hints, publishing history and a seed.
+//! When to fetch a feed next.
+//!
+//! Pure arithmetic over config, server hints, publishing history and a seed.
 
 use crate::core::feed::parse_date;
 

@@ -1,8 +1,12 @@
-//! What an admin sets for one feed: the member's name, face and link, pausing by hand, and the filter; validated here, applied by the FeedObject at ingest.
+//! What an admin sets for one feed, validated.
+//!
+//! The member's name, face and link, pausing by hand, and the filter; validated here,
+//! applied by the FeedObject at ingest.
 
 use serde::{Deserialize, Serialize};
 
-use super::state::{overdue_deadline, FeedState, FeedStatus};
+use super::state::{overdue_deadline, FeedState};
+use crate::core::domain::{FeedFilter, FeedStatus, Member};
 use crate::core::feed::RawEntry;
 
 /// A display name is at most this many characters.
@@ -19,32 +23,9 @@ pub const FILTER_TEXT_CHARS: usize = 4_096;
 /// a long archive) the rest are archived unread, as the first-fetch cap would archive them.
 pub const FILTER_CHECKS_PER_DOCUMENT: usize = 200;
 
-/// Which new entries of a feed are kept, as Planet Venus planets filter: only those in one
-/// of `categories` (its categories and tags, compared case-insensitively) or matching one
-/// of `words` (a whole word or phrase of the title, summary or body, any case). An empty
-/// list is no condition; both empty keep everything. `excerpt_only` stores (and shows)
-/// each entry's summary instead of its whole body.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FeedFilter {
-    #[serde(default)]
-    pub categories: Vec<String>,
-    #[serde(default)]
-    pub words: Vec<String>,
-    #[serde(default)]
-    pub excerpt_only: bool,
-}
-
+/// Ingest's decisions about a filter: what it keeps and what may be stored ([`FeedFilter`]
+/// itself is vocabulary, in `core::domain`).
 impl FeedFilter {
-    /// No condition and no excerpting.
-    pub fn is_empty(&self) -> bool {
-        self.categories.is_empty() && self.words.is_empty() && !self.excerpt_only
-    }
-
-    /// Some entries may be left out.
-    pub fn selects(&self) -> bool {
-        !self.categories.is_empty() || !self.words.is_empty()
-    }
-
     /// Whether a new entry is kept.
     pub fn keeps(&self, e: &RawEntry) -> bool {
         if !self.selects() {
@@ -173,17 +154,7 @@ pub fn link(s: &str, what: &'static str) -> Result<Option<String>, SettingsError
     Ok(Some(url.to_string()))
 }
 
-/// What the admin sets for a member (D1's `display_name`, `face_url`, `home_url` and
-/// `filter`); `None` shows the feed's own title and site link.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Member {
-    pub display_name: Option<String>,
-    pub face_url: Option<String>,
-    pub home_url: Option<String>,
-    #[serde(default)]
-    pub filter: FeedFilter,
-}
-
+/// What the FeedObject needs of a member ([`Member`] is in `core::domain`).
 impl Member {
     /// What the FeedObject needs of it.
     pub fn settings(&self) -> FeedSettings {
@@ -257,7 +228,7 @@ pub struct Changed {
 /// (with the reason) while a refresh runs: it would save the state it started from over
 /// this change. Returns the state to save, if any.
 pub fn change(
-    st: Option<FeedState>,
+    state: Option<FeedState>,
     change: Change,
     busy: bool,
     now: i64,
@@ -266,7 +237,7 @@ pub fn change(
         let why = "a refresh of this feed is running; try again in a few seconds";
         return (None, Err(why.into()));
     }
-    let Some(mut st) = st else {
+    let Some(mut state) = state else {
         let (status, due) = match change {
             Change::Settings { .. } => (FeedStatus::Active, None),
             Change::Hold => (FeedStatus::Held, None),
@@ -280,22 +251,22 @@ pub fn change(
         };
         return (None, Ok(changed));
     };
-    let before = st.status;
+    let before = state.status;
     match change {
-        Change::Settings { settings } => st.settings = settings,
-        Change::Hold => st.status = FeedStatus::Held,
+        Change::Settings { settings } => state.settings = settings,
+        Change::Hold => state.status = FeedStatus::Held,
         Change::Resume if before == FeedStatus::Held => {
-            st.status = FeedStatus::Active;
-            st.failures = 0;
-            st.gone_strikes = 0;
-            st.next_fetch_at = now;
+            state.status = FeedStatus::Active;
+            state.failures = 0;
+            state.gone_strikes = 0;
+            state.next_fetch_at = now;
         }
         Change::Resume => {}
     }
-    let scheduled = st.status.is_scheduled();
-    let overdue_at = scheduled.then(|| overdue_deadline(None, st.next_fetch_at));
-    let (status, failures) = (st.status, st.failures);
-    if let Some(row) = st.row.as_mut().filter(|_| status != before) {
+    let scheduled = state.status.is_scheduled();
+    let overdue_at = scheduled.then(|| overdue_deadline(None, state.next_fetch_at));
+    let (status, failures) = (state.status, state.failures);
+    if let Some(row) = state.row.as_mut().filter(|_| status != before) {
         row.status = status;
         row.failures = failures;
         row.overdue_at = overdue_at;
@@ -303,8 +274,8 @@ pub fn change(
     let changed = Changed {
         status,
         status_changed: status != before,
-        next_fetch_at: scheduled.then_some(st.next_fetch_at),
+        next_fetch_at: scheduled.then_some(state.next_fetch_at),
         overdue_at,
     };
-    (Some(st), Ok(changed))
+    (Some(state), Ok(changed))
 }

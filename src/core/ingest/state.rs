@@ -2,7 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::core::websub::subscriber::Subscription;
+use crate::core::domain::FeedStatus;
+use crate::core::websub::subscriber::HubSubscription;
 
 /// Consecutive failures after which a feed is shown as failing.
 pub const FAILING_AFTER: u32 = 3;
@@ -26,44 +27,9 @@ pub const OVERDUE_GRACE_MS: i64 = 60 * 60_000;
 /// rewrites it about once a day, not on every fetch.
 pub const OVERDUE_SLACK_MS: i64 = 24 * 60 * 60_000;
 
-/// A feed's health, as stored in the FeedObject and mirrored in D1's `feeds.status`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FeedStatus {
-    /// Fetching on schedule.
-    #[default]
-    Active,
-    /// At least [`FAILING_AFTER`] failures in a row; still fetching, backing off.
-    Failing,
-    /// [`PAUSED_AFTER`] failures in a row: probed once a day, active again when it answers.
-    Paused,
-    /// The publisher answered 410 Gone [`GONE_AFTER`] times in a row: no more fetches
-    /// until refreshed by hand.
-    Gone,
-    /// Paused by hand (the admin): never fetched, not by probes, cron's watchdog or a
-    /// refresh by hand, until resumed by hand. Wire name `held`, apart from `paused`.
-    Held,
-}
-
+/// Ingest's rule for a status, beside the thresholds it applies ([`FeedStatus`] itself is
+/// vocabulary, in `core::domain`).
 impl FeedStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FeedStatus::Active => "active",
-            FeedStatus::Failing => "failing",
-            FeedStatus::Paused => "paused",
-            FeedStatus::Gone => "gone",
-            FeedStatus::Held => "held",
-        }
-    }
-
-    /// Does the feed fetch on its own alarm? (A paused feed does, slowly: its probes.)
-    pub fn is_scheduled(self) -> bool {
-        matches!(
-            self,
-            FeedStatus::Active | FeedStatus::Failing | FeedStatus::Paused
-        )
-    }
-
     /// The status after `failures` consecutive failures.
     pub fn after_failures(failures: u32) -> Self {
         if failures >= PAUSED_AFTER {
@@ -141,7 +107,7 @@ pub struct FeedState {
     pub settings: super::FeedSettings,
     /// The feed's WebSub subscription, when its document advertises a hub.
     #[serde(default)]
-    pub websub: Option<Subscription>,
+    pub websub: Option<HubSubscription>,
 }
 
 /// When the FeedObject's alarm should fire next.

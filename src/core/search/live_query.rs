@@ -1,4 +1,6 @@
-//! Saved searches followed live: `/search`'s query language matched on one entry as it is published, without asking D1.
+//! Saved searches followed live, matched on each entry as it is published.
+//!
+//! `/search`'s query language, matched on one entry without asking D1.
 //!
 //! `/search` hands FTS5 the query [`crate::core::search::fts_query`] builds: every word the
 //! reader typed is a quoted phrase (FTS5's tokenizer cuts `wasm-bindgen` into the phrase
@@ -215,20 +217,20 @@ mod tests {
         })
     }
 
-    fn q(s: &str) -> LiveQuery {
+    fn live(s: &str) -> LiveQuery {
         LiveQuery::parse(s).unwrap()
     }
 
     #[test]
     fn parses_like_fts_query() {
         assert_eq!(
-            serde_json::to_string(&q("Rust  wasm-BINDGEN")).unwrap(),
+            serde_json::to_string(&live("Rust  wasm-BINDGEN")).unwrap(),
             r#"["rust","wasm bindgen*"]"#
         );
         // An empty last phrase takes its `*` with it: `rust` is then a whole word.
-        assert_eq!(q("rust -").phrases, ["rust"]);
-        assert_eq!(q("Café").text(), "cafe");
-        assert_eq!(q("wasm-bindgen x").text(), "wasm-bindgen x");
+        assert_eq!(live("rust -").phrases, ["rust"]);
+        assert_eq!(live("Café").text(), "cafe");
+        assert_eq!(live("wasm-bindgen x").text(), "wasm-bindgen x");
         assert_eq!(LiveQuery::parse("  - ... "), Err(QueryError::NoWords));
         assert_eq!(LiveQuery::parse(""), Err(QueryError::NoWords));
         assert_eq!(
@@ -237,7 +239,7 @@ mod tests {
         );
         assert!(LiveQuery::parse(&"é".repeat(MAX_QUERY_CHARS)).is_ok());
         // FTS5 syntax is plain words, as in `/search`.
-        assert_eq!(q("a OR NEAR(b)").phrases, ["a", "or", "nearb*"]);
+        assert_eq!(live("a OR NEAR(b)").phrases, ["a", "or", "nearb*"]);
     }
 
     #[test]
@@ -247,41 +249,41 @@ mod tests {
             "Ann Smith",
             "Notes on wasm-bindgen.",
         );
-        assert!(q("rust").matches(&d));
-        assert!(q("RUST ann").matches(&d), "terms in different columns");
-        assert!(q("rust webassembly notes").matches(&d));
-        assert!(!q("rust python").matches(&d), "every term is required");
-        assert!(q("webass").matches(&d), "the last term is a prefix");
-        assert!(!q("webass rust").matches(&d), "only the last");
-        assert!(q("smith").matches(&d));
-        assert!(!q("mith").matches(&d), "a prefix, not a substring");
+        assert!(live("rust").matches(&d));
+        assert!(live("RUST ann").matches(&d), "terms in different columns");
+        assert!(live("rust webassembly notes").matches(&d));
+        assert!(!live("rust python").matches(&d), "every term is required");
+        assert!(live("webass").matches(&d), "the last term is a prefix");
+        assert!(!live("webass rust").matches(&d), "only the last");
+        assert!(live("smith").matches(&d));
+        assert!(!live("mith").matches(&d), "a prefix, not a substring");
     }
 
     #[test]
     fn phrases_follow_each_other_in_one_column() {
         let d = doc("Rust wasm", "", "bindgen and wasm-bindgen tools");
-        assert!(q("wasm-bindgen").matches(&d));
+        assert!(live("wasm-bindgen").matches(&d));
         assert!(
-            q("wasm-bind").matches(&d),
+            live("wasm-bind").matches(&d),
             "the prefix is the phrase's last token"
         );
-        assert!(!q("rust-bindgen").matches(&d));
-        assert!(!q("wasm-bindgen-x").matches(&d));
+        assert!(!live("rust-bindgen").matches(&d));
+        assert!(!live("wasm-bindgen-x").matches(&d));
         // Across the title's end and the body's start is not a phrase.
-        assert!(!q("wasm-bindgen-and").matches(&doc("x wasm", "", "bindgen and")));
-        assert!(!q("and-tools-more").matches(&d), "runs past the end");
+        assert!(!live("wasm-bindgen-and").matches(&doc("x wasm", "", "bindgen and")));
+        assert!(!live("and-tools-more").matches(&d), "runs past the end");
     }
 
     #[test]
     fn folds_case_and_diacritics_both_ways() {
         let d = doc("Café crème", "", "e\u{301}cole Straße İstanbul");
-        assert!(q("cafe CREME").matches(&d));
-        assert!(q("CAFÉ").matches(&d));
-        assert!(q("école").matches(&d));
-        assert!(q("ecole").matches(&d));
-        assert!(q("istanbul").matches(&d));
-        assert!(q("straße").matches(&d));
-        assert!(!q("strasse").matches(&d), "ß is not folded to ss");
+        assert!(live("cafe CREME").matches(&d));
+        assert!(live("CAFÉ").matches(&d));
+        assert!(live("école").matches(&d));
+        assert!(live("ecole").matches(&d));
+        assert!(live("istanbul").matches(&d));
+        assert!(live("straße").matches(&d));
+        assert!(!live("strasse").matches(&d), "ß is not folded to ss");
     }
 
     #[test]
@@ -308,9 +310,9 @@ mod tests {
         }
         // Long words sharing 8 bytes tie on the key and are told apart by their text.
         let d = doc("abcdefghij abcdefghi abcdefgh", "", "");
-        assert!(q("abcdefghi-abcdefgh").matches(&d));
-        assert!(!q("abcdefghijk").matches(&d));
-        assert!(q("abcdefghij").matches(&d));
+        assert!(live("abcdefghi-abcdefgh").matches(&d));
+        assert!(!live("abcdefghijk").matches(&d));
+        assert!(live("abcdefghij").matches(&d));
     }
 
     #[test]
@@ -333,14 +335,14 @@ mod tests {
             rev: None,
         };
         let d = LiveDoc::of_entry(&e);
-        assert!(q("needle").matches(&d));
-        assert!(q("deep-needle").matches(&d));
-        assert!(!q("href").matches(&d), "attributes are not text");
-        assert!(!q("zebra").matches(&d), "the link is not indexed");
+        assert!(live("needle").matches(&d));
+        assert!(live("deep-needle").matches(&d));
+        assert!(!live("href").matches(&d), "attributes are not text");
+        assert!(!live("zebra").matches(&d), "the link is not indexed");
         assert!(
-            !q("summary").matches(&d),
+            !live("summary").matches(&d),
             "the summary only stands in for no body"
         );
-        assert!(q("b").matches(&d), "the title is plain text as stored");
+        assert!(live("b").matches(&d), "the title is plain text as stored");
     }
 }

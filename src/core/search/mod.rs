@@ -1,5 +1,7 @@
-//! Full-text search: what goes into the index, what a reader's words become as an FTS5
-//! query, and the highlighted snippet shown for each result.
+//! Full-text search: the index, the query, the snippet.
+//!
+//! What goes into the index, what a reader's words become as an FTS5 query, and the
+//! highlighted snippet shown for each result.
 //!
 //! # Design: a contentless FTS5 index fed with plain text computed here
 //!

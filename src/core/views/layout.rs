@@ -1,4 +1,6 @@
-//! The shared page layout: header, main, the sidebar where a page has one, footer; the theme's stylesheet.
+//! The shared page layout.
+//!
+//! Header, main, the sidebar where a page has one, footer; the theme's stylesheet.
 
 use maud::{html, Markup, DOCTYPE};
 

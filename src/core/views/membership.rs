@@ -1,10 +1,13 @@
-//! The admin page's membership section: the membership file (`PLANET_OPML`) and what its last sync did, removals awaiting confirmation, members held for having left, and the OPML upload with its per-feed report.
+//! The admin page's membership section.
+//!
+//! The membership file (`PLANET_OPML`) and what its last sync did, removals awaiting
+//! confirmation, members held for having left, and the OPML upload with its per-feed report.
 
 use maud::{html, Markup};
 
-use super::human_time;
 use crate::core::fetch::{public_text, public_url};
 use crate::core::membership::{ImportLine, MembershipPanel, Named, SyncReport, CAPS};
+use crate::core::time::human_time;
 
 fn member(n: &Named) -> Markup {
     html! {

@@ -2,7 +2,8 @@
 
 use maud::{html, Markup};
 
-use super::{human_time, iso_time, SanitizedHtml};
+use super::SanitizedHtml;
+use crate::core::time::{day_key, day_label, human_time, iso_time};
 use crate::core::view_models::EntryView;
 
 /// Bodies longer than this (bytes of stored HTML) are shown collapsed in the river,
@@ -95,20 +96,6 @@ fn article(e: &EntryView, whole_view: bool) -> Markup {
             }
         }
     }
-}
-
-/// `2026-11-24`: the (UTC) day an entry belongs to; the live script computes the same key.
-pub fn day_key(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|d| d.format("%Y-%m-%d").to_string())
-        .unwrap_or_default()
-}
-
-/// `Tuesday, 24 November 2026`: a day heading (the live script writes new ones alike).
-pub fn day_label(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|d| d.format("%A, %-d %B %Y").to_string())
-        .unwrap_or_default()
 }
 
 /// Entries (newest first) cut into runs of one day each: (day key, label, entries).

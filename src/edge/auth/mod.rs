@@ -5,7 +5,8 @@ pub mod cf_access;
 use futures::future::join_all;
 use worker::{Env, Request};
 
-use crate::core::auth::session::{check_admin_token, constant_time_eq, login_limit_units};
+use crate::core::auth::session::{check_admin_token, login_limit_units};
+use crate::core::codec::constant_time_eq;
 use crate::core::routes::client_key;
 use crate::edge::{env, error::AppError};
 

@@ -10,9 +10,8 @@ use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement, D1Result};
 
 use crate::core::audit::AuditEntry;
-use crate::core::ingest::{
-    Changed, EntryWrite, FeedFilter, FeedRow, FeedSettings, Member, Move, StoredEntry,
-};
+use crate::core::domain::{FeedFilter, Member};
+use crate::core::ingest::{Changed, EntryWrite, FeedRow, FeedSettings, Move, StoredEntry};
 use crate::core::membership::{Current, Listed, SyncReport, Update, LEFT_REASON};
 use crate::core::view_models::{Counts, EntryView, FeedDetail, FeedView};
 use crate::edge::meter;

@@ -5,9 +5,9 @@ use worker::{Env, Request, Response};
 
 use super::query_i64;
 use crate::core::routes::etag;
+use crate::core::syndication::topics::{self, Topic};
 use crate::core::view_models::EntryView;
 use crate::core::views;
-use crate::core::websub::hub::{self as websub_hub, Topic};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{d1, env, jobs::member_cache};
 
@@ -234,7 +234,7 @@ fn xml_response(
     resp.headers_mut().set("ETag", &tag)?;
     if let Some(topic) = topic {
         resp.headers_mut()
-            .set("Link", &websub_hub::link_header(cfg, topic))?;
+            .set("Link", &topics::link_header(cfg, topic))?;
     }
     Ok(resp)
 }

@@ -3,11 +3,10 @@
 use serde::Serialize;
 use worker::Env;
 
+use crate::core::domain::{FeedStatus, Member};
 use crate::core::feed::discover::{self, FeedLink};
 use crate::core::fetch::{check_url, FetchOutcome};
-use crate::core::ingest::{
-    self, Change, FeedStatus, Member, MemberPatch, RefreshOutcome, RefreshReport,
-};
+use crate::core::ingest::{self, Change, MemberPatch, RefreshOutcome, RefreshReport};
 use crate::core::view_models::{FeedDetail, FeedView};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::fetcher::{fetch_feed, FetchRequest};

@@ -1,4 +1,6 @@
-//! Lenient feed dates: RFC 822/2822, RFC 3339/ISO 8601 (zone-less read as UTC) and common variants.
+//! Lenient feed dates.
+//!
+//! RFC 822/2822, RFC 3339/ISO 8601 (zone-less read as UTC) and common variants.
 
 /// Parses a feed date into unix milliseconds; None when it cannot be read.
 pub fn parse_date(s: &str) -> Option<i64> {

@@ -6,9 +6,9 @@ use feed_rs::model::{Feed, FeedType, Text};
 use url::Url;
 
 use super::media::{self, Media};
-use crate::core::feed::hash::Fingerprint;
-use crate::core::feed::text::{guess_text, html_to_text};
-use crate::core::feed::{absolute_url, identity, Body, FeedDoc, FeedFormat, RawEntry};
+use crate::core::feed::identity::{entry_identity, Fingerprint};
+use crate::core::feed::plain::{guess_text, html_to_text};
+use crate::core::feed::{absolute_url, Body, FeedDoc, FeedFormat, RawEntry};
 
 /// Plain text of a feed-rs text: HTML stripped where it is typed HTML, guessed where untyped.
 fn plain(t: &Option<Text>) -> String {
@@ -117,7 +117,7 @@ pub fn parse(bytes: &[u8], feed_url: Option<&Url>) -> Option<FeedDoc> {
             let published = e.published.map(|d| d.timestamp_millis());
             let updated = e.updated.map(|d| d.timestamp_millis());
             RawEntry {
-                identity: identity(
+                identity: entry_identity(
                     id,
                     url.as_deref(),
                     &title,

@@ -7,17 +7,19 @@ use url::Url;
 
 use super::dates;
 use super::media::{self, Media};
-use crate::core::feed::hash::Fingerprint;
-use crate::core::feed::text::{collapse_ws, guess_text, html_to_text};
-use crate::core::feed::{absolute_url, identity, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
+use crate::core::feed::identity::{entry_identity, Fingerprint};
+use crate::core::feed::plain::{guess_text, html_to_text};
+use crate::core::feed::text::collapse_ws;
+use crate::core::feed::{absolute_url, Body, FeedDoc, FeedFormat, ParseError, RawEntry};
 
-fn s<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+/// The string at `key`, if it is one.
+fn string_field<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
     v.get(key).and_then(Value::as_str)
 }
 
 fn author_of(v: &Value) -> Option<&str> {
     fn name(a: &Value) -> Option<&str> {
-        s(a, "name")
+        string_field(a, "name")
     }
     v.get("authors")
         .and_then(Value::as_array)
@@ -28,7 +30,8 @@ fn author_of(v: &Value) -> Option<&str> {
 pub fn parse(text: &str, feed_url: Option<&Url>) -> Result<FeedDoc, ParseError> {
     let v: Value = serde_json::from_str(text).map_err(|e| ParseError::BrokenJson(e.to_string()))?;
     let items = v.get("items").and_then(Value::as_array);
-    let is_feed = s(&v, "version").is_some_and(|x| x.contains("jsonfeed.org")) || items.is_some();
+    let is_feed =
+        string_field(&v, "version").is_some_and(|x| x.contains("jsonfeed.org")) || items.is_some();
     if !is_feed {
         return Err(ParseError::NotAFeed(
             "this JSON has no \"version\" of https://jsonfeed.org and no \"items\"".into(),
@@ -48,9 +51,11 @@ pub fn parse(text: &str, feed_url: Option<&Url>) -> Result<FeedDoc, ParseError> 
         .unwrap_or_default();
     Ok(FeedDoc {
         format: FeedFormat::JsonFeed,
-        title: s(&v, "title").map(html_to_text).unwrap_or_default(),
-        site_url: s(&v, "home_page_url").and_then(|u| absolute_url(u, feed_url)),
-        description: s(&v, "description")
+        title: string_field(&v, "title")
+            .map(html_to_text)
+            .unwrap_or_default(),
+        site_url: string_field(&v, "home_page_url").and_then(|u| absolute_url(u, feed_url)),
+        description: string_field(&v, "description")
             .map(html_to_text)
             .filter(|d| !d.is_empty()),
         ttl_minutes: None,
@@ -60,9 +65,9 @@ pub fn parse(text: &str, feed_url: Option<&Url>) -> Result<FeedDoc, ParseError> 
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .filter(|h| s(h, "type").is_some_and(|t| t.eq_ignore_ascii_case("websub")))
-            .find_map(|h| s(h, "url").and_then(|u| absolute_url(u, feed_url))),
-        self_url: s(&v, "feed_url").and_then(|u| absolute_url(u, feed_url)),
+            .filter(|h| string_field(h, "type").is_some_and(|t| t.eq_ignore_ascii_case("websub")))
+            .find_map(|h| string_field(h, "url").and_then(|u| absolute_url(u, feed_url))),
+        self_url: string_field(&v, "feed_url").and_then(|u| absolute_url(u, feed_url)),
         entries,
     })
 }
@@ -78,16 +83,16 @@ fn entry(
         Some(Value::Number(n)) => Some(n.to_string()),
         _ => None,
     };
-    let raw_url = s(i, "url").or(s(i, "external_url"));
+    let raw_url = string_field(i, "url").or(string_field(i, "external_url"));
     let url = raw_url.and_then(|u| absolute_url(u, feed_url));
-    let raw_title = s(i, "title");
+    let raw_title = string_field(i, "title");
     // Plain text by the spec, yet some publishers put HTML there.
     let title = raw_title.map(guess_text).unwrap_or_default();
-    let html = s(i, "content_html");
-    let txt = s(i, "content_text");
-    let summary = s(i, "summary");
-    let published_raw = s(i, "date_published");
-    let updated_raw = s(i, "date_modified");
+    let html = string_field(i, "content_html");
+    let txt = string_field(i, "content_text");
+    let summary = string_field(i, "summary");
+    let published_raw = string_field(i, "date_published");
+    let updated_raw = string_field(i, "date_modified");
     let author = author_of(i).or(feed_author);
     let published = published_raw.and_then(dates::parse_date);
     let updated = updated_raw.and_then(dates::parse_date);
@@ -101,7 +106,7 @@ fn entry(
         .opt(published_raw.map(str::as_bytes))
         .opt(updated_raw.map(str::as_bytes));
     let attachments = i.get("attachments").and_then(Value::as_array);
-    let image = s(i, "image").or(s(i, "banner_image"));
+    let image = string_field(i, "image").or(string_field(i, "banner_image"));
     if attachments.is_some_and(|a| !a.is_empty()) || image.is_some() {
         // Only where there are some: an entry without keeps the fingerprint it had.
         fp.opt(image.map(str::as_bytes));
@@ -113,7 +118,7 @@ fn entry(
         .map(|h| Body::Html(h.to_string()))
         .or(txt.map(|t| Body::Text(t.to_string())));
     RawEntry {
-        identity: identity(id.as_deref(), url.as_deref(), &title, html.or(txt)),
+        identity: entry_identity(id.as_deref(), url.as_deref(), &title, html.or(txt)),
         fingerprint: fp.hex(),
         url,
         title,
@@ -146,16 +151,18 @@ fn media_of(
 ) -> Vec<Media> {
     let mut items = Vec::new();
     for a in attachments.into_iter().flatten() {
-        let Some(url) = s(a, "url").and_then(|u| absolute_url(u, feed_url)) else {
+        let Some(url) = string_field(a, "url").and_then(|u| absolute_url(u, feed_url)) else {
             continue;
         };
-        let Some(mut m) = Media::new(url, s(a, "mime_type"), None, false, true) else {
+        let Some(mut m) = Media::new(url, string_field(a, "mime_type"), None, false, true) else {
             continue;
         };
         let number = |key: &str| a.get(key).and_then(Value::as_f64).filter(|n| *n >= 1.0);
         m.duration_s = number("duration_in_seconds").map(|d| d.min(u32::MAX as f64) as u32);
         m.length = number("size_in_bytes").map(|n| n as u64);
-        m.alt = s(a, "title").map(collapse_ws).filter(|t| !t.is_empty());
+        m.alt = string_field(a, "title")
+            .map(collapse_ws)
+            .filter(|t| !t.is_empty());
         items.push(m);
     }
     if let Some(url) = image.and_then(|u| absolute_url(u, feed_url)) {

@@ -1,5 +1,7 @@
-//! Enclosures and media (RSS `<enclosure>`, Media RSS, iTunes, Atom `rel="enclosure"`, JSON Feed
-//! attachments): read with the entry, rendered by our own code after its sanitized body.
+//! Enclosures and media, read with the entry and rendered after its body.
+//!
+//! RSS `<enclosure>`, Media RSS, iTunes, Atom `rel="enclosure"` and JSON Feed attachments;
+//! rendered by our own code after the entry's sanitized body.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,7 @@
-//! Parsing: one lenient pass over XML (RSS, RDF, Atom) or serde over JSON Feed, feed-rs as a second opinion, and the dates and media every format shares.
+//! Parsing XML (RSS, RDF, Atom) and JSON Feed into one document model.
+//!
+//! One lenient pass over XML or serde over JSON Feed, feed-rs as a second opinion, and the
+//! dates and media every format shares.
 
 pub(super) mod dates;
 pub(super) mod fallback;

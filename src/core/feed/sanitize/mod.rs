@@ -1,4 +1,6 @@
-//! HTML sanitizing: an explicit allow-list over html5ever's tokenizer; balanced, escaped output, absolute URLs, safe links, lazy images.
+//! HTML sanitizing: an explicit allow-list over html5ever's tokenizer.
+//!
+//! The output is balanced and escaped, with absolute URLs, safe links and lazy images.
 
 use url::Url;
 
@@ -13,6 +15,8 @@ use url::Url;
 /// `examples/clean_cost.rs`.
 pub const MAX_CONTENT_BYTES: usize = 96 * 1024;
 
+mod elements;
+mod escape;
 mod policy;
 mod tree;
 
@@ -31,7 +35,7 @@ pub fn clean(html: &str, base: Option<&Url>) -> String {
     if is_plain(html) {
         // No tag, no entity, nothing the tokenizer would change: escaping is all it needs.
         let mut out = String::with_capacity(html.len() + 16);
-        tree::escape_text(html, &mut out);
+        escape::escape_text(html, &mut out);
         return out;
     }
     tree::clean(html, base)

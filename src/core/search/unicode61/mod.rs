@@ -1,4 +1,6 @@
-//! The search index's tokenizer (FTS5 `unicode61 remove_diacritics 2`) in Rust, from tables read out of SQLite itself.
+//! The search index's tokenizer (FTS5 `unicode61 remove_diacritics 2`) in Rust.
+//!
+//! Its tables are read out of SQLite itself.
 //!
 //! FTS5 splits text at separator characters (Unicode punctuation, spaces, symbols) and
 //! folds each character of a token on its own: lower case, Latin diacritics removed,

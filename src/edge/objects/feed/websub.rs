@@ -6,11 +6,12 @@ use futures::future::{select, Either};
 use serde::{Deserialize, Serialize};
 use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response, State};
 
+use crate::core::domain::FeedStatus;
 use crate::core::fetch::{check_not_own, check_url, FetchOutcome};
-use crate::core::ingest::{
-    FeedState, FeedStatus, Plan, RefreshOutcome, RefreshReport, ALARM_SLACK_MS,
+use crate::core::ingest::{FeedState, Plan, RefreshOutcome, RefreshReport, ALARM_SLACK_MS};
+use crate::core::websub::subscriber::{
+    self, DocLinks, HubIntent, IntentAnswer, Leaving, PushRefused,
 };
-use crate::core::websub::subscriber::{self, DocLinks, Intent, IntentAnswer, Leaving, PushRefused};
 use crate::edge::error::AppError;
 use crate::edge::fetcher::Fetched;
 use crate::edge::{d1, env, meter, objects::feed::storage};
@@ -103,7 +104,7 @@ fn advertised(
     };
     let base = worker::Url::parse(fetched_url).ok();
     let header = match (header, base) {
-        (Some(h), Some(b)) => subscriber::link_header(h, &b),
+        (Some(h), Some(b)) => subscriber::parse_link_header(h, &b),
         _ => (None, None),
     };
     let ad = subscriber::discover(
@@ -220,7 +221,7 @@ async fn answer_intent(
     query: &str,
     now: i64,
 ) -> worker::Result<(Response, bool)> {
-    let intent = Intent::from_query(query);
+    let intent = HubIntent::from_query(query);
     let leaving: Option<Leaving> = if st.is_none() {
         state.storage().get(LEAVING_KEY).await?
     } else {

@@ -22,13 +22,14 @@ use worker::{
 
 use crate::core::config::Config;
 use crate::core::fetch::check_url;
+use crate::core::syndication::topics::{link_header, Topic};
 use crate::core::view_models::{EntryView, FeedView};
 use crate::core::websub::hub::{
-    challenge_echoed, delivery_outcome, fat_ping, link_header, pick, topics_touched, Delivery,
-    Held, Intent, Job, Mode, Ping, Subscription, Topic, ENTRIES_PER_PING, IN_FLIGHT_PER_HOST,
-    REQUEST_TIMEOUT_MS, ROUNDS, SUBREQUESTS,
+    challenge_echoed, delivery_outcome, fat_ping, pick, topics_touched, Delivery, Held, Job, Mode,
+    Ping, Subscriber as Subscription, SubscriberIntent as Intent, ENTRIES_PER_PING,
+    IN_FLIGHT_PER_HOST, REQUEST_TIMEOUT_MS, ROUNDS, SUBREQUESTS,
 };
-use crate::core::websub::subscriber::sign;
+use crate::core::websub::signature::sign;
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{d1, env, meter};
 

@@ -1,4 +1,39 @@
-//! Hashes: a fast, stable fingerprint for change detection and SHA-1 for identities.
+//! How an entry is known and when it changed: its identity, fingerprints, digests.
+//!
+//! An entry's identity is its own id, else its permalink, else a SHA-1 of its title and
+//! content ([`entry_identity`]); a fingerprint is a fast, stable hash over its fields that
+//! changes when any of them does ([`Fingerprint`]). Both are stored: they never change.
+
+/// Identities longer than this are replaced by a hash.
+pub const IDENTITY_MAX_BYTES: usize = 512;
+
+/// The dedupe key: own id, else permalink, else a hash of title and content.
+pub(super) fn entry_identity(
+    id: Option<&str>,
+    url: Option<&str>,
+    title: &str,
+    content: Option<&str>,
+) -> String {
+    let chosen = id
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .or(url.filter(|s| !s.is_empty()));
+    match chosen {
+        Some(s) if s.len() <= IDENTITY_MAX_BYTES => s.to_string(),
+        Some(s) => identity_hash(&[s.as_bytes()]),
+        None => identity_hash(&[title.as_bytes(), content.unwrap_or("").as_bytes()]),
+    }
+}
+
+/// A stable 128-bit digest (hex) of some byte strings: change detection for whole
+/// documents and feed metadata.
+pub fn digest(parts: &[Option<&[u8]>]) -> String {
+    let mut fp = Fingerprint::default();
+    for p in parts {
+        fp.opt(*p);
+    }
+    fp.hex()
+}
 
 /// A 128-bit non-cryptographic hash over fields, stable across platforms and
 /// releases (fingerprints are stored): two multiply-rotate lanes over 8-byte words.
@@ -83,6 +118,22 @@ pub fn identity_hash(parts: &[&[u8]]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn identity_rules() {
+        assert_eq!(
+            entry_identity(Some(" g1 "), Some("http://x/"), "t", None),
+            "g1"
+        );
+        assert_eq!(
+            entry_identity(None, Some("http://x/"), "t", None),
+            "http://x/"
+        );
+        let h = entry_identity(None, None, "t", Some("c"));
+        assert!(h.starts_with("h:"));
+        assert_eq!(h, entry_identity(Some(""), None, "t", Some("c")));
+        assert!(entry_identity(Some(&"x".repeat(600)), None, "", None).starts_with("h:"));
+    }
 
     #[test]
     fn stable_and_sensitive() {

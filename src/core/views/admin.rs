@@ -1,0 +1,301 @@
+//! The admin pages: sign-in, the feed dashboard and the audit log.
+
+use maud::{html, Markup};
+
+use super::public::status_label;
+use super::{layout, Page};
+use crate::core::audit::AuditPage;
+use crate::core::config::Config;
+use crate::core::domain::FeedStatus;
+use crate::core::feed::discover::FeedLink;
+use crate::core::fetch::public_url;
+use crate::core::membership::MembershipPanel;
+use crate::core::time::{human_time, iso_time};
+use crate::core::view_models::FeedDetail;
+
+fn admin_layout(cfg: &Config, body: Markup) -> Markup {
+    let page = Page {
+        title: "Admin",
+        live_path: None,
+        nav: "",
+    };
+    layout(cfg, &page, html! { h1 { "Admin" } (body) })
+}
+
+/// The admin sign-in form (the admin token is the password).
+pub fn admin_login_page(cfg: &Config, error: Option<&str>) -> Markup {
+    admin_layout(
+        cfg,
+        html! {
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            form.admin method="post" action="/admin/login" {
+                label { "Admin token " input type="password" name="token" autocomplete="current-password" required; }
+                " " button type="submit" { "Sign in" }
+            }
+        },
+    )
+}
+
+/// Where a feed stands in the admin's list: the ones that need a look first (failing,
+/// gone, paused by failures, then paused by hand), then the rest; the order within each
+/// kept (by name).
+fn attention_rank(status: FeedStatus) -> u8 {
+    match status {
+        FeedStatus::Failing => 0,
+        FeedStatus::Gone => 1,
+        FeedStatus::Paused => 2,
+        FeedStatus::Held => 3,
+        FeedStatus::Active => 4,
+    }
+}
+
+/// The feeds in the admin's order (see [`attention_rank`]).
+fn attention_first(feeds: &[FeedDetail]) -> Vec<&FeedDetail> {
+    let mut ordered: Vec<&FeedDetail> = feeds.iter().collect();
+    ordered.sort_by_key(|d| attention_rank(d.feed.status));
+    ordered
+}
+
+/// The admin dashboard: add (a feed, or a site's page), name, filter, pause, resume,
+/// refresh and remove feeds; failing, gone, paused and held feeds listed first with their
+/// last error and a retry. Every form carries the CSRF token. `choices`: the feeds a
+/// page just added announced, to pick one from.
+pub fn admin_page(
+    cfg: &Config,
+    feeds: &[FeedDetail],
+    csrf: &str,
+    flash: Option<&str>,
+    choices: Option<(&str, &[FeedLink])>,
+    membership: &MembershipPanel,
+) -> Markup {
+    let post = |id: i64, action: &str| format!("/admin/feeds/{id}/{action}");
+    let feeds = attention_first(feeds);
+    let troubled = feeds
+        .iter()
+        .filter(|d| attention_rank(d.feed.status) < attention_rank(FeedStatus::Active))
+        .count();
+    admin_layout(
+        cfg,
+        html! {
+            nav.admin-nav aria-label="Admin" { a href="/admin/audit" { "Audit log" } }
+            @if let Some(f) = flash { p.flash role="status" { (f) } }
+            @if troubled > 0 {
+                p.attention { (troubled) @if troubled == 1 { " feed needs" } @else { " feeds need" } " a look: listed first." }
+            }
+            @if let Some((page, links)) = choices {
+                section.choices aria-label="Feeds found" {
+                    p { (public_url(page)) " announces these feeds:" }
+                    ul {
+                        @for l in links {
+                            li {
+                                form.admin method="post" action="/admin/feeds" {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    input type="hidden" name="url" value=(l.url);
+                                    button type="submit" { "Add " (l.kind) }
+                                    " " @if !l.title.is_empty() { (l.title) " · " } small { (public_url(&l.url)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            form.admin method="post" action="/admin/feeds" {
+                input type="hidden" name="csrf" value=(csrf);
+                label { "Feed or site URL " input type="url" name="url" required placeholder="https://example.com/feed.xml"; }
+                " " button type="submit" { "Add feed" }
+            }
+            (super::membership_section(membership, csrf))
+            table.feeds {
+                thead { tr { th { "Feed" } th { "Health" } th { "Entries" } th { "Actions" } } }
+                tbody {
+                    @for d in feeds {
+                        @let f = &d.feed;
+                        @let attention = attention_rank(f.status) < attention_rank(FeedStatus::Active);
+                        tr data-feed=(f.id) data-status=(f.status.as_str()) class=[attention.then_some("attention")] {
+                            td {
+                                a href=(format!("/feeds/{}", f.id)) { (f.display_title()) } br; small { (f.url) }
+                                details.edit {
+                                    summary { "Name, face, filter" }
+                                    form.admin method="post" action=(post(f.id, "edit")) {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        label { "Display name " input type="text" name="display_name" maxlength="200" value=(f.display_name.as_deref().unwrap_or("")) placeholder=(f.title); }
+                                        label { "Face (image URL) " input type="url" name="face_url" value=(f.face_url.as_deref().unwrap_or("")); }
+                                        label { "Site link " input type="url" name="home_url" value=(f.home_url.as_deref().unwrap_or("")) placeholder=(f.site_url.as_deref().unwrap_or("")); }
+                                        label { "Only categories (comma-separated) " input type="text" name="categories" value=(d.filter.categories.join(", ")); }
+                                        label { "Only entries with words (comma-separated) " input type="text" name="words" value=(d.filter.words.join(", ")); }
+                                        label { input type="checkbox" name="excerpt_only" value="1" checked[d.filter.excerpt_only]; " Excerpts only" }
+                                        button type="submit" { "Save" }
+                                    }
+                                }
+                            }
+                            td { span class=(format!("health {}", status_label(f))) { (status_label(f)) }
+                                 @if f.consecutive_failures > 0 { " · " (f.consecutive_failures) " failed in a row" }
+                                 @if let Some(err) = &f.last_error { br; span.error { (err) } }
+                                 @if attention { @if let Some(t) = f.last_fetch_at { br; small { "last tried " time datetime=(iso_time(t)) { (human_time(t)) } } } } }
+                            td { (f.entry_count) }
+                            td {
+                                @if f.status != FeedStatus::Held {
+                                    form method="post" action=(post(f.id, "refresh")) {
+                                        input type="hidden" name="csrf" value=(csrf);
+                                        button type="submit" { @if attention { "Retry now" } @else { "Refresh" } }
+                                    }
+                                }
+                                @let (act, label) = if f.status == FeedStatus::Held { ("resume", "Resume") } else { ("pause", "Pause") };
+                                form method="post" action=(post(f.id, act)) {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button type="submit" { (label) }
+                                }
+                                form method="post" action=(post(f.id, "delete")) {
+                                    input type="hidden" name="csrf" value=(csrf);
+                                    button type="submit" { "Remove" }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            form method="post" action="/admin/logout" {
+                input type="hidden" name="csrf" value=(csrf);
+                button type="submit" { "Sign out" }
+            }
+        },
+    )
+}
+
+/// `/admin/audit`: who did what to which feed and when, newest first, with a link to
+/// older records.
+pub fn admin_audit_page(cfg: &Config, page: &AuditPage) -> Markup {
+    admin_layout(
+        cfg,
+        html! {
+            nav.admin-nav aria-label="Admin" { a href="/admin" { "Feeds" } }
+            h2 { "Audit log" }
+            p { "Signed in as " strong { (page.viewer) } "." }
+            @if page.entries.is_empty() {
+                p { "Nothing recorded yet." }
+            } @else {
+                table.audit {
+                    thead { tr { th { "When" } th { "Who" } th { "What" } th { "Feed" } th { "Detail" } } }
+                    tbody {
+                        @for e in page.entries {
+                            tr data-audit=(e.id) {
+                                td data-label="When" { time datetime=(iso_time(e.at)) { (human_time(e.at)) } }
+                                td data-label="Who" { (e.actor) }
+                                td data-label="What" { code { (e.action) } }
+                                td data-label="Feed" {
+                                    @match (e.feed_id, &e.feed_title) {
+                                        (Some(id), Some(t)) => a href=(format!("/feeds/{id}")) { (t) },
+                                        (Some(id), None) => { "#" (id) " (removed)" },
+                                        (None, _) => {},
+                                    }
+                                }
+                                td data-label="Detail" { @if let Some(d) = &e.detail { small { (d) } } }
+                            }
+                        }
+                    }
+                }
+            }
+            @if let Some(older) = page.older {
+                nav.pager { a rel="next" href=(format!("/admin/audit?before={older}")) { "Older →" } }
+            }
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::core::view_models::FeedView;
+    use crate::core::views::public::tests::member;
+
+    #[test]
+    fn the_admin_sees_feeds_in_trouble_first_with_their_error_and_a_retry() {
+        let with = |id: i64, status: FeedStatus, error: Option<&str>| FeedDetail {
+            feed: FeedView {
+                status,
+                last_error: error.map(Into::into),
+                consecutive_failures: if status == FeedStatus::Active { 0 } else { 4 },
+                ..member(id, Some(&format!("M{id}")), None)
+            },
+            filter: Default::default(),
+        };
+        let feeds = [
+            with(1, FeedStatus::Active, None),
+            with(2, FeedStatus::Held, None),
+            with(3, FeedStatus::Paused, Some("HTTP 500")),
+            with(4, FeedStatus::Active, None),
+            with(5, FeedStatus::Failing, Some("timed out <after 20 s>")),
+            with(6, FeedStatus::Gone, Some("HTTP 410")),
+        ];
+        let panel = crate::core::membership::MembershipPanel::default();
+        let html = admin_page(&Config::default(), &feeds, "t", None, None, &panel).into_string();
+        let order: Vec<i64> = html
+            .split("data-feed=\"")
+            .skip(1)
+            .filter_map(|s| s.split('"').next()?.parse().ok())
+            .collect();
+        assert_eq!(
+            order,
+            vec![5, 6, 3, 2, 1, 4],
+            "trouble first, names kept in order"
+        );
+        assert!(html.contains("4 feeds need a look"), "{html}");
+        assert!(
+            html.contains("timed out &lt;after 20 s&gt;"),
+            "the error, escaped"
+        );
+        let row = |id: i64| {
+            let start = html.find(&format!("data-feed=\"{id}\"")).expect("row");
+            let end = html[start..].find("</tr>").expect("end") + start;
+            html[start..end].to_string()
+        };
+        assert!(row(5).contains("Retry now") && row(5).contains("class=\"attention\""));
+        assert!(row(3).contains("Retry now"));
+        assert!(row(1).contains(">Refresh<") && !row(1).contains("attention"));
+        assert!(
+            !row(2).contains("/refresh") && row(2).contains("Resume"),
+            "a feed held by hand is resumed, not refreshed"
+        );
+        assert!(html.contains(r#"href="/admin/audit""#));
+    }
+
+    #[test]
+    fn the_audit_log_says_who_did_what_and_escapes_it() {
+        use crate::core::audit::AuditEntry;
+        let entries = [
+            AuditEntry {
+                id: 9,
+                at: 1_700_000_000_000,
+                actor: "ada@example.com".into(),
+                action: "feed.create".into(),
+                feed_id: Some(3),
+                feed_title: Some("<b>Ann</b>".into()),
+                detail: Some("https://x.example/<script>".into()),
+            },
+            AuditEntry {
+                id: 8,
+                at: 1_699_000_000_000,
+                actor: "api".into(),
+                action: "feed.delete".into(),
+                feed_id: Some(2),
+                feed_title: None,
+                detail: None,
+            },
+        ];
+        let page = AuditPage {
+            entries: &entries,
+            older: Some(8),
+            viewer: "ada@example.com",
+        };
+        let html = admin_audit_page(&Config::default(), &page).into_string();
+        assert!(html.contains("ada@example.com") && html.contains("feed.create"));
+        assert!(
+            html.contains(r#"<a href="/feeds/3">&lt;b&gt;Ann&lt;/b&gt;</a>"#),
+            "{html}"
+        );
+        assert!(html.contains("#2 (removed)"));
+        assert!(!html.contains("<script>") && html.contains("&lt;script&gt;"));
+        assert!(html.contains(r#"href="/admin/audit?before=8""#));
+        assert!(html.find("data-audit=\"9\"") < html.find("data-audit=\"8\""));
+    }
+}

@@ -1,0 +1,415 @@
+//! The public pages: the river, an entry, the feeds, one feed, titles, search, errors.
+//!
+//! One function per page, each taking typed view models.
+
+use maud::{html, Markup};
+
+use super::partials::{by_day, day_heading, entry_title, face};
+use super::{entry_article, entry_whole, layout, layout_with, Page};
+use crate::core::config::Config;
+use crate::core::domain::FeedStatus;
+use crate::core::fetch::{public_text, public_url};
+use crate::core::search::live_query::LiveQuery;
+use crate::core::search::{self, Highlight, Piece};
+use crate::core::time::{human_time, iso_time};
+use crate::core::view_models::{EntryView, FeedView};
+
+/// The river of news: newest first, paged back with `?before=`.
+pub struct HomePage<'a> {
+    pub entries: &'a [EntryView],
+    /// `?before=` value for the next (older) page, when there is one.
+    pub older: Option<i64>,
+    pub paged: bool,
+    /// The entry revision the page was read at (the live script resumes updates from it).
+    pub revision: i64,
+}
+
+/// The river: one section per day (newest first), each headed by its date. The live
+/// script inserts new entries into their day's section, making it when it is missing.
+fn river(page: &HomePage, base: &str) -> Markup {
+    let entries = page.entries;
+    html! {
+        div #new-pill .new-pill hidden { button type="button" { span.count { "0" } " new entries" } }
+        section #river .river aria-label="Entries" data-revision=(page.revision) {
+            @for (key, label, day) in by_day(entries) {
+                section.day data-day=(key) {
+                    (day_heading(&key, &label))
+                    @for e in day { (entry_article(e)) }
+                }
+            }
+        }
+        @if entries.is_empty() {
+            p #empty .empty { "No entries yet. New ones appear here the moment a feed publishes them." }
+        }
+        @if let Some(before) = page.older {
+            nav.pager aria-label="Pages" { a rel="next" href=(format!("{base}?before={before}")) { "Older entries →" } }
+        }
+    }
+}
+
+/// One entry on its own page, whole however long, with the way to its source.
+pub fn entry_page(cfg: &Config, e: &EntryView) -> Markup {
+    layout(
+        cfg,
+        &Page {
+            title: &e.title,
+            live_path: None,
+            nav: "river",
+        },
+        html! {
+            h1.visually-hidden { (entry_title(e)) }
+            section #river .river.single aria-label="Entry" { (entry_whole(e)) }
+            @if let Some(url) = &e.url {
+                p.source { a href=(url) rel="noopener noreferrer" { "Read it at the source →" } }
+            }
+        },
+    )
+}
+
+/// The health of a feed as a coloured dot, its word for screen readers and on hover.
+fn health_dot(f: &FeedView) -> Markup {
+    let label = status_label(f);
+    html! { span class=(format!("dot {label}")) title=(label) {} span.visually-hidden { " (" (label) ")" } }
+}
+
+/// The sidebar of the planet's pages: about, the operator's links, every member
+/// (face, name, feed, health) and the feeds out.
+pub fn sidebar(cfg: &Config, members: &[FeedView]) -> Markup {
+    let about = cfg
+        .planet_about
+        .as_deref()
+        .unwrap_or(&cfg.planet_description);
+    html! {
+        section.about aria-labelledby="about-heading" {
+            h2 #about-heading { "About " (cfg.planet_name) }
+            @for para in about.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+                p { (para) }
+            }
+            @if !cfg.planet_links.is_empty() {
+                ul.links {
+                    @for l in &cfg.planet_links { li { a href=(l.url) { (l.name) } } }
+                }
+            }
+        }
+        section.members aria-labelledby="members-heading" {
+            h2 #members-heading { "Subscriptions" }
+            @if members.is_empty() {
+                p.empty-note { "No feeds yet." }
+            } @else {
+                ul.members {
+                    @for f in members {
+                        @let name = f.display_title();
+                        li data-feed=(f.id) {
+                            (face(f.face_url.as_deref(), &name, 24))
+                            a.member href=(format!("/feeds/{}", f.id)) { (name) }
+                            " "
+                            a.feed-link href=(public_url(&f.url)) rel="noopener noreferrer" {
+                                "feed" span.visually-hidden { " of " (name) }
+                            }
+                            " " (health_dot(f))
+                        }
+                    }
+                }
+            }
+        }
+        section.outputs aria-labelledby="outputs-heading" {
+            h2 #outputs-heading { "Subscribe" }
+            p {
+                a href="/feed.atom" { "Atom" } " · " a href="/feed.rss" { "RSS 2.0" } " · "
+                a href="/feed.rss10" { "RSS 1.0" } " · " a href="/feeds.opml" { "OPML" } " · "
+                a href="/foafroll.xml" { "FOAF" }
+            }
+        }
+    }
+}
+
+/// The river with the sidebar, without its list of members (see [`home_page_with_members`]).
+pub fn home_page(cfg: &Config, page: &HomePage) -> Markup {
+    home_page_with_members(cfg, page, &[])
+}
+
+/// The planet's front page: the river by day, and the sidebar listing `members`.
+pub fn home_page_with_members(cfg: &Config, page: &HomePage, members: &[FeedView]) -> Markup {
+    // Only the first page follows the socket: an older page must not grow at the top.
+    let live = (!page.paged).then_some("/ws");
+    layout_with(
+        cfg,
+        &Page {
+            title: "",
+            live_path: live,
+            nav: "river",
+        },
+        html! {
+            h1.visually-hidden { (cfg.planet_name) }
+            (river(page, "/"))
+        },
+        Some(sidebar(cfg, members)),
+    )
+}
+
+pub(super) fn status_label(f: &FeedView) -> &'static str {
+    match f.status {
+        FeedStatus::Active if f.last_success_at.is_none() && f.last_fetch_at.is_none() => "new",
+        // Imported and never once read as a feed: its first fetch already says it is not one.
+        FeedStatus::Active if f.last_success_at.is_none() && f.last_error.is_some() => "failing",
+        FeedStatus::Active => "ok",
+        other => other.as_str(),
+    }
+}
+
+/// `now`: whether a feed's WebSub lease is live (shown as "push").
+pub fn feeds_page(cfg: &Config, feeds: &[FeedView], now: i64) -> Markup {
+    layout(
+        cfg,
+        &Page {
+            title: "Feeds",
+            live_path: None,
+            nav: "feeds",
+        },
+        html! {
+            h1 { "Feeds" }
+            p { (feeds.len()) " feeds · " a href="/feeds.opml" { "OPML" } " · " a href="/foafroll.xml" { "FOAF" } }
+            table.feeds.members {
+                thead { tr { th scope="col" { "Member" } th scope="col" { "Health" } th scope="col" { "Entries" } th scope="col" { "Last changed" } } }
+                tbody {
+                    @for f in feeds {
+                        @let name = f.display_title();
+                        tr data-feed=(f.id) {
+                            td.member data-label="Member" {
+                                (face(f.face_url.as_deref(), &name, 40))
+                                span.who {
+                                    a.name href=(format!("/feeds/{}", f.id)) { (name) }
+                                    span.links {
+                                        a.feed-link href=(public_url(&f.url)) rel="noopener noreferrer" {
+                                            "feed" span.visually-hidden { " of " (name) }
+                                        }
+                                        @if let Some(site) = f.site_link() {
+                                            " · " a.site href=(site) rel="noopener noreferrer" {
+                                                "site" span.visually-hidden { " of " (name) }
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            td data-label="Health" { span class=(format!("health {}", status_label(f))) { (status_label(f)) }
+                                 @if f.push_until.is_some_and(|u| u > now) {
+                                     " " span.push title="A WebSub hub pushes this feed's entries the moment they are published" { "push" }
+                                 }
+                                 @if let Some(err) = &f.last_error { " " span.error { (public_text(err)) } } }
+                            td data-label="Entries" { (f.entry_count) }
+                            td data-label="Last changed" { @if let Some(t) = f.last_changed_at { time datetime=(iso_time(t)) { (human_time(t)) } } @else { "never" } }
+                        }
+                    }
+                }
+            }
+        },
+    )
+}
+
+pub fn feed_page(cfg: &Config, feed: &FeedView, page: &HomePage) -> Markup {
+    let ws = format!("/feeds/{}/ws", feed.id);
+    let title = feed.display_title();
+    layout(
+        cfg,
+        &Page {
+            title: &title,
+            live_path: (!page.paged).then_some(ws.as_str()),
+            nav: "feeds",
+        },
+        html! {
+            section.feed-info data-feed=(feed.id) {
+                (face(feed.face_url.as_deref(), &title, 64))
+                div {
+                    h1 { (title) }
+                    @if let Some(d) = &feed.description { p.description { (d) } }
+                    p.meta {
+                        span class=(format!("health {}", status_label(feed))) { (status_label(feed)) }
+                        " · " a href=(public_url(&feed.url)) rel="noopener noreferrer" { "feed" }
+                        @if let Some(site) = feed.site_link() { " · " a href=(site) rel="noopener noreferrer" { "site" } }
+                        @if let Some(err) = &feed.last_error { " · " span.error { (public_text(err)) } }
+                    }
+                }
+            }
+            (river(page, &format!("/feeds/{}", feed.id)))
+        },
+    )
+}
+
+fn title_list(entries: &[EntryView]) -> Markup {
+    html! {
+        @for (key, label, day) in by_day(entries) {
+            section.day data-day=(key) {
+                (day_heading(&key, &label))
+                ol.titles {
+                    @for e in day {
+                        li data-id=(e.id) {
+                            (face(e.feed_face.as_deref(), &e.feed_title, 24))
+                            @if let Some(u) = &e.url { a.title href=(u) rel="noopener noreferrer" { (entry_title(e)) } }
+                            @else { a.title href=(format!("/entries/{}", e.id)) { (entry_title(e)) } }
+                            " " span.meta {
+                                a href=(format!("/feeds/{}", e.feed_id)) { (e.feed_title) } " · "
+                                time datetime=(iso_time(e.published)) { (human_time(e.published)) }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        @if entries.is_empty() { p.empty { "No entries yet." } }
+    }
+}
+
+/// Just the titles, by day: a compact index of the newest entries, with the sidebar.
+pub fn titles_page(cfg: &Config, entries: &[EntryView], members: &[FeedView]) -> Markup {
+    layout_with(
+        cfg,
+        &Page {
+            title: "Titles",
+            live_path: None,
+            nav: "titles",
+        },
+        html! { h1 { "Latest titles" } (title_list(entries)) },
+        Some(sidebar(cfg, members)),
+    )
+}
+
+/// One search result: the entry and its highlighted title and snippet.
+pub struct SearchHit {
+    pub entry: EntryView,
+    pub highlight: Highlight,
+}
+
+/// The search page: `query` is what the reader typed (escaped on output); `results` is
+/// `None` when nothing searchable was typed; `page` is 1-based and `more` says whether
+/// a next page exists.
+pub struct SearchPage<'a> {
+    pub query: &'a str,
+    pub results: Option<&'a [SearchHit]>,
+    pub page: u32,
+    pub more: bool,
+}
+
+/// Highlighted text: every piece escaped by maud, matches in `<mark>`.
+fn pieces(p: &[Piece]) -> Markup {
+    html! { @for x in p { @if x.mark { mark { (x.text) } } @else { (x.text) } } }
+}
+
+fn search_href(query: &str, page: u32) -> String {
+    let q: String = url::form_urlencoded::byte_serialize(query.as_bytes()).collect();
+    if page <= 1 {
+        format!("/search?q={q}")
+    } else {
+        format!("/search?q={q}&page={page}")
+    }
+}
+
+/// "Follow this search live": a river of the new entries that match, fed by the socket
+/// subscribed to the query (`assets/live.js`), above the ranked results. Hidden until the
+/// script shows it (without JavaScript it could do nothing); the socket opens only when the
+/// reader asks, since every socket is a billed Durable Object request.
+fn live_search(query: &str) -> Markup {
+    html! {
+        section #live-search .live-search aria-labelledby="live-search-heading" hidden {
+            div.live-search-head {
+                h2 #live-search-heading { "New matches" }
+                button #follow-live type="button" aria-pressed="false" { "Follow this search live" }
+            }
+            p #live-search-note .live-search-note {
+                "Press the button to see new posts that match " q { (query) } " as they are published."
+            }
+            section #river .river data-q=(query) data-revision="0" aria-label="New matches" {}
+        }
+    }
+}
+
+/// Full-text search over every word of every entry, ranked, highlighted, paged. The first
+/// page of a searchable query can also follow it live ([`live_search`]).
+pub fn search_page(cfg: &Config, sp: &SearchPage) -> Markup {
+    let query = sp.query;
+    let first = (sp.page.saturating_sub(1)) * search::PAGE_SIZE + 1;
+    let followable = sp.page == 1 && sp.results.is_some() && LiveQuery::parse(query).is_ok();
+    layout(
+        cfg,
+        &Page {
+            title: "Search",
+            live_path: followable.then_some("/ws"),
+            nav: "search",
+        },
+        html! {
+            h1 { "Search" }
+            form.search action="/search" method="get" role="search" {
+                label.visually-hidden for="q" { "Search every word of every post" }
+                input #q type="search" name="q" value=(query) placeholder="Search every word of every post" maxlength="200" autofocus;
+                " " button type="submit" { "Search" }
+            }
+            @if followable { (live_search(query)) }
+            @match sp.results {
+                Some([]) if sp.page > 1 => p.empty { "No more results for " q { (query) } ". " a href=(search_href(query, 1)) { "First page" } },
+                Some([]) => p.empty { "Nothing matches " q { (query) } "." },
+                Some(found) => {
+                    p.search-count { "Results " (first) "–" (first as usize + found.len() - 1) " for " q { (query) } ", best match first" }
+                    ol.search-results start=(first) {
+                        @for h in found {
+                            @let e = &h.entry;
+                            li data-id=(e.id) {
+                                h2.search-title {
+                                    @if let Some(u) = &e.url { a.title href=(u) rel="noopener noreferrer" { (pieces(&h.highlight.title)) } }
+                                    @else { (pieces(&h.highlight.title)) }
+                                }
+                                p.snippet { (pieces(&h.highlight.snippet)) }
+                                p.meta {
+                                    a href=(format!("/feeds/{}", e.feed_id)) { (e.feed_title) }
+                                    @if let Some(a) = &e.author { " · " (a) }
+                                    " · " time datetime=(iso_time(e.published)) { (human_time(e.published)) }
+                                    " · " a href=(format!("/entries/{}", e.id)) { "read here" }
+                                }
+                            }
+                        }
+                    }
+                    @if sp.page > 1 || sp.more {
+                        nav.pager {
+                            @if sp.page > 1 { a rel="prev" href=(search_href(query, sp.page - 1)) { "← Better matches" } }
+                            @if sp.page > 1 && sp.more { " " }
+                            @if sp.more { a rel="next" href=(search_href(query, sp.page + 1)) { "More results →" } }
+                        }
+                    }
+                },
+                None => {},
+            }
+        },
+    )
+}
+
+/// The heading an error page shows for an HTTP status.
+pub fn error_heading(status: u16) -> &'static str {
+    match status {
+        400 => "Bad request",
+        401 => "Sign-in needed",
+        403 => "Forbidden",
+        404 => "Not found",
+        405 => "Method not allowed",
+        409 => "Conflict",
+        413 => "Too large",
+        422 => "Cannot use that",
+        429 => "Too many requests",
+        500..=599 => "Something went wrong",
+        _ => "Error",
+    }
+}
+
+/// Any error a person sees: headed by what the status means, with the reason.
+pub fn error_page(cfg: &Config, status: u16, what: &str) -> Markup {
+    let heading = error_heading(status);
+    layout(
+        cfg,
+        &Page {
+            title: heading,
+            live_path: None,
+            nav: "",
+        },
+        html! { h1 { (heading) } p { (what) } p { a href="/" { "Back to the river" } } },
+    )
+}
+
+#[cfg(test)]
+pub(super) mod tests;
