@@ -9,3 +9,4 @@ pub mod http;
 pub mod jobs;
 pub mod meter;
 pub mod objects;
+pub mod outbound;

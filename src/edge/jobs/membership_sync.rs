@@ -226,14 +226,7 @@ async fn read(env: &Env, src: &Source, now: i64) -> Result<Vec<u8>, String> {
     match src {
         Source::Url(url) => {
             let cfg = env::config(env);
-            let req = FetchRequest {
-                url,
-                etag: None,
-                last_modified: None,
-                allow_private: cfg.allow_private_feeds,
-                planet_url: &cfg.planet_url,
-                now_ms: now,
-            };
+            let req = FetchRequest::unconditional(url, &cfg, now);
             match fetch_feed(&req).await.outcome {
                 FetchOutcome::Fetched { body, .. } => Ok(body),
                 FetchOutcome::Failed(why) => Err(why),

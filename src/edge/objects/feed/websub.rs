@@ -1,19 +1,17 @@
 //! A FeedObject's WebSub subscription at the edge: requests to the hub, the hub's verification of intent, content deliveries. Every decision is `core::websub::subscriber`'s; this moves bytes.
 
-use std::time::Duration;
-
-use futures::future::{select, Either};
 use serde::{Deserialize, Serialize};
-use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response, State};
+use worker::{Env, Response, State};
 
-use crate::core::fetch::{check_not_own, check_url, FetchOutcome};
+use crate::core::fetch::{check_not_own, FetchOutcome};
 use crate::core::ingest::{
     FeedState, FeedStatus, Plan, RefreshOutcome, RefreshReport, ALARM_SLACK_MS,
 };
 use crate::core::websub::subscriber::{self, DocLinks, Intent, IntentAnswer, Leaving, PushRefused};
 use crate::edge::error::AppError;
 use crate::edge::fetcher::Fetched;
-use crate::edge::{d1, env, meter, objects::feed::storage};
+use crate::edge::outbound::{Agent, Deadline, Outbound, OutboundError};
+use crate::edge::{d1, env, objects::feed::storage};
 
 /// A removed feed's unsubscribe, kept until the hub confirms it (or a day passes).
 pub const LEAVING_KEY: &str = "websub_leaving";
@@ -299,28 +297,17 @@ pub fn answer_push(report: &RefreshReport) -> worker::Result<Response> {
 /// within [`HUB_TIMEOUT_MS`]; any 2xx is a yes.
 async fn post_form(env: &Env, hub: &str, form: String) -> Result<(), String> {
     let cfg = env::config(env);
-    let url = check_url(hub, cfg.allow_private_feeds).map_err(|e| e.to_string())?;
-    let headers = Headers::new();
-    let ua = format!("Orrery/0.1 (feed aggregator; +{})", cfg.planet_url);
-    for (k, v) in [
-        ("Content-Type", "application/x-www-form-urlencoded"),
-        ("User-Agent", ua.as_str()),
-    ] {
-        headers.set(k, v).map_err(|e| e.to_string())?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(form.into()))
-        .with_redirect(worker::RequestRedirect::Manual);
-    let req = Request::new_with_init(url.as_str(), &init).map_err(|e| e.to_string())?;
-    meter::subrequest("websub.hub");
-    let send = Box::pin(async move { Fetch::Request(req).send().await });
-    let timeout = Box::pin(Delay::from(Duration::from_millis(HUB_TIMEOUT_MS)));
-    match select(send, timeout).await {
-        Either::Left((Ok(resp), _)) if (200..300).contains(&resp.status_code()) => Ok(()),
-        Either::Left((Ok(resp), _)) => Err(format!("the hub answered HTTP {}", resp.status_code())),
-        Either::Left((Err(e), _)) => Err(format!("could not reach the hub: {e}")),
-        Either::Right(_) => Err("the hub did not answer within 10 seconds".into()),
+    let post = Outbound::post(hub, Agent::FeedAggregator(&cfg.planet_url), form)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .public_only(cfg.allow_private_feeds);
+    match post
+        .send("websub.hub", Deadline::after(HUB_TIMEOUT_MS))
+        .await
+    {
+        Ok(answer) if (200..300).contains(&answer.status()) => Ok(()),
+        Ok(answer) => Err(format!("the hub answered HTTP {}", answer.status())),
+        Err(OutboundError::Timeout) => Err("the hub did not answer within 10 seconds".into()),
+        Err(OutboundError::Network(e)) => Err(format!("could not reach the hub: {e}")),
+        Err(e) => Err(e.to_string()),
     }
 }

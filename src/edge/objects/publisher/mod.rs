@@ -11,17 +11,15 @@ use std::cell::Cell;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use futures::future::{join_all, select, Either};
-use futures::StreamExt;
+use futures::future::join_all;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use worker::{
-    durable_object, js_sys, AbortController, Delay, DurableObject, Env, Fetch, Headers,
-    ListOptions, Method, Request, RequestInit, RequestRedirect, Response, State, Stub,
+    durable_object, js_sys, DurableObject, Env, ListOptions, Method, Request, RequestInit,
+    Response, State, Stub,
 };
 
 use crate::core::config::Config;
-use crate::core::fetch::check_url;
 use crate::core::view_models::{EntryView, FeedView};
 use crate::core::websub::hub::{
     challenge_echoed, delivery_outcome, fat_ping, link_header, pick, topics_touched, Delivery,
@@ -30,6 +28,7 @@ use crate::core::websub::hub::{
 };
 use crate::core::websub::subscriber::sign;
 use crate::edge::error::{AppError, AppResult};
+use crate::edge::outbound::{Agent, Deadline, Outbound, OutboundError, Read};
 use crate::edge::{d1, env, meter};
 
 /// The one Publisher's name.
@@ -284,13 +283,8 @@ impl Publisher {
             let challenge = uuid::Uuid::new_v4().simple().to_string();
             let url = intent.verification_url(&cfg.planet_url, &challenge);
             async move {
-                let out = Outbound {
-                    method: Method::Get,
-                    url: &url,
-                    headers: Vec::new(),
-                    body: None,
-                };
-                let answer = send(out, cfg).await;
+                let answer =
+                    send(Outbound::get(&url, Agent::WebSubHub(&cfg.planet_url)), cfg).await;
                 match answer {
                     Ok((status, body)) => challenge_echoed(status, &body, &challenge),
                     Err(e) => {
@@ -450,19 +444,13 @@ impl Publisher {
                     let Some((body, Some(last_id), n)) = owed else {
                         return Delivery::Nothing;
                     };
-                    let mut headers = vec![
-                        ("Content-Type", sub.topic.content_type().to_string()),
-                        ("Link", link_header(cfg, sub.topic)),
-                    ];
+                    let agent = Agent::WebSubHub(&cfg.planet_url);
+                    let mut out = Outbound::post(&sub.callback, agent, body.clone())
+                        .header("Content-Type", sub.topic.content_type())
+                        .header("Link", link_header(cfg, sub.topic));
                     if let Some(secret) = &sub.secret {
-                        headers.push(("X-Hub-Signature", sign(secret, body.as_bytes())));
+                        out = out.header("X-Hub-Signature", sign(secret, body.as_bytes()));
                     }
-                    let out = Outbound {
-                        method: Method::Post,
-                        url: &sub.callback,
-                        headers,
-                        body: Some(body.clone()),
-                    };
                     let full = *n as u32 >= ENTRIES_PER_PING;
                     match send(out, cfg).await {
                         Ok((status, _)) => delivery_outcome(status, *last_id, full),
@@ -534,15 +522,8 @@ impl Publisher {
             let sends = chosen.iter().map(|&i| {
                 let body = due[i].1.body(&cfg.planet_url);
                 async move {
-                    let out = Outbound {
-                        method: Method::Post,
-                        url: hub,
-                        headers: vec![(
-                            "Content-Type",
-                            "application/x-www-form-urlencoded".to_string(),
-                        )],
-                        body: Some(body),
-                    };
+                    let out = Outbound::post(hub, Agent::WebSubHub(&cfg.planet_url), body)
+                        .header("Content-Type", "application/x-www-form-urlencoded");
                     match send(out, cfg).await {
                         Ok((status, _)) => (200..300).contains(&status),
                         Err(e) => {
@@ -660,64 +641,23 @@ impl Publisher {
     }
 }
 
-/// One outbound request of the hub.
-struct Outbound<'a> {
-    method: Method,
-    url: &'a str,
-    headers: Vec<(&'static str, String)>,
-    body: Option<String>,
-}
-
 /// Sends one request to a subscriber or hub: the fetcher's SSRF policy on the URL (no
 /// private address; loopback only with ALLOW_PRIVATE_FEEDS), no redirects followed, a
 /// timeout, and at most a few KiB of the answer read. Returns the status and that text.
 async fn send(out: Outbound<'_>, cfg: &Config) -> Result<(u16, String), String> {
-    let url = check_url(out.url, cfg.allow_private_feeds).map_err(|e| e.to_string())?;
-    let headers = Headers::new();
-    let set = |k: &str, v: &str| headers.set(k, v).map_err(|e| e.to_string());
-    set(
-        "User-Agent",
-        &format!("Orrery/0.1 (WebSub hub; +{})", cfg.planet_url),
-    )?;
-    for (k, v) in &out.headers {
-        set(k, v)?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(out.method)
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual);
-    if let Some(body) = out.body {
-        init.with_body(Some(body.into()));
-    }
-    let request = Request::new_with_init(url.as_str(), &init).map_err(|e| e.to_string())?;
-    meter::subrequest("websub.send");
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let work = async move {
-        let mut resp = Fetch::Request(request)
-            .send_with_signal(&signal)
-            .await
-            .map_err(|e| e.to_string())?;
-        let status = resp.status_code();
-        let mut text = Vec::new();
-        if let Ok(mut stream) = resp.stream() {
-            while let Some(Ok(chunk)) = stream.next().await {
-                text.extend_from_slice(&chunk);
-                if text.len() >= ANSWER_CAP {
-                    text.truncate(ANSWER_CAP);
-                    break;
-                }
-            }
-        }
-        Ok::<_, String>((status, String::from_utf8_lossy(&text).into_owned()))
+    let out = out.public_only(cfg.allow_private_feeds);
+    let deadline = Deadline::after(REQUEST_TIMEOUT_MS);
+    let timed_out = || format!("no answer within {} s", REQUEST_TIMEOUT_MS / 1000);
+    let answer = match out.send("websub.send", deadline).await {
+        Ok(answer) => answer,
+        Err(OutboundError::Timeout) => return Err(timed_out()),
+        Err(e) => return Err(e.to_string()),
     };
-    let timeout = Delay::from(std::time::Duration::from_millis(REQUEST_TIMEOUT_MS));
-    match select(Box::pin(work), Box::pin(timeout)).await {
-        Either::Left((r, _)) => r,
-        Either::Right(_) => {
-            controller.abort();
-            Err(format!("no answer within {} s", REQUEST_TIMEOUT_MS / 1000))
-        }
+    let status = answer.status();
+    match answer.read(Read::Prefix(ANSWER_CAP)).await {
+        Ok(text) => Ok((status, String::from_utf8_lossy(&text).into_owned())),
+        // A prefix read fails only when the deadline passes.
+        Err(_) => Err(timed_out()),
     }
 }
 
