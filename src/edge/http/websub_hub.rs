@@ -6,7 +6,7 @@ use worker::{Env, Request, Response};
 use super::read_capped;
 use crate::core::websub::hub::{parse_request, HubError};
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{d1, env, objects::publisher};
+use crate::edge::{d1, env, objects::rpc};
 
 /// A subscription request is a short form.
 const MAX_BODY: usize = 8 * 1024;
@@ -44,7 +44,7 @@ pub async fn request(mut req: Request, env: &Env) -> AppResult<Response> {
             )));
         }
     }
-    publisher::intent(env, &intent).await?;
+    rpc::publisher_intent(env, &intent).await?;
     let answer = json!({
         "accepted": true,
         "mode": intent.mode.as_str(),

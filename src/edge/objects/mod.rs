@@ -5,3 +5,4 @@ pub mod publisher;
 pub mod room;
 pub mod rpc;
 pub mod sockets;
+pub mod wire;

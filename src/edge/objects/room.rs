@@ -7,13 +7,16 @@ use worker::{
     WebSocketIncomingMessage,
 };
 
-use crate::edge::objects::rpc::{self, RoomRequest};
-use crate::edge::{d1, env, meter, objects::publisher, objects::sockets};
+use crate::edge::objects::rpc;
+use crate::edge::objects::wire::{RoomRequest, WebSubFlag};
+use crate::edge::{d1, env, meter, objects::sockets};
 
 /// Largest id broadcast so far (DO storage, so it survives eviction).
 const CURSOR_KEY: &str = "cursor";
 /// Largest revision broadcast so far (the `update` frames' cursor).
 const REV_CURSOR_KEY: &str = "rev_cursor";
+/// The last [`WebSubFlag`] the Publisher gave this shard (the first shard only).
+const WEBSUB_FLAG_KEY: &str = "websub_flag";
 /// A publish that fails is retried by alarm after this long.
 const RETRY_MS: i64 = 2_000;
 /// Largest id JS numbers carry exactly (D1 bindings go through JS).
@@ -78,7 +81,7 @@ impl Room {
         let result = self.publish_loop().await;
         self.publishing.set(false);
         if self.fresh.take() {
-            publisher::after_broadcast(&self.state, &self.env).await;
+            self.poke_publisher().await;
         }
         if result.is_err() {
             let _ = self.state.storage().set_alarm(RETRY_MS).await;
@@ -115,6 +118,38 @@ impl Room {
             }
         }
     }
+
+    /// After a broadcast of new entries: poke the Publisher, if anyone is subscribed or an
+    /// external hub is set. Only the first shard does (every shard broadcasts the same
+    /// entries); a failure is logged, never the broadcast's.
+    async fn poke_publisher(&self) {
+        let first = env::room_name(0);
+        if self.state.id().name().is_some_and(|n| n != first) {
+            return;
+        }
+        meter::kv("room.websub_flag.get", 1, 0);
+        let storage = self.state.storage();
+        let flag: Option<WebSubFlag> = storage.get(WEBSUB_FLAG_KEY).await.ok().flatten();
+        if env::config(&self.env).websub_hub.is_none() && flag.is_some_and(|f| !f.on) {
+            return;
+        }
+        match rpc::publisher_poke(&self.env).await {
+            Ok(flag) => self.keep_websub_flag(flag).await,
+            Err(e) => worker::console_warn!("websub: poking the publisher failed: {e}"),
+        }
+    }
+
+    /// Keeps the newest flag the Room heard of (an older answer arriving late is ignored).
+    async fn keep_websub_flag(&self, flag: WebSubFlag) {
+        let storage = self.state.storage();
+        let old: Option<WebSubFlag> = storage.get(WEBSUB_FLAG_KEY).await.ok().flatten();
+        if old.is_none_or(|o| o.version <= flag.version && o != flag) {
+            meter::kv("room.websub_flag.put", 0, 1);
+            if let Err(e) = storage.put(WEBSUB_FLAG_KEY, flag).await {
+                worker::console_warn!("websub: keeping the flag failed: {e}");
+            }
+        }
+    }
 }
 
 impl DurableObject for Room {
@@ -132,22 +167,19 @@ impl DurableObject for Room {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        if let Some(answer) = publisher::room_request(&self.state, &mut req).await {
-            return answer;
-        }
-        let request = RoomRequest::read(&req);
-        let what = match &request {
-            Ok(RoomRequest::Socket { .. }) => "socket.connect",
-            Ok(RoomRequest::Publish) => "call.publish",
-            Err(_) => "bad",
-        };
-        meter::begin(&self.env, "room", what);
+        let request = rpc::read_room_request(&mut req).await;
+        let name = request.as_ref().map_or("bad", RoomRequest::name);
+        meter::begin(&self.env, "room", name);
         match request {
             Ok(RoomRequest::Socket { feeds, ask }) => {
                 let latest = (self.cursor().await?, self.rev_cursor().await?);
                 sockets::accept(&self.state, feeds, latest, &ask)
             }
             Ok(RoomRequest::Publish) => rpc::reply(&self.publish().await?),
+            Ok(RoomRequest::WebSubFlag(flag)) => {
+                self.keep_websub_flag(flag).await;
+                rpc::reply(&flag)
+            }
             Err(e) => Ok(e.to_json_response()),
         }
     }

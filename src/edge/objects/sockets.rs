@@ -16,7 +16,7 @@ use crate::core::search::live_query::{LiveDoc, LiveQuery};
 use crate::core::view_models::EntryView;
 use crate::core::views::entry_article;
 use crate::edge::error::AppError;
-use crate::edge::objects::rpc::SocketAsk;
+use crate::edge::objects::wire::SocketAsk;
 use crate::edge::{d1, env::now_ms};
 
 /// Answer `ping` with `pong` without waking the object (set in every constructor).
@@ -24,24 +24,6 @@ pub fn set_ping_auto_response(state: &State) {
     if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
         state.set_websocket_auto_response(&pair);
     }
-}
-
-/// Parses `?feeds=1,2,3` (an optional filter on the global socket).
-pub fn feeds_filter(url: &worker::Url) -> Result<Option<Vec<i64>>, String> {
-    let Some((_, v)) = url.query_pairs().find(|(k, _)| k == "feeds") else {
-        return Ok(None);
-    };
-    let mut ids = Vec::new();
-    for part in v.split(',').filter(|p| !p.is_empty()) {
-        let id: i64 = part.trim().parse().map_err(|_| {
-            format!("feeds must be a comma-separated list of feed ids, got {part:?}")
-        })?;
-        ids.push(id);
-    }
-    if ids.len() > protocol::MAX_SUBSCRIBED_FEEDS {
-        return Err(format!("at most {} feeds", protocol::MAX_SUBSCRIBED_FEEDS));
-    }
-    Ok(Some(ids))
 }
 
 /// Accepts an upgrade with the hibernation API, tagged with the client's address, and

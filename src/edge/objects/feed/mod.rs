@@ -12,10 +12,10 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State, WebSo
 use crate::core::ingest::{self, FeedState, RefreshReport};
 use crate::edge::env::{self, now_ms as now};
 use crate::edge::fetcher::{fetch_feed, FetchRequest};
-use crate::edge::objects::rpc::{self, FeedCall, FeedRequest};
+use crate::edge::objects::rpc;
+use crate::edge::objects::wire::{FeedCall, FeedRequest, WebSubIn};
 use crate::edge::{d1, meter, objects::sockets};
 use storage::SeenTable;
-use websub::WebSubIn;
 
 #[durable_object]
 pub struct FeedObject {
@@ -140,8 +140,9 @@ impl DurableObject for FeedObject {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let request = FeedRequest::read(&mut req).await;
-        meter::begin(&self.env, "feed", &rpc::describe_feed(&request));
+        let request = rpc::read_feed_request(&mut req).await;
+        let name = request.as_ref().map_or("bad", FeedRequest::name);
+        meter::begin(&self.env, "feed", name);
         match request {
             Ok(FeedRequest::Call(call)) => self.call(call).await,
             // A hub's call: verification of intent, or content (ingested like a poll's body;

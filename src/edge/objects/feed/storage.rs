@@ -15,7 +15,7 @@ use crate::core::ingest::{
     SeenPrune, SeenSet, Wake, PENDING_PEEK,
 };
 use crate::edge::meter;
-use crate::edge::objects::rpc::{Adopt, Ensured};
+use crate::edge::objects::wire::{Adopt, Ensured};
 
 const STATE_KEY: &str = "feed";
 /// An alarm is never set closer than this (set_alarm takes an offset, not a time).

@@ -1,6 +1,5 @@
 //! A FeedObject's WebSub subscription at the edge: requests to the hub, the hub's verification of intent, content deliveries. Every decision is `core::websub::subscriber`'s; this moves bytes.
 
-use serde::{Deserialize, Serialize};
 use worker::{Env, Response, State};
 
 use crate::core::fetch::{check_not_own, FetchOutcome};
@@ -18,18 +17,6 @@ pub const LEAVING_KEY: &str = "websub_leaving";
 const LEAVING_KEEP_MS: i64 = 24 * 3600 * 1000;
 /// A hub gets this long to answer a subscription request.
 const HUB_TIMEOUT_MS: u64 = 10_000;
-
-/// A hub's call, forwarded by the Worker once the callback's token checked out.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum WebSubIn {
-    /// GET: intent verification; the callback's query string.
-    Verify { token: String, query: String },
-    /// POST: content; the signature header as the hub sent it.
-    Push {
-        token: String,
-        signature: Option<String>,
-    },
-}
 
 /// The key callback tokens are made with; `None` without an admin token (then the
 /// planet subscribes to no hub: it could not tell its own callbacks from guesses).

@@ -1,7 +1,7 @@
 //! The WebSub publisher: one Durable Object that verifies subscribers of the planet's feeds, keeps their subscriptions and pushes each new entry to them as a signed fat ping, retried by alarm; or pings the external hub `WEBSUB_HUB` names. Every decision is `core::websub::hub`'s.
 //!
 //! Budget: the Room pokes this object after a broadcast only while someone is subscribed
-//! (or an external hub is set). The object tells the Room when that changes (a [`Flag`],
+//! (or an external hub is set). The object tells the Room when that changes (a [`WebSubFlag`](crate::edge::objects::wire::WebSubFlag),
 //! versioned so a late answer cannot undo a newer one), and answers every poke with it,
 //! so a planet nobody subscribes to spends no Durable Object request per publish.
 //! Storage is the object's key-value API: one key per subscription, pending
@@ -13,11 +13,8 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use futures::future::join_all;
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use worker::{
-    durable_object, js_sys, DurableObject, Env, ListOptions, Method, Request, RequestInit,
-    Response, State, Stub,
-};
+use serde::Serialize;
+use worker::{durable_object, js_sys, DurableObject, Env, ListOptions, Request, Response, State};
 
 use crate::core::config::Config;
 use crate::core::view_models::{EntryView, FeedView};
@@ -27,18 +24,11 @@ use crate::core::websub::hub::{
     REQUEST_TIMEOUT_MS, ROUNDS, SUBREQUESTS,
 };
 use crate::core::websub::subscriber::sign;
-use crate::edge::error::{AppError, AppResult};
+use crate::edge::objects::rpc;
+use crate::edge::objects::wire::{PublisherRequest, WebSubFlag};
 use crate::edge::outbound::{Agent, Deadline, Outbound, OutboundError, Read};
 use crate::edge::{d1, env, meter};
 
-/// The one Publisher's name.
-const NAME: &str = "hub";
-const INTENT_PATH: &str = "/intent";
-const POKE_PATH: &str = "/poke";
-/// The Room's path for a [`Flag`] the Publisher sends it.
-const ROOM_FLAG_PATH: &str = "/websub-flag";
-/// The Room's storage key of the last [`Flag`] it was given.
-const ROOM_FLAG_KEY: &str = "websub_flag";
 /// Largest entry id scanned for new topics (absent: start at the newest entry).
 const HEAD_KEY: &str = "head";
 const FLAG_KEY: &str = "flag";
@@ -50,22 +40,6 @@ const SCAN_LIMIT: u32 = 500;
 const ANSWER_CAP: usize = 4096;
 /// An alarm is never set closer than this.
 const MIN_ALARM_MS: i64 = 100;
-
-/// Whether the Room should poke the Publisher after a broadcast: someone is subscribed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Flag {
-    pub on: bool,
-    /// Grows with every change, so the Room keeps the newest it heard of.
-    pub version: u64,
-}
-
-/// What the Worker and the Room ask of the Publisher.
-enum Call {
-    /// A valid subscription request to verify. Replies `Result<(), String>`.
-    Intent(Intent),
-    /// New entries were broadcast. Replies the [`Flag`].
-    Poke,
-}
 
 #[durable_object]
 pub struct Publisher {
@@ -84,29 +58,16 @@ impl DurableObject for Publisher {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let call = match req.path().as_str() {
-            INTENT_PATH => req.json().await.map(Call::Intent),
-            POKE_PATH => Ok(Call::Poke),
-            other => Err(worker::Error::RustError(format!(
-                "no publisher call {other}"
-            ))),
-        };
-        meter::begin(
-            &self.env,
-            "publisher",
-            match &call {
-                Ok(Call::Intent(_)) => "call.intent",
-                Ok(Call::Poke) => "call.poke",
-                Err(_) => "bad",
-            },
-        );
-        match call {
-            Ok(Call::Intent(intent)) => Response::from_json(&self.take_intent(intent).await?),
-            Ok(Call::Poke) => {
+        let request = rpc::read_publisher_request(&mut req).await;
+        let name = request.as_ref().map_or("bad", PublisherRequest::name);
+        meter::begin(&self.env, "publisher", name);
+        match request {
+            Ok(PublisherRequest::Intent(intent)) => rpc::reply(&self.take_intent(intent).await?),
+            Ok(PublisherRequest::Poke) => {
                 self.arm_at(env::now_ms()).await?;
-                Response::from_json(&self.flag().await?)
+                rpc::reply(&self.flag().await?)
             }
-            Err(e) => Ok(AppError::BadRequest(e.to_string()).to_json_response()),
+            Err(e) => Ok(e.to_json_response()),
         }
     }
 
@@ -592,12 +553,12 @@ impl Publisher {
         Ok(())
     }
 
-    async fn flag(&self) -> worker::Result<Flag> {
+    async fn flag(&self) -> worker::Result<WebSubFlag> {
         meter::kv("publisher.flag.get", 1, 0);
         Ok(self
             .state
             .storage()
-            .get::<Flag>(FLAG_KEY)
+            .get::<WebSubFlag>(FLAG_KEY)
             .await?
             .unwrap_or_default())
     }
@@ -611,11 +572,11 @@ impl Publisher {
         if old.on == on && old.version > 0 {
             return true;
         }
-        let new = Flag {
+        let new = WebSubFlag {
             on,
             version: old.version + 1,
         };
-        match tell_room(&self.env, new).await {
+        match rpc::room_websub_flag(&self.env, new).await {
             Ok(()) => {
                 meter::kv("publisher.flag.put", 0, 1);
                 self.state.storage().put(FLAG_KEY, new).await.is_ok()
@@ -658,98 +619,5 @@ async fn send(out: Outbound<'_>, cfg: &Config) -> Result<(u16, String), String> 
         Ok(text) => Ok((status, String::from_utf8_lossy(&text).into_owned())),
         // A prefix read fails only when the deadline passes.
         Err(_) => Err(timed_out()),
-    }
-}
-
-fn publisher_stub(env: &Env) -> worker::Result<Stub> {
-    env.durable_object("PUBLISHER")?
-        .id_from_name(NAME)?
-        .get_stub()
-}
-
-async fn call<T: DeserializeOwned>(
-    stub: &Stub,
-    path: &str,
-    body: Option<String>,
-) -> worker::Result<T> {
-    meter::subrequest("object.call");
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post);
-    if let Some(b) = body {
-        init.with_body(Some(b.into()));
-    }
-    let req = Request::new_with_init(&format!("https://object{path}"), &init)?;
-    let mut resp = stub.fetch_with_request(req).await?;
-    if resp.status_code() != 200 {
-        return Err(worker::Error::RustError(format!(
-            "object call {path} failed (HTTP {})",
-            resp.status_code()
-        )));
-    }
-    resp.json().await
-}
-
-/// The Worker hands a validated request to the Publisher; a per-host limit refuses it (403).
-pub async fn intent(env: &Env, intent: &Intent) -> AppResult<()> {
-    let body = serde_json::to_string(intent)?;
-    let answer: Result<(), String> = call(&publisher_stub(env)?, INTENT_PATH, Some(body)).await?;
-    answer.map_err(AppError::Forbidden)
-}
-
-/// Tells the first Room shard whether to poke the Publisher after a broadcast.
-async fn tell_room(env: &Env, flag: Flag) -> worker::Result<()> {
-    let stub = env::rooms(env)?
-        .id_from_name(&env::room_name(0))?
-        .get_stub();
-    let _: serde_json::Value =
-        call(&stub?, ROOM_FLAG_PATH, Some(serde_json::to_string(&flag)?)).await?;
-    Ok(())
-}
-
-/// The Room's hook, after it broadcast new entries: poke the Publisher, if anyone is
-/// subscribed or an external hub is set. Only the first shard does (every shard
-/// broadcasts the same entries); a failure is logged, never the broadcast's.
-pub async fn after_broadcast(state: &State, env: &Env) {
-    let first = env::room_name(0);
-    if state.id().name().is_some_and(|n| n != first) {
-        return;
-    }
-    meter::kv("room.websub_flag.get", 1, 0);
-    let flag: Option<Flag> = state.storage().get(ROOM_FLAG_KEY).await.ok().flatten();
-    if env::config(env).websub_hub.is_none() && flag.is_some_and(|f| !f.on) {
-        return;
-    }
-    let answer = match publisher_stub(env) {
-        Ok(stub) => call::<Flag>(&stub, POKE_PATH, None).await,
-        Err(e) => Err(e),
-    };
-    match answer {
-        Ok(flag) => keep_flag(state, flag).await,
-        Err(e) => worker::console_warn!("websub: poking the publisher failed: {e}"),
-    }
-}
-
-/// The Room's side of [`tell_room`]: `Some` answer when the request was the Publisher's.
-pub async fn room_request(state: &State, req: &mut Request) -> Option<worker::Result<Response>> {
-    if req.path() != ROOM_FLAG_PATH {
-        return None;
-    }
-    Some(match req.json::<Flag>().await {
-        Ok(flag) => {
-            keep_flag(state, flag).await;
-            Response::from_json(&flag)
-        }
-        Err(e) => Ok(AppError::BadRequest(e.to_string()).to_json_response()),
-    })
-}
-
-/// Keeps the newest flag the Room heard of (an older answer arriving late is ignored).
-async fn keep_flag(state: &State, flag: Flag) {
-    let old: Option<Flag> = state.storage().get(ROOM_FLAG_KEY).await.ok().flatten();
-    if old.is_none_or(|o| o.version <= flag.version && o != flag) {
-        meter::kv("room.websub_flag.put", 0, 1);
-        if let Err(e) = state.storage().put(ROOM_FLAG_KEY, flag).await {
-            worker::console_warn!("websub: keeping the flag failed: {e}");
-        }
     }
 }
