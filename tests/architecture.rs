@@ -116,7 +116,10 @@ fn pre_escaped_only_in_the_sanitized_html_type() {
 #[test]
 fn durable_objects_implement_every_handler_they_export() {
     // Unimplemented handlers panic at runtime; both objects hold sockets and alarms.
-    for f in ["src/edge/objects/room.rs", "src/edge/objects/feed/mod.rs"] {
+    for f in [
+        "src/edge/objects/room/mod.rs",
+        "src/edge/objects/feed/mod.rs",
+    ] {
         let text = fs::read_to_string(root().join(f)).expect("source");
         for h in [
             "async fn fetch",

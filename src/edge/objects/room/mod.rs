@@ -1,5 +1,7 @@
 //! The Room: one global Durable Object holding everyone's hibernating sockets; broadcasts new entries in id order.
 
+mod storage;
+
 use std::cell::Cell;
 
 use worker::{
@@ -11,12 +13,6 @@ use crate::edge::objects::rpc;
 use crate::edge::objects::wire::{RoomRequest, WebSubFlag};
 use crate::edge::{d1, env, meter, objects::sockets};
 
-/// Largest id broadcast so far (DO storage, so it survives eviction).
-const CURSOR_KEY: &str = "cursor";
-/// Largest revision broadcast so far (the `update` frames' cursor).
-const REV_CURSOR_KEY: &str = "rev_cursor";
-/// The last [`WebSubFlag`] the Publisher gave this shard (the first shard only).
-const WEBSUB_FLAG_KEY: &str = "websub_flag";
 /// A publish that fails is retried by alarm after this long.
 const RETRY_MS: i64 = 2_000;
 /// Largest id JS numbers carry exactly (D1 bindings go through JS).
@@ -40,12 +36,12 @@ impl Room {
         if let Some(c) = self.cursor.get() {
             return Ok(c);
         }
-        let c = match self.state.storage().get::<i64>(CURSOR_KEY).await? {
+        let c = match storage::cursor(&self.state).await? {
             Some(c) => c,
             // A new room starts at the present: history is for `resume`, not broadcast.
             None => {
                 let latest = d1::latest_entry_id(&env::db(&self.env)?).await?;
-                self.state.storage().put(CURSOR_KEY, latest).await?;
+                storage::save_cursor(&self.state, latest).await?;
                 latest
             }
         };
@@ -58,11 +54,11 @@ impl Room {
         if let Some(c) = self.rev_cursor.get() {
             return Ok(c);
         }
-        let c = match self.state.storage().get::<i64>(REV_CURSOR_KEY).await? {
+        let c = match storage::rev_cursor(&self.state).await? {
             Some(c) => c,
             None => {
                 let latest = d1::latest_rev(&env::db(&self.env)?).await?;
-                self.state.storage().put(REV_CURSOR_KEY, latest).await?;
+                storage::save_rev_cursor(&self.state, latest).await?;
                 latest
             }
         };
@@ -84,7 +80,7 @@ impl Room {
             self.poke_publisher().await;
         }
         if result.is_err() {
-            let _ = self.state.storage().set_alarm(RETRY_MS).await;
+            let _ = storage::retry_in(&self.state, RETRY_MS).await;
         }
         result
     }
@@ -100,7 +96,7 @@ impl Room {
                 let frames = sockets::entry_frames(&entries);
                 sent += sockets::broadcast(&self.state, &frames);
                 self.fresh.set(true);
-                self.state.storage().put(CURSOR_KEY, last.id).await?;
+                storage::save_cursor(&self.state, last.id).await?;
                 self.cursor.set(Some(last.id));
                 continue;
             }
@@ -109,7 +105,7 @@ impl Room {
             let revised = d1::entries_revised(&db, rev, None, None, 200).await?;
             if let Some(last) = revised.iter().filter_map(|e| e.rev).max() {
                 sent += sockets::broadcast_updates(&self.state, &sockets::update_frames(&revised));
-                self.state.storage().put(REV_CURSOR_KEY, last).await?;
+                storage::save_rev_cursor(&self.state, last).await?;
                 self.rev_cursor.set(Some(last));
                 continue;
             }
@@ -128,8 +124,7 @@ impl Room {
             return;
         }
         meter::kv("room.websub_flag.get", 1, 0);
-        let storage = self.state.storage();
-        let flag: Option<WebSubFlag> = storage.get(WEBSUB_FLAG_KEY).await.ok().flatten();
+        let flag = storage::websub_flag(&self.state).await;
         if env::config(&self.env).websub_hub.is_none() && flag.is_some_and(|f| !f.on) {
             return;
         }
@@ -141,11 +136,10 @@ impl Room {
 
     /// Keeps the newest flag the Room heard of (an older answer arriving late is ignored).
     async fn keep_websub_flag(&self, flag: WebSubFlag) {
-        let storage = self.state.storage();
-        let old: Option<WebSubFlag> = storage.get(WEBSUB_FLAG_KEY).await.ok().flatten();
+        let old = storage::websub_flag(&self.state).await;
         if old.is_none_or(|o| o.version <= flag.version && o != flag) {
             meter::kv("room.websub_flag.put", 0, 1);
-            if let Err(e) = storage.put(WEBSUB_FLAG_KEY, flag).await {
+            if let Err(e) = storage::save_websub_flag(&self.state, flag).await {
                 worker::console_warn!("websub: keeping the flag failed: {e}");
             }
         }
