@@ -1,6 +1,7 @@
 //! FeedObject: one Durable Object per feed, a shell over `core::ingest`: load, fetch, plan, store, publish; it also holds that feed's sockets.
 
 mod apply;
+mod calls;
 pub mod storage;
 pub mod websub;
 
@@ -13,7 +14,7 @@ use crate::core::ingest::{self, FeedState, RefreshReport};
 use crate::edge::env::{self, now_ms as now};
 use crate::edge::fetcher::{fetch_feed, FetchRequest};
 use crate::edge::objects::rpc;
-use crate::edge::objects::wire::{FeedCall, FeedRequest, WebSubIn};
+use crate::edge::objects::wire::{FeedRequest, WebSubIn};
 use crate::edge::{d1, meter, objects::sockets};
 use storage::SeenTable;
 
@@ -98,31 +99,6 @@ impl FeedObject {
         self.apply(plan, &env::db(&self.env)?, now).await?;
         Ok(())
     }
-
-    async fn call(&self, call: FeedCall) -> worker::Result<Response> {
-        let now = env::now_ms();
-        match call {
-            FeedCall::Init { feed_id, url } => {
-                let st = FeedState::new(feed_id, &url);
-                storage::save(&self.state, &st).await?;
-                rpc::reply(&self.refresh(true, Some(st), None).await?)
-            }
-            FeedCall::Refresh => rpc::reply(&self.refresh(true, None, None).await?),
-            FeedCall::Ensure(a) => rpc::reply(&storage::ensure(&self.state, a, now).await?),
-            FeedCall::Change { change } => {
-                let busy = self.busy.get();
-                rpc::reply(&storage::change(&self.state, change, busy, now).await?)
-            }
-            FeedCall::Delete => {
-                self.removed.set(true);
-                let st = storage::load(&self.state).await?;
-                storage::wipe(&self.state).await?;
-                websub::leave(&self.state, &self.env, st.as_ref()).await?;
-                sockets::close_all(&self.state, 1001, "feed removed");
-                rpc::reply(&())
-            }
-        }
-    }
 }
 
 impl DurableObject for FeedObject {
@@ -170,7 +146,7 @@ impl DurableObject for FeedObject {
         meter::begin(&self.env, "feed", "alarm");
         let Some(mut st) = storage::load(&self.state).await? else {
             // A removed feed's unsubscribe note has waited long enough.
-            self.state.storage().delete_all().await?;
+            storage::forget_leaving(&self.state).await?;
             return Response::ok("no feed");
         };
         let now = env::now_ms();

@@ -12,8 +12,7 @@ use crate::edge::fetcher::Fetched;
 use crate::edge::outbound::{Agent, Deadline, Outbound, OutboundError};
 use crate::edge::{d1, env, objects::feed::storage};
 
-/// A removed feed's unsubscribe, kept until the hub confirms it (or a day passes).
-pub const LEAVING_KEY: &str = "websub_leaving";
+/// A removed feed's unsubscribe is kept until the hub confirms it, or this long.
 const LEAVING_KEEP_MS: i64 = 24 * 3600 * 1000;
 /// A hub gets this long to answer a subscription request.
 const HUB_TIMEOUT_MS: u64 = 10_000;
@@ -166,8 +165,7 @@ pub async fn leave(state: &State, env: &Env, st: Option<&FeedState>) -> worker::
                 topic: sub.topic.clone(),
                 token: sub.token.clone(),
             };
-            state.storage().put(LEAVING_KEY, note).await?;
-            state.storage().set_alarm(LEAVING_KEEP_MS).await
+            storage::keep_leaving(state, note, LEAVING_KEEP_MS).await
         }
         // The lease lapses on its own; deliveries meanwhile find no feed (404).
         Err(e) => {
@@ -207,7 +205,7 @@ async fn answer_intent(
 ) -> worker::Result<(Response, bool)> {
     let intent = Intent::from_query(query);
     let leaving: Option<Leaving> = if st.is_none() {
-        state.storage().get(LEAVING_KEY).await?
+        storage::leaving(state).await?
     } else {
         None
     };
@@ -216,7 +214,7 @@ async fn answer_intent(
     Ok(match answer {
         IntentAnswer::Confirm(challenge) => {
             if leaving.is_some() {
-                state.storage().delete_all().await?;
+                storage::forget_leaving(state).await?;
             }
             let r = Response::ok(challenge)?;
             r.headers()
