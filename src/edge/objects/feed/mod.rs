@@ -2,7 +2,7 @@
 
 mod apply;
 mod calls;
-pub mod storage;
+mod storage;
 pub mod websub;
 
 use std::cell::Cell;
