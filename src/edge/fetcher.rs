@@ -1,4 +1,7 @@
-//! Outbound feed fetches: conditional GET, hand-followed redirects, SSRF checks on every hop, a timeout and a body cap.
+//! Feed fetches: a conditional GET over `outbound`, redirects followed by hand.
+//!
+//! Every hop is checked by the SSRF policy (`core::fetch`); one deadline and one body cap
+//! cover the whole fetch.
 
 use crate::core::config::Config;
 use crate::core::fetch::{
@@ -21,11 +24,11 @@ pub struct FetchRequest<'a> {
 
 impl<'a> FetchRequest<'a> {
     /// A feed's conditional fetch, as its state and the planet's config say.
-    pub fn of(st: &'a FeedState, cfg: &'a Config, now_ms: i64) -> Self {
+    pub fn of(feed: &'a FeedState, cfg: &'a Config, now_ms: i64) -> Self {
         FetchRequest {
-            url: &st.url,
-            etag: st.etag.as_deref(),
-            last_modified: st.last_modified.as_deref(),
+            url: &feed.url,
+            etag: feed.etag.as_deref(),
+            last_modified: feed.last_modified.as_deref(),
             allow_private: cfg.allow_private_feeds,
             planet_url: &cfg.planet_url,
             now_ms,

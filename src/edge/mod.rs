@@ -1,4 +1,6 @@
-//! The thin Worker boundary: the only code that touches `worker`. JS values become typed structs here.
+//! The thin Worker boundary: the only code that touches `worker`.
+//!
+//! JS values become typed structs here.
 
 pub mod auth;
 pub mod d1;

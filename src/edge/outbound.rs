@@ -1,4 +1,4 @@
-//! The one outbound HTTP client: a deadline that aborts the request, a capped read of the answer, one User-Agent.
+//! The one outbound HTTP client: a deadline that aborts, a capped read, one User-Agent.
 //!
 //! Every request Orrery makes to the outside goes through here: the fetcher's feed reads
 //! (one per redirect hop), a FeedObject's requests to its hub, the Publisher's

@@ -1,4 +1,8 @@
-//! Cloudflare Access sign-in at the edge: the team's keys fetched and cached per isolate, the RS256 signature checked with the Worker's own SubtleCrypto (nothing added to the wasm), the claims by `core::auth::cf_access`.
+//! Cloudflare Access sign-in at the edge.
+//!
+//! The team's keys are fetched and cached per isolate, the RS256 signature checked with the
+//! Worker's own SubtleCrypto (nothing added to the wasm), the claims by
+//! `core::auth::cf_access`.
 
 use std::cell::RefCell;
 

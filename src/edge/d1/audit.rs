@@ -1,4 +1,4 @@
-//! D1's audit log: who did what, a page of it, and its pruning.
+//! D1's audit log: who did what, a page of it, its pruning.
 
 use worker::{query, D1Database, D1PreparedStatement};
 

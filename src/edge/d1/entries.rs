@@ -1,4 +1,4 @@
-//! D1's entries: the river, the id-ordered views, what a socket missed, rewrites, retention, and the refresh's one batch.
+//! D1's entries: what pages, sockets and the API read, retention, a refresh's one batch.
 
 use std::collections::BTreeMap;
 

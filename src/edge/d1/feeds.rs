@@ -1,4 +1,4 @@
-//! D1's feeds: the rows and their details, subscribing and removing, members' names and filters, status, the watchdog's deadlines.
+//! D1's feeds: rows and details, subscribing and removing, settings, status, deadlines.
 
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};

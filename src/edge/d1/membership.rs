@@ -1,4 +1,6 @@
-//! D1's side of membership as a file (`core::membership`; the sync is `edge::jobs::membership_sync`): members as compared, one batch per sync, its reports.
+//! D1's side of membership as a file: members as compared, a sync's batch, its reports.
+//!
+//! The rules are `core::membership`'s; the sync is `edge::jobs::membership_sync`.
 
 use serde::Deserialize;
 use worker::{query, D1Database};

@@ -1,4 +1,6 @@
-//! D1, the planet's shared history: every statement, one file per entity, one function per question, NULLs bound as NULL (via `query!`).
+//! D1, the planet's shared history: every statement, one file per entity.
+//!
+//! One function per question, noun-verb names, NULLs bound as NULL (via `query!`).
 //!
 //! D1 bills rows scanned, not returned: every query here is bounded and reads through
 //! an index (`migrations/`), and each reports its cost to the meter.

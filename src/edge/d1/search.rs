@@ -1,4 +1,4 @@
-//! D1's full-text search: the FTS5 index rows a refresh writes, the backfill of older entries, and the search itself.
+//! D1's full-text search: the index rows a refresh writes, the backfill, the search.
 
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};

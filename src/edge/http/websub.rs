@@ -1,4 +1,8 @@
-//! WebSub subscriber callbacks (`/websub/{feed id}/{token}`): a hub verifies a feed's subscription (GET) or delivers its content (POST). The token is checked here, so a guessed callback costs no Durable Object request; the feed's object decides the rest.
+//! WebSub subscriber callbacks (`/websub/{feed id}/{token}`), handed to the feed's object.
+//!
+//! A hub verifies a feed's subscription (GET) or delivers its content (POST). The token is
+//! checked here, so a guessed callback costs no Durable Object request; the feed's object
+//! decides the rest.
 
 use worker::{Env, Method, Request, Response};
 

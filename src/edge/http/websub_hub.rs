@@ -1,4 +1,7 @@
-//! Orrery's own WebSub hub (`POST /websub`): subscribe and unsubscribe requests for the planet's feeds, checked here and verified by the Publisher object.
+//! Orrery's own WebSub hub (`POST /websub`), handed to the Publisher.
+//!
+//! Subscribe and unsubscribe requests for the planet's feeds are checked here and verified
+//! by the Publisher object.
 
 use serde_json::json;
 use worker::{Env, Request, Response};

@@ -1,4 +1,7 @@
-//! Feed lifecycle for handlers and cron alike: add (a feed, or a site's page and its announced feeds), set a member's name, face, link and filter, hold and resume, remove, refresh, import, and the watchdog over due feeds.
+//! Feed lifecycle, for handlers and cron alike.
+//!
+//! Add (a feed, or a site's page and its announced feeds), set a member's name, face, link
+//! and filter, hold and resume, remove, refresh, import, and the watchdog over due feeds.
 
 use serde::Serialize;
 use worker::Env;

@@ -1,4 +1,8 @@
-//! Membership as a file: cron reads `PLANET_OPML` (a URL through the fetcher, or a file under `assets/` through the `ASSETS` binding), asks `core::membership` what changes, and applies it within the run's budget; the admin confirms removals past the cap.
+//! Membership as a file, synced by cron.
+//!
+//! Cron reads `PLANET_OPML` (a URL through the fetcher, or a file under `assets/` through
+//! the `ASSETS` binding), asks `core::membership` what changes, and applies it within the
+//! run's budget; the admin confirms removals past the cap.
 
 use futures::StreamExt;
 use worker::Env;

@@ -1,4 +1,6 @@
-//! Every call to every Durable Object: the one place that knows their stubs, paths, headers and bodies, for the caller and the object alike.
+//! Every call to every Durable Object, for the caller and the object alike.
+//!
+//! The one place that knows their stubs, paths, headers and bodies.
 //!
 //! The messages themselves are `wire`'s. A caller uses the typed functions below; an
 //! object reads what it was asked with `read_*_request` and answers with [`reply`].

@@ -1,4 +1,4 @@
-//! Every message passed between the Worker and the Durable Objects, and between objects: plain types, a leaf.
+//! Every message between the Worker and the objects, and between objects: a leaf.
 //!
 //! Nothing here knows a path, a header or a stub (that is `rpc`'s), and nothing here
 //! imports another module of the edge: any object and `rpc` may use these types without

@@ -1,4 +1,4 @@
-//! The FeedObject's calls (`wire::FeedCall`): init, refresh, the watchdog's ensure, an admin's change, removal.
+//! The FeedObject's calls (`wire::FeedCall`): init, refresh, ensure, change, delete.
 
 use worker::Response;
 
@@ -13,18 +13,18 @@ impl FeedObject {
         let now = env::now_ms();
         match call {
             FeedCall::Init { feed_id, url } => {
-                let st = FeedState::new(feed_id, &url);
-                storage::save(&self.state, &st).await?;
-                rpc::reply(&self.refresh(true, Some(st), None).await?)
+                let feed = FeedState::new(feed_id, &url);
+                storage::save(&self.state, &feed).await?;
+                rpc::reply(&self.refresh(true, Some(feed), None).await?)
             }
             FeedCall::Refresh => rpc::reply(&self.refresh(true, None, None).await?),
             FeedCall::Ensure(adopt) => rpc::reply(&self.ensure(adopt, now).await?),
             FeedCall::Change { change } => rpc::reply(&self.change(change, now).await?),
             FeedCall::Delete => {
                 self.removed.set(true);
-                let st = storage::load(&self.state).await?;
+                let feed = storage::load(&self.state).await?;
                 storage::wipe(&self.state).await?;
-                websub::leave(&self.state, &self.env, st.as_ref()).await?;
+                websub::leave(&self.state, &self.env, feed.as_ref()).await?;
                 sockets::close_all(&self.state, 1001, "feed removed");
                 rpc::reply(&())
             }

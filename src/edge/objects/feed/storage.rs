@@ -1,4 +1,6 @@
-//! The FeedObject's own storage: its state, its alarm, its `seen` and `pending` tables; every statement on them lives here.
+//! The FeedObject's own storage: its state, alarm, `seen` and `pending` tables.
+//!
+//! Every statement and write on them lives here; nobody else writes them.
 //!
 //! Rows are billed: a state `get` reads one and a `put` or `setAlarm` writes one, so
 //! the shell saves the state only when it changed and an unchanged refresh writes
@@ -51,15 +53,15 @@ pub async fn load(state: &State) -> worker::Result<Option<FeedState>> {
     state.storage().get::<FeedState>(STATE_KEY).await
 }
 
-pub async fn save(state: &State, st: &FeedState) -> worker::Result<()> {
+pub async fn save(state: &State, feed: &FeedState) -> worker::Result<()> {
     meter::kv("state.put", 0, 1);
-    state.storage().put(STATE_KEY, st).await
+    state.storage().put(STATE_KEY, feed).await
 }
 
 /// Saves the state if there is one to save.
-pub async fn save_some(state: &State, st: Option<FeedState>) -> worker::Result<()> {
-    match st {
-        Some(st) => save(state, &st).await,
+pub async fn save_some(state: &State, feed: Option<FeedState>) -> worker::Result<()> {
+    match feed {
+        Some(feed) => save(state, &feed).await,
         None => Ok(()),
     }
 }

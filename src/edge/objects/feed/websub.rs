@@ -1,4 +1,6 @@
-//! A FeedObject's WebSub subscription at the edge: requests to the hub, the hub's verification of intent, content deliveries. Every decision is `core::websub::subscriber`'s; this moves bytes.
+//! A FeedObject's WebSub subscription: requests to its hub, verifications, deliveries.
+//!
+//! Every decision is `core::websub::subscriber`'s; this moves bytes.
 
 use worker::{Env, Response, State};
 
@@ -77,7 +79,7 @@ impl Discovery {
 
 fn advertised(
     env: &Env,
-    st: &mut FeedState,
+    feed: &mut FeedState,
     links: DocLinks,
     header: Option<&str>,
     fetched_url: &str,
@@ -101,8 +103,8 @@ fn advertised(
         let own = env::config(env).planet_url;
         worker::Url::parse(&ad.hub).is_ok_and(|u| check_not_own(&u, &own).is_ok())
     });
-    let feed_id = st.feed_id;
-    st.websub = subscriber::rediscover(st.websub.take(), ad, min_renew_ms(env), || {
+    let feed_id = feed.feed_id;
+    feed.websub = subscriber::rediscover(feed.websub.take(), ad, min_renew_ms(env), || {
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let secret = format!(
             "{}{}",
@@ -114,8 +116,8 @@ fn advertised(
 }
 
 /// Is a request to the hub due (subscribe, renew, retry)?
-pub fn due(st: &FeedState, now: i64) -> bool {
-    st.websub_due_at()
+pub fn due(feed: &FeedState, now: i64) -> bool {
+    feed.websub_due_at()
         .is_some_and(|at| at <= now + ALARM_SLACK_MS)
 }
 
@@ -123,40 +125,40 @@ pub fn due(st: &FeedState, now: i64) -> bool {
 /// recorded before it goes out: a hub may verify before it answers, and the
 /// verification must find the request.
 pub async fn send_due(state: &State, env: &Env, now: i64) -> worker::Result<()> {
-    let Some(mut st) = storage::load(state).await?.filter(|st| due(st, now)) else {
+    let Some(mut feed) = storage::load(state).await?.filter(|feed| due(feed, now)) else {
         return Ok(());
     };
-    let feed_id = st.feed_id;
-    let Some(sub) = st.websub.as_mut() else {
+    let feed_id = feed.feed_id;
+    let Some(sub) = feed.websub.as_mut() else {
         return Ok(());
     };
     sub.requested(now, None);
     let hub = sub.hub.clone();
     let form = subscriber::request_form(sub, "subscribe", &callback_url(env, feed_id, &sub.token));
-    storage::save(state, &st).await?;
+    storage::save(state, &feed).await?;
     let sent = post_form(env, &hub, form).await;
     // Read again: the hub's verification may have come in meanwhile.
-    let Some(mut st) = storage::load(state).await? else {
+    let Some(mut feed) = storage::load(state).await? else {
         return Ok(());
     };
-    if let (Err(e), Some(sub)) = (sent, st.websub.as_mut()) {
+    if let (Err(e), Some(sub)) = (sent, feed.websub.as_mut()) {
         worker::console_warn!("feed {feed_id}: subscribing at {hub}: {e}");
         sub.last_error = Some(e);
-        storage::save(state, &st).await?;
+        storage::save(state, &feed).await?;
     }
-    storage::arm(state, st.next_wake(now), now).await
+    storage::arm(state, feed.next_wake(now), now).await
 }
 
 /// A removed feed asks its hub to stop, and keeps a note to confirm it when the hub
 /// asks (the caller has wiped everything else).
-pub async fn leave(state: &State, env: &Env, st: Option<&FeedState>) -> worker::Result<()> {
-    let Some(sub) = st
+pub async fn leave(state: &State, env: &Env, feed: Option<&FeedState>) -> worker::Result<()> {
+    let Some(sub) = feed
         .and_then(|s| s.websub.as_ref())
         .filter(|s| s.requested_at > 0)
     else {
         return Ok(());
     };
-    let feed_id = st.map_or(0, |s| s.feed_id);
+    let feed_id = feed.map_or(0, |s| s.feed_id);
     let form =
         subscriber::request_form(sub, "unsubscribe", &callback_url(env, feed_id, &sub.token));
     match post_form(env, &sub.hub, form).await {
@@ -185,31 +187,31 @@ pub async fn verify(
     query: &str,
     now: i64,
 ) -> worker::Result<Response> {
-    let mut st = storage::load(state).await?;
-    let (resp, changed) = answer_intent(state, st.as_mut(), token, query, now).await?;
-    if let (true, Some(st)) = (changed, st) {
-        storage::save(state, &st).await?;
-        storage::arm(state, st.next_wake(now), now).await?;
-        let until = st.websub.as_ref().and_then(|s| s.lease_until);
-        d1::feed_push(&env::db(env)?, st.feed_id, until).await?;
+    let mut feed = storage::load(state).await?;
+    let (resp, changed) = answer_intent(state, feed.as_mut(), token, query, now).await?;
+    if let (true, Some(feed)) = (changed, feed) {
+        storage::save(state, &feed).await?;
+        storage::arm(state, feed.next_wake(now), now).await?;
+        let until = feed.websub.as_ref().and_then(|s| s.lease_until);
+        d1::feed_push(&env::db(env)?, feed.feed_id, until).await?;
     }
     Ok(resp)
 }
 
 async fn answer_intent(
     state: &State,
-    st: Option<&mut FeedState>,
+    feed: Option<&mut FeedState>,
     token: &str,
     query: &str,
     now: i64,
 ) -> worker::Result<(Response, bool)> {
     let intent = Intent::from_query(query);
-    let leaving: Option<Leaving> = if st.is_none() {
+    let leaving: Option<Leaving> = if feed.is_none() {
         storage::leaving(state).await?
     } else {
         None
     };
-    let sub = st.and_then(|s| s.websub.as_mut());
+    let sub = feed.and_then(|s| s.websub.as_mut());
     let answer = subscriber::on_intent(sub, leaving.as_ref(), token, &intent, now);
     Ok(match answer {
         IntentAnswer::Confirm(challenge) => {
@@ -230,12 +232,12 @@ async fn answer_intent(
 /// A content delivery's check: our callback and our secret's signature, else the
 /// answer to give the hub. The body to ingest (`None`: a thin ping, fetch instead).
 pub fn check_push(
-    st: Option<&FeedState>,
+    feed: Option<&FeedState>,
     token: &str,
     signature: Option<&str>,
     body: Vec<u8>,
 ) -> Result<Option<Vec<u8>>, worker::Result<Response>> {
-    let sub = st.and_then(|s| s.websub.as_ref());
+    let sub = feed.and_then(|s| s.websub.as_ref());
     let checked = subscriber::check_push(sub, token, signature, &body);
     checked
         .map(|()| (!body.is_empty()).then_some(body))
@@ -251,13 +253,13 @@ pub fn check_push(
 
 /// A delivery's body as if fetched from the feed's URL: the same pipeline as a poll.
 /// The validators stay the last poll's, so the next poll is still conditional.
-pub fn as_fetched(st: &FeedState, body: Vec<u8>) -> Fetched {
+pub fn as_fetched(feed: &FeedState, body: Vec<u8>) -> Fetched {
     Fetched {
         outcome: FetchOutcome::Fetched {
             body,
-            final_url: st.url.clone(),
-            etag: st.etag.clone(),
-            last_modified: st.last_modified.clone(),
+            final_url: feed.url.clone(),
+            etag: feed.etag.clone(),
+            last_modified: feed.last_modified.clone(),
             cache_max_age_s: None,
         },
         moved_to: None,

@@ -1,4 +1,7 @@
-//! The Publisher's work, one alarm at a time: verify waiting intents, scan D1 for new entries, send subscribers their fat pings, ping an external hub; failures retried on the subscription's own schedule.
+//! The Publisher's work, one alarm at a time.
+//!
+//! Verify waiting intents, scan D1 for new entries, send subscribers their fat pings, ping
+//! an external hub; failures are retried on the subscription's own schedule.
 //!
 //! Every decision (who is due, how many per host, what a ping holds, what an answer
 //! means) is `core::websub::hub`'s; every request goes out through `edge::outbound`.

@@ -1,11 +1,15 @@
-//! The WebSub publisher: one Durable Object that verifies subscribers of the planet's feeds, keeps their subscriptions and pushes each new entry to them as a signed fat ping, retried by alarm; or pings the external hub `WEBSUB_HUB` names. Every decision is `core::websub::hub`'s.
+//! The Publisher: Orrery as a WebSub hub for its own feeds, one Durable Object.
+//!
+//! It verifies subscribers of the planet's feeds, keeps their subscriptions and pushes each
+//! new entry to them as a signed fat ping, retried by alarm; or pings the external hub
+//! `WEBSUB_HUB` names. Every decision is `core::websub::hub`'s.
 //!
 //! Budget: the Room pokes this object after a broadcast only while someone is subscribed
-//! (or an external hub is set). The object tells the Room when that changes (a [`WebSubFlag`](crate::edge::objects::wire::WebSubFlag),
-//! versioned so a late answer cannot undo a newer one), and answers every poke with it,
-//! so a planet nobody subscribes to spends no Durable Object request per publish.
-//! The shell is here (calls, the alarm, the flag); its storage in `storage`, its work
-//! in `delivery`.
+//! (or an external hub is set). The object tells the Room when that changes (a
+//! `wire::WebSubFlag`, versioned so a late answer cannot undo a newer one), and answers
+//! every poke with it, so a planet nobody subscribes to spends no Durable Object request
+//! per publish. The shell is here (calls, the alarm, the flag); its storage in `storage`,
+//! its work in `delivery`.
 
 mod delivery;
 mod storage;

@@ -1,4 +1,4 @@
-//! The Publisher's own storage: its keys (subscriptions, intents waiting for verification, external-hub pings, the scan head, the flag) and its alarm; nobody else writes them.
+//! The Publisher's own storage: its keys and its alarm; nobody else writes them.
 //!
 //! Storage is the object's key-value API: one key per subscription, pending verification
 //! and external-hub ping (JSON text, under the prefixes below; each key itself is

@@ -1,4 +1,7 @@
-//! The Room: one global Durable Object holding everyone's hibernating sockets; broadcasts new entries in id order.
+//! A Room shard: hibernating sockets of the whole planet, broadcast in id order.
+//!
+//! A client's address picks its shard (`ROOM_SHARDS`); the first shard also pokes the
+//! Publisher while anyone subscribes.
 
 mod storage;
 

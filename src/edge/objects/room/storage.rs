@@ -1,4 +1,4 @@
-//! A Room's own storage: its two broadcast cursors, the Publisher's last flag, its retry alarm; nobody else writes them.
+//! A Room's own storage: its cursors, the Publisher's last flag, its retry alarm.
 
 use worker::State;
 
