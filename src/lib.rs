@@ -1,4 +1,6 @@
-//! Orrery: a live Planet on Cloudflare Workers. Entry points only; the work is in `core` (pure) and `edge` (the Worker boundary).
+//! Orrery: a live Planet on Cloudflare Workers.
+//!
+//! Entry points only; the work is in `core` (pure) and `edge` (the Worker boundary).
 
 pub mod core;
 

@@ -28,6 +28,10 @@ pub fn feed_objects(env: &Env) -> worker::Result<ObjectNamespace> {
     env.durable_object("FEEDS")
 }
 
+pub fn publishers(env: &Env) -> worker::Result<ObjectNamespace> {
+    env.durable_object("PUBLISHER")
+}
+
 pub fn rooms(env: &Env) -> worker::Result<ObjectNamespace> {
     env.durable_object("ROOM")
 }

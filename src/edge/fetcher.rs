@@ -1,12 +1,7 @@
-//! Outbound feed fetches: conditional GET, hand-followed redirects, SSRF checks on every hop, a timeout and a body cap.
-
-use std::time::Duration;
-
-use futures::future::{select, Either};
-use futures::StreamExt;
-use worker::{
-    AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
-};
+//! Feed fetches: a conditional GET over `outbound`, redirects followed by hand.
+//!
+//! Every hop is checked by the SSRF policy (`core::fetch`); one deadline and one body cap
+//! cover the whole fetch.
 
 use crate::core::config::Config;
 use crate::core::fetch::{
@@ -14,7 +9,7 @@ use crate::core::fetch::{
 };
 use crate::core::ingest::schedule::{parse_cache_max_age, parse_retry_after};
 use crate::core::ingest::FeedState;
-use crate::edge::meter;
+use crate::edge::outbound::{Agent, Answer, Deadline, Outbound, OutboundError, Read};
 
 /// One fetch's inputs.
 pub struct FetchRequest<'a> {
@@ -29,11 +24,23 @@ pub struct FetchRequest<'a> {
 
 impl<'a> FetchRequest<'a> {
     /// A feed's conditional fetch, as its state and the planet's config say.
-    pub fn of(st: &'a FeedState, cfg: &'a Config, now_ms: i64) -> Self {
+    pub fn of(feed: &'a FeedState, cfg: &'a Config, now_ms: i64) -> Self {
         FetchRequest {
-            url: &st.url,
-            etag: st.etag.as_deref(),
-            last_modified: st.last_modified.as_deref(),
+            url: &feed.url,
+            etag: feed.etag.as_deref(),
+            last_modified: feed.last_modified.as_deref(),
+            allow_private: cfg.allow_private_feeds,
+            planet_url: &cfg.planet_url,
+            now_ms,
+        }
+    }
+
+    /// A fetch with no validators: a page being added, the membership file.
+    pub fn unconditional(url: &'a str, cfg: &'a Config, now_ms: i64) -> Self {
+        FetchRequest {
+            url,
+            etag: None,
+            last_modified: None,
             allow_private: cfg.allow_private_feeds,
             planet_url: &cfg.planet_url,
             now_ms,
@@ -78,84 +85,33 @@ pub enum FetchError {
 const ACCEPT: &str = "application/atom+xml, application/rss+xml, application/feed+json, \
      application/json;q=0.9, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5";
 
-fn header(h: &Headers, name: &str) -> Option<String> {
-    h.get(name).ok().flatten().filter(|v| !v.is_empty())
+impl From<OutboundError> for FetchError {
+    fn from(e: OutboundError) -> Self {
+        match e {
+            OutboundError::Timeout => FetchError::Timeout,
+            OutboundError::TooLarge(_) => FetchError::TooLarge,
+            // The fetcher checks every hop itself (`check_url`, `check_not_own`), so the
+            // client's own policy check is never asked for here.
+            OutboundError::Network(why) | OutboundError::Refused(why) => FetchError::Network(why),
+        }
+    }
 }
 
-/// What is left of the whole refresh's time budget: one deadline covers every
-/// redirect hop, the headers and the body.
-fn time_left(deadline_ms: i64) -> Duration {
-    let now = worker::Date::now().as_millis() as i64;
-    Duration::from_millis(deadline_ms.saturating_sub(now).max(0) as u64)
-}
-
+/// One hop: a conditional GET that does not follow redirects.
 async fn send_once(
     url: &str,
     req: &FetchRequest<'_>,
-    conditional: bool,
-    deadline_ms: i64,
-) -> Result<worker::Response, FetchError> {
-    let headers = Headers::new();
-    let set = |k: &str, v: &str| {
-        headers
-            .set(k, v)
-            .map_err(|e| FetchError::Network(e.to_string()))
-    };
-    set(
-        "User-Agent",
-        &format!("Orrery/0.1 (feed aggregator; +{})", req.planet_url),
-    )?;
-    set("Accept", ACCEPT)?;
-    if conditional {
-        if let Some(e) = req.etag {
-            set("If-None-Match", e)?;
-        }
-        if let Some(lm) = req.last_modified {
-            set("If-Modified-Since", lm)?;
-        }
+    deadline: Deadline,
+) -> Result<Answer, FetchError> {
+    let mut get =
+        Outbound::get(url, Agent::FeedAggregator(req.planet_url)).header("Accept", ACCEPT);
+    if let Some(etag) = req.etag {
+        get = get.header("If-None-Match", etag);
     }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Get)
-        .with_headers(headers)
-        .with_redirect(RequestRedirect::Manual);
-    let request =
-        Request::new_with_init(url, &init).map_err(|e| FetchError::Network(e.to_string()))?;
-    meter::subrequest("feed.fetch");
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let fetch = Box::pin(async move { Fetch::Request(request).send_with_signal(&signal).await });
-    let timeout = Box::pin(Delay::from(time_left(deadline_ms)));
-    match select(fetch, timeout).await {
-        Either::Left((Ok(resp), _)) => Ok(resp),
-        Either::Left((Err(e), _)) => Err(FetchError::Network(e.to_string())),
-        Either::Right(_) => {
-            controller.abort();
-            Err(FetchError::Timeout)
-        }
+    if let Some(last_modified) = req.last_modified {
+        get = get.header("If-Modified-Since", last_modified);
     }
-}
-
-async fn read_capped(resp: &mut worker::Response, deadline_ms: i64) -> Result<Vec<u8>, FetchError> {
-    let mut stream = resp
-        .stream()
-        .map_err(|e| FetchError::Network(e.to_string()))?;
-    let mut body = Vec::new();
-    let read = async {
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|e| FetchError::Network(e.to_string()))?;
-            if body.len() + chunk.len() > MAX_BODY_BYTES {
-                return Err(FetchError::TooLarge);
-            }
-            body.extend_from_slice(&chunk);
-        }
-        Ok(())
-    };
-    let timeout = Delay::from(time_left(deadline_ms));
-    match select(Box::pin(read), Box::pin(timeout)).await {
-        Either::Left((r, _)) => r?,
-        Either::Right(_) => return Err(FetchError::Timeout),
-    }
-    Ok(body)
+    Ok(get.send("feed.fetch", deadline).await?)
 }
 
 /// Fetches a feed, following at most five redirects by hand so every hop is checked.
@@ -172,7 +128,8 @@ pub async fn fetch_feed(req: &FetchRequest<'_>) -> Fetched {
 }
 
 async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
-    let deadline_ms = req.now_ms.saturating_add(TIMEOUT_MS as i64);
+    // One deadline covers every hop, the headers and the body.
+    let deadline = Deadline::at(req.now_ms.saturating_add(TIMEOUT_MS as i64));
     let mut url = check_url(req.url, req.allow_private)?;
     check_not_own(&url, req.planet_url)?;
     let mut visited = vec![url.to_string()];
@@ -180,12 +137,11 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
     let mut permanent = true;
     let mut moved_to = None;
     for _hop in 0..=MAX_REDIRECTS {
-        let mut resp = send_once(url.as_str(), req, true, deadline_ms).await?;
-        let status = resp.status_code();
-        let h = resp.headers().clone();
+        let answer = send_once(url.as_str(), req, deadline).await?;
+        let status = answer.status();
         match status {
             301 | 302 | 303 | 307 | 308 => {
-                let loc = header(&h, "Location").ok_or(FetchError::BadRedirect)?;
+                let loc = answer.header("Location").ok_or(FetchError::BadRedirect)?;
                 let next = url.join(&loc).map_err(|_| FetchError::BadRedirect)?;
                 let next = check_url(next.as_str(), req.allow_private)?;
                 check_not_own(&next, req.planet_url)?;
@@ -204,7 +160,8 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
             }
             304 => {
                 let outcome = FetchOutcome::NotModified {
-                    cache_max_age_s: header(&h, "Cache-Control")
+                    cache_max_age_s: answer
+                        .header("Cache-Control")
                         .and_then(|c| parse_cache_max_age(&c)),
                 };
                 return Ok(Fetched {
@@ -215,16 +172,19 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
                 });
             }
             200..=299 => {
-                let body = read_capped(&mut resp, deadline_ms).await?;
+                let (etag, last_modified) = (answer.header("ETag"), answer.header("Last-Modified"));
+                let cache_max_age_s = answer
+                    .header("Cache-Control")
+                    .and_then(|c| parse_cache_max_age(&c));
+                let links = answer.header("Link");
+                let body = answer.read(Read::Whole(MAX_BODY_BYTES)).await?;
                 let outcome = FetchOutcome::Fetched {
                     body,
                     final_url: url.to_string(),
-                    etag: header(&h, "ETag"),
-                    last_modified: header(&h, "Last-Modified"),
-                    cache_max_age_s: header(&h, "Cache-Control")
-                        .and_then(|c| parse_cache_max_age(&c)),
+                    etag,
+                    last_modified,
+                    cache_max_age_s,
                 };
-                let links = header(&h, "Link");
                 return Ok(Fetched {
                     outcome,
                     moved_to,
@@ -233,8 +193,9 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
                 });
             }
             429 | 503 => {
-                let retry_after_ms =
-                    header(&h, "Retry-After").and_then(|v| parse_retry_after(&v, req.now_ms));
+                let retry_after_ms = answer
+                    .header("Retry-After")
+                    .and_then(|v| parse_retry_after(&v, req.now_ms));
                 let outcome = FetchOutcome::RetryLater {
                     status,
                     retry_after_ms,
@@ -255,7 +216,7 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
                 })
             }
             // Cloudflare and similar put a challenge page in front of bots.
-            s if header(&h, "cf-mitigated").is_some() => return Err(FetchError::Challenge(s)),
+            s if answer.header("cf-mitigated").is_some() => return Err(FetchError::Challenge(s)),
             s => return Err(FetchError::Status(s)),
         }
     }

@@ -1,4 +1,6 @@
-//! Cost meter: with `METER=1`, every invocation and every billed operation logs one `orrery-meter` JSON line (`make bench` reads them).
+//! The cost meter: with `METER=1`, one `orrery-meter` JSON line per billed operation.
+//!
+//! Every invocation and every billed operation logs one line; `make bench` reads them.
 //!
 //! Figures come from the platform itself: D1's result `meta` (rows read and written,
 //! database size) and the DO SQLite cursor's `rowsRead`/`rowsWritten`. DO key-value

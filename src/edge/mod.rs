@@ -1,4 +1,6 @@
-//! The thin Worker boundary: the only code that touches `worker`. JS values become typed structs here.
+//! The thin Worker boundary: the only code that touches `worker`.
+//!
+//! JS values become typed structs here.
 
 pub mod auth;
 pub mod d1;
@@ -9,3 +11,4 @@ pub mod http;
 pub mod jobs;
 pub mod meter;
 pub mod objects;
+pub mod outbound;

@@ -7,8 +7,8 @@ use html5ever::tendril::TendrilSink;
 use html5ever::{parse_document, ParseOpts};
 use orrery::core::feed::sanitize;
 
-use crate::support::sanitize_inputs as inputs;
 use crate::support::rcdom::{Handle, NodeData, RcDom, SerializableHandle};
+use crate::support::sanitize_inputs as inputs;
 
 fn element(h: &Handle) -> Option<String> {
     match &h.data {

@@ -1,4 +1,8 @@
-//! Cloudflare Access sign-in at the edge: the team's keys fetched and cached per isolate, the RS256 signature checked with the Worker's own SubtleCrypto (nothing added to the wasm), the claims by `core::auth::cf_access`.
+//! Cloudflare Access sign-in at the edge.
+//!
+//! The team's keys are fetched and cached per isolate, the RS256 signature checked with the
+//! Worker's own SubtleCrypto (nothing added to the wasm), the claims by
+//! `core::auth::cf_access`.
 
 use std::cell::RefCell;
 
@@ -6,12 +10,17 @@ use worker::js_sys::{self, Object, Reflect};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::wasm_bindgen_futures::JsFuture;
 use worker::web_sys::{CryptoKey, SubtleCrypto};
-use worker::{Env, Fetch, Request};
+use worker::{Env, Request};
 
 use crate::core::auth::cf_access::{
     self, certs_fresh, may_refetch_for_unknown_key, AccessConfig, AccessError, RsaJwk,
     ASSERTION_HEADER, MAX_CERTS_BYTES,
 };
+use crate::edge::outbound::{Agent, Deadline, Outbound, Read};
+
+/// The team's keys must arrive within this long (the hub's and subscribers' limit too);
+/// a sign-in waits on them.
+const CERTS_TIMEOUT_MS: u64 = 10_000;
 
 /// The team's keys as last fetched, per isolate: (certs URL, fetched at, the JWKS text).
 struct Certs {
@@ -86,19 +95,18 @@ async fn fetch_certs(url: &str) -> Result<String, AccessError> {
         worker::console_error!("access: fetching {url} failed: {e}");
         AccessError::Certs(e)
     };
-    let url = url::Url::parse(url).map_err(|e| fail(e.to_string()))?;
-    let mut resp = Fetch::Url(url)
-        .send()
+    let parsed = url::Url::parse(url).map_err(|e| fail(e.to_string()))?;
+    let get = Outbound::get(parsed.as_str(), Agent::Platform).following_redirects();
+    let answer = get
+        .send("access.certs", Deadline::after(CERTS_TIMEOUT_MS))
         .await
         .map_err(|e| fail(e.to_string()))?;
-    if resp.status_code() != 200 {
-        return Err(fail(format!("HTTP {}", resp.status_code())));
+    if answer.status() != 200 {
+        return Err(fail(format!("HTTP {}", answer.status())));
     }
-    let text = resp.text().await.map_err(|e| fail(e.to_string()))?;
-    if text.len() > MAX_CERTS_BYTES {
-        return Err(fail(format!("{} bytes", text.len())));
-    }
-    Ok(text)
+    let body = answer.read(Read::Whole(MAX_CERTS_BYTES)).await;
+    let body = body.map_err(|e| fail(e.to_string()))?;
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// RSASSA-PKCS1-v1_5 with SHA-256 (RS256), by `crypto.subtle`.

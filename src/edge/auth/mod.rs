@@ -1,4 +1,8 @@
-//! Admin authentication for the API bearer, the sign-in form and Cloudflare Access: the token's rules (`core::auth::session`), a constant-time check, an Access assertion verified (`edge::auth::cf_access`), guesses of either throttled per client address (`LOGIN_LIMIT`).
+//! Admin authentication: the API bearer, the sign-in form and Cloudflare Access.
+//!
+//! The token's rules are `core::auth::session`'s; the check is constant-time; an Access
+//! assertion is verified by `edge::auth::cf_access`; guesses of either are throttled per
+//! client address (`LOGIN_LIMIT`).
 
 pub mod cf_access;
 

@@ -1,4 +1,8 @@
-//! The admin pages: a signed session cookie (HttpOnly, SameSite=Strict) after signing in with the admin token or through Cloudflare Access (the session then names the person), a CSRF token on every form, and the audit log.
+//! The admin pages, behind a signed session and CSRF tokens.
+//!
+//! The session cookie (HttpOnly, SameSite=Strict) follows a sign-in with the admin token or
+//! through Cloudflare Access (the session then names the person); every form carries a CSRF
+//! token; the audit log is shown here.
 
 use worker::{Env, Request, Response};
 

@@ -1,13 +1,18 @@
-//! WebSub subscriber callbacks (`/websub/{feed id}/{token}`): a hub verifies a feed's subscription (GET) or delivers its content (POST). The token is checked here, so a guessed callback costs no Durable Object request; the feed's object decides the rest.
+//! WebSub subscriber callbacks (`/websub/{feed id}/{token}`), handed to the feed's object.
+//!
+//! A hub verifies a feed's subscription (GET) or delivers its content (POST). The token is
+//! checked here, so a guessed callback costs no Durable Object request; the feed's object
+//! decides the rest.
 
 use worker::{Env, Method, Request, Response};
 
 use super::read_capped;
 use crate::core::fetch::MAX_BODY_BYTES;
 use crate::core::websub::subscriber::token_is_ours;
+use crate::edge::env;
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::objects::feed::websub::{self as feed_websub, WebSubIn};
-use crate::edge::{env, objects::rpc};
+use crate::edge::objects::feed::websub as feed_websub;
+use crate::edge::objects::{rpc, wire::WebSubIn};
 
 pub async fn callback(mut req: Request, env: &Env, feed_id: i64) -> AppResult<Response> {
     let path = req.path();

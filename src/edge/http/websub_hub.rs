@@ -1,4 +1,7 @@
-//! Orrery's own WebSub hub (`POST /websub`): subscribe and unsubscribe requests for the planet's feeds, checked here and verified by the Publisher object.
+//! Orrery's own WebSub hub (`POST /websub`), handed to the Publisher.
+//!
+//! Subscribe and unsubscribe requests for the planet's feeds are checked here and verified
+//! by the Publisher object.
 
 use serde_json::json;
 use worker::{Env, Request, Response};
@@ -6,7 +9,7 @@ use worker::{Env, Request, Response};
 use super::read_capped;
 use crate::core::websub::hub::{parse_request, HubError};
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{d1, env, objects::publisher};
+use crate::edge::{d1, env, objects::rpc};
 
 /// A subscription request is a short form.
 const MAX_BODY: usize = 8 * 1024;
@@ -44,7 +47,7 @@ pub async fn request(mut req: Request, env: &Env) -> AppResult<Response> {
             )));
         }
     }
-    publisher::intent(env, &intent).await?;
+    rpc::publisher_intent(env, &intent).await?;
     let answer = json!({
         "accepted": true,
         "mode": intent.mode.as_str(),

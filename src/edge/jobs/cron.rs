@@ -1,4 +1,7 @@
-//! The scheduled handler: syncs the membership file, then a watchdog that re-arms FeedObject alarms and prunes old entries and audit records. It never fetches feeds itself.
+//! The scheduled handler: the membership sync, then the watchdog and pruning.
+//!
+//! The watchdog re-arms FeedObject alarms; old entries and audit records are pruned. It
+//! never fetches feeds itself.
 
 use worker::Env;
 

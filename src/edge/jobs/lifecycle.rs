@@ -1,4 +1,7 @@
-//! Feed lifecycle for handlers and cron alike: add (a feed, or a site's page and its announced feeds), set a member's name, face, link and filter, hold and resume, remove, refresh, import, and the watchdog over due feeds.
+//! Feed lifecycle, for handlers and cron alike.
+//!
+//! Add (a feed, or a site's page and its announced feeds), set a member's name, face, link
+//! and filter, hold and resume, remove, refresh, import, and the watchdog over due feeds.
 
 use serde::Serialize;
 use worker::Env;
@@ -88,20 +91,10 @@ async fn subscribe(env: &Env, url: &str, actor: &str) -> AppResult<Result<Create
 /// for the page and [`discover::COMMON_PATHS`] probes (in parallel), then the first fetch
 /// of the feed chosen. One feed found is subscribed; several are offered.
 async fn discover(env: &Env, page: &str, actor: &str) -> AppResult<Addition> {
-    let cfg = env::config(env);
-    let fetch = |url: String| {
-        let planet_url = cfg.planet_url.clone();
-        async move {
-            let req = FetchRequest {
-                url: &url,
-                etag: None,
-                last_modified: None,
-                allow_private: cfg.allow_private_feeds,
-                planet_url: &planet_url,
-                now_ms: env::now_ms(),
-            };
-            fetch_feed(&req).await.outcome
-        }
+    let cfg = &env::config(env);
+    let fetch = |url: String| async move {
+        let req = FetchRequest::unconditional(&url, cfg, env::now_ms());
+        fetch_feed(&req).await.outcome
     };
     let FetchOutcome::Fetched {
         body, final_url, ..

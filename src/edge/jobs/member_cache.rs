@@ -1,7 +1,9 @@
-//! The member list behind the sidebar, `/titles` and the planet's Atom sources, FOAF and
-//! OPML, kept in the edge cache: a busy page must not read every feed row on each miss
-//! (1,000 members and a miss every 15 s would be 5.8M rows a day, past the Free plan's 5M;
-//! refreshed hourly in 5 data centres it is 240,000: `bench/COST.md`).
+//! The member list, kept in the edge cache.
+//!
+//! It is behind the sidebar, `/titles` and the planet's Atom sources, FOAF and OPML: a busy
+//! page must not read every feed row on each miss (1,000 members and a miss every 15 s
+//! would be 5.8M rows a day, past the Free plan's 5M; refreshed hourly in 5 data centres it
+//! is 240,000: `bench/COST.md`).
 
 use worker::{Cache, Env, Response};
 

@@ -1,4 +1,8 @@
-//! Membership as a file: cron reads `PLANET_OPML` (a URL through the fetcher, or a file under `assets/` through the `ASSETS` binding), asks `core::membership` what changes, and applies it within the run's budget; the admin confirms removals past the cap.
+//! Membership as a file, synced by cron.
+//!
+//! Cron reads `PLANET_OPML` (a URL through the fetcher, or a file under `assets/` through
+//! the `ASSETS` binding), asks `core::membership` what changes, and applies it within the
+//! run's budget; the admin confirms removals past the cap.
 
 use futures::StreamExt;
 use worker::Env;
@@ -226,14 +230,7 @@ async fn read(env: &Env, src: &Source, now: i64) -> Result<Vec<u8>, String> {
     match src {
         Source::Url(url) => {
             let cfg = env::config(env);
-            let req = FetchRequest {
-                url,
-                etag: None,
-                last_modified: None,
-                allow_private: cfg.allow_private_feeds,
-                planet_url: &cfg.planet_url,
-                now_ms: now,
-            };
+            let req = FetchRequest::unconditional(url, &cfg, now);
             match fetch_feed(&req).await.outcome {
                 FetchOutcome::Fetched { body, .. } => Ok(body),
                 FetchOutcome::Failed(why) => Err(why),

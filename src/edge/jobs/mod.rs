@@ -1,4 +1,4 @@
-//! Work that is not one request's: the cron run, the feed lifecycle every caller shares, the membership file's sync and the member cache.
+//! Work that is not one request's: cron, the feed lifecycle, the membership sync, the member cache.
 
 pub mod cron;
 pub mod lifecycle;

@@ -1,4 +1,6 @@
-//! Hibernating WebSockets shared by the Room and every FeedObject: accept, protocol frames, broadcast.
+//! Hibernating WebSockets, shared by the Room and every FeedObject.
+//!
+//! Accept, protocol frames, broadcast.
 
 use std::cell::OnceCell;
 
@@ -16,7 +18,7 @@ use crate::core::search::live_query::{LiveDoc, LiveQuery};
 use crate::core::view_models::EntryView;
 use crate::core::views::entry_article;
 use crate::edge::error::AppError;
-use crate::edge::objects::rpc::SocketAsk;
+use crate::edge::objects::wire::SocketAsk;
 use crate::edge::{d1, env::now_ms};
 
 /// Answer `ping` with `pong` without waking the object (set in every constructor).
@@ -24,24 +26,6 @@ pub fn set_ping_auto_response(state: &State) {
     if let Ok(pair) = worker::worker_sys::WebSocketRequestResponsePair::new("ping", "pong") {
         state.set_websocket_auto_response(&pair);
     }
-}
-
-/// Parses `?feeds=1,2,3` (an optional filter on the global socket).
-pub fn feeds_filter(url: &worker::Url) -> Result<Option<Vec<i64>>, String> {
-    let Some((_, v)) = url.query_pairs().find(|(k, _)| k == "feeds") else {
-        return Ok(None);
-    };
-    let mut ids = Vec::new();
-    for part in v.split(',').filter(|p| !p.is_empty()) {
-        let id: i64 = part.trim().parse().map_err(|_| {
-            format!("feeds must be a comma-separated list of feed ids, got {part:?}")
-        })?;
-        ids.push(id);
-    }
-    if ids.len() > protocol::MAX_SUBSCRIBED_FEEDS {
-        return Err(format!("at most {} feeds", protocol::MAX_SUBSCRIBED_FEEDS));
-    }
-    Ok(Some(ids))
 }
 
 /// Accepts an upgrade with the hibernation API, tagged with the client's address, and
@@ -60,9 +44,9 @@ pub fn accept(
     let pair = WebSocketPair::new()?;
     let server = pair.server;
     state.accept_websocket_with_tags(&server, &[ask.client.as_str()]);
-    let mut st = SocketState::new(feeds);
-    st.last_sent = latest;
-    server.serialize_attachment(&st)?;
+    let mut socket_state = SocketState::new(feeds);
+    socket_state.last_sent = latest;
+    server.serialize_attachment(&socket_state)?;
     let clients = state.get_websockets().len() as u32;
     server.send_with_str(
         ServerMsg::Hello {
@@ -162,12 +146,15 @@ fn send_all(state: &State, frames: &[Outgoing], unsent_only: bool) -> usize {
     let js: Vec<JsValue> = frames.iter().map(|f| JsValue::from_str(&f.json)).collect();
     let mut sent = 0;
     for ws in state.get_websockets() {
-        let Ok(Some(st)) = ws.deserialize_attachment::<SocketState>() else {
+        let Ok(Some(socket_state)) = ws.deserialize_attachment::<SocketState>() else {
             continue;
         };
         for (f, data) in frames.iter().zip(&js) {
-            let fresh = !unsent_only || f.entry.id > st.last_sent;
-            if fresh && st.wants_entry(f.entry.feed_id, || f.doc()) && raw(&ws).send(data).is_ok() {
+            let fresh = !unsent_only || f.entry.id > socket_state.last_sent;
+            if fresh
+                && socket_state.wants_entry(f.entry.feed_id, || f.doc())
+                && raw(&ws).send(data).is_ok()
+            {
                 sent += 1;
             }
         }
@@ -186,25 +173,27 @@ pub async fn on_message(
     upto: i64,
     fixed_feeds: Option<&[i64]>,
 ) -> worker::Result<()> {
-    let mut st = ws
+    let mut socket_state = ws
         .deserialize_attachment::<SocketState>()?
         .unwrap_or_else(|| SocketState::new(None));
     let frame = match &msg {
         WebSocketIncomingMessage::String(text) => Frame::Text(text),
         WebSocketIncomingMessage::Binary(bytes) => Frame::Binary(bytes.len()),
     };
-    let action = st.read(frame, now_ms(), fixed_feeds.is_some());
-    ws.serialize_attachment(&st)?;
+    let action = socket_state.read(frame, now_ms(), fixed_feeds.is_some());
+    ws.serialize_attachment(&socket_state)?;
     match action {
         Action::Close(code, reason) => close(ws, code, &reason),
         Action::Reply(reply) => {
             let _ = ws.send_with_str(reply.to_json());
         }
         Action::Resume { since, revision } => {
-            let feeds = fixed_feeds.map(<[i64]>::to_vec).or(st.feeds.clone());
+            let feeds = fixed_feeds
+                .map(<[i64]>::to_vec)
+                .or(socket_state.feeds.clone());
             let wanted = Wanted {
                 feeds: feeds.as_deref(),
-                q: st.q.as_ref(),
+                q: socket_state.q.as_ref(),
             };
             let latest = resume(ws, db, since, upto, wanted).await;
             let revision = match revision {
@@ -212,9 +201,11 @@ pub async fn on_message(
                 None => None,
             };
             // Other frames may have been counted meanwhile: update the saved state.
-            let mut now_st = ws.deserialize_attachment::<SocketState>()?.unwrap_or(st);
-            now_st.end_resume(latest.as_ref().copied().unwrap_or(since));
-            ws.serialize_attachment(&now_st)?;
+            let mut current = ws
+                .deserialize_attachment::<SocketState>()?
+                .unwrap_or(socket_state);
+            current.end_resume(latest.as_ref().copied().unwrap_or(since));
+            ws.serialize_attachment(&current)?;
             let latest = latest?;
             ws.send_with_str(ServerMsg::Synced { latest, revision }.to_json())?;
         }

@@ -1,4 +1,4 @@
-//! Writing one plan: the D1 batch first, then the object's own rows, then the publish and the alarm.
+//! Writing one plan: D1 first, then the object's rows, the publish, the alarm.
 
 use worker::D1Database;
 
@@ -39,19 +39,19 @@ impl FeedObject {
         };
         let settled = plan.settle(&stored);
         storage::write_plan(&self.state, &mut plan, &settled.seen, now)?;
-        let (mut st, mut report) = (plan.state.clone(), plan.report.clone());
+        let (mut feed, mut report) = (plan.state.clone(), plan.report.clone());
         // Durable before anyone is told: if we die mid-publish, the alarm retries it.
         if plan.state_changed() {
-            storage::save(&self.state, &st).await?;
+            storage::save(&self.state, &feed).await?;
         }
         if !settled.new_entries.is_empty() || !settled.updated.is_empty() {
             sockets::broadcast(&self.state, &sockets::entry_frames(&settled.new_entries));
             sockets::broadcast_updates(&self.state, &sockets::update_frames(&settled.updated));
             report.published_at = Some(env::now_ms());
-            st.published(rpc::rooms_publish(&self.env).await); // retried by alarm until true
-            storage::save(&self.state, &st).await?;
+            feed.published(rpc::rooms_publish(&self.env).await); // retried by alarm until true
+            storage::save(&self.state, &feed).await?;
         }
-        storage::arm(&self.state, st.next_wake(now), now).await?;
+        storage::arm(&self.state, feed.next_wake(now), now).await?;
         Ok(report)
     }
 }

@@ -1,7 +1,12 @@
-//! FeedObject: one Durable Object per feed, a shell over `core::ingest`: load, fetch, plan, store, publish; it also holds that feed's sockets.
+//! The FeedObject: one Durable Object per feed, a shell over `core::ingest`.
+//!
+//! Load, fetch, plan, store, publish; it also holds that feed's sockets. Its calls are in
+//! `calls`, its plan writer in `apply`, its storage in `storage`, its WebSub subscription
+//! in `websub`.
 
 mod apply;
-pub mod storage;
+mod calls;
+mod storage;
 pub mod websub;
 
 use std::cell::Cell;
@@ -12,10 +17,10 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State, WebSo
 use crate::core::ingest::{self, FeedState, RefreshReport};
 use crate::edge::env::{self, now_ms as now};
 use crate::edge::fetcher::{fetch_feed, FetchRequest};
-use crate::edge::objects::rpc::{self, FeedCall, FeedRequest};
+use crate::edge::objects::rpc;
+use crate::edge::objects::wire::{FeedRequest, WebSubIn};
 use crate::edge::{d1, meter, objects::sockets};
 use storage::SeenTable;
-use websub::WebSubIn;
 
 #[durable_object]
 pub struct FeedObject {
@@ -28,50 +33,58 @@ pub struct FeedObject {
 }
 
 impl FeedObject {
-    /// Fetch, plan, store, publish; never more than one at a time. `st`: the state the
+    /// Fetch, plan, store, publish; never more than one at a time. `feed`: the state the
     /// caller has just read or written, if any (saves a storage read).
     /// `pushed`: a WebSub delivery's body, ingested as a fetched document.
     async fn refresh(
         &self,
         forced: bool,
-        st: Option<FeedState>,
+        feed: Option<FeedState>,
         pushed: Option<Vec<u8>>,
     ) -> worker::Result<RefreshReport> {
-        let loaded = match st {
-            Some(st) => Some(st),
+        let loaded = match feed {
+            Some(feed) => Some(feed),
             None => storage::load(&self.state).await?,
         };
-        let st = match ingest::refresh_gate(loaded, forced, self.busy.get()) {
-            Ok(st) => st,
+        let feed = match ingest::refresh_gate(loaded, forced, self.busy.get()) {
+            Ok(feed) => feed,
             Err(skipped) => return Ok(skipped),
         };
         self.busy.set(true);
-        let r = self.run_refresh(st, pushed).await;
+        let report = self.run_refresh(feed, pushed).await;
         self.busy.set(false);
-        r
+        report
     }
 
     async fn run_refresh(
         &self,
-        st: FeedState,
+        feed: FeedState,
         pushed: Option<Vec<u8>>,
     ) -> worker::Result<RefreshReport> {
         let cfg = env::config(&self.env);
         let now = env::now_ms();
         let fetch = match pushed {
-            Some(body) => websub::as_fetched(&st, body),
-            None => fetch_feed(&FetchRequest::of(&st, &cfg, now)).await,
+            Some(body) => websub::as_fetched(&feed, body),
+            None => fetch_feed(&FetchRequest::of(&feed, &cfg, now)).await,
         };
-        let found = websub::Discovery::of(&fetch, &st.url);
+        let found = websub::Discovery::of(&fetch, &feed.url);
         let db = env::db(&self.env)?;
         let moved = d1::feed_move(&db, fetch.moved_to).await?;
         let seen = SeenTable {
             state: &self.state,
-            with_pending: st.work_pending,
+            with_pending: feed.work_pending,
         };
-        storage::save_some(&self.state, ingest::parse_mark(&st, &fetch.outcome)).await?;
+        storage::save_some(&self.state, ingest::parse_mark(&feed, &fetch.outcome)).await?;
         let sched = env::schedule_config(&self.env);
-        let mut plan = ingest::plan(&st, fetch.outcome, moved, &seen, now, &sched, cfg.keep(now));
+        let mut plan = ingest::plan(
+            &feed,
+            fetch.outcome,
+            moved,
+            &seen,
+            now,
+            &sched,
+            cfg.keep(now),
+        );
         let due = websub::rediscover(&self.env, &mut plan, found, now);
         let report = self.apply(plan, &db, now).await?;
         if due {
@@ -82,46 +95,21 @@ impl FeedObject {
 
     /// A follow-up invocation: clean entries carried over from an earlier one (unless
     /// a refresh is running; it sets the next alarm itself).
-    async fn follow_up(&self, st: FeedState) -> worker::Result<()> {
+    async fn follow_up(&self, feed: FeedState) -> worker::Result<()> {
         if self.busy.replace(true) {
             return Ok(());
         }
-        let r = self.run_follow_up(st).await;
+        let done = self.run_follow_up(feed).await;
         self.busy.set(false);
-        r
+        done
     }
 
-    async fn run_follow_up(&self, st: FeedState) -> worker::Result<()> {
+    async fn run_follow_up(&self, feed: FeedState) -> worker::Result<()> {
         let now = env::now_ms();
         let (loaded, more) = storage::pending(&self.state)?;
-        let plan = ingest::follow_up(&st, loaded, more, now);
+        let plan = ingest::follow_up(&feed, loaded, more, now);
         self.apply(plan, &env::db(&self.env)?, now).await?;
         Ok(())
-    }
-
-    async fn call(&self, call: FeedCall) -> worker::Result<Response> {
-        let now = env::now_ms();
-        match call {
-            FeedCall::Init { feed_id, url } => {
-                let st = FeedState::new(feed_id, &url);
-                storage::save(&self.state, &st).await?;
-                rpc::reply(&self.refresh(true, Some(st), None).await?)
-            }
-            FeedCall::Refresh => rpc::reply(&self.refresh(true, None, None).await?),
-            FeedCall::Ensure(a) => rpc::reply(&storage::ensure(&self.state, a, now).await?),
-            FeedCall::Change { change } => {
-                let busy = self.busy.get();
-                rpc::reply(&storage::change(&self.state, change, busy, now).await?)
-            }
-            FeedCall::Delete => {
-                self.removed.set(true);
-                let st = storage::load(&self.state).await?;
-                storage::wipe(&self.state).await?;
-                websub::leave(&self.state, &self.env, st.as_ref()).await?;
-                sockets::close_all(&self.state, 1001, "feed removed");
-                rpc::reply(&())
-            }
-        }
     }
 }
 
@@ -140,8 +128,9 @@ impl DurableObject for FeedObject {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let request = FeedRequest::read(&mut req).await;
-        meter::begin(&self.env, "feed", &rpc::describe_feed(&request));
+        let request = rpc::read_feed_request(&mut req).await;
+        let name = request.as_ref().map_or("bad", FeedRequest::name);
+        meter::begin(&self.env, "feed", name);
         match request {
             Ok(FeedRequest::Call(call)) => self.call(call).await,
             // A hub's call: verification of intent, or content (ingested like a poll's body;
@@ -150,16 +139,16 @@ impl DurableObject for FeedObject {
                 websub::verify(&self.state, &self.env, &token, &query, now()).await
             }
             Ok(FeedRequest::WebSub(WebSubIn::Push { token, signature }, body)) => {
-                let st = storage::load(&self.state).await?;
-                match websub::check_push(st.as_ref(), &token, signature.as_deref(), body) {
+                let feed = storage::load(&self.state).await?;
+                match websub::check_push(feed.as_ref(), &token, signature.as_deref(), body) {
                     Err(refused) => refused,
-                    Ok(pushed) => websub::answer_push(&self.refresh(true, st, pushed).await?),
+                    Ok(pushed) => websub::answer_push(&self.refresh(true, feed, pushed).await?),
                 }
             }
             Ok(FeedRequest::Socket(ask)) => {
-                let st = storage::load(&self.state).await?.unwrap_or_default();
-                let latest = (st.pushed_upto, st.revised_upto);
-                sockets::accept(&self.state, Some(vec![st.feed_id]), latest, &ask)
+                let feed = storage::load(&self.state).await?.unwrap_or_default();
+                let latest = (feed.pushed_upto, feed.revised_upto);
+                sockets::accept(&self.state, Some(vec![feed.feed_id]), latest, &ask)
             }
             Err(e) => Ok(e.to_json_response()),
         }
@@ -167,25 +156,25 @@ impl DurableObject for FeedObject {
 
     async fn alarm(&self) -> worker::Result<Response> {
         meter::begin(&self.env, "feed", "alarm");
-        let Some(mut st) = storage::load(&self.state).await? else {
+        let Some(mut feed) = storage::load(&self.state).await? else {
             // A removed feed's unsubscribe note has waited long enough.
-            self.state.storage().delete_all().await?;
+            storage::forget_leaving(&self.state).await?;
             return Response::ok("no feed");
         };
         let now = env::now_ms();
-        let todo = ingest::on_alarm(&st, now);
+        let todo = ingest::on_alarm(&feed, now);
         if todo.retry_publish {
-            st.published(rpc::rooms_publish(&self.env).await);
-            storage::save(&self.state, &st).await?;
+            feed.published(rpc::rooms_publish(&self.env).await);
+            storage::save(&self.state, &feed).await?;
         }
         if todo.refresh {
-            self.refresh(false, Some(st), None).await?;
+            self.refresh(false, Some(feed), None).await?;
         } else if todo.follow_up {
-            self.follow_up(st).await?;
+            self.follow_up(feed).await?;
         } else if todo.websub {
             websub::send_due(&self.state, &self.env, now).await?;
         } else {
-            storage::arm(&self.state, st.next_wake(now), now).await?;
+            storage::arm(&self.state, feed.next_wake(now), now).await?;
         }
         Response::ok("ok")
     }
@@ -196,10 +185,10 @@ impl DurableObject for FeedObject {
         message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
         meter::begin(&self.env, "feed", "socket.message");
-        let st = storage::load(&self.state).await?.unwrap_or_default();
+        let feed = storage::load(&self.state).await?.unwrap_or_default();
         let db = env::db(&self.env)?;
-        let upto = st.pushed_upto.max(0);
-        sockets::on_message(&ws, message, &db, upto, Some(&[st.feed_id])).await
+        let upto = feed.pushed_upto.max(0);
+        sockets::on_message(&ws, message, &db, upto, Some(&[feed.feed_id])).await
     }
 
     async fn websocket_close(

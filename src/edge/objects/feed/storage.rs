@@ -1,4 +1,6 @@
-//! The FeedObject's own storage: its state, its alarm, its `seen` and `pending` tables; every statement on them lives here.
+//! The FeedObject's own storage: its state, alarm, `seen` and `pending` tables.
+//!
+//! Every statement and write on them lives here; nobody else writes them.
 //!
 //! Rows are billed: a state `get` reads one and a `put` or `setAlarm` writes one, so
 //! the shell saves the state only when it changed and an unchanged refresh writes
@@ -11,13 +13,15 @@ use serde::Deserialize;
 use worker::{SqlStorageValue, State};
 
 use crate::core::ingest::{
-    self, follow_up_take, Change, Changed, FeedState, PendingEntry, Plan, Seen, SeenMark,
-    SeenPrune, SeenSet, Wake, PENDING_PEEK,
+    follow_up_take, FeedState, PendingEntry, Plan, Seen, SeenMark, SeenPrune, SeenSet, Wake,
+    PENDING_PEEK,
 };
+use crate::core::websub::subscriber::Leaving;
 use crate::edge::meter;
-use crate::edge::objects::rpc::{Adopt, Ensured};
 
 const STATE_KEY: &str = "feed";
+/// A removed feed's unsubscribe, kept until the hub confirms it (or its alarm rings).
+const LEAVING_KEY: &str = "websub_leaving";
 /// An alarm is never set closer than this (set_alarm takes an offset, not a time).
 const MIN_ALARM_OFFSET_MS: i64 = 100;
 /// Values per batched statement (DO SQLite binds at most 100 parameters).
@@ -49,15 +53,15 @@ pub async fn load(state: &State) -> worker::Result<Option<FeedState>> {
     state.storage().get::<FeedState>(STATE_KEY).await
 }
 
-pub async fn save(state: &State, st: &FeedState) -> worker::Result<()> {
+pub async fn save(state: &State, feed: &FeedState) -> worker::Result<()> {
     meter::kv("state.put", 0, 1);
-    state.storage().put(STATE_KEY, st).await
+    state.storage().put(STATE_KEY, feed).await
 }
 
 /// Saves the state if there is one to save.
-pub async fn save_some(state: &State, st: Option<FeedState>) -> worker::Result<()> {
-    match st {
-        Some(st) => save(state, &st).await,
+pub async fn save_some(state: &State, feed: Option<FeedState>) -> worker::Result<()> {
+    match feed {
+        Some(feed) => save(state, &feed).await,
         None => Ok(()),
     }
 }
@@ -80,37 +84,24 @@ pub async fn alarm(state: &State) -> worker::Result<Option<i64>> {
 }
 
 /// Forgets everything: state, tables, alarm.
-/// Cron's watchdog call: adopt an imported feed never run (it fetches on its own alarm),
-/// take D1's settings, re-arm a missing or stuck alarm, renew D1's deadline.
-pub async fn ensure(state: &State, a: Adopt, now: i64) -> worker::Result<Ensured> {
-    let loaded = load(state).await?;
-    let mut st = loaded.unwrap_or_else(|| FeedState::adopted(a.feed_id, &a.url, now));
-    st.settings = a.settings.unwrap_or(st.settings);
-    let watch = ingest::watchdog(&mut st, alarm(state).await?, now);
-    save(state, &st).await?;
-    if let Some(at) = watch.rearm {
-        arm(state, Wake::At(at), now).await?;
-    }
-    Ok(Ensured::from(watch))
-}
-
-/// The admin changed the feed (settings, held, resumed): refused while a refresh runs.
-pub async fn change(
-    state: &State,
-    change: Change,
-    busy: bool,
-    now: i64,
-) -> worker::Result<Result<Changed, String>> {
-    let (st, changed) = ingest::change(load(state).await?, change, busy, now);
-    if let Some(st) = st {
-        save(state, &st).await?;
-        arm(state, st.next_wake(now), now).await?;
-    }
-    Ok(changed)
-}
-
 pub async fn wipe(state: &State) -> worker::Result<()> {
     state.storage().delete_alarm().await?;
+    state.storage().delete_all().await
+}
+
+/// After [`wipe`]: keeps a removed feed's unsubscribe note, and wakes in `keep_ms` to drop it.
+pub async fn keep_leaving(state: &State, note: Leaving, keep_ms: i64) -> worker::Result<()> {
+    state.storage().put(LEAVING_KEY, note).await?;
+    state.storage().set_alarm(keep_ms).await
+}
+
+/// A removed feed's unsubscribe note, if one is kept.
+pub async fn leaving(state: &State) -> worker::Result<Option<Leaving>> {
+    state.storage().get(LEAVING_KEY).await
+}
+
+/// Drops a removed feed's note (confirmed, or waited long enough): nothing is left.
+pub async fn forget_leaving(state: &State) -> worker::Result<()> {
     state.storage().delete_all().await
 }
 

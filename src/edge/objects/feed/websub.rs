@@ -1,38 +1,24 @@
-//! A FeedObject's WebSub subscription at the edge: requests to the hub, the hub's verification of intent, content deliveries. Every decision is `core::websub::subscriber`'s; this moves bytes.
+//! A FeedObject's WebSub subscription: requests to its hub, verifications, deliveries.
+//!
+//! Every decision is `core::websub::subscriber`'s; this moves bytes.
 
-use std::time::Duration;
-
-use futures::future::{select, Either};
-use serde::{Deserialize, Serialize};
-use worker::{Delay, Env, Fetch, Headers, Method, Request, RequestInit, Response, State};
+use worker::{Env, Response, State};
 
 use crate::core::domain::FeedStatus;
-use crate::core::fetch::{check_not_own, check_url, FetchOutcome};
+use crate::core::fetch::{check_not_own, FetchOutcome};
 use crate::core::ingest::{FeedState, Plan, RefreshOutcome, RefreshReport, ALARM_SLACK_MS};
 use crate::core::websub::subscriber::{
     self, DocLinks, HubIntent, IntentAnswer, Leaving, PushRefused,
 };
 use crate::edge::error::AppError;
 use crate::edge::fetcher::Fetched;
-use crate::edge::{d1, env, meter, objects::feed::storage};
+use crate::edge::outbound::{Agent, Deadline, Outbound, OutboundError};
+use crate::edge::{d1, env, objects::feed::storage};
 
-/// A removed feed's unsubscribe, kept until the hub confirms it (or a day passes).
-pub const LEAVING_KEY: &str = "websub_leaving";
+/// A removed feed's unsubscribe is kept until the hub confirms it, or this long.
 const LEAVING_KEEP_MS: i64 = 24 * 3600 * 1000;
 /// A hub gets this long to answer a subscription request.
 const HUB_TIMEOUT_MS: u64 = 10_000;
-
-/// A hub's call, forwarded by the Worker once the callback's token checked out.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum WebSubIn {
-    /// GET: intent verification; the callback's query string.
-    Verify { token: String, query: String },
-    /// POST: content; the signature header as the hub sent it.
-    Push {
-        token: String,
-        signature: Option<String>,
-    },
-}
 
 /// The key callback tokens are made with; `None` without an admin token (then the
 /// planet subscribes to no hub: it could not tell its own callbacks from guesses).
@@ -94,7 +80,7 @@ impl Discovery {
 
 fn advertised(
     env: &Env,
-    st: &mut FeedState,
+    feed: &mut FeedState,
     links: DocLinks,
     header: Option<&str>,
     fetched_url: &str,
@@ -118,8 +104,8 @@ fn advertised(
         let own = env::config(env).planet_url;
         worker::Url::parse(&ad.hub).is_ok_and(|u| check_not_own(&u, &own).is_ok())
     });
-    let feed_id = st.feed_id;
-    st.websub = subscriber::rediscover(st.websub.take(), ad, min_renew_ms(env), || {
+    let feed_id = feed.feed_id;
+    feed.websub = subscriber::rediscover(feed.websub.take(), ad, min_renew_ms(env), || {
         let nonce = uuid::Uuid::new_v4().simple().to_string();
         let secret = format!(
             "{}{}",
@@ -131,8 +117,8 @@ fn advertised(
 }
 
 /// Is a request to the hub due (subscribe, renew, retry)?
-pub fn due(st: &FeedState, now: i64) -> bool {
-    st.websub_due_at()
+pub fn due(feed: &FeedState, now: i64) -> bool {
+    feed.websub_due_at()
         .is_some_and(|at| at <= now + ALARM_SLACK_MS)
 }
 
@@ -140,40 +126,40 @@ pub fn due(st: &FeedState, now: i64) -> bool {
 /// recorded before it goes out: a hub may verify before it answers, and the
 /// verification must find the request.
 pub async fn send_due(state: &State, env: &Env, now: i64) -> worker::Result<()> {
-    let Some(mut st) = storage::load(state).await?.filter(|st| due(st, now)) else {
+    let Some(mut feed) = storage::load(state).await?.filter(|feed| due(feed, now)) else {
         return Ok(());
     };
-    let feed_id = st.feed_id;
-    let Some(sub) = st.websub.as_mut() else {
+    let feed_id = feed.feed_id;
+    let Some(sub) = feed.websub.as_mut() else {
         return Ok(());
     };
     sub.requested(now, None);
     let hub = sub.hub.clone();
     let form = subscriber::request_form(sub, "subscribe", &callback_url(env, feed_id, &sub.token));
-    storage::save(state, &st).await?;
+    storage::save(state, &feed).await?;
     let sent = post_form(env, &hub, form).await;
     // Read again: the hub's verification may have come in meanwhile.
-    let Some(mut st) = storage::load(state).await? else {
+    let Some(mut feed) = storage::load(state).await? else {
         return Ok(());
     };
-    if let (Err(e), Some(sub)) = (sent, st.websub.as_mut()) {
+    if let (Err(e), Some(sub)) = (sent, feed.websub.as_mut()) {
         worker::console_warn!("feed {feed_id}: subscribing at {hub}: {e}");
         sub.last_error = Some(e);
-        storage::save(state, &st).await?;
+        storage::save(state, &feed).await?;
     }
-    storage::arm(state, st.next_wake(now), now).await
+    storage::arm(state, feed.next_wake(now), now).await
 }
 
 /// A removed feed asks its hub to stop, and keeps a note to confirm it when the hub
 /// asks (the caller has wiped everything else).
-pub async fn leave(state: &State, env: &Env, st: Option<&FeedState>) -> worker::Result<()> {
-    let Some(sub) = st
+pub async fn leave(state: &State, env: &Env, feed: Option<&FeedState>) -> worker::Result<()> {
+    let Some(sub) = feed
         .and_then(|s| s.websub.as_ref())
         .filter(|s| s.requested_at > 0)
     else {
         return Ok(());
     };
-    let feed_id = st.map_or(0, |s| s.feed_id);
+    let feed_id = feed.map_or(0, |s| s.feed_id);
     let form =
         subscriber::request_form(sub, "unsubscribe", &callback_url(env, feed_id, &sub.token));
     match post_form(env, &sub.hub, form).await {
@@ -182,8 +168,7 @@ pub async fn leave(state: &State, env: &Env, st: Option<&FeedState>) -> worker::
                 topic: sub.topic.clone(),
                 token: sub.token.clone(),
             };
-            state.storage().put(LEAVING_KEY, note).await?;
-            state.storage().set_alarm(LEAVING_KEEP_MS).await
+            storage::keep_leaving(state, note, LEAVING_KEEP_MS).await
         }
         // The lease lapses on its own; deliveries meanwhile find no feed (404).
         Err(e) => {
@@ -203,36 +188,36 @@ pub async fn verify(
     query: &str,
     now: i64,
 ) -> worker::Result<Response> {
-    let mut st = storage::load(state).await?;
-    let (resp, changed) = answer_intent(state, st.as_mut(), token, query, now).await?;
-    if let (true, Some(st)) = (changed, st) {
-        storage::save(state, &st).await?;
-        storage::arm(state, st.next_wake(now), now).await?;
-        let until = st.websub.as_ref().and_then(|s| s.lease_until);
-        d1::feed_push(&env::db(env)?, st.feed_id, until).await?;
+    let mut feed = storage::load(state).await?;
+    let (resp, changed) = answer_intent(state, feed.as_mut(), token, query, now).await?;
+    if let (true, Some(feed)) = (changed, feed) {
+        storage::save(state, &feed).await?;
+        storage::arm(state, feed.next_wake(now), now).await?;
+        let until = feed.websub.as_ref().and_then(|s| s.lease_until);
+        d1::feed_push(&env::db(env)?, feed.feed_id, until).await?;
     }
     Ok(resp)
 }
 
 async fn answer_intent(
     state: &State,
-    st: Option<&mut FeedState>,
+    feed: Option<&mut FeedState>,
     token: &str,
     query: &str,
     now: i64,
 ) -> worker::Result<(Response, bool)> {
     let intent = HubIntent::from_query(query);
-    let leaving: Option<Leaving> = if st.is_none() {
-        state.storage().get(LEAVING_KEY).await?
+    let leaving: Option<Leaving> = if feed.is_none() {
+        storage::leaving(state).await?
     } else {
         None
     };
-    let sub = st.and_then(|s| s.websub.as_mut());
+    let sub = feed.and_then(|s| s.websub.as_mut());
     let answer = subscriber::on_intent(sub, leaving.as_ref(), token, &intent, now);
     Ok(match answer {
         IntentAnswer::Confirm(challenge) => {
             if leaving.is_some() {
-                state.storage().delete_all().await?;
+                storage::forget_leaving(state).await?;
             }
             let r = Response::ok(challenge)?;
             r.headers()
@@ -248,12 +233,12 @@ async fn answer_intent(
 /// A content delivery's check: our callback and our secret's signature, else the
 /// answer to give the hub. The body to ingest (`None`: a thin ping, fetch instead).
 pub fn check_push(
-    st: Option<&FeedState>,
+    feed: Option<&FeedState>,
     token: &str,
     signature: Option<&str>,
     body: Vec<u8>,
 ) -> Result<Option<Vec<u8>>, worker::Result<Response>> {
-    let sub = st.and_then(|s| s.websub.as_ref());
+    let sub = feed.and_then(|s| s.websub.as_ref());
     let checked = subscriber::check_push(sub, token, signature, &body);
     checked
         .map(|()| (!body.is_empty()).then_some(body))
@@ -269,13 +254,13 @@ pub fn check_push(
 
 /// A delivery's body as if fetched from the feed's URL: the same pipeline as a poll.
 /// The validators stay the last poll's, so the next poll is still conditional.
-pub fn as_fetched(st: &FeedState, body: Vec<u8>) -> Fetched {
+pub fn as_fetched(feed: &FeedState, body: Vec<u8>) -> Fetched {
     Fetched {
         outcome: FetchOutcome::Fetched {
             body,
-            final_url: st.url.clone(),
-            etag: st.etag.clone(),
-            last_modified: st.last_modified.clone(),
+            final_url: feed.url.clone(),
+            etag: feed.etag.clone(),
+            last_modified: feed.last_modified.clone(),
             cache_max_age_s: None,
         },
         moved_to: None,
@@ -300,28 +285,17 @@ pub fn answer_push(report: &RefreshReport) -> worker::Result<Response> {
 /// within [`HUB_TIMEOUT_MS`]; any 2xx is a yes.
 async fn post_form(env: &Env, hub: &str, form: String) -> Result<(), String> {
     let cfg = env::config(env);
-    let url = check_url(hub, cfg.allow_private_feeds).map_err(|e| e.to_string())?;
-    let headers = Headers::new();
-    let ua = format!("Orrery/0.1 (feed aggregator; +{})", cfg.planet_url);
-    for (k, v) in [
-        ("Content-Type", "application/x-www-form-urlencoded"),
-        ("User-Agent", ua.as_str()),
-    ] {
-        headers.set(k, v).map_err(|e| e.to_string())?;
-    }
-    let mut init = RequestInit::new();
-    init.with_method(Method::Post)
-        .with_headers(headers)
-        .with_body(Some(form.into()))
-        .with_redirect(worker::RequestRedirect::Manual);
-    let req = Request::new_with_init(url.as_str(), &init).map_err(|e| e.to_string())?;
-    meter::subrequest("websub.hub");
-    let send = Box::pin(async move { Fetch::Request(req).send().await });
-    let timeout = Box::pin(Delay::from(Duration::from_millis(HUB_TIMEOUT_MS)));
-    match select(send, timeout).await {
-        Either::Left((Ok(resp), _)) if (200..300).contains(&resp.status_code()) => Ok(()),
-        Either::Left((Ok(resp), _)) => Err(format!("the hub answered HTTP {}", resp.status_code())),
-        Either::Left((Err(e), _)) => Err(format!("could not reach the hub: {e}")),
-        Either::Right(_) => Err("the hub did not answer within 10 seconds".into()),
+    let post = Outbound::post(hub, Agent::FeedAggregator(&cfg.planet_url), form)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .public_only(cfg.allow_private_feeds);
+    match post
+        .send("websub.hub", Deadline::after(HUB_TIMEOUT_MS))
+        .await
+    {
+        Ok(answer) if (200..300).contains(&answer.status()) => Ok(()),
+        Ok(answer) => Err(format!("the hub answered HTTP {}", answer.status())),
+        Err(OutboundError::Timeout) => Err("the hub did not answer within 10 seconds".into()),
+        Err(OutboundError::Network(e)) => Err(format!("could not reach the hub: {e}")),
+        Err(e) => Err(e.to_string()),
     }
 }

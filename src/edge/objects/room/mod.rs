@@ -1,4 +1,9 @@
-//! The Room: one global Durable Object holding everyone's hibernating sockets; broadcasts new entries in id order.
+//! A Room shard: hibernating sockets of the whole planet, broadcast in id order.
+//!
+//! A client's address picks its shard (`ROOM_SHARDS`); the first shard also pokes the
+//! Publisher while anyone subscribes.
+
+mod storage;
 
 use std::cell::Cell;
 
@@ -7,13 +12,10 @@ use worker::{
     WebSocketIncomingMessage,
 };
 
-use crate::edge::objects::rpc::{self, RoomRequest};
-use crate::edge::{d1, env, meter, objects::publisher, objects::sockets};
+use crate::edge::objects::rpc;
+use crate::edge::objects::wire::{RoomRequest, WebSubFlag};
+use crate::edge::{d1, env, meter, objects::sockets};
 
-/// Largest id broadcast so far (DO storage, so it survives eviction).
-const CURSOR_KEY: &str = "cursor";
-/// Largest revision broadcast so far (the `update` frames' cursor).
-const REV_CURSOR_KEY: &str = "rev_cursor";
 /// A publish that fails is retried by alarm after this long.
 const RETRY_MS: i64 = 2_000;
 /// Largest id JS numbers carry exactly (D1 bindings go through JS).
@@ -37,12 +39,12 @@ impl Room {
         if let Some(c) = self.cursor.get() {
             return Ok(c);
         }
-        let c = match self.state.storage().get::<i64>(CURSOR_KEY).await? {
+        let c = match storage::cursor(&self.state).await? {
             Some(c) => c,
             // A new room starts at the present: history is for `resume`, not broadcast.
             None => {
                 let latest = d1::latest_entry_id(&env::db(&self.env)?).await?;
-                self.state.storage().put(CURSOR_KEY, latest).await?;
+                storage::save_cursor(&self.state, latest).await?;
                 latest
             }
         };
@@ -55,11 +57,11 @@ impl Room {
         if let Some(c) = self.rev_cursor.get() {
             return Ok(c);
         }
-        let c = match self.state.storage().get::<i64>(REV_CURSOR_KEY).await? {
+        let c = match storage::rev_cursor(&self.state).await? {
             Some(c) => c,
             None => {
                 let latest = d1::latest_rev(&env::db(&self.env)?).await?;
-                self.state.storage().put(REV_CURSOR_KEY, latest).await?;
+                storage::save_rev_cursor(&self.state, latest).await?;
                 latest
             }
         };
@@ -78,10 +80,10 @@ impl Room {
         let result = self.publish_loop().await;
         self.publishing.set(false);
         if self.fresh.take() {
-            publisher::after_broadcast(&self.state, &self.env).await;
+            self.poke_publisher().await;
         }
         if result.is_err() {
-            let _ = self.state.storage().set_alarm(RETRY_MS).await;
+            let _ = storage::retry_in(&self.state, RETRY_MS).await;
         }
         result
     }
@@ -97,7 +99,7 @@ impl Room {
                 let frames = sockets::entry_frames(&entries);
                 sent += sockets::broadcast(&self.state, &frames);
                 self.fresh.set(true);
-                self.state.storage().put(CURSOR_KEY, last.id).await?;
+                storage::save_cursor(&self.state, last.id).await?;
                 self.cursor.set(Some(last.id));
                 continue;
             }
@@ -106,12 +108,42 @@ impl Room {
             let revised = d1::entries_revised(&db, rev, None, None, 200).await?;
             if let Some(last) = revised.iter().filter_map(|e| e.rev).max() {
                 sent += sockets::broadcast_updates(&self.state, &sockets::update_frames(&revised));
-                self.state.storage().put(REV_CURSOR_KEY, last).await?;
+                storage::save_rev_cursor(&self.state, last).await?;
                 self.rev_cursor.set(Some(last));
                 continue;
             }
             if !self.again.get() {
                 return Ok(sent);
+            }
+        }
+    }
+
+    /// After a broadcast of new entries: poke the Publisher, if anyone is subscribed or an
+    /// external hub is set. Only the first shard does (every shard broadcasts the same
+    /// entries); a failure is logged, never the broadcast's.
+    async fn poke_publisher(&self) {
+        let first = env::room_name(0);
+        if self.state.id().name().is_some_and(|n| n != first) {
+            return;
+        }
+        meter::kv("room.websub_flag.get", 1, 0);
+        let flag = storage::websub_flag(&self.state).await;
+        if env::config(&self.env).websub_hub.is_none() && flag.is_some_and(|f| !f.on) {
+            return;
+        }
+        match rpc::publisher_poke(&self.env).await {
+            Ok(flag) => self.keep_websub_flag(flag).await,
+            Err(e) => worker::console_warn!("websub: poking the publisher failed: {e}"),
+        }
+    }
+
+    /// Keeps the newest flag the Room heard of (an older answer arriving late is ignored).
+    async fn keep_websub_flag(&self, flag: WebSubFlag) {
+        let old = storage::websub_flag(&self.state).await;
+        if old.is_none_or(|o| o.version <= flag.version && o != flag) {
+            meter::kv("room.websub_flag.put", 0, 1);
+            if let Err(e) = storage::save_websub_flag(&self.state, flag).await {
+                worker::console_warn!("websub: keeping the flag failed: {e}");
             }
         }
     }
@@ -132,22 +164,19 @@ impl DurableObject for Room {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        if let Some(answer) = publisher::room_request(&self.state, &mut req).await {
-            return answer;
-        }
-        let request = RoomRequest::read(&req);
-        let what = match &request {
-            Ok(RoomRequest::Socket { .. }) => "socket.connect",
-            Ok(RoomRequest::Publish) => "call.publish",
-            Err(_) => "bad",
-        };
-        meter::begin(&self.env, "room", what);
+        let request = rpc::read_room_request(&mut req).await;
+        let name = request.as_ref().map_or("bad", RoomRequest::name);
+        meter::begin(&self.env, "room", name);
         match request {
             Ok(RoomRequest::Socket { feeds, ask }) => {
                 let latest = (self.cursor().await?, self.rev_cursor().await?);
                 sockets::accept(&self.state, feeds, latest, &ask)
             }
             Ok(RoomRequest::Publish) => rpc::reply(&self.publish().await?),
+            Ok(RoomRequest::WebSubFlag(flag)) => {
+                self.keep_websub_flag(flag).await;
+                rpc::reply(&flag)
+            }
             Err(e) => Ok(e.to_json_response()),
         }
     }
