@@ -80,10 +80,13 @@ test("refreshes between follow-ups (same body, 304, a new post) never drop carri
   const t0 = Date.now() - 80 * 2_000;
   let body = rss("carried", 80, t0);
   assert.ok(body.length > 80 * 30_000, `posts of ~30 KB (${body.length} bytes in all)`);
-  // Every other conditional fetch gets its 304; the rest get the same body again (without a
-  // validator, so the next fetch asks again).
+  // Every other conditional fetch gets its 304; the rest get the same body again, with the
+  // same validator (nothing in the feed's state changes).
   let conditional = 0;
-  f.set("/carried.xml", (req) => ({ body, etag: !req.headers["if-none-match"] || ++conditional % 2 === 0 }));
+  const tag = () => `"carried-${body.length}"`;
+  f.set("/carried.xml", (req) => (req.headers["if-none-match"] === tag() && ++conditional % 2 === 0
+    ? { status: 304, body: "", headers: { etag: tag() } }
+    : { body, headers: { etag: tag() } }));
   const r = await api(w.url, "POST", "/api/feeds", { body: { url: f.url("/carried.xml") } });
   assert.equal(r.status, 201, r.text);
   const id = r.body.feed.id;
