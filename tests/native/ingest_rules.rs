@@ -1523,3 +1523,568 @@ fn a_pushed_feed_is_polled_only_as_a_safety_net_and_wakes_to_renew_its_lease() {
     assert_eq!(st.next_wake(NOW), Wake::Never);
     assert!(!on_alarm(&st, renew_at).websub);
 }
+
+// --- Carried work across refreshes: the shell modelled over the core, interleavings ---
+
+#[path = "support/rng.rs"]
+mod rng;
+
+use orrery::core::feed::FULL_CONTENT_BUDGET_BYTES;
+use orrery::core::ingest::{follow_up_take, PendingEntry, ALARM_SLACK_MS, PENDING_PEEK};
+
+/// A feed server whose posts are `(guid number, version)`, each about `size` bytes of
+/// body, one a minute; `etag` follows the body, so a conditional fetch of an unchanged
+/// document is a 304 when the server honours it.
+struct Server {
+    posts: Vec<(usize, usize)>,
+    size: usize,
+    conditional: bool,
+    /// The document as last rendered, and the posts it rendered.
+    rendered: std::cell::RefCell<(Vec<(usize, usize)>, Vec<u8>)>,
+}
+
+impl Server {
+    fn new(posts: usize, size: usize, conditional: bool) -> Self {
+        Server {
+            posts: (0..posts).map(|i| (i, 0)).collect(),
+            size,
+            conditional,
+            rendered: Default::default(),
+        }
+    }
+
+    fn body(&self) -> Vec<u8> {
+        let mut r = self.rendered.borrow_mut();
+        if r.0 != self.posts || r.1.is_empty() {
+            *r = (self.posts.clone(), self.render());
+        }
+        r.1.clone()
+    }
+
+    fn render(&self) -> Vec<u8> {
+        let mut xml = String::from("<rss version=\"2.0\"><channel><title>Carried</title>");
+        for &(i, v) in &self.posts {
+            let words: String = (0..self.size / 8)
+                .map(|k| format!("w{i:03}x{:02} ", k % 97))
+                .collect();
+            xml += &format!(
+                "<item><guid>c{i}</guid><title>Post {i}</title><pubDate>{}</pubDate>\
+                 <description>&lt;p&gt;v{v} {words}deep{i}end&lt;/p&gt;</description></item>",
+                chrono::DateTime::from_timestamp(1_799_000_000 + i as i64 * 60, 0)
+                    .unwrap()
+                    .to_rfc2822()
+            );
+        }
+        (xml + "</channel></rss>").into_bytes()
+    }
+
+    /// The least raw body any post has (what the sanitizing budget counts).
+    fn least_body(&self) -> usize {
+        let doc = orrery::core::feed::parse(&self.body(), URL).unwrap();
+        doc.entries.iter().map(|e| e.content_len()).min().unwrap()
+    }
+
+    fn etag(&self) -> String {
+        let v: usize = self.posts.iter().map(|p| p.0 * 1_000 + p.1).sum();
+        format!("\"{}-{v}\"", self.posts.len())
+    }
+
+    /// What a fetch with this state's validators gets: a 304 when the server honours
+    /// them and nothing changed, else the body (identical or not).
+    fn fetch(&self, st: &FeedState) -> FetchOutcome {
+        if self.conditional && st.etag.as_deref() == Some(self.etag().as_str()) {
+            return FetchOutcome::NotModified {
+                cache_max_age_s: None,
+            };
+        }
+        FetchOutcome::Fetched {
+            body: self.body(),
+            final_url: URL.into(),
+            etag: Some(self.etag()),
+            last_modified: None,
+            cache_max_age_s: None,
+        }
+    }
+
+    /// A new post, the newest.
+    fn publish(&mut self) {
+        let next = self.posts.iter().map(|p| p.0).max().map_or(0, |m| m + 1);
+        self.posts.push((next, 0));
+    }
+
+    /// An edit of the `k`-th newest post.
+    fn edit(&mut self, k: usize) {
+        let n = self.posts.len();
+        self.posts[n - 1 - k % n].1 += 1;
+    }
+}
+
+/// One D1 entry row, as far as this test needs it.
+struct Row {
+    id: i64,
+    first_seen: i64,
+    whole: bool,
+    fingerprint: String,
+}
+
+/// `FeedObject` + `feed_storage` over the pure core, statement for statement: the state
+/// key (saved only when the plan says it changed), the alarm, the seen and pending
+/// tables, and D1's entries (update, or upsert that never makes a whole entry lesser).
+struct Shell {
+    cfg: ScheduleConfig,
+    saved: Option<FeedState>,
+    alarm: Option<i64>,
+    seen: HashMap<String, Seen>,
+    pending: HashMap<String, PendingEntry>,
+    d1: HashMap<String, Row>,
+    next_id: i64,
+    next_rev: i64,
+    fetches: usize,
+    /// Most entries one invocation completed or stored whole.
+    most_whole: usize,
+}
+
+impl Shell {
+    fn new(cfg: ScheduleConfig) -> Self {
+        Shell {
+            cfg,
+            saved: None,
+            alarm: None,
+            seen: HashMap::new(),
+            pending: HashMap::new(),
+            d1: HashMap::new(),
+            next_id: 1,
+            next_rev: 0,
+            fetches: 0,
+            most_whole: 0,
+        }
+    }
+
+    /// `SeenTable`: seen rows, with waiting versions over them while work is pending.
+    fn seen_view(&self, with_pending: bool) -> HashMap<String, Seen> {
+        let mut out = self.seen.clone();
+        if with_pending {
+            for (id, p) in &self.pending {
+                let stored = out.get(id).is_some_and(|s| s.stored);
+                let s = Seen {
+                    fingerprint: p.raw.fingerprint.clone(),
+                    stored,
+                    pending: true,
+                };
+                out.insert(id.clone(), s);
+            }
+        }
+        out
+    }
+
+    /// `FeedCall::Init`: a new feed, fetched at once.
+    fn init(&mut self, server: &Server, now: i64) {
+        let st = state();
+        self.saved = Some(st.clone());
+        self.refresh(st, server, now);
+    }
+
+    /// `FeedCall::Refresh` (an admin's "Retry now") or a WebSub thin ping: loads, fetches.
+    fn refresh_by_hand(&mut self, server: &Server, now: i64) {
+        let st = self.saved.clone().expect("initialised");
+        let st = refresh_gate(Some(st), true, false).expect("runs");
+        self.refresh(st, server, now);
+    }
+
+    fn refresh(&mut self, st: FeedState, server: &Server, now: i64) {
+        self.fetches += 1;
+        let fetched = server.fetch(&st);
+        let seen = self.seen_view(st.work_pending);
+        if let Some(marked) = ingest::parse_mark(&st, &fetched) {
+            self.saved = Some(marked);
+        }
+        let mut p = plan(&st, fetched, None, &seen, now, &self.cfg, Keep::default());
+        if p.room_for_carried() {
+            let (loaded, more) = self.waiting();
+            p = p.with_carried(loaded, more);
+        }
+        self.apply(p, now);
+    }
+
+    /// `ingest::follow_up` over `storage::pending`.
+    fn follow_up(&mut self, st: FeedState, now: i64) {
+        let (loaded, more) = self.waiting();
+        let p = follow_up(&st, loaded, more, now);
+        self.apply(p, now);
+    }
+
+    /// `storage::pending`: the newest waiting entries one invocation may clean, and
+    /// whether more wait.
+    fn waiting(&self) -> (Vec<PendingEntry>, bool) {
+        let mut waiting: Vec<&PendingEntry> = self.pending.values().collect();
+        waiting.sort_by(|a, b| {
+            (b.raw.published_at, &b.raw.identity).cmp(&(a.raw.published_at, &a.raw.identity))
+        });
+        waiting.truncate(PENDING_PEEK + 1);
+        let lens: Vec<usize> = waiting
+            .iter()
+            .take(PENDING_PEEK)
+            .map(|p| p.raw.content_len())
+            .collect();
+        let take = follow_up_take(&lens);
+        if take == 0 {
+            return (Vec::new(), false);
+        }
+        let loaded = waiting[..take].iter().map(|p| (*p).clone()).collect();
+        (loaded, waiting.len() > take)
+    }
+
+    /// `FeedObject::alarm`.
+    fn alarm(&mut self, server: &Server, now: i64) {
+        self.alarm = None;
+        let mut st = self.saved.clone().expect("initialised");
+        let todo = on_alarm(&st, now);
+        if todo.retry_publish {
+            st.published(true);
+            self.saved = Some(st.clone());
+        }
+        if todo.refresh {
+            self.refresh(st, server, now);
+        } else if todo.follow_up {
+            self.follow_up(st, now);
+        } else {
+            self.arm(st.next_wake(now), now);
+        }
+    }
+
+    fn arm(&mut self, wake: Wake, now: i64) {
+        self.alarm = match wake {
+            Wake::At(at) => Some(at.max(now + 100)),
+            Wake::Never => None,
+        };
+    }
+
+    /// `FeedObject::apply`: D1, then the object's tables, the state if it changed, the
+    /// publish (acknowledged), the alarm.
+    fn apply(&mut self, mut p: Plan, now: i64) {
+        let mut stored = Vec::new();
+        if p.feed_row.is_some() {
+            for w in &p.entries {
+                let id = &w.entry.identity;
+                self.next_rev += 1;
+                let answer = match self.d1.get_mut(id) {
+                    Some(r) => {
+                        r.whole |= w.entry.whole;
+                        r.fingerprint = w.fingerprint.clone();
+                        Some(StoredEntry {
+                            id: r.id,
+                            first_seen: r.first_seen,
+                            rev: Some(self.next_rev),
+                        })
+                    }
+                    None if w.known => None,
+                    None => {
+                        self.next_id += 1;
+                        let r = Row {
+                            id: self.next_id,
+                            first_seen: now,
+                            whole: w.entry.whole,
+                            fingerprint: w.fingerprint.clone(),
+                        };
+                        self.d1.insert(id.clone(), r);
+                        Some(StoredEntry {
+                            id: self.next_id,
+                            first_seen: now,
+                            rev: None,
+                        })
+                    }
+                };
+                stored.push(answer);
+            }
+        }
+        let whole = p.entries.iter().filter(|w| w.entry.whole).count();
+        self.most_whole = self.most_whole.max(whole);
+        let settled = p.settle(&stored);
+        for m in p.archived.iter().chain(&settled.seen) {
+            let s = Seen {
+                fingerprint: m.fingerprint.clone(),
+                stored: m.entry_id.is_some(),
+                pending: false,
+            };
+            self.seen.insert(m.identity.clone(), s);
+        }
+        for c in &p.carried {
+            self.pending.insert(c.raw.identity.clone(), c.clone());
+        }
+        for f in &p.finished {
+            self.pending.remove(f);
+        }
+        let mut st = p.state.clone();
+        if p.state_changed() {
+            self.saved = Some(st.clone());
+        }
+        if !settled.new_entries.is_empty() || !settled.updated.is_empty() {
+            st.published(true);
+            self.saved = Some(st.clone());
+        }
+        self.arm(st.next_wake(now), now);
+    }
+
+    /// Entries stored whole, and those stored in all.
+    fn whole(&self) -> (usize, usize) {
+        let whole = self.d1.values().filter(|r| r.whole).count();
+        (whole, self.d1.len())
+    }
+}
+
+/// A fast schedule like the one `make dev` runs (a fetch every 5 s, plus jitter), as
+/// `MIN_`, `DEFAULT_` and `MAX_FETCH_INTERVAL_SECONDS` give it.
+fn fast_schedule(every_ms: i64, jitter_ratio: f64) -> ScheduleConfig {
+    ScheduleConfig {
+        min_interval_ms: every_ms,
+        default_interval_ms: every_ms,
+        max_interval_ms: every_ms,
+        jitter_ratio,
+        ..ScheduleConfig::default()
+    }
+}
+
+/// Runs alarms only until `until`; returns the time of the last one.
+fn alarms_until(shell: &mut Shell, server: &Server, until: i64) -> i64 {
+    let mut now = NOW;
+    while let Some(at) = shell.alarm.filter(|at| *at <= until) {
+        now = at;
+        shell.alarm(server, now);
+    }
+    now
+}
+
+#[test]
+fn carried_work_on_a_fast_schedule_is_completed_however_the_feed_answers() {
+    // Issue 19: 80 posts of ~30 KB polled every 5 s. The first fetch stores the newest 50,
+    // most as briefs; follow-ups (a second apart) must complete every one of them while
+    // the feed keeps answering: the same body again, or 304.
+    for conditional in [false, true] {
+        let server = Server::new(80, 30_000, conditional);
+        let mut shell = Shell::new(fast_schedule(5_000, 0.0));
+        shell.init(&server, NOW);
+        let (whole, stored) = shell.whole();
+        assert_eq!(stored, FIRST_FETCH_MAX_ENTRIES);
+        assert!(whole < stored, "{whole} whole at first");
+        let end = NOW + 120_000;
+        alarms_until(&mut shell, &server, end);
+        let (whole, stored) = shell.whole();
+        assert_eq!(
+            (whole, stored),
+            (FIRST_FETCH_MAX_ENTRIES, FIRST_FETCH_MAX_ENTRIES),
+            "every carried entry ends whole (conditional fetches: {conditional})"
+        );
+        assert!(shell.pending.is_empty());
+        assert!(!shell.saved.as_ref().unwrap().work_pending);
+        // Two minutes at one fetch every 5 s: the carried work costs no fetch of its own.
+        assert!(
+            shell.fetches <= 120 / 5 + 2,
+            "{} fetches in two minutes",
+            shell.fetches
+        );
+        assert!(shell.most_whole <= FULL_CONTENT_BUDGET_BYTES / server.least_body() + 1);
+    }
+}
+
+#[test]
+fn carried_work_survives_any_interleaving_of_refreshes_and_follow_ups() {
+    // Refreshes land anywhere between follow-ups (the schedule's own, an admin's
+    // "Retry now", a WebSub ping): with a changed body (a new post, an edit of a waiting
+    // or a whole one), the same body again, or a 304. Whatever the order, once the feed
+    // is left alone every entry it stored ends whole, in its newest version, and no
+    // invocation cleans more than its budget.
+    const CASES: u64 = 16;
+    for case in 0..CASES {
+        let mut rng = rng::Rng(0x9E37_79B9_7F4A_7C15 ^ (case + 1).wrapping_mul(0x2545_F491));
+        let mut server = Server::new(60 + rng.below(30), 30_000, rng.chance(2));
+        let most_whole = FULL_CONTENT_BUDGET_BYTES / server.least_body() + 1;
+        let jitter = if rng.chance(2) { 0.0 } else { 0.1 };
+        let every = [1_000, 2_000, 5_000, 5_000][rng.below(4)];
+        let mut shell = Shell::new(fast_schedule(every, jitter));
+        shell.init(&server, NOW);
+        let mut now = NOW;
+        let mut trace = Vec::new();
+        for _ in 0..1 + rng.below(30) {
+            let alarm = shell.alarm.expect("a feed on schedule has an alarm");
+            // The feed changes now and then, whoever fetches it next.
+            match rng.below(10) {
+                0 => server.publish(),
+                1 => server.edit(rng.below(8)),
+                _ => {}
+            }
+            if rng.chance(3) {
+                // A refresh by hand (or a push) before the alarm would fire, or a burst
+                // of them, each before the last one's follow-up.
+                for _ in 0..if rng.chance(4) { 2 + rng.below(6) } else { 1 } {
+                    let alarm = shell.alarm.unwrap_or(now + 1);
+                    now = (now + rng.below(alarm.saturating_sub(now).max(1) as usize) as i64)
+                        .min(alarm);
+                    trace.push(format!("refresh@{}", now - NOW));
+                    shell.refresh_by_hand(&server, now);
+                }
+            } else {
+                now = alarm.max(now);
+                trace.push(format!("alarm@{}", now - NOW));
+                shell.alarm(&server, now);
+            }
+        }
+        // Left alone: alarms only, until nothing waits (five minutes at most).
+        let quiet_from = now;
+        let fetches_before = shell.fetches;
+        while let Some(at) = shell.alarm.filter(|at| *at <= quiet_from + 300_000) {
+            if shell.pending.is_empty() && !shell.saved.as_ref().unwrap().work_pending {
+                break;
+            }
+            now = at;
+            shell.alarm(&server, now);
+        }
+        let (whole, stored) = shell.whole();
+        let why = format!(
+            "case {case} (every {every} ms, conditional {}, jitter {jitter}): {whole} of {stored} whole; {}",
+            server.conditional,
+            trace.join(" ")
+        );
+        assert_eq!(whole, stored, "{why}");
+        assert!(shell.pending.is_empty(), "{why}");
+        assert!(!shell.saved.as_ref().unwrap().work_pending, "{why}");
+        // The newest version of every stored post is the one stored.
+        let doc = orrery::core::feed::parse(&server.body(), URL).unwrap();
+        for e in &doc.entries {
+            if let Some(r) = shell.d1.get(&e.identity) {
+                assert_eq!(r.fingerprint, e.fingerprint, "{}: {why}", e.identity);
+            }
+        }
+        // Left alone, the feed is fetched on its schedule only (a follow-up alarm within
+        // a second of the next fetch fetches at once): the carried work costs no fetch
+        // of its own.
+        let quiet_fetches = shell.fetches - fetches_before;
+        let quiet_ms = now - quiet_from;
+        assert!(
+            quiet_fetches as i64 <= quiet_ms / (every - ALARM_SLACK_MS).max(FOLLOW_UP_MS) + 1,
+            "{quiet_fetches} fetches in {quiet_ms} quiet ms: {why}"
+        );
+        assert!(
+            shell.most_whole <= most_whole,
+            "{} whole in one invocation: {why}",
+            shell.most_whole
+        );
+    }
+}
+
+#[test]
+fn carried_work_moves_on_when_refreshes_come_faster_than_follow_ups() {
+    // A schedule of one fetch a second, or "Retry now" (a push) every half second: no
+    // follow-up alarm ever fires before the next refresh, so the refreshes themselves
+    // must move the carried work on while they find the feed unchanged.
+    for (every, by_hand) in [(1_000, None), (5_000, Some(500)), (1_000, Some(300))] {
+        for conditional in [false, true] {
+            let server = Server::new(80, 30_000, conditional);
+            let mut shell = Shell::new(fast_schedule(every, 0.0));
+            shell.init(&server, NOW);
+            let end = NOW + 60_000;
+            let mut now = NOW;
+            while now < end {
+                let alarm = shell.alarm.expect("an alarm");
+                match by_hand {
+                    Some(gap) if now + gap < alarm => {
+                        now += gap;
+                        shell.refresh_by_hand(&server, now);
+                    }
+                    _ => {
+                        now = alarm;
+                        shell.alarm(&server, now);
+                    }
+                }
+            }
+            let (whole, stored) = shell.whole();
+            assert_eq!(
+                (whole, stored),
+                (FIRST_FETCH_MAX_ENTRIES, FIRST_FETCH_MAX_ENTRIES),
+                "every {every} ms, by hand every {by_hand:?} ms, conditional {conditional}"
+            );
+            assert!(shell.pending.is_empty());
+            assert!(shell.most_whole <= FULL_CONTENT_BUDGET_BYTES / server.least_body() + 1);
+        }
+    }
+}
+
+#[test]
+fn an_unchanged_refresh_keeps_the_schedule_true_and_the_carried_work_going() {
+    // A first fetch of big posts leaves work carried over.
+    let mut first = run(&state(), fetched(long_posts(30, "v1")), &HashMap::new());
+    let mut seen = HashMap::new();
+    seen_after(&first, &mut seen);
+    first.settle(&[]);
+    first.state.published(true);
+    let st = first.state.clone();
+    assert!(st.work_pending && !st.alarm_is_the_fetch(NOW));
+    let waiting: Vec<_> = {
+        let mut w = first.carried.clone();
+        w.sort_by_key(|w| std::cmp::Reverse(w.raw.published_at));
+        w
+    };
+
+    let later = NOW + 2 * MIN;
+    let unchanged =
+        |outcome: FetchOutcome| plan(&st, outcome, None, &seen, later, &cfg(), Keep::default());
+    let not_modified = FetchOutcome::NotModified {
+        cache_max_age_s: None,
+    };
+    for p in [
+        unchanged(not_modified.clone()),
+        unchanged(fetched(long_posts(30, "v1"))),
+    ] {
+        // The alarm it sets is a follow-up's, not the fetch: the next fetch is saved, so
+        // that follow-up alarm is not taken for a due fetch.
+        assert!(p.entries.is_empty() && p.state.work_pending);
+        assert_ne!(p.state.next_fetch_at, st.next_fetch_at);
+        assert!(
+            p.state_changed(),
+            "the next fetch is saved while work waits"
+        );
+        let a = on_alarm(&p.state, later + FOLLOW_UP_MS);
+        assert!(a.follow_up && !a.refresh, "{a:?}");
+
+        // Its unspent budget completes carried entries, newest first, as updates.
+        assert!(p.room_for_carried());
+        let outcome = p.report.outcome;
+        let done = p.with_carried(waiting.clone(), false);
+        assert_eq!(done.report.outcome, outcome);
+        assert!(!done.entries.is_empty());
+        assert!(done.entries.iter().all(|w| w.known && w.entry.whole));
+        assert_eq!(done.finished.len(), done.entries.len());
+        assert_eq!(done.finished[0], waiting[0].raw.identity);
+        assert!(
+            done.state.work_pending,
+            "more wait than one invocation cleans"
+        );
+        let row = row(&done);
+        assert!(row.changed && row.inserted == 0 && row.last_success_at == Some(later));
+    }
+    // The budget left after hashing a body: what parsing it would have cost is spent.
+    let identical = unchanged(fetched(long_posts(30, "v1")));
+    let free = unchanged(not_modified.clone());
+    let (a, b) = (
+        identical.with_carried(waiting.clone(), false).entries.len(),
+        free.with_carried(waiting.clone(), false).entries.len(),
+    );
+    assert!(a >= 1 && a <= b, "{a} after a body, {b} after a 304");
+
+    // A changed document spends its budget on itself; a feed with nothing carried
+    // writes nothing but its alarm.
+    let changed = unchanged(fetched(long_posts(31, "v1")));
+    assert!(!changed.room_for_carried());
+    let mut idle = st.clone();
+    idle.work_pending = false;
+    let p = plan(
+        &idle,
+        not_modified,
+        None,
+        &seen,
+        later,
+        &cfg(),
+        Keep::default(),
+    );
+    assert!(!p.room_for_carried() && !p.state_changed());
+    assert!(p.state.alarm_is_the_fetch(later));
+}

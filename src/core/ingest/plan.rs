@@ -325,6 +325,9 @@ pub struct Plan {
     /// The WebSub hub and self links of the document this plan parsed (`None`: nothing
     /// was parsed, so nothing new is known); the edge adds the HTTP `Link` header's.
     pub doc_links: Option<DocLinks>,
+    /// Sanitizing budget this invocation has not spent: a refresh that found the feed
+    /// unchanged (a 304, the same body) spends it on carried work ([`Plan::with_carried`]).
+    spare: usize,
     before: FeedState,
     now: i64,
 }
@@ -374,6 +377,7 @@ pub fn plan(
             succeed(&mut next, cache_max_age_s, now, cfg);
             let mut p = Plan::bare(st, next, RefreshOutcome::NotModified, None, now);
             p.warning = warning;
+            p.spare = feed::FULL_CONTENT_BUDGET_BYTES;
             p
         }
         FetchOutcome::Fetched {
@@ -391,6 +395,9 @@ pub fn plan(
                 succeed(&mut next, cache_max_age_s, now, cfg);
                 let mut p = Plan::bare(st, next, RefreshOutcome::Ok, None, now);
                 p.warning = warning;
+                // Only hashed: what parsing it would have cost is left.
+                p.spare =
+                    feed::FULL_CONTENT_BUDGET_BYTES.saturating_sub(body.len() / PARSE_COST_DIVISOR);
                 return p.finish(None);
             }
             if st.parsing.as_deref() == Some(digest.as_str()) && st.parse_attempts >= PARSE_ATTEMPTS
@@ -507,26 +514,9 @@ pub fn parse_mark(st: &FeedState, fetched: &FetchOutcome) -> Option<FeedState> {
 /// A follow-up invocation: cleans carried-over entries (`loaded`, newest first) within
 /// the budget; `more_waiting` says storage holds more than was loaded.
 pub fn follow_up(st: &FeedState, loaded: Vec<PendingEntry>, more_waiting: bool, now: i64) -> Plan {
-    let raws: Vec<&RawEntry> = loaded.iter().map(|p| &p.raw).collect();
-    let n = if raws.is_empty() {
-        0
-    } else {
-        feed::within_budget(&raws, feed::FULL_CONTENT_BUDGET_BYTES)
-    };
     let mut p = Plan::bare(st, st.clone(), RefreshOutcome::Ok, None, now);
     p.report.error = st.row.as_ref().and_then(|r| r.last_error.clone());
-    p.finished = loaded[..n].iter().map(|e| e.raw.identity.clone()).collect();
-    p.entries = loaded[..n]
-        .iter()
-        .rev()
-        .map(|e| write(&e.raw, e.known, now))
-        .collect();
-    p.state.work_pending = n < loaded.len() || more_waiting;
-    p.state.recent_times = recent_times(
-        &p.state.recent_times,
-        p.entries.iter().map(|w| w.published),
-        RECENT_TIMES,
-    );
+    p.complete(loaded, more_waiting, feed::FULL_CONTENT_BUDGET_BYTES);
     p.finish(None)
 }
 
@@ -796,6 +786,7 @@ impl Plan {
             prune: None,
             warning: None,
             doc_links: None,
+            spare: 0,
             before: before.clone(),
             now,
         }
@@ -844,14 +835,62 @@ impl Plan {
         self
     }
 
+    /// This refresh found the feed unchanged while carried work waits: the edge loads
+    /// the waiting entries ([`follow_up_take`]) and hands them to [`Plan::with_carried`].
+    pub fn room_for_carried(&self) -> bool {
+        self.spare > 0 && self.state.work_pending && self.entries.is_empty()
+    }
+
+    /// Spends an unchanged refresh's unspent budget on carried work (`loaded`, newest
+    /// first; `more_waiting`: storage holds more), as a follow-up would: so carried work
+    /// moves on in every invocation that has the room, however often refreshes come
+    /// (a short interval, pushes, "Retry now"), not only in follow-up alarms they may
+    /// keep pushing back.
+    pub fn with_carried(mut self, loaded: Vec<PendingEntry>, more_waiting: bool) -> Plan {
+        if !self.room_for_carried() {
+            return self;
+        }
+        let budget = std::mem::take(&mut self.spare);
+        self.complete(loaded, more_waiting, budget);
+        self.finish(None)
+    }
+
+    /// Cleans what of the carried-over entries (`loaded`, newest first) fits `budget`
+    /// (the first always), as updates of their stored briefs.
+    fn complete(&mut self, loaded: Vec<PendingEntry>, more_waiting: bool, budget: usize) {
+        let raws: Vec<&RawEntry> = loaded.iter().map(|p| &p.raw).collect();
+        let n = if raws.is_empty() {
+            0
+        } else {
+            feed::within_budget(&raws, budget)
+        };
+        let now = self.now;
+        self.finished = loaded[..n].iter().map(|e| e.raw.identity.clone()).collect();
+        self.entries = loaded[..n]
+            .iter()
+            .rev()
+            .map(|e| write(&e.raw, e.known, now))
+            .collect();
+        self.state.work_pending = n < loaded.len() || more_waiting;
+        self.state.recent_times = recent_times(
+            &self.state.recent_times,
+            self.entries.iter().map(|w| w.published),
+            RECENT_TIMES,
+        );
+    }
+
     /// The state this plan started from.
     pub fn before(&self) -> &FeedState {
         &self.before
     }
 
-    /// Storage must be written: the state changed in more than its next fetch time.
+    /// Storage must be written: the state changed in more than its next fetch time, or
+    /// that moved while the alarm is set for something else (carried work, a publish),
+    /// which then cannot hold the schedule for it.
     pub fn state_changed(&self) -> bool {
         !self.state.same_apart_from_schedule(&self.before)
+            || (self.state.next_fetch_at != self.before.next_fetch_at
+                && !self.state.alarm_is_the_fetch(self.now))
     }
 
     /// Takes D1's answer for each of [`Plan::entries`] (in order; `None` where it returned

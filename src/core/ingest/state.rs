@@ -65,8 +65,9 @@ pub struct FeedState {
     pub last_modified: Option<String>,
     pub failures: u32,
     pub status: FeedStatus,
-    /// The next fetch. Saved only with other changes: after an unchanged fetch the
-    /// alarm holds the truth and this may be earlier (never later) than it.
+    /// The next fetch. Saved only with other changes, or while the alarm is set for
+    /// something else (see [`FeedState::alarm_is_the_fetch`]): after an unchanged fetch
+    /// the alarm holds the truth and this may be earlier (never later) than it.
     pub next_fetch_at: i64,
     /// Newest entry id sent to this feed's sockets.
     pub pushed_upto: i64,
@@ -165,6 +166,15 @@ impl FeedState {
     /// Records whether the Room acknowledged the publish; until it does the alarm retries.
     pub fn published(&mut self, acknowledged: bool) {
         self.publish_pending = !acknowledged;
+    }
+
+    /// The alarm [`FeedState::next_wake`] sets is the next fetch itself, so it holds the
+    /// schedule and a saved `next_fetch_at` may lag behind. When it wakes the object
+    /// sooner (carried work, a publish to retry, the WebSub lease), `on_alarm` reads the
+    /// saved `next_fetch_at` to tell a due fetch from the rest: it must be the truth, or
+    /// every follow-up alarm would be taken for a fetch and carried work never resumed.
+    pub fn alarm_is_the_fetch(&self, now: i64) -> bool {
+        self.next_wake(now) == Wake::At(self.next_fetch_at)
     }
 
     /// Equal apart from the next fetch time: nothing worth a storage write changed.

@@ -85,6 +85,10 @@ impl FeedObject {
             &sched,
             cfg.keep(now),
         );
+        if plan.room_for_carried() {
+            let (loaded, more) = storage::pending(&self.state)?;
+            plan = plan.with_carried(loaded, more);
+        }
         let due = websub::rediscover(&self.env, &mut plan, found, now);
         let report = self.apply(plan, &db, now).await?;
         if due {
