@@ -610,3 +610,20 @@ fn imports_point_down_the_layers_and_never_close_a_circle() {
     assert!(caught[0].contains("core::views"), "{caught:?}");
     assert!(caught[1].contains("objects::sockets"), "{caught:?}");
 }
+
+#[test]
+fn no_hand_written_source_file_passes_about_600_lines() {
+    // A file that grows past this does two jobs: split it by job (a file's unit tests may
+    // move to a child `tests.rs`). Generated tables are not read by people.
+    const MAX_LINES: usize = 610;
+    let generated = root().join("src/core/search/unicode61/tables.rs");
+    let long: Vec<String> = rust_files(&root().join("src"))
+        .into_iter()
+        .filter(|f| *f != generated)
+        .filter_map(|f| {
+            let n = fs::read_to_string(&f).expect("source").lines().count();
+            (n > MAX_LINES).then(|| format!("{} has {n} lines", f.display()))
+        })
+        .collect();
+    assert!(long.is_empty(), "split by job:\n{}", long.join("\n"));
+}

@@ -1526,8 +1526,7 @@ fn a_pushed_feed_is_polled_only_as_a_safety_net_and_wakes_to_renew_its_lease() {
 
 // --- Carried work across refreshes: the shell modelled over the core, interleavings ---
 
-#[path = "support/rng.rs"]
-mod rng;
+use crate::support::rng;
 
 use orrery::core::feed::FULL_CONTENT_BUDGET_BYTES;
 use orrery::core::ingest::{follow_up_take, PendingEntry, ALARM_SLACK_MS, PENDING_PEEK};
@@ -1535,12 +1534,15 @@ use orrery::core::ingest::{follow_up_take, PendingEntry, ALARM_SLACK_MS, PENDING
 /// A feed server whose posts are `(guid number, version)`, each about `size` bytes of
 /// body, one a minute; `etag` follows the body, so a conditional fetch of an unchanged
 /// document is a 304 when the server honours it.
+/// A rendered document and the `(guid number, version)` posts it holds.
+type Rendered = (Vec<(usize, usize)>, Vec<u8>);
+
 struct Server {
     posts: Vec<(usize, usize)>,
     size: usize,
     conditional: bool,
     /// The document as last rendered, and the posts it rendered.
-    rendered: std::cell::RefCell<(Vec<(usize, usize)>, Vec<u8>)>,
+    rendered: std::cell::RefCell<Rendered>,
 }
 
 impl Server {

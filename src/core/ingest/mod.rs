@@ -6,19 +6,24 @@
 //! over from an earlier invocation), writes what the plan says in one D1 batch, hands
 //! the rows D1 returned to [`Plan::settle`], and publishes. Nothing here reads a clock,
 //! the environment or storage: `now`, the schedule config and the seen set are
-//! arguments, so every rule has a native test (`tests/ingest_rules.rs`).
+//! arguments, so every rule has a native test (`tests/native/ingest_rules.rs`).
 
 mod plan;
+mod report;
+mod rows;
 pub mod schedule;
 mod settings;
 mod state;
 
 pub use plan::{
     changed_entries, feed_title, follow_up, follow_up_take, held, parse_mark, plan, recent_times,
-    refresh_gate, EntryWrite, FeedMeta, FeedRow, Move, PendingEntry, Plan, RefreshOutcome,
-    RefreshReport, Seen, SeenMark, SeenPrune, SeenSet, Settled, StoredEntry,
-    MAX_ITEMS_PER_DOCUMENT, PARSE_ATTEMPTS, PARSE_COST_DIVISOR, PARSE_MARK_MIN_BYTES, PENDING_PEEK,
-    RECENT_TIMES, SEEN_KEEP, SEEN_PRUNE_ABOVE, SEEN_PRUNE_MAX,
+    refresh_gate, Plan, MAX_ITEMS_PER_DOCUMENT, PARSE_ATTEMPTS, PARSE_COST_DIVISOR,
+    PARSE_MARK_MIN_BYTES, PENDING_PEEK, RECENT_TIMES, SEEN_KEEP, SEEN_PRUNE_ABOVE, SEEN_PRUNE_MAX,
+};
+pub use report::{RefreshOutcome, RefreshReport};
+pub use rows::{
+    EntryWrite, FeedMeta, FeedRow, Move, PendingEntry, Seen, SeenMark, SeenPrune, SeenSet, Settled,
+    StoredEntry,
 };
 pub use settings::{
     change, display_name, link, Change, Changed, FeedSettings, MemberPatch, SettingsError,

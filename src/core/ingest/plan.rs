@@ -1,9 +1,12 @@
 //! One invocation's plan: from what a fetch found (or what was carried over), what to write, archive, carry and publish.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use serde::{Deserialize, Serialize};
-
+use super::report::{RefreshOutcome, RefreshReport};
+use super::rows::{
+    EntryWrite, FeedMeta, FeedRow, Move, PendingEntry, Seen, SeenMark, SeenPrune, SeenSet, Settled,
+    StoredEntry,
+};
 use super::state::{overdue_deadline, FeedState, RowDigest, GONE_AFTER};
 use crate::core::domain::{FeedStatus, Keep};
 use crate::core::feed::{self, Entry, FeedDoc, RawEntry, FIRST_FETCH_MAX_ENTRIES};
@@ -26,143 +29,20 @@ pub const SEEN_KEEP: u32 = 2 * MAX_ITEMS_PER_DOCUMENT as u32;
 /// Seen rows deleted per invocation at most (a statement per 90, in the CPU budget).
 pub const SEEN_PRUNE_MAX: u32 = 2_500;
 
-/// Identities to forget: the oldest `excess` seen rows, except those the document
-/// still lists (an identity forgotten and met again would be stored again as new).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeenPrune {
-    pub excess: u32,
-    pub keep: HashSet<String>,
-}
-
-impl SeenPrune {
-    /// Of the oldest seen identities (oldest first), those to delete.
-    pub fn choose<'a>(&self, oldest: &'a [String]) -> Vec<&'a String> {
-        oldest
-            .iter()
-            .filter(|id| !self.keep.contains(id.as_str()))
-            .take(self.excess as usize)
-            .collect()
-    }
-}
-
-/// What one refresh did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RefreshOutcome {
-    /// A body was read (and ingested, unless identical to the last one).
-    Ok,
-    /// 304: nothing changed.
-    NotModified,
-    /// The fetch or the parse failed; counted against the feed.
-    Failed,
-    /// 429/503: the server asked us to come back later; not a failure.
-    RetryLater,
-    /// 410: the feed is gone.
-    Gone,
-    /// Nothing was fetched (busy, paused, gone or not initialised).
-    #[default]
-    Skipped,
-}
-
-impl RefreshOutcome {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefreshOutcome::Ok => "ok",
-            RefreshOutcome::NotModified => "not_modified",
-            RefreshOutcome::Failed => "failed",
-            RefreshOutcome::RetryLater => "retry_later",
-            RefreshOutcome::Gone => "gone",
-            RefreshOutcome::Skipped => "skipped",
-        }
-    }
-
-    /// Did this refresh find a feed we can read? A new subscription is kept only then.
-    pub fn found_a_feed(self) -> bool {
-        matches!(
-            self,
-            RefreshOutcome::Ok | RefreshOutcome::NotModified | RefreshOutcome::RetryLater
-        )
-    }
-
-    fn succeeded(self) -> bool {
-        matches!(self, RefreshOutcome::Ok | RefreshOutcome::NotModified)
-    }
-}
-
-/// What one refresh did; the FeedObject's answer to `init` and `refresh` calls.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct RefreshReport {
-    pub outcome: RefreshOutcome,
-    pub new_entries: u32,
-    pub updated_entries: u32,
-    /// Entries found but left for follow-up invocations (over this one's CPU budget).
-    #[serde(default)]
-    pub carried_entries: u32,
-    pub error: Option<String>,
-    pub next_fetch_at: Option<i64>,
-    pub status: FeedStatus,
-    pub url: String,
-    /// Unix ms when the new entries, committed to D1, were handed to the Room
-    /// (the start of publish-to-delivered; `None` when nothing was published).
-    pub published_at: Option<i64>,
-    /// The document was an HTML page, not a feed (a site's home page, perhaps: adding
-    /// it looks for the feeds it announces).
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub html_page: bool,
-}
-
-impl RefreshReport {
-    /// One line for a person (the admin page's notice after a refresh).
-    pub fn summary(&self) -> String {
-        match &self.error {
-            Some(e) => format!("Refresh: {} ({e})", self.outcome.as_str()),
-            None => format!(
-                "Refresh: {}, {} new entries.",
-                self.outcome.as_str(),
-                self.new_entries
-            ),
-        }
-    }
-
-    /// The feed was removed while this refresh ran: nothing is written.
-    pub fn removed() -> Self {
-        RefreshReport::skipped("the feed was removed while it refreshed")
-    }
-
-    fn skipped(why: &str) -> Self {
-        RefreshReport {
-            outcome: RefreshOutcome::Skipped,
-            error: Some(why.into()),
-            ..Default::default()
-        }
-    }
-
-    fn of(st: &FeedState, outcome: RefreshOutcome, error: Option<String>) -> Self {
-        RefreshReport {
-            outcome,
-            error,
-            next_fetch_at: st.status.is_scheduled().then_some(st.next_fetch_at),
-            status: st.status,
-            url: st.url.clone(),
-            ..Default::default()
-        }
-    }
-}
-
 /// A refresh whose writes the platform refused: nothing is lost (the state, the seen
 /// set and the feed's place stay as they were, so the same entries are found again),
 /// nothing is counted against the feed, and it tries again at `retry_at`.
 pub fn held(
-    st: &FeedState,
+    feed_state: &FeedState,
     trouble: super::state::PlatformTrouble,
     now: i64,
 ) -> (RefreshReport, i64) {
-    let at = trouble.retry_at(st.feed_id, now);
+    let at = trouble.retry_at(feed_state.feed_id, now);
     let msg = format!(
         "Orrery could not store this refresh ({}); it tries again later",
         trouble.describe()
     );
-    let mut report = RefreshReport::of(st, RefreshOutcome::RetryLater, Some(msg));
+    let mut report = RefreshReport::of(feed_state, RefreshOutcome::RetryLater, Some(msg));
     report.next_fetch_at = Some(at);
     (report, at)
 }
@@ -171,130 +51,25 @@ pub fn held(
 /// `forced` (a refresh by hand) also revives a paused or gone feed, never a held one
 /// (paused by hand: only a resume revives it).
 pub fn refresh_gate(
-    st: Option<FeedState>,
+    feed_state: Option<FeedState>,
     forced: bool,
     busy: bool,
 ) -> Result<FeedState, RefreshReport> {
-    match st {
+    match feed_state {
         _ if busy => Err(RefreshReport::skipped("a refresh is already running")),
         None => Err(RefreshReport::skipped("this feed is not initialised")),
-        Some(st) if st.status == FeedStatus::Held => Err(RefreshReport::of(
-            &st,
+        Some(feed_state) if feed_state.status == FeedStatus::Held => Err(RefreshReport::of(
+            &feed_state,
             RefreshOutcome::Skipped,
             Some("this feed is paused by hand; resume it to fetch it again".into()),
         )),
-        Some(st) if !forced && !st.status.is_scheduled() => {
-            Err(RefreshReport::of(&st, RefreshOutcome::Skipped, None))
-        }
-        Some(st) => Ok(st),
+        Some(feed_state) if !forced && !feed_state.status.is_scheduled() => Err(RefreshReport::of(
+            &feed_state,
+            RefreshOutcome::Skipped,
+            None,
+        )),
+        Some(feed_state) => Ok(feed_state),
     }
-}
-
-/// What the FeedObject remembers of an entry it has seen.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Seen {
-    pub fingerprint: String,
-    /// Stored in D1 (a write is an update).
-    pub stored: bool,
-    /// Waiting to be cleaned by a follow-up invocation (`fingerprint` is the waiting version's).
-    pub pending: bool,
-}
-
-/// The FeedObject's dedupe memory, looked up by identity (a seam: the edge decides
-/// how it is queried; a `HashMap` serves tests and the benchmark).
-pub trait SeenSet {
-    fn seen(&self, identity: &str) -> Option<Seen>;
-
-    /// Many at once (the edge answers in a few batched queries, not one per entry).
-    fn seen_many(&self, identities: &[&str]) -> HashMap<String, Seen> {
-        identities
-            .iter()
-            .filter_map(|id| Some((id.to_string(), self.seen(id)?)))
-            .collect()
-    }
-}
-
-impl SeenSet for HashMap<String, Seen> {
-    fn seen(&self, identity: &str) -> Option<Seen> {
-        self.get(identity).cloned()
-    }
-}
-
-/// A row of the seen table to write: `entry_id` `None` marks an archived identity.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SeenMark {
-    pub identity: String,
-    pub fingerprint: String,
-    pub entry_id: Option<i64>,
-}
-
-/// An entry whose cleaning is carried to a follow-up invocation, kept raw in the object's storage.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct PendingEntry {
-    /// Already stored in D1 (the write will be an update).
-    pub known: bool,
-    pub raw: RawEntry,
-}
-
-/// A permanent redirect the fetch followed, and which feed (if any) already has that URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Move {
-    pub url: String,
-    pub held_by: Option<i64>,
-}
-
-/// What a successful parse says about the feed itself.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FeedMeta {
-    pub title: String,
-    pub site_url: Option<String>,
-    pub description: Option<String>,
-    pub format: &'static str,
-}
-
-impl FeedMeta {
-    fn digest(&self) -> String {
-        feed::digest(&[
-            Some(self.title.as_bytes()),
-            self.site_url.as_deref().map(str::as_bytes),
-            self.description.as_deref().map(str::as_bytes),
-            Some(self.format.as_bytes()),
-        ])
-    }
-}
-
-/// The D1 `feeds` row to write (the FeedObject's state, mirrored for pages and cron).
-#[derive(Debug, Clone, PartialEq)]
-pub struct FeedRow {
-    pub feed_id: i64,
-    pub url: String,
-    pub status: FeedStatus,
-    pub failures: u32,
-    pub last_error: Option<String>,
-    pub last_fetch_at: i64,
-    /// Set when the fetch succeeded (200 or 304).
-    pub last_success_at: Option<i64>,
-    /// `None` when the feed no longer fetches on its own.
-    pub next_fetch_at: Option<i64>,
-    /// Cron's watchdog deadline (`None`: not scheduled).
-    pub overdue_at: Option<i64>,
-    /// Set when a body was parsed.
-    pub meta: Option<FeedMeta>,
-    /// Entries this write adds to D1 (not updates): the feed's count grows by this.
-    pub inserted: u32,
-    /// Entries were written: `last_changed_at` is now, and retention trims the feed.
-    pub changed: bool,
-}
-
-/// One entry to upsert into D1.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EntryWrite {
-    pub entry: Entry,
-    pub fingerprint: String,
-    /// Never later than now: a future date cannot pin an entry to the top.
-    pub published: i64,
-    /// Already stored in D1: an update.
-    pub known: bool,
 }
 
 /// Everything one invocation writes, in the order the edge applies it.
@@ -332,32 +107,10 @@ pub struct Plan {
     now: i64,
 }
 
-/// D1's answer for one upserted entry (`RETURNING id, first_seen, rev`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-pub struct StoredEntry {
-    pub id: i64,
-    pub first_seen: i64,
-    /// The revision an update was given (`None` for an entry stored for the first time).
-    #[serde(default)]
-    pub rev: Option<i64>,
-}
-
-/// What the D1 write turned the plan into.
-#[derive(Debug, Clone, Default)]
-pub struct Settled {
-    /// Seen rows for every entry D1 stored.
-    pub seen: Vec<SeenMark>,
-    /// Entries stored for the first time, in id order: these are published.
-    pub new_entries: Vec<EntryView>,
-    /// Stored entries rewritten (completed or edited), in revision order: published as
-    /// `update` frames so readers replace them in place.
-    pub updated: Vec<EntryView>,
-}
-
 /// Decides everything one refresh does, from what the fetch found, storing what
 /// retention would `keep`.
 pub fn plan(
-    st: &FeedState,
+    feed_state: &FeedState,
     fetched: FetchOutcome,
     moved: Option<Move>,
     seen: &impl SeenSet,
@@ -365,7 +118,7 @@ pub fn plan(
     cfg: &ScheduleConfig,
     keep: Keep,
 ) -> Plan {
-    let mut next = st.clone();
+    let mut next = feed_state.clone();
     next.parsing = None;
     next.parse_attempts = 0;
     if !matches!(fetched, FetchOutcome::Gone) {
@@ -375,7 +128,7 @@ pub fn plan(
         FetchOutcome::NotModified { cache_max_age_s } => {
             let warning = accept_move(&mut next, moved);
             succeed(&mut next, cache_max_age_s, now, cfg);
-            let mut p = Plan::bare(st, next, RefreshOutcome::NotModified, None, now);
+            let mut p = Plan::bare(feed_state, next, RefreshOutcome::NotModified, None, now);
             p.warning = warning;
             p.spare = feed::FULL_CONTENT_BUDGET_BYTES;
             p
@@ -388,28 +141,29 @@ pub fn plan(
             cache_max_age_s,
         } => {
             let digest = feed::digest(&[Some(&body)]);
-            if st.body_digest.as_deref() == Some(digest.as_str()) {
+            if feed_state.body_digest.as_deref() == Some(digest.as_str()) {
                 // The very same document as last time: nothing to parse or store.
                 let warning = accept_move(&mut next, moved);
                 (next.etag, next.last_modified) = (etag, last_modified);
                 succeed(&mut next, cache_max_age_s, now, cfg);
-                let mut p = Plan::bare(st, next, RefreshOutcome::Ok, None, now);
+                let mut p = Plan::bare(feed_state, next, RefreshOutcome::Ok, None, now);
                 p.warning = warning;
                 // Only hashed: what parsing it would have cost is left.
                 p.spare =
                     feed::FULL_CONTENT_BUDGET_BYTES.saturating_sub(body.len() / PARSE_COST_DIVISOR);
                 return p.finish(None);
             }
-            if st.parsing.as_deref() == Some(digest.as_str()) && st.parse_attempts >= PARSE_ATTEMPTS
+            if feed_state.parsing.as_deref() == Some(digest.as_str())
+                && feed_state.parse_attempts >= PARSE_ATTEMPTS
             {
                 // Invocations died reading this very document: fail it, do not die again.
-                next.parsing = st.parsing.clone();
-                next.parse_attempts = st.parse_attempts;
+                next.parsing = feed_state.parsing.clone();
+                next.parse_attempts = feed_state.parse_attempts;
                 let why =
                     "the last attempt to read this document did not finish: it is too big or \
                            too complex to read within one invocation's limits; Orrery tries again \
                            when the document changes";
-                return fail(st, next, why.into(), now, cfg).finish(None);
+                return fail(feed_state, next, why.into(), now, cfg).finish(None);
             }
             match feed::parse(&body, &final_url) {
                 Ok(doc) => {
@@ -419,7 +173,7 @@ pub fn plan(
                     next.ttl_minutes = doc.ttl_minutes;
                     let budget = feed::FULL_CONTENT_BUDGET_BYTES
                         .saturating_sub(body.len() / PARSE_COST_DIVISOR);
-                    let mut p = ingest(st, next, &doc, seen, budget, now, keep);
+                    let mut p = ingest(feed_state, next, &doc, seen, budget, now, keep);
                     succeed(&mut p.state, cache_max_age_s, now, cfg);
                     p.warning = warning;
                     p.doc_links = Some(DocLinks {
@@ -435,7 +189,7 @@ pub fn plan(
                     return p.finish(Some(meta));
                 }
                 Err(e) => {
-                    let mut p = fail(st, next, e.to_string(), now, cfg);
+                    let mut p = fail(feed_state, next, e.to_string(), now, cfg);
                     p.report.html_page = e == feed::ParseError::Html;
                     p
                 }
@@ -448,7 +202,7 @@ pub fn plan(
             // Waiting as told is not a failure: status and failures stay as they are.
             next.next_fetch_at = schedule::next_fetch_after_retry_later(now, cfg, retry_after_ms);
             let msg = format!("the server asked us to come back later (HTTP {status})");
-            Plan::bare(st, next, RefreshOutcome::RetryLater, Some(msg), now)
+            Plan::bare(feed_state, next, RefreshOutcome::RetryLater, Some(msg), now)
         }
         FetchOutcome::Gone => {
             next.gone_strikes = next.gone_strikes.saturating_add(1);
@@ -457,15 +211,15 @@ pub fn plan(
                     "the server says this feed is gone (HTTP 410, {} of {GONE_AFTER} before Orrery stops asking)",
                     next.gone_strikes
                 );
-                return fail(st, next, msg, now, cfg).finish(None);
+                return fail(feed_state, next, msg, now, cfg).finish(None);
             }
             next.status = FeedStatus::Gone;
             let msg = format!(
                 "the publisher removed this feed (HTTP 410 Gone, {GONE_AFTER} times in a row)"
             );
-            Plan::bare(st, next, RefreshOutcome::Gone, Some(msg), now)
+            Plan::bare(feed_state, next, RefreshOutcome::Gone, Some(msg), now)
         }
-        FetchOutcome::Failed(reason) => fail(st, next, reason, now, cfg),
+        FetchOutcome::Failed(reason) => fail(feed_state, next, reason, now, cfg),
     };
     p.finish(None)
 }
@@ -491,7 +245,7 @@ pub const PARSE_MARK_MIN_BYTES: usize = 256 * 1024;
 /// The state to save before this fetch's document is parsed (`None`: no parse ahead):
 /// if invocations die while parsing, a later one finds the mark and, after
 /// [`PARSE_ATTEMPTS`], fails that document with a reason instead of dying on it again.
-pub fn parse_mark(st: &FeedState, fetched: &FetchOutcome) -> Option<FeedState> {
+pub fn parse_mark(feed_state: &FeedState, fetched: &FetchOutcome) -> Option<FeedState> {
     let FetchOutcome::Fetched { body, .. } = fetched else {
         return None;
     };
@@ -499,71 +253,95 @@ pub fn parse_mark(st: &FeedState, fetched: &FetchOutcome) -> Option<FeedState> {
         return None;
     }
     let digest = feed::digest(&[Some(body)]);
-    let attempts = if st.parsing.as_deref() == Some(digest.as_str()) {
-        st.parse_attempts.saturating_add(1)
+    let attempts = if feed_state.parsing.as_deref() == Some(digest.as_str()) {
+        feed_state.parse_attempts.saturating_add(1)
     } else {
         1
     };
-    (st.body_digest.as_deref() != Some(digest.as_str())).then(|| FeedState {
+    (feed_state.body_digest.as_deref() != Some(digest.as_str())).then(|| FeedState {
         parsing: Some(digest),
         parse_attempts: attempts,
-        ..st.clone()
+        ..feed_state.clone()
     })
 }
 
 /// A follow-up invocation: cleans carried-over entries (`loaded`, newest first) within
 /// the budget; `more_waiting` says storage holds more than was loaded.
-pub fn follow_up(st: &FeedState, loaded: Vec<PendingEntry>, more_waiting: bool, now: i64) -> Plan {
-    let mut p = Plan::bare(st, st.clone(), RefreshOutcome::Ok, None, now);
-    p.report.error = st.row.as_ref().and_then(|r| r.last_error.clone());
+pub fn follow_up(
+    feed_state: &FeedState,
+    loaded: Vec<PendingEntry>,
+    more_waiting: bool,
+    now: i64,
+) -> Plan {
+    let mut p = Plan::bare(
+        feed_state,
+        feed_state.clone(),
+        RefreshOutcome::Ok,
+        None,
+        now,
+    );
+    p.report.error = feed_state.row.as_ref().and_then(|r| r.last_error.clone());
     p.complete(loaded, more_waiting, feed::FULL_CONTENT_BUDGET_BYTES);
     p.finish(None)
 }
 
 /// A permanent redirect moves the feed, unless another subscription already has that
 /// URL (D1's UNIQUE url would refuse it; the feed keeps working where it was).
-fn accept_move(st: &mut FeedState, moved: Option<Move>) -> Option<String> {
+fn accept_move(feed_state: &mut FeedState, moved: Option<Move>) -> Option<String> {
     let m = moved?;
     match m.held_by {
-        Some(other) if other != st.feed_id => Some(format!(
+        Some(other) if other != feed_state.feed_id => Some(format!(
             "feed {} moved to {}, which feed {other} already has; staying at {}",
-            st.feed_id, m.url, st.url
+            feed_state.feed_id, m.url, feed_state.url
         )),
         _ => {
-            st.url = m.url;
+            feed_state.url = m.url;
             None
         }
     }
 }
 
 /// A successful fetch: healthy again, next fetch from the hints and publishing history.
-fn succeed(st: &mut FeedState, cache_max_age_s: Option<i64>, now: i64, cfg: &ScheduleConfig) {
-    st.failures = 0;
-    st.status = FeedStatus::Active;
+fn succeed(
+    feed_state: &mut FeedState,
+    cache_max_age_s: Option<i64>,
+    now: i64,
+    cfg: &ScheduleConfig,
+) {
+    feed_state.failures = 0;
+    feed_state.status = FeedStatus::Active;
     let hints = FetchHints {
-        ttl_minutes: st.ttl_minutes,
+        ttl_minutes: feed_state.ttl_minutes,
         cache_max_age_s,
-        recent_entry_times: st.recent_times.clone(),
+        recent_entry_times: feed_state.recent_times.clone(),
     };
-    st.next_fetch_at = schedule::next_fetch_after_success(now, cfg, &hints, st.seed(now));
-    if st.push_live(now) {
+    feed_state.next_fetch_at =
+        schedule::next_fetch_after_success(now, cfg, &hints, feed_state.seed(now));
+    if feed_state.push_live(now) {
         // A hub pushes this feed: polling is only a safety net for pushes it loses.
         let slow = now + subscriber::SAFETY_POLL_MS.min(cfg.max_interval_ms);
-        st.next_fetch_at = st.next_fetch_at.max(slow);
+        feed_state.next_fetch_at = feed_state.next_fetch_at.max(slow);
     }
 }
 
 fn fail(
     before: &FeedState,
-    mut st: FeedState,
+    mut feed_state: FeedState,
     reason: String,
     now: i64,
     cfg: &ScheduleConfig,
 ) -> Plan {
-    st.failures = st.failures.saturating_add(1);
-    st.status = FeedStatus::after_failures(st.failures);
-    st.next_fetch_at = schedule::next_fetch_after_failure(now, cfg, st.failures, st.seed(now));
-    Plan::bare(before, st, RefreshOutcome::Failed, Some(reason), now)
+    feed_state.failures = feed_state.failures.saturating_add(1);
+    feed_state.status = FeedStatus::after_failures(feed_state.failures);
+    feed_state.next_fetch_at =
+        schedule::next_fetch_after_failure(now, cfg, feed_state.failures, feed_state.seed(now));
+    Plan::bare(
+        before,
+        feed_state,
+        RefreshOutcome::Failed,
+        Some(reason),
+        now,
+    )
 }
 
 /// The entries of the document that need work, with what was known of each: never
@@ -730,9 +508,9 @@ fn ingest(
 }
 
 /// Whether the seen table must shrink after this document, and what it must keep.
-fn seen_prune(st: &FeedState, doc: &FeedDoc) -> Option<SeenPrune> {
-    (st.seen_rows > SEEN_PRUNE_ABOVE).then(|| SeenPrune {
-        excess: (st.seen_rows - SEEN_KEEP).min(SEEN_PRUNE_MAX),
+fn seen_prune(feed_state: &FeedState, doc: &FeedDoc) -> Option<SeenPrune> {
+    (feed_state.seen_rows > SEEN_PRUNE_ABOVE).then(|| SeenPrune {
+        excess: (feed_state.seen_rows - SEEN_KEEP).min(SEEN_PRUNE_MAX),
         keep: doc
             .entries
             .iter()
@@ -743,15 +521,15 @@ fn seen_prune(st: &FeedState, doc: &FeedDoc) -> Option<SeenPrune> {
 }
 
 /// The name live entries are shown under: the member's name, else [`feed_title`].
-fn member_title(st: &FeedState, doc_title: &str) -> String {
-    match st
+fn member_title(feed_state: &FeedState, doc_title: &str) -> String {
+    match feed_state
         .settings
         .display_name
         .as_deref()
         .filter(|n| !n.trim().is_empty())
     {
         Some(name) => name.to_string(),
-        None => feed_title(doc_title, &st.url),
+        None => feed_title(doc_title, &feed_state.url),
     }
 }
 
@@ -764,191 +542,4 @@ pub fn feed_title(title: &str, url: &str) -> String {
     }
 }
 
-impl Plan {
-    /// A plan that writes no entries: the next state and the report.
-    fn bare(
-        before: &FeedState,
-        st: FeedState,
-        outcome: RefreshOutcome,
-        error: Option<String>,
-        now: i64,
-    ) -> Plan {
-        Plan {
-            report: RefreshReport::of(&st, outcome, error),
-            feed_title: member_title(&st, ""),
-            feed_face: st.settings.face_url.clone(),
-            state: st,
-            feed_row: None,
-            entries: Vec::new(),
-            archived: Vec::new(),
-            carried: Vec::new(),
-            finished: Vec::new(),
-            prune: None,
-            warning: None,
-            doc_links: None,
-            spare: 0,
-            before: before.clone(),
-            now,
-        }
-    }
-
-    /// Decides whether D1's feed row must be written: when entries were written or
-    /// what it shows (status, error, URL, metadata, watchdog deadline) changed.
-    fn finish(mut self, meta: Option<FeedMeta>) -> Plan {
-        let st = &self.state;
-        self.report.status = st.status;
-        self.report.url = st.url.clone();
-        self.report.next_fetch_at = st.status.is_scheduled().then_some(st.next_fetch_at);
-        let old = self.before.row.as_ref();
-        let digest = RowDigest {
-            url: st.url.clone(),
-            status: st.status,
-            failures: st.failures,
-            last_error: self.report.error.clone(),
-            meta: meta
-                .as_ref()
-                .map(FeedMeta::digest)
-                .or_else(|| old.and_then(|r| r.meta.clone())),
-            overdue_at: st
-                .status
-                .is_scheduled()
-                .then(|| overdue_deadline(old.and_then(|r| r.overdue_at), st.next_fetch_at)),
-        };
-        let changed = !self.entries.is_empty();
-        if changed || old != Some(&digest) {
-            self.feed_row = Some(FeedRow {
-                feed_id: st.feed_id,
-                url: st.url.clone(),
-                status: st.status,
-                failures: st.failures,
-                last_error: digest.last_error.clone(),
-                last_fetch_at: self.now,
-                last_success_at: self.report.outcome.succeeded().then_some(self.now),
-                next_fetch_at: st.status.is_scheduled().then_some(st.next_fetch_at),
-                overdue_at: digest.overdue_at,
-                meta: meta.filter(|m| old.and_then(|r| r.meta.as_ref()) != Some(&m.digest())),
-                inserted: self.entries.iter().filter(|w| !w.known).count() as u32,
-                changed,
-            });
-        }
-        self.state.row = Some(digest);
-        self
-    }
-
-    /// This refresh found the feed unchanged while carried work waits: the edge loads
-    /// the waiting entries ([`follow_up_take`]) and hands them to [`Plan::with_carried`].
-    pub fn room_for_carried(&self) -> bool {
-        self.spare > 0 && self.state.work_pending && self.entries.is_empty()
-    }
-
-    /// Spends an unchanged refresh's unspent budget on carried work (`loaded`, newest
-    /// first; `more_waiting`: storage holds more), as a follow-up would: so carried work
-    /// moves on in every invocation that has the room, however often refreshes come
-    /// (a short interval, pushes, "Retry now"), not only in follow-up alarms they may
-    /// keep pushing back.
-    pub fn with_carried(mut self, loaded: Vec<PendingEntry>, more_waiting: bool) -> Plan {
-        if !self.room_for_carried() {
-            return self;
-        }
-        let budget = std::mem::take(&mut self.spare);
-        self.complete(loaded, more_waiting, budget);
-        self.finish(None)
-    }
-
-    /// Cleans what of the carried-over entries (`loaded`, newest first) fits `budget`
-    /// (the first always), as updates of their stored briefs.
-    fn complete(&mut self, loaded: Vec<PendingEntry>, more_waiting: bool, budget: usize) {
-        let raws: Vec<&RawEntry> = loaded.iter().map(|p| &p.raw).collect();
-        let n = if raws.is_empty() {
-            0
-        } else {
-            feed::within_budget(&raws, budget)
-        };
-        let now = self.now;
-        self.finished = loaded[..n].iter().map(|e| e.raw.identity.clone()).collect();
-        self.entries = loaded[..n]
-            .iter()
-            .rev()
-            .map(|e| write(&e.raw, e.known, now))
-            .collect();
-        self.state.work_pending = n < loaded.len() || more_waiting;
-        self.state.recent_times = recent_times(
-            &self.state.recent_times,
-            self.entries.iter().map(|w| w.published),
-            RECENT_TIMES,
-        );
-    }
-
-    /// The state this plan started from.
-    pub fn before(&self) -> &FeedState {
-        &self.before
-    }
-
-    /// Storage must be written: the state changed in more than its next fetch time, or
-    /// that moved while the alarm is set for something else (carried work, a publish),
-    /// which then cannot hold the schedule for it.
-    pub fn state_changed(&self) -> bool {
-        !self.state.same_apart_from_schedule(&self.before)
-            || (self.state.next_fetch_at != self.before.next_fetch_at
-                && !self.state.alarm_is_the_fetch(self.now))
-    }
-
-    /// Takes D1's answer for each of [`Plan::entries`] (in order; `None` where it returned
-    /// no row, i.e. an update of a pruned entry): counts new and updated entries, the seen
-    /// rows to write, and what to publish.
-    /// With new entries the state records them as pushed and a publish as pending
-    /// (durable before the Room is nudged, so a crash mid-publish is retried by alarm).
-    pub fn settle(&mut self, stored: &[Option<StoredEntry>]) -> Settled {
-        let mut out = Settled::default();
-        for (w, row) in self.entries.iter().zip(stored) {
-            let Some(row) = row else {
-                // An update of an entry retention has pruned: it stays gone, archived.
-                if w.known {
-                    out.seen.push(SeenMark {
-                        identity: w.entry.identity.clone(),
-                        fingerprint: w.fingerprint.clone(),
-                        entry_id: None,
-                    });
-                }
-                continue;
-            };
-            out.seen.push(SeenMark {
-                identity: w.entry.identity.clone(),
-                fingerprint: w.fingerprint.clone(),
-                entry_id: Some(row.id),
-            });
-            let view = EntryView {
-                id: row.id,
-                feed_id: self.state.feed_id,
-                feed_title: self.feed_title.clone(),
-                feed_face: self.feed_face.clone(),
-                title: w.entry.title.clone(),
-                url: w.entry.url.clone(),
-                author: w.entry.author.clone(),
-                published: w.published,
-                summary: w.entry.summary.clone(),
-                content_html: w.entry.content_html.clone(),
-                whole: w.entry.whole,
-                rev: row.rev,
-            };
-            if row.first_seen == self.now {
-                out.new_entries.push(view);
-            } else {
-                self.report.updated_entries += 1;
-                out.updated.push(view);
-            }
-        }
-        out.new_entries.sort_by_key(|v| v.id);
-        out.updated.sort_by_key(|v| v.rev);
-        self.report.new_entries = out.new_entries.len() as u32;
-        if let Some(last) = out.new_entries.last() {
-            self.state.pushed_upto = self.state.pushed_upto.max(last.id);
-            self.state.publish_pending = true;
-        }
-        if let Some(rev) = out.updated.iter().filter_map(|v| v.rev).max() {
-            self.state.revised_upto = self.state.revised_upto.max(rev);
-            self.state.publish_pending = true;
-        }
-        out
-    }
-}
+mod settle;

@@ -270,13 +270,14 @@ pub struct AlarmPlan {
     pub websub: bool,
 }
 
-pub fn on_alarm(st: &FeedState, now: i64) -> AlarmPlan {
-    let refresh = st.status.is_scheduled() && st.next_fetch_at <= now + ALARM_SLACK_MS;
+pub fn on_alarm(feed_state: &FeedState, now: i64) -> AlarmPlan {
+    let refresh =
+        feed_state.status.is_scheduled() && feed_state.next_fetch_at <= now + ALARM_SLACK_MS;
     AlarmPlan {
-        retry_publish: st.publish_pending,
+        retry_publish: feed_state.publish_pending,
         refresh,
-        follow_up: !refresh && st.work_pending,
-        websub: st
+        follow_up: !refresh && feed_state.work_pending,
+        websub: feed_state
             .websub_due_at()
             .is_some_and(|at| at <= now + ALARM_SLACK_MS),
     }
@@ -292,18 +293,18 @@ pub struct Watch {
 }
 
 /// Re-arms a missing or stuck alarm and renews the D1 deadline, recording it in the state.
-pub fn watchdog(st: &mut FeedState, alarm: Option<i64>, now: i64) -> Watch {
-    if !st.status.is_scheduled() {
+pub fn watchdog(feed_state: &mut FeedState, alarm: Option<i64>, now: i64) -> Watch {
+    if !feed_state.status.is_scheduled() {
         return Watch {
             rearm: None,
             overdue_at: None,
         };
     }
     let stuck = alarm.is_none_or(|a| a < now - WATCHDOG_GRACE_MS);
-    let rearm = stuck.then(|| st.next_fetch_at.max(now));
-    let next = rearm.or(alarm).unwrap_or(now).max(st.next_fetch_at);
+    let rearm = stuck.then(|| feed_state.next_fetch_at.max(now));
+    let next = rearm.or(alarm).unwrap_or(now).max(feed_state.next_fetch_at);
     let overdue_at = Some(overdue_deadline(None, next));
-    if let Some(row) = st.row.as_mut() {
+    if let Some(row) = feed_state.row.as_mut() {
         row.overdue_at = overdue_at;
     }
     Watch { rearm, overdue_at }
