@@ -68,10 +68,7 @@ impl FeedObject {
         storage::save_some(&self.state, ingest::parse_mark(&st, &fetch.outcome)).await?;
         let sched = env::schedule_config(&self.env);
         let mut plan = ingest::plan(&st, fetch.outcome, moved, &seen, now, &sched, cfg.keep(now));
-        if plan.room_for_carried() {
-            let (loaded, more) = storage::pending(&self.state)?;
-            plan = plan.with_carried(loaded, more);
-        }
+        plan = plan.with_carried(|| storage::pending(&self.state))?;
         let due = feed_websub::rediscover(&self.env, &mut plan, found, now);
         let report = self.apply(plan, &db, now).await?;
         if due {
