@@ -78,24 +78,29 @@ impl Plan {
         self
     }
 
-    /// This refresh found the feed unchanged while carried work waits: the edge loads
-    /// the waiting entries ([`follow_up_take`]) and hands them to [`Plan::with_carried`].
+    /// This refresh found the feed unchanged while carried work waits: it has room to
+    /// move that work on ([`Plan::with_carried`]).
     pub fn room_for_carried(&self) -> bool {
         self.spare > 0 && self.state.work_pending && self.entries.is_empty()
     }
 
-    /// Spends an unchanged refresh's unspent budget on carried work (`loaded`, newest
-    /// first; `more_waiting`: storage holds more), as a follow-up would: so carried work
-    /// moves on in every invocation that has the room, however often refreshes come
-    /// (a short interval, pushes, "Retry now"), not only in follow-up alarms they may
-    /// keep pushing back.
-    pub fn with_carried(mut self, loaded: Vec<PendingEntry>, more_waiting: bool) -> Plan {
+    /// Spends an unchanged refresh's unspent budget on carried work, as a follow-up
+    /// would: so carried work moves on in every invocation that has the room, however
+    /// often refreshes come (a short interval, pushes, "Retry now"), not only in
+    /// follow-up alarms they may keep pushing back. `waiting` reads the waiting entries
+    /// (newest first, what [`follow_up_take`] allows, and whether more wait); it is
+    /// called only when there is room.
+    pub fn with_carried<E>(
+        mut self,
+        waiting: impl FnOnce() -> Result<(Vec<PendingEntry>, bool), E>,
+    ) -> Result<Plan, E> {
         if !self.room_for_carried() {
-            return self;
+            return Ok(self);
         }
+        let (loaded, more_waiting) = waiting()?;
         let budget = std::mem::take(&mut self.spare);
         self.complete(loaded, more_waiting, budget);
-        self.finish(None)
+        Ok(self.finish(None))
     }
 
     /// Cleans what of the carried-over entries (`loaded`, newest first) fits `budget`

@@ -85,10 +85,7 @@ impl FeedObject {
             &sched,
             cfg.keep(now),
         );
-        if plan.room_for_carried() {
-            let (loaded, more) = storage::pending(&self.state)?;
-            plan = plan.with_carried(loaded, more);
-        }
+        plan = plan.with_carried(|| storage::pending(&self.state))?;
         let due = websub::rediscover(&self.env, &mut plan, found, now);
         let report = self.apply(plan, &db, now).await?;
         if due {
