@@ -60,6 +60,9 @@ test("a form without the CSRF token, or from another site, changes nothing", asy
   assert.equal(noToken.status, 403);
   const crossSite = await post("/admin/feeds", { url: f.url("/beta.atom"), csrf }, { cookie, origin: "https://evil.example" });
   assert.equal(crossSite.status, 403);
+  // A sandboxed frame or a data: page posts with `Origin: null`: refused as cross-site.
+  const opaque = await post("/admin/feeds", { url: f.url("/beta.atom"), csrf }, { cookie, origin: "null" });
+  assert.equal(opaque.status, 403);
   const noSession = await post("/admin/feeds", { url: f.url("/beta.atom"), csrf });
   assert.equal(noSession.status, 401);
   const forged = await post("/admin/feeds", { url: f.url("/beta.atom"), csrf }, { cookie: cookie.replace(/.$/, (c) => (c === "0" ? "1" : "0")) });

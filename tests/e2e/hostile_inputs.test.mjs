@@ -97,9 +97,11 @@ test("the test token (16 characters) works on loopback only: elsewhere writes ar
   const away = await requestWithHost("planet.example.com", "POST", "/api/feeds/999999/refresh", { headers: auth });
   assert.equal(away.status, 403, away.text);
   assert.match(JSON.parse(away.text).error.message, /fewer than 32/);
+  assert.doesNotMatch(away.text, /16/, "the token's length is never shown");
   const admin = await requestWithHost("planet.example.com", "GET", "/admin");
   assert.equal(admin.status, 403);
   assert.match(admin.text, /fewer than 32/);
+  assert.doesNotMatch(admin.text, /\b16 characters/, "the token's length is never shown");
   const login = await requestWithHost("planet.example.com", "POST", "/admin/login", {
     headers: { "content-type": "application/x-www-form-urlencoded", "CF-Connecting-IP": "203.0.113.31" },
     body: `token=${ADMIN_TOKEN}`,
