@@ -355,6 +355,17 @@ impl Route {
         }
     }
 
+    /// The feed a write names (admin or API), whose own pages it may change.
+    pub fn written_feed(self) -> Option<i64> {
+        use Route::*;
+        match self {
+            AdminRefreshFeed(id) | AdminDeleteFeed(id) | AdminEditFeed(id) | AdminHoldFeed(id)
+            | AdminResumeFeed(id) | ApiFeedDelete(id) | ApiFeedRefresh(id) | ApiFeedUpdate(id)
+            | ApiFeedHold(id) | ApiFeedResume(id) => Some(id),
+            _ => None,
+        }
+    }
+
     /// The one path a cacheable route is kept under (`/health` is `/healthz`'s, a trailing
     /// slash or a leading zero in an id is the same page).
     fn canonical_path(self) -> Option<String> {

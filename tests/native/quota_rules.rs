@@ -127,6 +127,9 @@ fn writes_forget_the_pages_they_change() {
     assert!(!pages_a_write_changes(None)
         .iter()
         .any(|k| k.starts_with("/feeds/")));
+    assert_eq!(route("POST", "/admin/feeds/4/edit").written_feed(), Some(4));
+    assert_eq!(route("PATCH", "/api/feeds/4").written_feed(), Some(4));
+    assert_eq!(route("POST", "/api/feeds").written_feed(), None);
 }
 
 /// Every route the router can produce, with an id where it takes one.

@@ -8,9 +8,9 @@ mod partials;
 pub use layout::{layout, layout_with, Page};
 pub use membership::membership_section;
 pub use pages::{
-    admin_audit_page, admin_login_page, admin_page, entry_page, error_page, feed_page, feeds_page,
-    home_page, home_page_with_members, search_page, sidebar, titles_page, HomePage, SearchHit,
-    SearchPage,
+    admin_audit_page, admin_login_page, admin_page, entry_page, error_page, error_page_linking,
+    feed_page, feeds_page, home_page, home_page_with_members, search_page, sidebar, titles_page,
+    HomePage, SearchHit, SearchPage,
 };
 pub use partials::{by_day, day_key, entry_article, entry_whole, face, RIVER_WHOLE_BYTES};
 

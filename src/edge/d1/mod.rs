@@ -19,6 +19,11 @@ use crate::edge::meter;
 
 pub type StoreResult<T> = worker::Result<T>;
 
+mod cursors;
+pub use cursors::{
+    entry_position, feed_position, feeds_page, feeds_page_detailed, RiverCursor, FEED_NAME_KEY,
+};
+
 /// Rows of one statement.
 async fn rows<T: DeserializeOwned>(what: &str, stmt: D1PreparedStatement) -> StoreResult<Vec<T>> {
     let result = stmt.all().await?;
@@ -100,18 +105,19 @@ const ENTRY_COLS: &str =
      e.published_at, e.first_seen, e.summary, e.content_html, e.whole, e.rev \
      FROM entries e JOIN feeds f ON f.id = e.feed_id";
 
-/// Feed counts by status and entry counts for `/healthz`: reads the feed rows only
-/// (entry counts are kept per feed) and the newest entry id by its primary key.
+/// Feed counts by status and entry counts for `/healthz` and `/feeds`: read from the tally
+/// the feeds' triggers keep (a row per status, migrations/0010), not from every feed row,
+/// and the newest entry id by its primary key.
 pub async fn counts(db: &D1Database) -> StoreResult<Counts> {
     let stmt = db.prepare(
-        "SELECT COUNT(*) AS feeds, \
-                COALESCE(SUM(status = 'failing'), 0) AS failing, \
-                COALESCE(SUM(status = 'paused'), 0) AS paused, \
-                COALESCE(SUM(status = 'gone'), 0) AS gone, \
-                COALESCE(SUM(status = 'held'), 0) AS held, \
-                COALESCE(SUM(entry_count), 0) AS entries, \
+        "SELECT COALESCE(SUM(feeds), 0) AS feeds, \
+                COALESCE(SUM(CASE status WHEN 'failing' THEN feeds END), 0) AS failing, \
+                COALESCE(SUM(CASE status WHEN 'paused' THEN feeds END), 0) AS paused, \
+                COALESCE(SUM(CASE status WHEN 'gone' THEN feeds END), 0) AS gone, \
+                COALESCE(SUM(CASE status WHEN 'held' THEN feeds END), 0) AS held, \
+                COALESCE(SUM(entries), 0) AS entries, \
                 (SELECT COALESCE(MAX(id), 0) FROM entries) AS latest \
-         FROM feeds",
+         FROM feed_tally",
     );
     Ok(first("counts", stmt).await?.unwrap_or_default())
 }
@@ -132,39 +138,32 @@ async fn entry_views(what: &str, stmt: D1PreparedStatement) -> StoreResult<Vec<E
     Ok(rows.into_iter().map(EntryView::from).collect())
 }
 
-/// The river: newest published first; `before` is an entry id (the page cursor).
-/// A feed's river reads its own index range, never the whole table.
+/// The river: newest published first; `before` is where the page starts (the position of
+/// the `?before=` entry, looked up first: [`entry_position`]), bound as plain values so
+/// the index ranges over them. A feed's river reads its own index range.
 pub async fn entries_river(
     db: &D1Database,
     feed: Option<i64>,
-    before: Option<i64>,
+    before: Option<RiverCursor>,
     limit: u32,
 ) -> StoreResult<Vec<EntryView>> {
     // Sort key: published_at (never later than first_seen, see the ingest), ties by id.
-    let cursor = "(?2 IS NULL OR (e.published_at, e.id) < \
-                  (SELECT published_at, id FROM entries WHERE id = ?2))";
-    let stmt = match feed {
-        Some(feed) => query!(
-            db,
-            &format!(
-                "SELECT {ENTRY_COLS} WHERE e.feed_id = ?1 AND {cursor} \
-                 ORDER BY e.published_at DESC, e.id DESC LIMIT ?3"
-            ),
-            feed,
-            before,
-            limit
-        )?,
-        None => query!(
-            db,
-            &format!(
-                "SELECT {ENTRY_COLS} WHERE ?1 IS NULL AND {cursor} \
-                 ORDER BY e.published_at DESC, e.id DESC LIMIT ?3"
-            ),
-            None::<i64>,
-            before,
-            limit
-        )?,
+    let feed_clause = if feed.is_some() {
+        "e.feed_id = ?1"
+    } else {
+        "?1 IS NULL"
     };
+    let (published, id) = before.map_or((None, None), |c| (c.published_at, Some(c.id)));
+    let cursor = if before.is_some() {
+        "(e.published_at, e.id) < (?2, ?3)"
+    } else {
+        "?2 IS NULL AND ?3 IS NULL"
+    };
+    let sql = format!(
+        "SELECT {ENTRY_COLS} WHERE {feed_clause} AND {cursor} \
+         ORDER BY e.published_at DESC, e.id DESC LIMIT ?4"
+    );
+    let stmt = query!(db, &sql, feed, published, id, limit)?;
     entry_views("entries_river", stmt).await
 }
 
