@@ -64,22 +64,25 @@ pub enum Route {
 }
 
 impl Route {
-    /// Uncached routes anyone can hit: each request costs D1 reads or a Durable Object
-    /// request, so they are rate-limited per client (no anonymous visitor can spend the
-    /// planet's daily quota). Cached pages, admin (own auth) and assets are not.
+    /// Routes anyone can hit whose cache miss costs D1 reads or a Durable Object request:
+    /// each miss spends the client's budget by the route's [`Route::weight`] (no anonymous
+    /// visitor can spend the planet's daily quota, cache-busting or not). A cache hit spends
+    /// nothing; admin (own auth, `LOGIN_LIMIT`), hub callbacks (`PUSH_LIMIT`), redirects and
+    /// assets are not counted here.
     pub fn is_rate_limited(self) -> bool {
-        matches!(
-            self,
-            Route::Search
-                | Route::Entry(_)
-                | Route::ApiEntries
-                | Route::ApiFeeds
-                | Route::ApiFeed(_)
-                | Route::Healthz
-                | Route::Ws
-                | Route::FeedWs(_)
-                | Route::WebSubHub
-        )
+        self.is_shared_page()
+            || matches!(
+                self,
+                Route::Search
+                    | Route::Entry(_)
+                    | Route::ApiEntries
+                    | Route::ApiFeeds
+                    | Route::ApiFeed(_)
+                    | Route::Healthz
+                    | Route::Ws
+                    | Route::FeedWs(_)
+                    | Route::WebSubHub
+            )
     }
 
     /// Pages every reader sees alike: the edge may cache them.
@@ -216,18 +219,22 @@ pub fn route(method: &str, path: &str) -> Route {
     }
 }
 
-/// Who a client is for rate limits: its address, an IPv6 address as its /64 (one
-/// subscriber's block), anything unreadable as one shared "unknown" client.
+/// Who a client is for rate limits: its address, an IPv6 address as its /48 (a site's
+/// block: a free tunnel hands anyone 65,536 /64s of one /48), an IPv4-mapped IPv6 address
+/// as the IPv4 one, anything unreadable as one shared "unknown" client.
 pub fn client_key(ip: Option<&str>) -> String {
     match ip
         .map(str::trim)
         .and_then(|s| s.parse::<std::net::IpAddr>().ok())
     {
         Some(std::net::IpAddr::V4(v4)) => v4.to_string(),
-        Some(std::net::IpAddr::V6(v6)) => {
-            let s = v6.segments();
-            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
-        }
+        Some(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}::/48", s[0], s[1], s[2])
+            }
+        },
         None => "unknown".into(),
     }
 }
@@ -264,6 +271,13 @@ pub fn none_match(header: Option<&str>, tag: &str) -> bool {
     header.trim() == "*" || header.split(',').any(|t| bare(t) == bare(tag))
 }
 
+mod cost;
+
+pub use cost::{
+    cache_key, pages_a_write_changes, Cost, FEEDS_PAGE, ROWS_PER_UNIT, SYNDICATED_ENTRIES,
+    TITLES_ENTRIES,
+};
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -287,7 +301,7 @@ mod tests {
     }
 
     #[test]
-    fn uncached_public_routes_are_rate_limited_and_cached_ones_are_not() {
+    fn public_reads_are_counted_on_a_miss_and_admin_is_not() {
         for r in [
             Route::Search,
             Route::ApiEntries,
@@ -297,27 +311,34 @@ mod tests {
         ] {
             assert!(r.is_rate_limited(), "{r:?}");
         }
+        // Cached pages are counted on a miss (a hit spends nothing); admin and writes never.
+        for r in [Route::Home, Route::Feeds, Route::AtomOut] {
+            assert!(r.is_rate_limited(), "{r:?}");
+        }
         for r in [
-            Route::Home,
-            Route::Feeds,
-            Route::AtomOut,
             Route::Admin,
             Route::ApiFeedCreate,
+            Route::Moved("/"),
+            Route::NotFound,
         ] {
             assert!(!r.is_rate_limited(), "{r:?}");
         }
     }
 
     #[test]
-    fn clients_are_keyed_by_address_and_ipv6_by_its_64() {
+    fn clients_are_keyed_by_address_and_ipv6_by_its_48() {
         assert_eq!(client_key(Some("203.0.113.9")), "203.0.113.9");
         assert_eq!(
             client_key(Some("2001:db8:1:2:aaaa::1")),
             client_key(Some("2001:db8:1:2:bbbb::2"))
         );
-        assert_ne!(
+        assert_eq!(
             client_key(Some("2001:db8:1:2::1")),
             client_key(Some("2001:db8:1:3::1"))
+        );
+        assert_ne!(
+            client_key(Some("2001:db8:1::1")),
+            client_key(Some("2001:db8:2::1"))
         );
         assert_eq!(client_key(None), "unknown");
         assert_eq!(client_key(Some("not an ip")), "unknown");

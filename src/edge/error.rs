@@ -23,6 +23,10 @@ pub enum AppError {
     TooLarge,
     #[error("too many requests from your address: {0}; try again in a minute")]
     TooManyRequests(String),
+    /// A binding the request needs does not work (the rate limiter): refused, not served
+    /// without it.
+    #[error("{0}")]
+    Unavailable(String),
     /// The detail is logged, never shown.
     #[error("internal error")]
     Internal(String),
@@ -55,6 +59,7 @@ impl AppError {
             AppError::TooManyRequests(_) => 429,
             AppError::Unprocessable(_) => 422,
             AppError::Internal(_) => 500,
+            AppError::Unavailable(_) => 503,
         }
     }
 
@@ -70,6 +75,7 @@ impl AppError {
             AppError::TooManyRequests(_) => "rate_limited",
             AppError::Unprocessable(_) => "unprocessable",
             AppError::Internal(_) => "internal",
+            AppError::Unavailable(_) => "unavailable",
         }
     }
 
@@ -84,13 +90,14 @@ impl AppError {
         resp = resp.with_status(self.status());
         let h = resp.headers_mut();
         let _ = h.set("Cache-Control", "no-store");
+        let _ = h.set("X-Content-Type-Options", "nosniff");
         if let AppError::MethodNotAllowed(allow) = self {
             let _ = h.set("Allow", allow);
         }
         if let AppError::Unauthorized = self {
             let _ = h.set("WWW-Authenticate", "Bearer realm=\"orrery\"");
         }
-        if let AppError::TooManyRequests(_) = self {
+        if let AppError::TooManyRequests(_) | AppError::Unavailable(_) = self {
             let _ = h.set("Retry-After", "60");
         }
         resp

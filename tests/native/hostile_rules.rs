@@ -304,7 +304,8 @@ fn credentials_in_feed_urls_never_reach_public_output() {
 
     let opml_out = opml(&cfg, &[untitled.clone(), titled.clone()]).into_string();
     let json = serde_json::to_string(&[&untitled, &titled]).expect("json");
-    let feeds_html = feeds_page(&cfg, &[untitled.clone(), titled.clone()], 0).into_string();
+    let feeds_html =
+        feeds_page(&cfg, &[untitled.clone(), titled.clone()], 2, None, 0).into_string();
     let page = HomePage {
         entries: &[],
         older: None,

@@ -11,6 +11,7 @@ mod feed_rules;
 mod hostile_rules;
 mod ingest_rules;
 mod live_query_fts5;
+mod quota_rules;
 mod sanitize_differential;
 mod sanitize_rules;
 mod sanitize_stability;

@@ -48,13 +48,16 @@ export async function until(fn, { timeout = 15000, interval = 100, what = "condi
   throw new Error(`timed out waiting for ${what} (last: ${last})`);
 }
 
-/** Starts `wrangler dev` with fresh local state; resolves once /healthz answers. */
-export async function startWorker({ vars = {} } = {}) {
+/** Starts `wrangler dev` with fresh local state; resolves once /healthz answers (`ready`
+ *  decides what answer counts, a 200 by default). `config`: another wrangler config file
+ *  (e.g. a generated copy lacking a binding), placed in ROOT so its relative paths hold. */
+export async function startWorker({ vars = {}, config = null, ready = (r) => r.status === 200 } = {}) {
   const port = await freePort();
   const inspector = await freePort();
   const state = mkdtempSync(path.join(tmpdir(), "orrery-e2e-"));
   const env = { ...process.env, PATH: `${path.join(ROOT, "node_modules/.bin")}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1", CI: "true", FORCE_COLOR: "0" };
-  const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], {
+  const configArgs = config ? ["--config", config] : [];
+  const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, ...configArgs], {
     cwd: ROOT, env, encoding: "utf8",
   });
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
@@ -65,7 +68,7 @@ export async function startWorker({ vars = {} } = {}) {
     RATE_LIMITS: "off", ...vars,
   };
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
-    "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "log"];
+    "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "log", ...configArgs];
   for (const [k, v] of Object.entries(allVars)) args.push("--var", `${k}:${v}`);
   const url = `http://127.0.0.1:${port}`;
   let child = null;
@@ -84,7 +87,7 @@ export async function startWorker({ vars = {} } = {}) {
       await until(async () => {
         if (exited !== null) throw Object.assign(new Error(`wrangler dev exited with ${exited}`), { fatal: true });
         const r = await fetch(`${url}/healthz`);
-        return r.status === 200;
+        return ready(r);
       }, { timeout: 120000, interval: 250, what: "wrangler dev to answer /healthz" });
     } catch (e) {
       stop();

@@ -14,8 +14,8 @@ pub use layout::{layout, layout_with, Page};
 pub use membership::membership_section;
 pub use partials::{by_day, entry_article, entry_whole, face, RIVER_WHOLE_BYTES};
 pub use public::{
-    entry_page, error_page, feed_page, feeds_page, home_page, home_page_with_members, search_page,
-    sidebar, titles_page, HomePage, SearchHit, SearchPage,
+    entry_page, error_page, error_page_linking, feed_page, feeds_page, home_page,
+    home_page_with_members, search_page, sidebar, titles_page, HomePage, SearchHit, SearchPage,
 };
 
 use maud::{Markup, PreEscaped, Render};

@@ -158,7 +158,15 @@ pub(super) fn status_label(f: &FeedView) -> &'static str {
 }
 
 /// `now`: whether a feed's WebSub lease is live (shown as "push").
-pub fn feeds_page(cfg: &Config, feeds: &[FeedView], now: i64) -> Markup {
+/// One page of the members by name (`core::routes::FEEDS_PAGE` of them): `total` feeds in
+/// all, `next` the `?after=` of the next page when there is one.
+pub fn feeds_page(
+    cfg: &Config,
+    feeds: &[FeedView],
+    total: i64,
+    next: Option<i64>,
+    now: i64,
+) -> Markup {
     layout(
         cfg,
         &Page {
@@ -168,7 +176,7 @@ pub fn feeds_page(cfg: &Config, feeds: &[FeedView], now: i64) -> Markup {
         },
         html! {
             h1 { "Feeds" }
-            p { (feeds.len()) " feeds · " a href="/feeds.opml" { "OPML" } " · " a href="/foafroll.xml" { "FOAF" } }
+            p { (total) " feeds · " a href="/feeds.opml" { "OPML" } " · " a href="/foafroll.xml" { "FOAF" } }
             table.feeds.members {
                 thead { tr { th scope="col" { "Member" } th scope="col" { "Health" } th scope="col" { "Entries" } th scope="col" { "Last changed" } } }
                 tbody {
@@ -201,6 +209,9 @@ pub fn feeds_page(cfg: &Config, feeds: &[FeedView], now: i64) -> Markup {
                         }
                     }
                 }
+            }
+            @if let Some(after) = next {
+                nav.pager aria-label="Pages" { a rel="next" href=(format!("/feeds?after={after}")) { "More feeds →" } }
             }
         },
     )
@@ -399,6 +410,12 @@ pub fn error_heading(status: u16) -> &'static str {
 
 /// Any error a person sees: headed by what the status means, with the reason.
 pub fn error_page(cfg: &Config, status: u16, what: &str) -> Markup {
+    error_page_linking(cfg, status, what, ("/", "Back to the river"))
+}
+
+/// An error page whose way on is `link` (`href`, words): a page cursor that names no entry
+/// (a bookmark to a pruned one) links to the first page of its river.
+pub fn error_page_linking(cfg: &Config, status: u16, what: &str, link: (&str, &str)) -> Markup {
     let heading = error_heading(status);
     layout(
         cfg,
@@ -407,7 +424,7 @@ pub fn error_page(cfg: &Config, status: u16, what: &str) -> Markup {
             live_path: None,
             nav: "",
         },
-        html! { h1 { (heading) } p { (what) } p { a href="/" { "Back to the river" } } },
+        html! { h1 { (heading) } p { (what) } p { a href=(link.0) { (link.1) } } },
     )
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
+use super::cursors::RiverCursor;
 use super::feeds::feed_row_update;
 use super::search::search_index_stmts;
 use super::{batch, first, rows, run, StoreResult};
@@ -78,39 +79,32 @@ pub(super) async fn entry_views(
     Ok(rows.into_iter().map(EntryView::from).collect())
 }
 
-/// The river: newest published first; `before` is an entry id (the page cursor).
-/// A feed's river reads its own index range, never the whole table.
+/// The river: newest published first; `before` is where the page starts (the position of
+/// the `?before=` entry, looked up first: [`super::entry_position`]), bound as plain values
+/// so the index ranges over them. A feed's river reads its own index range.
 pub async fn entries_river(
     db: &D1Database,
     feed: Option<i64>,
-    before: Option<i64>,
+    before: Option<RiverCursor>,
     limit: u32,
 ) -> StoreResult<Vec<EntryView>> {
     // Sort key: published_at (never later than first_seen, see the ingest), ties by id.
-    let cursor = "(?2 IS NULL OR (e.published_at, e.id) < \
-                  (SELECT published_at, id FROM entries WHERE id = ?2))";
-    let stmt = match feed {
-        Some(feed) => query!(
-            db,
-            &format!(
-                "SELECT {ENTRY_COLS} WHERE e.feed_id = ?1 AND {cursor} \
-                 ORDER BY e.published_at DESC, e.id DESC LIMIT ?3"
-            ),
-            feed,
-            before,
-            limit
-        )?,
-        None => query!(
-            db,
-            &format!(
-                "SELECT {ENTRY_COLS} WHERE ?1 IS NULL AND {cursor} \
-                 ORDER BY e.published_at DESC, e.id DESC LIMIT ?3"
-            ),
-            None::<i64>,
-            before,
-            limit
-        )?,
+    let feed_clause = if feed.is_some() {
+        "e.feed_id = ?1"
+    } else {
+        "?1 IS NULL"
     };
+    let (published, id) = before.map_or((None, None), |c| (c.published_at, Some(c.id)));
+    let cursor = if before.is_some() {
+        "(e.published_at, e.id) < (?2, ?3)"
+    } else {
+        "?2 IS NULL AND ?3 IS NULL"
+    };
+    let sql = format!(
+        "SELECT {ENTRY_COLS} WHERE {feed_clause} AND {cursor} \
+         ORDER BY e.published_at DESC, e.id DESC LIMIT ?4"
+    );
+    let stmt = query!(db, &sql, feed, published, id, limit)?;
     entry_views("entries_river", stmt).await
 }
 

@@ -9,30 +9,31 @@ use crate::core::domain::{FeedFilter, Member};
 use crate::core::ingest::{Changed, FeedRow, FeedSettings, Move};
 use crate::core::view_models::{Counts, FeedDetail, FeedView};
 
-/// Feed counts by status and entry counts for `/healthz`: reads the feed rows only
-/// (entry counts are kept per feed) and the newest entry id by its primary key.
+/// Feed counts by status and entry counts for `/healthz` and `/feeds`: read from the tally
+/// the feeds' triggers keep (a row per status, migrations/0010), not from every feed row,
+/// and the newest entry id by its primary key.
 pub async fn counts(db: &D1Database) -> StoreResult<Counts> {
     let stmt = db.prepare(
-        "SELECT COUNT(*) AS feeds, \
-                COALESCE(SUM(status = 'failing'), 0) AS failing, \
-                COALESCE(SUM(status = 'paused'), 0) AS paused, \
-                COALESCE(SUM(status = 'gone'), 0) AS gone, \
-                COALESCE(SUM(status = 'held'), 0) AS held, \
-                COALESCE(SUM(entry_count), 0) AS entries, \
+        "SELECT COALESCE(SUM(feeds), 0) AS feeds, \
+                COALESCE(SUM(CASE status WHEN 'failing' THEN feeds END), 0) AS failing, \
+                COALESCE(SUM(CASE status WHEN 'paused' THEN feeds END), 0) AS paused, \
+                COALESCE(SUM(CASE status WHEN 'gone' THEN feeds END), 0) AS gone, \
+                COALESCE(SUM(CASE status WHEN 'held' THEN feeds END), 0) AS held, \
+                COALESCE(SUM(entries), 0) AS entries, \
                 (SELECT COALESCE(MAX(id), 0) FROM entries) AS latest \
-         FROM feeds",
+         FROM feed_tally",
     );
     Ok(first("counts", stmt).await?.unwrap_or_default())
 }
 
-const FEED_COLS: &str =
+pub(super) const FEED_COLS: &str =
     "id, url, title, site_url, description, format, status, consecutive_failures, \
      last_error, last_fetch_at, last_success_at, next_fetch_at, last_changed_at, entry_count, \
      display_name, face_url, home_url, push_until FROM feeds";
 
 /// A feed row with its filter (JSON in D1).
 #[derive(Deserialize)]
-struct DetailRow {
+pub(super) struct DetailRow {
     #[serde(flatten)]
     feed: FeedView,
     filter: Option<String>,
@@ -51,7 +52,7 @@ impl From<DetailRow> for FeedDetail {
     }
 }
 
-const DETAIL_COLS: &str =
+pub(super) const DETAIL_COLS: &str =
     "id, url, title, site_url, description, format, status, consecutive_failures, \
      last_error, last_fetch_at, last_success_at, next_fetch_at, last_changed_at, entry_count, \
      display_name, face_url, home_url, push_until, filter FROM feeds";

@@ -6,6 +6,7 @@
 //! an index (`migrations/`), and each reports its cost to the meter.
 
 mod audit;
+mod cursors;
 mod entries;
 mod feeds;
 mod membership;
@@ -17,6 +18,9 @@ use worker::{D1Database, D1PreparedStatement, D1Result};
 use crate::edge::meter;
 
 pub use audit::{audit_page, audit_prune_older, audit_record};
+pub use cursors::{
+    entry_position, feed_position, feeds_page, feeds_page_detailed, RiverCursor, FEED_NAME_KEY,
+};
 pub use entries::{
     entries_between, entries_by_id, entries_prune_older, entries_revised, entries_river,
     entry_by_id, entry_heads_after, latest_entry_id, latest_rev, refresh_apply,

@@ -86,9 +86,7 @@ fn same_origin(req: &Request) -> AppResult<()> {
     let url = req.url()?;
     let own = url.origin().ascii_serialization();
     match req.headers().get("Origin")? {
-        Some(o) if o != own => {
-            Err(AppError::Forbidden("cross-site request refused".into()))
-        }
+        Some(o) if o != own => Err(AppError::Forbidden("cross-site request refused".into())),
         _ => Ok(()),
     }
 }

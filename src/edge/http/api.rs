@@ -91,9 +91,31 @@ pub async fn entries(req: &Request, env: &Env) -> AppResult<Response> {
     json_response(&EntriesPage { entries, next }, 200)
 }
 
-pub async fn feeds(env: &Env) -> AppResult<Response> {
-    let feeds = d1::feeds_all_detailed(&env::db(env)?).await?;
-    json_response(&json!({ "feeds": feeds }), 200)
+/// `GET /api/feeds?after=<feed id>&limit=`: a page of feeds by name (at most, and by
+/// default, `FEEDS_PAGE`); `next` is the `after` of the following page (null on the last).
+pub async fn feeds(req: &Request, env: &Env) -> AppResult<Response> {
+    use crate::core::routes::FEEDS_PAGE;
+    let limit = query_i64(req, "limit")?.unwrap_or(FEEDS_PAGE.into());
+    if !(1..=i64::from(FEEDS_PAGE)).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit must be between 1 and {FEEDS_PAGE}"
+        )));
+    }
+    let db = env::db(env)?;
+    let after = match query_i64(req, "after")? {
+        None => None,
+        Some(id) => Some(d1::feed_position(&db, id).await?.ok_or_else(|| {
+            AppError::NotFound(format!(
+                "there is no feed {id} to list after: start from /api/feeds"
+            ))
+        })?),
+    };
+    let mut feeds = d1::feeds_page_detailed(&db, after, limit as u32 + 1).await?;
+    let next = (feeds.len() > limit as usize).then(|| {
+        feeds.truncate(limit as usize);
+        feeds.last().map(|f| f.feed.id)
+    });
+    json_response(&json!({ "feeds": feeds, "next": next.flatten() }), 200)
 }
 
 pub async fn feed(env: &Env, id: i64) -> AppResult<Response> {

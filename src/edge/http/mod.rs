@@ -2,15 +2,16 @@
 
 mod admin;
 mod api;
+mod cache;
 mod pages;
 mod sockets;
 mod websub;
 mod websub_hub;
 
 use futures::StreamExt;
-use worker::{Cache, Context, Env, Method, Request, Response};
+use worker::{Context, Env, Method, Request, Response};
 
-use crate::core::routes::{client_key, none_match, route, Route};
+use crate::core::routes::{none_match, route, Route};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{env, jobs::member_cache};
 
@@ -21,17 +22,18 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
     let json_errors =
         r.is_api() || path.starts_with("/api/") || matches!(r, Route::Ws | Route::FeedWs(_));
     let if_none_match = req.headers().get("If-None-Match").ok().flatten();
-    let ttl = env::config(&env).page_cache_seconds;
-    let cache_key = (ttl > 0 && r.is_shared_page() && req.method() == Method::Get)
-        .then(|| req.url().map(|u| u.to_string()))
-        .transpose()?;
-    if let Some(key) = &cache_key {
-        if let Ok(Some(hit)) = Cache::default().get(key.as_str(), false).await {
-            return not_modified(hit, if_none_match.as_deref());
+    let cfg = env::config(&env);
+    let head = req.method() == Method::Head;
+    // A cached answer (GET's, for HEAD too) costs nothing; a miss spends the client's budget.
+    let cached = cache::cached(&req, r, &cfg)?;
+    if let Some(c) = &cached {
+        if let Some(hit) = c.lookup(env::now_ms()).await {
+            return cache::finish(hit, if_none_match.as_deref(), head).await;
         }
     }
     let writes = !matches!(req.method(), Method::Get | Method::Head);
-    let result = match limit(&req, &env, r).await {
+    let origin = req.url()?.origin().ascii_serialization();
+    let result = match cache::spend(&req, &env, &cfg, r).await {
         Ok(()) => dispatch(r, req, &env).await,
         Err(e) => Err(e),
     };
@@ -39,27 +41,17 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
     if writes && result.is_ok() && !hub_call {
         // Feeds may have been added, removed, renamed or paused: the sidebar shows it here now.
         member_cache::forget().await;
+        cache::forget(&origin, r).await;
     }
     let mut resp = match result {
         Ok(resp) => resp,
         Err(e) if json_errors => e.to_json_response(),
         Err(e) => pages::error_page(&env, &e),
     };
-    if let (Some(key), 200) = (cache_key, resp.status_code()) {
-        resp.headers_mut().set(
-            "Cache-Control",
-            &format!("public, max-age=0, s-maxage={ttl}, stale-while-revalidate=60"),
-        )?;
-        let mut copy = resp.cloned()?;
-        copy.headers_mut().set("X-Orrery-Cache", "hit")?;
-        resp.headers_mut().set("X-Orrery-Cache", "miss")?;
-        ctx.wait_until(async move {
-            if let Err(e) = Cache::default().put(key, copy).await {
-                worker::console_warn!("page cache put failed: {e}");
-            }
-        });
+    if let Some(c) = cached {
+        c.keep(&ctx, &mut resp, env::now_ms()).await?;
     }
-    not_modified(resp, if_none_match.as_deref())
+    cache::finish(resp, if_none_match.as_deref(), head).await
 }
 
 /// A 200 whose ETag (set where pages and feeds are rendered, and kept in the edge cache
@@ -80,33 +72,11 @@ fn not_modified(resp: Response, if_none_match: Option<&str>) -> worker::Result<R
     }
 }
 
-/// Rate limit of uncached public routes, per client address (the RATE_LIMIT binding:
-/// counted at the edge, no D1 or Durable Object write per request).
-async fn limit(req: &Request, env: &Env, r: Route) -> AppResult<()> {
-    if !r.is_rate_limited() || !env::config(env).rate_limits {
-        return Ok(());
-    }
-    let Ok(limiter) = env.rate_limiter("PUBLIC_LIMIT") else {
-        return Ok(()); // not bound (an older deployment): serve
-    };
-    let ip = req.headers().get("CF-Connecting-IP").ok().flatten();
-    match limiter.limit(client_key(ip.as_deref())).await {
-        Ok(outcome) if !outcome.success => Err(AppError::TooManyRequests(
-            "at most 120 uncached requests a minute".into(),
-        )),
-        Ok(_) => Ok(()),
-        Err(e) => {
-            worker::console_warn!("rate limiter failed, serving anyway: {e}");
-            Ok(())
-        }
-    }
-}
-
 async fn dispatch(r: Route, req: Request, env: &Env) -> AppResult<Response> {
     match r {
         Route::Home => pages::home(&req, env).await,
         Route::Titles => pages::titles(env).await,
-        Route::Feeds => pages::feeds(env).await,
+        Route::Feeds => pages::feeds(&req, env).await,
         Route::Feed(id) => pages::feed(&req, env, id).await,
         Route::Entry(id) => pages::entry(env, id).await,
         Route::Search => pages::search(&req, env).await,
@@ -131,7 +101,7 @@ async fn dispatch(r: Route, req: Request, env: &Env) -> AppResult<Response> {
         Route::FeedAtomOut(id) => pages::feed_atom(env, id).await,
         Route::Moved(to) => pages::moved(&req, to),
         Route::ApiEntries => api::entries(&req, env).await,
-        Route::ApiFeeds => api::feeds(env).await,
+        Route::ApiFeeds => api::feeds(&req, env).await,
         Route::ApiFeed(id) => api::feed(env, id).await,
         Route::ApiFeedCreate => api::create_feed(req, env).await,
         Route::ApiFeedDelete(id) => api::delete_feed(&req, env, id).await,

@@ -4,7 +4,7 @@ use maud::Markup;
 use worker::{Env, Request, Response};
 
 use super::query_i64;
-use crate::core::routes::etag;
+use crate::core::routes::{etag, SYNDICATED_ENTRIES, TITLES_ENTRIES};
 use crate::core::syndication::topics::{self, Topic};
 use crate::core::view_models::EntryView;
 use crate::core::views;
@@ -39,32 +39,50 @@ pub fn html(markup: Markup, status: u16, cache: &str) -> AppResult<Response> {
 /// One page of a river, the `?before=` cursor of the next, older page if there is one,
 /// and for the live first page the revision it was read at (read first: the live
 /// script resumes updates from it, so an entry completed meanwhile is not missed).
+/// `None` when `before` names no entry (pruned, or never): nothing more is read.
 async fn river_page(
     env: &Env,
     feed: Option<i64>,
     before: Option<i64>,
-) -> AppResult<(Vec<EntryView>, Option<i64>, i64)> {
+) -> AppResult<Option<(Vec<EntryView>, Option<i64>, i64)>> {
     let db = env::db(env)?;
-    let revision = match before {
-        None => d1::latest_rev(&db).await?,
-        Some(_) => 0,
+    let (revision, cursor) = match before {
+        None => (d1::latest_rev(&db).await?, None),
+        Some(id) => match d1::entry_position(&db, id).await? {
+            Some(at) => (0, Some(at)),
+            None => return Ok(None),
+        },
     };
     let limit = env::config(env).page_size as usize;
     // One more than a page tells whether an older page exists.
-    let mut entries = d1::entries_river(&db, feed, before, limit as u32 + 1).await?;
+    let mut entries = d1::entries_river(&db, feed, cursor, limit as u32 + 1).await?;
     let older = if entries.len() > limit {
         entries.truncate(limit);
         entries.last().map(|e| e.id)
     } else {
         None
     };
-    Ok((entries, older, revision))
+    Ok(Some((entries, older, revision)))
+}
+
+/// A 404 for a `?before=` (or `?after=`) cursor that names nothing (a bookmark to a pruned
+/// entry is normal), linking to the first page of the list it pages.
+fn cursor_gone(env: &Env, first_page: &str, what: &str) -> AppResult<Response> {
+    let cfg = env::config(env);
+    let why = format!("{what} this page starts after is gone (or never was).");
+    html(
+        views::error_page_linking(&cfg, 404, &why, (first_page, "Go to the first page")),
+        404,
+        "no-store",
+    )
 }
 
 pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let before = query_i64(req, "before")?;
-    let (entries, older, revision) = river_page(env, None, before).await?;
+    let Some((entries, older, revision)) = river_page(env, None, before).await? else {
+        return cursor_gone(env, "/", "The entry");
+    };
     let members = member_cache::list(env).await?;
     let page = views::HomePage {
         entries: &entries,
@@ -79,11 +97,27 @@ pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
     )
 }
 
-pub async fn feeds(env: &Env) -> AppResult<Response> {
+/// `/feeds?after=<feed id>`: a page of the members by name (`FEEDS_PAGE`), the total from
+/// the tally: a bounded read however many members there are.
+pub async fn feeds(req: &Request, env: &Env) -> AppResult<Response> {
+    use crate::core::routes::FEEDS_PAGE;
     let cfg = env::config(env);
-    let feeds = d1::feeds_all(&env::db(env)?).await?;
+    let db = env::db(env)?;
+    let after = match query_i64(req, "after")? {
+        None => None,
+        Some(id) => match d1::feed_position(&db, id).await? {
+            Some(at) => Some(at),
+            None => return cursor_gone(env, "/feeds", "The feed"),
+        },
+    };
+    let mut feeds = d1::feeds_page(&db, after, FEEDS_PAGE + 1).await?;
+    let next = (feeds.len() > FEEDS_PAGE as usize).then(|| {
+        feeds.truncate(FEEDS_PAGE as usize);
+        feeds.last().map(|f| f.id)
+    });
+    let total = d1::counts(&db).await?.feeds;
     html(
-        views::feeds_page(&cfg, &feeds, env::now_ms()),
+        views::feeds_page(&cfg, &feeds, total, next.flatten(), env::now_ms()),
         200,
         PAGE_CACHE,
     )
@@ -96,7 +130,9 @@ pub async fn feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
     let before = query_i64(req, "before")?;
-    let (entries, older, revision) = river_page(env, Some(id), before).await?;
+    let Some((entries, older, revision)) = river_page(env, Some(id), before).await? else {
+        return cursor_gone(env, &format!("/feeds/{id}"), "The entry");
+    };
     let page = views::HomePage {
         entries: &entries,
         older,
@@ -111,18 +147,22 @@ pub fn error_page(env: &Env, e: &AppError) -> Response {
     if let AppError::Internal(detail) = e {
         worker::console_error!("internal error: {detail}");
     }
-    html(
+    let mut resp = html(
         views::error_page(&cfg, e.status(), &e.to_string()),
         e.status(),
         "no-store",
     )
-    .unwrap_or_else(|_| e.to_json_response())
+    .unwrap_or_else(|_| e.to_json_response());
+    if let AppError::TooManyRequests(_) | AppError::Unavailable(_) = e {
+        let _ = resp.headers_mut().set("Retry-After", "60");
+    }
+    resp
 }
 
 pub async fn titles(env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let db = env::db(env)?;
-    let entries = d1::entries_river(&db, None, None, 100).await?;
+    let entries = d1::entries_river(&db, None, None, TITLES_ENTRIES).await?;
     let members = member_cache::list(env).await?;
     html(
         views::titles_page(&cfg, &entries, &members),
@@ -186,7 +226,7 @@ pub async fn syndication(env: &Env, what: crate::core::routes::Route) -> AppResu
     let db = env::db(env)?;
     let (body, ctype) = match what {
         Route::AtomOut => {
-            let entries = d1::entries_river(&db, None, None, 50).await?;
+            let entries = d1::entries_river(&db, None, None, SYNDICATED_ENTRIES).await?;
             let feeds = member_cache::list(env).await?;
             (
                 syndication::atom_with_sources(&cfg, &entries, &feeds),
@@ -194,11 +234,17 @@ pub async fn syndication(env: &Env, what: crate::core::routes::Route) -> AppResu
             )
         }
         Route::RssOut => (
-            syndication::rss(&cfg, &d1::entries_river(&db, None, None, 50).await?),
+            syndication::rss(
+                &cfg,
+                &d1::entries_river(&db, None, None, SYNDICATED_ENTRIES).await?,
+            ),
             "application/rss+xml; charset=utf-8",
         ),
         Route::Rss10Out => (
-            syndication::rss10(&cfg, &d1::entries_river(&db, None, None, 50).await?),
+            syndication::rss10(
+                &cfg,
+                &d1::entries_river(&db, None, None, SYNDICATED_ENTRIES).await?,
+            ),
             "application/rdf+xml; charset=utf-8",
         ),
         Route::FoafOut => (
@@ -246,7 +292,7 @@ pub async fn feed_atom(env: &Env, id: i64) -> AppResult<Response> {
     let feed = d1::feed_by_id(&db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
-    let entries = d1::entries_river(&db, Some(id), None, 50).await?;
+    let entries = d1::entries_river(&db, Some(id), None, SYNDICATED_ENTRIES).await?;
     let topic = Topic::FeedAtom(id);
     xml_response(
         &cfg,

@@ -229,6 +229,8 @@ fn feeds_and_titles_show_members_by_name_with_faces() {
             pushed,
             lapsed,
         ],
+        4,
+        None,
         1_500,
     )
     .into_string();

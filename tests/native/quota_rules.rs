@@ -1,0 +1,273 @@
+//! The public request budget's pure rules: canonical cache keys, the route weights table, and who a client is.
+
+use orrery::core::routes::{
+    cache_key, client_key, pages_a_write_changes, route, Route, FEEDS_PAGE, ROWS_PER_UNIT,
+};
+
+fn q(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+fn key(method: &str, path: &str, query: &[(&str, &str)]) -> Option<String> {
+    cache_key(route(method, path), &q(query))
+}
+
+#[test]
+fn a_cache_key_holds_only_what_the_page_reads_in_one_order() {
+    // Unknown parameters are dropped: cache-busting variants are one entry.
+    assert_eq!(key("GET", "/", &[]).as_deref(), Some("/"));
+    assert_eq!(
+        key("GET", "/", &[("v", "1")]),
+        key("GET", "/", &[("v", "2")])
+    );
+    assert_eq!(
+        key("GET", "/", &[("utm_source", "x"), ("before", "12")]).as_deref(),
+        Some("/?before=12")
+    );
+    assert_eq!(
+        key(
+            "GET",
+            "/feeds/3",
+            &[("x", "1"), ("before", "0012"), ("y", "")]
+        )
+        .as_deref(),
+        Some("/feeds/3?before=12"),
+        "numbers written plainly"
+    );
+    // The order is the route's, not the request's.
+    assert_eq!(
+        key("GET", "/api/feeds", &[("limit", "5"), ("after", "9")]),
+        key("GET", "/api/feeds", &[("after", "9"), ("limit", "5")])
+    );
+    assert_eq!(
+        key("GET", "/api/feeds", &[("limit", "5"), ("after", "9")]).as_deref(),
+        Some("/api/feeds?after=9&limit=5")
+    );
+    // The first of a repeated parameter, as the handlers read it; an empty one is absent.
+    assert_eq!(
+        key("GET", "/", &[("before", "7"), ("before", "8")]).as_deref(),
+        Some("/?before=7")
+    );
+    assert_eq!(key("GET", "/", &[("before", "")]).as_deref(), Some("/"));
+    // Search: the query as typed (encoded), page 1 is no page, a page past the last is the last.
+    assert_eq!(
+        key("GET", "/search", &[("page", "1"), ("q", "a b&c")]).as_deref(),
+        Some("/search?q=a+b%26c")
+    );
+    assert_eq!(
+        key("GET", "/search", &[("q", "x"), ("page", "abc")]),
+        key("GET", "/search", &[("q", "x")])
+    );
+    assert_eq!(
+        key("GET", "/search", &[("q", "x"), ("page", "99999")]),
+        key("GET", "/search", &[("q", "x"), ("page", "50")])
+    );
+    let long = "w".repeat(500);
+    assert_eq!(
+        key("GET", "/search", &[("q", &long)]),
+        key("GET", "/search", &[("q", &long[..200])]),
+        "the handler reads 200 characters"
+    );
+    // One path per page.
+    assert_eq!(key("GET", "/health", &[]), key("GET", "/healthz", &[]));
+    assert_eq!(key("GET", "/feeds/3/", &[]), key("GET", "/feeds/3", &[]));
+    assert_eq!(
+        key("GET", "/titles", &[("before", "3")]).as_deref(),
+        Some("/titles")
+    );
+}
+
+#[test]
+fn head_and_get_share_a_key_and_personal_routes_have_none() {
+    for p in [
+        "/",
+        "/titles",
+        "/feeds",
+        "/feeds/4",
+        "/feed.atom",
+        "/search",
+        "/healthz",
+        "/api/feeds",
+    ] {
+        assert!(key("GET", p, &[]).is_some(), "{p}");
+        assert_eq!(key("HEAD", p, &[("v", "1")]), key("GET", p, &[]), "{p}");
+    }
+    for (m, p) in [
+        ("GET", "/admin"),
+        ("GET", "/admin/audit"),
+        ("GET", "/api/entries"),
+        ("GET", "/ws"),
+        ("POST", "/api/feeds"),
+        ("POST", "/websub"),
+        ("GET", "/nope"),
+        ("GET", "/atom.xml"),
+    ] {
+        assert_eq!(key(m, p, &[]), None, "{m} {p}");
+    }
+}
+
+#[test]
+fn writes_forget_the_pages_they_change() {
+    let pages = pages_a_write_changes(Some(4));
+    for p in [
+        "/",
+        "/titles",
+        "/feeds",
+        "/feed.atom",
+        "/healthz",
+        "/api/feeds",
+        "/feeds/4",
+        "/feeds/4/feed.atom",
+    ] {
+        assert!(pages.iter().any(|k| k == p), "{p} in {pages:?}");
+    }
+    assert!(!pages_a_write_changes(None)
+        .iter()
+        .any(|k| k.starts_with("/feeds/")));
+    assert_eq!(route("POST", "/admin/feeds/4/edit").written_feed(), Some(4));
+    assert_eq!(route("PATCH", "/api/feeds/4").written_feed(), Some(4));
+    assert_eq!(route("POST", "/api/feeds").written_feed(), None);
+}
+
+/// Every route the router can produce, with an id where it takes one.
+fn every_route() -> Vec<Route> {
+    use Route::*;
+    vec![
+        Home,
+        Titles,
+        Feeds,
+        Feed(1),
+        Entry(1),
+        FeedWs(1),
+        Search,
+        Admin,
+        AdminLogin,
+        AdminLogout,
+        AdminAddFeed,
+        AdminRefreshFeed(1),
+        AdminDeleteFeed(1),
+        AdminEditFeed(1),
+        AdminHoldFeed(1),
+        AdminResumeFeed(1),
+        AdminAudit,
+        AdminImportOpml,
+        AdminConfirmRemovals,
+        Healthz,
+        Ws,
+        AtomOut,
+        RssOut,
+        FeedAtomOut(1),
+        Rss10Out,
+        OpmlOut,
+        FoafOut,
+        Moved("/"),
+        ApiEntries,
+        ApiFeeds,
+        ApiFeed(1),
+        ApiFeedCreate,
+        ApiFeedDelete(1),
+        ApiFeedRefresh(1),
+        ApiFeedUpdate(1),
+        ApiFeedHold(1),
+        ApiFeedResume(1),
+        ApiOpmlImport,
+        WebSubCallback(1),
+        WebSubHub,
+        NotFound,
+        MethodNotAllowed("GET"),
+    ]
+}
+
+#[test]
+fn every_counted_route_has_a_weight_by_its_cost_and_the_rest_none() {
+    let page = 30;
+    for r in every_route() {
+        let w = r.weight(page);
+        if r.is_rate_limited() {
+            let c = r.cost(page);
+            assert!(w >= 1, "{r:?}");
+            assert_eq!(
+                w,
+                (c.rows.div_ceil(ROWS_PER_UNIT) + c.objects).max(1),
+                "{r:?}"
+            );
+        } else {
+            assert_eq!(w, 0, "{r:?}: not counted by PUBLIC_LIMIT");
+        }
+    }
+    // The numbers, route by route (a unit is 50 D1 rows read or one DO request).
+    let table: Vec<(Route, u32)> = vec![
+        (Route::Home, 3),
+        (Route::Feed(1), 3),
+        (Route::Titles, 8),
+        (Route::AtomOut, 4),
+        (Route::FeedAtomOut(1), 5),
+        (Route::OpmlOut, 1),
+        (Route::Feeds, 5),
+        (Route::ApiFeeds, 5),
+        (Route::ApiFeed(1), 1),
+        (Route::Entry(1), 1),
+        (Route::Healthz, 1),
+        (Route::ApiEntries, 8),
+        (Route::Search, 42),
+        (Route::Ws, 2),
+        (Route::FeedWs(1), 2),
+        (Route::WebSubHub, 2),
+    ];
+    for (r, w) in table {
+        assert_eq!(r.weight(page), w, "{r:?}");
+    }
+    // A longer river page costs more; a feed list is bounded by its page, not the planet.
+    assert!(Route::Home.weight(200) > Route::Home.weight(30));
+    assert!(Route::Feeds.cost(page).rows <= 2 * (FEEDS_PAGE + 1) + 10);
+}
+
+/// `"limit": N` of a binding in wrangler.jsonc (its one line).
+fn deployed_limit(name: &str) -> u32 {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/wrangler.jsonc"))
+        .expect("wrangler.jsonc");
+    let line = text
+        .lines()
+        .find(|l| l.contains(&format!("\"name\": \"{name}\"")))
+        .unwrap_or_else(|| panic!("{name} is bound"));
+    let after = &line[line.find("\"limit\":").expect("a limit") + 8..];
+    after
+        .trim_start()
+        .split(|c: char| !c.is_ascii_digit())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .expect("a number")
+}
+
+#[test]
+fn every_route_fits_the_deployed_public_limit() {
+    let limit = deployed_limit("PUBLIC_LIMIT");
+    for r in every_route() {
+        // At the largest page size a deployment may set (PAGE_SIZE is clamped to 200).
+        assert!(
+            r.weight(200) <= limit,
+            "{r:?} weighs {} units: never served under a limit of {limit}",
+            r.weight(200)
+        );
+    }
+    // The most one address can read through public misses in a minute, in D1 rows.
+    assert!(
+        limit * ROWS_PER_UNIT <= 6_000,
+        "{limit} units of {ROWS_PER_UNIT} rows"
+    );
+}
+
+#[test]
+fn ipv6_clients_are_their_48_and_mapped_ipv4_its_address() {
+    let a = client_key(Some("2001:db8:77:1::1"));
+    assert_eq!(a, "2001:db8:77::/48");
+    for other in ["2001:db8:77:ffff::2", "2001:db8:77:0:1:2:3:4"] {
+        assert_eq!(client_key(Some(other)), a, "{other}");
+    }
+    assert_ne!(client_key(Some("2001:db8:78::1")), a);
+    assert_eq!(client_key(Some("::ffff:203.0.113.9")), "203.0.113.9");
+    assert_eq!(client_key(Some(" 203.0.113.9 ")), "203.0.113.9");
+}
