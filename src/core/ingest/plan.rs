@@ -16,18 +16,18 @@ use crate::core::view_models::EntryView;
 use crate::core::websub::subscriber::{self, DocLinks};
 
 /// How many recent publish times feed the adaptive schedule.
-pub const RECENT_TIMES: usize = 20;
+const RECENT_TIMES: usize = 20;
 pub use crate::core::feed::MAX_ITEMS_PER_DOCUMENT;
 /// Parsing a byte costs about this many times less CPU than sanitizing one, so a big
 /// document leaves less of the invocation's budget for sanitizing (`make bench`).
-pub const PARSE_COST_DIVISOR: usize = 32;
+const PARSE_COST_DIVISOR: usize = 32;
 /// The seen table is pruned when it holds more identities than this...
 pub const SEEN_PRUNE_ABOVE: u32 = 6_000;
 /// ...down to this many (twice the items a document can carry, so nothing a document
 /// still lists is ever forgotten: those are kept whatever their age).
 pub const SEEN_KEEP: u32 = 2 * MAX_ITEMS_PER_DOCUMENT as u32;
 /// Seen rows deleted per invocation at most (a statement per 90, in the CPU budget).
-pub const SEEN_PRUNE_MAX: u32 = 2_500;
+const SEEN_PRUNE_MAX: u32 = 2_500;
 
 /// A refresh whose writes the platform refused: nothing is lost (the state, the seen
 /// set and the feed's place stay as they were, so the same entries are found again),
@@ -235,7 +235,7 @@ pub fn follow_up_take(lens: &[usize]) -> usize {
 
 /// Invocations that may die reading one document before it is failed without being read:
 /// one death may be a deploy or an eviction, not the document.
-pub const PARSE_ATTEMPTS: u32 = 2;
+const PARSE_ATTEMPTS: u32 = 2;
 /// Documents smaller than this are read without a mark: the scanner is linear and a
 /// document this size parses in about a millisecond, so it cannot kill an invocation,
 /// and the mark would cost a storage row on every changed fetch (most feeds are far

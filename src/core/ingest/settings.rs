@@ -10,15 +10,15 @@ use crate::core::domain::{FeedFilter, FeedStatus, Member};
 use crate::core::feed::RawEntry;
 
 /// A display name is at most this many characters.
-pub const NAME_MAX_CHARS: usize = 200;
+const NAME_MAX_CHARS: usize = 200;
 /// A face or site link is at most this many characters.
-pub const LINK_MAX_CHARS: usize = 2_048;
+const LINK_MAX_CHARS: usize = 2_048;
 /// A filter lists at most this many categories, and this many words.
-pub const FILTER_MAX_TERMS: usize = 50;
+const FILTER_MAX_TERMS: usize = 50;
 /// Each category or word is at most this many characters.
-pub const FILTER_TERM_MAX_CHARS: usize = 100;
+const FILTER_TERM_MAX_CHARS: usize = 100;
 /// Plain text of each body a word filter reads at most (characters).
-pub const FILTER_TEXT_CHARS: usize = 4_096;
+const FILTER_TEXT_CHARS: usize = 4_096;
 /// New entries of one document a word filter reads at most; past this (a first fetch of
 /// a long archive) the rest are archived unread, as the first-fetch cap would archive them.
 pub const FILTER_CHECKS_PER_DOCUMENT: usize = 200;

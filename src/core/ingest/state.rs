@@ -20,7 +20,7 @@ pub const FOLLOW_UP_MS: i64 = 1_000;
 /// An alarm this close to the next fetch fetches now rather than sleeping again.
 pub const ALARM_SLACK_MS: i64 = 1_000;
 /// Cron re-arms an alarm that should have fired longer ago than this.
-pub const WATCHDOG_GRACE_MS: i64 = 60_000;
+const WATCHDOG_GRACE_MS: i64 = 60_000;
 /// D1's `overdue_at` is at least this long after the next fetch...
 pub const OVERDUE_GRACE_MS: i64 = 60 * 60_000;
 /// ...and moved this far ahead when it must move, so a feed polled every half hour
@@ -200,7 +200,7 @@ pub enum PlatformTrouble {
 }
 
 /// A held refresh is retried this soon after transient trouble.
-pub const HOLD_RETRY_MS: i64 = 15 * 60_000;
+const HOLD_RETRY_MS: i64 = 15 * 60_000;
 const DAY_MS: i64 = 24 * 60 * 60_000;
 
 impl PlatformTrouble {

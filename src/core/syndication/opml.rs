@@ -49,7 +49,7 @@ pub struct Outline {
 /// Attributes read as an outline's face, first found wins (any case): Orrery writes
 /// `face`, as Planet Venus calls a member's picture; the others are what other planets
 /// and readers write.
-pub const FACE_ATTRIBUTES: [&str; 5] = ["face", "faceUrl", "avatar", "hackergotchi", "icon"];
+const FACE_ATTRIBUTES: [&str; 5] = ["face", "faceUrl", "avatar", "hackergotchi", "icon"];
 
 /// Every outline with an `xmlUrl` in an OPML document, in order, the first of each URL.
 pub fn parse_opml(text: &str) -> Result<Vec<Outline>, OpmlError> {

@@ -8,7 +8,7 @@ use crate::core::view_models::EntryView;
 
 /// Bodies longer than this (bytes of stored HTML) are shown collapsed in the river,
 /// ending in a "Read more" link to the entry's own page, where they are shown whole.
-pub const RIVER_WHOLE_BYTES: usize = 6_000;
+const RIVER_WHOLE_BYTES: usize = 6_000;
 
 /// One entry of the river (long bodies collapsed). The live script inserts the socket's
 /// copy of this as is (into its day's group), and swaps it for the copy an `update` frame carries.

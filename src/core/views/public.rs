@@ -381,7 +381,7 @@ pub fn search_page(cfg: &Config, sp: &SearchPage) -> Markup {
 }
 
 /// The heading an error page shows for an HTTP status.
-pub fn error_heading(status: u16) -> &'static str {
+fn error_heading(status: u16) -> &'static str {
     match status {
         400 => "Bad request",
         401 => "Sign-in needed",
