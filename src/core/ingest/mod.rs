@@ -16,9 +16,8 @@ mod settings;
 mod state;
 
 pub use plan::{
-    changed_entries, feed_title, follow_up, follow_up_take, held, parse_mark, plan, recent_times,
-    refresh_gate, Plan, MAX_ITEMS_PER_DOCUMENT, PARSE_MARK_MIN_BYTES, PENDING_PEEK, SEEN_KEEP,
-    SEEN_PRUNE_ABOVE,
+    feed_title, follow_up, follow_up_take, held, parse_mark, plan, refresh_gate, Plan,
+    PARSE_MARK_MIN_BYTES, PENDING_PEEK, SEEN_KEEP, SEEN_PRUNE_ABOVE,
 };
 pub use report::{RefreshOutcome, RefreshReport};
 pub use rows::{
@@ -30,7 +29,7 @@ pub use settings::{
     FILTER_CHECKS_PER_DOCUMENT,
 };
 pub use state::{
-    on_alarm, overdue_deadline, watchdog, AlarmPlan, FeedState, PlatformTrouble, RowDigest, Wake,
-    Watch, ALARM_SLACK_MS, FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER, OVERDUE_GRACE_MS,
-    OVERDUE_SLACK_MS, PAUSED_AFTER, PUBLISH_RETRY_MS,
+    on_alarm, watchdog, AlarmPlan, FeedState, PlatformTrouble, RowDigest, Wake, Watch,
+    ALARM_SLACK_MS, FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER, OVERDUE_GRACE_MS, OVERDUE_SLACK_MS,
+    PAUSED_AFTER, PUBLISH_RETRY_MS,
 };

@@ -17,7 +17,7 @@ use crate::core::websub::subscriber::{self, DocLinks};
 
 /// How many recent publish times feed the adaptive schedule.
 const RECENT_TIMES: usize = 20;
-pub use crate::core::feed::MAX_ITEMS_PER_DOCUMENT;
+use crate::core::feed::MAX_ITEMS_PER_DOCUMENT;
 /// Parsing a byte costs about this many times less CPU than sanitizing one, so a big
 /// document leaves less of the invocation's budget for sanitizing (`make bench`).
 const PARSE_COST_DIVISOR: usize = 32;
@@ -348,10 +348,7 @@ fn fail(
 /// seen, or stored/waiting and changed since. An identity seen but archived stays
 /// archived; a duplicate identity keeps its first occurrence; at most
 /// [`MAX_ITEMS_PER_DOCUMENT`] items are considered.
-pub fn changed_entries<'a>(
-    doc: &'a FeedDoc,
-    seen: &impl SeenSet,
-) -> Vec<(&'a RawEntry, Option<Seen>)> {
+fn changed_entries<'a>(doc: &'a FeedDoc, seen: &impl SeenSet) -> Vec<(&'a RawEntry, Option<Seen>)> {
     let mut first = HashSet::new();
     let unique: Vec<&RawEntry> = doc
         .entries
@@ -374,7 +371,7 @@ pub fn changed_entries<'a>(
 }
 
 /// The newest `keep` publish times among the old and the new (newest first, no repeats).
-pub fn recent_times(old: &[i64], new: impl IntoIterator<Item = i64>, keep: usize) -> Vec<i64> {
+fn recent_times(old: &[i64], new: impl IntoIterator<Item = i64>, keep: usize) -> Vec<i64> {
     let mut times: Vec<i64> = old.iter().copied().chain(new).collect();
     times.sort_unstable_by(|a, b| b.cmp(a));
     times.dedup();
@@ -543,3 +540,27 @@ pub fn feed_title(title: &str, url: &str) -> String {
 }
 
 mod settle;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn recent_times_keep_the_newest_distinct() {
+        assert_eq!(recent_times(&[5, 3], [4, 5, 1], 3), vec![5, 4, 3]);
+    }
+
+    #[test]
+    fn every_entry_of_a_document_at_the_item_cap_is_new_to_an_empty_seen_set() {
+        let items: String = (0..MAX_ITEMS_PER_DOCUMENT)
+            .map(|i| format!("<item><guid>g{i}</guid><title>T</title></item>"))
+            .collect();
+        let xml =
+            format!("<rss version=\"2.0\"><channel><title>Huge</title>{items}</channel></rss>");
+        let doc = feed::parse(xml.as_bytes(), "https://blog.example/feed.xml").unwrap();
+        let seen: HashMap<String, Seen> = HashMap::new();
+        assert_eq!(changed_entries(&doc, &seen).len(), MAX_ITEMS_PER_DOCUMENT);
+    }
+}

@@ -50,7 +50,7 @@ impl FeedFilter {
 
     /// The filter as stored: each term cleaned like a name, repeats and empty ones
     /// dropped, or why it cannot be used.
-    pub fn validated(self) -> Result<FeedFilter, SettingsError> {
+    fn validated(self) -> Result<FeedFilter, SettingsError> {
         let terms = |list: Vec<String>, what: &'static str| {
             let mut out: Vec<String> = Vec::new();
             for t in list {
@@ -278,4 +278,71 @@ pub fn change(
         overdue_at,
     };
     (Some(state), Ok(changed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_and_member_fields_are_validated() {
+        assert_eq!(
+            display_name("  Ann\u{0007}\n Lee ").unwrap().as_deref(),
+            Some("Ann Lee")
+        );
+        assert_eq!(display_name(" \t ").unwrap(), None, "empty clears");
+        assert!(display_name(&"x".repeat(NAME_MAX_CHARS + 1)).is_err());
+        assert_eq!(link("", "face").unwrap(), None);
+        assert_eq!(
+            link(" https://a.example/f.png\u{0000} ", "face")
+                .unwrap()
+                .as_deref(),
+            Some("https://a.example/f.png")
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "ftp://a.example/x",
+            "/relative.png",
+            "https://u:p@a.example/",
+            "data:image/png;base64,AA",
+        ] {
+            assert!(link(bad, "face").is_err(), "{bad}");
+        }
+        assert!(link(
+            &format!("https://a.example/{}", "x".repeat(LINK_MAX_CHARS)),
+            "face"
+        )
+        .is_err());
+        let f = FeedFilter {
+            categories: vec![" Rust ".into(), "rust".into(), "".into()],
+            words: vec!["a\u{0001}b".into()],
+            excerpt_only: false,
+        }
+        .validated()
+        .unwrap();
+        assert_eq!(f.categories, ["Rust"]);
+        assert_eq!(f.words, ["a b"]);
+        let too_many = FeedFilter {
+            words: (0..=FILTER_MAX_TERMS).map(|i| format!("w{i}")).collect(),
+            ..Default::default()
+        };
+        assert!(too_many.validated().is_err());
+        // A patch changes what it names; an empty string clears.
+        let m = Member {
+            display_name: Some("Old".into()),
+            face_url: Some("https://a.example/f.png".into()),
+            ..Default::default()
+        };
+        let patch: MemberPatch =
+            serde_json::from_str(r#"{"display_name": "New", "face_url": ""}"#).unwrap();
+        let m = patch.apply(m).unwrap();
+        assert_eq!(
+            (m.display_name.as_deref(), m.face_url.as_deref()),
+            (Some("New"), None)
+        );
+        assert!(
+            serde_json::from_str::<MemberPatch>(r#"{"nickname": "x"}"#).is_err(),
+            "unknown fields are refused"
+        );
+    }
 }

@@ -249,7 +249,7 @@ impl PlatformTrouble {
 /// The watchdog deadline D1 should hold for a feed whose next fetch is `next_fetch`:
 /// the current one while it is safely ahead (at least the grace, at most two slacks),
 /// else moved a slack ahead.
-pub fn overdue_deadline(current: Option<i64>, next_fetch: i64) -> i64 {
+pub(super) fn overdue_deadline(current: Option<i64>, next_fetch: i64) -> i64 {
     let earliest = next_fetch.saturating_add(OVERDUE_GRACE_MS);
     match current {
         Some(d) if d >= earliest && d <= earliest.saturating_add(2 * OVERDUE_SLACK_MS) => d,
@@ -308,4 +308,18 @@ pub fn watchdog(feed_state: &mut FeedState, alarm: Option<i64>, now: i64) -> Wat
         row.overdue_at = overdue_at;
     }
     Watch { rearm, overdue_at }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_far_too_late_is_pulled_in() {
+        let now = 1_800_000_000_000;
+        assert_eq!(
+            overdue_deadline(Some(now + 3 * OVERDUE_SLACK_MS), now),
+            now + OVERDUE_GRACE_MS + OVERDUE_SLACK_MS
+        );
+    }
 }
