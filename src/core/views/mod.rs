@@ -12,10 +12,10 @@ mod public;
 pub use admin::{admin_audit_page, admin_login_page, admin_page};
 pub use layout::{layout, layout_with, Page};
 pub use membership::membership_section;
-pub use partials::{by_day, entry_article, entry_whole, face};
+pub use partials::{entry_article, entry_whole};
 pub use public::{
     entry_page, error_page, feed_page, feeds_page, home_page, home_page_with_members, search_page,
-    sidebar, titles_page, HomePage, SearchHit, SearchPage,
+    titles_page, HomePage, SearchHit, SearchPage,
 };
 
 use maud::{Markup, PreEscaped, Render};

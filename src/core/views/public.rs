@@ -74,7 +74,7 @@ fn health_dot(f: &FeedView) -> Markup {
 
 /// The sidebar of the planet's pages: about, the operator's links, every member
 /// (face, name, feed, health) and the feeds out.
-pub fn sidebar(cfg: &Config, members: &[FeedView]) -> Markup {
+fn sidebar(cfg: &Config, members: &[FeedView]) -> Markup {
     let about = cfg
         .planet_about
         .as_deref()
