@@ -9,7 +9,9 @@ use super::rows::{
 };
 use super::state::{overdue_deadline, FeedState, RowDigest, GONE_AFTER};
 use crate::core::domain::{FeedStatus, Keep};
-use crate::core::feed::{self, Entry, FeedDoc, RawEntry, FIRST_FETCH_MAX_ENTRIES};
+use crate::core::feed::{
+    self, Entry, FeedDoc, RawEntry, FIRST_FETCH_MAX_ENTRIES, MAX_ITEMS_PER_DOCUMENT,
+};
 use crate::core::fetch::FetchOutcome;
 use crate::core::ingest::schedule::{self, FetchHints, ScheduleConfig};
 use crate::core::view_models::EntryView;
@@ -17,7 +19,6 @@ use crate::core::websub::subscriber::{self, DocLinks};
 
 /// How many recent publish times feed the adaptive schedule.
 const RECENT_TIMES: usize = 20;
-use crate::core::feed::MAX_ITEMS_PER_DOCUMENT;
 /// Parsing a byte costs about this many times less CPU than sanitizing one, so a big
 /// document leaves less of the invocation's budget for sanitizing (`make bench`).
 const PARSE_COST_DIVISOR: usize = 32;
