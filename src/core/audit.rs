@@ -15,7 +15,7 @@ pub const AUDIT_PAGE_SIZE: u32 = 50;
 /// Audit records cron deletes by age per run at most (a backlog drains over several runs).
 pub const AUDIT_PRUNE_PER_RUN: u32 = 500;
 /// How long the audit log is kept unless `AUDIT_RETENTION_DAYS` says otherwise.
-pub const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
+const DEFAULT_AUDIT_RETENTION_DAYS: u32 = 365;
 
 /// Records older than this are pruned (`AUDIT_RETENTION_DAYS`; 0 keeps them all).
 pub fn retention_cutoff(get: impl Fn(&str) -> Option<String>, now_ms: i64) -> Option<i64> {

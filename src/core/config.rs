@@ -58,7 +58,7 @@ fn safe_href(s: &str) -> Option<String> {
 }
 
 /// `Name|URL,Name|URL` → links; pairs without a name or with an unusable URL are skipped.
-pub fn parse_links(s: &str) -> Vec<PlanetLink> {
+fn parse_links(s: &str) -> Vec<PlanetLink> {
     s.split(',')
         .filter_map(|pair| {
             let (name, url) = pair.split_once('|')?;

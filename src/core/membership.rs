@@ -15,7 +15,7 @@ pub const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
 /// A membership document lists at most this many feeds; a longer one is refused whole.
 pub const MAX_MEMBERS: usize = 2_000;
 /// The default grace period: a member who left keeps its history this long (14 days).
-pub const DEFAULT_GRACE_MS: i64 = 14 * 86_400_000;
+const DEFAULT_GRACE_MS: i64 = 14 * 86_400_000;
 /// The reason a member who left the file is held with.
 pub const LEFT_REASON: &str = "left the membership file";
 
@@ -116,7 +116,7 @@ pub fn source(v: &str) -> Result<Source, String> {
 }
 
 /// A duration: `14d`, `12h`, `30m`, `45s`, or a bare number of days.
-pub fn duration_ms(v: &str) -> Option<i64> {
+fn duration_ms(v: &str) -> Option<i64> {
     let v = v.trim();
     let (num, unit) = match v.char_indices().last()? {
         (i, c) if c.is_ascii_alphabetic() => (&v[..i], c.to_ascii_lowercase()),

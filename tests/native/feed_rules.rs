@@ -331,6 +331,21 @@ fn unreadable_documents_say_why() {
 }
 
 #[test]
+fn a_self_closing_element_reads_as_an_empty_pair() {
+    let atom = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>T</title><entry><id>1</id>\
+                <title>A</title><author{}<contributor><name>Ann</name></contributor></entry></feed>";
+    let rss = "<rss version=\"2.0\"><channel><x:channel xmlns:x=\"urn:x\"{}\
+               <title>T</title><item><guid>1</guid><title>A</title></item></channel></rss>";
+    for (doc, closed) in [(atom, "></author>"), (rss, "></x:channel>")] {
+        let read = |tail: &str| {
+            let d = feed::parse(doc.replace("{}", tail).as_bytes(), "").unwrap();
+            (d.title, d.entries)
+        };
+        assert_eq!(read("/>"), read(closed), "{doc}");
+    }
+}
+
+#[test]
 fn newest_and_the_sanitize_budget_bound_one_invocation() {
     let mut xml = String::from("<rss version=\"2.0\"><channel><title>Big</title>");
     for i in 0..120 {

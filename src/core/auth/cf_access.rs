@@ -11,17 +11,17 @@ use crate::core::codec::base64url_decode;
 /// The header Cloudflare Access adds to every request it lets through.
 pub const ASSERTION_HEADER: &str = "Cf-Access-Jwt-Assertion";
 /// An assertion longer than this is refused unread (Access's are about 1 KiB).
-pub const MAX_ASSERTION_BYTES: usize = 8 * 1024;
+const MAX_ASSERTION_BYTES: usize = 8 * 1024;
 /// The team's keys (a JWKS) bigger than this are refused.
 pub const MAX_CERTS_BYTES: usize = 64 * 1024;
 /// How long fetched keys are used before they are fetched again (Access rotates its
 /// keys every six weeks and keeps signing with the old one for a week after).
-pub const CERTS_TTL_MS: i64 = 60 * 60 * 1000;
+const CERTS_TTL_MS: i64 = 60 * 60 * 1000;
 /// An assertion naming a key the cached set lacks fetches the keys again, at most this
 /// often: garbage key ids cannot make every request a subrequest.
-pub const CERTS_REFETCH_MIN_MS: i64 = 60 * 1000;
+const CERTS_REFETCH_MIN_MS: i64 = 60 * 1000;
 /// The longest email a session names.
-pub const MAX_EMAIL_CHARS: usize = 254;
+const MAX_EMAIL_CHARS: usize = 254;
 
 /// Where to check an Access assertion: set by `ACCESS_TEAM_DOMAIN` and `ACCESS_AUD`
 /// (both, or Access sign-in is off), and `ACCESS_CERTS_URL` (tests point it at a loopback

@@ -37,9 +37,9 @@ fn mac_hex(key: &[u8; 32], parts: &[&str]) -> String {
 }
 
 /// The development default `make dev` uses when `ADMIN_TOKEN` is not set (documented, so public).
-pub const DEV_ADMIN_TOKEN: &str = "orrery-dev-token";
+const DEV_ADMIN_TOKEN: &str = "orrery-dev-token";
 /// An admin token shorter than this is refused outside loopback.
-pub const MIN_ADMIN_TOKEN_CHARS: usize = 32;
+const MIN_ADMIN_TOKEN_CHARS: usize = 32;
 
 /// Why the configured admin token may not be used for this request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

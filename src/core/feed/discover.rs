@@ -10,7 +10,7 @@ use super::parse::xml::attrs;
 use super::text::xml_text;
 
 /// Feeds one page may announce that Orrery lists at most.
-pub const MAX_LINKS: usize = 10;
+const MAX_LINKS: usize = 10;
 /// Paths tried, in order, when a page announces no feed (relative to the page).
 pub const COMMON_PATHS: [&str; 6] = [
     "feed",

@@ -5,7 +5,7 @@
 //! changes when any of them does ([`Fingerprint`]). Both are stored: they never change.
 
 /// Identities longer than this are replaced by a hash.
-pub const IDENTITY_MAX_BYTES: usize = 512;
+const IDENTITY_MAX_BYTES: usize = 512;
 
 /// The dedupe key: own id, else permalink, else a hash of title and content.
 pub(super) fn entry_identity(
@@ -106,7 +106,7 @@ fn fmix(mut k: u64) -> u64 {
 }
 
 /// "h:" + SHA-1 hex of the parts, separated so boundaries count.
-pub fn identity_hash(parts: &[&[u8]]) -> String {
+fn identity_hash(parts: &[&[u8]]) -> String {
     let mut h = sha1_smol::Sha1::new();
     for p in parts {
         h.update(p);

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use url::Url;
 
-pub use identity::{digest, IDENTITY_MAX_BYTES};
+pub use identity::digest;
 pub use parse::dates::parse_date;
 pub use plain::html_to_text;
 pub use sanitize::MAX_CONTENT_BYTES;
@@ -29,7 +29,7 @@ pub const MAX_ITEMS_PER_DOCUMENT: usize = 2_000;
 /// A first fetch stores at most this many entries (the newest ones).
 pub const FIRST_FETCH_MAX_ENTRIES: usize = 50;
 /// Stored summaries are at most this many characters.
-pub const SUMMARY_MAX_CHARS: usize = 300;
+const SUMMARY_MAX_CHARS: usize = 300;
 /// Raw HTML bytes one invocation sanitizes (beyond its first entry): about 4.7 ms of wasm
 /// (`examples/clean_cost.rs`: 96 KiB in 3.1 ms). It was 96 KiB with ammonia (5.6 ms for
 /// 96 KiB); with the faster sanitizer, 144 KiB keeps every invocation's p99 and max under
@@ -234,8 +234,8 @@ pub struct RawEntry {
 }
 
 /// Categories kept per entry at most, each at most [`CATEGORY_MAX_CHARS`] characters.
-pub const MAX_CATEGORIES: usize = 32;
-pub const CATEGORY_MAX_CHARS: usize = 100;
+const MAX_CATEGORIES: usize = 32;
+const CATEGORY_MAX_CHARS: usize = 100;
 
 /// Categories as read (decoded text): trimmed, whitespace collapsed, empty ones and
 /// repeats dropped, bounded.

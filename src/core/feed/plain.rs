@@ -78,7 +78,7 @@ pub fn html_to_text_limited(html: &str, limit: usize) -> String {
 /// True when text that may be HTML (an RSS title, a JSON Feed title) really is: it has an end
 /// tag, a void tag (`<br>`, `<img>`, `<hr>`) or an entity reference still to decode, and every
 /// tag in it names an HTML element. "History of the <blink> tag" is text; "<b>Hi</b>" is HTML.
-pub fn looks_like_html(s: &str) -> bool {
+fn looks_like_html(s: &str) -> bool {
     if !s.contains('<') && !s.contains('&') {
         return false;
     }

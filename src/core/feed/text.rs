@@ -104,7 +104,7 @@ pub fn xml_text(raw: &str) -> String {
 
 /// True for characters XML 1.0 does not allow anywhere in a document: C0 controls other
 /// than tab, LF and CR, and U+FFFE / U+FFFF (a Rust string cannot hold a lone surrogate).
-pub fn xml_forbidden(c: char) -> bool {
+fn xml_forbidden(c: char) -> bool {
     matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
 }
 

@@ -7,7 +7,4 @@ mod outcome;
 mod policy;
 
 pub use outcome::{FetchOutcome, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS};
-pub use policy::{
-    check_not_own, check_url, is_credential_param, public_text, public_url, PolicyError,
-    ALLOWED_PORTS, HIDDEN,
-};
+pub use policy::{check_not_own, check_url, public_text, public_url, PolicyError};

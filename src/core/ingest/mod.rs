@@ -16,9 +16,8 @@ mod settings;
 mod state;
 
 pub use plan::{
-    changed_entries, feed_title, follow_up, follow_up_take, held, parse_mark, plan, recent_times,
-    refresh_gate, Plan, MAX_ITEMS_PER_DOCUMENT, PARSE_ATTEMPTS, PARSE_COST_DIVISOR,
-    PARSE_MARK_MIN_BYTES, PENDING_PEEK, RECENT_TIMES, SEEN_KEEP, SEEN_PRUNE_ABOVE, SEEN_PRUNE_MAX,
+    feed_title, follow_up, follow_up_take, held, parse_mark, plan, refresh_gate, Plan,
+    PARSE_MARK_MIN_BYTES, PENDING_PEEK, SEEN_KEEP, SEEN_PRUNE_ABOVE,
 };
 pub use report::{RefreshOutcome, RefreshReport};
 pub use rows::{
@@ -27,11 +26,10 @@ pub use rows::{
 };
 pub use settings::{
     change, display_name, link, Change, Changed, FeedSettings, MemberPatch, SettingsError,
-    FILTER_CHECKS_PER_DOCUMENT, FILTER_MAX_TERMS, FILTER_TERM_MAX_CHARS, FILTER_TEXT_CHARS,
-    LINK_MAX_CHARS, NAME_MAX_CHARS,
+    FILTER_CHECKS_PER_DOCUMENT,
 };
 pub use state::{
-    on_alarm, overdue_deadline, watchdog, AlarmPlan, FeedState, PlatformTrouble, RowDigest, Wake,
-    Watch, ALARM_SLACK_MS, FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER, OVERDUE_GRACE_MS,
-    OVERDUE_SLACK_MS, PAUSED_AFTER, PUBLISH_RETRY_MS, WATCHDOG_GRACE_MS,
+    on_alarm, watchdog, AlarmPlan, FeedState, PlatformTrouble, RowDigest, Wake, Watch,
+    ALARM_SLACK_MS, FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER, OVERDUE_GRACE_MS, OVERDUE_SLACK_MS,
+    PAUSED_AFTER, PUBLISH_RETRY_MS,
 };

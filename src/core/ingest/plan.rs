@@ -9,25 +9,26 @@ use super::rows::{
 };
 use super::state::{overdue_deadline, FeedState, RowDigest, GONE_AFTER};
 use crate::core::domain::{FeedStatus, Keep};
-use crate::core::feed::{self, Entry, FeedDoc, RawEntry, FIRST_FETCH_MAX_ENTRIES};
+use crate::core::feed::{
+    self, Entry, FeedDoc, RawEntry, FIRST_FETCH_MAX_ENTRIES, MAX_ITEMS_PER_DOCUMENT,
+};
 use crate::core::fetch::FetchOutcome;
 use crate::core::ingest::schedule::{self, FetchHints, ScheduleConfig};
 use crate::core::view_models::EntryView;
 use crate::core::websub::subscriber::{self, DocLinks};
 
 /// How many recent publish times feed the adaptive schedule.
-pub const RECENT_TIMES: usize = 20;
-pub use crate::core::feed::MAX_ITEMS_PER_DOCUMENT;
+const RECENT_TIMES: usize = 20;
 /// Parsing a byte costs about this many times less CPU than sanitizing one, so a big
 /// document leaves less of the invocation's budget for sanitizing (`make bench`).
-pub const PARSE_COST_DIVISOR: usize = 32;
+const PARSE_COST_DIVISOR: usize = 32;
 /// The seen table is pruned when it holds more identities than this...
 pub const SEEN_PRUNE_ABOVE: u32 = 6_000;
 /// ...down to this many (twice the items a document can carry, so nothing a document
 /// still lists is ever forgotten: those are kept whatever their age).
 pub const SEEN_KEEP: u32 = 2 * MAX_ITEMS_PER_DOCUMENT as u32;
 /// Seen rows deleted per invocation at most (a statement per 90, in the CPU budget).
-pub const SEEN_PRUNE_MAX: u32 = 2_500;
+const SEEN_PRUNE_MAX: u32 = 2_500;
 
 /// A refresh whose writes the platform refused: nothing is lost (the state, the seen
 /// set and the feed's place stay as they were, so the same entries are found again),
@@ -235,7 +236,7 @@ pub fn follow_up_take(lens: &[usize]) -> usize {
 
 /// Invocations that may die reading one document before it is failed without being read:
 /// one death may be a deploy or an eviction, not the document.
-pub const PARSE_ATTEMPTS: u32 = 2;
+const PARSE_ATTEMPTS: u32 = 2;
 /// Documents smaller than this are read without a mark: the scanner is linear and a
 /// document this size parses in about a millisecond, so it cannot kill an invocation,
 /// and the mark would cost a storage row on every changed fetch (most feeds are far
@@ -348,10 +349,7 @@ fn fail(
 /// seen, or stored/waiting and changed since. An identity seen but archived stays
 /// archived; a duplicate identity keeps its first occurrence; at most
 /// [`MAX_ITEMS_PER_DOCUMENT`] items are considered.
-pub fn changed_entries<'a>(
-    doc: &'a FeedDoc,
-    seen: &impl SeenSet,
-) -> Vec<(&'a RawEntry, Option<Seen>)> {
+fn changed_entries<'a>(doc: &'a FeedDoc, seen: &impl SeenSet) -> Vec<(&'a RawEntry, Option<Seen>)> {
     let mut first = HashSet::new();
     let unique: Vec<&RawEntry> = doc
         .entries
@@ -374,7 +372,7 @@ pub fn changed_entries<'a>(
 }
 
 /// The newest `keep` publish times among the old and the new (newest first, no repeats).
-pub fn recent_times(old: &[i64], new: impl IntoIterator<Item = i64>, keep: usize) -> Vec<i64> {
+fn recent_times(old: &[i64], new: impl IntoIterator<Item = i64>, keep: usize) -> Vec<i64> {
     let mut times: Vec<i64> = old.iter().copied().chain(new).collect();
     times.sort_unstable_by(|a, b| b.cmp(a));
     times.dedup();
@@ -543,3 +541,27 @@ pub fn feed_title(title: &str, url: &str) -> String {
 }
 
 mod settle;
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn recent_times_keep_the_newest_distinct() {
+        assert_eq!(recent_times(&[5, 3], [4, 5, 1], 3), vec![5, 4, 3]);
+    }
+
+    #[test]
+    fn every_entry_of_a_document_at_the_item_cap_is_new_to_an_empty_seen_set() {
+        let items: String = (0..MAX_ITEMS_PER_DOCUMENT)
+            .map(|i| format!("<item><guid>g{i}</guid><title>T</title></item>"))
+            .collect();
+        let xml =
+            format!("<rss version=\"2.0\"><channel><title>Huge</title>{items}</channel></rss>");
+        let doc = feed::parse(xml.as_bytes(), "https://blog.example/feed.xml").unwrap();
+        let seen: HashMap<String, Seen> = HashMap::new();
+        assert_eq!(changed_entries(&doc, &seen).len(), MAX_ITEMS_PER_DOCUMENT);
+    }
+}

@@ -10,15 +10,15 @@ use crate::core::domain::{FeedFilter, FeedStatus, Member};
 use crate::core::feed::RawEntry;
 
 /// A display name is at most this many characters.
-pub const NAME_MAX_CHARS: usize = 200;
+const NAME_MAX_CHARS: usize = 200;
 /// A face or site link is at most this many characters.
-pub const LINK_MAX_CHARS: usize = 2_048;
+const LINK_MAX_CHARS: usize = 2_048;
 /// A filter lists at most this many categories, and this many words.
-pub const FILTER_MAX_TERMS: usize = 50;
+const FILTER_MAX_TERMS: usize = 50;
 /// Each category or word is at most this many characters.
-pub const FILTER_TERM_MAX_CHARS: usize = 100;
+const FILTER_TERM_MAX_CHARS: usize = 100;
 /// Plain text of each body a word filter reads at most (characters).
-pub const FILTER_TEXT_CHARS: usize = 4_096;
+const FILTER_TEXT_CHARS: usize = 4_096;
 /// New entries of one document a word filter reads at most; past this (a first fetch of
 /// a long archive) the rest are archived unread, as the first-fetch cap would archive them.
 pub const FILTER_CHECKS_PER_DOCUMENT: usize = 200;
@@ -50,7 +50,7 @@ impl FeedFilter {
 
     /// The filter as stored: each term cleaned like a name, repeats and empty ones
     /// dropped, or why it cannot be used.
-    pub fn validated(self) -> Result<FeedFilter, SettingsError> {
+    fn validated(self) -> Result<FeedFilter, SettingsError> {
         let terms = |list: Vec<String>, what: &'static str| {
             let mut out: Vec<String> = Vec::new();
             for t in list {
@@ -278,4 +278,71 @@ pub fn change(
         overdue_at,
     };
     (Some(state), Ok(changed))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_and_member_fields_are_validated() {
+        assert_eq!(
+            display_name("  Ann\u{0007}\n Lee ").unwrap().as_deref(),
+            Some("Ann Lee")
+        );
+        assert_eq!(display_name(" \t ").unwrap(), None, "empty clears");
+        assert!(display_name(&"x".repeat(NAME_MAX_CHARS + 1)).is_err());
+        assert_eq!(link("", "face").unwrap(), None);
+        assert_eq!(
+            link(" https://a.example/f.png\u{0000} ", "face")
+                .unwrap()
+                .as_deref(),
+            Some("https://a.example/f.png")
+        );
+        for bad in [
+            "javascript:alert(1)",
+            "ftp://a.example/x",
+            "/relative.png",
+            "https://u:p@a.example/",
+            "data:image/png;base64,AA",
+        ] {
+            assert!(link(bad, "face").is_err(), "{bad}");
+        }
+        assert!(link(
+            &format!("https://a.example/{}", "x".repeat(LINK_MAX_CHARS)),
+            "face"
+        )
+        .is_err());
+        let f = FeedFilter {
+            categories: vec![" Rust ".into(), "rust".into(), "".into()],
+            words: vec!["a\u{0001}b".into()],
+            excerpt_only: false,
+        }
+        .validated()
+        .unwrap();
+        assert_eq!(f.categories, ["Rust"]);
+        assert_eq!(f.words, ["a b"]);
+        let too_many = FeedFilter {
+            words: (0..=FILTER_MAX_TERMS).map(|i| format!("w{i}")).collect(),
+            ..Default::default()
+        };
+        assert!(too_many.validated().is_err());
+        // A patch changes what it names; an empty string clears.
+        let m = Member {
+            display_name: Some("Old".into()),
+            face_url: Some("https://a.example/f.png".into()),
+            ..Default::default()
+        };
+        let patch: MemberPatch =
+            serde_json::from_str(r#"{"display_name": "New", "face_url": ""}"#).unwrap();
+        let m = patch.apply(m).unwrap();
+        assert_eq!(
+            (m.display_name.as_deref(), m.face_url.as_deref()),
+            (Some("New"), None)
+        );
+        assert!(
+            serde_json::from_str::<MemberPatch>(r#"{"nickname": "x"}"#).is_err(),
+            "unknown fields are refused"
+        );
+    }
 }

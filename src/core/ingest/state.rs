@@ -20,7 +20,7 @@ pub const FOLLOW_UP_MS: i64 = 1_000;
 /// An alarm this close to the next fetch fetches now rather than sleeping again.
 pub const ALARM_SLACK_MS: i64 = 1_000;
 /// Cron re-arms an alarm that should have fired longer ago than this.
-pub const WATCHDOG_GRACE_MS: i64 = 60_000;
+const WATCHDOG_GRACE_MS: i64 = 60_000;
 /// D1's `overdue_at` is at least this long after the next fetch...
 pub const OVERDUE_GRACE_MS: i64 = 60 * 60_000;
 /// ...and moved this far ahead when it must move, so a feed polled every half hour
@@ -200,7 +200,7 @@ pub enum PlatformTrouble {
 }
 
 /// A held refresh is retried this soon after transient trouble.
-pub const HOLD_RETRY_MS: i64 = 15 * 60_000;
+const HOLD_RETRY_MS: i64 = 15 * 60_000;
 const DAY_MS: i64 = 24 * 60 * 60_000;
 
 impl PlatformTrouble {
@@ -249,7 +249,7 @@ impl PlatformTrouble {
 /// The watchdog deadline D1 should hold for a feed whose next fetch is `next_fetch`:
 /// the current one while it is safely ahead (at least the grace, at most two slacks),
 /// else moved a slack ahead.
-pub fn overdue_deadline(current: Option<i64>, next_fetch: i64) -> i64 {
+pub(super) fn overdue_deadline(current: Option<i64>, next_fetch: i64) -> i64 {
     let earliest = next_fetch.saturating_add(OVERDUE_GRACE_MS);
     match current {
         Some(d) if d >= earliest && d <= earliest.saturating_add(2 * OVERDUE_SLACK_MS) => d,
@@ -308,4 +308,18 @@ pub fn watchdog(feed_state: &mut FeedState, alarm: Option<i64>, now: i64) -> Wat
         row.overdue_at = overdue_at;
     }
     Watch { rearm, overdue_at }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_deadline_far_too_late_is_pulled_in() {
+        let now = 1_800_000_000_000;
+        assert_eq!(
+            overdue_deadline(Some(now + 3 * OVERDUE_SLACK_MS), now),
+            now + OVERDUE_GRACE_MS + OVERDUE_SLACK_MS
+        );
+    }
 }

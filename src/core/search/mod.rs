@@ -32,7 +32,7 @@ use crate::core::feed::html_to_text;
 pub const PAGE_SIZE: u32 = 20;
 /// The deepest page served (every page ranks the same [`RANK_WINDOW`] matches, so this
 /// bounds nothing in D1; it keeps `OFFSET` arithmetic and links sane).
-pub const MAX_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 50;
 
 /// Search ranks the newest this many matches of a query (bm25 needs every match it
 /// ranks, and D1 bills each as a row read: a common word over a year of a big planet
@@ -257,7 +257,7 @@ fn tokens(text: &str) -> impl Iterator<Item = ((usize, usize), String)> + '_ {
 }
 
 /// Characters of body text in a snippet.
-pub const SNIPPET_CHARS: usize = 240;
+const SNIPPET_CHARS: usize = 240;
 
 /// Bytes of stored HTML converted around a match for its snippet (before and after).
 const WINDOW_BEFORE: usize = 1024;
@@ -303,7 +303,7 @@ impl Matcher {
 
     /// The snippet of a stored (sanitized) body: the plain text of a window of the HTML
     /// around the first match, or of its start when no match is found there.
-    pub fn snippet_html(&self, html: &str, len: usize) -> Vec<Piece> {
+    fn snippet_html(&self, html: &str, len: usize) -> Vec<Piece> {
         let (from, to) = match self.locate_in_html(html) {
             Some(at) => {
                 // Start just after a tag's end, so the window never opens inside a tag.

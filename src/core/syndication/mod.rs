@@ -19,7 +19,7 @@ use crate::core::feed::xml_chars;
 
 pub use atom::{atom, atom_with_sources, feed_atom};
 pub use foaf::foafroll;
-pub use opml::{opml, parse_opml, OpmlError, Outline, FACE_ATTRIBUTES};
+pub use opml::{opml, parse_opml, OpmlError, Outline};
 pub use rss::rss;
 pub use rss10::rss10;
 

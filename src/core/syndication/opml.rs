@@ -49,7 +49,7 @@ pub struct Outline {
 /// Attributes read as an outline's face, first found wins (any case): Orrery writes
 /// `face`, as Planet Venus calls a member's picture; the others are what other planets
 /// and readers write.
-pub const FACE_ATTRIBUTES: [&str; 5] = ["face", "faceUrl", "avatar", "hackergotchi", "icon"];
+const FACE_ATTRIBUTES: [&str; 5] = ["face", "faceUrl", "avatar", "hackergotchi", "icon"];
 
 /// Every outline with an `xmlUrl` in an OPML document, in order, the first of each URL.
 pub fn parse_opml(text: &str) -> Result<Vec<Outline>, OpmlError> {
@@ -104,24 +104,14 @@ mod tests {
     #[test]
     fn opml_round_trips() {
         let feeds = vec![FeedView {
-            id: 1,
             url: "https://a.example/feed?x=1&y=2".into(),
             title: "A \"quoted\" <feed>".into(),
             site_url: None,
-            description: None,
-            format: None,
-            status: crate::core::domain::FeedStatus::Active,
-            consecutive_failures: 0,
-            last_error: None,
-            last_fetch_at: None,
-            last_success_at: None,
-            next_fetch_at: None,
-            last_changed_at: None,
             entry_count: 0,
             display_name: None,
             face_url: None,
             home_url: None,
-            push_until: None,
+            ..crate::core::syndication::tests::member()
         }];
         let out = opml(&Config::default(), &feeds).into_string();
         let urls: Vec<String> = parse_opml(&out)

@@ -12,10 +12,10 @@ mod public;
 pub use admin::{admin_audit_page, admin_login_page, admin_page};
 pub use layout::{layout, layout_with, Page};
 pub use membership::membership_section;
-pub use partials::{by_day, entry_article, entry_whole, face, RIVER_WHOLE_BYTES};
+pub use partials::{entry_article, entry_whole};
 pub use public::{
     entry_page, error_page, error_page_linking, feed_page, feeds_page, home_page,
-    home_page_with_members, search_page, sidebar, titles_page, HomePage, SearchHit, SearchPage,
+    home_page_with_members, search_page, titles_page, HomePage, SearchHit, SearchPage,
 };
 
 use maud::{Markup, PreEscaped, Render};
@@ -28,7 +28,7 @@ pub struct SanitizedHtml(String);
 impl SanitizedHtml {
     /// Wraps `content_html` read back from the entries table, which only ever
     /// receives the sanitizer's output (`core::feed::RawEntry::clean`).
-    pub fn from_store(html: String) -> Self {
+    fn from_store(html: String) -> Self {
         Self(html)
     }
 }

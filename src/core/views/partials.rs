@@ -8,7 +8,7 @@ use crate::core::view_models::EntryView;
 
 /// Bodies longer than this (bytes of stored HTML) are shown collapsed in the river,
 /// ending in a "Read more" link to the entry's own page, where they are shown whole.
-pub const RIVER_WHOLE_BYTES: usize = 6_000;
+const RIVER_WHOLE_BYTES: usize = 6_000;
 
 /// One entry of the river (long bodies collapsed). The live script inserts the socket's
 /// copy of this as is (into its day's group), and swaps it for the copy an `update` frame carries.
@@ -24,7 +24,7 @@ pub fn entry_whole(e: &EntryView) -> Markup {
 /// A member's face: the avatar an admin set (any http(s) URL, so it is loaded lazily and
 /// without a Referer, at a fixed size), else their initial. Decorative either way: the
 /// name is always written next to it.
-pub fn face(url: Option<&str>, name: &str, size: u16) -> Markup {
+pub(super) fn face(url: Option<&str>, name: &str, size: u16) -> Markup {
     let class = if size > 32 { "face" } else { "face small" };
     html! {
         @if let Some(src) = url.filter(|u| !u.trim().is_empty()) {
@@ -99,7 +99,7 @@ fn article(e: &EntryView, whole_view: bool) -> Markup {
 }
 
 /// Entries (newest first) cut into runs of one day each: (day key, label, entries).
-pub fn by_day(entries: &[EntryView]) -> Vec<(String, String, &[EntryView])> {
+pub(super) fn by_day(entries: &[EntryView]) -> Vec<(String, String, &[EntryView])> {
     let mut out: Vec<(String, String, &[EntryView])> = Vec::new();
     let mut start = 0;
     for i in 1..=entries.len() {

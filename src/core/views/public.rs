@@ -74,7 +74,7 @@ fn health_dot(f: &FeedView) -> Markup {
 
 /// The sidebar of the planet's pages: about, the operator's links, every member
 /// (face, name, feed, health) and the feeds out.
-pub fn sidebar(cfg: &Config, members: &[FeedView]) -> Markup {
+fn sidebar(cfg: &Config, members: &[FeedView]) -> Markup {
     let about = cfg
         .planet_about
         .as_deref()
@@ -392,7 +392,7 @@ pub fn search_page(cfg: &Config, sp: &SearchPage) -> Markup {
 }
 
 /// The heading an error page shows for an HTTP status.
-pub fn error_heading(status: u16) -> &'static str {
+fn error_heading(status: u16) -> &'static str {
     match status {
         400 => "Bad request",
         401 => "Sign-in needed",

@@ -157,7 +157,7 @@ fn to_ms(y: i64, mo: i64, d: i64, h: i64, mi: i64, s: i64, off: i64) -> Option<i
 }
 
 /// Days since 1970-01-01 (Howard Hinnant's algorithm).
-pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;

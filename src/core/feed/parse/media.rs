@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// At most this many media items are rendered per entry (a feed may list dozens).
-pub const MAX_MEDIA: usize = 8;
+const MAX_MEDIA: usize = 8;
 /// At most this many are kept per entry as parsed (duplicates and thumbnails are dropped later).
 const MAX_PARSED: usize = 16;
 

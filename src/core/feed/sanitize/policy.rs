@@ -147,7 +147,7 @@ pub fn url<'v>(attr: &str, value: &'v str, base: Option<&Url>) -> Option<Cow<'v,
 
 /// Media sources are http(s) only: `mailto:`, which links may use, is dropped from `src`
 /// and `poster`, and so is anything that looks like another scheme.
-pub fn media_scheme_ok(value: &str) -> bool {
+fn media_scheme_ok(value: &str) -> bool {
     let v = value.trim_start();
     let scheme = v
         .find(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))

@@ -32,7 +32,7 @@ use super::policy::{self, El};
 
 /// Deeper nesting is flattened (the tags beyond it dropped, their text kept): browsers cap
 /// their parsers' depth too (Blink at 512), and a bound keeps every walk of the stack short.
-pub const MAX_DEPTH: usize = 256;
+const MAX_DEPTH: usize = 256;
 
 /// Sanitizes `html`: see the module doc. Relative URLs resolve against `base`.
 pub fn clean(html: &str, base: Option<&Url>) -> String {

@@ -80,7 +80,7 @@ impl Plan {
 
     /// This refresh found the feed unchanged while carried work waits: it has room to
     /// move that work on ([`Plan::with_carried`]).
-    pub fn room_for_carried(&self) -> bool {
+    fn room_for_carried(&self) -> bool {
         self.spare > 0 && self.state.work_pending && self.entries.is_empty()
     }
 

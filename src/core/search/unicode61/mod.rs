@@ -14,7 +14,7 @@ mod tables;
 use tables::{FOLDS, SEPARATORS};
 
 /// Does the tokenizer split words at `c`?
-pub fn is_separator(c: char) -> bool {
+fn is_separator(c: char) -> bool {
     if c.is_ascii() {
         return !c.is_ascii_alphanumeric();
     }

@@ -211,19 +211,8 @@ impl<'a> FeedParser<'a> {
             None => self.feed_child(depth, ns, local, a),
         };
         if empty {
-            if self.format != FeedFormat::Atom && local == b"channel" {
-                self.channel_depth = 0;
-            }
-            if self.media_content_depth == Some(depth) {
-                self.media_content_depth = None;
-            }
-            if self.media_group_depth == Some(depth) {
-                self.media_group_depth = None;
-            }
-            if self.entry_depth == Some(depth) {
-                self.finish_entry();
-            }
-            self.scopes.pop(depth);
+            // `<x/>` is `<x></x>`: it closes where it opens.
+            self.close_element(depth, end);
             return;
         }
         self.open.push(name);
