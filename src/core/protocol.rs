@@ -101,7 +101,10 @@ pub enum ServerMsg {
     /// A `resume` reached back further than [`MAX_RESUME_REACH`] ids (or revisions): the
     /// page is too old to catch up frame by frame; reload it (or read `/api/entries`). The
     /// socket stays live from `latest` (and `revision`) on.
-    Reload { latest: i64, revision: i64 },
+    Reload {
+        latest: i64,
+        revision: i64,
+    },
 }
 
 impl ServerMsg {

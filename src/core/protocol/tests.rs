@@ -134,9 +134,7 @@ fn reasons_are_clipped_on_a_character_boundary() {
     assert!(c.len() <= MAX_REASON_BYTES && c.ends_with('…'), "{c}");
     let mut state = SocketState::new(None);
     let a = state.read(Frame::Binary(10), 5_000, false);
-    assert!(
-        matches!(a, Action::Reply(ServerMsg::Error { ref code, .. }) if code == "bad_frame")
-    );
+    assert!(matches!(a, Action::Reply(ServerMsg::Error { ref code, .. }) if code == "bad_frame"));
 }
 
 #[test]
@@ -226,7 +224,10 @@ fn feed_ids_are_validated_and_the_list_is_short() {
     for bad in [0, -1, MAX_FEED_ID, 1 << 40, i64::MAX] {
         assert!(check_feeds(&[bad]).is_err(), "{bad}");
         let frame = format!(r#"{{"type":"subscribe","feeds":[{bad}]}}"#);
-        assert!(matches!(parse_client(&frame), Err(FrameError::Invalid(_))), "{bad}");
+        assert!(
+            matches!(parse_client(&frame), Err(FrameError::Invalid(_))),
+            "{bad}"
+        );
     }
     assert!(MAX_SUBSCRIBED_FEEDS <= 32, "far below 256");
     let too_many: Vec<i64> = (1..=MAX_SUBSCRIBED_FEEDS as i64 + 1).collect();
@@ -237,7 +238,11 @@ fn feed_ids_are_validated_and_the_list_is_short() {
     let mut s = SocketState::new(None);
     let a = s.read(Frame::Text(&frame), 1, false);
     assert!(matches!(a, Action::Reply(ServerMsg::Error { .. })), "{a:?}");
-    assert_eq!((s.bad_frames, s.feeds.clone()), (1, None), "counted, state unchanged");
+    assert_eq!(
+        (s.bad_frames, s.feeds.clone()),
+        (1, None),
+        "counted, state unchanged"
+    );
     assert!(s.fits());
 }
 
@@ -288,7 +293,10 @@ fn the_largest_socket_state_fits_in_an_attachment() {
         "𝔸 ".repeat(100).trim_end()
     );
     let a = s.read(Frame::Text(&frame), 1, false);
-    assert!(matches!(a, Action::Reply(ServerMsg::Subscribed { .. })), "{a:?}");
+    assert!(
+        matches!(a, Action::Reply(ServerMsg::Subscribed { .. })),
+        "{a:?}"
+    );
     assert!(s.fits());
 }
 
@@ -305,7 +313,10 @@ fn one_address_has_a_frame_budget_across_its_sockets() {
         verdicts.push(b.count("198.51.100.7", 1_000 + i));
     }
     let first_close = verdicts.iter().position(|v| *v == ClientVerdict::Close);
-    assert_eq!(first_close, Some((CLIENT_BURST as usize) - 2 * MAX_SOCKETS_PER_CLIENT));
+    assert_eq!(
+        first_close,
+        Some((CLIENT_BURST as usize) - 2 * MAX_SOCKETS_PER_CLIENT)
+    );
     // … and every later frame is dropped unread while the ban lasts.
     assert!(verdicts[first_close.unwrap() + 1..]
         .iter()
@@ -348,7 +359,10 @@ fn a_resume_reaches_back_a_bounded_distance() {
     assert!(within_reach(10_000 - MAX_RESUME_REACH, None, upto));
     assert!(!within_reach(10_000 - MAX_RESUME_REACH - 1, None, upto));
     assert!(!within_reach(0, None, upto), "since:0 on a big planet");
-    assert!(within_reach(20_000, None, upto), "ahead of the object: nothing to read");
+    assert!(
+        within_reach(20_000, None, upto),
+        "ahead of the object: nothing to read"
+    );
     assert!(within_reach(9_999, Some(300 - MAX_RESUME_REACH), upto));
     assert!(!within_reach(9_999, Some(0), (10_000, 10_000)));
     // The reload frame, as documented.
@@ -374,5 +388,8 @@ fn a_room_invocation_spends_a_bounded_number_of_queries() {
         n += 1;
     }
     assert_eq!((n, q.spent()), (ROOM_QUERIES_PER_INVOCATION, n));
-    assert!(ROOM_QUERIES_PER_INVOCATION + 4 <= 50, "the cursors' reads fit beside it");
+    assert!(
+        ROOM_QUERIES_PER_INVOCATION + 4 <= 50,
+        "the cursors' reads fit beside it"
+    );
 }
