@@ -21,6 +21,9 @@ use crate::edge::{d1, env, meter, objects::sockets};
 const RETRY_MS: i64 = 2_000;
 /// A catch-up that spent its invocation's D1 queries goes on by alarm after this long.
 const CARRY_MS: i64 = 10;
+/// Entries (or rewrites) one D1 query reads; `ROOM_PAGE_ENTRIES` makes it smaller, so a
+/// test can make a catch-up of a few hundred entries outlast one invocation's queries.
+const PAGE_ENTRIES: u32 = 200;
 /// Largest id JS numbers carry exactly (D1 bindings go through JS).
 const MAX_SAFE_ID: i64 = (1 << 53) - 1;
 
@@ -111,6 +114,12 @@ impl Room {
     /// the budget is spent (true: there may be more).
     async fn publish_pages(&self, budget: &mut QueryBudget) -> worker::Result<(usize, bool)> {
         let db = env::db(&self.env)?;
+        let page = self
+            .env
+            .var("ROOM_PAGE_ENTRIES")
+            .ok()
+            .and_then(|v| v.to_string().trim().parse::<u32>().ok())
+            .map_or(PAGE_ENTRIES, |p| p.clamp(1, PAGE_ENTRIES));
         let mut sent = 0;
         loop {
             self.again.set(false);
@@ -118,7 +127,7 @@ impl Room {
             if !budget.spend() {
                 return Ok((sent, true));
             }
-            let entries = d1::entries_between(&db, cursor, MAX_SAFE_ID, None, 200).await?;
+            let entries = d1::entries_between(&db, cursor, MAX_SAFE_ID, None, page).await?;
             if let Some(last) = entries.last() {
                 let frames = sockets::entry_frames(&entries);
                 sent += sockets::broadcast(&self.state, &frames);
@@ -132,7 +141,7 @@ impl Room {
             if !budget.spend() {
                 return Ok((sent, true));
             }
-            let revised = d1::entries_revised(&db, rev, None, None, 200).await?;
+            let revised = d1::entries_revised(&db, rev, None, None, page).await?;
             if let Some(last) = revised.iter().filter_map(|e| e.rev).max() {
                 sent += sockets::broadcast_updates(&self.state, &sockets::update_frames(&revised));
                 storage::save_rev_cursor(&self.state, last).await?;
