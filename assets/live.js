@@ -17,6 +17,9 @@
 // unnoticed: when the page becomes visible again or the network comes back, and, while
 // visible, after 10 minutes without any frame from the server. No `pong` within 10 s:
 // the socket is dropped and the page reconnects and resumes.
+// A page too far behind to catch up over the socket (a `reload` frame: its resume reached
+// back past the server's bound) reloads itself, at most once in ten minutes; a socket
+// closed with 4429 (too many frames from this address) waits a minute before reconnecting.
 (() => {
   "use strict";
   const script = document.currentScript;
@@ -41,6 +44,21 @@
   let pongTimer = null;
   const PROBE_IDLE_MS = 10 * 60 * 1000;
   const PONG_WAIT_MS = 10 * 1000;
+  const CLOSE_CLIENT_FLOOD = 4429; // docs/protocol.md: the address sent too many frames
+  const FLOOD_WAIT_MS = 60 * 1000;
+  const RELOAD_KEY = "orrery:reloaded";
+  const RELOAD_EVERY_MS = 10 * 60 * 1000;
+
+  /** The page is too old to catch up frame by frame: reload it, unless this tab did so
+   *  lately (then the socket simply goes on live from `latest`, as the server has it). */
+  function reloadOnce() {
+    let last = 0;
+    try { last = Number(sessionStorage.getItem(RELOAD_KEY)) || 0; } catch { return false; }
+    if (Date.now() - last < RELOAD_EVERY_MS) return false;
+    try { sessionStorage.setItem(RELOAD_KEY, String(Date.now())); } catch { return false; }
+    location.reload();
+    return true;
+  }
 
   function setState(state, readers) {
     root.dataset.live = state;
@@ -296,18 +314,23 @@
         if (checked !== null && msg.latest > checked) checked = msg.latest;
         setState("live");
         caughtUp();
+      } else if (msg.type === "reload") {
+        if (msg.revision > revision) revision = msg.revision;
+        if (checked !== null && msg.latest > checked) checked = msg.latest;
+        if (query || !reloadOnce()) { setState("live"); caughtUp(); }
       } else if (msg.type === "error" && query) {
         followNote(msg.message || "This search cannot be followed.");
       }
     };
-    socket.onclose = () => {
+    socket.onclose = (ev) => {
       clearTimeout(pongTimer);
       pongTimer = null;
       if (!following) return;
       if (!navigator.onLine) { setState("offline"); return; }
       setState("reconnecting");
       // Exponential backoff with full jitter, capped at 30 s.
-      const delay = Math.random() * Math.min(30000, 500 * 2 ** attempt);
+      let delay = Math.random() * Math.min(30000, 500 * 2 ** attempt);
+      if (ev && ev.code === CLOSE_CLIENT_FLOOD) delay += FLOOD_WAIT_MS;
       attempt += 1;
       setTimeout(connect, delay);
     };

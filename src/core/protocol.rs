@@ -4,6 +4,12 @@
 
 use serde::{Deserialize, Serialize};
 
+mod budget;
+pub use budget::{
+    within_reach, ClientBudgets, ClientVerdict, QueryBudget, CLIENT_BAN_MS, CLIENT_BURST,
+    CLIENT_FRAME_INTERVAL_MS, CLOSE_CLIENT_FLOOD, MAX_RESUME_REACH, ROOM_QUERIES_PER_INVOCATION,
+};
+
 use crate::core::search::live_query::{LiveDoc, LiveQuery};
 use crate::core::view_models::EntryView;
 
@@ -19,8 +25,16 @@ pub const RATE_WINDOW_MS: i64 = 1_000;
 pub const MAX_RESUME_ENTRIES: u32 = 500;
 /// `update` frames sent for one `resume` at most (the rest on the next resume).
 pub const MAX_RESUME_UPDATES: u32 = 200;
-/// Feed ids one `subscribe` may name.
-pub const MAX_SUBSCRIBED_FEEDS: usize = 256;
+/// Feed ids one `subscribe` (or `?feeds=`) may name: a reader follows a few feeds, and
+/// the list lives in the socket's attachment (see [`MAX_ATTACHMENT_JSON_BYTES`]).
+pub const MAX_SUBSCRIBED_FEEDS: usize = 32;
+/// Feed ids are `1..MAX_FEED_ID` (D1's `D1Type::Integer` is an i32; no planet has 2^31
+/// feeds), so an id is at most ten digits in an attachment.
+pub const MAX_FEED_ID: i64 = 1 << 31;
+/// workerd refuses a socket attachment past 2,048 bytes (its structured clone); a
+/// [`SocketState`] is kept under this many bytes of JSON, which leaves room for the
+/// clone's own framing. The largest state possible fits (a test builds it).
+pub const MAX_ATTACHMENT_JSON_BYTES: usize = 1_536;
 /// `resume`s one socket may ask for per [`RESUME_WINDOW_MS`] (each can cost several
 /// D1 reads and 500 rendered entries).
 pub const MAX_RESUMES_PER_WINDOW: u32 = 4;
@@ -30,6 +44,18 @@ pub const MAX_SOCKETS_PER_CLIENT: usize = 20;
 
 pub const CLOSE_POLICY: u16 = 1008;
 pub const CLOSE_TOO_BIG: u16 = 1009;
+
+/// A feed list a socket may follow: at most [`MAX_SUBSCRIBED_FEEDS`] ids, each in
+/// `1..MAX_FEED_ID`.
+pub fn check_feeds(feeds: &[i64]) -> Result<(), String> {
+    if feeds.len() > MAX_SUBSCRIBED_FEEDS {
+        return Err(format!("at most {MAX_SUBSCRIBED_FEEDS} feeds"));
+    }
+    match feeds.iter().find(|&&id| !(1..MAX_FEED_ID).contains(&id)) {
+        Some(id) => Err(format!("feed ids are 1 to {}, got {id}", MAX_FEED_ID - 1)),
+        None => Ok(()),
+    }
+}
 
 /// Server → client.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,6 +97,13 @@ pub enum ServerMsg {
     Error {
         code: String,
         message: String,
+    },
+    /// A `resume` reached back further than [`MAX_RESUME_REACH`] ids (or revisions): the
+    /// page is too old to catch up frame by frame; reload it (or read `/api/entries`). The
+    /// socket stays live from `latest` (and `revision`) on.
+    Reload {
+        latest: i64,
+        revision: i64,
     },
 }
 
@@ -171,9 +204,10 @@ pub fn parse_client(text: &str) -> Result<ClientMsg, FrameError> {
                 "since and revision must be 0 or more".into(),
             ))
         }
-        ClientMsg::Subscribe { feeds: Some(f), .. } if f.len() > MAX_SUBSCRIBED_FEEDS => Err(
-            FrameError::Invalid(format!("at most {MAX_SUBSCRIBED_FEEDS} feeds")),
-        ),
+        ClientMsg::Subscribe { feeds: Some(f), .. } => match check_feeds(f) {
+            Ok(()) => Ok(msg),
+            Err(why) => Err(FrameError::Invalid(why)),
+        },
         _ => Ok(msg),
     }
 }
@@ -256,6 +290,12 @@ impl SocketState {
         }
     }
 
+    /// Does this state fit in a socket attachment ([`MAX_ATTACHMENT_JSON_BYTES`])? Always,
+    /// for a state this module built: the limits on feeds and on `q` see to it.
+    pub fn fits(&self) -> bool {
+        serde_json::to_vec(self).is_ok_and(|v| v.len() <= MAX_ATTACHMENT_JSON_BYTES)
+    }
+
     /// Does this socket want entries of `feed_id`?
     pub fn wants(&self, feed_id: i64) -> bool {
         self.feeds.as_ref().is_none_or(|f| f.contains(&feed_id))
@@ -334,11 +374,19 @@ impl SocketState {
                     }
                 };
                 let echo = q.as_ref().map(LiveQuery::text);
+                let before = (self.feeds.clone(), self.q.clone());
                 // A feed's own socket keeps its one feed.
                 if !fixed_feed {
                     self.feeds = feeds;
                 }
                 self.q = q;
+                if !self.fits() {
+                    // Unreachable within the limits; never let a state that cannot be
+                    // saved switch the counting off.
+                    (self.feeds, self.q) = before;
+                    let err = FrameError::Invalid("subscription too large".into());
+                    return self.refuse("bad_frame", "subscription too large", &err);
+                }
                 Action::Reply(ServerMsg::Subscribed {
                     feeds: self.feeds.clone(),
                     q: echo,
@@ -378,224 +426,4 @@ impl SocketState {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn hello_matches_the_documented_shape() {
-        let v: serde_json::Value = serde_json::from_str(
-            &ServerMsg::Hello {
-                protocol: PROTOCOL,
-                latest: 42,
-                clients: 3,
-                revision: 5,
-            }
-            .to_json(),
-        )
-        .unwrap();
-        assert_eq!(
-            v,
-            serde_json::json!({"type":"hello","protocol":1,"latest":42,"clients":3,"revision":5})
-        );
-    }
-
-    #[test]
-    fn parses_resume_and_subscribe() {
-        assert_eq!(
-            parse_client(r#"{"type":"resume","since":7}"#),
-            Ok(ClientMsg::Resume {
-                since: 7,
-                revision: None
-            })
-        );
-        assert_eq!(
-            parse_client(r#"{"type":"resume","since":7,"revision":3}"#),
-            Ok(ClientMsg::Resume {
-                since: 7,
-                revision: Some(3)
-            })
-        );
-        assert!(parse_client(r#"{"type":"resume","since":7,"revision":-1}"#).is_err());
-        assert_eq!(
-            parse_client(r#"{"type":"subscribe","feeds":[1,2]}"#),
-            Ok(ClientMsg::Subscribe {
-                feeds: Some(vec![1, 2]),
-                q: None
-            })
-        );
-        assert_eq!(
-            parse_client(r#"{"type":"subscribe"}"#),
-            Ok(ClientMsg::Subscribe {
-                feeds: None,
-                q: None
-            })
-        );
-    }
-
-    #[test]
-    fn refuses_garbage() {
-        for bad in [
-            "",
-            "ping?",
-            "{}",
-            r#"{"type":"resume"}"#,
-            r#"{"type":"resume","since":-1}"#,
-            r#"{"type":"resume","since":"x"}"#,
-            r#"{"type":"nuke"}"#,
-        ] {
-            assert!(
-                matches!(parse_client(bad), Err(FrameError::Invalid(_))),
-                "{bad}"
-            );
-        }
-        let big = format!(
-            r#"{{"type":"resume","since":1,"pad":"{}"}}"#,
-            "x".repeat(70_000)
-        );
-        assert_eq!(parse_client(&big), Err(FrameError::TooBig));
-    }
-
-    #[test]
-    fn floods_and_repeated_garbage_close_the_socket() {
-        let mut s = SocketState::new(None);
-        for i in 0..MAX_FRAMES_PER_WINDOW {
-            assert_eq!(s.count_frame(1_000 + i as i64), Verdict::Ok);
-        }
-        assert_eq!(s.count_frame(1_500), Verdict::Close(CLOSE_POLICY));
-        // A new window forgives.
-        assert_eq!(s.count_frame(3_000), Verdict::Ok);
-
-        let bad = FrameError::Invalid("x".into());
-        let mut s = SocketState::new(None);
-        for _ in 1..MAX_BAD_FRAMES {
-            assert_eq!(s.count_bad(&bad), Verdict::Ok);
-        }
-        assert_eq!(s.count_bad(&bad), Verdict::Close(CLOSE_POLICY));
-        assert_eq!(
-            s.count_bad(&FrameError::TooBig),
-            Verdict::Close(CLOSE_TOO_BIG)
-        );
-    }
-
-    #[test]
-    fn resumes_run_one_at_a_time_and_a_few_a_minute() {
-        let mut s = SocketState::new(None);
-        assert_eq!(s.begin_resume(1_000), Ok(()));
-        assert_eq!(s.begin_resume(1_001), Err(ResumeRefused::Busy), "pipelined");
-        s.end_resume(42);
-        assert_eq!(s.last_sent, 42);
-        for i in 1..MAX_RESUMES_PER_WINDOW {
-            assert_eq!(s.begin_resume(2_000 + i as i64), Ok(()));
-            s.end_resume(42);
-        }
-        assert_eq!(s.begin_resume(3_000), Err(ResumeRefused::TooOften));
-        assert_eq!(
-            s.begin_resume(1_000 + RESUME_WINDOW_MS),
-            Ok(()),
-            "a new minute"
-        );
-        // Saved mid-resume and read back (hibernation), the flag holds.
-        let back: SocketState = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
-        assert!(back.resuming);
-        // Attachments written before these fields existed still read.
-        let old: SocketState = serde_json::from_str(
-            r#"{"protocol":1,"feeds":null,"last_sent":3,"bad_frames":0,"window_start":0,"window_frames":0}"#,
-        )
-        .unwrap();
-        assert!(!old.resuming);
-    }
-
-    #[test]
-    fn reasons_are_clipped_on_a_character_boundary() {
-        assert_eq!(clip("short", MAX_REASON_BYTES), "short");
-        let long = "é".repeat(100);
-        let c = clip(&long, MAX_REASON_BYTES);
-        assert!(c.len() <= MAX_REASON_BYTES && c.ends_with('…'), "{c}");
-        let mut state = SocketState::new(None);
-        let a = state.read(Frame::Binary(10), 5_000, false);
-        assert!(
-            matches!(a, Action::Reply(ServerMsg::Error { ref code, .. }) if code == "bad_frame")
-        );
-    }
-
-    #[test]
-    fn subscribes_to_a_search_alone_with_feeds_or_on_a_feed_socket() {
-        let mut state = SocketState::new(None);
-        let a = state.read(
-            Frame::Text(r#"{"type":"subscribe","q":"Rust  WASM-bindgen"}"#),
-            1,
-            false,
-        );
-        assert_eq!(
-            a,
-            Action::Reply(ServerMsg::Subscribed {
-                feeds: None,
-                q: Some("rust wasm-bindgen".into())
-            })
-        );
-        let json = serde_json::to_string(&state).unwrap();
-        assert!(json.ends_with(r#""q":["rust","wasm bindgen*"]}"#), "{json}");
-        let doc = |body: &str| {
-            LiveDoc::new(&crate::core::search::IndexDoc {
-                title: String::new(),
-                author: String::new(),
-                body: body.into(),
-            })
-        };
-        let yes = doc("rust and wasm-bindgenerators");
-        let no = doc("rust and wasm");
-        assert!(state.wants_entry(3, || &yes) && !state.wants_entry(3, || &no));
-
-        // With feeds; then a subscribe without q follows everything again.
-        let a = state.read(
-            Frame::Text(r#"{"type":"subscribe","feeds":[3],"q":"rust"}"#),
-            2,
-            false,
-        );
-        assert!(matches!(
-            a,
-            Action::Reply(ServerMsg::Subscribed {
-                feeds: Some(_),
-                q: Some(_)
-            })
-        ));
-        assert!(state.wants_entry(3, || &no) && !state.wants_entry(4, || &no));
-        state.read(Frame::Text(r#"{"type":"subscribe"}"#), 3, false);
-        assert!(state.q.is_none() && state.wants_entry(4, || unreachable!("no query, no doc")));
-
-        // Bad queries: a clear error frame, counted as a bad frame; the old state stays.
-        state.read(Frame::Text(r#"{"type":"subscribe","q":"rust"}"#), 4, false);
-        for bad in [r#""- ...""#, &format!("\"{}\"", "x".repeat(201))] {
-            let frame = format!(r#"{{"type":"subscribe","q":{bad}}}"#);
-            let a = state.read(Frame::Text(&frame), 5, false);
-            assert!(
-                matches!(a, Action::Reply(ServerMsg::Error { ref code, .. }) if code == "bad_query"),
-                "{a:?}"
-            );
-        }
-        assert_eq!(state.bad_frames, 2);
-        assert!(state.q.is_some());
-
-        // A feed's socket may follow a search, never other feeds.
-        let mut state = SocketState::new(Some(vec![9]));
-        let a = state.read(Frame::Text(r#"{"type":"subscribe","q":"rust"}"#), 1, true);
-        assert_eq!(
-            a,
-            Action::Reply(ServerMsg::Subscribed {
-                feeds: Some(vec![9]),
-                q: Some("rust".into())
-            })
-        );
-        let a = state.read(Frame::Text(r#"{"type":"subscribe","feeds":[1]}"#), 2, true);
-        assert!(matches!(a, Action::Reply(ServerMsg::Error { .. })));
-        assert_eq!(state.feeds, Some(vec![9]));
-    }
-
-    #[test]
-    fn filters_by_feed() {
-        assert!(SocketState::new(None).wants(9));
-        let s = SocketState::new(Some(vec![1, 2]));
-        assert!(s.wants(2));
-        assert!(!s.wants(3));
-    }
-}
+mod tests;

@@ -84,3 +84,10 @@ pub fn subrequest(what: &str) {
         line(serde_json::json!({"k": "sub", "what": what}).to_string());
     }
 }
+
+/// A count an object keeps of its own invocation (the Room's D1 queries per publish).
+pub fn count(what: &str, n: u32) {
+    if on() {
+        line(serde_json::json!({"k": "count", "what": what, "n": n}).to_string());
+    }
+}

@@ -163,6 +163,10 @@ pub async fn entries_by_id(
 }
 
 /// Entries in `(after, upto]`, oldest first, optionally of some feeds: what a socket missed.
+/// Of some feeds, read through `(feed_id, id)`: only those feeds' entries in the range are
+/// read, never the range itself (a filter matching nothing reads nothing); callers keep
+/// the range short (`core::protocol::MAX_RESUME_REACH`), since that index cannot also
+/// give the id order across feeds.
 pub async fn entries_between(
     db: &D1Database,
     after: i64,
@@ -170,13 +174,34 @@ pub async fn entries_between(
     feeds: Option<&[i64]>,
     limit: u32,
 ) -> StoreResult<Vec<EntryView>> {
-    let feeds_json = feeds.map(|f| serde_json::to_string(f).unwrap_or_else(|_| "[]".into()));
-    let sql = format!(
-        "SELECT {ENTRY_COLS} WHERE e.id > ?1 AND e.id <= ?2 \
-           AND (?3 IS NULL OR e.feed_id IN (SELECT value FROM json_each(?3))) \
-         ORDER BY e.id ASC LIMIT ?4"
-    );
-    let stmt = query!(db, &sql, after, upto, feeds_json, limit)?;
+    let stmt = match feeds {
+        None => query!(
+            db,
+            &format!(
+                "SELECT {ENTRY_COLS} WHERE e.id > ?1 AND e.id <= ?2 ORDER BY e.id ASC LIMIT ?3"
+            ),
+            after,
+            upto,
+            limit
+        )?,
+        Some(feeds) => {
+            let from = ENTRY_COLS.replace(
+                "FROM entries e",
+                "FROM entries e INDEXED BY entries_feed_id",
+            );
+            query!(
+                db,
+                &format!(
+                    "SELECT {from} WHERE e.feed_id IN (SELECT value FROM json_each(?3)) \
+                       AND e.id > ?1 AND e.id <= ?2 ORDER BY e.id ASC LIMIT ?4"
+                ),
+                after,
+                upto,
+                serde_json::to_string(feeds)?,
+                limit
+            )?
+        }
+    };
     entry_views("entries_between", stmt).await
 }
 

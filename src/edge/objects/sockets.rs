@@ -2,7 +2,7 @@
 //!
 //! Accept, protocol frames, broadcast.
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, RefCell};
 
 use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use wasm_bindgen::JsCast;
@@ -11,7 +11,8 @@ use worker::{
 };
 
 use crate::core::protocol::{
-    self, Action, Frame, ServerMsg, SocketState, MAX_RESUME_ENTRIES, MAX_RESUME_UPDATES,
+    self, check_feeds, within_reach, Action, ClientBudgets, ClientVerdict, Frame, ServerMsg,
+    SocketState, CLOSE_CLIENT_FLOOD, CLOSE_POLICY, MAX_RESUME_ENTRIES, MAX_RESUME_UPDATES,
     MAX_SOCKETS_PER_CLIENT,
 };
 use crate::core::search::live_query::{LiveDoc, LiveQuery};
@@ -28,25 +29,84 @@ pub fn set_ping_auto_response(state: &State) {
     }
 }
 
+/// The frame budgets of the client addresses with sockets on one object
+/// (`core::protocol::ClientBudgets`): an in-memory field of the object, a cache that
+/// hibernation drops (which only forgives; a flood never lets the object hibernate).
+pub struct Budgets {
+    budgets: RefCell<ClientBudgets>,
+    /// Off with RATE_LIMITS=off (tests that speak for hundreds of readers from one address).
+    on: bool,
+}
+
+impl Budgets {
+    pub fn new(on: bool) -> Self {
+        Self {
+            budgets: RefCell::new(ClientBudgets::default()),
+            on,
+        }
+    }
+
+    /// Counts one frame of `ws`'s client (its hibernation tag).
+    fn count(&self, state: &State, ws: &WebSocket) -> ClientVerdict {
+        if !self.on {
+            return ClientVerdict::Ok;
+        }
+        let Some(client) = state.get_tags(ws).into_iter().next() else {
+            return ClientVerdict::Ok;
+        };
+        let verdict = self.budgets.borrow_mut().count(&client, now_ms());
+        if verdict == ClientVerdict::Close {
+            // Every socket of the address: its frames are what the budget counts.
+            for other in state.get_websockets_with_tag(&client) {
+                close(
+                    &other,
+                    CLOSE_CLIENT_FLOOD,
+                    "too many frames from this address",
+                );
+            }
+        }
+        verdict
+    }
+
+    fn banned(&self, client: &str) -> bool {
+        self.on && self.budgets.borrow().banned(client, now_ms())
+    }
+}
+
 /// Accepts an upgrade with the hibernation API, tagged with the client's address, and
-/// says hello; refuses a client that already holds [`MAX_SOCKETS_PER_CLIENT`] sockets here.
+/// says hello; refuses a client that already holds [`MAX_SOCKETS_PER_CLIENT`] sockets here
+/// or is closed off for a flood, and feed ids out of range. Everything that can fail is
+/// checked before the socket is accepted, so a refusal leaves no socket behind.
 pub fn accept(
     state: &State,
     feeds: Option<Vec<i64>>,
     (latest, revision): (i64, i64),
     ask: &SocketAsk,
+    budgets: &Budgets,
 ) -> worker::Result<Response> {
+    if let Some(Err(why)) = feeds.as_deref().map(check_feeds) {
+        return Ok(AppError::BadRequest(why).to_json_response());
+    }
     let held = state.get_websockets_with_tag(&ask.client).len();
-    if ask.capped && held >= MAX_SOCKETS_PER_CLIENT {
-        let msg = format!("at most {MAX_SOCKETS_PER_CLIENT} live sockets per client address");
+    if ask.capped && (held >= MAX_SOCKETS_PER_CLIENT || budgets.banned(&ask.client)) {
+        let msg = format!(
+            "at most {MAX_SOCKETS_PER_CLIENT} live sockets per client address, \
+             and a few frames a second across them"
+        );
         return Ok(AppError::TooManyRequests(msg).to_json_response());
+    }
+    let mut socket_state = SocketState::new(feeds);
+    socket_state.last_sent = latest;
+    if !socket_state.fits() {
+        return Ok(AppError::BadRequest("too many feeds".into()).to_json_response());
     }
     let pair = WebSocketPair::new()?;
     let server = pair.server;
     state.accept_websocket_with_tags(&server, &[ask.client.as_str()]);
-    let mut socket_state = SocketState::new(feeds);
-    socket_state.last_sent = latest;
-    server.serialize_attachment(&socket_state)?;
+    if let Err(e) = server.serialize_attachment(&socket_state) {
+        close(&server, 1011, "cannot keep this socket's state");
+        return Err(e);
+    }
     let clients = state.get_websockets().len() as u32;
     server.send_with_str(
         ServerMsg::Hello {
@@ -162,30 +222,54 @@ fn send_all(state: &State, frames: &[Outgoing], unsent_only: bool) -> usize {
     sent
 }
 
-/// Handles one client frame (read by [`SocketState::read`]). `upto` is the newest id this
-/// object has broadcast: a resume sends `(since, upto]` and later ids arrive by broadcast,
-/// so none twice. Every count is saved in the attachment before the first await, so frames
-/// pipelined behind this one see it (a flood of resumes cannot slip past the limits).
+/// Handles one client frame (read by [`SocketState::read`]). `(upto, rev_upto)` is the
+/// newest id and revision this object has broadcast: a resume sends `(since, upto]` and
+/// later ids arrive by broadcast, so none twice; a resume from further back than
+/// `core::protocol::MAX_RESUME_REACH` gets `reload`. The client address's frame budget is
+/// counted first, in memory; every count of the socket's own is saved in the attachment
+/// before the first await, so frames pipelined behind this one see it (a flood of resumes
+/// cannot slip past the limits), and nothing that fails skips the counting.
 pub async fn on_message(
+    (state, budgets): (&State, &Budgets),
     ws: &WebSocket,
     msg: WebSocketIncomingMessage,
     db: &D1Database,
-    upto: i64,
+    (upto, rev_upto): (i64, i64),
     fixed_feeds: Option<&[i64]>,
 ) -> worker::Result<()> {
+    if budgets.count(state, ws) != ClientVerdict::Ok {
+        return Ok(());
+    }
+    // An attachment that cannot be read starts over (counted from zero, never skipped).
     let mut socket_state = ws
-        .deserialize_attachment::<SocketState>()?
-        .unwrap_or_else(|| SocketState::new(None));
+        .deserialize_attachment::<SocketState>()
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| SocketState::new(fixed_feeds.map(<[i64]>::to_vec)));
     let frame = match &msg {
         WebSocketIncomingMessage::String(text) => Frame::Text(text),
         WebSocketIncomingMessage::Binary(bytes) => Frame::Binary(bytes.len()),
     };
     let action = socket_state.read(frame, now_ms(), fixed_feeds.is_some());
-    ws.serialize_attachment(&socket_state)?;
+    if ws.serialize_attachment(&socket_state).is_err() {
+        // Its counts cannot be kept: a socket is never left unlimited.
+        close(ws, CLOSE_POLICY, "socket state too large");
+        return Ok(());
+    }
     match action {
         Action::Close(code, reason) => close(ws, code, &reason),
         Action::Reply(reply) => {
             let _ = ws.send_with_str(reply.to_json());
+        }
+        Action::Resume { since, revision } if !within_reach(since, revision, (upto, rev_upto)) => {
+            // Too far behind to catch up frame by frame (and to read cheaply): reload.
+            socket_state.end_resume(upto.max(since));
+            let _ = ws.serialize_attachment(&socket_state);
+            let reload = ServerMsg::Reload {
+                latest: upto,
+                revision: rev_upto,
+            };
+            let _ = ws.send_with_str(reload.to_json());
         }
         Action::Resume { since, revision } => {
             let feeds = fixed_feeds

@@ -30,6 +30,8 @@ pub struct FeedObject {
     busy: Cell<bool>,
     /// Removed: a refresh still in flight must not write or re-arm anything.
     removed: Cell<bool>,
+    /// Client addresses' frame budgets on this feed's sockets (a cache).
+    budgets: sockets::Budgets,
 }
 
 impl FeedObject {
@@ -120,11 +122,13 @@ impl DurableObject for FeedObject {
         if let Err(e) = storage::create_tables(&state) {
             worker::console_error!("feed object: cannot create its tables: {e}");
         }
+        let budgets = sockets::Budgets::new(env::config(&env).rate_limits);
         Self {
             state,
             env,
             busy: Cell::new(false),
             removed: Cell::new(false),
+            budgets,
         }
     }
 
@@ -149,7 +153,8 @@ impl DurableObject for FeedObject {
             Ok(FeedRequest::Socket(ask)) => {
                 let feed = storage::load(&self.state).await?.unwrap_or_default();
                 let latest = (feed.pushed_upto, feed.revised_upto);
-                sockets::accept(&self.state, Some(vec![feed.feed_id]), latest, &ask)
+                let feeds = Some(vec![feed.feed_id]);
+                sockets::accept(&self.state, feeds, latest, &ask, &self.budgets)
             }
             Err(e) => Ok(e.to_json_response()),
         }
@@ -188,8 +193,9 @@ impl DurableObject for FeedObject {
         meter::begin(&self.env, "feed", "socket.message");
         let feed = storage::load(&self.state).await?.unwrap_or_default();
         let db = env::db(&self.env)?;
-        let upto = feed.pushed_upto.max(0);
-        sockets::on_message(&ws, message, &db, upto, Some(&[feed.feed_id])).await
+        let upto = (feed.pushed_upto.max(0), feed.revised_upto.max(0));
+        let object = (&self.state, &self.budgets);
+        sockets::on_message(object, &ws, message, &db, upto, Some(&[feed.feed_id])).await
     }
 
     async fn websocket_close(

@@ -12,12 +12,18 @@ use worker::{
     WebSocketIncomingMessage,
 };
 
+use crate::core::protocol::{QueryBudget, ROOM_QUERIES_PER_INVOCATION};
 use crate::edge::objects::rpc;
 use crate::edge::objects::wire::{RoomRequest, WebSubFlag};
 use crate::edge::{d1, env, meter, objects::sockets};
 
 /// A publish that fails is retried by alarm after this long.
 const RETRY_MS: i64 = 2_000;
+/// A catch-up that spent its invocation's D1 queries goes on by alarm after this long.
+const CARRY_MS: i64 = 10;
+/// Entries (or rewrites) one D1 query reads; `ROOM_PAGE_ENTRIES` makes it smaller, so a
+/// test can make a catch-up of a few hundred entries outlast one invocation's queries.
+const PAGE_ENTRIES: u32 = 200;
 /// Largest id JS numbers carry exactly (D1 bindings go through JS).
 const MAX_SAFE_ID: i64 = (1 << 53) - 1;
 
@@ -32,6 +38,8 @@ pub struct Room {
     again: Cell<bool>,
     /// New entries went out in this publish: the WebSub publisher may have subscribers to tell.
     fresh: Cell<bool>,
+    /// Client addresses' frame budgets (a cache; see `sockets::Budgets`).
+    budgets: sockets::Budgets,
 }
 
 impl Room {
@@ -88,13 +96,38 @@ impl Room {
         result
     }
 
+    /// Pages through D1 until nothing is left, within one invocation's query budget
+    /// (`ROOM_QUERIES_PER_INVOCATION`): past it, the alarm carries on from the cursor (a
+    /// big import, or publishes folding in faster than the pages go out).
     async fn publish_loop(&self) -> worker::Result<usize> {
+        let mut budget = QueryBudget::new(ROOM_QUERIES_PER_INVOCATION);
+        let sent = self.publish_pages(&mut budget).await;
+        meter::count("room.publish.d1_queries", budget.spent());
+        let (sent, carried) = sent?;
+        if carried {
+            storage::retry_in(&self.state, CARRY_MS).await?;
+        }
+        Ok(sent)
+    }
+
+    /// Broadcasts pages of new entries, then of rewrites, until none is left (false) or
+    /// the budget is spent (true: there may be more).
+    async fn publish_pages(&self, budget: &mut QueryBudget) -> worker::Result<(usize, bool)> {
         let db = env::db(&self.env)?;
+        let page = self
+            .env
+            .var("ROOM_PAGE_ENTRIES")
+            .ok()
+            .and_then(|v| v.to_string().trim().parse::<u32>().ok())
+            .map_or(PAGE_ENTRIES, |p| p.clamp(1, PAGE_ENTRIES));
         let mut sent = 0;
         loop {
             self.again.set(false);
             let cursor = self.cursor().await?;
-            let entries = d1::entries_between(&db, cursor, MAX_SAFE_ID, None, 200).await?;
+            if !budget.spend() {
+                return Ok((sent, true));
+            }
+            let entries = d1::entries_between(&db, cursor, MAX_SAFE_ID, None, page).await?;
             if let Some(last) = entries.last() {
                 let frames = sockets::entry_frames(&entries);
                 sent += sockets::broadcast(&self.state, &frames);
@@ -105,7 +138,10 @@ impl Room {
             }
             // Then rewrites (after the new entries, so a reader has an entry before its update).
             let rev = self.rev_cursor().await?;
-            let revised = d1::entries_revised(&db, rev, None, None, 200).await?;
+            if !budget.spend() {
+                return Ok((sent, true));
+            }
+            let revised = d1::entries_revised(&db, rev, None, None, page).await?;
             if let Some(last) = revised.iter().filter_map(|e| e.rev).max() {
                 sent += sockets::broadcast_updates(&self.state, &sockets::update_frames(&revised));
                 storage::save_rev_cursor(&self.state, last).await?;
@@ -113,7 +149,7 @@ impl Room {
                 continue;
             }
             if !self.again.get() {
-                return Ok(sent);
+                return Ok((sent, false));
             }
         }
     }
@@ -152,6 +188,7 @@ impl Room {
 impl DurableObject for Room {
     fn new(state: State, env: Env) -> Self {
         sockets::set_ping_auto_response(&state);
+        let budgets = sockets::Budgets::new(env::config(&env).rate_limits);
         Self {
             state,
             env,
@@ -160,6 +197,7 @@ impl DurableObject for Room {
             publishing: Cell::new(false),
             again: Cell::new(false),
             fresh: Cell::new(false),
+            budgets,
         }
     }
 
@@ -170,7 +208,7 @@ impl DurableObject for Room {
         match request {
             Ok(RoomRequest::Socket { feeds, ask }) => {
                 let latest = (self.cursor().await?, self.rev_cursor().await?);
-                sockets::accept(&self.state, feeds, latest, &ask)
+                sockets::accept(&self.state, feeds, latest, &ask, &self.budgets)
             }
             Ok(RoomRequest::Publish) => rpc::reply(&self.publish().await?),
             Ok(RoomRequest::WebSubFlag(flag)) => {
@@ -193,8 +231,10 @@ impl DurableObject for Room {
         message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
         meter::begin(&self.env, "room", "socket.message");
-        let upto = self.cursor().await?;
-        sockets::on_message(&ws, message, &env::db(&self.env)?, upto, None).await
+        let upto = (self.cursor().await?, self.rev_cursor().await?);
+        let db = env::db(&self.env)?;
+        let object = (&self.state, &self.budgets);
+        sockets::on_message(object, &ws, message, &db, upto, None).await
     }
 
     async fn websocket_close(

@@ -27,7 +27,7 @@ pub async fn save_rev_cursor(state: &State, rev: i64) -> worker::Result<()> {
     state.storage().put(REV_CURSOR_KEY, rev).await
 }
 
-/// Sets the alarm `ms` from now (a publish to retry).
+/// Sets the alarm `ms` from now (a publish to retry, or a catch-up to carry on).
 pub async fn retry_in(state: &State, ms: i64) -> worker::Result<()> {
     state.storage().set_alarm(ms).await
 }

@@ -1,0 +1,133 @@
+//! Limits wider than one socket: a client address's frames across all its sockets, how
+//! far back a resume may reach, and the D1 queries one Room invocation may make.
+
+use std::collections::HashMap;
+
+use super::{MAX_RESUME_ENTRIES, MAX_SOCKETS_PER_CLIENT};
+
+/// Frames one client address may send at once across all its sockets on one object (pings
+/// are answered without waking it and never count): twenty tabs reconnecting together each
+/// send a `subscribe` and a `resume`, with room to spare.
+pub const CLIENT_BURST: u32 = 2 * MAX_SOCKETS_PER_CLIENT as u32 + 8;
+/// Past the burst, one frame per this many ms (five per 10 s) for the whole address.
+pub const CLIENT_FRAME_INTERVAL_MS: i64 = 2_000;
+/// An address over its budget has every socket here closed with [`CLOSE_CLIENT_FLOOD`];
+/// for this long its frames are dropped unread and its new sockets refused (429).
+pub const CLIENT_BAN_MS: i64 = 60_000;
+/// The close code for an address over its frame budget (documented in docs/protocol.md;
+/// the page's script waits out [`CLIENT_BAN_MS`] before it reconnects).
+pub const CLOSE_CLIENT_FLOOD: u16 = 4429;
+/// Addresses tracked before idle ones are forgotten (a full budget is no budget).
+const MAX_TRACKED_CLIENTS: usize = 4_096;
+
+/// How far back a `resume` may reach, in entry ids and in revisions: every resume reads
+/// at most this many rows, filtered or not. A client further behind gets `reload`.
+pub const MAX_RESUME_REACH: i64 = MAX_RESUME_ENTRIES as i64;
+
+/// D1 queries one Room invocation may make (the platform allows 50 per invocation; the
+/// rest is for the cursors' first reads). What is left is carried by the Room's alarm.
+pub const ROOM_QUERIES_PER_INVOCATION: u32 = 40;
+
+/// Is a resume from `since` (and, when asked, updates after `revision`) within reach of
+/// the newest id and revision `(upto, rev_upto)` this object has broadcast?
+pub fn within_reach(since: i64, revision: Option<i64>, (upto, rev_upto): (i64, i64)) -> bool {
+    let near = |from: i64, to: i64| to.saturating_sub(from) <= MAX_RESUME_REACH;
+    near(since, upto) && revision.is_none_or(|r| near(r, rev_upto))
+}
+
+/// What to do with a frame from a client address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientVerdict {
+    /// Within the address's budget: read the frame.
+    Ok,
+    /// This frame went over: close every socket of the address, read nothing.
+    Close,
+    /// The address is closed off already: drop the frame unread.
+    Banned,
+}
+
+/// Per client address: a generic cell rate (the theoretical arrival time of the next
+/// frame) and the end of a ban.
+#[derive(Debug, Clone, Copy, Default)]
+struct Budget {
+    tat: i64,
+    banned_until: i64,
+}
+
+/// Frame budgets of the client addresses with sockets on one object. Kept in memory:
+/// hibernation drops it, which only forgives (an object hibernates only when no frame
+/// has come for a while, so a flood never gets there); never a storage write per frame.
+#[derive(Debug, Default)]
+pub struct ClientBudgets {
+    clients: HashMap<String, Budget>,
+}
+
+impl ClientBudgets {
+    /// Counts one frame from `client` at `now_ms`.
+    pub fn count(&mut self, client: &str, now_ms: i64) -> ClientVerdict {
+        if self.clients.len() >= MAX_TRACKED_CLIENTS && !self.clients.contains_key(client) {
+            self.forget_idle(now_ms);
+        }
+        let b = self.clients.entry(client.to_owned()).or_default();
+        if now_ms < b.banned_until {
+            return ClientVerdict::Banned;
+        }
+        let tat = b.tat.max(now_ms);
+        if tat - now_ms > i64::from(CLIENT_BURST - 1) * CLIENT_FRAME_INTERVAL_MS {
+            b.banned_until = now_ms + CLIENT_BAN_MS;
+            // Back with an empty budget after the ban: half the burst refills meanwhile.
+            b.tat = tat;
+            return ClientVerdict::Close;
+        }
+        b.tat = tat + CLIENT_FRAME_INTERVAL_MS;
+        ClientVerdict::Ok
+    }
+
+    /// Is `client` closed off at `now_ms` (its new sockets refused)?
+    pub fn banned(&self, client: &str, now_ms: i64) -> bool {
+        self.clients
+            .get(client)
+            .is_some_and(|b| now_ms < b.banned_until)
+    }
+
+    /// Forgets the addresses whose budget is full again and which are not banned.
+    fn forget_idle(&mut self, now_ms: i64) {
+        self.clients
+            .retain(|_, b| b.tat > now_ms || b.banned_until > now_ms);
+    }
+
+    /// How many addresses are tracked.
+    pub fn tracked(&self) -> usize {
+        self.clients.len()
+    }
+}
+
+/// D1 queries left to one invocation.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryBudget {
+    left: u32,
+    spent: u32,
+}
+
+impl QueryBudget {
+    pub fn new(queries: u32) -> Self {
+        Self {
+            left: queries,
+            spent: 0,
+        }
+    }
+
+    /// Takes one query from the budget; false (and nothing taken) when none is left.
+    pub fn spend(&mut self) -> bool {
+        if self.left == 0 {
+            return false;
+        }
+        self.left -= 1;
+        self.spent += 1;
+        true
+    }
+
+    pub fn spent(&self) -> u32 {
+        self.spent
+    }
+}
