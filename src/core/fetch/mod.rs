@@ -4,10 +4,11 @@
 //! limits and its classified result. The edge's fetcher does the platform part.
 
 mod outcome;
+mod own;
 mod policy;
 
 pub use outcome::{FetchOutcome, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS};
+pub use own::{check_not_own, check_not_own_in, registrable_domain, OwnOrigins};
 pub use policy::{
-    check_not_own, check_url, is_credential_param, public_text, public_url, PolicyError,
-    ALLOWED_PORTS, HIDDEN,
+    check_url, is_credential_param, public_text, public_url, PolicyError, ALLOWED_PORTS, HIDDEN,
 };
