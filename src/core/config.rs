@@ -37,6 +37,9 @@ pub struct Config {
     /// Seconds before the hub's first retry of a failed delivery (`WEBSUB_RETRY_SECONDS`,
     /// default 60; each later retry waits four times longer, see `core::websub::hub`).
     pub websub_retry_seconds: u32,
+    /// Other names the Worker answers to (`PLANET_ALIASES`: comma-separated hosts or
+    /// URLs, such as its `*.workers.dev` host), so it never reads or pushes to itself.
+    pub planet_aliases: Vec<String>,
 }
 
 /// One of the operator's links.
@@ -100,6 +103,7 @@ impl Default for Config {
             planet_links: Vec::new(),
             websub_hub: None,
             websub_retry_seconds: 60,
+            planet_aliases: Vec::new(),
         }
     }
 }
@@ -161,6 +165,16 @@ impl Config {
                 .filter(|v| !v.starts_with('/')),
             websub_retry_seconds: num("WEBSUB_RETRY_SECONDS", d.websub_retry_seconds)
                 .clamp(1, 86_400),
+            planet_aliases: get("PLANET_ALIASES")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|a| !a.is_empty())
+                        .take(20)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default(),
         }
     }
 }

@@ -5,7 +5,8 @@
 
 use crate::core::config::Config;
 use crate::core::fetch::{
-    check_not_own, check_url, FetchOutcome, PolicyError, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS,
+    check_not_own_in, check_url, FetchOutcome, OwnOrigins, PolicyError, MAX_BODY_BYTES,
+    MAX_REDIRECTS, TIMEOUT_MS,
 };
 use crate::core::ingest::schedule::{parse_cache_max_age, parse_retry_after};
 use crate::core::ingest::FeedState;
@@ -19,6 +20,8 @@ pub struct FetchRequest<'a> {
     pub allow_private: bool,
     /// Named in the User-Agent, so publishers know who fetches.
     pub planet_url: &'a str,
+    /// Every name of the planet: none is ever fetched.
+    pub own: OwnOrigins,
     pub now_ms: i64,
 }
 
@@ -31,6 +34,7 @@ impl<'a> FetchRequest<'a> {
             last_modified: feed.last_modified.as_deref(),
             allow_private: cfg.allow_private_feeds,
             planet_url: &cfg.planet_url,
+            own: OwnOrigins::of(&cfg),
             now_ms,
         }
     }
@@ -43,6 +47,7 @@ impl<'a> FetchRequest<'a> {
             last_modified: None,
             allow_private: cfg.allow_private_feeds,
             planet_url: &cfg.planet_url,
+            own: OwnOrigins::of(&cfg),
             now_ms,
         }
     }
@@ -131,7 +136,7 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
     // One deadline covers every hop, the headers and the body.
     let deadline = Deadline::at(req.now_ms.saturating_add(TIMEOUT_MS as i64));
     let mut url = check_url(req.url, req.allow_private)?;
-    check_not_own(&url, req.planet_url)?;
+    check_not_own_in(&url, &req.own)?;
     let mut visited = vec![url.to_string()];
     // Only an unbroken chain of permanent redirects moves the feed.
     let mut permanent = true;
@@ -144,7 +149,7 @@ async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
                 let loc = answer.header("Location").ok_or(FetchError::BadRedirect)?;
                 let next = url.join(&loc).map_err(|_| FetchError::BadRedirect)?;
                 let next = check_url(next.as_str(), req.allow_private)?;
-                check_not_own(&next, req.planet_url)?;
+                check_not_own_in(&next, &req.own)?;
                 if visited.iter().any(|v| v == next.as_str()) {
                     return Err(FetchError::RedirectLoop(next.to_string()));
                 }

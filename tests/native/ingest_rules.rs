@@ -2037,3 +2037,37 @@ fn an_unchanged_refresh_keeps_the_schedule_true_and_the_carried_work_going() {
     assert!(p.state.alarm_is_the_fetch(later));
     assert!(p.with_carried(unread).unwrap().entries.is_empty());
 }
+
+#[test]
+fn the_planets_own_entries_fed_back_to_it_are_never_stored() {
+    let body = "<rss version=\"2.0\"><channel><title>Mirror</title>\
+        <item><guid isPermaLink=\"false\">https://planet.example/entries/5</guid><title>own id</title></item>\
+        <item><guid>tag:elsewhere,2026:1</guid><link>http://PLANET.example./entries/6</link><title>own link</title></item>\
+        <item><guid>https://alias.example/entries/7</guid><title>own alias</title></item>\
+        <item><guid>https://blog.example/entries/8</guid><title>theirs</title></item>\
+        </channel></rss>";
+    let cfg = ScheduleConfig {
+        own: orrery::core::fetch::OwnOrigins::new(
+            "https://planet.example",
+            &["alias.example".into()],
+        ),
+        ..cfg()
+    };
+    let p = plan(
+        &state(),
+        fetched(body.as_bytes().to_vec()),
+        None,
+        &HashMap::new(),
+        NOW,
+        &cfg,
+        Keep::default(),
+    );
+    assert_eq!(identities(&p), vec!["https://blog.example/entries/8"]);
+    // The planet's own URL defaults come from the same vars as its config.
+    let from_vars = ScheduleConfig::from_lookup(|k| {
+        (k == "PLANET_URL").then(|| "https://planet.example/".to_string())
+    });
+    assert!(from_vars
+        .own
+        .is_own_entry("http://planet.example/entries/1"));
+}

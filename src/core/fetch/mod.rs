@@ -4,7 +4,9 @@
 //! limits and its classified result. The edge's fetcher does the platform part.
 
 mod outcome;
+mod own;
 mod policy;
 
 pub use outcome::{FetchOutcome, MAX_BODY_BYTES, MAX_REDIRECTS, TIMEOUT_MS};
-pub use policy::{check_not_own, check_url, public_text, public_url, PolicyError};
+pub use own::{check_not_own, check_not_own_in, registrable_domain, OwnOrigins};
+pub use policy::{check_url, public_text, public_url, PolicyError};

@@ -23,17 +23,6 @@ pub enum PolicyError {
     OwnPlanet(String),
 }
 
-/// Refuses a URL on the planet's own origin (scheme, host and port of `PLANET_URL`): a
-/// planet subscribed to its own feeds would store each entry again as new, publish it,
-/// and find it again, forever (by push, within milliseconds).
-pub fn check_not_own(url: &Url, planet_url: &str) -> Result<(), PolicyError> {
-    let own = Url::parse(planet_url).ok().map(|p| p.origin());
-    match own {
-        Some(o) if o == url.origin() => Err(PolicyError::OwnPlanet(url.to_string())),
-        _ => Ok(()),
-    }
-}
-
 /// Ports a feed may be served from (besides the scheme's default) unless private feeds are
 /// allowed: the web's own, not a mail, database or admin service reached through a URL.
 pub const ALLOWED_PORTS: [u16; 4] = [80, 443, 8080, 8443];
@@ -227,26 +216,6 @@ pub fn public_text(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_planets_own_origin_is_refused_and_no_other() {
-        let own = "https://planet.example";
-        let u = |s: &str| Url::parse(s).unwrap();
-        assert!(matches!(
-            check_not_own(&u("https://planet.example/feed.atom?x=1"), own),
-            Err(PolicyError::OwnPlanet(_))
-        ));
-        assert!(check_not_own(&u("https://PLANET.example:443/feeds/3/feed.atom"), own).is_err());
-        for other in [
-            "http://planet.example/feed.atom",
-            "https://planet.example:8443/feed.atom",
-            "https://blog.planet.example/feed",
-            "https://other.example/feed",
-        ] {
-            assert_eq!(check_not_own(&u(other), own), Ok(()), "{other}");
-        }
-        assert_eq!(check_not_own(&u("https://a.example/"), "not a url"), Ok(()));
-    }
 
     #[test]
     fn public_http_feeds_pass() {

@@ -167,7 +167,9 @@ pub fn plan(
                 return fail(feed_state, next, why.into(), now, cfg).finish(None);
             }
             match feed::parse(&body, &final_url) {
-                Ok(doc) => {
+                Ok(mut doc) => {
+                    // The planet's own entries, fed back to it, are never stored again.
+                    doc.entries.retain(|e| !is_own_entry(e, &cfg.own));
                     let warning = accept_move(&mut next, moved);
                     (next.etag, next.last_modified) = (etag, last_modified);
                     next.body_digest = Some(digest);
@@ -223,6 +225,12 @@ pub fn plan(
         FetchOutcome::Failed(reason) => fail(feed_state, next, reason, now, cfg),
     };
     p.finish(None)
+}
+
+/// Is this entry one of the planet's own (its id or link under the planet's `/entries/`,
+/// under any of its names)? Stored again, it would be published and found again: a loop.
+pub fn is_own_entry(e: &RawEntry, own: &crate::core::fetch::OwnOrigins) -> bool {
+    own.is_own_entry(&e.identity) || e.url.as_deref().is_some_and(|u| own.is_own_entry(u))
 }
 
 /// Carried-over entries a follow-up looks at, newest first.

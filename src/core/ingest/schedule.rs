@@ -18,6 +18,9 @@ pub struct ScheduleConfig {
     pub max_backoff_ms: i64,
     /// Delays are stretched by up to this fraction so feeds do not fetch in lockstep.
     pub jitter_ratio: f64,
+    /// The planet's own names (`PLANET_URL`, `PLANET_ALIASES`): an entry under its own
+    /// `/entries/` is never stored again (it would be published, found, stored: a loop).
+    pub own: crate::core::fetch::OwnOrigins,
 }
 
 impl Default for ScheduleConfig {
@@ -28,6 +31,7 @@ impl Default for ScheduleConfig {
             max_interval_ms: 24 * 60 * MINUTE,
             max_backoff_ms: 24 * 60 * MINUTE,
             jitter_ratio: 0.1,
+            own: crate::core::fetch::OwnOrigins::of(&crate::core::config::Config::default()),
         }
     }
 }
@@ -54,6 +58,9 @@ impl ScheduleConfig {
                 .clamp(min, max),
             max_interval_ms: max,
             max_backoff_ms: d.max_backoff_ms.max(min),
+            own: crate::core::fetch::OwnOrigins::of(&crate::core::config::Config::from_lookup(
+                &get,
+            )),
             ..d
         }
     }

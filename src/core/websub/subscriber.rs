@@ -48,6 +48,32 @@ pub const RETRY_FIRST_MS: i64 = 3600 * 1000;
 pub const RETRY_MAX_MS: i64 = 24 * 3600 * 1000;
 /// The longest `hub.challenge` a hub's verification may carry.
 pub const MAX_CHALLENGE_BYTES: usize = 512;
+/// A hub confirming again a lease it has already confirmed, moving its end by less than
+/// this, changes nothing worth a write (storage, alarm and a D1 row): the lease stands.
+pub const LEASE_MOVE_WORTH_MS: i64 = 3600 * 1000;
+
+/// Is this a challenge we echo? Printable ASCII only (space to `~`): the echo is our
+/// answer's body, and nothing else (markup, control bytes, another encoding) may ride in it.
+pub fn challenge_is_printable(challenge: &str) -> bool {
+    challenge.bytes().all(|b| (0x20..=0x7e).contains(&b))
+}
+
+/// Is a confirmation of an already confirmed lease (no request of ours outstanding) not
+/// worth writing: its end moved by less than [`LEASE_MOVE_WORTH_MS`]?
+pub fn lease_barely_moved(sub: &HubSubscription, new_until: i64) -> bool {
+    sub.verified_at > 0
+        && sub.verified_at >= sub.requested_at
+        && sub.last_error.is_none()
+        && sub
+            .lease_until
+            .is_some_and(|old| (new_until - old).abs() < LEASE_MOVE_WORTH_MS)
+}
+
+/// Would subscribing to this advertisement loop through this planet: its hub or its
+/// topic is one of the planet's own names (under any spelling)?
+pub fn loops_back(ad: &Advertised, own: &crate::core::fetch::OwnOrigins) -> bool {
+    own.contains_str(&ad.hub) || own.contains_str(&ad.topic)
+}
 
 /// The hub and self links a parsed document names.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -242,9 +268,18 @@ fn token_mac(key: &[u8; 32], feed_id: i64, nonce: &str) -> String {
     hex_encode(&m.finalize().into_bytes()[..16])
 }
 
-/// The key callback tokens are made with, derived from the admin token (so no new
-/// secret to configure; rotating the token lapses subscriptions, which discovery then
-/// renews with new tokens).
+/// The key callback tokens are made with: derived from a random secret the planet makes
+/// once for itself (kept in D1), so a token handed to a hub reveals nothing an offline
+/// guess could check against the admin token.
+pub fn websub_key_from_secret(secret: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"orrery-websub-v2:");
+    h.update(secret.as_bytes());
+    h.finalize().into()
+}
+
+/// The key callback tokens used to be made with, derived from the admin token: still
+/// accepted (a lease made with it lives until it renews), never used for a new token.
 pub fn websub_key(admin_token: &str) -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"orrery-websub-v1:");
@@ -293,6 +328,8 @@ pub struct Leaving {
 pub enum IntentAnswer {
     /// 200 with the challenge as the body: yes, we asked for this.
     Confirm(String),
+    /// 200 with the challenge, nothing to write: a lease confirmed again, barely moved.
+    Echo(String),
     /// 200, empty: the hub told us it denied the subscription.
     Noted,
     /// 404 (the spec's answer for "not ours"), with the reason for the log.
@@ -313,6 +350,9 @@ pub fn on_intent(
     if intent.challenge.len() > MAX_CHALLENGE_BYTES {
         return IntentAnswer::Bad("hub.challenge is too long");
     }
+    if !challenge_is_printable(&intent.challenge) {
+        return IntentAnswer::Bad("hub.challenge must be printable ASCII");
+    }
     match intent.mode.as_str() {
         "subscribe" => {
             let Some(sub) = sub.filter(|s| s.token == token) else {
@@ -331,8 +371,12 @@ pub fn on_intent(
                 .lease_seconds
                 .unwrap_or(LEASE_ASKED_S)
                 .clamp(ACCEPTED_LEASE_MIN_S, ACCEPTED_LEASE_MAX_S);
+            let until = now + lease * 1000;
+            if lease_barely_moved(sub, until) {
+                return IntentAnswer::Echo(intent.challenge.clone());
+            }
             sub.verified_at = now;
-            sub.lease_until = Some(now + lease * 1000);
+            sub.lease_until = Some(until);
             sub.unanswered = 0;
             sub.last_error = None;
             IntentAnswer::Confirm(intent.challenge.clone())

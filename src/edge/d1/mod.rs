@@ -9,6 +9,7 @@ mod audit;
 mod cursors;
 mod entries;
 mod feeds;
+mod keys;
 mod membership;
 mod search;
 
@@ -30,6 +31,7 @@ pub use feeds::{
     feed_move, feed_push, feed_set_member, feed_set_status, feeds_all, feeds_all_detailed,
     feeds_create, feeds_overdue, feeds_set_overdue, OverdueFeed,
 };
+pub use keys::websub_secret;
 pub use membership::{
     members_current, members_left_before, membership_apply, membership_report_save,
     membership_reports, LeftMember, MembershipWrite,

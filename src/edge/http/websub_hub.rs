@@ -7,6 +7,7 @@ use serde_json::json;
 use worker::{Env, Request, Response};
 
 use super::read_capped;
+use crate::core::fetch::OwnOrigins;
 use crate::core::websub::hub::{parse_request, HubError};
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{d1, env, objects::rpc};
@@ -15,8 +16,17 @@ use crate::edge::{d1, env, objects::rpc};
 const MAX_BODY: usize = 8 * 1024;
 
 /// Takes a request (`hub.mode`, `hub.topic`, `hub.callback`, `hub.lease_seconds`,
-/// `hub.secret`): 202 when it will be verified, else a 4xx saying why.
-pub async fn request(mut req: Request, env: &Env) -> AppResult<Response> {
+/// `hub.secret`): 202 when it will be verified, else a 4xx saying why. Every answer is
+/// `nosniff`.
+pub async fn request(req: Request, env: &Env) -> AppResult<Response> {
+    let resp = take(req, env)
+        .await
+        .unwrap_or_else(|e| e.to_json_response());
+    resp.headers().set("X-Content-Type-Options", "nosniff")?;
+    Ok(resp)
+}
+
+async fn take(mut req: Request, env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     if let Some(hub) = &cfg.websub_hub {
         return Err(AppError::NotFound(format!(
@@ -34,11 +44,16 @@ pub async fn request(mut req: Request, env: &Env) -> AppResult<Response> {
     }
     let body = read_capped(&mut req, MAX_BODY).await?;
     let pairs: Vec<(String, String)> = url::form_urlencoded::parse(&body).into_owned().collect();
-    let intent =
-        parse_request(&pairs, &cfg.planet_url, cfg.allow_private_feeds).map_err(|e| match e {
-            HubError::UnknownTopic(..) => AppError::NotFound(e.to_string()),
-            e => AppError::BadRequest(e.to_string()),
-        })?;
+    let intent = parse_request(
+        &pairs,
+        &cfg.planet_url,
+        &OwnOrigins::of(&cfg),
+        cfg.allow_private_feeds,
+    )
+    .map_err(|e| match e {
+        HubError::UnknownTopic(..) => AppError::NotFound(e.to_string()),
+        e => AppError::BadRequest(e.to_string()),
+    })?;
     if let Some(id) = intent.topic.feed() {
         if d1::feed_by_id(&env::db(env)?, id).await?.is_none() {
             return Err(AppError::NotFound(format!(

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::core::fetch::{check_url, PolicyError};
+use crate::core::fetch::{check_url, OwnOrigins, PolicyError};
 use crate::core::syndication::topics::Topic;
 
 pub mod delivery;
@@ -22,8 +22,8 @@ pub use delivery::{
     ENTRIES_PER_PING, GIVE_UP_AFTER_MS, MAX_RETRY_MS,
 };
 pub use limits::{
-    admit, pick, Held, Job, INTENTS_PER_HOST, IN_FLIGHT_PER_HOST, MAX_SUBSCRIPTIONS,
-    REQUEST_TIMEOUT_MS, ROUNDS, SUBREQUESTS, SUBSCRIPTIONS_PER_HOST,
+    admit, host_bucket, pick, Held, Job, INTENTS_PER_HOST, IN_FLIGHT_PER_HOST, MAX_INTENTS,
+    MAX_SUBSCRIPTIONS, REQUEST_TIMEOUT_MS, ROUNDS, SUBREQUESTS, SUBSCRIPTIONS_PER_HOST,
 };
 
 /// `hub.secret` must be shorter than this many bytes (the spec's limit).
@@ -139,10 +139,13 @@ pub enum HubError {
 
 /// Reads a subscriber's form (`application/x-www-form-urlencoded` pairs). Topics are
 /// checked against `planet_url`; callbacks go through the fetcher's SSRF policy (a
-/// private address is refused unless `allow_private` lets loopback through, as for feeds).
+/// private address is refused unless `allow_private` lets loopback through, as for feeds)
+/// and are never on the planet itself (`own`, under any spelling): the hub pinging the
+/// planet's own callbacks would feed its entries back into it, forever.
 pub fn parse_request(
     pairs: &[(String, String)],
     planet_url: &str,
+    own: &OwnOrigins,
     allow_private: bool,
 ) -> Result<SubscriberIntent, HubError> {
     let one = |name: &'static str| -> Result<Option<&str>, HubError> {
@@ -177,6 +180,9 @@ pub fn parse_request(
         return Err(HubError::CallbackTooLong);
     }
     let url = check_url(callback, allow_private).map_err(HubError::Callback)?;
+    if own.contains(&url) {
+        return Err(HubError::Callback(PolicyError::OwnPlanet(url.to_string())));
+    }
     if url.fragment().is_some() {
         return Err(HubError::CallbackFragment);
     }
@@ -238,7 +244,11 @@ mod tests {
             pairs.retain(|(pk, _)| pk != k);
             pairs.push((k, v));
         }
-        parse_request(&form(&pairs), PLANET, false)
+        parse_request(&form(&pairs), PLANET, &own(), false)
+    }
+
+    pub(super) fn own() -> OwnOrigins {
+        OwnOrigins::new(PLANET, &["orrery.me.workers.dev".into()])
     }
 
     #[test]
@@ -320,11 +330,11 @@ mod tests {
             ("hub.callback", "https://b.example/"),
         ]);
         assert_eq!(
-            parse_request(&pairs, PLANET, false),
+            parse_request(&pairs, PLANET, &own(), false),
             Err(HubError::Repeated("hub.callback"))
         );
         pairs.pop();
-        assert!(parse_request(&pairs, PLANET, false).is_ok());
+        assert!(parse_request(&pairs, PLANET, &own(), false).is_ok());
     }
 
     #[test]
@@ -334,9 +344,9 @@ mod tests {
             ("hub.topic", "https://planet.example/feed.rss"),
             ("hub.callback", "http://127.0.0.1:9999/cb"),
         ]);
-        assert!(parse_request(&pairs, PLANET, false).is_err());
+        assert!(parse_request(&pairs, PLANET, &own(), false).is_err());
         assert_eq!(
-            parse_request(&pairs, PLANET, true).unwrap().topic,
+            parse_request(&pairs, PLANET, &own(), true).unwrap().topic,
             Topic::PlanetRss
         );
         // Other private ranges stay refused even then.
@@ -345,7 +355,48 @@ mod tests {
             ("hub.topic", "https://planet.example/feed.rss"),
             ("hub.callback", "http://192.168.1.2/cb"),
         ]);
-        assert!(parse_request(&lan, PLANET, true).is_err());
+        assert!(parse_request(&lan, PLANET, &own(), true).is_err());
+    }
+
+    #[test]
+    fn callbacks_on_the_planet_itself_are_refused_under_every_name() {
+        for cb in [
+            "https://planet.example/websub/1/x.y",
+            "http://planet.example/websub/1/x.y",
+            "https://PLANET.example./websub/1/x.y",
+            "https://planet.example:8443/cb",
+            "https://orrery.me.workers.dev/websub/1/x.y",
+        ] {
+            assert!(
+                matches!(
+                    ask(&[("hub.callback", cb)]),
+                    Err(HubError::Callback(PolicyError::OwnPlanet(_)))
+                ),
+                "{cb}"
+            );
+        }
+        // Local dev: loopback is allowed, but not the planet's own port on any loopback name.
+        let dev = OwnOrigins::new("http://127.0.0.1:8787", &[]);
+        let pairs = |cb: &str| {
+            form(&[
+                ("hub.mode", "subscribe"),
+                ("hub.topic", "http://127.0.0.1:8787/feed.atom"),
+                ("hub.callback", cb),
+            ])
+        };
+        for cb in [
+            "http://localhost:8787/websub/1/x.y",
+            "https://127.0.0.1:8787/x",
+        ] {
+            assert!(parse_request(&pairs(cb), "http://127.0.0.1:8787", &dev, true).is_err());
+        }
+        assert!(parse_request(
+            &pairs("http://127.0.0.1:9/cb"),
+            "http://127.0.0.1:8787",
+            &dev,
+            true
+        )
+        .is_ok());
     }
 
     #[test]

@@ -273,3 +273,101 @@ fn the_subscribe_form_names_topic_callback_lease_and_secret() {
     let u = request_form(&sub(), "unsubscribe", "cb");
     assert!(!u.contains("secret"));
 }
+
+#[test]
+fn a_repeat_confirmation_that_barely_moves_the_lease_writes_nothing() {
+    let topic = "https://blog.example/feed.xml";
+    let mut s = sub();
+    s.requested(1_000, None);
+    let i = intent("subscribe", topic, "c", Some(86_400));
+    assert_eq!(
+        on_intent(Some(&mut s), None, "tok", &i, 2_000),
+        IntentAnswer::Confirm("c".into()),
+        "the first confirmation starts the lease"
+    );
+    let confirmed = s.clone();
+    // The hub asks again a minute later: the same challenge back, nothing changed.
+    assert_eq!(
+        on_intent(Some(&mut s), None, "tok", &i, 62_000),
+        IntentAnswer::Echo("c".into())
+    );
+    assert_eq!(s, confirmed);
+    assert!(lease_barely_moved(
+        &s,
+        2_000 + 86_400_000 + LEASE_MOVE_WORTH_MS - 1
+    ));
+    assert!(!lease_barely_moved(
+        &s,
+        2_000 + 86_400_000 + LEASE_MOVE_WORTH_MS
+    ));
+    // A day later the lease moved a day: written.
+    assert_eq!(
+        on_intent(Some(&mut s), None, "tok", &i, 86_402_000),
+        IntentAnswer::Confirm("c".into())
+    );
+    // Our own renewal is always recorded, however little it moves the lease.
+    s.requested(86_403_000, None);
+    assert_eq!(
+        on_intent(Some(&mut s), None, "tok", &i, 86_404_000),
+        IntentAnswer::Confirm("c".into())
+    );
+    assert_eq!(s.verified_at, 86_404_000);
+}
+
+#[test]
+fn only_printable_ascii_challenges_are_echoed() {
+    let topic = "https://blog.example/feed.xml";
+    for bad in [
+        "<script>\u{7}",
+        "caf\u{e9}",
+        "a\r\nSet-Cookie: x=1",
+        "\u{0}",
+    ] {
+        let mut s = sub();
+        s.requested(1, None);
+        assert_eq!(
+            on_intent(
+                Some(&mut s),
+                None,
+                "tok",
+                &intent("subscribe", topic, bad, None),
+                2
+            ),
+            IntentAnswer::Bad("hub.challenge must be printable ASCII"),
+            "{bad:?}"
+        );
+        assert_eq!(s.lease_until, None, "nothing confirmed");
+    }
+    assert!(challenge_is_printable("abc-DEF_123 ~!<>"));
+    assert!(!challenge_is_printable("tab\there"));
+}
+
+#[test]
+fn a_hub_or_topic_on_the_planet_itself_loops() {
+    let own = crate::core::fetch::OwnOrigins::new("https://planet.example", &[]);
+    let ad = |hub: &str, topic: &str| Advertised {
+        hub: hub.into(),
+        topic: topic.into(),
+    };
+    assert!(loops_back(
+        &ad("http://planet.example/websub", "https://blog.example/f"),
+        &own
+    ));
+    assert!(loops_back(
+        &ad("https://hub.example/", "https://PLANET.example./feed.atom"),
+        &own
+    ));
+    assert!(!loops_back(
+        &ad("https://hub.example/", "https://blog.example/f"),
+        &own
+    ));
+}
+
+#[test]
+fn callback_keys_come_from_the_planets_own_secret_not_the_admin_token() {
+    let old = websub_key("admin");
+    let new = websub_key_from_secret("a random secret made once");
+    assert_ne!(old, new);
+    let t = callback_token(&new, 7, "abc123");
+    assert!(token_is_ours(&new, 7, &t) && !token_is_ours(&old, 7, &t));
+}

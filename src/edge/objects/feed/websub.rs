@@ -5,7 +5,7 @@
 use worker::{Env, Response, State};
 
 use crate::core::domain::FeedStatus;
-use crate::core::fetch::{check_not_own, FetchOutcome};
+use crate::core::fetch::{FetchOutcome, OwnOrigins};
 use crate::core::ingest::{FeedState, Plan, RefreshOutcome, RefreshReport, ALARM_SLACK_MS};
 use crate::core::websub::subscriber::{
     self, DocLinks, HubIntent, IntentAnswer, Leaving, PushRefused,
@@ -20,10 +20,28 @@ const LEAVING_KEEP_MS: i64 = 24 * 3600 * 1000;
 /// A hub gets this long to answer a subscription request.
 const HUB_TIMEOUT_MS: u64 = 10_000;
 
-/// The key callback tokens are made with; `None` without an admin token (then the
-/// planet subscribes to no hub: it could not tell its own callbacks from guesses).
-pub fn key(env: &Env) -> Option<[u8; 32]> {
-    env::admin_token(env).map(|t| subscriber::websub_key(&t))
+/// The key callback tokens are made with: from the planet's own random secret in D1 (one
+/// read per isolate). `None` without an admin token: then the planet subscribes to no hub.
+pub async fn key(env: &Env) -> worker::Result<Option<[u8; 32]>> {
+    if env::admin_token(env).is_none() {
+        return Ok(None);
+    }
+    let secret = d1::websub_secret(&env::db(env)?).await?;
+    Ok(Some(subscriber::websub_key_from_secret(&secret)))
+}
+
+/// Is this callback token one this planet made for this feed, with today's key or the
+/// old one derived from the admin token (accepted until each lease renews)?
+pub async fn token_is_ours_any(env: &Env, feed_id: i64, token: &str) -> worker::Result<bool> {
+    let Some(admin) = env::admin_token(env) else {
+        return Ok(false);
+    };
+    if subscriber::token_is_ours(&subscriber::websub_key(&admin), feed_id, token) {
+        return Ok(true);
+    }
+    Ok(key(env)
+        .await?
+        .is_some_and(|k| subscriber::token_is_ours(&k, feed_id, token)))
 }
 
 /// Renewals at least this far apart (`WEBSUB_MIN_RENEW_SECONDS`, for tests; default an hour).
@@ -85,9 +103,10 @@ fn advertised(
     header: Option<&str>,
     fetched_url: &str,
 ) {
-    let Some(key) = key(env) else {
+    // Without an admin token the planet subscribes to no hub.
+    if env::admin_token(env).is_none() {
         return;
-    };
+    }
     let base = worker::Url::parse(fetched_url).ok();
     let header = match (header, base) {
         (Some(h), Some(b)) => subscriber::parse_link_header(h, &b),
@@ -99,20 +118,17 @@ fn advertised(
         links.self_url.as_deref(),
         fetched_url,
     )
-    // Never our own hub: it would push our own entries back to us (see check_not_own).
-    .filter(|ad| {
-        let own = env::config(env).planet_url;
-        worker::Url::parse(&ad.hub).is_ok_and(|u| check_not_own(&u, &own).is_ok())
-    });
-    let feed_id = feed.feed_id;
+    // Never our own hub or our own feeds, under any name: they would push our own
+    // entries back to us, forever.
+    .filter(|ad| !subscriber::loops_back(ad, &OwnOrigins::of(&env::config(env))));
     feed.websub = subscriber::rediscover(feed.websub.take(), ad, min_renew_ms(env), || {
-        let nonce = uuid::Uuid::new_v4().simple().to_string();
         let secret = format!(
             "{}{}",
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
         );
-        (subscriber::callback_token(&key, feed_id, &nonce), secret)
+        // The token is made when the request goes out (`send_due`: the key is in D1).
+        (String::new(), secret)
     });
 }
 
@@ -130,9 +146,17 @@ pub async fn send_due(state: &State, env: &Env, now: i64) -> worker::Result<()> 
         return Ok(());
     };
     let feed_id = feed.feed_id;
+    let Some(key) = key(env).await? else {
+        return Ok(());
+    };
     let Some(sub) = feed.websub.as_mut() else {
         return Ok(());
     };
+    // A new subscription, or one made with the old key, gets a token of today's key.
+    if !subscriber::token_is_ours(&key, feed_id, &sub.token) {
+        let nonce = uuid::Uuid::new_v4().simple().to_string();
+        sub.token = subscriber::callback_token(&key, feed_id, &nonce);
+    }
     sub.requested(now, None);
     let hub = sub.hub.clone();
     let form = subscriber::request_form(sub, "subscribe", &callback_url(env, feed_id, &sub.token));
@@ -223,6 +247,13 @@ async fn answer_intent(
             r.headers()
                 .set("Content-Type", "text/plain; charset=utf-8")?;
             (r, leaving.is_none())
+        }
+        // Confirmed again, the lease barely moved: nothing to write.
+        IntentAnswer::Echo(challenge) => {
+            let r = Response::ok(challenge)?;
+            r.headers()
+                .set("Content-Type", "text/plain; charset=utf-8")?;
+            (r, false)
         }
         IntentAnswer::Noted => (Response::ok("")?, true),
         IntentAnswer::Refuse(why) => (AppError::NotFound(why.into()).to_json_response(), false),

@@ -17,9 +17,9 @@ use crate::core::config::Config;
 use crate::core::syndication::topics::{link_header, Topic};
 use crate::core::view_models::{EntryView, FeedView};
 use crate::core::websub::hub::{
-    challenge_echoed, delivery_outcome, fat_ping, pick, topics_touched, Delivery, Job, Mode, Ping,
-    Subscriber, SubscriberIntent, ENTRIES_PER_PING, IN_FLIGHT_PER_HOST, REQUEST_TIMEOUT_MS, ROUNDS,
-    SUBREQUESTS,
+    challenge_echoed, delivery_outcome, fat_ping, host_bucket, pick, topics_touched, Delivery, Job,
+    Mode, Ping, Subscriber, SubscriberIntent, ENTRIES_PER_PING, IN_FLIGHT_PER_HOST,
+    REQUEST_TIMEOUT_MS, ROUNDS, SUBREQUESTS,
 };
 use crate::core::websub::signature::sign;
 use crate::edge::outbound::{Agent, Deadline, Outbound, OutboundError, Read};
@@ -127,13 +127,9 @@ impl Publisher {
         if intents.is_empty() {
             return Ok(false);
         }
-        let jobs: Vec<Job> = intents
-            .iter()
-            .map(|(_, i)| Job {
-                host: &i.host,
-                cost: 1,
-            })
-            .collect();
+        // In flight per domain, /24 or /48, as the limits count hosts.
+        let buckets: Vec<String> = intents.iter().map(|(_, i)| host_bucket(&i.host)).collect();
+        let jobs: Vec<Job> = buckets.iter().map(|b| Job { host: b, cost: 1 }).collect();
         // One subrequest is kept for the newest entry id a new subscription starts at.
         let chosen = pick(&jobs, IN_FLIGHT_PER_HOST, budget.saturating_sub(1));
         *budget -= chosen.len();
@@ -256,10 +252,12 @@ impl Publisher {
             }
             due.sort_by_key(|(k, s)| (s.next_at, (*k).clone()));
             // A ping costs its POST, its entries' query and, for a feed's topic, the feed row.
+            let buckets: Vec<String> = due.iter().map(|(_, s)| host_bucket(&s.host)).collect();
             let jobs: Vec<Job> = due
                 .iter()
-                .map(|(_, s)| Job {
-                    host: &s.host,
+                .zip(&buckets)
+                .map(|((_, s), b)| Job {
+                    host: b,
                     cost: 2 + usize::from(s.topic.feed().is_some()),
                 })
                 .collect();

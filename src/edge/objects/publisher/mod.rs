@@ -18,7 +18,7 @@ use std::cell::Cell;
 
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
-use crate::core::websub::hub::{admit, Held, Subscriber, SubscriberIntent};
+use crate::core::websub::hub::{admit, host_bucket, Held, Subscriber, SubscriberIntent};
 use crate::edge::objects::rpc;
 use crate::edge::objects::wire::{PublisherRequest, WebSubFlag};
 use crate::edge::{env, meter};
@@ -77,13 +77,24 @@ impl Publisher {
     async fn take_intent(&self, intent: SubscriberIntent) -> worker::Result<Result<(), String>> {
         let subs: Vec<(String, Subscriber)> = storage::list(&self.state, SUBSCRIPTIONS).await?;
         let intents: Vec<(String, SubscriberIntent)> = storage::list(&self.state, INTENTS).await?;
+        // Counted per domain, /24 or /48, not per host name (wildcard DNS is free).
+        let bucket = host_bucket(&intent.host);
+        let others: Vec<&SubscriberIntent> = intents
+            .iter()
+            .filter(|(k, _)| *k != intent.key())
+            .map(|(_, i)| i)
+            .collect();
         let held = Held {
             subs_total: subs.len(),
-            subs_for_host: subs.iter().filter(|(_, s)| s.host == intent.host).count(),
-            intents_for_host: intents
+            subs_for_host: subs
                 .iter()
-                .filter(|(k, i)| i.host == intent.host && *k != intent.key())
+                .filter(|(_, s)| host_bucket(&s.host) == bucket)
                 .count(),
+            intents_for_host: others
+                .iter()
+                .filter(|i| host_bucket(&i.host) == bucket)
+                .count(),
+            intents_total: others.len(),
             renewal: subs.iter().any(|(k, _)| *k == intent.sub_key()),
         };
         if let Err(e) = admit(&intent, &held) {
