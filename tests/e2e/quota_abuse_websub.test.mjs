@@ -190,4 +190,11 @@ test("the hub counts callbacks per domain: subdomains past the cap are refused b
   assert.match(refused[0].text, /wild\.localhost/);
   const intentsStored = meter(mark).filter((l) => l.what === "publisher.intent.put").length;
   assert.equal(intentsStored, accepted, "a refused request stores nothing");
+  // Addresses count by /24 the same way.
+  const byIp = await Promise.all(Array.from({ length: 12 }, (_, i) => fetch(`${w.url}/websub`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ "hub.mode": "subscribe", "hub.topic": `${w.url}/feed.rss`, "hub.callback": `http://127.0.0.${20 + i}:9/cb` }),
+  }).then((r) => r.status)));
+  assert.ok(byIp.filter((s) => s === 403).length >= 3, `addresses of one /24: ${byIp}`);
 });

@@ -19,8 +19,10 @@ pub async fn callback(req: Request, env: &Env, feed_id: i64) -> AppResult<Respon
     let resp = answer(req, env, feed_id)
         .await
         .unwrap_or_else(|e| e.to_json_response());
-    resp.headers().set("X-Content-Type-Options", "nosniff")?;
-    Ok(resp)
+    // A copy: the headers of an object's answer are immutable.
+    let headers = resp.headers().clone();
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    Ok(resp.with_headers(headers))
 }
 
 async fn answer(mut req: Request, env: &Env, feed_id: i64) -> AppResult<Response> {

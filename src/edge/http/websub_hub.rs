@@ -22,8 +22,10 @@ pub async fn request(req: Request, env: &Env) -> AppResult<Response> {
     let resp = take(req, env)
         .await
         .unwrap_or_else(|e| e.to_json_response());
-    resp.headers().set("X-Content-Type-Options", "nosniff")?;
-    Ok(resp)
+    // A copy: the headers of an object's answer are immutable.
+    let headers = resp.headers().clone();
+    headers.set("X-Content-Type-Options", "nosniff")?;
+    Ok(resp.with_headers(headers))
 }
 
 async fn take(mut req: Request, env: &Env) -> AppResult<Response> {
