@@ -1,6 +1,7 @@
 //! Reading the Worker environment: config, secrets, bindings and the clock.
 
-use worker::{D1Database, Env, ObjectNamespace};
+use futures::future::join_all;
+use worker::{D1Database, Env, ObjectNamespace, RateLimiter};
 
 use crate::core::config::Config;
 use crate::core::ingest::schedule::ScheduleConfig;
@@ -65,4 +66,16 @@ pub fn now_ms() -> i64 {
 /// Fetch intervals from `vars` (rules in `core::ingest::schedule`).
 pub fn schedule_config(env: &Env) -> ScheduleConfig {
     ScheduleConfig::from_lookup(|k| env.var(k).ok().map(|v| v.to_string()))
+}
+
+/// Spends `units` of `key`'s budget with a Rate Limiting binding, which counts one per call:
+/// a weighted check is that many calls, made together. `Ok(true)`: over the budget; an
+/// error from any call is returned after all have been made.
+pub async fn spend_units(limiter: &RateLimiter, key: &str, units: u32) -> worker::Result<bool> {
+    let outcomes = join_all((0..units).map(|_| limiter.limit(key.to_string()))).await;
+    let mut refused = false;
+    for outcome in outcomes {
+        refused |= !outcome?.success;
+    }
+    Ok(refused)
 }

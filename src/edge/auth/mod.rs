@@ -6,7 +6,6 @@
 
 pub mod cf_access;
 
-use futures::future::join_all;
 use worker::{Env, Request};
 
 use crate::core::auth::session::{check_admin_token, login_limit_units};
@@ -69,15 +68,13 @@ async fn throttle(req: &Request, env: &Env, units: u32) -> Result<(), AppError> 
     };
     let ip = req.headers().get("CF-Connecting-IP").ok().flatten();
     let key = client_key(ip.as_deref());
-    // The binding counts one per call: a weighted check is several calls, made together.
-    let outcomes = join_all((0..units).map(|_| limiter.limit(key.clone()))).await;
-    let mut refused = false;
-    for outcome in outcomes {
-        match outcome {
-            Ok(o) => refused |= !o.success,
-            Err(e) => worker::console_warn!("LOGIN_LIMIT failed, not counted: {e}"),
+    let refused = match env::spend_units(&limiter, &key, units).await {
+        Ok(refused) => refused,
+        Err(e) => {
+            worker::console_warn!("LOGIN_LIMIT failed, not counted: {e}");
+            false
         }
-    }
+    };
     if refused {
         Err(AppError::TooManyRequests(
             "too many admin token checks".into(),

@@ -175,15 +175,9 @@ pub async fn spend(req: &Request, env: &Env, cfg: &Config, r: Route) -> AppResul
         .map_err(|e| unavailable(&format!("PUBLIC_LIMIT does not resolve ({e})")))?;
     let ip = req.headers().get("CF-Connecting-IP").ok().flatten();
     let key = client_key(ip.as_deref());
-    // The binding counts one per call: a weighted check is several calls, made together.
-    let outcomes = join_all((0..units).map(|_| limiter.limit(key.clone()))).await;
-    let mut refused = false;
-    for outcome in outcomes {
-        match outcome {
-            Ok(o) => refused |= !o.success,
-            Err(e) => return Err(unavailable(&format!("PUBLIC_LIMIT failed ({e})"))),
-        }
-    }
+    let refused = crate::edge::env::spend_units(&limiter, &key, units)
+        .await
+        .map_err(|e| unavailable(&format!("PUBLIC_LIMIT failed ({e})")))?;
     if refused {
         Err(AppError::TooManyRequests(
             "uncached requests are counted by what they cost (a search more than a page)".into(),
