@@ -91,3 +91,24 @@ test("with session and CSRF token the admin adds, refreshes and removes feeds", 
   const out = await post("/admin/logout", { csrf }, { cookie });
   assert.match(out.headers.get("set-cookie"), /Max-Age=0/);
 });
+
+test("signing out revokes: the same cookie, and the person's other sessions, no longer sign anyone in", async () => {
+  const laptop = await signIn();
+  // Signed a millisecond apart at least: a session issued after the sign-out is good.
+  const phone = await signIn();
+  const before = await fetch(`${w.url}/admin`, { headers: { cookie: phone.cookie } });
+  assert.doesNotMatch(await before.text(), /name="token"/, "the phone is signed in");
+  const out = await post("/admin/logout", { csrf: laptop.csrf }, { cookie: laptop.cookie });
+  assert.equal(out.status, 303);
+  for (const [name, s] of [["laptop", laptop], ["phone", phone]]) {
+    // A copied cookie replayed after the sign-out asks for the token again, and cannot post.
+    const page = await fetch(`${w.url}/admin`, { headers: { cookie: s.cookie } });
+    assert.match(await page.text(), /name="token"/, `${name}: signed out`);
+    const write = await post("/admin/feeds", { url: "http://127.0.0.1:9/x.atom", csrf: s.csrf }, { cookie: s.cookie });
+    assert.equal(write.status, 401, `${name}: a write with the old session`);
+  }
+  await new Promise((r) => setTimeout(r, 5));
+  const again = await signIn();
+  const page = await fetch(`${w.url}/admin`, { headers: { cookie: again.cookie } });
+  assert.doesNotMatch(await page.text(), /name="token"/, "signing in again works");
+});

@@ -160,6 +160,23 @@ pub fn actor(key: &[u8; 32], value: &str, now_ms: i64) -> Option<String> {
     constant_time_eq(sig, &expected).then_some(who)
 }
 
+/// When a session value was issued (its expiry less [`SESSION_TTL_MS`]); `None` when it
+/// has no readable expiry. Only meaningful for a value [`actor`] accepted.
+pub fn issued_at(value: &str) -> Option<i64> {
+    let expires = value.split('.').next()?.parse::<i64>().ok()?;
+    Some(expires - SESSION_TTL_MS)
+}
+
+/// A signed, unexpired session is still good unless its person signed out (revoking every
+/// session issued at or before `revoked_before`) after it was issued.
+pub fn not_revoked(value: &str, revoked_before: Option<i64>) -> bool {
+    match (issued_at(value), revoked_before) {
+        (Some(issued), Some(before)) => issued > before,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 /// True when the value was signed with this key and has not expired.
 pub fn verify(key: &[u8; 32], value: &str, now_ms: i64) -> bool {
     actor(key, value, now_ms).is_some()
@@ -282,6 +299,23 @@ mod tests {
         let said = WeakToken::TooShort.to_string();
         assert!(said.contains("fewer than 32"), "{said}");
         assert!(!said.contains("16"), "the length is never shown: {said}");
+    }
+
+    #[test]
+    fn signing_out_revokes_every_session_issued_until_then() {
+        let key = key_from_token("k");
+        let morning = issue(&key, 1_000, "a");
+        let noon = issue_named(&key, 5_000, "b", "ann@example.com");
+        assert_eq!(issued_at(&morning), Some(1_000));
+        assert_eq!(issued_at(&noon), Some(5_000));
+        assert!(not_revoked(&morning, None), "never signed out");
+        assert!(
+            !not_revoked(&morning, Some(1_000)),
+            "issued at the sign-out"
+        );
+        assert!(!not_revoked(&morning, Some(3_000)));
+        assert!(not_revoked(&noon, Some(3_000)), "signed in again after it");
+        assert!(!not_revoked("garbage", None));
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod feeds;
 mod keys;
 mod membership;
 mod search;
+mod sessions;
 
 use serde::de::DeserializeOwned;
 use worker::{D1Database, D1PreparedStatement, D1Result};
@@ -37,6 +38,7 @@ pub use membership::{
     membership_reports, LeftMember, MembershipWrite,
 };
 pub use search::{entries_search, search_backfill};
+pub use sessions::{session_revoke, session_revoked_before};
 
 pub type StoreResult<T> = worker::Result<T>;
 

@@ -33,12 +33,25 @@ fn key(req: &Request, env: &Env) -> AppResult<[u8; 32]> {
     }
 }
 
-/// The session cookie value and who it names, when it is valid.
-fn current_session(req: &Request, key: &[u8; 32]) -> Option<(String, String)> {
-    let header = req.headers().get("Cookie").ok().flatten()?;
-    let value = session::cookie(&header, COOKIE_NAME)?;
-    let actor = session::actor(key, value, env::now_ms())?;
-    Some((value.to_string(), actor))
+/// The session cookie value and who it names, when it is valid: signed with this key,
+/// unexpired, and issued after its person last signed out (one D1 row, read only for a
+/// value whose signature holds: a forged cookie costs nothing).
+async fn current_session(
+    req: &Request,
+    env: &Env,
+    key: &[u8; 32],
+) -> AppResult<Option<(String, String)>> {
+    let Some(header) = req.headers().get("Cookie").ok().flatten() else {
+        return Ok(None);
+    };
+    let Some(value) = session::cookie(&header, COOKIE_NAME) else {
+        return Ok(None);
+    };
+    let Some(actor) = session::actor(key, value, env::now_ms()) else {
+        return Ok(None);
+    };
+    let revoked_before = d1::session_revoked_before(&env::db(env)?, &actor).await?;
+    Ok(session::not_revoked(value, revoked_before).then(|| (value.to_string(), actor)))
 }
 
 /// A signed-in admin: the session key and value, who it is (the audit log's actor), and
@@ -55,7 +68,7 @@ struct Signed {
 /// nobody. An assertion that does not verify is a 403 saying why.
 async fn signed_in(req: &Request, env: &Env) -> AppResult<Option<Signed>> {
     let key = key(req, env)?;
-    if let Some((session, actor)) = current_session(req, &key) {
+    if let Some((session, actor)) = current_session(req, env, &key).await? {
         return Ok(Some(Signed {
             key,
             session,
@@ -248,7 +261,9 @@ async fn authorized_form(
 async fn authorized(req: &mut Request, env: &Env) -> AppResult<(Vec<(String, String)>, Signed)> {
     same_origin(req)?;
     let key = key(req, env)?;
-    let (session, actor) = current_session(req, &key).ok_or(AppError::Unauthorized)?;
+    let (session, actor) = current_session(req, env, &key)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
     let f = form(req).await?;
     if !session::csrf_ok(&key, &session, field(&f, "csrf")) {
         return Err(AppError::Forbidden(
@@ -273,7 +288,10 @@ fn back(msg: &str) -> AppResult<Response> {
 
 pub async fn logout(mut req: Request, env: &Env) -> AppResult<Response> {
     let (_, actor) = authorized_form(&mut req, env).await?;
-    record_session(env, env::now_ms(), &actor, "session.end", None).await;
+    let now = env::now_ms();
+    // Signing out revokes: this session and every other of this person, on every device.
+    d1::session_revoke(&env::db(env)?, &actor, now).await?;
+    record_session(env, now, &actor, "session.end", None).await;
     redirect("/admin", Some(cookie_header(&req, "", 0)?))
 }
 
@@ -359,7 +377,9 @@ const MAX_UPLOAD_BYTES: usize = 512 * 1024;
 pub async fn import_opml(mut req: Request, env: &Env) -> AppResult<Response> {
     same_origin(&req)?;
     let key = key(&req, env)?;
-    let (s, actor) = current_session(&req, &key).ok_or(AppError::Unauthorized)?;
+    let (s, actor) = current_session(&req, env, &key)
+        .await?
+        .ok_or(AppError::Unauthorized)?;
     let body = read_capped(&mut req, MAX_UPLOAD_BYTES).await?;
     let form = multipart(&req, &body).await?;
     let csrf = match form.get("csrf") {

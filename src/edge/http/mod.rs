@@ -37,8 +37,15 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
         Ok(()) => dispatch(r, req, &env).await,
         Err(e) => Err(e),
     };
-    let hub_call = matches!(r, Route::WebSubCallback(_) | Route::WebSubHub);
-    if writes && result.is_ok() && !hub_call {
+    // Only a write that did something: hub calls, signing in or out, and refused or failed
+    // writes (a wrong token answers with a 401 page) leave the member list and pages be.
+    let changed = writes
+        && !matches!(
+            r,
+            Route::WebSubCallback(_) | Route::WebSubHub | Route::AdminLogin | Route::AdminLogout
+        )
+        && result.as_ref().is_ok_and(|resp| resp.status_code() < 400);
+    if changed {
         // Feeds may have been added, removed, renamed or paused: the sidebar shows it here now.
         member_cache::forget().await;
         cache::forget(&origin, r).await;
