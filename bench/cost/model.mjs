@@ -396,7 +396,7 @@ export function render(m, A = ASSUME) {
   P();
   P("### Pages");
   P();
-  P(`Measured with ${r2.feeds} feeds and ${int(r2.entries)} entries (\`PAGE_CACHE_SECONDS=15\`; a cache-busting \`?bench=\` makes the first request a miss).`);
+  P(`Measured with ${r2.feeds} feeds and ${int(r2.entries)} entries (\`PAGE_CACHE_SECONDS=15\`; a write just before makes the first request a miss).`);
   P();
   P(tableHead);
   for (const [p, c] of Object.entries(r2.pages)) {

@@ -213,9 +213,9 @@ fn every_counted_route_has_a_weight_by_its_cost_and_the_rest_none() {
         (Route::Healthz, 1),
         (Route::ApiEntries, 8),
         (Route::Search, 42),
-        (Route::Ws, 2),
+        (Route::Ws, 1),
         (Route::FeedWs(1), 2),
-        (Route::WebSubHub, 2),
+        (Route::WebSubHub, 1),
     ];
     for (r, w) in table {
         assert_eq!(r.weight(page), w, "{r:?}");

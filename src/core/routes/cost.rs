@@ -53,8 +53,9 @@ impl Route {
             ApiEntries => (2 * 200, 0),
             // The newest RANK_WINDOW matches, ranked (two passes), then the page's entries.
             Search => (2 * search::RANK_WINDOW + river(search::PAGE_SIZE + 1), 0),
-            Ws | FeedWs(_) => (2, 1),
-            WebSubHub => (2, 1),
+            // The object's request; a feed's socket first reads that the feed exists.
+            Ws | WebSubHub => (0, 1),
+            FeedWs(_) => (1, 1),
             _ => (0, 0),
         };
         Cost { rows, objects }

@@ -9,7 +9,7 @@ use futures::future::join_all;
 use worker::{Cache, Context, Env, Headers, Method, Request, Response};
 
 use crate::core::config::Config;
-use crate::core::routes::{cache_key, client_key, pages_a_write_changes, Route};
+use crate::core::routes::{cache_key, client_key, etag, pages_a_write_changes, Route};
 use crate::edge::error::{AppError, AppResult};
 
 /// At most this many answers per isolate, of at most this many bytes in all (one answer at
@@ -59,10 +59,19 @@ pub fn cached(req: &Request, r: Route, cfg: &Config) -> worker::Result<Option<Ca
         cfg.page_cache_seconds.min(UNSHARED_SECONDS)
     };
     Ok(Some(Cached {
-        key: format!("{}{key}", url.origin().ascii_serialization()),
+        key: stored_key(&url.origin().ascii_serialization(), &key, cfg),
         shared,
         ttl,
     }))
+}
+
+/// Where the answer to `key` is kept: under the planet's origin, and per deployment (its
+/// version and configuration), so a new look or setting is never served from an old page.
+fn stored_key(origin: &str, key: &str, cfg: &Config) -> String {
+    let tag = etag(format!("{}{cfg:?}", env!("CARGO_PKG_VERSION")).as_bytes());
+    let deployment = tag.trim_matches('"').split('-').next().unwrap_or_default();
+    let sep = if key.contains('?') { '&' } else { '?' };
+    format!("{origin}{key}{sep}deployment={deployment}")
 }
 
 impl Cached {
@@ -148,13 +157,13 @@ fn isolate_put(entry: Kept, now: i64) {
 
 /// After a write: this isolate keeps nothing, and this location's edge cache forgets the
 /// pages the write may change (a cursor's page is forgotten when it expires).
-pub async fn forget(origin: &str, r: Route) {
+pub async fn forget(origin: &str, cfg: &Config, r: Route) {
     KEPT.with(|k| k.borrow_mut().clear());
     let cache = Cache::default();
     let keys = pages_a_write_changes(r.written_feed());
     let gone = join_all(
         keys.iter()
-            .map(|key| cache.delete(format!("{origin}{key}"), false)),
+            .map(|key| cache.delete(stored_key(origin, key, cfg), false)),
     )
     .await;
     if let Some(Err(e)) = gone.into_iter().find(|g| g.is_err()) {

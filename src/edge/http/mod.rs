@@ -48,7 +48,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
     if changed {
         // Feeds may have been added, removed, renamed or paused: the sidebar shows it here now.
         member_cache::forget().await;
-        cache::forget(&origin, r).await;
+        cache::forget(&origin, &cfg, r).await;
     }
     let mut resp = match result {
         Ok(resp) => resp,
