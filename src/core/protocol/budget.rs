@@ -20,19 +20,30 @@ pub const CLOSE_CLIENT_FLOOD: u16 = 4429;
 /// Addresses tracked before idle ones are forgotten (a full budget is no budget).
 const MAX_TRACKED_CLIENTS: usize = 4_096;
 
-/// How far back a `resume` may reach, in entry ids and in revisions: every resume reads
-/// at most this many rows, filtered or not. A client further behind gets `reload`.
+/// How far back a `resume` that cannot stop at its cap may reach, in entry ids and in
+/// revisions, so it reads at most this many rows. A client further behind gets `reload`.
 pub const MAX_RESUME_REACH: i64 = MAX_RESUME_ENTRIES as i64;
 
 /// D1 queries one Room invocation may make (the platform allows 50 per invocation; the
 /// rest is for the cursors' first reads). What is left is carried by the Room's alarm.
 pub const ROOM_QUERIES_PER_INVOCATION: u32 = 40;
 
-/// Is a resume from `since` (and, when asked, updates after `revision`) within reach of
-/// the newest id and revision `(upto, rev_upto)` this object has broadcast?
-pub fn within_reach(since: i64, revision: Option<i64>, (upto, rev_upto): (i64, i64)) -> bool {
+/// Is a resume from `since` (and, when asked, updates after `revision`) of `feeds` (`None`:
+/// every feed) within reach of the newest id and revision `(upto, rev_upto)` this object
+/// has broadcast? Entries of every feed, or of one, are read in id order and stop at the
+/// resume's cap, from however far back; entries of several feeds are read whole per feed
+/// and merged, and updates of some feeds are read in revision order and matched after:
+/// those must be near.
+pub fn within_reach(
+    since: i64,
+    revision: Option<i64>,
+    (upto, rev_upto): (i64, i64),
+    feeds: Option<&[i64]>,
+) -> bool {
     let near = |from: i64, to: i64| to.saturating_sub(from) <= MAX_RESUME_REACH;
-    near(since, upto) && revision.is_none_or(|r| near(r, rev_upto))
+    let entries = feeds.is_none_or(|f| f.len() <= 1) || near(since, upto);
+    let updates = feeds.is_none() || revision.is_none_or(|r| near(r, rev_upto));
+    entries && updates
 }
 
 /// What to do with a frame from a client address.

@@ -356,15 +356,26 @@ fn idle_addresses_are_forgotten_but_banned_ones_are_not() {
 #[test]
 fn a_resume_reaches_back_a_bounded_distance() {
     let upto = (10_000, 300);
-    assert!(within_reach(10_000 - MAX_RESUME_REACH, None, upto));
-    assert!(!within_reach(10_000 - MAX_RESUME_REACH - 1, None, upto));
-    assert!(!within_reach(0, None, upto), "since:0 on a big planet");
+    let two: Option<&[i64]> = Some(&[1, 2]);
+    assert!(within_reach(10_000 - MAX_RESUME_REACH, None, upto, two));
+    assert!(!within_reach(
+        10_000 - MAX_RESUME_REACH - 1,
+        None,
+        upto,
+        two
+    ));
+    assert!(!within_reach(0, None, upto, two), "since:0 on a big planet");
     assert!(
-        within_reach(20_000, None, upto),
-        "ahead of the object: nothing to read"
+        within_reach(20_000, None, upto, two),
+        "ahead: nothing to read"
     );
-    assert!(within_reach(9_999, Some(300 - MAX_RESUME_REACH), upto));
-    assert!(!within_reach(9_999, Some(0), (10_000, 10_000)));
+    // Every feed, or one: read in id order, the cap stops it however far back.
+    assert!(within_reach(0, None, upto, None));
+    assert!(within_reach(0, None, upto, Some(&[999_999_999])));
+    // Updates: in revision order, so a filtered one must be near.
+    assert!(within_reach(9_999, Some(300 - MAX_RESUME_REACH), upto, two));
+    assert!(!within_reach(9_999, Some(0), (10_000, 10_000), Some(&[1])));
+    assert!(within_reach(9_999, Some(0), (10_000, 10_000), None));
     // The reload frame, as documented.
     let v: serde_json::Value = serde_json::from_str(
         &ServerMsg::Reload {

@@ -164,9 +164,9 @@ pub async fn entries_by_id(
 
 /// Entries in `(after, upto]`, oldest first, optionally of some feeds: what a socket missed.
 /// Of some feeds, read through `(feed_id, id)`: only those feeds' entries in the range are
-/// read, never the range itself (a filter matching nothing reads nothing); callers keep
-/// the range short (`core::protocol::MAX_RESUME_REACH`), since that index cannot also
-/// give the id order across feeds.
+/// read, never the range itself (a filter matching nothing reads nothing). One feed is
+/// read in id order and stops at `limit`; several are read whole within the range and
+/// merged, so callers keep that range short (`core::protocol::MAX_RESUME_REACH`).
 pub async fn entries_between(
     db: &D1Database,
     after: i64,
@@ -184,11 +184,20 @@ pub async fn entries_between(
             upto,
             limit
         )?,
+        Some(&[feed]) => query!(
+            db,
+            &format!(
+                "SELECT {} WHERE e.feed_id = ?3 AND e.id > ?1 AND e.id <= ?2 \
+                 ORDER BY e.id ASC LIMIT ?4",
+                by_feed_id()
+            ),
+            after,
+            upto,
+            feed,
+            limit
+        )?,
         Some(feeds) => {
-            let from = ENTRY_COLS.replace(
-                "FROM entries e",
-                "FROM entries e INDEXED BY entries_feed_id",
-            );
+            let from = by_feed_id();
             query!(
                 db,
                 &format!(
@@ -203,6 +212,14 @@ pub async fn entries_between(
         }
     };
     entry_views("entries_between", stmt).await
+}
+
+/// [`ENTRY_COLS`] reading entries through the `(feed_id, id)` index.
+fn by_feed_id() -> String {
+    ENTRY_COLS.replace(
+        "FROM entries e",
+        "FROM entries e INDEXED BY entries_feed_id",
+    )
 }
 
 pub async fn entry_by_id(db: &D1Database, id: i64) -> StoreResult<Option<EntryView>> {

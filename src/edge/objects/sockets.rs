@@ -261,20 +261,21 @@ pub async fn on_message(
         Action::Reply(reply) => {
             let _ = ws.send_with_str(reply.to_json());
         }
-        Action::Resume { since, revision } if !within_reach(since, revision, (upto, rev_upto)) => {
-            // Too far behind to catch up frame by frame (and to read cheaply): reload.
-            socket_state.end_resume(upto.max(since));
-            let _ = ws.serialize_attachment(&socket_state);
-            let reload = ServerMsg::Reload {
-                latest: upto,
-                revision: rev_upto,
-            };
-            let _ = ws.send_with_str(reload.to_json());
-        }
         Action::Resume { since, revision } => {
             let feeds = fixed_feeds
                 .map(<[i64]>::to_vec)
                 .or(socket_state.feeds.clone());
+            if !within_reach(since, revision, (upto, rev_upto), feeds.as_deref()) {
+                // Too far behind to catch up frame by frame (and to read cheaply): reload.
+                socket_state.end_resume(upto.max(since));
+                let _ = ws.serialize_attachment(&socket_state);
+                let reload = ServerMsg::Reload {
+                    latest: upto,
+                    revision: rev_upto,
+                };
+                let _ = ws.send_with_str(reload.to_json());
+                return Ok(());
+            }
             let wanted = Wanted {
                 feeds: feeds.as_deref(),
                 q: socket_state.q.as_ref(),
