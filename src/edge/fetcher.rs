@@ -34,7 +34,7 @@ impl<'a> FetchRequest<'a> {
             last_modified: feed.last_modified.as_deref(),
             allow_private: cfg.allow_private_feeds,
             planet_url: &cfg.planet_url,
-            own: OwnOrigins::of(&cfg),
+            own: OwnOrigins::of(cfg),
             now_ms,
         }
     }
@@ -47,7 +47,7 @@ impl<'a> FetchRequest<'a> {
             last_modified: None,
             allow_private: cfg.allow_private_feeds,
             planet_url: &cfg.planet_url,
-            own: OwnOrigins::of(&cfg),
+            own: OwnOrigins::of(cfg),
             now_ms,
         }
     }
