@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::{pair_key, SubscriberIntent};
+use super::SubscriberIntent;
 use crate::core::config::Config;
 use crate::core::syndication::topics::Topic;
 use crate::core::view_models::{EntryView, FeedView};
@@ -72,7 +72,7 @@ impl Subscriber {
     }
 
     pub fn key(&self) -> String {
-        format!("sub:{}", pair_key(self.topic, &self.callback))
+        super::sub_key(self.topic, &self.callback, &self.host)
     }
 
     pub fn expired(&self, now: i64) -> bool {

@@ -68,14 +68,19 @@ pub struct SubscriberIntent {
 }
 
 impl SubscriberIntent {
-    /// The storage key of this intent (one per topic and callback: a newer request replaces it).
+    /// The storage key of this intent (one per topic and callback: a newer request replaces
+    /// it), under its host's bucket ([`bucket_prefix`]).
     pub fn key(&self) -> String {
-        format!("intent:{}", pair_key(self.topic, &self.callback))
+        format!(
+            "{}{}",
+            bucket_prefix("intent:", &self.host),
+            pair_key(self.topic, &self.callback)
+        )
     }
 
     /// The storage key of the subscription it makes or ends.
     pub fn sub_key(&self) -> String {
-        format!("sub:{}", pair_key(self.topic, &self.callback))
+        sub_key(self.topic, &self.callback, &self.host)
     }
 
     /// The verification GET: the callback with `hub.mode`, `hub.topic`, `hub.challenge`
@@ -96,6 +101,21 @@ impl SubscriberIntent {
         }
         url.to_string()
     }
+}
+
+/// Where the keys of one callback domain start (`sub:` or `intent:`, its [`host_bucket`],
+/// `|`): the hub lists one domain's keys, not every key, to weigh a request.
+pub fn bucket_prefix(kind: &str, host: &str) -> String {
+    format!("{kind}{}|", host_bucket(host))
+}
+
+/// The storage key of a subscription of `callback` (on `host`) to `topic`.
+pub fn sub_key(topic: Topic, callback: &str, host: &str) -> String {
+    format!(
+        "{}{}",
+        bucket_prefix("sub:", host),
+        pair_key(topic, callback)
+    )
 }
 
 /// A short stable name for a (topic, callback) pair, fit for a storage key.
@@ -445,7 +465,12 @@ mod tests {
         let b = ask(&[("hub.topic", "https://planet.example/feed.rss")]).unwrap();
         assert_ne!(a.sub_key(), b.sub_key());
         assert_eq!(a.sub_key(), ask(&[]).unwrap().sub_key());
-        assert!(a.key().starts_with("intent:") && a.sub_key().starts_with("sub:"));
+        assert!(a.key().starts_with("intent:reader.example|"));
+        assert!(a.sub_key().starts_with("sub:reader.example|"));
+        let wild = ask(&[("hub.callback", "https://a1.reader.example/cb")]).unwrap();
+        assert!(wild
+            .sub_key()
+            .starts_with(&bucket_prefix("sub:", "a2.reader.example")));
         let s = Subscriber::from_intent(&a, None, 0, 5);
         assert_eq!(s.key(), a.sub_key());
     }

@@ -39,10 +39,17 @@ impl Publisher {
         let cfg = env::config(&self.env);
         let mut budget = SUBREQUESTS;
         let mut changes = Changes::default();
-        let mut subs: HashMap<String, Subscriber> = storage::list(&self.state, SUBSCRIPTIONS)
-            .await?
-            .into_iter()
-            .collect();
+        let listed: Vec<(String, Subscriber)> = storage::list(&self.state, SUBSCRIPTIONS).await?;
+        let mut subs: HashMap<String, Subscriber> = HashMap::with_capacity(listed.len());
+        for (key, sub) in listed {
+            // Stored before keys carried the host's bucket: moved under it, once.
+            if key != sub.key() {
+                changes.delete(key);
+                changes.put(sub.key(), &sub);
+            }
+            subs.insert(sub.key(), sub);
+        }
+        let counted = storage::count(&self.state).await?;
         // Leases end: no delivery after, and the row goes.
         let expired: Vec<String> = subs
             .iter()
@@ -92,6 +99,9 @@ impl Publisher {
             }
             // The var was unset since: nothing to ping.
             None => pings.drain().for_each(|(k, _)| changes.delete(k)),
+        }
+        if counted != Some(subs.len()) {
+            changes.set_count(subs.len());
         }
         storage::apply(&self.state, changes).await?;
         carry |= !self.set_flag(!subs.is_empty()).await;

@@ -18,7 +18,9 @@ use std::cell::Cell;
 
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
-use crate::core::websub::hub::{admit, host_bucket, Held, Subscriber, SubscriberIntent};
+use crate::core::websub::hub::{
+    admit, bucket_prefix, host_bucket, Held, Subscriber, SubscriberIntent,
+};
 use crate::edge::objects::rpc;
 use crate::edge::objects::wire::{PublisherRequest, WebSubFlag};
 use crate::edge::{env, meter};
@@ -75,21 +77,26 @@ impl DurableObject for Publisher {
 impl Publisher {
     /// Checks the per-host limits and queues the verification.
     async fn take_intent(&self, intent: SubscriberIntent) -> worker::Result<Result<(), String>> {
-        let subs: Vec<(String, Subscriber)> = storage::list(&self.state, SUBSCRIPTIONS).await?;
-        let intents: Vec<(String, SubscriberIntent)> = storage::list(&self.state, INTENTS).await?;
-        // Counted per domain, /24 or /48, not per host name (wildcard DNS is free).
+        // One domain's keys, not every key: subscriptions are stored under their bucket.
         let bucket = host_bucket(&intent.host);
+        let subs: Vec<(String, Subscriber)> =
+            storage::list(&self.state, &bucket_prefix(SUBSCRIPTIONS, &intent.host)).await?;
+        let subs_total = match storage::count(&self.state).await? {
+            Some(n) => n,
+            None => storage::list::<Subscriber>(&self.state, SUBSCRIPTIONS)
+                .await?
+                .len(),
+        };
+        // Intents are few (at most MAX_INTENTS): all of them, for the total.
+        let intents: Vec<(String, SubscriberIntent)> = storage::list(&self.state, INTENTS).await?;
         let others: Vec<&SubscriberIntent> = intents
             .iter()
             .filter(|(k, _)| *k != intent.key())
             .map(|(_, i)| i)
             .collect();
         let held = Held {
-            subs_total: subs.len(),
-            subs_for_host: subs
-                .iter()
-                .filter(|(_, s)| host_bucket(&s.host) == bucket)
-                .count(),
+            subs_total,
+            subs_for_host: subs.len(),
             intents_for_host: others
                 .iter()
                 .filter(|i| host_bucket(&i.host) == bucket)

@@ -24,6 +24,9 @@ pub const PINGS: &str = "ping:";
 /// Largest entry id scanned for new topics (absent: start at the newest entry).
 const HEAD_KEY: &str = "head";
 const FLAG_KEY: &str = "flag";
+/// How many subscriptions there are, kept by each run, so a request is weighed without
+/// listing them all.
+const COUNT_KEY: &str = "count";
 /// An alarm is never set closer than this.
 const MIN_ALARM_MS: i64 = 100;
 
@@ -54,6 +57,10 @@ impl Changes {
 
     pub fn set_head(&mut self, head: i64) {
         self.put(HEAD_KEY.into(), &head);
+    }
+
+    pub fn set_count(&mut self, count: usize) {
+        self.put(COUNT_KEY.into(), &count);
     }
 }
 
@@ -105,6 +112,13 @@ pub async fn head(state: &State) -> worker::Result<Option<i64>> {
     meter::kv("publisher.head.get", 1, 0);
     let stored = state.storage().get::<String>(HEAD_KEY).await?;
     Ok(stored.and_then(|text| serde_json::from_str::<i64>(&text).ok()))
+}
+
+/// How many subscriptions the last run left (`None`: never counted).
+pub async fn count(state: &State) -> worker::Result<Option<usize>> {
+    meter::kv("publisher.count.get", 1, 0);
+    let stored = state.storage().get::<String>(COUNT_KEY).await?;
+    Ok(stored.and_then(|text| serde_json::from_str::<usize>(&text).ok()))
 }
 
 /// Queues an intent for verification (replacing a waiting one for the same subscription).
