@@ -468,6 +468,28 @@ export function render(m, A = ASSUME) {
   P(`- Month = ${A.daysPerMonth} days. Admin adds and imports are rare and left out.`);
   P();
 
+  P("## Under attack: the cheapest way to spend a daily limit");
+  P();
+  P("What one client address (and 1,000 of them) must send to use up a Free daily figure, by the");
+  P("cheapest way the quota-abuse suites found, before issue 19 (fd34a92) and after it. Per-request");
+  P("costs are measured on `wrangler dev` with `METER=1`, limits and page cache as deployed, on a");
+  P("planet of 450\u2013650 entries (`tests/e2e/quota_abuse*.test.mjs` print them); times follow from the");
+  P("limits (`PUBLIC_LIMIT` 120 units a minute per address, a unit = 50 D1 rows read or one DO");
+  P("request; the socket frame budget, 48 then one every 2 s per address). Rate limits count per");
+  P("Cloudflare location, so 1,000 addresses spread over locations spend 1,000 budgets.");
+  P();
+  P("| daily limit | before: cheapest way | before: one address | after: cheapest way | after: one address | after: 1,000 addresses |");
+  P("| --- | --- | --- | --- | --- | --- |");
+  P("| D1 rows read (5M) | `/?before=<unknown id>&v=N`: 452 rows each (grows with the planet), every variant a miss, shared pages not limited | 11,062 requests, no limit: ~4 min at 50 requests/s | unfiltered socket resumes: ~1,000 rows each (500 entries and their feeds) within the frame budget, ~30 a minute | ~2.8 h (~30,000 rows a minute) | ~10 s |");
+  P("| D1 rows read, HTTP only | `/search`: 1,413 rows each, 120 a minute | ~29 min | any miss: at most 50 rows per unit of its weight | \u2265 13.9 h (\u2264 6,000 rows a minute; 7.2 % of the day an hour) | ~50 s |");
+  P("| D1 rows written (100k) | a member feed whose hub is the planet's own under another name: fat pings of its own entries back, ~1M rows a day at the push limit | ~2.4 h | none found: anonymous requests write no D1 row (a refused sign-in, a cache miss, a socket frame), loops through the planet are refused | \u2014 | \u2014 |");
+  P("| DO requests (100k) | socket frames: 20 sockets \u00d7 40 frames/s, billed 20:1 | ~42 min | socket connects: one DO request each, weight 1 | ~14 h (120 a minute) | ~50 s |");
+  P();
+  P("Not met yet: the goal of at most 1 % of a Free daily figure an hour from one address (HTTP misses");
+  P("allow 7.2 %, socket resumes more), and no per-planet budget bounds 1,000 addresses. Both are");
+  P("numbers in `wrangler.jsonc` (`PUBLIC_LIMIT`) and `core::protocol` (`MAX_RESUME_ENTRIES`, the frame");
+  P("budget); lowering them is a trade against readers on shared addresses.");
+  P();
   P("## What was measured, what was not");
   P();
   P("- **Measured** (per operation, from D1 meta and the DO SQLite cursors): every row count in the per-operation tables; Worker and DO invocations (one `inv` meter line at the start of each: Worker request, cron run, DO request, alarm, incoming socket message); subrequests (outbound fetches and DO calls, one line each); D1 database size.");
