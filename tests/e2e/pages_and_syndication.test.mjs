@@ -67,7 +67,7 @@ test("the planet is served as Atom and RSS, escaped and well-formed", async () =
   // every entry is new.
   const served = atom.text.match(/<entry>/g).length;
   assert.ok(served >= 3);
-  f.set("/other.atom", { body: atom.text.replaceAll(w.url, "http://planet.example"), type: "application/atom+xml" });
+  f.set("/other.atom", { body: atom.text.replaceAll(`${w.url}/entries/`, "http://planet.example/entries/"), type: "application/atom+xml" });
   const other = await api(w.url, "POST", "/api/feeds", { body: { url: f.url("/other.atom") } });
   assert.equal(other.status, 201, other.text);
   assert.equal(other.body.refresh.new_entries, served);
