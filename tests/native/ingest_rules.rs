@@ -402,52 +402,31 @@ fn gone_needs_a_410_that_persists_then_stops_fetching() {
 fn a_permanent_move_is_taken_unless_another_feed_has_that_url() {
     let new_url = "https://blog.example/new.xml";
     let body = || fetched(rss("Blog", &[("a", "A", None)]));
-    let free = Move {
-        url: new_url.into(),
-        held_by: None,
+    let moved = |held_by: Option<i64>| {
+        let to = Move {
+            url: new_url.into(),
+            held_by,
+        };
+        plan(
+            &state(),
+            body(),
+            Some(to),
+            &HashMap::new(),
+            NOW,
+            &cfg(),
+            Keep::default(),
+        )
     };
-    let p = plan(
-        &state(),
-        body(),
-        Some(free),
-        &HashMap::new(),
-        NOW,
-        &cfg(),
-        Keep::default(),
-    );
+    let p = moved(None);
     assert_eq!(p.state.url, new_url);
     assert_eq!(row(&p).url, new_url);
 
-    let taken = Move {
-        url: new_url.into(),
-        held_by: Some(99),
-    };
-    let p = plan(
-        &state(),
-        body(),
-        Some(taken),
-        &HashMap::new(),
-        NOW,
-        &cfg(),
-        Keep::default(),
-    );
+    let p = moved(Some(99));
     assert_eq!(p.state.url, URL, "stays where it was");
     assert!(p.warning.unwrap().contains("feed 99"));
 
     // A move onto its own row (the same feed) is no conflict.
-    let own = Move {
-        url: new_url.into(),
-        held_by: Some(7),
-    };
-    let p = plan(
-        &state(),
-        body(),
-        Some(own),
-        &HashMap::new(),
-        NOW,
-        &cfg(),
-        Keep::default(),
-    );
+    let p = moved(Some(7));
     assert_eq!(p.state.url, new_url);
 }
 
