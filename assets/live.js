@@ -44,6 +44,9 @@
   let pongTimer = null;
   const PROBE_IDLE_MS = 10 * 60 * 1000;
   const PONG_WAIT_MS = 10 * 1000;
+  // A resume refused by the address's or the planet's budget, or while the limiter is away.
+  const RESUME_LATER = ["rate_limited", "busy", "unavailable"];
+  const RESUME_RETRY_MS = 60000;
   const CLOSE_CLIENT_FLOOD = 4429; // docs/protocol.md: the address sent too many frames
   const FLOOD_WAIT_MS = 60 * 1000;
   const RELOAD_KEY = "orrery:reloaded";
@@ -318,6 +321,14 @@
         if (msg.revision > revision) revision = msg.revision;
         if (checked !== null && msg.latest > checked) checked = msg.latest;
         if (query || !reloadOnce()) { setState("live"); caughtUp(); }
+      } else if (msg.type === "error" && RESUME_LATER.includes(msg.code)) {
+        // The resume was refused for now (docs/protocol.md): ask again after the minute.
+        const again = socket;
+        setTimeout(() => {
+          if (socket === again && again.readyState === 1) {
+            again.send(JSON.stringify({ type: "resume", since: Math.max(newestId(), checked || 0), revision }));
+          }
+        }, RESUME_RETRY_MS + Math.random() * 10000);
       } else if (msg.type === "error" && query) {
         followNote(msg.message || "This search cannot be followed.");
       }

@@ -1,5 +1,9 @@
 //! Planet configuration, read from `vars` by the edge and passed in.
 
+/// The longest river page a deployment may set: one miss of it stays within one address's
+/// minute of the public budget (`PUBLIC_LIMIT`; `tests/native/quota_rules.rs`).
+pub const MAX_PAGE_SIZE: u32 = 150;
+
 /// Everything the pure code needs to know about this deployment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -149,7 +153,7 @@ impl Config {
                 .unwrap_or(false),
             retention_days: num("RETENTION_DAYS", d.retention_days),
             retention_max_entries: num("RETENTION_MAX_ENTRIES", d.retention_max_entries),
-            page_size: num("PAGE_SIZE", d.page_size).clamp(1, 200),
+            page_size: num("PAGE_SIZE", d.page_size).clamp(1, MAX_PAGE_SIZE),
             page_cache_seconds: num("PAGE_CACHE_SECONDS", d.page_cache_seconds).min(300),
             rate_limits: get("RATE_LIMITS").is_none_or(|v| v.trim() != "off"),
             theme: get("THEME").and_then(|v| theme_name(&v)).unwrap_or(d.theme),

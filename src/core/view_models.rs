@@ -148,3 +148,79 @@ pub struct Counts {
     pub held: i64,
     pub latest: i64,
 }
+
+/// What a deployment knows of itself (`/healthz`, `/admin`): its build, the schema D1 is at
+/// against the newest migration the build expects, and whether each binding it needs
+/// resolved. Anything wrong is a problem named in words, never a silent fail-open.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Deployment {
+    pub build: Build,
+    pub schema: Schema,
+    /// Each binding by name: "ok" or "missing".
+    pub bindings: std::collections::BTreeMap<&'static str, &'static str>,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Build {
+    pub version: String,
+    pub commit: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Schema {
+    /// The newest migration applied to D1 (`d1_migrations`), if it could be read.
+    pub applied: Option<String>,
+    /// The newest migration this build was made with.
+    pub latest: String,
+    pub current: bool,
+}
+
+impl Deployment {
+    /// Judges what the edge found: `resolved` says, per binding name, whether it resolved;
+    /// `applied` is D1's newest migration (`None`: unreadable).
+    pub fn judge(
+        build: Build,
+        latest: &str,
+        applied: Option<String>,
+        resolved: &[(&'static str, bool)],
+    ) -> Self {
+        let mut problems = Vec::new();
+        let bindings = resolved
+            .iter()
+            .map(|&(name, ok)| {
+                if !ok {
+                    problems.push(format!(
+                        "{name}: not bound (wrangler.jsonc names it; check the deployed config)"
+                    ));
+                }
+                (name, if ok { "ok" } else { "missing" })
+            })
+            .collect();
+        // Migration files are numbered, so names compare in order.
+        let current = applied.as_deref().is_some_and(|a| a >= latest);
+        match applied.as_deref() {
+            None => problems.push(format!(
+                "schema: D1 has no migration record; apply migrations (wrangler d1 migrations apply DB --remote), newest {latest}"
+            )),
+            Some(a) if !current => problems.push(format!(
+                "schema: D1 is at {a}, this build expects {latest}; apply migrations (wrangler d1 migrations apply DB --remote)"
+            )),
+            Some(_) => {}
+        }
+        Self {
+            build,
+            schema: Schema {
+                applied,
+                latest: latest.to_owned(),
+                current,
+            },
+            bindings,
+            problems,
+        }
+    }
+
+    pub fn healthy(&self) -> bool {
+        self.problems.is_empty()
+    }
+}

@@ -5,6 +5,7 @@ use worker::{D1Database, Env, ObjectNamespace, RateLimiter};
 
 use crate::core::config::Config;
 use crate::core::ingest::schedule::ScheduleConfig;
+use crate::core::view_models::{Build, Deployment};
 
 pub fn config(env: &Env) -> Config {
     Config::from_lookup(|k| env.var(k).ok().map(|v| v.to_string()))
@@ -78,4 +79,89 @@ pub async fn spend_units(limiter: &RateLimiter, key: &str, units: u32) -> worker
         refused |= !outcome?.success;
     }
     Ok(refused)
+}
+
+/// What spending from the public budget came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spent {
+    Ok,
+    /// The client address is over its `PUBLIC_LIMIT` budget.
+    AddressOver,
+    /// Every address together is over the planet's `PLANET_LIMIT` budget (per location).
+    PlanetOver,
+    /// A binding does not resolve or failed: refuse (never serve unlimited), and log it.
+    Unbound(String),
+}
+
+/// The key under which `PLANET_LIMIT` counts every anonymous address together.
+const PLANET_KEY: &str = "planet";
+
+/// Spends `units` of anonymous work (units of `core::routes::cost::ROWS_PER_UNIT` D1 rows
+/// or one DO request) for `client` (a `core::routes::client_key`): first from the address's
+/// `PUBLIC_LIMIT`, then, only if that allowed it, from the planet's `PLANET_LIMIT`, so one
+/// address refused spends nothing of everyone's. Used by every uncached public request and
+/// by the Room for each socket resume (charged by the distance it reads).
+pub async fn spend_public(env: &Env, client: &str, units: u32) -> Spent {
+    if units == 0 {
+        return Spent::Ok;
+    }
+    for (binding, key, over) in [
+        ("PUBLIC_LIMIT", client, Spent::AddressOver),
+        ("PLANET_LIMIT", PLANET_KEY, Spent::PlanetOver),
+    ] {
+        let limiter = match env.rate_limiter(binding) {
+            Ok(l) => l,
+            Err(e) => return Spent::Unbound(format!("{binding} does not resolve ({e})")),
+        };
+        match spend_units(&limiter, key, units).await {
+            Ok(false) => {}
+            Ok(true) => return over,
+            Err(e) => return Spent::Unbound(format!("{binding} failed ({e})")),
+        }
+    }
+    Spent::Ok
+}
+
+/// Every binding the Worker needs, by kind, as `wrangler.jsonc` names them.
+const BINDINGS: [(&str, Binding); 9] = [
+    ("DB", Binding::D1),
+    ("FEEDS", Binding::Object),
+    ("ROOM", Binding::Object),
+    ("PUBLISHER", Binding::Object),
+    ("ASSETS", Binding::Assets),
+    ("PUBLIC_LIMIT", Binding::Limiter),
+    ("PLANET_LIMIT", Binding::Limiter),
+    ("LOGIN_LIMIT", Binding::Limiter),
+    ("PUSH_LIMIT", Binding::Limiter),
+];
+
+#[derive(Clone, Copy)]
+enum Binding {
+    D1,
+    Object,
+    Assets,
+    Limiter,
+}
+
+/// What this deployment knows of itself: its build, D1's newest applied migration
+/// (`applied`) against the build's, and whether each binding resolves as its kind (a rate
+/// limiter is known by its JS class, so a misnamed or mistyped one shows here).
+pub fn deployment(env: &Env, applied: Option<String>) -> Deployment {
+    let resolved: Vec<(&'static str, bool)> = BINDINGS
+        .iter()
+        .map(|&(name, kind)| {
+            let ok = match kind {
+                Binding::D1 => env.d1(name).is_ok(),
+                Binding::Object => env.durable_object(name).is_ok(),
+                Binding::Assets => env.assets(name).is_ok(),
+                Binding::Limiter => env.rate_limiter(name).is_ok(),
+            };
+            (name, ok)
+        })
+        .collect();
+    let build = Build {
+        version: env!("CARGO_PKG_VERSION").into(),
+        commit: env!("ORRERY_COMMIT").into(),
+    };
+    Deployment::judge(build, env!("ORRERY_LATEST_MIGRATION"), applied, &resolved)
 }

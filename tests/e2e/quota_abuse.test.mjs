@@ -9,7 +9,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, writeFileSync, rmSync } from "node:fs";
 import path from "node:path";
-import { startWorker, startFeedServer, api, sleep, until, ROOT } from "../support/harness.mjs";
+import { startWorker, startFeedServer, api, sleep, until, ROOT, configWithLimits, freshMinute } from "../support/harness.mjs";
 
 // As deployed: the page cache, the page size and the public limit come from wrangler.jsonc.
 const WRANGLER = readFileSync(path.join(ROOT, "wrangler.jsonc"), "utf8");
@@ -27,7 +27,7 @@ const ROWS_PER_UNIT = 50;
 const WEIGHTS = {
   "/": 3, "/?before=": 3, "/titles": 8, "/feeds": 5, "/feeds/{id}": 3, "/entries/{id}": 1,
   "/feed.atom": 4, "/feed.rss": 4, "/feeds.opml": 1, "/foafroll.xml": 1, "/feeds/{id}/feed.atom": 5,
-  "/search?q=": 42, "/healthz": 1, "/api/feeds": 5, "/api/feeds/{id}": 1, "/api/entries": 8,
+  "/search?q=": 14, "/healthz": 1, "/api/feeds": 5, "/api/feeds/{id}": 1, "/api/entries": 8,
 };
 /** At most this many feeds per page of `/feeds` and `/api/feeds`. */
 const FEEDS_PAGE = 100;
@@ -99,9 +99,14 @@ function rss(name, n) {
     + `<link>https://${name}.example/</link><description>${name}</description>${items}</channel></rss>`;
 }
 
+// Every address's budget as deployed; the planet's (PLANET_LIMIT, every address together)
+// raised, so the tests here do not share one minute: its own test starts the deployed config.
+const PLANET_UNBOUND = configWithLimits({ PLANET_LIMIT: 1000000 }, "quota-planet");
+
 before(async () => {
   [w, fs] = await Promise.all([
     startWorker({
+      config: PLANET_UNBOUND,
       vars: {
         METER: "1", PAGE_CACHE_SECONDS, RATE_LIMITS: "on",
         // Several hundred entries: more than a feed keeps by default.
@@ -132,11 +137,10 @@ before(async () => {
     const r = await api(w.url, "POST", "/api/opml", { raw: `<opml version="2.0"><body>${outlines}</body></opml>` });
     assert.equal(r.status, 200, r.text);
   }
-  // Every entry id, newest first (the API pages by id).
-  const setup = ip();
+  // Every entry id, newest first (the API pages by id), a page per address (each weighs 8).
   let cursor = "";
   for (;;) {
-    const r = await fetch(`${w.url}/api/entries?limit=200${cursor}`, { headers: { "CF-Connecting-IP": setup } });
+    const r = await fetch(`${w.url}/api/entries?limit=200${cursor}`, { headers: { "CF-Connecting-IP": ip() } });
     assert.equal(r.status, 200);
     const page = await r.json();
     entryIds.push(...page.entries.map((e) => e.id));
@@ -160,6 +164,7 @@ after(async () => {
   for (const m of rows) console.log(`  ${m.method} ${m.path} → ${m.status} ${m.cache ?? "-"}: ${m.read} / ${m.written}, ${m.doRequests} (${m.detail})`);
   w?.stop();
   await fs?.close();
+  rmSync(PLANET_UNBOUND, { force: true });
 });
 
 test("a cursor that names no entry reads at most a page of rows and answers 404 with a link to the first page", async () => {
@@ -263,12 +268,13 @@ test("feed lists, health and search read a bounded number of rows per request", 
   const search = await cost("/search?q=orrery");
   assert.equal(search.status, 200);
   assert.match(search.body, /orrery/i);
-  assert.ok(search.read <= 2 * 1000 + 100, `/search read ${search.read} rows`);
+  assert.ok(search.read <= 3 * 200 + 100, `/search read ${search.read} rows`);
   for (const m of [health, again, list, rest, page, search]) assert.equal(m.doRequests, 0, `${m.path}: no DO request`);
 });
 
 /** Requests from `from` (a fixed address, or one per request) until the first 429. */
 async function untilRefused(paths, from) {
+  await freshMinute();
   let served = 0;
   for (const p of paths) {
     const r = await fetch(w.url + p, { headers: { "CF-Connecting-IP": typeof from === "function" ? from(served) : from } });
@@ -295,7 +301,7 @@ test("an IPv6 /48 is one client: its /64s share a budget", async () => {
   assert.ok(r.refused && r.served < 100, `searches from ${r.served} different /64s of one /48 before a 429`);
 });
 
-test("a PUBLIC_LIMIT binding that does not resolve fails closed on uncached routes", async (t) => {
+test("a PUBLIC_LIMIT binding that does not resolve fails closed on uncached routes and shows on /healthz", async (t) => {
   // The deployed config without the PUBLIC_LIMIT line (next to it: its paths are relative).
   const config = path.join(ROOT, `.quota-nolimit-${process.pid}.wrangler.jsonc`);
   const lines = WRANGLER.split("\n");
@@ -310,9 +316,14 @@ test("a PUBLIC_LIMIT binding that does not resolve fails closed on uncached rout
   });
   t.after(() => nw.stop());
   const get = (p) => fetch(nw.url + p, { headers: { "CF-Connecting-IP": "203.0.113.50" } });
+  // /healthz still answers, naming the binding: 200 "degraded", never a silent fail-open.
   const health = await get("/healthz");
-  assert.equal(health.status, 503);
-  assert.equal((await health.json()).error.code, "unavailable");
+  assert.equal(health.status, 200);
+  const h = await health.json();
+  assert.equal(h.status, "degraded");
+  assert.equal(h.bindings.PUBLIC_LIMIT, "missing");
+  assert.equal(h.bindings.PLANET_LIMIT, "ok");
+  assert.ok(h.problems.some((p) => p.startsWith("PUBLIC_LIMIT: not bound")), JSON.stringify(h.problems));
   const feeds = await get("/api/feeds");
   assert.equal(feeds.status, 503);
   assert.match(feeds.headers.get("content-type"), /json/);
@@ -322,6 +333,34 @@ test("a PUBLIC_LIMIT binding that does not resolve fails closed on uncached rout
   const home = await get("/");
   assert.equal(home.status, 503, "a cache miss of a shared page is not served unlimited either");
   assert.match(nw.log(), /PUBLIC_LIMIT/);
+});
+
+test("every address together spends at most the planet's budget; cached pages are still served", async (t) => {
+  // The deployed config: PLANET_LIMIT counts every anonymous address under one key.
+  const PLANET_LIMIT = Number(WRANGLER.match(/"PLANET_LIMIT"[^}]*"limit":\s*(\d+)/)[1]);
+  const pw = await startWorker({ vars: { PAGE_CACHE_SECONDS: "60", RATE_LIMITS: "on" } });
+  t.after(() => pw.stop());
+  const get = (p, from) => fetch(pw.url + p, { headers: { "CF-Connecting-IP": from } });
+  await freshMinute(20);
+  const home = await get("/", "203.0.113.1");
+  assert.equal(home.status, 200);
+  await home.text();
+  // Searches (14 units each) from addresses of their own, none near its own budget.
+  let spent = WEIGHTS["/"];
+  let k = 2;
+  for (; spent + WEIGHTS["/search?q="] <= PLANET_LIMIT; k++) {
+    const r = await get(`/search?q=planet+word${k}`, `203.0.113.${k}`);
+    assert.equal(r.status, 200, `search ${k} within the planet's budget`);
+    await r.text();
+    spent += WEIGHTS["/search?q="];
+  }
+  const over = await get(`/search?q=planet+word${k}`, `203.0.113.${k}`);
+  assert.equal(over.status, 503, `the search past ${PLANET_LIMIT} units a minute, from a fresh address`);
+  assert.match(await over.text(), /planet is busy/);
+  assert.equal(over.headers.get("retry-after"), "60");
+  // The cached front page is still served to everyone, spending nothing.
+  const cached = await get("/", "203.0.113.200");
+  assert.equal(cached.status, 200, "a cached page is served while the planet's budget is spent");
 });
 
 test("each public route's miss costs no more than its weight", async () => {

@@ -8,15 +8,26 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import http from "node:http";
 import { randomBytes } from "node:crypto";
-import { startWorker, startFeedServer, api, openSocket, until, sleep } from "../support/harness.mjs";
+import { rmSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { startWorker, startFeedServer, api, openSocket, until, sleep, configWithLimits, freshMinute, ROOT } from "../support/harness.mjs";
 import { atomFeed } from "../support/atom.mjs";
+
+/** One address's public budget a minute, as deployed (socket connects and resumes spend it). */
+const PUBLIC_LIMIT = Number(readFileSync(path.join(ROOT, "wrangler.jsonc"), "utf8").match(/"PUBLIC_LIMIT"[^}]*"limit":\s*(\d+)/)[1]);
+// Every address's budget as deployed; the planet's (every address together) raised, so the
+// tests here do not share one minute (tests/e2e/quota_abuse.test.mjs tests it).
+const PLANET_UNBOUND = configWithLimits({ PLANET_LIMIT: 1000000 }, "quota-sockets");
 
 let w, fs;
 const figures = [];
+let nextIp = 0;
+/** A client address of its own. */
+const ip = () => { nextIp++; return `192.0.2.${nextIp}`; };
 before(async () => {
   [w, fs] = await Promise.all([
     // ROOM_PAGE_ENTRIES=5: a catch-up of 600 entries takes 120 pages (as 24,000 would at 200).
-    startWorker({ vars: { METER: "1", RATE_LIMITS: "on", RETENTION_MAX_ENTRIES: "0", ROOM_PAGE_ENTRIES: "5" } }),
+    startWorker({ config: PLANET_UNBOUND, vars: { METER: "1", RATE_LIMITS: "on", RETENTION_MAX_ENTRIES: "0", ROOM_PAGE_ENTRIES: "5" } }),
     startFeedServer(),
   ]);
 });
@@ -24,6 +35,7 @@ after(async () => {
   if (figures.length) console.log(`socket action costs:\n${figures.map((f) => JSON.stringify(f)).join("\n")}`);
   w?.stop();
   await fs?.close();
+  rmSync(PLANET_UNBOUND, { force: true });
 });
 
 /** The meter lines logged since `mark` (an offset into the wrangler log). */
@@ -64,7 +76,7 @@ async function bigPlanet() {
   const ids = await Promise.all(Array.from({ length: 13 }, (_, i) => addFeed(`big${i}`, 50)));
   // The Room's hello says how far it has broadcast (its catch-up goes on by alarm).
   const latest = await until(async () => {
-    const s = await openSocket(wsUrl(), as("192.0.2.1"));
+    const s = await openSocket(wsUrl(), as(ip()));
     const hello = await s.next((m) => m.type === "hello");
     s.close();
     return hello.latest >= 650 && hello.latest;
@@ -99,11 +111,11 @@ test("a resume filtered by feeds reads at most a page of rows, however far back 
   // Several feeds are read whole within the range and merged: from that far back, reload.
   const farMany = await metered("203.0.113.13", [{ type: "subscribe", feeds: [999999999, 999999998] }, { type: "resume", since: 0 }], answered);
   // Within reach, several feeds read through the index too: nothing.
-  const near = await metered("203.0.113.11", [{ type: "subscribe", feeds: [999999999, 999999998] }, { type: "resume", since: latest - 450 }], answered);
+  const near = await metered("203.0.113.11", [{ type: "subscribe", feeds: [999999999, 999999998] }, { type: "resume", since: latest - 150 }], answered);
   // A real feed from the beginning: its entries in id order, a page at a time, up to the cap.
   const one = await metered("203.0.113.12", [{ type: "subscribe", feeds: [feeds[12]] }, { type: "resume", since: 0 }], answered);
   for (const [action, r] of [["resume since:0 feeds:[999999999]", far], ["resume since:0 feeds:[999999999,999999998]", farMany],
-    ["resume since:latest-450 feeds:[999999999,999999998]", near], ["resume since:0 feeds:[one feed of 50]", one]]) {
+    ["resume since:latest-150 feeds:[999999999,999999998]", near], ["resume since:0 feeds:[one feed of 50]", one]]) {
     figures.push({ action, d1_rows_read: r.read, do_requests: r.requests, answer: r.last.type, entries: r.entries });
   }
   assert.equal(far.last.type, "synced");
@@ -142,14 +154,17 @@ test("a flood from one address ends in 4429 while another address's reader conne
   const id = created.body.feed.id;
   const abuser = "198.51.100.66";
   const sockets = [];
-  for (let i = 0; i < 20; i++) {
+  await freshMinute();
+  // As many sockets as the address's minute of connects allows (each a DO request, a unit).
+  for (let i = 0; i < PUBLIC_LIMIT; i++) {
     const s = await openSocket(wsUrl(), as(abuser));
     await s.next((m) => m.type === "hello");
     sockets.push(s);
   }
+  assert.equal(await upgradeStatus("/ws", abuser), 429, "the connect past the address's budget");
   const mark = w.log().length;
   // Each socket stays under its own 40 frames a second: subscribes paced at 20 a second,
-  // and a pipelined resume; twenty of them together are 400 frames a second.
+  // and a pipelined resume; sixteen of them together are 320 frames a second.
   let sent = 0;
   const t0 = Date.now();
   const flood = Promise.all(sockets.map(async (s) => {
@@ -175,30 +190,74 @@ test("a flood from one address ends in 4429 while another address's reader conne
   const messages = lines.filter((l) => l.k === "inv" && l.what === "socket.message").length;
   const answered = sockets.reduce((k, s) => k + s.messages.filter((m) => m.type === "subscribed" || m.type === "synced").length, 0);
   const codes = sockets.map((s) => s.ws.readyState === 3 ? "closed" : "open");
-  figures.push({ action: "flood: 20 sockets of one address", frames_sent: sent + 20, do_requests: messages, frames_answered: answered, d1_rows_read: sum(lines.filter((l) => l.k === "d1"), "read"), sockets: codes.filter((c) => c === "open").length + " open" });
+  figures.push({ action: `flood: ${sockets.length} sockets of one address`, frames_sent: sent + 20, do_requests: messages, frames_answered: answered, d1_rows_read: sum(lines.filter((l) => l.k === "d1"), "read"), sockets: codes.filter((c) => c === "open").length + " open" });
   const closes = await Promise.all(sockets.map((s) => s.closed(5000)));
   assert.ok(closes.every((c) => c.code === 4429), JSON.stringify(closes.map((c) => c.code)));
   // The burst (48), and one frame per 2 s refilled while the flood lasted.
   const allowed = 48 + Math.ceil(elapsed / 2000);
   assert.ok(answered <= allowed, `${answered} frames answered, at most ${allowed}`);
-  assert.ok(messages < 20 * 61, `the close stopped the flood: ${messages} messages`);
+  assert.ok(messages < sockets.length * 61, `the close stopped the flood: ${messages} messages`);
   // While the ban lasts, the address cannot open new sockets either.
   assert.equal(await upgradeStatus("/ws", abuser), 429);
   reader.close();
 });
 
-test("twenty tabs of one reader reconnecting at once all subscribe and resume", async () => {
+test("twenty tabs of one reader reconnecting at once: the minute's share connects, subscribes and resumes, the rest get a 429 and come in next", async () => {
   const { latest } = await bigPlanet();
-  const tabs = await Promise.all(Array.from({ length: 20 }, () => openSocket(wsUrl(), as("198.51.100.88"))));
+  const reader = "198.51.100.88";
+  await freshMinute();
+  // All at once: a connect spends a unit (a DO request), a resume of five entries ten rows
+  // (a fifth of a unit, owed until a whole one falls due).
+  const tries = await Promise.allSettled(Array.from({ length: 20 }, () => openSocket(wsUrl(), as(reader))));
+  const tabs = tries.filter((t) => t.status === "fulfilled").map((t) => t.value);
   await Promise.all(tabs.map((t) => t.next((m) => m.type === "hello")));
   for (const t of tabs) {
     t.send({ type: "subscribe", q: "entry" });
     t.send({ type: "resume", since: latest - 5 });
   }
   await Promise.all(tabs.map((t) => t.next((m) => m.type === "subscribed")));
-  await Promise.all(tabs.map((t) => t.next((m) => m.type === "synced")));
+  const answers = await Promise.all(tabs.map((t) => t.next((m) => m.type === "synced" || m.type === "error")));
   assert.ok(tabs.every((t) => t.ws.readyState === 1), "none was closed");
+  // Within the address's minute: the connects, then resumes until a whole unit falls due.
+  assert.ok(tabs.length >= PUBLIC_LIMIT / 2 && tabs.length <= PUBLIC_LIMIT, `${tabs.length} of 20 connected`);
+  const synced = answers.filter((m) => m.type === "synced").length;
+  assert.ok(synced >= 1, `${synced} tabs resumed`);
+  assert.ok(answers.every((m) => m.type === "synced" || m.code === "rate_limited"), JSON.stringify(answers.filter((m) => m.type === "error")));
+  assert.ok(tabs.length + Math.floor(synced * 10 / 50) <= PUBLIC_LIMIT, `${tabs.length} connects and ${synced} resumes within ${PUBLIC_LIMIT} units`);
+  // The rest were refused at the door with a 429 (never a close or a 500); live.js retries.
+  assert.equal(await upgradeStatus("/ws", reader), 429);
+  // Another reader is served meanwhile.
+  const other = await openSocket(wsUrl(), as(ip()));
+  other.send({ type: "resume", since: latest - 5 });
+  assert.equal((await other.next((m) => m.type === "synced" || m.type === "error")).type, "synced");
+  other.close();
   tabs.forEach((t) => t.close());
+});
+
+test("an unfiltered resume from far back spends the address's budget by its distance: past it, refused unread", async () => {
+  const { latest } = await bigPlanet();
+  await freshMinute();
+  const s = await openSocket(wsUrl(), as("198.51.100.77"));
+  await s.next((m) => m.type === "hello");
+  // Each resume reads up to 200 entries (8 units): 1 + 8 spent, then 8 more are too many.
+  const mark = w.log().length;
+  s.send({ type: "resume", since: 0 });
+  const first = await s.next((m) => m.type === "synced" || m.type === "error");
+  assert.equal(first.type, "synced");
+  assert.ok(first.latest < latest, "capped: the client resumes again from there");
+  const firstRead = sum(meter(mark).filter((l) => l.k === "d1"), "read");
+  const mark2 = w.log().length;
+  s.send({ type: "resume", since: first.latest });
+  const second = await s.next((m) => m.type === "synced" || m.type === "error");
+  assert.equal(second.type, "error");
+  assert.equal(second.code, "rate_limited");
+  await sleep(500);
+  const secondRead = sum(meter(mark2).filter((l) => l.k === "d1"), "read");
+  figures.push({ action: "unfiltered resume since:0, then again", first_d1_rows_read: firstRead, second: second.code, second_d1_rows_read: secondRead });
+  assert.ok(firstRead <= 2 * 200 + 20, `the first read ${firstRead} rows`);
+  assert.equal(secondRead, 0, "a refused resume reads nothing");
+  assert.equal(s.ws.readyState, 1, "the socket stays live");
+  s.close();
 });
 
 test("a Room catching up on a big import stays within 50 D1 queries an invocation and delivers everything once", async () => {

@@ -2,7 +2,10 @@
 // the WebSocket hello through the Room Durable Object, and the cron handler.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, api, openSocket } from "../support/harness.mjs";
+import { readFileSync, readdirSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import path from "node:path";
+import { startWorker, api, openSocket, ROOT } from "../support/harness.mjs";
 
 let w;
 before(async () => { w = await startWorker(); });
@@ -33,6 +36,23 @@ test("/healthz reads counts from D1", async () => {
   const r = await api(w.url, "GET", "/healthz", { token: null });
   assert.equal(r.status, 200);
   assert.deepEqual({ ok: r.body.ok, feeds: r.body.feeds, entries: r.body.entries }, { ok: true, feeds: 0, entries: 0 });
+});
+
+test("/healthz knows its build, the schema against the newest migration, and every binding", async () => {
+  const { body } = await api(w.url, "GET", "/healthz", { token: null });
+  assert.equal(body.status, "ok", JSON.stringify(body.problems));
+  assert.deepEqual(body.problems, []);
+  const pkg = readFileSync(path.join(ROOT, "Cargo.toml"), "utf8").match(/^version = "([^"]+)"/m)[1];
+  assert.equal(body.build.version, pkg);
+  const head = spawnSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: ROOT, encoding: "utf8" }).stdout.trim();
+  // The commit the Worker was built from: HEAD, or an ancestor when only docs changed since.
+  assert.match(body.build.commit, /^[0-9a-f]{12}$/);
+  assert.equal(spawnSync("git", ["merge-base", "--is-ancestor", body.build.commit, head], { cwd: ROOT }).status, 0);
+  const newest = readdirSync(path.join(ROOT, "migrations")).filter((f) => f.endsWith(".sql")).sort().at(-1);
+  assert.deepEqual(body.schema, { applied: newest, latest: newest, current: true });
+  for (const name of ["DB", "FEEDS", "ROOM", "PUBLISHER", "ASSETS", "PUBLIC_LIMIT", "PLANET_LIMIT", "LOGIN_LIMIT", "PUSH_LIMIT"]) {
+    assert.equal(body.bindings[name], "ok", name);
+  }
 });
 
 test("/ws upgrades to the Room, which says hello", async () => {

@@ -1,5 +1,6 @@
 //! The public request budget's pure rules: canonical cache keys, the route weights table, and who a client is.
 
+use orrery::core::config::MAX_PAGE_SIZE;
 use orrery::core::routes::{
     cache_key, client_key, pages_a_write_changes, route, Route, FEEDS_PAGE, ROWS_PER_UNIT,
 };
@@ -212,7 +213,7 @@ fn every_counted_route_has_a_weight_by_its_cost_and_the_rest_none() {
         (Route::Entry(1), 1),
         (Route::Healthz, 1),
         (Route::ApiEntries, 8),
-        (Route::Search, 42),
+        (Route::Search, 14),
         (Route::Ws, 1),
         (Route::FeedWs(1), 2),
         (Route::WebSubHub, 1),
@@ -221,7 +222,7 @@ fn every_counted_route_has_a_weight_by_its_cost_and_the_rest_none() {
         assert_eq!(r.weight(page), w, "{r:?}");
     }
     // A longer river page costs more; a feed list is bounded by its page, not the planet.
-    assert!(Route::Home.weight(200) > Route::Home.weight(30));
+    assert!(Route::Home.weight(MAX_PAGE_SIZE) > Route::Home.weight(30));
     assert!(Route::Feeds.cost(page).rows <= 2 * (FEEDS_PAGE + 1) + 10);
 }
 
@@ -246,18 +247,31 @@ fn deployed_limit(name: &str) -> u32 {
 fn every_route_fits_the_deployed_public_limit() {
     let limit = deployed_limit("PUBLIC_LIMIT");
     for r in every_route() {
-        // At the largest page size a deployment may set (PAGE_SIZE is clamped to 200).
+        // At the largest page size a deployment may set (PAGE_SIZE is clamped to it).
         assert!(
-            r.weight(200) <= limit,
+            r.weight(MAX_PAGE_SIZE) <= limit,
             "{r:?} weighs {} units: never served under a limit of {limit}",
-            r.weight(200)
+            r.weight(MAX_PAGE_SIZE)
         );
     }
-    // The most one address can read through public misses in a minute, in D1 rows.
+    // One address, spending its whole budget every minute for an hour, moves no Free daily
+    // figure by more than 1 %: 5M D1 rows read, 100,000 DO requests (a unit is one of them).
     assert!(
-        limit * ROWS_PER_UNIT <= 6_000,
-        "{limit} units of {ROWS_PER_UNIT} rows"
+        limit * ROWS_PER_UNIT * 60 <= 5_000_000 / 100,
+        "{limit} units of {ROWS_PER_UNIT} rows a minute"
     );
+    assert!(limit * 60 <= 100_000 / 100, "{limit} DO requests a minute");
+    // Every anonymous address together leaves the feeds at least 40 % of each daily figure.
+    let planet = deployed_limit("PLANET_LIMIT");
+    assert!(
+        planet * ROWS_PER_UNIT * 60 * 24 <= 5_000_000 * 6 / 10,
+        "{planet} units a minute"
+    );
+    assert!(
+        planet * 60 * 24 <= 100_000 * 6 / 10,
+        "{planet} DO requests a minute"
+    );
+    assert!(planet >= limit, "one address can spend its budget");
 }
 
 #[test]
@@ -270,4 +284,50 @@ fn ipv6_clients_are_their_48_and_mapped_ipv4_its_address() {
     assert_ne!(client_key(Some("2001:db8:78::1")), a);
     assert_eq!(client_key(Some("::ffff:203.0.113.9")), "203.0.113.9");
     assert_eq!(client_key(Some(" 203.0.113.9 ")), "203.0.113.9");
+}
+
+#[test]
+fn a_resume_spends_by_how_far_behind_it_is_up_to_its_caps() {
+    use orrery::core::protocol::{
+        resume_rows, ClientBudgets, MAX_RESUME_ENTRIES, MAX_RESUME_UPDATES,
+    };
+    let newest = (10_000, 5_000);
+    // A tab reconnecting with nothing new reads nothing (its connect was spent at the door).
+    assert_eq!(resume_rows(10_000, Some(5_000), newest), 0);
+    assert_eq!(resume_rows(10_000, None, newest), 0);
+    // A client ahead of the object (a stale cursor) reads nothing either.
+    assert_eq!(resume_rows(20_000, Some(9_000), newest), 0);
+    // Two rows per entry or update.
+    assert_eq!(resume_rows(9_995, None, newest), 10);
+    assert_eq!(resume_rows(9_900, Some(4_950), newest), 300);
+    // However far behind, a resume reads its caps at most: within one address's minute.
+    let most = resume_rows(0, Some(0), newest);
+    assert_eq!(most, 2 * (MAX_RESUME_ENTRIES + MAX_RESUME_UPDATES));
+    assert_eq!(most, resume_rows(-5, Some(-5), newest));
+    assert!(
+        most.div_ceil(ROWS_PER_UNIT) <= deployed_limit("PUBLIC_LIMIT"),
+        "{most} rows"
+    );
+
+    // Units fall due as rows add up: five small resumes of ten rows cost one unit, the fifth.
+    let mut b = ClientBudgets::default();
+    let mut due = Vec::new();
+    for _ in 0..5 {
+        let units = b.owe("a", 10);
+        b.settle("a", 10, units, true);
+        due.push(units);
+    }
+    assert_eq!(due, [0, 0, 0, 0, 1]);
+    // Another address owes apart; a far resume is due whole (with what was owed).
+    assert_eq!(b.owe("b", 20), 0);
+    assert_eq!(b.owe("b", most), (20 + most) / ROWS_PER_UNIT);
+    // Refused (nothing read): the rows leave the debt, what was owed before stays.
+    assert_eq!(b.owe("a", 45), 0);
+    let units = b.owe("a", 30); // 45 + 30 = 75: one unit due
+    assert_eq!(units, 1);
+    // While that unit is being spent, another resume sees the debt too (never slips by).
+    assert_eq!(b.owe("a", 10), 1);
+    b.settle("a", 10, 1, false);
+    b.settle("a", 30, units, false);
+    assert_eq!(b.owe("a", 5), 1, "45 owed again: 5 more make a unit");
 }

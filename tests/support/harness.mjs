@@ -3,7 +3,7 @@
 // Everything started here is stopped in `after()` and on process exit, even when a test fails.
 import { spawn, spawnSync } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, rmSync, readFileSync } from "node:fs";
+import { mkdtempSync, rmSync, readFileSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -214,4 +214,35 @@ export function openSocket(url, { headers } = {}) {
       close: () => ws.close(),
     });
   });
+}
+
+/** A copy of wrangler.jsonc beside it (its paths are relative) with some rate limits
+ *  changed (`{ PLANET_LIMIT: 100000 }`) or removed (`null`): for a suite that measures one
+ *  address's budget without every test sharing the planet's (`PLANET_LIMIT` counts every
+ *  address together), or a deployment missing a binding. Returns the path; the caller
+ *  removes it (`rmSync`) when its worker has stopped. */
+export function configWithLimits(changes, tag = "limits") {
+  const lines = readFileSync(path.join(ROOT, "wrangler.jsonc"), "utf8").split("\n");
+  const out = [];
+  const seen = new Set();
+  for (const line of lines) {
+    const name = Object.keys(changes).find((n) => new RegExp(`"name":\\s*"${n}"`).test(line));
+    if (!name) { out.push(line); continue; }
+    seen.add(name);
+    if (changes[name] === null) continue;
+    out.push(line.replace(/"limit":\s*\d+/, `"limit": ${changes[name]}`));
+  }
+  const missing = Object.keys(changes).filter((n) => !seen.has(n));
+  if (missing.length) throw new Error(`wrangler.jsonc binds no ${missing.join(", ")}`);
+  const file = path.join(ROOT, `.${tag}-${process.pid}-${Date.now()}.wrangler.jsonc`);
+  writeFileSync(file, out.join("\n"));
+  return file;
+}
+
+/** Waits, when fewer than `need` seconds of the current wall-clock minute are left, for the
+ *  next one: the rate limiter counts in windows aligned to the clock (a minute for the
+ *  public budgets), so a test that counts up to a limit starts where one window holds it. */
+export async function freshMinute(need = 15) {
+  const left = 60000 - (Date.now() % 60000);
+  if (left < need * 1000) await sleep(left + 50);
 }

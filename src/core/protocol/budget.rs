@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::{MAX_RESUME_ENTRIES, MAX_SOCKETS_PER_CLIENT};
+use super::{MAX_RESUME_ENTRIES, MAX_RESUME_UPDATES, MAX_SOCKETS_PER_CLIENT};
 
 /// Frames one client address may send at once across all its sockets on one object (pings
 /// are answered without waking it and never count): twenty tabs reconnecting together each
@@ -23,6 +23,27 @@ const MAX_TRACKED_CLIENTS: usize = 4_096;
 /// How far back a `resume` that cannot stop at its cap may reach, in entry ids and in
 /// revisions, so it reads at most this many rows. A client further behind gets `reload`.
 pub const MAX_RESUME_REACH: i64 = MAX_RESUME_ENTRIES as i64;
+
+/// What one unit of the public budget (`PUBLIC_LIMIT`, `PLANET_LIMIT`) stands for: a
+/// hundred-thousandth of a Free daily figure, i.e. this many D1 rows read, or one Durable
+/// Object request. HTTP misses spend it by route (`core::routes::Route::weight`), resumes
+/// by the distance they read ([`resume_units`]).
+pub const ROWS_PER_UNIT: u32 = 50;
+
+/// D1 rows one resumed entry or update reads at most: its index entry and its row (the
+/// feed's row comes from the same page of the join, counted apart by D1 only once per feed).
+const ROWS_PER_RESUMED: u32 = 2;
+
+/// The D1 rows a resume from `since` (and updates after `revision`) up to the newest
+/// `(upto, rev_upto)` may read: its caps at most, however far behind the client is; none
+/// when there is nothing to send. [`ClientBudgets::owe`] turns rows into units.
+pub fn resume_rows(since: i64, revision: Option<i64>, (upto, rev_upto): (i64, i64)) -> u32 {
+    let behind =
+        |from: i64, to: i64, cap: u32| to.saturating_sub(from).clamp(0, i64::from(cap)) as u32;
+    let entries = behind(since, upto, MAX_RESUME_ENTRIES);
+    let updates = revision.map_or(0, |r| behind(r, rev_upto, MAX_RESUME_UPDATES));
+    ROWS_PER_RESUMED * (entries + updates)
+}
 
 /// D1 queries one Room invocation may make (the platform allows 50 per invocation; the
 /// rest is for the cursors' first reads). What is left is carried by the Room's alarm.
@@ -63,6 +84,8 @@ pub enum ClientVerdict {
 struct Budget {
     tat: i64,
     banned_until: i64,
+    /// Rows read by resumes not yet charged as a whole unit (under [`ROWS_PER_UNIT`]).
+    rows_owed: u32,
 }
 
 /// Frame budgets of the client addresses with sockets on one object. Kept in memory:
@@ -92,6 +115,27 @@ impl ClientBudgets {
         }
         b.tat = tat + CLIENT_FRAME_INTERVAL_MS;
         ClientVerdict::Ok
+    }
+
+    /// Adds `rows` a resume of `client` may read to what it owes; returns the whole units
+    /// now due, to spend from its public budget and then [`Self::settle`]. A resume of a few
+    /// entries after a short absence thus costs a fraction of a unit, never a whole one.
+    /// What is owed stays owed until settled, so resumes running meanwhile see it due too
+    /// (concurrency can overcharge, never let rows slip by). An address forgotten (idle, or
+    /// the object hibernated) is forgiven under a unit.
+    pub fn owe(&mut self, client: &str, rows: u32) -> u32 {
+        let b = self.clients.entry(client.to_owned()).or_default();
+        b.rows_owed = b.rows_owed.saturating_add(rows);
+        b.rows_owed / ROWS_PER_UNIT
+    }
+
+    /// Settles an [`Self::owe`] of `rows` that came to `units`: paid, those units leave the
+    /// debt; refused (nothing was read), the rows do.
+    pub fn settle(&mut self, client: &str, rows: u32, units: u32, paid: bool) {
+        if let Some(b) = self.clients.get_mut(client) {
+            let off = if paid { units * ROWS_PER_UNIT } else { rows };
+            b.rows_owed = b.rows_owed.saturating_sub(off);
+        }
     }
 
     /// Is `client` closed off at `now_ms` (its new sockets refused)?

@@ -6,9 +6,9 @@ use super::Route;
 /// a request reads a page of feed rows, however many members the planet has.
 pub const FEEDS_PAGE: u32 = 100;
 
-/// What one unit of the public limiter (`PUBLIC_LIMIT`) stands for: a hundred-thousandth of
-/// a Free daily figure, i.e. this many D1 rows read, or one Durable Object request.
-pub const ROWS_PER_UNIT: u32 = 50;
+/// What one unit of the public limiter (`PUBLIC_LIMIT`) stands for (defined beside the
+/// socket budgets, which spend the same units for resumes).
+pub use crate::core::protocol::ROWS_PER_UNIT;
 
 /// Rows a river page reads per entry at most: the index entry, the row, its feed's row
 /// (the join), and a tie on `published_at` read past the page.
@@ -48,11 +48,14 @@ impl Route {
             Feeds => (feed_page + 1 + TALLY_ROWS, 0),
             ApiFeeds => (feed_page + 1, 0),
             ApiFeed(_) | Entry(_) => (2, 0),
-            Healthz => (TALLY_ROWS, 0),
+            // The tally and the newest migration applied (one row).
+            Healthz => (TALLY_ROWS + 1, 0),
             // At most 200 entries (`limit`), each with its feed.
             ApiEntries => (2 * 200, 0),
-            // The newest RANK_WINDOW matches, ranked (two passes), then the page's entries.
-            Search => (2 * search::RANK_WINDOW + river(search::PAGE_SIZE + 1), 0),
+            // The newest RANK_WINDOW matches, ranked (the window's bound, then each match's
+            // doclist entry and bm25 statistics: about three rows each, as measured), then
+            // the page's entries.
+            Search => (3 * search::RANK_WINDOW + river(search::PAGE_SIZE + 1), 0),
             // The object's request; a feed's socket first reads that the feed exists.
             Ws | WebSubHub => (0, 1),
             FeedWs(_) => (1, 1),

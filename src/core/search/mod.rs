@@ -36,8 +36,9 @@ const MAX_PAGE: u32 = 50;
 
 /// Search ranks the newest this many matches of a query (bm25 needs every match it
 /// ranks, and D1 bills each as a row read: a common word over a year of a big planet
-/// would otherwise read millions of rows per search).
-pub const RANK_WINDOW: u32 = 1000;
+/// would otherwise read millions of rows per search). 200 keeps a search's miss at 14
+/// units of the public budget, within one address's minute (`PUBLIC_LIMIT`).
+pub const RANK_WINDOW: u32 = 200;
 
 /// bm25 weights of the index's columns (title, author, body): a word in the title
 /// counts ten times one in the body.

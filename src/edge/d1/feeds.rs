@@ -26,6 +26,16 @@ pub async fn counts(db: &D1Database) -> StoreResult<Counts> {
     Ok(first("counts", stmt).await?.unwrap_or_default())
 }
 
+/// The newest migration applied to D1 (wrangler's `d1_migrations`): one row.
+pub async fn schema_applied(db: &D1Database) -> StoreResult<Option<String>> {
+    #[derive(Deserialize)]
+    struct Row {
+        name: String,
+    }
+    let stmt = db.prepare("SELECT name FROM d1_migrations ORDER BY id DESC LIMIT 1");
+    Ok(first::<Row>("schema_applied", stmt).await?.map(|r| r.name))
+}
+
 pub(super) const FEED_COLS: &str =
     "id, url, title, site_url, description, format, status, consecutive_failures, \
      last_error, last_fetch_at, last_success_at, next_fetch_at, last_changed_at, entry_count, \

@@ -7,7 +7,7 @@ use worker::{Env, Request, Response};
 use super::query_i64;
 use crate::core::audit::API_ACTOR;
 use crate::core::ingest::{MemberPatch, PlatformTrouble};
-use crate::core::view_models::{Counts, EntryView};
+use crate::core::view_models::{Counts, Deployment, EntryView};
 use crate::edge::auth::require_admin;
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{d1, env, jobs::lifecycle};
@@ -21,7 +21,9 @@ fn json_response<T: Serialize>(value: &T, status: u16) -> AppResult<Response> {
 }
 
 /// `/healthz`: feeds by status (failing, paused and gone counted apart), entries, the
-/// newest id; "degraded" (503) with the reason when D1 does not answer.
+/// newest id, and what the deployment knows of itself (`Deployment`: build, schema against
+/// the newest migration, each binding). A missing binding or a schema behind answers 200
+/// "degraded" with the problems named; 503 only when D1 does not answer.
 #[derive(Serialize)]
 struct Health {
     ok: bool,
@@ -31,20 +33,29 @@ struct Health {
     #[serde(flatten)]
     counts: Option<Counts>,
     version: &'static str,
+    #[serde(flatten)]
+    deployment: Deployment,
 }
 
 pub async fn healthz(env: &Env) -> AppResult<Response> {
-    let (health, status) = match d1::counts(&env::db(env)?).await {
-        Ok(counts) => (
-            Health {
-                ok: true,
-                status: "ok",
-                reason: None,
-                counts: Some(counts),
-                version: env!("CARGO_PKG_VERSION"),
-            },
-            200,
-        ),
+    let db = env::db(env)?;
+    let (counts, applied) = futures::join!(d1::counts(&db), d1::schema_applied(&db));
+    let deployment = env::deployment(env, applied.ok().flatten());
+    let (health, status) = match counts {
+        Ok(counts) => {
+            let healthy = deployment.healthy();
+            (
+                Health {
+                    ok: healthy,
+                    status: if healthy { "ok" } else { "degraded" },
+                    reason: (!healthy).then(|| deployment.problems.join("; ")),
+                    counts: Some(counts),
+                    version: env!("CARGO_PKG_VERSION"),
+                    deployment,
+                },
+                200,
+            )
+        }
         Err(e) => {
             let trouble = PlatformTrouble::of(&e.to_string());
             worker::console_error!("healthz: D1 did not answer: {e}");
@@ -60,6 +71,7 @@ pub async fn healthz(env: &Env) -> AppResult<Response> {
                 reason: Some(reason),
                 counts: None,
                 version: env!("CARGO_PKG_VERSION"),
+                deployment,
             };
             (health, 503)
         }

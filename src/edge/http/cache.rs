@@ -10,6 +10,7 @@ use worker::{Cache, Context, Env, Headers, Method, Request, Response};
 
 use crate::core::config::Config;
 use crate::core::routes::{cache_key, client_key, etag, pages_a_write_changes, Route};
+use crate::edge::env::Spent;
 use crate::edge::error::{AppError, AppResult};
 
 /// At most this many answers per isolate, of at most this many bytes in all (one answer at
@@ -171,28 +172,34 @@ pub async fn forget(origin: &str, cfg: &Config, r: Route) {
     }
 }
 
-/// Spends route `r`'s weight of the client's `PUBLIC_LIMIT` budget: a request the caches
-/// could not answer. Past the budget: 429. A binding that does not resolve, or fails,
-/// refuses the request (503, logged): uncached public routes are never served unlimited.
+/// Spends route `r`'s weight of the client's `PUBLIC_LIMIT` budget and of the planet's
+/// `PLANET_LIMIT`: a request the caches could not answer. Past either: 429 (the client's) or
+/// 503 (the planet's: every anonymous address together, so a thousand cannot spend the
+/// day). A binding that does not resolve, or fails, refuses the request (503, logged):
+/// uncached public routes are never served unlimited.
 pub async fn spend(req: &Request, env: &Env, cfg: &Config, r: Route) -> AppResult<()> {
     let units = r.weight(cfg.page_size);
     if units == 0 || !cfg.rate_limits {
         return Ok(());
     }
-    let limiter = env
-        .rate_limiter("PUBLIC_LIMIT")
-        .map_err(|e| unavailable(&format!("PUBLIC_LIMIT does not resolve ({e})")))?;
     let ip = req.headers().get("CF-Connecting-IP").ok().flatten();
-    let key = client_key(ip.as_deref());
-    let refused = crate::edge::env::spend_units(&limiter, &key, units)
-        .await
-        .map_err(|e| unavailable(&format!("PUBLIC_LIMIT failed ({e})")))?;
-    if refused {
-        Err(AppError::TooManyRequests(
+    match crate::edge::env::spend_public(env, &client_key(ip.as_deref()), units).await {
+        Spent::Ok => Ok(()),
+        Spent::AddressOver => Err(AppError::TooManyRequests(
             "uncached requests are counted by what they cost (a search more than a page)".into(),
-        ))
-    } else {
-        Ok(())
+        )),
+        Spent::PlanetOver => Err(AppError::Unavailable(
+            "the planet is busy: uncached pages are refused for a minute, cached ones still \
+             served"
+                .into(),
+        )),
+        // `/healthz` still answers (reads a tally, and is kept per isolate): it is where an
+        // operator sees the binding named as missing.
+        Spent::Unbound(why) if r == Route::Healthz => {
+            worker::console_error!("{why}: /healthz answers degraded");
+            Ok(())
+        }
+        Spent::Unbound(why) => Err(unavailable(&why)),
     }
 }
 

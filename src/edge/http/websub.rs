@@ -56,22 +56,25 @@ async fn answer(mut req: Request, env: &Env, feed_id: i64) -> AppResult<Response
 /// feed id, counted at the edge before any Durable Object wakes). A hub is chosen by the feed's publisher:
 /// without this, one hostile feed could spend the planet's daily DO requests and rows on
 /// pushes. A refused delivery loses nothing: hubs deliver again, the next delivery or
-/// poll carries the same entries. Off with `RATE_LIMITS=off`.
+/// poll carries the same entries. Off with `RATE_LIMITS=off`; unbound, deliveries are refused
+/// (503), as uncached public reads are.
 async fn throttle(env: &Env, feed_id: i64) -> AppResult<()> {
     if !env::config(env).rate_limits {
         return Ok(());
     }
-    let Ok(limiter) = env.rate_limiter("PUSH_LIMIT") else {
-        return Ok(()); // not bound (an older deployment): deliver
+    // Unbound or failing: refused (hubs deliver again), never served unlimited.
+    let unavailable = |why: String| {
+        worker::console_error!("{why}: WebSub deliveries are refused until it works");
+        AppError::Unavailable("the rate limiter is not available: deliver again later".into())
     };
+    let limiter = env
+        .rate_limiter("PUSH_LIMIT")
+        .map_err(|e| unavailable(format!("PUSH_LIMIT does not resolve ({e})")))?;
     match limiter.limit(format!("websub:{feed_id}")).await {
         Ok(outcome) if !outcome.success => Err(AppError::TooManyRequests(
             "at most 6 deliveries or verifications a minute for one feed: try again later".into(),
         )),
         Ok(_) => Ok(()),
-        Err(e) => {
-            worker::console_warn!("PUSH_LIMIT failed, delivering anyway: {e}");
-            Ok(())
-        }
+        Err(e) => Err(unavailable(format!("PUSH_LIMIT failed ({e})"))),
     }
 }

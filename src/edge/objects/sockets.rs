@@ -7,20 +7,21 @@ use std::cell::{OnceCell, RefCell};
 use wasm_bindgen::prelude::{wasm_bindgen, JsValue};
 use wasm_bindgen::JsCast;
 use worker::{
-    web_sys, D1Database, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    web_sys, D1Database, Env, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
 use crate::core::protocol::{
-    self, check_feeds, within_reach, Action, ClientBudgets, ClientVerdict, Frame, ServerMsg,
-    SocketState, CLOSE_CLIENT_FLOOD, CLOSE_POLICY, MAX_RESUME_ENTRIES, MAX_RESUME_UPDATES,
-    MAX_SOCKETS_PER_CLIENT,
+    self, check_feeds, resume_rows, within_reach, Action, ClientBudgets, ClientVerdict, Frame,
+    ServerMsg, SocketState, CLOSE_CLIENT_FLOOD, CLOSE_POLICY, MAX_RESUME_ENTRIES,
+    MAX_RESUME_UPDATES, MAX_SOCKETS_PER_CLIENT,
 };
 use crate::core::search::live_query::{LiveDoc, LiveQuery};
 use crate::core::view_models::EntryView;
 use crate::core::views::entry_article;
+use crate::edge::d1;
+use crate::edge::env::{self, now_ms, Spent};
 use crate::edge::error::AppError;
 use crate::edge::objects::wire::SocketAsk;
-use crate::edge::{d1, env::now_ms};
 
 /// Answer `ping` with `pong` without waking the object (set in every constructor).
 pub fn set_ping_auto_response(state: &State) {
@@ -66,6 +67,47 @@ impl Budgets {
             }
         }
         verdict
+    }
+
+    /// Spends what a resume may read ([`resume_rows`], in whole units as they fall due:
+    /// `ClientBudgets::owe`) from its client's public budget; the frame to send instead
+    /// when it is refused.
+    async fn charge(
+        &self,
+        state: &State,
+        ws: &WebSocket,
+        env: &Env,
+        since: i64,
+        revision: Option<i64>,
+        newest: (i64, i64),
+    ) -> Option<ServerMsg> {
+        if !self.on {
+            return None;
+        }
+        let client = state.get_tags(ws).into_iter().next().unwrap_or_default();
+        let rows = resume_rows(since, revision, newest);
+        let units = self.budgets.borrow_mut().owe(&client, rows);
+        let spent = env::spend_public(env, &client, units).await;
+        let paid = spent == Spent::Ok;
+        self.budgets.borrow_mut().settle(&client, rows, units, paid);
+        match spent {
+            Spent::Ok => None,
+            Spent::AddressOver => Some(ServerMsg::error(
+                "rate_limited",
+                "this address has spent its minute's budget: resume again in a minute",
+            )),
+            Spent::PlanetOver => Some(ServerMsg::error(
+                "busy",
+                "the planet is busy: resume again in a minute",
+            )),
+            Spent::Unbound(why) => {
+                worker::console_error!("{why}: resumes are refused until it works");
+                Some(ServerMsg::error(
+                    "unavailable",
+                    "the rate limiter is not available: resume again later",
+                ))
+            }
+        }
     }
 
     fn banned(&self, client: &str) -> bool {
@@ -230,7 +272,7 @@ fn send_all(state: &State, frames: &[Outgoing], unsent_only: bool) -> usize {
 /// before the first await, so frames pipelined behind this one see it (a flood of resumes
 /// cannot slip past the limits), and nothing that fails skips the counting.
 pub async fn on_message(
-    (state, budgets): (&State, &Budgets),
+    (state, budgets, env): (&State, &Budgets, &Env),
     ws: &WebSocket,
     msg: WebSocketIncomingMessage,
     db: &D1Database,
@@ -274,6 +316,20 @@ pub async fn on_message(
                     revision: rev_upto,
                 };
                 let _ = ws.send_with_str(reload.to_json());
+                return Ok(());
+            }
+            // Charged by what it may read, from the same budget as the address's uncached
+            // pages (and the planet's): a flood of resumes spends it like a flood of pages.
+            if let Some(refusal) = budgets
+                .charge(state, ws, env, since, revision, (upto, rev_upto))
+                .await
+            {
+                let mut current = ws
+                    .deserialize_attachment::<SocketState>()?
+                    .unwrap_or(socket_state);
+                current.end_resume(since);
+                ws.serialize_attachment(&current)?;
+                ws.send_with_str(refusal.to_json())?;
                 return Ok(());
             }
             let wanted = Wanted {

@@ -194,7 +194,7 @@ impl DurableObject for FeedObject {
         let feed = storage::load(&self.state).await?.unwrap_or_default();
         let db = env::db(&self.env)?;
         let upto = (feed.pushed_upto.max(0), feed.revised_upto.max(0));
-        let object = (&self.state, &self.budgets);
+        let object = (&self.state, &self.budgets, &self.env);
         sockets::on_message(object, &ws, message, &db, upto, Some(&[feed.feed_id])).await
     }
 

@@ -233,7 +233,7 @@ impl DurableObject for Room {
         meter::begin(&self.env, "room", "socket.message");
         let upto = (self.cursor().await?, self.rev_cursor().await?);
         let db = env::db(&self.env)?;
-        let object = (&self.state, &self.budgets);
+        let object = (&self.state, &self.budgets, &self.env);
         sockets::on_message(object, &ws, message, &db, upto, None).await
     }
 
