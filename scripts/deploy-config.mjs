@@ -119,8 +119,10 @@ export function build(raw, ids, env = "") {
     if (known && known.database_name === d.database_name) d.database_id = known.database_id;
     else if (!d.database_id) d.database_id = PLACEHOLDER_D1;
   }
-  // Rate-limit namespaces: an id written in wrangler.jsonc stands; one left to deploy is
-  // recorded the first time and kept.
+  // Rate-limit namespaces: one recorded in deploy-ids.json wins (written there by hand, the
+  // top level's can move off ids another Worker of the account uses); else an id written in
+  // wrangler.jsonc stands; one left to deploy is chosen, recorded the first time and kept.
+  for (const r of target.ratelimits || []) if (rec.ratelimits?.[r.name]) r.namespace_id = String(rec.ratelimits[r.name]);
   const chosen = target.ratelimits?.filter((r) => r.namespace_id === null) || [];
   if (chosen.length) {
     rec.ratelimits ||= {};
@@ -128,7 +130,6 @@ export function build(raw, ids, env = "") {
     const base = Object.fromEntries((top.ratelimits || []).map((r) => [r.name, Number(r.namespace_id)]));
     const offsets = Object.entries(rec.ratelimits).map(([n, v]) => Number(v) - (base[n] ?? NaN)).filter((o) => o > 0);
     for (const r of chosen) {
-      if (rec.ratelimits[r.name]) { r.namespace_id = String(rec.ratelimits[r.name]); continue; }
       const tries = [...offsets, ...Array.from({ length: 1000 }, (_, k) => 100 * (k + 1))];
       const offset = tries.find((o) => !used.has(String(base[r.name] + o)));
       r.namespace_id = String(base[r.name] + offset);
@@ -159,8 +160,8 @@ function main(argv) {
     else if (a === "--record") record = true;
     else rest.push(a);
   }
-  const source = path.join(ROOT, process.env.DEPLOY_SOURCE || "wrangler.jsonc");
-  const idsFile = path.join(ROOT, process.env.DEPLOY_IDS || "deploy-ids.json");
+  const source = path.resolve(ROOT, process.env.DEPLOY_SOURCE || "wrangler.jsonc");
+  const idsFile = path.resolve(ROOT, process.env.DEPLOY_IDS || "deploy-ids.json");
   const raw = parseJsonc(readFileSync(source, "utf8"));
   const ids = readIds(idsFile);
   const built = build(raw, ids, env);

@@ -12,7 +12,10 @@ ENV_NAME="${ENV:-}"
 case "${DRY_RUN:-}" in "" | 0 | false | no) DRY_RUN="" ;; *) DRY_RUN=1 ;; esac
 export PATH="$PWD/node_modules/.bin:${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 export WRANGLER_SEND_METRICS=false NO_UPDATE_NOTIFIER=1
-IDS=deploy-ids.json
+# Overrides for the tests: another wrangler (a stand-in for the account), another ids file.
+WRANGLER="${WRANGLER:-wrangler}"
+IDS="${DEPLOY_IDS:-deploy-ids.json}"
+export DEPLOY_IDS="$IDS"
 CONFIG="wrangler.deploy${ENV_NAME:+.$ENV_NAME}.jsonc"
 # The Workers Free plan's limit on a Worker's size, gzipped (wrangler says "3 MiB").
 FREE_PLAN_GZIP_BYTES=$((3 * 1024 * 1024))
@@ -44,7 +47,7 @@ fail() {
   exit 1
 }
 # wrangler on the generated config and the chosen environment.
-wr() { wrangler "$@" --config "$CONFIG" ${ENV_NAME:+--env "$ENV_NAME"}; }
+wr() { "$WRANGLER" "$@" --config "$CONFIG" ${ENV_NAME:+--env "$ENV_NAME"}; }
 cfg() { node scripts/deploy-config.mjs "$@" ${ENV_NAME:+--env "$ENV_NAME"}; }
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
@@ -109,7 +112,7 @@ step_bundle() {
 
 step_login() {
   local who
-  who="$(wrangler whoami --json 2>"$TMP/whoami.err")" ||
+  who="$("$WRANGLER" whoami --json 2>"$TMP/whoami.err")" ||
     fail "wrangler is not signed in to Cloudflare" "run: npx wrangler login (a browser opens), or set CLOUDFLARE_API_TOKEN (and CLOUDFLARE_ACCOUNT_ID); then make deploy again"
   node -e '
     const w = JSON.parse(process.argv[1]);
@@ -121,7 +124,7 @@ step_login() {
 }
 
 step_database() {
-  wrangler d1 list --json >"$TMP/d1.json" 2>"$TMP/d1.err" || { cat "$TMP/d1.err" >&2; fail "wrangler d1 list failed" "check the login and the account (npx wrangler whoami), then make deploy again"; }
+  "$WRANGLER" d1 list --json >"$TMP/d1.json" 2>"$TMP/d1.err" || { cat "$TMP/d1.err" >&2; fail "wrangler d1 list failed" "check the login and the account (npx wrangler whoami), then make deploy again"; }
   local line name binding id
   while IFS= read -r line; do
     IFS== read -r name binding id <<<"$line"
@@ -134,7 +137,7 @@ step_database() {
       # copy (rewritten just below), never wrangler.jsonc.
       wr d1 create "$name" --binding "$binding" </dev/null ||
         fail "wrangler d1 create $name failed" "read wrangler's message above (a name taken, the account's database limit); then make deploy again"
-      wrangler d1 list --json >"$TMP/d1.json"
+      "$WRANGLER" d1 list --json >"$TMP/d1.json"
       id="$(node -e 'const l = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")); const d = l.find((d) => d.name === process.argv[2]); console.log(d ? d.uuid : "")' "$TMP/d1.json" "$name")"
       [ -n "$id" ] || fail "created $name but cannot find it in wrangler d1 list" "run npx wrangler d1 list, then make deploy again"
       say "D1 database $name: created, $id"

@@ -2,12 +2,16 @@
 // a feed in it, and against what must fail it: a site without the security headers or a
 // /healthz, and an Orrery whose /healthz reports itself degraded. And the deploy config of a
 // named environment (scripts/deploy-config.mjs), completed from the top level and accepted by
-// `wrangler deploy --dry-run`. (`make test-deploy` runs `make deploy DRY_RUN=1` itself.)
+// `wrangler deploy --dry-run`. And `make deploy` itself, start to end, against a stand-in for
+// the account (a fake wrangler keeping its D1 databases and secrets in a file) with the real
+// runtime as the deployed planet: twice (the second run creates nothing), dry (the account is
+// never asked), and signed out (it stops, saying what to do). (`make test-deploy` runs
+// `make deploy DRY_RUN=1` with the real wrangler.)
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { createServer } from "node:http";
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startWorker, startFeedServer, api, ROOT } from "../support/harness.mjs";
@@ -175,5 +179,123 @@ test("a named environment's deploy config is completed from the top level, and w
   } finally {
     rmSync(file, { force: true });
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+// A stand-in for `wrangler` and the account behind it: whoami, d1 list/create, migrations,
+// secret list/put and deploy act on a JSON state file and log each call; `deploy --dry-run`
+// is the real wrangler's.
+const FAKE_WRANGLER = `
+import { readFileSync, writeFileSync, appendFileSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { spawnSync } from "node:child_process";
+const file = process.env.FAKE_STATE;
+const state = JSON.parse(readFileSync(file, "utf8"));
+const args = process.argv.slice(2);
+const save = () => writeFileSync(file, JSON.stringify(state));
+state.calls.push(args.filter((a, i) => !["--config", "--env"].includes(args[i - 1]) && !["--config", "--env"].includes(a)).join(" "));
+save();
+const [a, b, c] = args;
+const out = (x) => process.stdout.write(typeof x === "string" ? x : JSON.stringify(x, null, 2) + "\\n");
+if (a === "deploy" && args.includes("--dry-run")) {
+  process.exit(spawnSync(process.env.REAL_WRANGLER, args, { stdio: "inherit" }).status);
+} else if (a === "whoami") {
+  if (state.signedOut) { console.error("You are not authenticated."); process.exit(1); }
+  out({ email: "op@example.org", accounts: [{ name: "Test account", id: "acc1" }] });
+} else if (a === "d1" && b === "list") out(state.d1);
+else if (a === "d1" && b === "create") { state.d1.push({ uuid: randomUUID(), name: c }); save(); out("created " + c + "\\n"); }
+else if (a === "d1" && b === "migrations") out("migrations applied\\n");
+else if (a === "secret" && b === "list") {
+  if (!state.worker) { console.error('Worker "x" not found.'); process.exit(1); }
+  out(Object.keys(state.secrets).map((name) => ({ name, type: "secret_text" })));
+} else if (a === "secret" && b === "put") {
+  state.secrets[c] = readFileSync(0, "utf8"); state.worker = true; save(); out("ok\\n");
+} else if (a === "deploy") {
+  state.worker = true; save();
+  appendFileSync(process.env.WRANGLER_OUTPUT_FILE_PATH, JSON.stringify({ type: "deploy", targets: ["https://orrery-e2e.example.workers.dev"] }) + "\\n");
+  out("Deployed\\n");
+} else { console.error("fake wrangler: unexpected " + args.join(" ")); process.exit(3); }
+`;
+
+test("make deploy, start to end, against a stand-in account: twice, dry, and signed out", async () => {
+  const tmp = mkdtempSync(path.join(tmpdir(), "orrery-deploy-"));
+  const env = `e2e${process.pid}`;
+  const fake = path.join(tmp, "wrangler.mjs");
+  writeFileSync(fake, `#!${NODE}\n${FAKE_WRANGLER}`);
+  chmodSync(fake, 0o755);
+  const stateFile = path.join(tmp, "state.json");
+  writeFileSync(stateFile, JSON.stringify({ calls: [], d1: [{ uuid: "11111111-1111-4111-8111-111111111111", name: "someone-else" }], secrets: {} }));
+  const raw = parseJsonc(readFileSync(path.join(ROOT, "wrangler.jsonc"), "utf8"));
+  raw.env = { [env]: { name: `planet-${env}`, vars: { PLANET_NAME: "E2E planet" } } };
+  writeFileSync(path.join(tmp, "wrangler.jsonc"), JSON.stringify(raw));
+  const ids = path.join(tmp, "deploy-ids.json");
+  const generated = path.join(ROOT, `wrangler.deploy.${env}.jsonc`);
+  const run = (extra = {}) => new Promise((resolve) => {
+    const c = spawn("bash", [path.join(ROOT, "scripts/deploy.sh")], {
+      cwd: ROOT,
+      env: {
+        ...process.env, ENV: env, DRY_RUN: "", URL: w.url, WRANGLER: fake, FAKE_STATE: stateFile,
+        REAL_WRANGLER: path.join(ROOT, "node_modules/.bin/wrangler"), DEPLOY_SOURCE: path.join(tmp, "wrangler.jsonc"),
+        DEPLOY_IDS: ids, CI: "true", FORCE_COLOR: "0", ...extra,
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let out = "";
+    c.stdout.on("data", (d) => { out += d; });
+    c.stderr.on("data", (d) => { out += d; });
+    c.on("exit", (code) => resolve({ code, out }));
+  });
+  const state = () => JSON.parse(readFileSync(stateFile, "utf8"));
+  const accountCalls = () => state().calls.filter((c) => !c.includes("--dry-run"));
+  try {
+    // Dry: the config and the bundle, and not one call to the account.
+    const dry = await run({ DRY_RUN: "1" });
+    assert.equal(dry.code, 0, dry.out);
+    assert.match(dry.out, /Worker bundle: \d+ bytes, \d+ bytes gzipped: \d+% of the Free plan's 3 MiB/);
+    assert.match(dry.out, /\[5\/9\] database: would find the D1 database/);
+    assert.match(dry.out, new RegExp(`D1 database planet-${env} for binding DB \\(id now: 0{8}-`));
+    assert.deepEqual(accountCalls(), []);
+    assert.ok(!existsSync(ids), "a dry run records nothing");
+
+    // First run: creates the database, puts the token, deploys, verifies the planet.
+    const first = await run();
+    assert.equal(first.code, 0, first.out);
+    const created = state().d1.find((d) => d.name === `planet-${env}`);
+    assert.ok(created, first.out);
+    assert.match(first.out, new RegExp(`D1 database planet-${env}: created, ${created.uuid}`));
+    const token = state().secrets.ADMIN_TOKEN;
+    assert.match(token, /^[A-Za-z0-9_-]{43}$/, "32 random bytes, base64url");
+    assert.ok(first.out.includes(`ADMIN_TOKEN=${token}\n`), "the new token is printed once");
+    assert.match(first.out, /verify: .* is fine/);
+    assert.match(first.out, /done: .* is running and verified/);
+    const recorded = JSON.parse(readFileSync(ids, "utf8"))[env];
+    assert.equal(recorded.d1.DB.database_id, created.uuid);
+    const config = parseJsonc(readFileSync(generated, "utf8"));
+    assert.equal(config.env[env].d1_databases[0].database_id, created.uuid);
+    assert.deepEqual(accountCalls().map((c) => c.split(" ").slice(0, 2).join(" ")),
+      ["whoami --json", "d1 list", "d1 create", "d1 list", "d1 migrations", "secret list", "secret put", "deploy"]);
+
+    // Second run: finds them all; creates nothing, keeps the token.
+    writeFileSync(stateFile, JSON.stringify({ ...state(), calls: [] }));
+    const second = await run();
+    assert.equal(second.code, 0, second.out);
+    assert.match(second.out, new RegExp(`D1 database planet-${env} \\(DB\\): exists, ${created.uuid}`));
+    assert.match(second.out, /secret ADMIN_TOKEN: set \(kept/);
+    assert.doesNotMatch(second.out, /ADMIN_TOKEN=/);
+    assert.equal(state().secrets.ADMIN_TOKEN, token);
+    assert.equal(state().d1.filter((d) => d.name === `planet-${env}`).length, 1);
+    assert.deepEqual(accountCalls().map((c) => c.split(" ").slice(0, 2).join(" ")),
+      ["whoami --json", "d1 list", "d1 migrations", "secret list", "deploy"]);
+
+    // Signed out: stops at the login, saying what to do, before touching anything.
+    writeFileSync(stateFile, JSON.stringify({ ...state(), calls: [], signedOut: true }));
+    const out = await run();
+    assert.equal(out.code, 1, out.out);
+    assert.match(out.out, /FAILED at step login: wrangler is not signed in/);
+    assert.match(out.out, /next: run: npx wrangler login/);
+    assert.deepEqual(accountCalls(), ["whoami --json"]);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+    rmSync(generated, { force: true });
   }
 });
