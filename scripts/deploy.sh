@@ -5,7 +5,7 @@
 #   make deploy ENV=rust        the planet of wrangler.jsonc's "env": { "rust": … } block
 #   make deploy DRY_RUN=1       no account, no network: set-up, config, bundle and its size
 # docs/deploying.md says what each step does and what to do when one fails.
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 
 ENV_NAME="${ENV:-}"
@@ -51,7 +51,8 @@ wr() { "$WRANGLER" "$@" --config "$CONFIG" ${ENV_NAME:+--env "$ENV_NAME"}; }
 cfg() { node scripts/deploy-config.mjs "$@" ${ENV_NAME:+--env "$ENV_NAME"}; }
 TMP="$(mktemp -d)"
 trap 'rm -rf "$TMP"' EXIT
-trap 'code=$?; printf "deploy: FAILED at step %s (exit %s, see above). Fix what it says and run the same make deploy again: steps already done are found done.\n" "${CURRENT:-?}" "$code" >&2' ERR
+# A command that fails where no step said why: say which step, once.
+trap 'code=$?; [ -z "${SAID:-}" ] && SAID=1 && printf "deploy: FAILED at step %s (exit %s, see above). Fix what it says and run the same make deploy again: steps already done are found done.\n" "${CURRENT:-?}" "$code" >&2' ERR
 
 # --- how a missing secret is made: each prints the value on stdout -------------------------
 # 32 random bytes, base64url (43 characters).
@@ -164,7 +165,9 @@ step_migrations() {
 step_secrets() {
   local listed names entry name how what value
   if listed="$(wr secret list --format json 2>"$TMP/secrets.err")"; then
-    names="$(node -e 'for (const s of JSON.parse(process.argv[1])) console.log(s.name)' "$listed")"
+    # An answer that cannot be read stops here: never put a secret that may be set already.
+    names="$(node -e 'for (const s of JSON.parse(process.argv[1])) console.log(s.name)' "$listed" 2>/dev/null)" ||
+      fail "cannot read the answer of wrangler secret list" "run npx wrangler secret list --config $CONFIG${ENV_NAME:+ --env $ENV_NAME} to see why"
   elif grep -q 'not found' "$TMP/secrets.err"; then
     say "the Worker does not exist yet: every secret is missing"
     names=""

@@ -16,6 +16,9 @@ async function get(base, path, init = {}) {
   return { status: r.status, headers: r.headers, text: await r.text() };
 }
 
+/** "HTTP 404", or "HTTP 301 to https://…" (a planet given as http:// behind HTTPS, say). */
+const http = (r) => `HTTP ${r.status}${r.headers.get("location") ? ` to ${r.headers.get("location")}` : ""}`;
+
 /** Runs one check; an exception (refused, timed out) is its problem. */
 async function check(what, fn) {
   try { await fn(); } catch (e) {
@@ -27,7 +30,7 @@ function htmlPage(base, path) {
   return check(path, async () => {
     const r = await get(base, path);
     const type = r.headers.get("content-type") || "";
-    if (r.status !== 200) return bad(`${path}: HTTP ${r.status}, not 200`);
+    if (r.status !== 200) return bad(`${path}: ${http(r)}, not 200`);
     if (!type.includes("text/html")) return bad(`${path}: content-type ${type || "none"}, not text/html`);
     if (!/<html[\s>]/i.test(r.text) || !/<\/html>\s*$/i.test(r.text)) return bad(`${path}: not a whole HTML page (${r.text.length} bytes)`);
     ok(`${path} renders HTML (200, ${r.text.length} bytes)`);
@@ -38,7 +41,7 @@ function xmlDoc(base, path, root, typeRe, then = () => {}) {
   return check(path, async () => {
     const r = await get(base, path);
     then(r);
-    if (r.status !== 200) return bad(`${path}: HTTP ${r.status}, not 200`);
+    if (r.status !== 200) return bad(`${path}: ${http(r)}, not 200`);
     const type = r.headers.get("content-type") || "";
     if (!typeRe.test(type)) return bad(`${path}: content-type ${type || "none"}`);
     let doc;
@@ -86,7 +89,7 @@ async function health(base) {
   try { r = await get(base, "/healthz"); } catch (e) { return bad(`/healthz: ${e.cause?.code || e.message}`); }
   let h = null;
   try { h = JSON.parse(r.text); } catch { /* below */ }
-  if (!h || typeof h !== "object") return bad(`/healthz: HTTP ${r.status}, not JSON (is this an Orrery?)`);
+  if (!h || typeof h !== "object") return bad(`/healthz: ${http(r)}, not JSON (is this an Orrery?)`);
   if (r.status === 503) bad(`/healthz: 503, D1 does not answer${h.reason ? `: ${h.reason}` : ""}`);
   else if (r.status !== 200) bad(`/healthz: HTTP ${r.status}`);
   const build = h.build ? `${h.build.version ?? "?"} (${h.build.commit ?? "?"})` : h.version ?? "?";
@@ -149,7 +152,7 @@ async function main() {
 
   await check("/", async () => {
     const first = await get(base, "/");
-    if (first.status !== 200) return bad(`/: HTTP ${first.status}, not 200`);
+    if (first.status !== 200) return bad(`/: ${http(first)}, not 200`);
     if (!(first.headers.get("content-type") || "").includes("text/html")) return bad(`/: not text/html`);
     ok(`/ renders HTML (200, ${first.text.length} bytes)`);
     securityHeaders("/", first.headers);
