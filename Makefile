@@ -16,11 +16,13 @@ export NO_UPDATE_NOTIFIER := 1
 WORKER := build/worker/shim.mjs
 RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 
-.PHONY: help setup setup-browser worker dev test test-native lint test-e2e test-browser bench clean
+.PHONY: help setup setup-browser worker dev test test-native lint test-deploy test-e2e test-browser bench deploy verify clean
 
 help:
 	@echo "make dev    - install what is missing, build, serve http://127.0.0.1:$(PORT) with demo feeds"
 	@echo "make test   - install what is missing, then native tests + lints, end-to-end, browser"
+	@echo "make deploy - install what is missing, then D1, migrations, secrets, deploy and verify (ENV=name, DRY_RUN=1; docs/deploying.md)"
+	@echo "make verify URL=https://… - check a running planet"
 	@echo "make bench  - feed pipeline native and in wasm (V8) vs Python feedparser, Worker size, realtime, WebSub push; bench/RESULTS.md"
 
 setup:
@@ -39,7 +41,7 @@ $(WORKER): $(RUST_SRC)
 dev: setup worker
 	@bash scripts/dev.sh $(PORT)
 
-test: setup-browser test-native lint worker test-e2e test-browser
+test: setup-browser test-native lint worker test-deploy test-e2e test-browser
 	@echo "make test: every tier passed"
 
 test-native:
@@ -52,6 +54,11 @@ lint:
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown -- -D warnings
 
+# The deploy without an account: the generated config accepted, the bundle under the Free plan's size.
+test-deploy: worker
+	@echo "== deploy, dry run (no account, no network)"
+	@$(MAKE) --no-print-directory deploy DRY_RUN=1 ENV=
+
 test-e2e: worker
 	@echo "== tier 2: end-to-end against wrangler dev (workerd, local D1 + Durable Objects)"
 	node --test --test-concurrency=1 "tests/e2e/*.test.mjs"
@@ -59,6 +66,17 @@ test-e2e: worker
 test-browser: worker
 	@echo "== tier 3: browser (headless Chromium)"
 	node --test --test-concurrency=1 "tests/browser/*.test.mjs"
+
+# One command from a clone to a running, verified planet (docs/deploying.md). GNU make takes
+# DRY_RUN=1 (it would swallow --dry-run) and ENV=<name> for a wrangler environment.
+# ENV counts only from the command line (some shells export ENV for their own start-up file).
+deploy:
+	@ENV="$(if $(filter command line,$(origin ENV)),$(ENV))" DRY_RUN="$(DRY_RUN)" bash scripts/deploy.sh
+
+# Checks a running planet, anyone's: make verify URL=https://planet.example.org
+verify:
+	@if [ -z "$(URL)" ]; then echo "usage: make verify URL=https://your.planet"; exit 2; fi
+	node scripts/verify.mjs "$(URL)"
 
 bench: setup worker
 	@echo "== feed pipeline, native and wasm32-wasip1 in V8, vs Python feedparser; Worker size (bench/RESULTS.md)"

@@ -46,6 +46,15 @@ install_crate wasm-bindgen-cli "$WASM_BINDGEN_VERSION" wasm-bindgen
 if [ -f node_modules/.package-lock.json ] && [ node_modules/.package-lock.json -nt package-lock.json ] \
    && [ -x node_modules/.bin/wrangler ] && [ -x node_modules/.bin/node ]; then
   say "npm packages: present (wrangler, node 22, binaryen, esbuild, playwright-core)"
+elif [ -L node_modules ]; then
+  # A node_modules linked from another checkout (a git worktree): npm ci would empty the
+  # folder it points to, under that checkout's feet. Use it as it is, or say what to do.
+  if [ -x node_modules/.bin/wrangler ] && [ -x node_modules/.bin/node ]; then
+    say "npm packages: node_modules links to $(readlink node_modules); used as it is (run npm ci there if package-lock.json changed)"
+  else
+    say "node_modules links to $(readlink node_modules), which lacks wrangler or node: run npm ci in that checkout" >&2
+    exit 1
+  fi
 else
   if ! command -v npm >/dev/null; then
     say "npm is missing: install Node.js (any version; npm fetches Node 22 for the scripts)" >&2
