@@ -129,14 +129,22 @@ function columnsOf(config, tables) {
 
 /** Every row of those tables, in a stable order, with the columns v0.1.0 gave them. */
 function snapshot(config, tables, columns) {
-  const sql = tables.map((t) => `SELECT ${columns[t].map((c) => `"${c}"`).join(", ")} FROM "${t}"`).join("; ");
+  // sqlite_sequence: the AUTOINCREMENT high-water marks (ids are never reused) of these tables
+  // (not d1_migrations', which grows with every migration, nor a later table's).
+  const where = (t) => (t === "sqlite_sequence" ? ` WHERE name IN (${tables.map(q).join(", ")})` : "");
+  // [name]: always an identifier ("name" naming no column would be read as a string).
+  const sql = tables.map((t) => `SELECT ${columns[t].map((c) => `[${c}]`).join(", ")} FROM [${t}]${where(t)}`).join("; ");
   const results = query(config, sql);
   return Object.fromEntries(tables.map((t, i) => [t, results[i].map((r) => JSON.stringify(r)).sort()]));
 }
 
+// Columns a later migration rewrites on purpose ({ table: ["column", …] }): still required,
+// their values not compared. None so far; a migration that rewrites old values says so here.
+const REWRITTEN = {};
+
 const oldMigrations = [];
 let newer = [];
-let before_, tables, columns;
+let before_, tables, columns, compared;
 
 before(async () => {
   tmp = mkdtempSync(path.join(tmpdir(), "orrery-upgrade-"));
@@ -162,7 +170,8 @@ before(async () => {
   wrangler(oldConfig, "d1", "execute", "DB", "--file", seed);
   tables = tablesOf(oldConfig);
   columns = columnsOf(oldConfig, tables);
-  before_ = snapshot(oldConfig, tables, columns);
+  compared = Object.fromEntries(tables.map((t) => [t, columns[t].filter((c) => !(REWRITTEN[t] ?? []).includes(c))]));
+  before_ = snapshot(oldConfig, tables, compared);
 });
 
 after(async () => {
@@ -190,9 +199,13 @@ test("today's migrations apply over v0.1.0's and leave every v0.1.0 row as it wa
   for (const f of oldMigrations) assert.ok(!out.includes(f), `${f} was not applied again:\n${out}`);
   const [applied] = query(newConfig, "SELECT name FROM d1_migrations ORDER BY id");
   assert.deepEqual(applied.map((r) => r.name), [...oldMigrations, ...newer]);
-  // The same columns of the same tables: a dropped table or column fails the SELECT, a row
-  // lost or a value changed fails the comparison.
-  const after_ = snapshot(newConfig, tables, columns);
+  // The same columns of the same tables, the same rows with the same values.
+  const now = columnsOf(newConfig, tables);
+  for (const t of tables) {
+    const gone = columns[t].filter((c) => !now[t].includes(c));
+    assert.deepEqual(gone, [], now[t].length ? `table ${t} kept its columns` : `table ${t} is still there`);
+  }
+  const after_ = snapshot(newConfig, tables, compared);
   for (const t of tables) assert.deepEqual(after_[t], before_[t], `table ${t} kept every row and value`);
 });
 
