@@ -24,7 +24,7 @@ const DAY = 24 * HOUR;
 
 function git(...args) {
   const r = spawnSync("git", args, { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}`);
+  if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}(the test reads ${FROM}'s migrations from the tag: git fetch --tags)`);
   return r.stdout;
 }
 
