@@ -50,11 +50,14 @@ export async function until(fn, { timeout = 15000, interval = 100, what = "condi
 
 /** Starts `wrangler dev` with fresh local state; resolves once /healthz answers (`ready`
  *  decides what answer counts, a 200 by default). `config`: another wrangler config file
- *  (e.g. a generated copy lacking a binding), placed in ROOT so its relative paths hold. */
-export async function startWorker({ vars = {}, config = null, ready = (r) => r.status === 200 } = {}) {
+ *  (e.g. a generated copy lacking a binding), placed in ROOT so its relative paths hold.
+ *  `state`: start on this existing state folder (a D1 seeded by the caller) instead of a fresh
+ *  one; the current migrations are applied to it as to a fresh one, and the caller removes it.
+ *  `migrations` in the result: what `wrangler d1 migrations apply` printed. */
+export async function startWorker({ vars = {}, config = null, ready = (r) => r.status === 200, state: given = null } = {}) {
   const port = await freePort();
   const inspector = await freePort();
-  const state = mkdtempSync(path.join(tmpdir(), "orrery-e2e-"));
+  const state = given ?? mkdtempSync(path.join(tmpdir(), "orrery-e2e-"));
   const env = { ...process.env, PATH: `${path.join(ROOT, "node_modules/.bin")}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1", CI: "true", FORCE_COLOR: "0" };
   const configArgs = config ? ["--config", config] : [];
   const migrate = spawnSync(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state, ...configArgs], {
@@ -102,6 +105,7 @@ export async function startWorker({ vars = {}, config = null, ready = (r) => r.s
   }
   function stop() {
     kill();
+    if (given) return;
     try { rmSync(state, { recursive: true, force: true }); } catch { /* best effort */ }
   }
   /** Kills the runtime and starts it again on the same port with the same D1 and DO state
@@ -113,7 +117,7 @@ export async function startWorker({ vars = {}, config = null, ready = (r) => r.s
     await launch();
   }
   await launch();
-  return { url, port, stop, restart, kill, log: () => log };
+  return { url, port, stop, restart, kill, log: () => log, migrations: migrate.stdout };
 }
 
 /**
