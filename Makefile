@@ -63,6 +63,8 @@ test-browser: worker
 bench: setup worker
 	@echo "== feed pipeline, native and wasm32-wasip1 in V8, vs Python feedparser; Worker size (bench/RESULTS.md)"
 	@bash bench/run.sh
+	@echo "== CPU per invocation kind (pages, Room broadcast, resume, cron), wasm32-wasip1 in V8 and native (bench/RESULTS.md)"
+	@bash bench/invocations.sh
 	@echo "== what it costs: every operation metered on wrangler dev, scaled to a day (bench/COST.md)"
 	@bash bench/cost/run.sh
 	@echo "== socket delivery latency vs a bare relay Durable Object (bench/realtime/RESULTS.md)"
