@@ -40,6 +40,9 @@ const MEMBERS: usize = 1_000;
 const SOCKETS: usize = 1_000;
 /// A full backlog: the entries one refresh may publish.
 const BACKLOG: usize = 50;
+/// The most one Room page reads and broadcasts (`room::PAGE_ENTRIES`); an invocation may
+/// go on to more pages, up to `ROOM_QUERIES_PER_INVOCATION` D1 queries.
+const ROOM_PAGE: usize = 200;
 const RESUME: usize = 500;
 /// The entries a resume reads per D1 query (`sockets::resume`).
 const RESUME_PAGE: usize = 100;
@@ -938,6 +941,22 @@ fn main() {
         |js| room_publish(js, &backlog_json, &sockets, &swb),
     ));
 
+    let page: Vec<EntryView> = {
+        let mut b: Vec<EntryView> = river[..ROOM_PAGE.min(river.len())].to_vec();
+        b.reverse();
+        b
+    };
+    let page_json = rows_json(&page);
+    kinds.push(measure(
+        "room_broadcast_200",
+        format!(
+            "Room: one full page ({} entries, `PAGE_ENTRIES`) to {SOCKETS} sockets",
+            page.len()
+        ),
+        iters,
+        |js| room_publish(js, &page_json, &sockets, &swb),
+    ));
+
     // Where a backlog's time goes: its parts alone ("part." kinds: not invocations).
     kinds.push(measure(
         "part.room_50.frames",
@@ -952,10 +971,8 @@ fn main() {
         ),
         iters,
         |_| {
-            backlog
-                .iter()
-                .map(|e| std::hint::black_box(LiveDoc::of_entry(e)))
-                .count()
+            let docs: Vec<LiveDoc> = backlog.iter().map(LiveDoc::of_entry).collect();
+            std::hint::black_box(docs).len()
         },
     ));
     kinds.push(measure(
