@@ -21,7 +21,7 @@ RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
 help:
 	@echo "make dev    - install what is missing, build, serve http://127.0.0.1:$(PORT) with demo feeds"
 	@echo "make test   - install what is missing, then native tests + lints, end-to-end, browser"
-	@echo "make bench  - feed pipeline native and in wasm (V8) vs Python feedparser, Worker size, realtime, WebSub push; bench/RESULTS.md"
+	@echo "make bench  - feed pipeline native and in wasm (V8) vs Python feedparser, CPU per invocation kind, Worker size, realtime, WebSub push; bench/RESULTS.md"
 
 setup:
 	@bash scripts/setup.sh
