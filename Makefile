@@ -23,7 +23,7 @@ help:
 	@echo "make test   - install what is missing, then native tests + lints, end-to-end, browser"
 	@echo "make deploy - install what is missing, then D1, migrations, secrets, deploy and verify (ENV=name, DRY_RUN=1; docs/deploying.md)"
 	@echo "make verify URL=https://… - check a running planet"
-	@echo "make bench  - feed pipeline native and in wasm (V8) vs Python feedparser, Worker size, realtime, WebSub push; bench/RESULTS.md"
+	@echo "make bench  - feed pipeline native and in wasm (V8) vs Python feedparser, CPU per invocation kind, Worker size, realtime, WebSub push; bench/RESULTS.md"
 
 setup:
 	@bash scripts/setup.sh
@@ -81,6 +81,8 @@ verify:
 bench: setup worker
 	@echo "== feed pipeline, native and wasm32-wasip1 in V8, vs Python feedparser; Worker size (bench/RESULTS.md)"
 	@bash bench/run.sh
+	@echo "== CPU per invocation kind (pages, Room broadcast, resume, cron), wasm32-wasip1 in V8 and native (bench/RESULTS.md)"
+	@bash bench/invocations.sh
 	@echo "== what it costs: every operation metered on wrangler dev, scaled to a day (bench/COST.md)"
 	@bash bench/cost/run.sh
 	@echo "== socket delivery latency vs a bare relay Durable Object (bench/realtime/RESULTS.md)"

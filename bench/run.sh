@@ -131,5 +131,10 @@ export BENCH_CORPUS="$CORPUS" BENCH_TMP="$TMP" BENCH_PASSES="$PASSES" BENCH_ROUN
   BENCH_WASI_BYTES="$(wc -c < "$WASM")" BENCH_WORKER_BYTES="$(wc -c < "$WORKER_WASM")" \
   BENCH_WORKER_GZ="$(gzip -9 -c "$WORKER_WASM" | wc -c)" BENCH_DRY="$DRY"
 "$VENV/bin/python" bench/report.py > "$TMP/RESULTS.md"
+# Keep the section bench/invocations.sh writes (between its markers) across the rewrite.
+KEEP="$(sed -n '/<!-- invocations:begin/,/<!-- invocations:end -->/p' bench/RESULTS.md 2>/dev/null || true)"
 sed "s/~RUNTIME_S s/~$((SECONDS - START)) s/" "$TMP/RESULTS.md" > bench/RESULTS.md
+if [ -n "$KEEP" ]; then
+  printf '\n%s\n' "$KEEP" >> bench/RESULTS.md
+fi
 cat bench/RESULTS.md

@@ -210,16 +210,21 @@ pub fn member_of(o: &Outline) -> Member {
 
 /// The outlines of a membership document as members: URLs the fetch policy allows, each
 /// once (normalized), and the refused ones with their reasons.
+///
+/// URLs already kept are looked up in a set: a file of 2,000 members compared each with
+/// every earlier one was a quarter of a cron run's CPU (bench/RESULTS.md, issue 20).
 pub fn listed(outlines: &[Outline], allow_private: bool) -> (Vec<Listed>, Vec<Refused>) {
     let mut kept: Vec<Listed> = Vec::new();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut refused = Vec::new();
     for o in outlines {
         match check_url(&o.url, allow_private) {
-            Ok(u) if kept.iter().any(|k| k.url == u.as_str()) => refused.push(Refused {
+            Ok(u) if seen.contains(u.as_str()) => refused.push(Refused {
                 url: u.to_string(),
                 reason: "listed twice".into(),
             }),
             Ok(u) => {
+                seen.insert(u.to_string());
                 let m = member_of(o);
                 kept.push(Listed {
                     url: u.to_string(),

@@ -229,3 +229,71 @@ fn a_report_that_repeats_the_last_one_is_not_news() {
     assert!(!failed.ok());
     assert!(failed.summary().contains("nothing changed"));
 }
+
+/// `listed` as it was before it kept a set of the URLs it kept (each URL compared with
+/// every earlier one): the reference the set must agree with.
+fn listed_by_scanning(outlines: &[Outline], allow_private: bool) -> (Vec<Listed>, Vec<Refused>) {
+    let mut kept: Vec<Listed> = Vec::new();
+    let mut refused = Vec::new();
+    for o in outlines {
+        match check_url(&o.url, allow_private) {
+            Ok(u) if kept.iter().any(|k| k.url == u.as_str()) => refused.push(Refused {
+                url: u.to_string(),
+                reason: "listed twice".into(),
+            }),
+            Ok(u) => {
+                let m = member_of(o);
+                kept.push(Listed {
+                    url: u.to_string(),
+                    display_name: m.display_name,
+                    face_url: m.face_url,
+                    home_url: m.home_url,
+                });
+            }
+            Err(e) => refused.push(Refused {
+                url: o.url.clone(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+    (kept, refused)
+}
+
+#[test]
+fn listing_with_a_set_keeps_and_refuses_exactly_what_scanning_did() {
+    // Duplicates written the same and spelled differently (case, default port, a
+    // trailing dot), private and unreadable URLs, names and faces, in a long file.
+    let spellings = [
+        "https://blog{}.example.net/feed.xml",
+        "https://BLOG{}.example.net/feed.xml",
+        "https://blog{}.example.net:443/feed.xml",
+        "http://blog{}.example.net/feed.xml",
+        "https://blog{}.example.net/feed.xml#top",
+        "http://10.0.0.{}/feed",
+        "not a url {}",
+        "https://blog{}.example.net/feed.xml?page=1",
+    ];
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let outlines: Vec<Outline> = (0..2_000)
+        .map(|i| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = x % 700;
+            let url = spellings[(x >> 20) as usize % spellings.len()].replace("{}", &n.to_string());
+            Outline {
+                url,
+                title: (i % 3 == 0).then(|| format!(" Member {n} ")),
+                face: (i % 5 == 0).then(|| format!("https://faces.example/{n}.png")),
+                home: (i % 7 == 0).then(|| format!("https://blog{n}.example.net/")),
+            }
+        })
+        .collect();
+    for allow_private in [false, true] {
+        let ours = listed(&outlines, allow_private);
+        let reference = listed_by_scanning(&outlines, allow_private);
+        assert!(ours.1.iter().any(|r| r.reason == "listed twice"));
+        assert!(ours.0.len() > 300, "{}", ours.0.len());
+        assert_eq!(ours, reference, "allow_private: {allow_private}");
+    }
+}

@@ -52,10 +52,14 @@ pub struct Outline {
 const FACE_ATTRIBUTES: [&str; 5] = ["face", "faceUrl", "avatar", "hackergotchi", "icon"];
 
 /// Every outline with an `xmlUrl` in an OPML document, in order, the first of each URL.
+///
+/// URLs already taken are looked up in a set: scanning the outlines kept for each new one
+/// was most of a cron run's membership sync with a file of 1,000 members (issue 20).
 pub fn parse_opml(text: &str) -> Result<Vec<Outline>, OpmlError> {
     use quick_xml::events::Event;
     let mut reader = quick_xml::Reader::from_str(text);
     let mut out: Vec<Outline> = Vec::new();
+    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
     loop {
         match reader.read_event() {
             Ok(Event::Start(e)) | Ok(Event::Empty(e)) if e.local_name().as_ref() == "outline" => {
@@ -75,7 +79,7 @@ pub fn parse_opml(text: &str) -> Result<Vec<Outline>, OpmlError> {
                         .map(|(_, v)| v.clone())
                 };
                 let Some(url) = get("xmlUrl") else { continue };
-                if out.iter().any(|o| o.url == url) {
+                if !taken.insert(url.clone()) {
                     continue;
                 }
                 out.push(Outline {
@@ -134,6 +138,42 @@ mod tests {
             Some("https://a.example/ann.png?s=1&t=2")
         );
         assert_eq!(back[0].home.as_deref(), Some("https://ann.example/"));
+    }
+
+    #[test]
+    fn the_first_outline_of_each_url_is_kept_in_order() {
+        // A long file with repeats (the same URL, another name): what scanning the outlines
+        // kept for each new one kept, the set keeps.
+        let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+        let listed: Vec<(String, String)> = (0..1_500)
+            .map(|i| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (
+                    format!("https://blog{}.example.net/feed.xml", x % 900),
+                    format!("Member {i}"),
+                )
+            })
+            .collect();
+        let body: String = listed
+            .iter()
+            .map(|(u, t)| format!("<outline type=\"rss\" title=\"{t}\" xmlUrl=\"{u}\"/>"))
+            .collect();
+        let doc = format!("<opml version=\"2.0\"><body>{body}</body></opml>");
+        let mut expected: Vec<(String, String)> = Vec::new();
+        for (u, t) in &listed {
+            if !expected.iter().any(|(e, _)| e == u) {
+                expected.push((u.clone(), t.clone()));
+            }
+        }
+        let got: Vec<(String, String)> = parse_opml(&doc)
+            .unwrap()
+            .into_iter()
+            .map(|o| (o.url, o.title.unwrap_or_default()))
+            .collect();
+        assert!(expected.len() < listed.len(), "the file repeats URLs");
+        assert_eq!(got, expected);
     }
 
     #[test]
