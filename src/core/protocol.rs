@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 
 mod budget;
 pub use budget::{
-    resume_rows, within_reach, ClientBudgets, ClientVerdict, QueryBudget, CLIENT_BAN_MS,
-    CLIENT_BURST, CLIENT_FRAME_INTERVAL_MS, CLOSE_CLIENT_FLOOD, MAX_RESUME_REACH,
-    ROOM_QUERIES_PER_INVOCATION, ROWS_PER_UNIT,
+    resume_rows, room_entries_per_invocation, within_reach, ClientBudgets, ClientVerdict,
+    QueryBudget, CLIENT_BAN_MS, CLIENT_BURST, CLIENT_FRAME_INTERVAL_MS, CLOSE_CLIENT_FLOOD,
+    MAX_RESUME_REACH, ROOM_QUERIES_PER_INVOCATION, ROOM_SENDS_PER_INVOCATION, ROWS_PER_UNIT,
 };
 
 use crate::core::search::live_query::{LiveDoc, LiveQuery};
@@ -23,7 +23,7 @@ pub const MAX_BAD_FRAMES: u32 = 5;
 pub const MAX_FRAMES_PER_WINDOW: u32 = 40;
 pub const RATE_WINDOW_MS: i64 = 1_000;
 /// Entries sent for one `resume` at most; a client further behind reloads the page.
-pub const MAX_RESUME_ENTRIES: u32 = 200;
+pub const MAX_RESUME_ENTRIES: u32 = 100;
 /// `update` frames sent for one `resume` at most (the rest on the next resume).
 pub const MAX_RESUME_UPDATES: u32 = 100;
 /// Feed ids one `subscribe` (or `?feeds=`) may name: a reader follows a few feeds, and

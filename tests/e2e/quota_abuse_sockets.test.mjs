@@ -111,11 +111,11 @@ test("a resume filtered by feeds reads at most a page of rows, however far back 
   // Several feeds are read whole within the range and merged: from that far back, reload.
   const farMany = await metered("203.0.113.13", [{ type: "subscribe", feeds: [999999999, 999999998] }, { type: "resume", since: 0 }], answered);
   // Within reach, several feeds read through the index too: nothing.
-  const near = await metered("203.0.113.11", [{ type: "subscribe", feeds: [999999999, 999999998] }, { type: "resume", since: latest - 150 }], answered);
+  const near = await metered("203.0.113.11", [{ type: "subscribe", feeds: [999999999, 999999998] }, { type: "resume", since: latest - 80 }], answered);
   // A real feed from the beginning: its entries in id order, a page at a time, up to the cap.
   const one = await metered("203.0.113.12", [{ type: "subscribe", feeds: [feeds[12]] }, { type: "resume", since: 0 }], answered);
   for (const [action, r] of [["resume since:0 feeds:[999999999]", far], ["resume since:0 feeds:[999999999,999999998]", farMany],
-    ["resume since:latest-150 feeds:[999999999,999999998]", near], ["resume since:0 feeds:[one feed of 50]", one]]) {
+    ["resume since:latest-80 feeds:[999999999,999999998]", near], ["resume since:0 feeds:[one feed of 50]", one]]) {
     figures.push({ action, d1_rows_read: r.read, do_requests: r.requests, answer: r.last.type, entries: r.entries });
   }
   assert.equal(far.last.type, "synced");
@@ -239,22 +239,31 @@ test("an unfiltered resume from far back spends the address's budget by its dist
   await freshMinute();
   const s = await openSocket(wsUrl(), as("198.51.100.77"));
   await s.next((m) => m.type === "hello");
-  // Each resume reads up to 200 entries (8 units): 1 + 8 spent, then 8 more are too many.
+  // Each resume reads up to 100 entries (200 rows, 4 units): after the first, resumes again
+  // from where it stopped until the address's minute is spent.
   const mark = w.log().length;
   s.send({ type: "resume", since: 0 });
   const first = await s.next((m) => m.type === "synced" || m.type === "error");
   assert.equal(first.type, "synced");
   assert.ok(first.latest < latest, "capped: the client resumes again from there");
   const firstRead = sum(meter(mark).filter((l) => l.k === "d1"), "read");
+  // 1 (the connect) + 4 + 4 + 4 = 13 units; the fourth resume would make 17.
+  let from = first.latest;
+  for (let i = 0; i < 2; i++) {
+    s.send({ type: "resume", since: from });
+    const next = await s.next((m) => m.type === "synced" || m.type === "error");
+    assert.equal(next.type, "synced", `resume ${i + 2} within the minute`);
+    from = next.latest;
+  }
   const mark2 = w.log().length;
-  s.send({ type: "resume", since: first.latest });
+  s.send({ type: "resume", since: from });
   const second = await s.next((m) => m.type === "synced" || m.type === "error");
   assert.equal(second.type, "error");
   assert.equal(second.code, "rate_limited");
   await sleep(500);
   const secondRead = sum(meter(mark2).filter((l) => l.k === "d1"), "read");
-  figures.push({ action: "unfiltered resume since:0, then again", first_d1_rows_read: firstRead, second: second.code, second_d1_rows_read: secondRead });
-  assert.ok(firstRead <= 2 * 200 + 20, `the first read ${firstRead} rows`);
+  figures.push({ action: "unfiltered resume since:0, twice more, then again", first_d1_rows_read: firstRead, last: second.code, last_d1_rows_read: secondRead });
+  assert.ok(firstRead <= 2 * 100 + 20, `the first read ${firstRead} rows`);
   assert.equal(secondRead, 0, "a refused resume reads nothing");
   assert.equal(s.ws.readyState, 1, "the socket stays live");
   s.close();

@@ -331,3 +331,19 @@ fn a_resume_spends_by_how_far_behind_it_is_up_to_its_caps() {
     b.settle("a", 30, units, false);
     assert_eq!(b.owe("a", 5), 1, "45 owed again: 5 more make a unit");
 }
+
+#[test]
+fn a_room_invocation_sends_a_bounded_number_of_frames_and_always_moves_on() {
+    use orrery::core::protocol::{room_entries_per_invocation, ROOM_SENDS_PER_INVOCATION};
+    // With no socket or a few, a whole page; with a thousand, twenty entries an invocation.
+    assert_eq!(room_entries_per_invocation(0), ROOM_SENDS_PER_INVOCATION);
+    assert_eq!(room_entries_per_invocation(1_000), 20);
+    for sockets in [1, 7, 999, 1_000, 20_000, 1_000_000] {
+        let n = room_entries_per_invocation(sockets);
+        assert!(n >= 1, "a catch-up moves on with {sockets} sockets");
+        assert!(
+            n == 1 || n as usize * sockets <= ROOM_SENDS_PER_INVOCATION as usize,
+            "{n} entries to {sockets} sockets"
+        );
+    }
+}

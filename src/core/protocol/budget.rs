@@ -45,6 +45,19 @@ pub fn resume_rows(since: i64, revision: Option<i64>, (upto, rev_upto): (i64, i6
     ROWS_PER_RESUMED * (entries + updates)
 }
 
+/// Frames one Room invocation may send (entries × sockets): each send is a JS call and its
+/// frame's share of the search text, so past this an invocation would pass the Free plan's
+/// 10 ms of CPU (bench/RESULTS.md "CPU per invocation": 50 entries to 1,000 sockets took
+/// 13 ms at p99). The rest is carried by the Room's alarm.
+pub const ROOM_SENDS_PER_INVOCATION: u32 = 20_000;
+
+/// Entries (or rewrites) one Room invocation may broadcast to `sockets` sockets: at least
+/// one, so a catch-up always moves on.
+pub fn room_entries_per_invocation(sockets: usize) -> u32 {
+    let sockets = u32::try_from(sockets.max(1)).unwrap_or(u32::MAX);
+    (ROOM_SENDS_PER_INVOCATION / sockets).max(1)
+}
+
 /// D1 queries one Room invocation may make (the platform allows 50 per invocation; the
 /// rest is for the cursors' first reads). What is left is carried by the Room's alarm.
 pub const ROOM_QUERIES_PER_INVOCATION: u32 = 40;

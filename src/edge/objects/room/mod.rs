@@ -12,7 +12,9 @@ use worker::{
     WebSocketIncomingMessage,
 };
 
-use crate::core::protocol::{QueryBudget, ROOM_QUERIES_PER_INVOCATION};
+use crate::core::protocol::{
+    room_entries_per_invocation, QueryBudget, ROOM_QUERIES_PER_INVOCATION,
+};
 use crate::edge::objects::rpc;
 use crate::edge::objects::wire::{RoomRequest, WebSubFlag};
 use crate::edge::{d1, env, meter, objects::sockets};
@@ -111,7 +113,8 @@ impl Room {
     }
 
     /// Broadcasts pages of new entries, then of rewrites, until none is left (false) or
-    /// the budget is spent (true: there may be more).
+    /// the budget is spent (true: there may be more): D1 queries, and entries × sockets
+    /// (`core::protocol::room_entries_per_invocation`, the CPU of one invocation).
     async fn publish_pages(&self, budget: &mut QueryBudget) -> worker::Result<(usize, bool)> {
         let db = env::db(&self.env)?;
         let page = self
@@ -120,14 +123,18 @@ impl Room {
             .ok()
             .and_then(|v| v.to_string().trim().parse::<u32>().ok())
             .map_or(PAGE_ENTRIES, |p| p.clamp(1, PAGE_ENTRIES));
+        // Entries × sockets within one invocation's CPU: with many sockets, fewer entries.
+        let mut left = room_entries_per_invocation(self.state.get_websockets().len());
         let mut sent = 0;
         loop {
             self.again.set(false);
             let cursor = self.cursor().await?;
-            if !budget.spend() {
+            if left == 0 || !budget.spend() {
                 return Ok((sent, true));
             }
-            let entries = d1::entries_between(&db, cursor, MAX_SAFE_ID, None, page).await?;
+            let entries =
+                d1::entries_between(&db, cursor, MAX_SAFE_ID, None, page.min(left)).await?;
+            left = left.saturating_sub(entries.len() as u32);
             if let Some(last) = entries.last() {
                 let frames = sockets::entry_frames(&entries);
                 sent += sockets::broadcast(&self.state, &frames);
@@ -138,10 +145,11 @@ impl Room {
             }
             // Then rewrites (after the new entries, so a reader has an entry before its update).
             let rev = self.rev_cursor().await?;
-            if !budget.spend() {
+            if left == 0 || !budget.spend() {
                 return Ok((sent, true));
             }
-            let revised = d1::entries_revised(&db, rev, None, None, page).await?;
+            let revised = d1::entries_revised(&db, rev, None, None, page.min(left)).await?;
+            left = left.saturating_sub(revised.len() as u32);
             if let Some(last) = revised.iter().filter_map(|e| e.rev).max() {
                 sent += sockets::broadcast_updates(&self.state, &sockets::update_frames(&revised));
                 storage::save_rev_cursor(&self.state, last).await?;
