@@ -47,7 +47,8 @@
   // A resume refused by the address's or the planet's budget, or while the limiter is away.
   const RESUME_LATER = ["rate_limited", "busy", "unavailable"];
   const RESUME_RETRY_MS = 60000;
-  const CLOSE_CLIENT_FLOOD = 4429; // docs/protocol.md: the address sent too many frames
+  const CLOSE_CLIENT_FLOOD = 4429;
+  const CLOSE_PLANET_BUSY = 4503; // docs/protocol.md: every address together sent too many // docs/protocol.md: the address sent too many frames
   const FLOOD_WAIT_MS = 60 * 1000;
   const RELOAD_KEY = "orrery:reloaded";
   const RELOAD_EVERY_MS = 10 * 60 * 1000;
@@ -341,7 +342,7 @@
       setState("reconnecting");
       // Exponential backoff with full jitter, capped at 30 s.
       let delay = Math.random() * Math.min(30000, 500 * 2 ** attempt);
-      if (ev && ev.code === CLOSE_CLIENT_FLOOD) delay += FLOOD_WAIT_MS;
+      if (ev && (ev.code === CLOSE_CLIENT_FLOOD || ev.code === CLOSE_PLANET_BUSY)) delay += FLOOD_WAIT_MS;
       attempt += 1;
       setTimeout(connect, delay);
     };

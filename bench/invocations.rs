@@ -957,6 +957,19 @@ fn main() {
         |js| room_publish(js, &page_json, &sockets, &swb),
     ));
 
+    // As the Room runs now: one invocation sends at most ROOM_SENDS_PER_INVOCATION frames
+    // (entries × sockets) and carries the rest by alarm.
+    let share = orrery::core::protocol::room_entries_per_invocation(SOCKETS) as usize;
+    let share_json = rows_json(&backlog[..share.min(backlog.len())]);
+    kinds.push(measure(
+        "room_invocation",
+        format!(
+            "Room: one invocation of a catch-up, {share} entries (`room_entries_per_invocation`) to {SOCKETS} sockets"
+        ),
+        iters,
+        |js| room_publish(js, &share_json, &sockets, &swb),
+    ));
+
     // Where a backlog's time goes: its parts alone ("part." kinds: not invocations).
     kinds.push(measure(
         "part.room_50.frames",
@@ -1005,6 +1018,18 @@ fn main() {
         ),
         iters,
         |js| resume(js, &resume_pages, &plain.0, plain.1),
+    ));
+    // As a resume runs now: at most MAX_RESUME_ENTRIES entries.
+    let cap = orrery::core::protocol::MAX_RESUME_ENTRIES as usize;
+    let capped: Vec<String> = resumed[..cap.min(resumed.len())]
+        .chunks(RESUME_PAGE)
+        .map(rows_json)
+        .collect();
+    kinds.push(measure(
+        "resume_cap",
+        format!("resume of {cap} entries (`MAX_RESUME_ENTRIES`), every entry rendered and sent"),
+        iters,
+        |js| resume(js, &capped, &plain.0, plain.1),
     ));
     kinds.push(measure(
         "part.resume.rows",

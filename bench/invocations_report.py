@@ -54,6 +54,16 @@ NOTES = {
 }
 
 
+# Kinds measured as they ran before issue 20 bounded them: no longer one invocation.
+SUPERSEDED = {
+    "room_broadcast_50": "the Room now sends at most 20,000 frames an invocation "
+    "(`room_entries_per_invocation`: 20 entries to 1,000 sockets) and carries the rest by alarm: "
+    "`room_invocation` is one invocation now.",
+    "room_broadcast_200": "as `room_broadcast_50`: `room_invocation` is one invocation now.",
+    "resume_500": "a resume now sends at most `MAX_RESUME_ENTRIES` (100) entries: `resume_cap`.",
+}
+
+
 def main():
     wasm = json.load(open(sys.argv[1]))
     native = json.load(open(sys.argv[2]))
@@ -122,6 +132,15 @@ def main():
     w("")
     w(CHANGED)
     w("")
+    gone = [k for k in over if k["name"] in SUPERSEDED]
+    if gone:
+        w("Over 10 ms, as these ran before issue 20 bounded them (kept for the comparison; no invocation "
+          "does this work any more):")
+        w("")
+        for k in gone:
+            w(f"- `{k['name']}` ({ms(k['p99_ms'])} ms at p99): {SUPERSEDED[k['name']]}")
+        w("")
+    over = [k for k in over if k["name"] not in SUPERSEDED]
     if over:
         w("Over 10 ms at p99 in wasm: " + ", ".join(f"`{k['name']}` ({ms(k['p99_ms'])} ms)" for k in over) + ".")
         w("")
@@ -136,7 +155,7 @@ def main():
                             f"{LIMIT_MS:.0f} ms.")
                 w(f"- `{k['name']}`: {NOTES[k['name']]}{fits}")
     else:
-        w("Every kind's p99 is within 10 ms in wasm.")
+        w("Every invocation kind's p99 is within 10 ms in wasm.")
     if len(sys.argv) > 3 and os.path.exists(sys.argv[3]):
         wall = json.load(open(sys.argv[3]))
         if wall:

@@ -17,14 +17,24 @@ mod entry {
 
     #[event(fetch)]
     async fn fetch(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
+        use crate::edge::meter;
         let what = format!("{} {}", req.method().as_ref(), req.path());
-        crate::edge::meter::begin(&env, "worker", &what);
-        crate::edge::http::handle(req, env, ctx).await
+        // Cloudflare's own request id, where there is one, ties the event to its logs.
+        let cid = req.headers().get("cf-ray").ok().flatten();
+        let env2 = env.clone();
+        meter::invocation(
+            &env2,
+            "worker",
+            &what,
+            cid,
+            crate::edge::http::handle(req, env, ctx),
+        )
+        .await
     }
 
     #[event(scheduled)]
     async fn scheduled(_event: ScheduledEvent, env: Env, _ctx: ScheduleContext) {
-        crate::edge::meter::begin(&env, "cron", "scheduled");
-        crate::edge::jobs::cron::run(&env).await;
+        let run = crate::edge::jobs::cron::run(&env);
+        crate::edge::meter::invocation(&env, "cron", "scheduled", None, run).await;
     }
 }

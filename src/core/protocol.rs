@@ -8,7 +8,8 @@ mod budget;
 pub use budget::{
     resume_rows, room_entries_per_invocation, within_reach, ClientBudgets, ClientVerdict,
     QueryBudget, CLIENT_BAN_MS, CLIENT_BURST, CLIENT_FRAME_INTERVAL_MS, CLOSE_CLIENT_FLOOD,
-    MAX_RESUME_REACH, ROOM_QUERIES_PER_INVOCATION, ROOM_SENDS_PER_INVOCATION, ROWS_PER_UNIT,
+    CLOSE_PLANET_BUSY, MAX_RESUME_REACH, PLANET_FRAME_BURST, PLANET_FRAME_INTERVAL_MS,
+    ROOM_QUERIES_PER_INVOCATION, ROOM_SENDS_PER_INVOCATION, ROWS_PER_UNIT,
 };
 
 use crate::core::search::live_query::{LiveDoc, LiveQuery};

@@ -17,6 +17,16 @@ pub const CLIENT_BAN_MS: i64 = 60_000;
 /// The close code for an address over its frame budget (documented in docs/protocol.md;
 /// the page's script waits out [`CLIENT_BAN_MS`] before it reconnects).
 pub const CLOSE_CLIENT_FLOOD: u16 = 4429;
+/// Frames every address together may send one object at once (a reconnect wave after a
+/// deploy: a thousand readers each resume and perhaps subscribe), then one per this many ms
+/// (300 a minute). Frames are billed 20:1, so this bounds what a thousand addresses, each
+/// within its own budget, spend of the day's DO requests: 22 % at most.
+pub const PLANET_FRAME_BURST: u32 = 2_000;
+pub const PLANET_FRAME_INTERVAL_MS: i64 = 200;
+/// The close code for a socket whose frame went over every address's budget together
+/// (documented in docs/protocol.md; the page's script waits a minute, as after 4429).
+pub const CLOSE_PLANET_BUSY: u16 = 4503;
+
 /// Addresses tracked before idle ones are forgotten (a full budget is no budget).
 const MAX_TRACKED_CLIENTS: usize = 4_096;
 
@@ -87,6 +97,9 @@ pub enum ClientVerdict {
     Ok,
     /// This frame went over: close every socket of the address, read nothing.
     Close,
+    /// This frame went over every address's budget together: close this socket only
+    /// ([`CLOSE_PLANET_BUSY`]), read nothing.
+    PlanetBusy,
     /// The address is closed off already: drop the frame unread.
     Banned,
 }
@@ -107,6 +120,8 @@ struct Budget {
 #[derive(Debug, Default)]
 pub struct ClientBudgets {
     clients: HashMap<String, Budget>,
+    /// Every address together: the theoretical arrival time of the next frame.
+    planet_tat: i64,
 }
 
 impl ClientBudgets {
@@ -126,6 +141,12 @@ impl ClientBudgets {
             b.tat = tat;
             return ClientVerdict::Close;
         }
+        let planet = self.planet_tat.max(now_ms);
+        if planet - now_ms > i64::from(PLANET_FRAME_BURST - 1) * PLANET_FRAME_INTERVAL_MS {
+            // Not the address's fault alone: its budget is not spent, this socket closes.
+            return ClientVerdict::PlanetBusy;
+        }
+        self.planet_tat = planet + PLANET_FRAME_INTERVAL_MS;
         b.tat = tat + CLIENT_FRAME_INTERVAL_MS;
         ClientVerdict::Ok
     }

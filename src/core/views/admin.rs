@@ -11,7 +11,7 @@ use crate::core::feed::discover::FeedLink;
 use crate::core::fetch::public_url;
 use crate::core::membership::MembershipPanel;
 use crate::core::time::{human_time, iso_time};
-use crate::core::view_models::FeedDetail;
+use crate::core::view_models::{Deployment, FeedDetail};
 
 fn admin_layout(cfg: &Config, body: Markup) -> Markup {
     let page = Page {
@@ -67,6 +67,7 @@ pub fn admin_page(
     flash: Option<&str>,
     choices: Option<(&str, &[FeedLink])>,
     membership: &MembershipPanel,
+    deployment: &Deployment,
 ) -> Markup {
     let post = |id: i64, action: &str| format!("/admin/feeds/{id}/{action}");
     let feeds = attention_first(feeds);
@@ -154,12 +155,34 @@ pub fn admin_page(
                     }
                 }
             }
+            (deployment_section(deployment))
             form method="post" action="/admin/logout" {
                 input type="hidden" name="csrf" value=(csrf);
                 button type="submit" { "Sign out" }
             }
         },
     )
+}
+
+/// What this deployment knows of itself (as `/healthz` says it): the build, the schema
+/// against the newest migration, and a problem in words for each missing binding.
+fn deployment_section(d: &Deployment) -> Markup {
+    html! {
+        section.deployment aria-label="This deployment" {
+            h2 { "This deployment" }
+            p {
+                "Orrery " (d.build.version) " (" code { (d.build.commit) } "), schema "
+                code { (d.schema.applied.as_deref().unwrap_or("unknown")) }
+                @if !d.schema.current { " (this build expects " code { (d.schema.latest) } ")" }
+                "."
+            }
+            @if d.problems.is_empty() {
+                p { "Every binding answers." }
+            } @else {
+                ul.attention { @for p in &d.problems { li { (p) } } }
+            }
+        }
+    }
 }
 
 /// `/admin/audit`: who did what to which feed and when, newest first, with a link to
@@ -228,7 +251,28 @@ mod tests {
             with(6, FeedStatus::Gone, Some("HTTP 410")),
         ];
         let panel = crate::core::membership::MembershipPanel::default();
-        let html = admin_page(&Config::default(), &feeds, "t", None, None, &panel).into_string();
+        let build = crate::core::view_models::Build {
+            version: "0.1.0".into(),
+            commit: "abc123def456".into(),
+        };
+        let deployment = Deployment::judge(
+            build,
+            "0012_session_revocations.sql",
+            Some("0011_secrets.sql".into()),
+            &[("DB", true), ("PLANET_LIMIT", false)],
+        );
+        let html = admin_page(
+            &Config::default(),
+            &feeds,
+            "t",
+            None,
+            None,
+            &panel,
+            &deployment,
+        )
+        .into_string();
+        assert!(html.contains("PLANET_LIMIT: not bound"), "{html}");
+        assert!(html.contains("this build expects <code>0012_session_revocations.sql</code>"));
         let order: Vec<i64> = html
             .split("data-feed=\"")
             .skip(1)

@@ -217,7 +217,17 @@ async fn dashboard(
     };
     let csrf = session::csrf_token(key, session);
     let members = membership_sync::panel(env, upload).await;
-    let page = views::admin_page(&cfg, &feeds, &csrf, flash.as_deref(), choices, &members);
+    let applied = d1::schema_applied(&env::db(env)?).await.ok().flatten();
+    let deployment = env::deployment(env, applied);
+    let page = views::admin_page(
+        &cfg,
+        &feeds,
+        &csrf,
+        flash.as_deref(),
+        choices,
+        &members,
+        &deployment,
+    );
     html(page, 200, "no-store")
 }
 

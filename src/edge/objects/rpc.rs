@@ -68,6 +68,7 @@ async fn post<T: DeserializeOwned>(
     if let Some(body) = body {
         init.with_body(Some(body.into()));
     }
+    init.with_headers(cid_headers()?);
     let req = Request::new_with_init(&format!("https://object{path}"), &init)?;
     let mut resp = stub.fetch_with_request(req).await?;
     if resp.status_code() != 200 {
@@ -78,6 +79,15 @@ async fn post<T: DeserializeOwned>(
         )));
     }
     resp.json().await
+}
+
+/// The running invocation's correlation id, for the object it calls (`meter::CID_HEADER`).
+fn cid_headers() -> worker::Result<worker::Headers> {
+    let headers = worker::Headers::new();
+    if let Some(cid) = meter::cid() {
+        headers.set(meter::CID_HEADER, &cid)?;
+    }
+    Ok(headers)
 }
 
 /// An object's JSON answer to a call.
@@ -146,7 +156,7 @@ pub async fn feed_websub(
     body: Option<Vec<u8>>,
 ) -> AppResult<Response> {
     meter::subrequest("object.websub");
-    let headers = worker::Headers::new();
+    let headers = cid_headers()?;
     let mut init = RequestInit::new();
     let url = match call {
         WebSubIn::Verify { token, query } => {

@@ -12,8 +12,8 @@ use worker::{
 
 use crate::core::protocol::{
     self, check_feeds, resume_rows, within_reach, Action, ClientBudgets, ClientVerdict, Frame,
-    ServerMsg, SocketState, CLOSE_CLIENT_FLOOD, CLOSE_POLICY, MAX_RESUME_ENTRIES,
-    MAX_RESUME_UPDATES, MAX_SOCKETS_PER_CLIENT,
+    ServerMsg, SocketState, CLOSE_CLIENT_FLOOD, CLOSE_PLANET_BUSY, CLOSE_POLICY,
+    MAX_RESUME_ENTRIES, MAX_RESUME_UPDATES, MAX_SOCKETS_PER_CLIENT,
 };
 use crate::core::search::live_query::{LiveDoc, LiveQuery};
 use crate::core::view_models::EntryView;
@@ -56,6 +56,13 @@ impl Budgets {
             return ClientVerdict::Ok;
         };
         let verdict = self.budgets.borrow_mut().count(&client, now_ms());
+        if verdict == ClientVerdict::PlanetBusy {
+            close(
+                ws,
+                CLOSE_PLANET_BUSY,
+                "the planet is busy: reconnect in a minute",
+            );
+        }
         if verdict == ClientVerdict::Close {
             // Every socket of the address: its frames are what the budget counts.
             for other in state.get_websockets_with_tag(&client) {

@@ -16,6 +16,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State, WebSo
 
 use crate::core::ingest::{self, FeedState, RefreshReport};
 use crate::edge::env::{self, now_ms as now};
+use crate::edge::error::AppResult;
 use crate::edge::fetcher::{fetch_feed, FetchRequest};
 use crate::edge::objects::rpc;
 use crate::edge::objects::wire::{FeedRequest, WebSubIn};
@@ -133,9 +134,45 @@ impl DurableObject for FeedObject {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let cid = meter::cid_of(&req);
         let request = rpc::read_feed_request(&mut req).await;
         let name = request.as_ref().map_or("bad", FeedRequest::name);
-        meter::begin(&self.env, "feed", name);
+        meter::invocation(&self.env, "feed", name, cid, self.serve(request)).await
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        meter::invocation(&self.env, "feed", "alarm", None, self.on_alarm()).await
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> worker::Result<()> {
+        let frame = self.on_socket_message(ws, message);
+        meter::invocation(&self.env, "feed", "socket.message", None, frame).await
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> worker::Result<()> {
+        sockets::on_close(&ws, code);
+        Ok(())
+    }
+
+    async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
+        Ok(())
+    }
+}
+
+/// The bodies of the object's entry points, each run inside its metered invocation.
+impl FeedObject {
+    /// One request to this object (its invocation is metered by `fetch`).
+    async fn serve(&self, request: AppResult<FeedRequest>) -> worker::Result<Response> {
         match request {
             Ok(FeedRequest::Call(call)) => self.call(call).await,
             // A hub's call: verification of intent, or content (ingested like a poll's body;
@@ -160,8 +197,8 @@ impl DurableObject for FeedObject {
         }
     }
 
-    async fn alarm(&self) -> worker::Result<Response> {
-        meter::begin(&self.env, "feed", "alarm");
+    /// The object's alarm (metered by `alarm`).
+    async fn on_alarm(&self) -> worker::Result<Response> {
         let Some(mut feed) = storage::load(&self.state).await? else {
             // A removed feed's unsubscribe note has waited long enough.
             storage::forget_leaving(&self.state).await?;
@@ -185,31 +222,16 @@ impl DurableObject for FeedObject {
         Response::ok("ok")
     }
 
-    async fn websocket_message(
+    /// One frame from a socket (metered by `websocket_message`).
+    async fn on_socket_message(
         &self,
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
-        meter::begin(&self.env, "feed", "socket.message");
         let feed = storage::load(&self.state).await?.unwrap_or_default();
         let db = env::db(&self.env)?;
         let upto = (feed.pushed_upto.max(0), feed.revised_upto.max(0));
         let object = (&self.state, &self.budgets, &self.env);
         sockets::on_message(object, &ws, message, &db, upto, Some(&[feed.feed_id])).await
-    }
-
-    async fn websocket_close(
-        &self,
-        ws: WebSocket,
-        code: usize,
-        _reason: String,
-        _clean: bool,
-    ) -> worker::Result<()> {
-        sockets::on_close(&ws, code);
-        Ok(())
-    }
-
-    async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
-        Ok(())
     }
 }

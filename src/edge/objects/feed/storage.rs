@@ -50,7 +50,11 @@ pub fn create_tables(state: &State) -> worker::Result<()> {
 
 pub async fn load(state: &State) -> worker::Result<Option<FeedState>> {
     meter::kv("state.get", 1, 0);
-    state.storage().get::<FeedState>(STATE_KEY).await
+    let feed = state.storage().get::<FeedState>(STATE_KEY).await?;
+    if let Some(f) = &feed {
+        meter::feed(f.feed_id);
+    }
+    Ok(feed)
 }
 
 pub async fn save(state: &State, feed: &FeedState) -> worker::Result<()> {

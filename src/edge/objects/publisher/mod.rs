@@ -21,6 +21,7 @@ use worker::{durable_object, DurableObject, Env, Request, Response, State};
 use crate::core::websub::hub::{
     admit, bucket_prefix, host_bucket, Held, Subscriber, SubscriberIntent,
 };
+use crate::edge::error::AppResult;
 use crate::edge::objects::rpc;
 use crate::edge::objects::wire::{PublisherRequest, WebSubFlag};
 use crate::edge::{env, meter};
@@ -44,33 +45,14 @@ impl DurableObject for Publisher {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let cid = meter::cid_of(&req);
         let request = rpc::read_publisher_request(&mut req).await;
         let name = request.as_ref().map_or("bad", PublisherRequest::name);
-        meter::begin(&self.env, "publisher", name);
-        match request {
-            Ok(PublisherRequest::Intent(intent)) => rpc::reply(&self.take_intent(intent).await?),
-            Ok(PublisherRequest::Poke) => {
-                storage::arm_at(&self.state, env::now_ms()).await?;
-                rpc::reply(&storage::flag(&self.state).await?)
-            }
-            Err(e) => Ok(e.to_json_response()),
-        }
+        meter::invocation(&self.env, "publisher", name, cid, self.serve(request)).await
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        meter::begin(&self.env, "publisher", "alarm");
-        if self.running.replace(true) {
-            storage::arm_at(&self.state, env::now_ms() + CARRY_MS).await?;
-            return Response::ok("busy");
-        }
-        let result = self.run().await;
-        self.running.set(false);
-        if let Err(e) = &result {
-            worker::console_error!("websub publisher: {e}");
-            // Retried by the runtime's alarm retries; nothing is lost (cursors were not moved).
-        }
-        result?;
-        Response::ok("published")
+        meter::invocation(&self.env, "publisher", "alarm", None, self.on_alarm()).await
     }
 }
 
@@ -132,5 +114,36 @@ impl Publisher {
                 false
             }
         }
+    }
+}
+
+/// The bodies of the object's entry points, each run inside its metered invocation.
+impl Publisher {
+    /// One request to this object (its invocation is metered by `fetch`).
+    async fn serve(&self, request: AppResult<PublisherRequest>) -> worker::Result<Response> {
+        match request {
+            Ok(PublisherRequest::Intent(intent)) => rpc::reply(&self.take_intent(intent).await?),
+            Ok(PublisherRequest::Poke) => {
+                storage::arm_at(&self.state, env::now_ms()).await?;
+                rpc::reply(&storage::flag(&self.state).await?)
+            }
+            Err(e) => Ok(e.to_json_response()),
+        }
+    }
+
+    /// The object's alarm (metered by `alarm`).
+    async fn on_alarm(&self) -> worker::Result<Response> {
+        if self.running.replace(true) {
+            storage::arm_at(&self.state, env::now_ms() + CARRY_MS).await?;
+            return Response::ok("busy");
+        }
+        let result = self.run().await;
+        self.running.set(false);
+        if let Err(e) = &result {
+            worker::console_error!("websub publisher: {e}");
+            // Retried by the runtime's alarm retries; nothing is lost (cursors were not moved).
+        }
+        result?;
+        Response::ok("published")
     }
 }

@@ -15,6 +15,7 @@ use worker::{
 use crate::core::protocol::{
     room_entries_per_invocation, QueryBudget, ROOM_QUERIES_PER_INVOCATION,
 };
+use crate::edge::error::AppResult;
 use crate::edge::objects::rpc;
 use crate::edge::objects::wire::{RoomRequest, WebSubFlag};
 use crate::edge::{d1, env, meter, objects::sockets};
@@ -210,27 +211,14 @@ impl DurableObject for Room {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let cid = meter::cid_of(&req);
         let request = rpc::read_room_request(&mut req).await;
         let name = request.as_ref().map_or("bad", RoomRequest::name);
-        meter::begin(&self.env, "room", name);
-        match request {
-            Ok(RoomRequest::Socket { feeds, ask }) => {
-                let latest = (self.cursor().await?, self.rev_cursor().await?);
-                sockets::accept(&self.state, feeds, latest, &ask, &self.budgets)
-            }
-            Ok(RoomRequest::Publish) => rpc::reply(&self.publish().await?),
-            Ok(RoomRequest::WebSubFlag(flag)) => {
-                self.keep_websub_flag(flag).await;
-                rpc::reply(&flag)
-            }
-            Err(e) => Ok(e.to_json_response()),
-        }
+        meter::invocation(&self.env, "room", name, cid, self.serve(request)).await
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        meter::begin(&self.env, "room", "alarm");
-        self.publish().await?;
-        Response::ok("published")
+        meter::invocation(&self.env, "room", "alarm", None, self.on_alarm()).await
     }
 
     async fn websocket_message(
@@ -238,11 +226,8 @@ impl DurableObject for Room {
         ws: WebSocket,
         message: WebSocketIncomingMessage,
     ) -> worker::Result<()> {
-        meter::begin(&self.env, "room", "socket.message");
-        let upto = (self.cursor().await?, self.rev_cursor().await?);
-        let db = env::db(&self.env)?;
-        let object = (&self.state, &self.budgets, &self.env);
-        sockets::on_message(object, &ws, message, &db, upto, None).await
+        let frame = self.on_socket_message(ws, message);
+        meter::invocation(&self.env, "room", "socket.message", None, frame).await
     }
 
     async fn websocket_close(
@@ -258,5 +243,42 @@ impl DurableObject for Room {
 
     async fn websocket_error(&self, _ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
         Ok(())
+    }
+}
+
+/// The bodies of the object's entry points, each run inside its metered invocation.
+impl Room {
+    /// One request to this object (its invocation is metered by `fetch`).
+    async fn serve(&self, request: AppResult<RoomRequest>) -> worker::Result<Response> {
+        match request {
+            Ok(RoomRequest::Socket { feeds, ask }) => {
+                let latest = (self.cursor().await?, self.rev_cursor().await?);
+                sockets::accept(&self.state, feeds, latest, &ask, &self.budgets)
+            }
+            Ok(RoomRequest::Publish) => rpc::reply(&self.publish().await?),
+            Ok(RoomRequest::WebSubFlag(flag)) => {
+                self.keep_websub_flag(flag).await;
+                rpc::reply(&flag)
+            }
+            Err(e) => Ok(e.to_json_response()),
+        }
+    }
+
+    /// The object's alarm (metered by `alarm`).
+    async fn on_alarm(&self) -> worker::Result<Response> {
+        self.publish().await?;
+        Response::ok("published")
+    }
+
+    /// One frame from a socket (metered by `websocket_message`).
+    async fn on_socket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> worker::Result<()> {
+        let upto = (self.cursor().await?, self.rev_cursor().await?);
+        let db = env::db(&self.env)?;
+        let object = (&self.state, &self.budgets, &self.env);
+        sockets::on_message(object, &ws, message, &db, upto, None).await
     }
 }
