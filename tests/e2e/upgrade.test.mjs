@@ -10,6 +10,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, mkdirSync, readFileSync, writeFileSync, rmSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -26,6 +27,38 @@ function git(...args) {
   const r = spawnSync("git", args, { cwd: ROOT, encoding: "utf8", maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`git ${args.join(" ")}: ${r.stderr}(the test reads ${FROM}'s migrations from the tag: git fetch --tags)`);
   return r.stdout;
+}
+
+/** v0.1.0's migrations by name and SHA-256, as the tag has them: where the tag is not in the
+ *  clone (a shallow or tagless clone), the files of the same names in migrations/ stand in,
+ *  and must still be byte for byte what v0.1.0 shipped (an edited old migration fails). */
+const FROM_MIGRATIONS = {
+  "0001_init.sql": "28d583fc25ff3f7bf721da6403257b2782be7c0bbae2a166905590c9c4cd38b4",
+  "0002_budgets.sql": "fd1d9418406a993a7e6751e36fc01603bc0202b06b05e93ffa438d6a5562158f",
+  "0003_whole_entries.sql": "e88f0cc22888d7c249eb3cf5b39f211392872efaa9d7ee3e4ffcc21cc398b5e1",
+  "0004_fulltext.sql": "6e169cdb79ea6ea235922a5e15f801ebe9cfd6032e0178221e364faecfbab612",
+  "0005_people.sql": "c51dbcb42aa65642c5095555542396d81d339bbc15e39d9c6236eb49308efd62",
+  "0006_people_controls.sql": "f647d7bf08066313c15d92f2f0aa7ebab2d3484cd54ffaf124903d58760840e1",
+  "0007_membership.sql": "66dac741bface42b35b4cbca7bd980162381fdbf366551aaa263422110c08881",
+  "0008_audit_at.sql": "d6443d1cd8b37354df06b2966b26f0a68b53f65d6b8855763ca4dc2a6b834745",
+  "0009_websub.sql": "bf088806008da9a4f1fa2ca3d020475f04a198c3ab6b2fe26e08a9a0a86af903",
+  "0010_bounded_reads.sql": "b3adbdd0d4a317ede5acff123a47b6f5b0013480de2597e8cff4b8cae5fdeab5",
+  "0011_secrets.sql": "134c813f597e58ee01d34948c19f3f363a50160bcc6a61e770d5d1937b2d9d81",
+  "0012_session_revocations.sql": "3529eac3f56a10f61b0e60b97361c734b3bd078ab03c1425e82a692800575c44",
+};
+const sha256 = (text) => createHash("sha256").update(text).digest("hex");
+
+/** v0.1.0's migrations: [name, text], from the tag when the clone has it. */
+function fromMigrations() {
+  const tagged = spawnSync("git", ["rev-parse", "--verify", "--quiet", `${FROM}^{commit}`], { cwd: ROOT }).status === 0;
+  const files = tagged
+    ? git("ls-tree", "--name-only", FROM, "migrations/").split("\n").filter((f) => f.endsWith(".sql"))
+      .map((f) => [path.basename(f), git("show", `${FROM}:${f}`)])
+    : Object.keys(FROM_MIGRATIONS).map((n) => [n, readFileSync(path.join(ROOT, "migrations", n), "utf8")]);
+  if (!tagged) console.log(`upgrade: no ${FROM} tag in this clone: its migrations are read from migrations/ and checked by hash`);
+  assert.deepEqual(files.map(([n]) => n).sort(), Object.keys(FROM_MIGRATIONS).sort(), `${FROM}'s migrations by name`);
+  for (const [n, text] of files) assert.equal(sha256(text), FROM_MIGRATIONS[n], `${n} is as ${FROM} shipped it`);
+  return files;
 }
 
 function wrangler(config, ...args) {
@@ -151,9 +184,9 @@ before(async () => {
   state = path.join(tmp, "state");
   // v0.1.0's migrations, as the tag has them, and a config that applies them to the same D1.
   mkdirSync(path.join(tmp, "migrations"));
-  for (const f of git("ls-tree", "--name-only", FROM, "migrations/").split("\n").filter((f) => f.endsWith(".sql"))) {
-    writeFileSync(path.join(tmp, f), git("show", `${FROM}:${f}`));
-    oldMigrations.push(path.basename(f));
+  for (const [name, text] of fromMigrations()) {
+    writeFileSync(path.join(tmp, "migrations", name), text);
+    oldMigrations.push(name);
   }
   newer = readdirSync(path.join(ROOT, "migrations")).filter((f) => f.endsWith(".sql") && !oldMigrations.includes(f)).sort();
   const current = readFileSync(path.join(ROOT, "wrangler.jsonc"), "utf8");
