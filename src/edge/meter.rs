@@ -5,7 +5,7 @@
 //! socket message) runs inside [`invocation`], which logs one JSON event when it ends:
 //! `{"orrery":"invocation","kind","what","cid","feed","status","outcome","io_ms",
 //! "d1_queries","d1_rows_read","d1_rows_written","do_rows_read","do_rows_written",
-//! "subrequests"}`. Workers Logs indexes its fields (docs/operating.md has the queries).
+//! "subrequests","frames_sent"}`. Workers Logs indexes its fields (docs/operating.md has the queries).
 //! `cid`, the correlation id, is carried from cron or a request to every object it calls
 //! (the `X-Orrery-Cid` header of `objects::rpc`), so one refresh reads as one story from
 //! cron to the FeedObject to the Room. The tally belongs to the invocation's own future
@@ -56,6 +56,8 @@ struct Tally {
     do_rows_read: u64,
     do_rows_written: u64,
     subrequests: u64,
+    /// Frames sent to sockets (a broadcast's or a resume's).
+    frames_sent: u64,
     #[serde(skip)]
     started: i64,
 }
@@ -173,6 +175,11 @@ pub fn cid_of(req: &Request) -> Option<String> {
 /// The running invocation's correlation id, to hand to the objects it calls.
 pub fn cid() -> Option<String> {
     CURRENT.with(|c| c.borrow().as_ref().map(|t| t.borrow().cid.clone()))
+}
+
+/// Frames the running invocation sent to sockets.
+pub fn frames(n: usize) {
+    with_tally(|t| t.frames_sent += n as u64);
 }
 
 /// The feed the running invocation is about (the FeedObject's, once loaded).

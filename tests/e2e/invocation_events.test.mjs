@@ -58,6 +58,7 @@ test("a refresh is one story: the request's correlation id reaches the FeedObjec
   assert.ok(feed.d1_rows_written > 0 && feed.do_rows_written > 0, JSON.stringify(feed));
   assert.ok(feed.subrequests >= 2, "the fetch of the feed and the Room's publish");
   assert.ok(room.d1_rows_read > 0, JSON.stringify(room));
+  assert.ok(room.frames_sent >= 1, "the Room's event counts the frame it sent the reader");
   // The Worker only asked (and audited who did): its event carries its one object call and
   // its audit record, not the entry the feed's object stored.
   assert.equal(worker.subrequests, 1);
@@ -85,6 +86,7 @@ test("cron logs its event, and a frame on a socket logs its own, with the socket
   assert.ok(c.d1_queries >= 1, JSON.stringify(c));
   const frame = e.find((v) => v.kind === "room" && v.what === "socket.message");
   assert.ok(frame.d1_rows_read > 0, "the resume read its entries");
+  assert.ok(frame.frames_sent >= 1, "and sent them");
   assert.notEqual(frame.cid, c.cid);
   s.close();
 });

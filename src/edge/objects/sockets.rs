@@ -18,10 +18,10 @@ use crate::core::protocol::{
 use crate::core::search::live_query::{LiveDoc, LiveQuery};
 use crate::core::view_models::EntryView;
 use crate::core::views::entry_article;
-use crate::edge::d1;
 use crate::edge::env::{self, now_ms, Spent};
 use crate::edge::error::AppError;
 use crate::edge::objects::wire::SocketAsk;
+use crate::edge::{d1, meter};
 
 /// Answer `ping` with `pong` without waking the object (set in every constructor).
 pub fn set_ping_auto_response(state: &State) {
@@ -396,7 +396,10 @@ async fn resume(
         let Some(last) = batch.last() else { break };
         cursor = last.id;
         left = left.saturating_sub(batch.len() as u32);
-        for f in entry_frames(&wanted.only_matching(batch)) {
+        let matching = wanted.only_matching(batch);
+        let frames = entry_frames(&matching);
+        meter::frames(frames.len());
+        for f in frames {
             ws.send_with_str(f.json)?;
         }
     }
@@ -416,7 +419,10 @@ async fn resume_updates(
     let batch =
         d1::entries_revised(db, after, Some(since), wanted.feeds, MAX_RESUME_UPDATES).await?;
     let reached = batch.iter().filter_map(|e| e.rev).max().unwrap_or(after);
-    for f in update_frames(&wanted.only_matching(batch)) {
+    let matching = wanted.only_matching(batch);
+    let frames = update_frames(&matching);
+    meter::frames(frames.len());
+    for f in frames {
         ws.send_with_str(f.json)?;
     }
     Ok(reached)

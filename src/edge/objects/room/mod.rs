@@ -107,6 +107,7 @@ impl Room {
         let sent = self.publish_pages(&mut budget).await;
         meter::count("room.publish.d1_queries", budget.spent());
         let (sent, carried) = sent?;
+        meter::frames(sent);
         if carried {
             storage::retry_in(&self.state, CARRY_MS).await?;
         }
