@@ -5,11 +5,12 @@
 /** The assumptions, in one place (COST.md prints them). Change them here. */
 /** Rows written by an alarm's search-index statement (the last statement of its refresh batch). */
 const searchRow = (op) => op.lines.filter((l) => l.k === "d1" && l.what === "refresh_apply").at(-1)?.written ?? 0;
-/** Search ranks only the newest `core::search::RANK_WINDOW` (1,000) matches: two FTS5 walks of
- *  at most that many rows (the window's bound, then the ranking), then one page (21 entries and
- *  their feeds). An upper bound from the query's shape, not a measurement. */
-const SEARCH_RANK_WINDOW = 1000;
-const SEARCH_MAX_READ = 2 * SEARCH_RANK_WINDOW + 2 * 21;
+/** Search ranks only the newest `core::search::RANK_WINDOW` (200) matches: about three rows
+ *  per ranked match (the window's bound, the doclist, bm25's statistics: 662 rows measured by
+ *  tests/e2e/quota_abuse.test.mjs with every one of 450 entries matching), then one page (21
+ *  entries and their feeds): `Route::cost` charges 3 × 200 + 4 × 21 = 684 rows, 14 units. */
+const SEARCH_RANK_WINDOW = 200;
+const SEARCH_MAX_READ = 3 * SEARCH_RANK_WINDOW + 4 * 21;
 const pageAt = (p, f, F, E) => (p.startsWith("/search") ? Math.min(f.at(F, E), SEARCH_MAX_READ) : f.at(F, E));
 
 export const ASSUME = {
@@ -354,7 +355,7 @@ export function render(m, A = ASSUME) {
     F(`**A new entry costs ${o.alarm_new1_cap.d1Written} D1 rows written at the cap** (entry ${o.alarm_new1_cap.lines.find((l) => l.k === "d1").written} with its indexes, its search-index row ${searchRow(o.alarm_new1_cap)}, the feed row ${o.alarm_new1_cap.lines.filter((l) => l.k === "d1")[1].written}, the oldest entry's delete and the count), plus ${o.alarm_new1_cap.sqlWritten} DO rows written (seen row, state twice — before and after the publish — and the alarm) and one Room request with ${o.alarm_new1_cap.lines.filter((l) => l.what === "entries_between").length} D1 reads; an unchanged 304 costs ${o.alarm_304_1.sqlRead} DO rows read, 1 written and no D1 row.`);
     const sf = pageFit(rounds, "/search?q=update");
     if (sf.c > 0) {
-      F(`**Search reads its matches, up to a bound.** \`/search?q=update\` (not cached, not in the page mix) read ${rounds.map((r) => int(r.pages["/search?q=update"].miss.d1Read)).join(" → ")} rows as the entries went ${rounds.map((r) => int(r.entries)).join(" → ")}: the index holds every word of every post, so a common word matches many entries, and bm25 needs every match it ranks. Search therefore ranks only the newest ${int(SEARCH_RANK_WINDOW)} matches (\`core::search::RANK_WINDOW\`): by the query's shape at most ~${int(SEARCH_MAX_READ)} rows per search however large the planet (linear extrapolation of the measured rows would give ~${int(sf.at(10000, 5e6))} over 5M entries; the bound was not measured here, with 331 entries): ${int(FREE.d1Read / SEARCH_MAX_READ)} such searches a day fit the Free read limit.`);
+      F(`**Search reads its matches, up to a bound.** \`/search?q=update\` (not cached, not in the page mix) read ${rounds.map((r) => int(r.pages["/search?q=update"].miss.d1Read)).join(" → ")} rows as the entries went ${rounds.map((r) => int(r.entries)).join(" → ")}: the index holds every word of every post, so a common word matches many entries, and bm25 needs every match it ranks. Search therefore ranks only the newest ${int(SEARCH_RANK_WINDOW)} matches (\`core::search::RANK_WINDOW\`): at most ~${int(SEARCH_MAX_READ)} rows per search however large the planet (the route's weight in \`core::routes::cost\`; linear extrapolation of the measured rows would give ~${int(sf.at(10000, 5e6))} over 5M entries; the bound is measured by the quota-abuse suite, not here, with 331 entries): ${int(FREE.d1Read / SEARCH_MAX_READ)} such searches a day fit the Free read limit.`);
     }
     if (r2.pages["/favicon.ico"]) {
       const fv = r2.pages["/favicon.ico"].miss;
