@@ -19,6 +19,7 @@ pub async fn counts(db: &D1Database) -> StoreResult<Counts> {
                 COALESCE(SUM(CASE status WHEN 'paused' THEN feeds END), 0) AS paused, \
                 COALESCE(SUM(CASE status WHEN 'gone' THEN feeds END), 0) AS gone, \
                 COALESCE(SUM(CASE status WHEN 'held' THEN feeds END), 0) AS held, \
+                COALESCE(SUM(CASE status WHEN 'active' THEN retrying END), 0) AS warning, \
                 COALESCE(SUM(entries), 0) AS entries, \
                 (SELECT COALESCE(MAX(id), 0) FROM entries) AS latest \
          FROM feed_tally",
