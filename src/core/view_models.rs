@@ -148,7 +148,7 @@ pub struct Counts {
     pub held: i64,
     pub latest: i64,
     /// Active feeds with failures in a row (below the failing threshold): `/health`'s
-    /// "warning". Read from the tally, not shown by `/healthz`.
+    /// "warning". Read from the tally by `/health` only, not shown by `/healthz`.
     #[serde(default, skip_serializing)]
     pub warning: i64,
 }

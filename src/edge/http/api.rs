@@ -42,7 +42,7 @@ struct Health {
 pub async fn health(env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let counts = match env::db(env) {
-        Ok(db) => d1::counts(&db).await.map_err(|e| e.to_string()),
+        Ok(db) => d1::health_counts(&db).await.map_err(|e| e.to_string()),
         Err(e) => Err(e.to_string()),
     };
     let counts = counts.unwrap_or_else(|e| {
