@@ -4,6 +4,16 @@
 /// minute of the public budget (`PUBLIC_LIMIT`; `tests/native/quota_rules.rs`).
 pub const MAX_PAGE_SIZE: u32 = 150;
 
+/// How long a feed fetch may take, every redirect hop and the body included, by default
+/// (`FETCH_TIMEOUT_SECONDS`).
+pub const DEFAULT_FETCH_TIMEOUT_SECONDS: u32 = 20;
+/// The longest fetch deadline a deployment may set: a FeedObject's invocation waits for it.
+pub const MAX_FETCH_TIMEOUT_SECONDS: u32 = 60;
+/// Consecutive failures after which a feed is shown as failing, by default (`FAILING_AFTER`).
+pub const DEFAULT_FAILING_AFTER: u32 = 3;
+/// Consecutive failures after which a feed is paused, by default (`PAUSED_AFTER`).
+pub const DEFAULT_PAUSED_AFTER: u32 = 10;
+
 /// Everything the pure code needs to know about this deployment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
@@ -44,6 +54,26 @@ pub struct Config {
     /// Other names the Worker answers to (`PLANET_ALIASES`: comma-separated hosts or
     /// URLs, such as its `*.workers.dev` host), so it never reads or pushes to itself.
     pub planet_aliases: Vec<String>,
+    /// The operator's line in the page footer (`FOOTER_TEXT`, plain text, escaped).
+    pub footer_text: Option<String>,
+    /// A link to `/admin` in the footer (`SHOW_ADMIN_LINK`, default false).
+    pub show_admin_link: bool,
+    /// `/feed.rss10` served and linked (`ENABLE_RSS10`, default true).
+    pub enable_rss10: bool,
+    /// `/foafroll.xml` served and linked (`ENABLE_FOAF`, default true).
+    pub enable_foaf: bool,
+    /// Who runs the planet (`PLANET_OWNER_NAME`, `PLANET_OWNER_EMAIL`): the contact in the
+    /// fetcher's User-Agent and OPML's `ownerName`/`ownerEmail`.
+    pub owner_name: Option<String>,
+    pub owner_email: Option<String>,
+    /// A feed fetch's deadline, every hop and the body (`FETCH_TIMEOUT_SECONDS`).
+    pub fetch_timeout_ms: u64,
+    /// Failures in a row after which a feed is failing (`FAILING_AFTER`) and paused
+    /// (`PAUSED_AFTER`, more than `FAILING_AFTER`).
+    pub failing_after: u32,
+    pub paused_after: u32,
+    /// Whether a paused feed is still probed once a day (`PROBE_PAUSED`, default true).
+    pub probe_paused: bool,
 }
 
 /// One of the operator's links.
@@ -108,7 +138,96 @@ impl Default for Config {
             websub_hub: None,
             websub_retry_seconds: 60,
             planet_aliases: Vec::new(),
+            footer_text: None,
+            show_admin_link: false,
+            enable_rss10: true,
+            enable_foaf: true,
+            owner_name: None,
+            owner_email: None,
+            fetch_timeout_ms: u64::from(DEFAULT_FETCH_TIMEOUT_SECONDS) * 1000,
+            failing_after: DEFAULT_FAILING_AFTER,
+            paused_after: DEFAULT_PAUSED_AFTER,
+            probe_paused: true,
         }
+    }
+}
+
+/// The operator's knobs read strictly: each value the lookup has, parsed, or a problem in
+/// words naming the var (a problem keeps the default).
+struct Strict<'a, F: Fn(&str) -> Option<String>> {
+    get: &'a F,
+    problems: Vec<String>,
+}
+
+impl<F: Fn(&str) -> Option<String>> Strict<'_, F> {
+    fn value(&self, k: &str) -> Option<String> {
+        (self.get)(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn flag(&mut self, k: &str, default: bool) -> bool {
+        match self.value(k).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None => default,
+            Some("true" | "1" | "yes" | "on") => true,
+            Some("false" | "0" | "no" | "off") => false,
+            Some(v) => {
+                self.problems
+                    .push(format!("{k}: {v:?} is not true or false; using {default}"));
+                default
+            }
+        }
+    }
+
+    fn count(&mut self, k: &str, default: u32, range: std::ops::RangeInclusive<u32>) -> u32 {
+        let Some(v) = self.value(k) else {
+            return default;
+        };
+        match v.parse::<u32>() {
+            Ok(n) if range.contains(&n) => n,
+            _ => {
+                self.problems.push(format!(
+                    "{k}: {v:?} is not a whole number from {} to {}; using {default}",
+                    range.start(),
+                    range.end()
+                ));
+                default
+            }
+        }
+    }
+
+    /// Text for a header and a document: no control characters, none of `()<>"\\` (which
+    /// would end a User-Agent comment), at most 100 characters.
+    fn contact_text(&mut self, k: &str) -> Option<String> {
+        let v = self.value(k)?;
+        if v.chars().count() > 100
+            || v.chars()
+                .any(|c| c.is_control() || matches!(c, '(' | ')' | '<' | '>' | '"' | '\\'))
+        {
+            self.problems.push(format!(
+                "{k}: at most 100 characters, without control characters or ()<>\"\\; left out"
+            ));
+            return None;
+        }
+        Some(v)
+    }
+
+    fn email(&mut self, k: &str) -> Option<String> {
+        let v = self.contact_text(k)?;
+        let ok = v.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !v.contains(char::is_whitespace)
+                && !domain.contains('@')
+        });
+        if !ok {
+            self.problems
+                .push(format!("{k}: {v:?} is not an email address; left out"));
+            return None;
+        }
+        Some(v)
     }
 }
 
@@ -130,7 +249,55 @@ impl Config {
     /// Builds the config from a lookup of string variables (the Worker's `vars`),
     /// falling back to defaults for anything missing or unreadable.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Self {
+        Self::checked(get).0
+    }
+
+    /// What is wrong with the operator's knobs, one sentence each naming the var (empty
+    /// when nothing is): `/healthz` and `/admin` show them (`Deployment::judge`).
+    pub fn problems(get: impl Fn(&str) -> Option<String>) -> Vec<String> {
+        Self::checked(get).1
+    }
+
+    /// The User-Agent of `role` (`feed aggregator`, `WebSub hub`): the planet's URL, and
+    /// the operator's contact when set, as polite crawlers give one.
+    pub fn user_agent(&self, role: &str) -> String {
+        let contact = match (&self.owner_name, &self.owner_email) {
+            (Some(n), Some(e)) => format!("; {n} <{e}>"),
+            (Some(n), None) => format!("; {n}"),
+            (None, Some(e)) => format!("; <{e}>"),
+            (None, None) => String::new(),
+        };
+        format!("Orrery/0.1 ({role}; +{}{contact})", self.planet_url)
+    }
+
+    fn checked(get: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
         let d = Self::default();
+        let mut strict = Strict {
+            get: &get,
+            problems: Vec::new(),
+        };
+        let footer_text = strict.value("FOOTER_TEXT");
+        let show_admin_link = strict.flag("SHOW_ADMIN_LINK", d.show_admin_link);
+        let enable_rss10 = strict.flag("ENABLE_RSS10", d.enable_rss10);
+        let enable_foaf = strict.flag("ENABLE_FOAF", d.enable_foaf);
+        let owner_name = strict.contact_text("PLANET_OWNER_NAME");
+        let owner_email = strict.email("PLANET_OWNER_EMAIL");
+        let fetch_timeout_seconds = strict.count(
+            "FETCH_TIMEOUT_SECONDS",
+            DEFAULT_FETCH_TIMEOUT_SECONDS,
+            1..=MAX_FETCH_TIMEOUT_SECONDS,
+        );
+        let failing_after = strict.count("FAILING_AFTER", d.failing_after, 1..=1000);
+        let mut paused_after = strict.count("PAUSED_AFTER", d.paused_after, 2..=1000);
+        if paused_after <= failing_after {
+            strict.problems.push(format!(
+                "PAUSED_AFTER ({paused_after}) must be more than FAILING_AFTER ({failing_after}); using {}",
+                failing_after + 1
+            ));
+            paused_after = failing_after + 1;
+        }
+        let probe_paused = strict.flag("PROBE_PAUSED", d.probe_paused);
+        let problems = strict.problems;
         let text = |k: &str, def: String| {
             get(k)
                 .map(|v| v.trim().to_string())
@@ -142,7 +309,7 @@ impl Config {
                 .and_then(|v| v.trim().parse::<u32>().ok())
                 .unwrap_or(def)
         };
-        Self {
+        let cfg = Self {
             planet_name: text("PLANET_NAME", d.planet_name),
             planet_url: text("PLANET_URL", d.planet_url)
                 .trim_end_matches('/')
@@ -179,7 +346,18 @@ impl Config {
                         .collect()
                 })
                 .unwrap_or_default(),
-        }
+            footer_text,
+            show_admin_link,
+            enable_rss10,
+            enable_foaf,
+            owner_name,
+            owner_email,
+            fetch_timeout_ms: u64::from(fetch_timeout_seconds) * 1000,
+            failing_after,
+            paused_after,
+            probe_paused,
+        };
+        (cfg, problems)
     }
 }
 
@@ -262,6 +440,95 @@ mod tests {
         for bad in ["", "/websub", "javascript:x", "ftp://hub.example/"] {
             let c = Config::from_lookup(|k| (k == "WEBSUB_HUB").then(|| bad.into()));
             assert_eq!(c.websub_hub, None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn the_operators_knobs_default_to_todays_behaviour() {
+        let c = Config::from_lookup(|_| None);
+        assert_eq!(c, Config::default());
+        assert!(c.enable_rss10 && c.enable_foaf && c.probe_paused && !c.show_admin_link);
+        assert_eq!(
+            (c.failing_after, c.paused_after, c.fetch_timeout_ms),
+            (3, 10, 20_000)
+        );
+        assert_eq!(c.footer_text, None);
+        assert_eq!(
+            c.user_agent("feed aggregator"),
+            "Orrery/0.1 (feed aggregator; +http://127.0.0.1:8787)"
+        );
+        assert!(Config::problems(|_| None).is_empty());
+    }
+
+    #[test]
+    fn the_operators_knobs_are_read() {
+        let vars = |k: &str| {
+            Some(
+                match k {
+                    "FOOTER_TEXT" => " Hosted by <the> club ",
+                    "SHOW_ADMIN_LINK" => "true",
+                    "ENABLE_RSS10" => "false",
+                    "ENABLE_FOAF" => "off",
+                    "PLANET_OWNER_NAME" => "Ada Lovelace",
+                    "PLANET_OWNER_EMAIL" => "ada@planet.example",
+                    "FETCH_TIMEOUT_SECONDS" => "45",
+                    "FAILING_AFTER" => "5",
+                    "PAUSED_AFTER" => "20",
+                    "PROBE_PAUSED" => "no",
+                    "PLANET_URL" => "https://planet.example",
+                    _ => return None,
+                }
+                .to_string(),
+            )
+        };
+        let c = Config::from_lookup(vars);
+        assert_eq!(c.footer_text.as_deref(), Some("Hosted by <the> club"));
+        assert!(c.show_admin_link && !c.enable_rss10 && !c.enable_foaf && !c.probe_paused);
+        assert_eq!(
+            (c.failing_after, c.paused_after, c.fetch_timeout_ms),
+            (5, 20, 45_000)
+        );
+        assert_eq!(
+            c.user_agent("feed aggregator"),
+            "Orrery/0.1 (feed aggregator; +https://planet.example; Ada Lovelace <ada@planet.example>)"
+        );
+        assert!(Config::problems(vars).is_empty());
+    }
+
+    #[test]
+    fn a_bad_knob_is_a_problem_in_words_and_keeps_its_default() {
+        let vars = |k: &str| {
+            Some(
+                match k {
+                    "SHOW_ADMIN_LINK" => "maybe",
+                    "FETCH_TIMEOUT_SECONDS" => "600",
+                    "FAILING_AFTER" => "4",
+                    "PAUSED_AFTER" => "2",
+                    "PLANET_OWNER_NAME" => "Mallory (admin)\r\nX-Evil: 1",
+                    "PLANET_OWNER_EMAIL" => "not an email",
+                    _ => return None,
+                }
+                .to_string(),
+            )
+        };
+        let c = Config::from_lookup(vars);
+        assert!(!c.show_admin_link);
+        assert_eq!(c.fetch_timeout_ms, 20_000);
+        assert_eq!((c.failing_after, c.paused_after), (4, 5));
+        assert_eq!((c.owner_name, c.owner_email), (None, None));
+        let problems = Config::problems(vars);
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+        for var in [
+            "SHOW_ADMIN_LINK",
+            "FETCH_TIMEOUT_SECONDS",
+            "PAUSED_AFTER (2) must be more than FAILING_AFTER (4)",
+            "PLANET_OWNER_NAME",
+            "PLANET_OWNER_EMAIL",
+        ] {
+            assert!(
+                problems.iter().any(|p| p.starts_with(var)),
+                "{var}: {problems:#?}"
+            );
         }
     }
 

@@ -29,8 +29,11 @@ pub enum Route {
     AdminImportOpml,
     /// Confirms the removals a membership sync left pending.
     AdminConfirmRemovals,
-    /// `/healthz`, and `/health` for monitors set up for the planet Orrery replaces.
+    /// `/healthz`: the liveness probe (D1 answers, the deployment as it knows itself).
     Healthz,
+    /// `/health`: the contract of the planet Orrery replaces, for monitors built for it
+    /// (`view_models::PlanetHealth`: always 200, feeds by health).
+    Health,
     Ws,
     AtomOut,
     RssOut,
@@ -79,6 +82,7 @@ impl Route {
                     | Route::ApiFeeds
                     | Route::ApiFeed(_)
                     | Route::Healthz
+                    | Route::Health
                     | Route::Ws
                     | Route::FeedWs(_)
                     | Route::WebSubHub
@@ -117,9 +121,22 @@ impl Route {
                 | Route::ApiFeedResume(_)
                 | Route::ApiOpmlImport
                 | Route::Healthz
+                | Route::Health
                 | Route::WebSubCallback(_)
                 | Route::WebSubHub
         )
+    }
+}
+
+impl Route {
+    /// The route as this deployment serves it: a feed out the operator turned off
+    /// (`ENABLE_RSS10`, `ENABLE_FOAF`) is not found, and so is the old path moving to it.
+    pub fn as_configured(self, cfg: &crate::core::config::Config) -> Route {
+        match self {
+            Route::Rss10Out | Route::Moved("/feed.rss10") if !cfg.enable_rss10 => Route::NotFound,
+            Route::FoafOut if !cfg.enable_foaf => Route::NotFound,
+            r => r,
+        }
     }
 }
 
@@ -173,7 +190,8 @@ pub fn route(method: &str, path: &str) -> Route {
             };
             only(post, r, "POST")
         }),
-        ["healthz"] | ["health"] => only(get, Healthz, "GET"),
+        ["healthz"] => only(get, Healthz, "GET"),
+        ["health"] => only(get, Health, "GET"),
         ["ws"] => only(get, Ws, "GET"),
         ["feed.atom"] => only(get, AtomOut, "GET"),
         ["feed.rss"] => only(get, RssOut, "GET"),
@@ -308,6 +326,7 @@ mod tests {
             Route::Ws,
             Route::FeedWs(1),
             Route::Healthz,
+            Route::Health,
         ] {
             assert!(r.is_rate_limited(), "{r:?}");
         }
@@ -415,7 +434,9 @@ mod tests {
 
     #[test]
     fn classic_outputs_and_old_venus_paths() {
-        assert_eq!(route("GET", "/health"), Route::Healthz);
+        assert_eq!(route("GET", "/health"), Route::Health);
+        assert_eq!(route("GET", "/healthz"), Route::Healthz);
+        assert_eq!(route("POST", "/health"), Route::MethodNotAllowed("GET"));
         assert_eq!(route("GET", "/feed.rss10"), Route::Rss10Out);
         assert_eq!(route("GET", "/foafroll.xml"), Route::FoafOut);
         assert_eq!(route("GET", "/atom.xml"), Route::Moved("/feed.atom"));
@@ -426,6 +447,24 @@ mod tests {
         assert!(route("GET", "/foafroll.xml").is_shared_page());
         assert!(route("GET", "/feed.rss10").is_shared_page());
         assert!(route("GET", "/health").is_rate_limited());
+    }
+
+    #[test]
+    fn feeds_out_the_operator_turned_off_are_not_found() {
+        use crate::core::config::Config;
+        let on = Config::default();
+        let off = Config::from_lookup(|k| {
+            matches!(k, "ENABLE_RSS10" | "ENABLE_FOAF").then(|| "false".into())
+        });
+        for path in ["/feed.rss10", "/rss10.xml", "/foafroll.xml"] {
+            let r = route("GET", path);
+            assert_eq!(r.as_configured(&on), r, "{path}");
+            assert_eq!(r.as_configured(&off), Route::NotFound, "{path}");
+        }
+        for path in ["/feed.atom", "/feed.rss", "/feeds.opml", "/atom.xml"] {
+            let r = route("GET", path);
+            assert_eq!(r.as_configured(&off), r, "{path}");
+        }
     }
 
     #[test]

@@ -147,6 +147,58 @@ pub struct Counts {
     #[serde(default)]
     pub held: i64,
     pub latest: i64,
+    /// Active feeds with failures in a row (below the failing threshold): `/health`'s
+    /// "warning". Read from the tally by `/health` only, not shown by `/healthz`.
+    #[serde(default, skip_serializing)]
+    pub warning: i64,
+}
+
+/// `/health`, the contract of the planet Orrery replaces, for monitors built for it:
+/// always HTTP 200, exactly these keys.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PlanetHealth {
+    pub service: String,
+    /// `healthy`, `degraded` (a feed is failing or inactive) or `unhealthy` (no feeds, or
+    /// none healthy).
+    pub status: &'static str,
+    pub feeds: FeedHealth,
+}
+
+/// Feeds by health: `healthy` fetch without trouble, `warning` failed lately (fewer times in
+/// a row than the failing threshold), `failing`, `inactive` (paused, held or gone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FeedHealth {
+    pub total: i64,
+    pub healthy: i64,
+    pub warning: i64,
+    pub failing: i64,
+    pub inactive: i64,
+}
+
+impl PlanetHealth {
+    /// Judges the tally's counts.
+    pub fn judge(service: &str, c: &Counts) -> Self {
+        let inactive = c.paused + c.held + c.gone;
+        let feeds = FeedHealth {
+            total: c.feeds,
+            healthy: (c.feeds - c.failing - inactive - c.warning).max(0),
+            warning: c.warning,
+            failing: c.failing,
+            inactive,
+        };
+        let status = if feeds.total == 0 || feeds.healthy == 0 {
+            "unhealthy"
+        } else if feeds.failing > 0 || feeds.inactive > 0 {
+            "degraded"
+        } else {
+            "healthy"
+        };
+        Self {
+            service: service.to_owned(),
+            status,
+            feeds,
+        }
+    }
 }
 
 /// What a deployment knows of itself (`/healthz`, `/admin`): its build, the schema D1 is at
@@ -178,14 +230,16 @@ pub struct Schema {
 
 impl Deployment {
     /// Judges what the edge found: `resolved` says, per binding name, whether it resolved;
-    /// `applied` is D1's newest migration (`None`: unreadable).
+    /// `applied` is D1's newest migration (`None`: unreadable); `config` is what
+    /// `Config::problems` found in the vars (each shown as `config: …`).
     pub fn judge(
         build: Build,
         latest: &str,
         applied: Option<String>,
         resolved: &[(&'static str, bool)],
+        config: &[String],
     ) -> Self {
-        let mut problems = Vec::new();
+        let mut problems: Vec<String> = config.iter().map(|p| format!("config: {p}")).collect();
         let bindings = resolved
             .iter()
             .map(|&(name, ok)| {
@@ -222,5 +276,63 @@ impl Deployment {
 
     pub fn healthy(&self) -> bool {
         self.problems.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(feeds: i64, warning: i64, failing: i64, paused: i64, held: i64, gone: i64) -> Counts {
+        Counts {
+            feeds,
+            warning,
+            failing,
+            paused,
+            held,
+            gone,
+            ..Counts::default()
+        }
+    }
+
+    #[test]
+    fn planet_health_speaks_the_old_planets_contract() {
+        let h = PlanetHealth::judge("Planet", &counts(5, 1, 1, 1, 0, 1));
+        assert_eq!(
+            serde_json::to_string(&h).unwrap(),
+            r#"{"service":"Planet","status":"degraded","feeds":{"total":5,"healthy":1,"warning":1,"failing":1,"inactive":2}}"#
+        );
+        let status = |c: Counts| PlanetHealth::judge("p", &c).status;
+        assert_eq!(status(counts(3, 0, 0, 0, 0, 0)), "healthy");
+        // Failures in a row below the threshold warn; the planet is still healthy.
+        assert_eq!(status(counts(3, 2, 0, 0, 0, 0)), "healthy");
+        assert_eq!(status(counts(3, 0, 1, 0, 0, 0)), "degraded");
+        assert_eq!(status(counts(3, 0, 0, 0, 1, 0)), "degraded");
+        assert_eq!(status(counts(3, 0, 0, 0, 0, 1)), "degraded");
+        assert_eq!(status(counts(0, 0, 0, 0, 0, 0)), "unhealthy");
+        assert_eq!(status(counts(2, 1, 1, 0, 0, 0)), "unhealthy");
+        assert_eq!(status(counts(2, 0, 0, 2, 0, 0)), "unhealthy");
+    }
+
+    #[test]
+    fn config_problems_make_a_deployment_unhealthy() {
+        let build = || Build {
+            version: "1".into(),
+            commit: "c".into(),
+        };
+        let ok = Deployment::judge(build(), "0013_x.sql", Some("0013_x.sql".into()), &[], &[]);
+        assert!(ok.healthy());
+        let bad = Deployment::judge(
+            build(),
+            "0013_x.sql",
+            Some("0013_x.sql".into()),
+            &[],
+            &["PAUSED_AFTER: \"x\" is not a whole number".into()],
+        );
+        assert!(!bad.healthy());
+        assert_eq!(
+            bad.problems,
+            ["config: PAUSED_AFTER: \"x\" is not a whole number"]
+        );
     }
 }

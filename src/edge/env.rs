@@ -163,5 +163,12 @@ pub fn deployment(env: &Env, applied: Option<String>) -> Deployment {
         version: env!("CARGO_PKG_VERSION").into(),
         commit: env!("ORRERY_COMMIT").into(),
     };
-    Deployment::judge(build, env!("ORRERY_LATEST_MIGRATION"), applied, &resolved)
+    let config_problems = Config::problems(|k| env.var(k).ok().map(|v| v.to_string()));
+    Deployment::judge(
+        build,
+        env!("ORRERY_LATEST_MIGRATION"),
+        applied,
+        &resolved,
+        &config_problems,
+    )
 }

@@ -6,7 +6,7 @@
 use crate::core::config::Config;
 use crate::core::fetch::{
     check_not_own_in, check_url, FetchOutcome, OwnOrigins, PolicyError, MAX_BODY_BYTES,
-    MAX_REDIRECTS, TIMEOUT_MS,
+    MAX_REDIRECTS,
 };
 use crate::core::ingest::schedule::{parse_cache_max_age, parse_retry_after};
 use crate::core::ingest::FeedState;
@@ -18,8 +18,9 @@ pub struct FetchRequest<'a> {
     pub etag: Option<&'a str>,
     pub last_modified: Option<&'a str>,
     pub allow_private: bool,
-    /// Named in the User-Agent, so publishers know who fetches.
-    pub planet_url: &'a str,
+    /// The planet's URL and operator, named in the User-Agent so publishers know who
+    /// fetches; the fetch deadline (`FETCH_TIMEOUT_SECONDS`).
+    pub config: &'a Config,
     /// Every name of the planet: none is ever fetched.
     pub own: OwnOrigins,
     pub now_ms: i64,
@@ -33,7 +34,7 @@ impl<'a> FetchRequest<'a> {
             etag: feed.etag.as_deref(),
             last_modified: feed.last_modified.as_deref(),
             allow_private: cfg.allow_private_feeds,
-            planet_url: &cfg.planet_url,
+            config: cfg,
             own: OwnOrigins::of(cfg),
             now_ms,
         }
@@ -46,7 +47,7 @@ impl<'a> FetchRequest<'a> {
             etag: None,
             last_modified: None,
             allow_private: cfg.allow_private_feeds,
-            planet_url: &cfg.planet_url,
+            config: cfg,
             own: OwnOrigins::of(cfg),
             now_ms,
         }
@@ -79,8 +80,8 @@ pub enum FetchError {
     RedirectLoop(String),
     #[error("redirect without a usable Location header")]
     BadRedirect,
-    #[error("no complete answer within {} seconds", TIMEOUT_MS / 1000)]
-    Timeout,
+    #[error("no complete answer within {0} seconds")]
+    Timeout(u64),
     #[error("the feed is larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024))]
     TooLarge,
     #[error("could not reach the server: {0}")]
@@ -93,7 +94,8 @@ const ACCEPT: &str = "application/atom+xml, application/rss+xml, application/fee
 impl From<OutboundError> for FetchError {
     fn from(e: OutboundError) -> Self {
         match e {
-            OutboundError::Timeout => FetchError::Timeout,
+            // The seconds are the deployment's deadline, filled in by `fetch_feed`.
+            OutboundError::Timeout => FetchError::Timeout(0),
             OutboundError::TooLarge(_) => FetchError::TooLarge,
             // The fetcher checks every hop itself (`check_url`, `check_not_own`), so the
             // client's own policy check is never asked for here.
@@ -108,8 +110,7 @@ async fn send_once(
     req: &FetchRequest<'_>,
     deadline: Deadline,
 ) -> Result<Answer, FetchError> {
-    let mut get =
-        Outbound::get(url, Agent::FeedAggregator(req.planet_url)).header("Accept", ACCEPT);
+    let mut get = Outbound::get(url, Agent::FeedAggregator(req.config)).header("Accept", ACCEPT);
     if let Some(etag) = req.etag {
         get = get.header("If-None-Match", etag);
     }
@@ -124,7 +125,13 @@ pub async fn fetch_feed(req: &FetchRequest<'_>) -> Fetched {
     match fetch_inner(req).await {
         Ok(f) => f,
         Err(e) => Fetched {
-            outcome: FetchOutcome::Failed(e.to_string()),
+            // The deadline is the deployment's (`FETCH_TIMEOUT_SECONDS`): say which.
+            outcome: FetchOutcome::Failed(match e {
+                FetchError::Timeout(_) => {
+                    FetchError::Timeout(req.config.fetch_timeout_ms / 1000).to_string()
+                }
+                e => e.to_string(),
+            }),
             moved_to: None,
             links: None,
             pushed: false,
@@ -134,7 +141,8 @@ pub async fn fetch_feed(req: &FetchRequest<'_>) -> Fetched {
 
 async fn fetch_inner(req: &FetchRequest<'_>) -> Result<Fetched, FetchError> {
     // One deadline covers every hop, the headers and the body.
-    let deadline = Deadline::at(req.now_ms.saturating_add(TIMEOUT_MS as i64));
+    let timeout_ms = req.config.fetch_timeout_ms;
+    let deadline = Deadline::at(req.now_ms.saturating_add(timeout_ms as i64));
     let mut url = check_url(req.url, req.allow_private)?;
     check_not_own_in(&url, &req.own)?;
     let mut visited = vec![url.to_string()];

@@ -13,29 +13,30 @@ use worker::{
     AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect,
 };
 
+use crate::core::config::Config;
 use crate::core::fetch::check_url;
 use crate::edge::{env, meter};
 
-/// Who Orrery says it is; the planet's URL is named so the other side knows who asks.
+/// Who Orrery says it is; the planet's URL and its operator's contact (`Config::user_agent`)
+/// are named so the other side knows who asks.
 #[derive(Debug, Clone, Copy)]
 pub enum Agent<'a> {
-    /// Reading feeds and asking their hubs for pushes (the planet's URL).
-    FeedAggregator(&'a str),
-    /// Orrery's own WebSub hub, verifying its subscribers and pinging them (the planet's URL).
-    WebSubHub(&'a str),
+    /// Reading feeds and asking their hubs for pushes.
+    FeedAggregator(&'a Config),
+    /// Orrery's own WebSub hub, verifying its subscribers and pinging them.
+    WebSubHub(&'a Config),
     /// A platform endpoint (Cloudflare Access's keys): no User-Agent of ours.
     Platform,
 }
 
 impl Agent<'_> {
-    /// The one User-Agent: `Orrery/0.1 (<role>; +<planet URL>)`.
+    /// The one User-Agent: `Orrery/0.1 (<role>; +<planet URL>[; <owner>])`.
     pub fn user_agent(self) -> Option<String> {
-        let (role, planet_url) = match self {
-            Agent::FeedAggregator(url) => ("feed aggregator", url),
-            Agent::WebSubHub(url) => ("WebSub hub", url),
-            Agent::Platform => return None,
-        };
-        Some(format!("Orrery/0.1 ({role}; +{planet_url})"))
+        match self {
+            Agent::FeedAggregator(cfg) => Some(cfg.user_agent("feed aggregator")),
+            Agent::WebSubHub(cfg) => Some(cfg.user_agent("WebSub hub")),
+            Agent::Platform => None,
+        }
     }
 }
 

@@ -1,6 +1,6 @@
 // The classic planet against the real runtime: the river by day with names and the
 // sidebar, every classic output (RSS 1.0 and FOAF parsed back with a strict XML parser),
-// /health, the old Planet Venus paths, ETag/304 through the edge cache, the favicon, and
+// /health (the old planet's contract) and /healthz, the old Planet Venus paths, ETag/304 through the edge cache, the favicon, and
 // a planet's look from configuration (THEME, PLANET_LOGO, PLANET_ABOUT, PLANET_LINKS).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -111,12 +111,19 @@ test("Atom out names the member in each entry's source", async () => {
   assert.ok(child(child(entry, ATOM, "author"), ATOM, "name").text);
 });
 
-test("/health answers like /healthz; the old Venus paths move for good to ours", async () => {
+test("/health speaks the old planet's contract, /healthz stays the probe; the old Venus paths move for good to ours", async () => {
+  await addBeta(fs.scope());
   const health = await get("/health");
-  const healthz = await get("/healthz");
   assert.equal(health.status, 200);
-  assert.deepEqual(Object.keys(JSON.parse(health.text)), Object.keys(JSON.parse(healthz.text)));
-  assert.equal(JSON.parse(health.text).status, "ok");
+  const body = JSON.parse(health.text);
+  // Exactly the old planet's keys, in its order (health_and_knobs.test.mjs walks its states).
+  assert.deepEqual(Object.keys(body), ["service", "status", "feeds"]);
+  assert.deepEqual(Object.keys(body.feeds), ["total", "healthy", "warning", "failing", "inactive"]);
+  assert.ok(["healthy", "degraded", "unhealthy"].includes(body.status), body.status);
+  assert.ok(body.feeds.total >= 1 && body.feeds.healthy >= 1, health.text);
+  const healthz = JSON.parse((await get("/healthz")).text);
+  assert.equal(healthz.status, "ok");
+  assert.ok("ok" in healthz && "latest" in healthz, "the probe keeps its own keys");
   for (const [old, ours] of [["/atom.xml", "/feed.atom"], ["/rss20.xml", "/feed.rss"], ["/rss10.xml", "/feed.rss10"],
     ["/opml.xml", "/feeds.opml"], ["/index.html", "/"]]) {
     const r = await get(old);

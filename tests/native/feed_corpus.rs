@@ -67,3 +67,62 @@ fn real_feeds_yield_entries() {
         failures.join("\n")
     );
 }
+
+/// Real feeds that begin each body with the title again as a heading (`<h1>`, `<h2 id>`,
+/// `<h1>` with whitespace around the text, `<h3>` holding a link): the stored body starts
+/// after it, and nothing else of it goes.
+#[test]
+#[cfg_attr(
+    corpus_absent,
+    ignore = "../shared/corpus/real-feeds is absent: repeated titles not checked"
+)]
+fn a_first_heading_repeating_the_title_is_dropped_on_real_feeds() {
+    let dir = format!("{}/../shared/corpus/real-feeds", env!("CARGO_MANIFEST_DIR"));
+    for (file, title, starts) in [
+        (
+            "01b5e6081cb62f3d",
+            "How to Write a Discord Bot in Rust",
+            "<p>Discord is an instant message platform",
+        ),
+        (
+            "1cc034d2831f54bb",
+            "OpenPGP Certificate Flooding",
+            "<p>My public cryptographic identity",
+        ),
+        ("35be371946f6445a", "Own A Graph", "<p><a href="),
+        (
+            "69dbdb52a6123ad2",
+            "Python to Clojure: A Gentle Guide for Pythonistas",
+            "<p>Python is the world",
+        ),
+        (
+            "aa10cabf666af651",
+            "LetsEncrypt with HAProxy",
+            "<p>This is a video",
+        ),
+    ] {
+        let bytes = std::fs::read(format!("{dir}/{file}")).expect("corpus file");
+        let doc = feed::parse(&bytes, "https://corpus.example/feed").expect("parses");
+        let raw = doc
+            .entries
+            .iter()
+            .find(|e| e.title == title)
+            .unwrap_or_else(|| panic!("{file}: no entry {title:?}"));
+        let body = raw.clean(1_800_000_000_000).content_html;
+        assert!(
+            body.starts_with(starts),
+            "{file}: {title:?} body starts {:?}",
+            &body[..body.len().min(160)]
+        );
+        // The same body under another title keeps its heading: only a repeat goes.
+        let mut other = raw.clone();
+        other.title = "Something else".into();
+        let kept = other.clean(1_800_000_000_000).content_html;
+        assert!(
+            kept.starts_with("<h"),
+            "{file}: {:?}",
+            &kept[..kept.len().min(80)]
+        );
+        assert!(kept.ends_with(&body), "{file}: more than the heading went");
+    }
+}

@@ -329,6 +329,49 @@ fn failures_move_ok_to_failing_to_paused() {
 }
 
 #[test]
+fn the_operator_sets_the_failure_thresholds_and_whether_paused_feeds_are_probed() {
+    let vars = |k: &str| {
+        Some(
+            match k {
+                "FAILING_AFTER" => "1",
+                "PAUSED_AFTER" => "2",
+                "PROBE_PAUSED" => "false",
+                _ => return None,
+            }
+            .to_string(),
+        )
+    };
+    let cfg = ScheduleConfig {
+        jitter_ratio: 0.0,
+        ..ScheduleConfig::from_lookup(vars)
+    };
+    let fail = |st: &FeedState| {
+        plan(
+            st,
+            FetchOutcome::Failed("down".into()),
+            None,
+            &HashMap::new(),
+            NOW,
+            &cfg,
+            Keep::default(),
+        )
+        .state
+    };
+    let first = fail(&state());
+    assert_eq!(first.status, FeedStatus::Failing, "failing after 1");
+    let second = fail(&first);
+    assert_eq!(second.status, FeedStatus::Paused, "paused after 2");
+    // Not probed: its next fetch is a year away (a refresh by hand still revives it).
+    assert!(second.next_fetch_at - NOW >= 365 * 24 * 60 * MIN);
+    // Today's thresholds and probes stay the defaults.
+    let d = ScheduleConfig::from_lookup(|_| None);
+    assert_eq!(
+        (d.failing_after, d.paused_after, d.probe_paused),
+        (FAILING_AFTER, PAUSED_AFTER, true)
+    );
+}
+
+#[test]
 fn failure_backoff_grows() {
     let mut st = state();
     let mut delays = Vec::new();

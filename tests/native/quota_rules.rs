@@ -73,7 +73,12 @@ fn a_cache_key_holds_only_what_the_page_reads_in_one_order() {
         "the handler reads 200 characters"
     );
     // One path per page.
-    assert_eq!(key("GET", "/health", &[]), key("GET", "/healthz", &[]));
+    // `/health` and `/healthz` answer apart (the old planet's contract, the probe).
+    assert_eq!(
+        key("GET", "/health", &[("t", "1")]).as_deref(),
+        Some("/health")
+    );
+    assert_eq!(key("GET", "/healthz", &[]).as_deref(), Some("/healthz"));
     assert_eq!(key("GET", "/feeds/3/", &[]), key("GET", "/feeds/3", &[]));
     assert_eq!(
         key("GET", "/titles", &[("before", "3")]).as_deref(),
@@ -157,6 +162,7 @@ fn every_route() -> Vec<Route> {
         AdminImportOpml,
         AdminConfirmRemovals,
         Healthz,
+        Health,
         Ws,
         AtomOut,
         RssOut,
@@ -212,6 +218,7 @@ fn every_counted_route_has_a_weight_by_its_cost_and_the_rest_none() {
         (Route::ApiFeed(1), 1),
         (Route::Entry(1), 1),
         (Route::Healthz, 1),
+        (Route::Health, 1),
         (Route::ApiEntries, 8),
         (Route::Search, 14),
         (Route::Ws, 1),

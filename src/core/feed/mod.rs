@@ -411,7 +411,11 @@ impl RawEntry {
             Some(_) if !whole => (sanitize::text_to_html(&summary), false),
             Some(_) => match self.sanitizer_input() {
                 Some((html, base, raw_cut)) => {
-                    let (clean, cut) = sanitize::sanitize(&html, base);
+                    let (mut clean, cut) = sanitize::sanitize(&html, base);
+                    // The page shows the title above the body: a first heading repeating it goes.
+                    if let Some(rest) = sanitize::without_title_heading(&clean, &self.title) {
+                        clean = rest.to_owned();
+                    }
                     (clean, raw_cut || cut || self.clipped)
                 }
                 None => (String::new(), false),

@@ -4,8 +4,7 @@
 pub const MAX_REDIRECTS: usize = 5;
 /// Bytes of body read at most (after decompression).
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
-/// Milliseconds one fetch may take.
-pub const TIMEOUT_MS: u64 = 20_000;
+// How long one fetch may take is the deployment's: `Config::fetch_timeout_ms`.
 
 /// What one feed fetch found, classified for `ingest::plan` (the edge's fetcher does the
 /// platform part: redirects, timeouts, the body cap).

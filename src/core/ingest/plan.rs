@@ -341,9 +341,13 @@ fn fail(
     cfg: &ScheduleConfig,
 ) -> Plan {
     feed_state.failures = feed_state.failures.saturating_add(1);
-    feed_state.status = FeedStatus::after_failures(feed_state.failures);
+    feed_state.status = FeedStatus::after_failures(feed_state.failures, cfg);
     feed_state.next_fetch_at =
         schedule::next_fetch_after_failure(now, cfg, feed_state.failures, feed_state.seed(now));
+    if feed_state.status == FeedStatus::Paused && !cfg.probe_paused {
+        // Not probed: it waits for a refresh by hand.
+        feed_state.next_fetch_at = now.saturating_add(schedule::UNPROBED_PAUSE_MS);
+    }
     Plan::bare(
         before,
         feed_state,

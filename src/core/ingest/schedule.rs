@@ -21,7 +21,16 @@ pub struct ScheduleConfig {
     /// The planet's own names (`PLANET_URL`, `PLANET_ALIASES`): an entry under its own
     /// `/entries/` is never stored again (it would be published, found, stored: a loop).
     pub own: crate::core::fetch::OwnOrigins,
+    /// Failures in a row after which a feed is failing (`FAILING_AFTER`) and paused
+    /// (`PAUSED_AFTER`); whether a paused feed is probed (`PROBE_PAUSED`).
+    pub failing_after: u32,
+    pub paused_after: u32,
+    pub probe_paused: bool,
 }
+
+/// A paused feed that is not probed (`PROBE_PAUSED=false`) waits this long, or until a
+/// refresh by hand: in practice, never on its own.
+pub const UNPROBED_PAUSE_MS: i64 = 365 * 24 * 60 * MINUTE;
 
 impl Default for ScheduleConfig {
     fn default() -> Self {
@@ -32,6 +41,9 @@ impl Default for ScheduleConfig {
             max_backoff_ms: 24 * 60 * MINUTE,
             jitter_ratio: 0.1,
             own: crate::core::fetch::OwnOrigins::of(&crate::core::config::Config::default()),
+            failing_after: crate::core::config::DEFAULT_FAILING_AFTER,
+            paused_after: crate::core::config::DEFAULT_PAUSED_AFTER,
+            probe_paused: true,
         }
     }
 }
@@ -48,6 +60,7 @@ impl ScheduleConfig {
                 .map(|s| s.saturating_mul(1000))
         };
         let min = ms("MIN_FETCH_INTERVAL_SECONDS").unwrap_or(d.min_interval_ms);
+        let planet = crate::core::config::Config::from_lookup(&get);
         let max = ms("MAX_FETCH_INTERVAL_SECONDS")
             .unwrap_or(d.max_interval_ms)
             .max(min);
@@ -58,9 +71,10 @@ impl ScheduleConfig {
                 .clamp(min, max),
             max_interval_ms: max,
             max_backoff_ms: d.max_backoff_ms.max(min),
-            own: crate::core::fetch::OwnOrigins::of(&crate::core::config::Config::from_lookup(
-                &get,
-            )),
+            own: crate::core::fetch::OwnOrigins::of(&planet),
+            failing_after: planet.failing_after,
+            paused_after: planet.paused_after,
+            probe_paused: planet.probe_paused,
             ..d
         }
     }

@@ -5,11 +5,13 @@ use serde::{Deserialize, Serialize};
 use crate::core::domain::FeedStatus;
 use crate::core::websub::subscriber::HubSubscription;
 
-/// Consecutive failures after which a feed is shown as failing.
-pub const FAILING_AFTER: u32 = 3;
+/// Consecutive failures after which a feed is shown as failing, unless `FAILING_AFTER`
+/// says otherwise (`ScheduleConfig::failing_after`).
+pub const FAILING_AFTER: u32 = crate::core::config::DEFAULT_FAILING_AFTER;
 /// Consecutive failures after which a feed is paused: probed only once a day (the
-/// backoff's cap) until it answers again.
-pub const PAUSED_AFTER: u32 = 10;
+/// backoff's cap) until it answers again, unless `PAUSED_AFTER` and `PROBE_PAUSED` say
+/// otherwise.
+pub const PAUSED_AFTER: u32 = crate::core::config::DEFAULT_PAUSED_AFTER;
 /// A feed is gone only after this many 410s in a row (a misconfigured server can
 /// answer 410 for an hour; the publisher means it if it persists).
 pub const GONE_AFTER: u32 = 3;
@@ -30,11 +32,11 @@ pub const OVERDUE_SLACK_MS: i64 = 24 * 60 * 60_000;
 /// Ingest's rule for a status, beside the thresholds it applies ([`FeedStatus`] itself is
 /// vocabulary, in `core::domain`).
 impl FeedStatus {
-    /// The status after `failures` consecutive failures.
-    pub fn after_failures(failures: u32) -> Self {
-        if failures >= PAUSED_AFTER {
+    /// The status after `failures` consecutive failures, by the deployment's thresholds.
+    pub fn after_failures(failures: u32, cfg: &super::schedule::ScheduleConfig) -> Self {
+        if failures >= cfg.paused_after {
             FeedStatus::Paused
-        } else if failures >= FAILING_AFTER {
+        } else if failures >= cfg.failing_after {
             FeedStatus::Failing
         } else {
             FeedStatus::Active

@@ -50,6 +50,8 @@ impl Route {
             ApiFeed(_) | Entry(_) => (2, 0),
             // The tally and the newest migration applied (one row).
             Healthz => (TALLY_ROWS + 1, 0),
+            // The tally only (its `retrying` column counts the warnings).
+            Health => (TALLY_ROWS, 0),
             // At most 200 entries (`limit`), each with its feed.
             ApiEntries => (2 * 200, 0),
             // The newest RANK_WINDOW matches, ranked (the window's bound, then each match's
@@ -85,9 +87,8 @@ impl Route {
             Feeds => Some(&["after"]),
             ApiFeeds => Some(&["after", "limit"]),
             Search => Some(&["q", "page"]),
-            Titles | AtomOut | RssOut | Rss10Out | OpmlOut | FoafOut | FeedAtomOut(_) | Healthz => {
-                Some(&[])
-            }
+            Titles | AtomOut | RssOut | Rss10Out | OpmlOut | FoafOut | FeedAtomOut(_) | Healthz
+            | Health => Some(&[]),
             _ => None,
         }
     }
@@ -103,8 +104,8 @@ impl Route {
         }
     }
 
-    /// The one path a cacheable route is kept under (`/health` is `/healthz`'s, a trailing
-    /// slash or a leading zero in an id is the same page).
+    /// The one path a cacheable route is kept under (a trailing slash or a leading zero in
+    /// an id is the same page).
     fn canonical_path(self) -> Option<String> {
         use Route::*;
         Some(match self {
@@ -119,6 +120,7 @@ impl Route {
             OpmlOut => "/feeds.opml".into(),
             FoafOut => "/foafroll.xml".into(),
             Healthz => "/healthz".into(),
+            Health => "/health".into(),
             ApiFeeds => "/api/feeds".into(),
             Search => "/search".into(),
             _ => return None,
@@ -167,7 +169,7 @@ pub fn cache_key(r: Route, query: &[(String, String)]) -> Option<String> {
 pub fn pages_a_write_changes(feed: Option<i64>) -> Vec<String> {
     use Route::*;
     let mut routes = vec![
-        Home, Titles, Feeds, AtomOut, RssOut, Rss10Out, OpmlOut, FoafOut, Healthz, ApiFeeds,
+        Home, Titles, Feeds, AtomOut, RssOut, Rss10Out, OpmlOut, FoafOut, Healthz, Health, ApiFeeds,
     ];
     if let Some(id) = feed {
         routes.extend([Feed(id), FeedAtomOut(id)]);

@@ -12,7 +12,11 @@ pub fn opml(cfg: &Config, feeds: &[FeedView]) -> Markup {
     html! {
         (XML_DECL)
         opml version="2.0" {
-            head { title { (xml_safe(&cfg.planet_name)) " subscriptions" } }
+            head {
+                title { (xml_safe(&cfg.planet_name)) " subscriptions" }
+                @if let Some(name) = &cfg.owner_name { ownerName { (xml_safe(name)) } }
+                @if let Some(email) = &cfg.owner_email { ownerEmail { (xml_safe(email)) } }
+            }
             body {
                 // The list is public: credentials in a feed's query string are hidden.
                 @for f in feeds {
@@ -104,6 +108,23 @@ pub fn parse_opml(text: &str) -> Result<Vec<Outline>, OpmlError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn opml_names_the_owner_when_set() {
+        let plain = opml(&Config::default(), &[]).into_string();
+        assert!(!plain.contains("ownerName") && !plain.contains("ownerEmail"));
+        let cfg = Config::from_lookup(|k| match k {
+            "PLANET_OWNER_NAME" => Some("Ada & co".into()),
+            "PLANET_OWNER_EMAIL" => Some("ada@planet.example".into()),
+            _ => None,
+        });
+        let out = opml(&cfg, &[]).into_string();
+        assert!(out.contains("<ownerName>Ada &amp; co</ownerName>"), "{out}");
+        assert!(
+            out.contains("<ownerEmail>ada@planet.example</ownerEmail>"),
+            "{out}"
+        );
+    }
 
     #[test]
     fn opml_round_trips() {

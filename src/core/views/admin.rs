@@ -260,6 +260,7 @@ mod tests {
             "0012_session_revocations.sql",
             Some("0011_secrets.sql".into()),
             &[("DB", true), ("PLANET_LIMIT", false)],
+            &["FAILING_AFTER: \"x\" is not a whole number from 1 to 1000; using 3".into()],
         );
         let html = admin_page(
             &Config::default(),
@@ -272,6 +273,10 @@ mod tests {
         )
         .into_string();
         assert!(html.contains("PLANET_LIMIT: not bound"), "{html}");
+        assert!(
+            html.contains("config: FAILING_AFTER: &quot;x&quot; is not a whole number"),
+            "{html}"
+        );
         assert!(html.contains("this build expects <code>0012_session_revocations.sql</code>"));
         let order: Vec<i64> = html
             .split("data-feed=\"")

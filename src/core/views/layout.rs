@@ -94,11 +94,14 @@ pub fn layout_with(cfg: &Config, page: &Page, body: Markup, aside: Option<Markup
                         (cfg.planet_description) " · "
                         a href="/feed.atom" { "Atom" } " · "
                         a href="/feed.rss" { "RSS 2.0" } " · "
-                        a href="/feed.rss10" { "RSS 1.0" } " · "
+                        @if cfg.enable_rss10 { a href="/feed.rss10" { "RSS 1.0" } " · " }
                         a href="/feeds.opml" { "OPML" } " · "
-                        a href="/foafroll.xml" { "FOAF" } " · "
+                        @if cfg.enable_foaf { a href="/foafroll.xml" { "FOAF" } " · " }
                         "Powered by Orrery"
+                        @if cfg.show_admin_link { " · " a href="/admin" { "Admin" } }
                     }
+                    // The operator's line (`FOOTER_TEXT`): plain text, escaped by maud.
+                    @if let Some(text) = &cfg.footer_text { p.footer-text { (text) } }
                     p.keys-hint hidden { button #keys-open type="button" { "Keyboard shortcuts" } " (press " kbd { "?" } ")" }
                 }
             }

@@ -116,8 +116,9 @@ fn sidebar(cfg: &Config, members: &[FeedView]) -> Markup {
             h2 #outputs-heading { "Subscribe" }
             p {
                 a href="/feed.atom" { "Atom" } " · " a href="/feed.rss" { "RSS 2.0" } " · "
-                a href="/feed.rss10" { "RSS 1.0" } " · " a href="/feeds.opml" { "OPML" } " · "
-                a href="/foafroll.xml" { "FOAF" }
+                @if cfg.enable_rss10 { a href="/feed.rss10" { "RSS 1.0" } " · " }
+                a href="/feeds.opml" { "OPML" }
+                @if cfg.enable_foaf { " · " a href="/foafroll.xml" { "FOAF" } }
             }
         }
     }
@@ -176,7 +177,10 @@ pub fn feeds_page(
         },
         html! {
             h1 { "Feeds" }
-            p { (total) " feeds · " a href="/feeds.opml" { "OPML" } " · " a href="/foafroll.xml" { "FOAF" } }
+            p {
+                (total) " feeds · " a href="/feeds.opml" { "OPML" }
+                @if cfg.enable_foaf { " · " a href="/foafroll.xml" { "FOAF" } }
+            }
             table.feeds.members {
                 thead { tr { th scope="col" { "Member" } th scope="col" { "Health" } th scope="col" { "Entries" } th scope="col" { "Last changed" } } }
                 tbody {

@@ -26,6 +26,23 @@ pub async fn counts(db: &D1Database) -> StoreResult<Counts> {
     Ok(first("counts", stmt).await?.unwrap_or_default())
 }
 
+/// Feed counts by status and the active feeds with failures in a row (`warning`), for
+/// `/health`: the tally alone (its `retrying` column, migrations/0013). Apart from
+/// [`counts`], so `/healthz` and `/feeds` still answer on a schema that is behind.
+pub async fn health_counts(db: &D1Database) -> StoreResult<Counts> {
+    let stmt = db.prepare(
+        "SELECT COALESCE(SUM(feeds), 0) AS feeds, \
+                COALESCE(SUM(CASE status WHEN 'failing' THEN feeds END), 0) AS failing, \
+                COALESCE(SUM(CASE status WHEN 'paused' THEN feeds END), 0) AS paused, \
+                COALESCE(SUM(CASE status WHEN 'gone' THEN feeds END), 0) AS gone, \
+                COALESCE(SUM(CASE status WHEN 'held' THEN feeds END), 0) AS held, \
+                COALESCE(SUM(CASE status WHEN 'active' THEN retrying END), 0) AS warning, \
+                0 AS entries, 0 AS latest \
+         FROM feed_tally",
+    );
+    Ok(first("health_counts", stmt).await?.unwrap_or_default())
+}
+
 /// The newest migration applied to D1 (wrangler's `d1_migrations`): one row.
 pub async fn schema_applied(db: &D1Database) -> StoreResult<Option<String>> {
     #[derive(Deserialize)]

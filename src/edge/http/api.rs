@@ -7,7 +7,7 @@ use worker::{Env, Request, Response};
 use super::query_i64;
 use crate::core::audit::API_ACTOR;
 use crate::core::ingest::{MemberPatch, PlatformTrouble};
-use crate::core::view_models::{Counts, Deployment, EntryView};
+use crate::core::view_models::{Counts, Deployment, EntryView, PlanetHealth};
 use crate::edge::auth::require_admin;
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{d1, env, jobs::lifecycle};
@@ -35,6 +35,21 @@ struct Health {
     version: &'static str,
     #[serde(flatten)]
     deployment: Deployment,
+}
+
+/// `/health`: the old planet's contract (`PlanetHealth`), 200 in every state. D1 not
+/// answering is "unhealthy" with nothing counted (the monitor alerts; `/healthz` says why).
+pub async fn health(env: &Env) -> AppResult<Response> {
+    let cfg = env::config(env);
+    let counts = match env::db(env) {
+        Ok(db) => d1::health_counts(&db).await.map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    let counts = counts.unwrap_or_else(|e| {
+        worker::console_error!("health: D1 did not answer: {e}");
+        Counts::default()
+    });
+    json_response(&PlanetHealth::judge(&cfg.planet_name, &counts), 200)
 }
 
 pub async fn healthz(env: &Env) -> AppResult<Response> {

@@ -193,10 +193,10 @@ pub async fn spend(req: &Request, env: &Env, cfg: &Config, r: Route) -> AppResul
              served"
                 .into(),
         )),
-        // `/healthz` still answers (reads a tally, and is kept per isolate): it is where an
-        // operator sees the binding named as missing.
-        Spent::Unbound(why) if r == Route::Healthz => {
-            worker::console_error!("{why}: /healthz answers degraded");
+        // `/healthz` and `/health` still answer (they read a tally, and are kept per
+        // isolate): `/healthz` is where an operator sees the binding named as missing.
+        Spent::Unbound(why) if matches!(r, Route::Healthz | Route::Health) => {
+            worker::console_error!("{why}: {r:?} answers without the limiter");
             Ok(())
         }
         Spent::Unbound(why) => Err(unavailable(&why)),

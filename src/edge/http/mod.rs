@@ -17,12 +17,12 @@ use crate::edge::{env, jobs::member_cache};
 
 pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Response> {
     let path = req.path();
-    let r = route(req.method().as_ref(), &path);
+    let cfg = env::config(&env);
+    let r = route(req.method().as_ref(), &path).as_configured(&cfg);
     // API clients get JSON errors, whatever went wrong; people get a page.
     let json_errors =
         r.is_api() || path.starts_with("/api/") || matches!(r, Route::Ws | Route::FeedWs(_));
     let if_none_match = req.headers().get("If-None-Match").ok().flatten();
-    let cfg = env::config(&env);
     let head = req.method() == Method::Head;
     // A cached answer (GET's, for HEAD too) costs nothing; a miss spends the client's budget.
     let cached = cache::cached(&req, r, &cfg)?;
@@ -100,6 +100,7 @@ async fn dispatch(r: Route, req: Request, env: &Env) -> AppResult<Response> {
         Route::AdminImportOpml => admin::import_opml(req, env).await,
         Route::AdminConfirmRemovals => admin::confirm_removals(req, env).await,
         Route::Healthz => api::healthz(env).await,
+        Route::Health => api::health(env).await,
         Route::Ws => sockets::room(req, env).await,
         Route::FeedWs(id) => sockets::feed(req, env, id).await,
         Route::AtomOut | Route::RssOut | Route::Rss10Out | Route::OpmlOut | Route::FoafOut => {

@@ -18,9 +18,11 @@ pub const MAX_CONTENT_BYTES: usize = 96 * 1024;
 mod elements;
 mod escape;
 mod policy;
+mod title;
 mod tree;
 
 pub use policy::{CLEAN_CONTENT_TAGS, GENERIC_ATTRS, TAGS, TAG_ATTRS, URL_SCHEMES};
+pub use title::without_title_heading;
 
 /// Sanitizes an HTML fragment; relative URLs are made absolute against `base`. HTML longer
 /// than [`MAX_CONTENT_BYTES`] is cut first (true when it was): the sanitizer closes whatever

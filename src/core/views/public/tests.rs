@@ -337,3 +337,35 @@ fn every_page_has_one_h1_and_labelled_search() {
         assert!(html.contains("<main id=\"main\""));
     }
 }
+
+#[test]
+fn the_footer_follows_the_operators_knobs() {
+    let members = [member(4, Some("Ann"), None)];
+    let page = |cfg: &Config| titles_page(cfg, &[], &members).into_string();
+    let today = page(&Config::default());
+    assert!(today.contains("href=\"/feed.rss10\"") && today.contains("href=\"/foafroll.xml\""));
+    assert!(!today.contains("href=\"/admin\""));
+    let cfg = Config::from_lookup(|k| {
+        Some(
+            match k {
+                "FOOTER_TEXT" => "Run by <b>the club</b> & friends",
+                "SHOW_ADMIN_LINK" => "true",
+                "ENABLE_RSS10" => "false",
+                "ENABLE_FOAF" => "false",
+                _ => return None,
+            }
+            .into(),
+        )
+    });
+    let html = page(&cfg);
+    assert!(
+        html.contains("Run by &lt;b&gt;the club&lt;/b&gt; &amp; friends"),
+        "{html}"
+    );
+    assert!(!html.contains("<b>the club"));
+    assert!(html.contains("<a href=\"/admin\">Admin</a>"));
+    assert!(
+        !html.contains("/feed.rss10") && !html.contains("/foafroll.xml"),
+        "{html}"
+    );
+}

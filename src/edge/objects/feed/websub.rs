@@ -316,7 +316,7 @@ pub fn answer_push(report: &RefreshReport) -> worker::Result<Response> {
 /// within [`HUB_TIMEOUT_MS`]; any 2xx is a yes.
 async fn post_form(env: &Env, hub: &str, form: String) -> Result<(), String> {
     let cfg = env::config(env);
-    let post = Outbound::post(hub, Agent::FeedAggregator(&cfg.planet_url), form)
+    let post = Outbound::post(hub, Agent::FeedAggregator(&cfg), form)
         .header("Content-Type", "application/x-www-form-urlencoded")
         .public_only(cfg.allow_private_feeds);
     match post

@@ -154,8 +154,7 @@ impl Publisher {
             let challenge = uuid::Uuid::new_v4().simple().to_string();
             let url = intent.verification_url(&cfg.planet_url, &challenge);
             async move {
-                let answer =
-                    send(Outbound::get(&url, Agent::WebSubHub(&cfg.planet_url)), cfg).await;
+                let answer = send(Outbound::get(&url, Agent::WebSubHub(cfg)), cfg).await;
                 match answer {
                     Ok((status, body)) => challenge_echoed(status, &body, &challenge),
                     Err(e) => {
@@ -314,7 +313,7 @@ impl Publisher {
                     let Some((body, Some(last_id), n)) = owed else {
                         return Delivery::Nothing;
                     };
-                    let agent = Agent::WebSubHub(&cfg.planet_url);
+                    let agent = Agent::WebSubHub(cfg);
                     let mut out = Outbound::post(&sub.callback, agent, body.clone())
                         .header("Content-Type", sub.topic.content_type())
                         .header("Link", link_header(cfg, sub.topic));
@@ -392,7 +391,7 @@ impl Publisher {
             let sends = chosen.iter().map(|&i| {
                 let body = due[i].1.body(&cfg.planet_url);
                 async move {
-                    let out = Outbound::post(hub, Agent::WebSubHub(&cfg.planet_url), body)
+                    let out = Outbound::post(hub, Agent::WebSubHub(cfg), body)
                         .header("Content-Type", "application/x-www-form-urlencoded");
                     match send(out, cfg).await {
                         Ok((status, _)) => (200..300).contains(&status),
