@@ -2101,7 +2101,10 @@ fn every_change_a_refresh_makes_on_its_own_is_audited_with_the_row_it_writes() {
     }
     assert_eq!(gone.len(), 1, "{gone:?}");
     assert_eq!(gone[0].action, "feed.gone");
-    assert!(gone[0].detail.starts_with("gone: HTTP 410"), "{gone:?}");
+    assert_eq!(
+        gone[0].detail,
+        format!("gone: HTTP 410, {GONE_AFTER} times in a row")
+    );
 
     // A permanent redirect taken: old URL → new URL; one refused (another feed has it): none.
     let new_url = "https://blog.example/new.xml";

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::state::GONE_AFTER;
 use crate::core::domain::FeedStatus;
 use crate::core::feed::{self, Entry, RawEntry};
 use crate::core::view_models::EntryView;
@@ -155,7 +156,10 @@ impl AutoChange {
                     "feed.paused",
                     format!("paused after {} failures: {why}", after.failures),
                 )),
-                FeedStatus::Gone => Some(("feed.gone", format!("gone: HTTP 410 ({why})"))),
+                FeedStatus::Gone => Some((
+                    "feed.gone",
+                    format!("gone: HTTP 410, {GONE_AFTER} times in a row"),
+                )),
                 FeedStatus::Active
                     if matches!(before.status, FeedStatus::Paused | FeedStatus::Gone) =>
                 {
