@@ -3,7 +3,7 @@
 // own (moved, paused, gone) recorded in the audit log as the system's.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, startFeedServer, api, ADMIN_TOKEN } from "../support/harness.mjs";
+import { startWorker, startFeedServer, api, until, ADMIN_TOKEN } from "../support/harness.mjs";
 import { atomFeed } from "../support/atom.mjs";
 
 const PER_RUN = 5;
@@ -64,7 +64,7 @@ const cron = async () => {
   assert.equal(r.status, 200);
 };
 
-test("refreshing all 30 feeds takes a batch of 5 per invocation, reports progress, refuses a second start and is audited", async () => {
+test("refreshing all 30 feeds takes a batch of 5 per invocation, reports progress, refuses a second start and is audited", async (t) => {
   const f = fs.scope();
   const n = 30;
   const sizes = new Map();
@@ -92,8 +92,9 @@ test("refreshing all 30 feeds takes a batch of 5 per invocation, reports progres
   assert.equal(started.body.round.total, n);
   assert.equal(started.body.round.done, PER_RUN, "the request refreshed the first batch only");
   assert.match(started.body.progress, /^Refreshing all feeds: 5 of 30 \(5 new entries so far\)/);
-  const request = events(mark).find((e) => e.kind === "worker" && e.what === "POST /api/refresh");
+  const request = await until(() => events(mark).find((e) => e.kind === "worker" && e.what === "POST /api/refresh"), { what: "the request's event" });
   assert.equal(request.subrequests, PER_RUN, JSON.stringify(request));
+  t.diagnostic(`the request: ${request.subrequests} subrequests, ${request.d1_rows_written} D1 rows written`);
 
   // A second start while it runs starts nothing (API and form alike).
   const again = await api(w.url, "POST", "/api/refresh");
@@ -115,13 +116,14 @@ test("refreshing all 30 feeds takes a batch of 5 per invocation, reports progres
     if (!status.body.running) break;
     const at = w.log().length;
     await cron();
-    const e = events(at);
+    // The event is logged as the run ends, and may reach the log after the response.
+    const e = await until(() => events(at).some((x) => x.kind === "cron") && events(at), { what: "cron's event" });
     const c = e.find((x) => x.kind === "cron");
-    assert.ok(c, "cron's event");
     const refreshes = e.filter((x) => x.kind === "feed" && x.what === "call.refresh" && x.cid === c.cid);
     assert.ok(c.subrequests <= PER_RUN, `cron called ${c.subrequests} objects: ${JSON.stringify(c)}`);
     assert.ok(c.d1_rows_written <= 4, `a batch writes its cursor (and at the end one audit row): ${JSON.stringify(c)}`);
     perRun.push(refreshes.length);
+    t.diagnostic(`cron run ${run + 1}: ${refreshes.length} feeds refreshed, ${c.subrequests} subrequests, ${c.d1_rows_read} D1 rows read, ${c.d1_rows_written} written`);
   }
   assert.deepEqual(perRun, [5, 5, 5, 5, 5], "25 feeds left, 5 per run");
 
@@ -156,7 +158,7 @@ test("refreshing all 30 feeds takes a batch of 5 per invocation, reports progres
   // A cron run with no round running calls no object for it.
   const at = w.log().length;
   await cron();
-  const c = events(at).find((x) => x.kind === "cron");
+  const c = await until(() => events(at).find((x) => x.kind === "cron"), { what: "cron's event" });
   assert.equal(c.subrequests, 0, JSON.stringify(c));
 });
 
