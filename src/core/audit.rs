@@ -9,6 +9,9 @@ use serde::{Deserialize, Serialize};
 /// through Cloudflare Access is the person's email.
 pub const API_ACTOR: &str = "api";
 pub const CRON_ACTOR: &str = "cron";
+/// What a feed's own refresh decides, whoever caused the refresh: a permanent redirect
+/// followed, a feed paused after failures, gone, or answering again.
+pub const SYSTEM_ACTOR: &str = "system";
 
 /// Audit records on one page of `/admin/audit`.
 pub const AUDIT_PAGE_SIZE: u32 = 50;

@@ -29,6 +29,8 @@ pub enum Route {
     AdminImportOpml,
     /// Confirms the removals a membership sync left pending.
     AdminConfirmRemovals,
+    /// Starts a round refreshing every active feed, a batch per invocation.
+    AdminRefreshAll,
     /// `/healthz`: the liveness probe (D1 answers, the deployment as it knows itself).
     Healthz,
     /// `/health`: the contract of the planet Orrery replaces, for monitors built for it
@@ -56,6 +58,10 @@ pub enum Route {
     ApiFeedHold(i64),
     ApiFeedResume(i64),
     ApiOpmlImport,
+    /// `POST /api/refresh`: starts a round refreshing every active feed (admin).
+    ApiRefreshAll,
+    /// `GET /api/refresh`: the newest round and where it stands (admin).
+    ApiRefreshStatus,
     /// A WebSub hub calling back a feed's subscription (`/websub/{feed id}/{token}`):
     /// GET verifies intent, POST delivers content.
     WebSubCallback(i64),
@@ -120,6 +126,8 @@ impl Route {
                 | Route::ApiFeedHold(_)
                 | Route::ApiFeedResume(_)
                 | Route::ApiOpmlImport
+                | Route::ApiRefreshAll
+                | Route::ApiRefreshStatus
                 | Route::Healthz
                 | Route::Health
                 | Route::WebSubCallback(_)
@@ -176,6 +184,7 @@ pub fn route(method: &str, path: &str) -> Route {
         ["admin", "feeds"] => only(post, AdminAddFeed, "POST"),
         ["admin", "opml"] => only(post, AdminImportOpml, "POST"),
         ["admin", "membership", "confirm"] => only(post, AdminConfirmRemovals, "POST"),
+        ["admin", "refresh"] => only(post, AdminRefreshAll, "POST"),
         ["admin", "feeds", n, "refresh"] => {
             id(n).map_or(NotFound, |n| only(post, AdminRefreshFeed(n), "POST"))
         }
@@ -227,6 +236,11 @@ pub fn route(method: &str, path: &str) -> Route {
             id(n).map_or(NotFound, |n| only(post, ApiFeedRefresh(n), "POST"))
         }
         ["api", "opml"] => only(post, ApiOpmlImport, "POST"),
+        ["api", "refresh"] => match method {
+            "GET" | "HEAD" => ApiRefreshStatus,
+            "POST" => ApiRefreshAll,
+            _ => MethodNotAllowed("GET, POST"),
+        },
         ["websub"] => only(post, WebSubHub, "POST"),
         ["websub", n, token] if !token.is_empty() => match (id(n), method) {
             (None, _) => NotFound,
@@ -501,6 +515,30 @@ mod tests {
         assert!(!route("GET", "/admin").is_shared_page());
         assert!(!route("GET", "/search").is_shared_page());
         assert!(!route("GET", "/feeds/1").is_api());
+    }
+
+    #[test]
+    fn refreshing_everything_is_an_admin_write_and_its_progress_an_admin_read() {
+        assert_eq!(route("POST", "/admin/refresh"), Route::AdminRefreshAll);
+        assert_eq!(
+            route("GET", "/admin/refresh"),
+            Route::MethodNotAllowed("POST")
+        );
+        assert_eq!(route("POST", "/api/refresh"), Route::ApiRefreshAll);
+        assert_eq!(route("GET", "/api/refresh"), Route::ApiRefreshStatus);
+        assert_eq!(
+            route("DELETE", "/api/refresh"),
+            Route::MethodNotAllowed("GET, POST")
+        );
+        for r in [
+            Route::AdminRefreshAll,
+            Route::ApiRefreshAll,
+            Route::ApiRefreshStatus,
+        ] {
+            assert!(!r.is_rate_limited() && !r.is_shared_page(), "{r:?}");
+            assert_eq!(r.cache_params(), None, "{r:?}");
+        }
+        assert!(Route::ApiRefreshAll.is_api() && Route::ApiRefreshStatus.is_api());
     }
 
     #[test]

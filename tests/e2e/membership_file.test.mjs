@@ -185,6 +185,22 @@ test("members who leave are held (5 a run, the rest when confirmed), kept for th
   assert.ok(left.some((f) => f.id === ids.CY), "Cy, who came back, stays");
   assert.equal((await entriesOf(members.bob)).length, 0, "and Bob's entries with him");
   assert.match(section(await adminPage(cookie)), /data-sync="deleted"/);
+
+  // Each member who left, came back or was deleted has an audit record of its own.
+  const html = await (await fetch(`${w.url}/admin/audit`, { headers: { cookie } })).text();
+  const rows = [...html.matchAll(/<tr data-audit="\d+">(.*?)<\/tr>/gs)].map(([, row]) => {
+    const cell = (label) => (row.match(new RegExp(`data-label="${label}">(.*?)</td>`, "s"))?.[1] ?? "").replace(/<[^>]+>/g, "");
+    return { who: cell("Who"), what: cell("What"), detail: cell("Detail") };
+  });
+  const leftRows = rows.filter((r) => r.what === "membership.left");
+  assert.equal(leftRows.length, 8, JSON.stringify(rows));
+  assert.ok(leftRows.every((r) => r.detail === "left the membership file"));
+  assert.equal(leftRows.filter((r) => r.who === "cron").length, 5, "5 by the sync");
+  assert.equal(leftRows.filter((r) => r.who === "admin").length, 3, "3 by the admin who confirmed");
+  assert.equal(rows.filter((r) => r.what === "membership.rejoined").length, 1);
+  const deletedRows = rows.filter((r) => r.what === "membership.deleted");
+  assert.equal(deletedRows.length, 7);
+  assert.ok(deletedRows.some((r) => r.detail.includes(bob.url)), "the URL outlives the member");
 });
 
 test("an OPML upload on the admin page reports each feed; a feed that is not one shows failing with its reason", async () => {

@@ -2093,3 +2093,107 @@ fn the_planets_own_entries_fed_back_to_it_are_never_stored() {
         .own
         .is_own_entry("http://planet.example/entries/1"));
 }
+
+#[test]
+fn every_change_a_refresh_makes_on_its_own_is_audited_with_the_row_it_writes() {
+    // Paused after failures: once, at the failure that pauses it, with the error in words.
+    let mut st = state();
+    let mut paused = Vec::new();
+    for _ in 0..PAUSED_AFTER + 2 {
+        let p = run(
+            &st,
+            FetchOutcome::Failed("HTTP 500".into()),
+            &HashMap::new(),
+        );
+        if !p.changes.is_empty() {
+            assert!(
+                p.feed_row.is_some(),
+                "audited in the batch that writes the row"
+            );
+            paused.extend(p.changes.clone());
+        }
+        st = p.state;
+    }
+    assert_eq!(paused.len(), 1, "{paused:?}");
+    assert_eq!(paused[0].action, "feed.paused");
+    assert_eq!(
+        paused[0].detail,
+        format!("paused after {PAUSED_AFTER} failures: HTTP 500")
+    );
+    // Back when it answers again.
+    let back = run(
+        &st,
+        fetched(rss("Back", &[("a", "A", None)])),
+        &HashMap::new(),
+    );
+    assert_eq!(back.changes.len(), 1);
+    assert_eq!(back.changes[0].action, "feed.recovered");
+    assert!(
+        back.changes[0].detail.contains("paused → active"),
+        "{:?}",
+        back.changes
+    );
+
+    // Gone: only at the 410 that makes it gone.
+    let mut st = state();
+    let mut gone = Vec::new();
+    for _ in 0..GONE_AFTER {
+        let p = run(&st, FetchOutcome::Gone, &HashMap::new());
+        gone.extend(p.changes.clone());
+        st = p.state;
+    }
+    assert_eq!(gone.len(), 1, "{gone:?}");
+    assert_eq!(gone[0].action, "feed.gone");
+    assert_eq!(
+        gone[0].detail,
+        format!("gone: HTTP 410, {GONE_AFTER} times in a row")
+    );
+
+    // A permanent redirect taken: old URL → new URL; one refused (another feed has it): none.
+    let new_url = "https://blog.example/new.xml";
+    let moved = |held_by| {
+        let to = Some(Move {
+            url: new_url.into(),
+            held_by,
+        });
+        plan(
+            &state(),
+            fetched(rss("Blog", &[("a", "A", None)])),
+            to,
+            &HashMap::new(),
+            NOW,
+            &cfg(),
+            Keep::default(),
+        )
+    };
+    let p = moved(None);
+    assert_eq!(p.changes.len(), 1);
+    assert_eq!(p.changes[0].action, "feed.moved");
+    assert_eq!(
+        p.changes[0].detail,
+        format!("permanent redirect: {URL} → {new_url}")
+    );
+    assert!(moved(Some(99)).changes.is_empty());
+
+    // An ordinary refresh, a failure short of a pause, a 304: nothing to audit.
+    let first = run(
+        &state(),
+        fetched(rss("Blog", &[("a", "A", None)])),
+        &HashMap::new(),
+    );
+    assert!(first.changes.is_empty());
+    let failing = run(
+        &first.state,
+        FetchOutcome::Failed("x".into()),
+        &HashMap::new(),
+    );
+    assert!(failing.changes.is_empty());
+    let same = run(
+        &first.state,
+        FetchOutcome::NotModified {
+            cache_max_age_s: None,
+        },
+        &HashMap::new(),
+    );
+    assert!(same.changes.is_empty());
+}

@@ -10,6 +10,7 @@
 
 mod plan;
 mod report;
+pub mod round;
 mod rows;
 pub mod schedule;
 mod settings;
@@ -21,8 +22,8 @@ pub use plan::{
 };
 pub use report::{RefreshOutcome, RefreshReport};
 pub use rows::{
-    EntryWrite, FeedMeta, FeedRow, Move, PendingEntry, Seen, SeenMark, SeenPrune, SeenSet, Settled,
-    StoredEntry,
+    AutoChange, EntryWrite, FeedMeta, FeedRow, Move, PendingEntry, Seen, SeenMark, SeenPrune,
+    SeenSet, Settled, StoredEntry,
 };
 pub use settings::{
     change, display_name, link, Change, Changed, FeedSettings, MemberPatch, SettingsError,

@@ -4,8 +4,8 @@ use std::collections::HashSet;
 
 use super::report::{RefreshOutcome, RefreshReport};
 use super::rows::{
-    EntryWrite, FeedMeta, FeedRow, Move, PendingEntry, Seen, SeenMark, SeenPrune, SeenSet, Settled,
-    StoredEntry,
+    AutoChange, EntryWrite, FeedMeta, FeedRow, Move, PendingEntry, Seen, SeenMark, SeenPrune,
+    SeenSet, Settled, StoredEntry,
 };
 use super::state::{overdue_deadline, FeedState, RowDigest, GONE_AFTER};
 use crate::core::domain::{FeedStatus, Keep};
@@ -98,6 +98,9 @@ pub struct Plan {
     pub feed_face: Option<String>,
     /// Something worth a log line that is not a failure.
     pub warning: Option<String>,
+    /// Changes made on the feed's behalf (moved, paused, gone, back), audited in the
+    /// batch that writes [`Plan::feed_row`] (there is one whenever this is not empty).
+    pub changes: Vec<AutoChange>,
     /// The WebSub hub and self links of the document this plan parsed (`None`: nothing
     /// was parsed, so nothing new is known); the edge adds the HTTP `Link` header's.
     pub doc_links: Option<DocLinks>,

@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::state::GONE_AFTER;
 use crate::core::domain::FeedStatus;
 use crate::core::feed::{self, Entry, RawEntry};
 use crate::core::view_models::EntryView;
@@ -121,6 +122,62 @@ pub struct FeedRow {
     pub inserted: u32,
     /// Entries were written: `last_changed_at` is now, and retention trims the feed.
     pub changed: bool,
+}
+
+/// A change the refresh made on its own, recorded in the audit log in the batch that
+/// writes it: a permanent redirect followed, a feed paused after failures, gone, or back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AutoChange {
+    /// The audit log's action: `feed.moved`, `feed.paused`, `feed.gone`, `feed.recovered`.
+    pub action: &'static str,
+    /// What changed, in words.
+    pub detail: String,
+}
+
+impl AutoChange {
+    /// What changed between the state a refresh started from and the one it writes
+    /// (`error`: the refresh's, in words).
+    pub fn between(
+        before: &super::FeedState,
+        after: &super::FeedState,
+        error: Option<&str>,
+    ) -> Vec<Self> {
+        let mut out = Vec::new();
+        if before.url != after.url {
+            out.push(AutoChange {
+                action: "feed.moved",
+                detail: format!("permanent redirect: {} → {}", before.url, after.url),
+            });
+        }
+        if before.status != after.status {
+            let why = error.unwrap_or("no reason given");
+            let change = match after.status {
+                FeedStatus::Paused => Some((
+                    "feed.paused",
+                    format!("paused after {} failures: {why}", after.failures),
+                )),
+                FeedStatus::Gone => Some((
+                    "feed.gone",
+                    format!("gone: HTTP 410, {GONE_AFTER} times in a row"),
+                )),
+                FeedStatus::Active
+                    if matches!(before.status, FeedStatus::Paused | FeedStatus::Gone) =>
+                {
+                    Some((
+                        "feed.recovered",
+                        format!(
+                            "answering again after {} failures: {} → active",
+                            before.failures,
+                            before.status.as_str()
+                        ),
+                    ))
+                }
+                _ => None,
+            };
+            out.extend(change.map(|(action, detail)| AutoChange { action, detail }));
+        }
+        out
+    }
 }
 
 /// One entry to upsert into D1.

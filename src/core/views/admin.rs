@@ -9,6 +9,7 @@ use crate::core::config::Config;
 use crate::core::domain::FeedStatus;
 use crate::core::feed::discover::FeedLink;
 use crate::core::fetch::public_url;
+use crate::core::ingest::round::RefreshRound;
 use crate::core::membership::MembershipPanel;
 use crate::core::time::{human_time, iso_time};
 use crate::core::view_models::{Deployment, FeedDetail};
@@ -56,18 +57,25 @@ fn attention_first(feeds: &[FeedDetail]) -> Vec<&FeedDetail> {
     ordered
 }
 
+/// The dashboard's sections beside the feeds: the membership file, this deployment, and
+/// the newest round of "refresh all feeds".
+pub struct Panels<'a> {
+    pub membership: &'a MembershipPanel,
+    pub deployment: &'a Deployment,
+    pub refresh: Option<&'a RefreshRound>,
+}
+
 /// The admin dashboard: add (a feed, or a site's page), name, filter, pause, resume,
-/// refresh and remove feeds; failing, gone, paused and held feeds listed first with their
-/// last error and a retry. Every form carries the CSRF token. `choices`: the feeds a
-/// page just added announced, to pick one from.
+/// refresh and remove feeds, or refresh them all; failing, gone, paused and held feeds
+/// listed first with their last error and a retry. Every form carries the CSRF token.
+/// `choices`: the feeds a page just added announced, to pick one from.
 pub fn admin_page(
     cfg: &Config,
     feeds: &[FeedDetail],
     csrf: &str,
     flash: Option<&str>,
     choices: Option<(&str, &[FeedLink])>,
-    membership: &MembershipPanel,
-    deployment: &Deployment,
+    panels: &Panels,
 ) -> Markup {
     let post = |id: i64, action: &str| format!("/admin/feeds/{id}/{action}");
     let feeds = attention_first(feeds);
@@ -105,7 +113,8 @@ pub fn admin_page(
                 label { "Feed or site URL " input type="url" name="url" required placeholder="https://example.com/feed.xml"; }
                 " " button type="submit" { "Add feed" }
             }
-            (super::membership_section(membership, csrf))
+            (refresh_all_section(panels.refresh, csrf))
+            (super::membership_section(panels.membership, csrf))
             table.feeds {
                 thead { tr { th { "Feed" } th { "Health" } th { "Entries" } th { "Actions" } } }
                 tbody {
@@ -155,13 +164,37 @@ pub fn admin_page(
                     }
                 }
             }
-            (deployment_section(deployment))
+            (deployment_section(panels.deployment))
             form method="post" action="/admin/logout" {
                 input type="hidden" name="csrf" value=(csrf);
                 button type="submit" { "Sign out" }
             }
         },
     )
+}
+
+/// "Refresh all feeds": the button, or how far the running round is; the last round's
+/// outcome under it.
+fn refresh_all_section(round: Option<&RefreshRound>, csrf: &str) -> Markup {
+    html! {
+        section.refresh-all aria-label="Refresh all feeds" {
+            @match round {
+                Some(r) if r.running() => p role="status" { (r.progress()) },
+                _ => {
+                    form.admin method="post" action="/admin/refresh" {
+                        input type="hidden" name="csrf" value=(csrf);
+                        button type="submit" { "Refresh all feeds" }
+                        " " small { "every active feed, a batch now and a batch per cron run" }
+                    }
+                    @if let Some(r) = round {
+                        @if let Some(at) = r.finished_at {
+                            p { small { (r.progress()) " Finished " time datetime=(iso_time(at)) { (human_time(at)) } "." } }
+                        }
+                    }
+                },
+            }
+        }
+    }
 }
 
 /// What this deployment knows of itself (as `/healthz` says it): the build, the schema
@@ -262,16 +295,31 @@ mod tests {
             &[("DB", true), ("PLANET_LIMIT", false)],
             &["FAILING_AFTER: \"x\" is not a whole number from 1 to 1000; using 3".into()],
         );
-        let html = admin_page(
-            &Config::default(),
-            &feeds,
-            "t",
-            None,
-            None,
-            &panel,
-            &deployment,
-        )
-        .into_string();
+        let running = RefreshRound {
+            total: 1000,
+            done: 120,
+            ..Default::default()
+        };
+        let panels = Panels {
+            membership: &panel,
+            deployment: &deployment,
+            refresh: Some(&running),
+        };
+        let html = admin_page(&Config::default(), &feeds, "t", None, None, &panels).into_string();
+        assert!(
+            html.contains("Refreshing all feeds: 120 of 1,000"),
+            "{html}"
+        );
+        assert!(
+            !html.contains("action=\"/admin/refresh\""),
+            "no second start while one runs"
+        );
+        let idle = Panels {
+            refresh: None,
+            ..panels
+        };
+        let idle = admin_page(&Config::default(), &feeds, "t", None, None, &idle).into_string();
+        assert!(idle.contains("action=\"/admin/refresh\""));
         assert!(html.contains("PLANET_LIMIT: not bound"), "{html}");
         assert!(
             html.contains("config: FAILING_AFTER: &quot;x&quot; is not a whole number"),

@@ -9,7 +9,7 @@ mod membership;
 mod partials;
 mod public;
 
-pub use admin::{admin_audit_page, admin_login_page, admin_page};
+pub use admin::{admin_audit_page, admin_login_page, admin_page, Panels};
 pub use layout::{layout, layout_with, Page};
 pub use membership::membership_section;
 pub use partials::{entry_article, entry_whole};

@@ -5,11 +5,13 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
+use super::audit::audit_insert;
 use super::cursors::RiverCursor;
 use super::feeds::feed_row_update;
 use super::search::search_index_stmts;
 use super::{batch, first, rows, run, StoreResult};
-use crate::core::ingest::{EntryWrite, FeedRow, StoredEntry};
+use crate::core::audit::SYSTEM_ACTOR;
+use crate::core::ingest::{AutoChange, EntryWrite, FeedRow, StoredEntry};
 use crate::core::view_models::EntryView;
 
 #[derive(Debug, Deserialize)]
@@ -238,17 +240,30 @@ pub async fn refresh_apply(
     db: &D1Database,
     row: Option<&FeedRow>,
     entries: &[EntryWrite],
+    changes: &[AutoChange],
     now: i64,
     max_entries: u32,
 ) -> StoreResult<Vec<Option<StoredEntry>>> {
     let Some(row) = row else {
         return Ok(Vec::new());
     };
-    let mut stmts = Vec::with_capacity(entries.len() + 3);
+    let mut stmts = Vec::with_capacity(entries.len() + changes.len() + 3);
     for w in entries {
         stmts.push(entry_write(db, row.feed_id, w, now)?);
     }
     stmts.push(feed_row_update(db, row, now)?);
+    // What the refresh changed on its own (moved, paused, gone, back), recorded with it.
+    for c in changes {
+        let detail = Some(c.detail.as_str());
+        stmts.push(audit_insert(
+            db,
+            now,
+            SYSTEM_ACTOR,
+            c.action,
+            Some(row.feed_id),
+            detail,
+        )?);
+    }
     if row.inserted > 0 && max_entries > 0 {
         // Retention per feed, here where the count grows: the oldest past the limit, read
         // through (feed_id, published_at, id), so only the rows deleted are scanned.

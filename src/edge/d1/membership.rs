@@ -55,6 +55,9 @@ pub struct MembershipWrite<'a> {
     /// Members past their grace: deleted with their entries.
     pub deleted: &'a [i64],
     pub now: i64,
+    /// Who the audit log names for each member who left, came back or was deleted (cron
+    /// for a sync, the admin who confirmed removals).
+    pub actor: &'a str,
 }
 
 #[derive(Deserialize)]
@@ -100,6 +103,53 @@ pub async fn membership_apply(
             .collect();
         Ok(serde_json::to_string(&rows)?)
     };
+    // Each member who left, came back or was deleted: an audit record in this batch (one
+    // statement per set, whatever its size).
+    let audited = |set: &[(i64, Changed)]| -> StoreResult<String> {
+        Ok(serde_json::to_string(
+            &set.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        )?)
+    };
+    let audit_each = |ids: String, action: &str, detail: &str| {
+        query!(
+            db,
+            "INSERT INTO audit_log (at, actor, action, feed_id, detail) \
+             SELECT ?2, ?3, ?4, value, ?5 FROM json_each(?1)",
+            ids,
+            w.now,
+            w.actor,
+            action,
+            detail
+        )
+    };
+    if !w.left.is_empty() {
+        stmts.push(audit_each(
+            audited(w.left)?,
+            "membership.left",
+            LEFT_REASON,
+        )?);
+    }
+    if !w.rejoined.is_empty() {
+        let back = "listed in the membership file again: resumed";
+        stmts.push(audit_each(
+            audited(w.rejoined)?,
+            "membership.rejoined",
+            back,
+        )?);
+    }
+    if !w.deleted.is_empty() {
+        // Before the rows go: the URL names the member the record outlives.
+        stmts.push(query!(
+            db,
+            "INSERT INTO audit_log (at, actor, action, feed_id, detail) \
+             SELECT ?2, ?3, 'membership.deleted', id, \
+               'deleted ' || url || ': left the membership file and its grace period ended' \
+             FROM feeds WHERE id IN (SELECT value FROM json_each(?1)) AND left_at IS NOT NULL",
+            serde_json::to_string(w.deleted)?,
+            w.now,
+            w.actor
+        )?);
+    }
     if !w.left.is_empty() {
         stmts.push(query!(
             db,

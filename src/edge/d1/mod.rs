@@ -11,6 +11,7 @@ mod entries;
 mod feeds;
 mod keys;
 mod membership;
+mod refresh_rounds;
 mod search;
 mod sessions;
 
@@ -36,6 +37,10 @@ pub use keys::websub_secret;
 pub use membership::{
     members_current, members_left_before, membership_apply, membership_report_save,
     membership_reports, LeftMember, MembershipWrite,
+};
+pub use refresh_rounds::{
+    refresh_round_advance, refresh_round_feeds, refresh_round_latest, refresh_round_running,
+    refresh_round_start,
 };
 pub use search::{entries_search, search_backfill};
 pub use sessions::{session_revoke, session_revoked_before};

@@ -17,7 +17,7 @@ use crate::core::membership::ImportLine;
 use crate::core::views;
 use crate::edge::auth::{access_identity, check_token, usable_token};
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{d1, env, jobs::lifecycle, jobs::membership_sync};
+use crate::edge::{d1, env, jobs::lifecycle, jobs::membership_sync, jobs::refresh_all};
 
 /// Admin forms are small: a bigger body is refused while it is read.
 const MAX_FORM_BYTES: usize = 16 * 1024;
@@ -219,15 +219,13 @@ async fn dashboard(
     let members = membership_sync::panel(env, upload).await;
     let applied = d1::schema_applied(&env::db(env)?).await.ok().flatten();
     let deployment = env::deployment(env, applied);
-    let page = views::admin_page(
-        &cfg,
-        &feeds,
-        &csrf,
-        flash.as_deref(),
-        choices,
-        &members,
-        &deployment,
-    );
+    let round = refresh_all::latest(env).await.ok().flatten();
+    let panels = views::Panels {
+        membership: &members,
+        deployment: &deployment,
+        refresh: round.as_ref(),
+    };
+    let page = views::admin_page(&cfg, &feeds, &csrf, flash.as_deref(), choices, &panels);
     html(page, 200, "no-store")
 }
 
@@ -450,4 +448,17 @@ pub async fn confirm_removals(mut req: Request, env: &Env) -> AppResult<Response
     back(&format!(
         "Confirmed {n} removals: those members are held now, and deleted after the grace period."
     ))
+}
+
+/// Starts refreshing every active feed: the first batch now, the rest a batch per cron run
+/// (the dashboard shows how far it is); a second start while one runs starts nothing.
+pub async fn refresh_all(mut req: Request, env: &Env) -> AppResult<Response> {
+    let (_, actor) = authorized_form(&mut req, env).await?;
+    match refresh_all::start(env, &actor).await? {
+        refresh_all::Asked::Started(round) => back(&round.progress()),
+        refresh_all::Asked::Running(round) => back(&format!(
+            "A refresh of all feeds is already running. {}",
+            round.progress()
+        )),
+    }
 }

@@ -10,7 +10,7 @@ use crate::core::ingest::{MemberPatch, PlatformTrouble};
 use crate::core::view_models::{Counts, Deployment, EntryView, PlanetHealth};
 use crate::edge::auth::require_admin;
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{d1, env, jobs::lifecycle};
+use crate::edge::{d1, env, jobs::lifecycle, jobs::refresh_all};
 
 const MAX_JSON_BODY: usize = 16 * 1024;
 
@@ -224,4 +224,39 @@ pub async fn import_opml(mut req: Request, env: &Env) -> AppResult<Response> {
     }
     let imported = lifecycle::import_opml(env, &String::from_utf8_lossy(&body), API_ACTOR).await?;
     json_response(&imported, 200)
+}
+
+/// A round of "refresh all feeds" as the API shows it: the round, whether it runs, and
+/// where it stands in words.
+fn round_json(round: Option<&crate::core::ingest::round::RefreshRound>) -> serde_json::Value {
+    json!({
+        "running": round.is_some_and(|r| r.running()),
+        "progress": round.map(|r| r.progress()),
+        "round": round,
+    })
+}
+
+/// `POST /api/refresh`: starts refreshing every active feed (the first batch in this
+/// request, the rest a batch per cron run): 202 with the round; 409 with the running
+/// round's progress when one runs already.
+pub async fn refresh_all(req: &Request, env: &Env) -> AppResult<Response> {
+    require_admin(req, env).await?;
+    match refresh_all::start(env, API_ACTOR).await? {
+        refresh_all::Asked::Started(round) => json_response(&round_json(Some(&round)), 202),
+        refresh_all::Asked::Running(round) => {
+            let message = format!(
+                "a refresh of all feeds is already running: {}",
+                round.progress()
+            );
+            let mut body = round_json(Some(&round));
+            body["error"] = json!({"code": "conflict", "message": message});
+            json_response(&body, 409)
+        }
+    }
+}
+
+/// `GET /api/refresh`: the newest round (running or finished; `null` before the first).
+pub async fn refresh_status(req: &Request, env: &Env) -> AppResult<Response> {
+    require_admin(req, env).await?;
+    json_response(&round_json(refresh_all::latest(env).await?.as_ref()), 200)
 }

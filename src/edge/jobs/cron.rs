@@ -1,12 +1,14 @@
-//! The scheduled handler: the membership sync, then the watchdog and pruning.
+//! The scheduled handler: the membership sync, the watchdog, a batch of a "refresh all
+//! feeds" round, then pruning.
 //!
-//! The watchdog re-arms FeedObject alarms; old entries and audit records are pruned. It
-//! never fetches feeds itself.
+//! The watchdog re-arms FeedObject alarms; a running round refreshes its next few feeds
+//! through their objects; old entries and audit records are pruned. Cron never fetches
+//! feeds itself, and every object call of a run comes out of one subrequest budget.
 
 use worker::Env;
 
 use crate::core::audit;
-use crate::edge::{d1, env, jobs::lifecycle, jobs::membership_sync};
+use crate::edge::{d1, env, jobs::lifecycle, jobs::membership_sync, jobs::refresh_all};
 
 pub async fn run(env: &Env) {
     let now = env::now_ms();
@@ -19,9 +21,20 @@ pub async fn run(env: &Env) {
         }
     };
     let watchdog = SUBREQUESTS_PER_RUN.saturating_sub(used);
-    match lifecycle::ensure_due(env, now, watchdog).await {
-        Ok(n) => worker::console_log!("cron: nudged {n} due feeds"),
-        Err(e) => worker::console_error!("cron: watchdog failed: {e}"),
+    let nudged = match lifecycle::ensure_due(env, now, watchdog).await {
+        Ok(n) => {
+            worker::console_log!("cron: nudged {n} due feeds");
+            n
+        }
+        Err(e) => {
+            worker::console_error!("cron: watchdog failed: {e}");
+            watchdog
+        }
+    };
+    // A round of "refresh all feeds" takes what is left, up to its own batch size.
+    let left = watchdog.saturating_sub(nudged);
+    if let Err(e) = refresh_all::advance(env, left).await {
+        worker::console_error!("cron: refresh all failed: {e}");
     }
     if let Err(e) = prune(env, now).await {
         worker::console_error!("cron: prune failed: {e}");
@@ -35,7 +48,7 @@ pub async fn run(env: &Env) {
 }
 
 /// Subrequests cron allows itself per run (the Free plan's 50, less a margin), shared by
-/// the membership sync and then the watchdog.
+/// the membership sync, then the watchdog, then a "refresh all" round.
 const SUBREQUESTS_PER_RUN: usize = 48;
 /// The most a membership sync uses: the document, and a call per member held, resumed
 /// or deleted (`core::membership::CAPS`).

@@ -154,6 +154,7 @@ async fn apply(
         rejoined: &rejoined,
         deleted: &deleted,
         now,
+        actor: crate::core::audit::CRON_ACTOR,
     };
     let added = d1::membership_apply(db, &write).await?;
 
@@ -295,6 +296,7 @@ pub async fn confirm(env: &Env, actor: &str) -> AppResult<usize> {
     let write = d1::MembershipWrite {
         left: &left,
         now,
+        actor,
         ..Default::default()
     };
     d1::membership_apply(&db, &write).await?;

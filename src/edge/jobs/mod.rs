@@ -4,3 +4,4 @@ pub mod cron;
 pub mod lifecycle;
 pub mod member_cache;
 pub mod membership_sync;
+pub mod refresh_all;

@@ -23,6 +23,7 @@ impl Plan {
             finished: Vec::new(),
             prune: None,
             warning: None,
+            changes: Vec::new(),
             doc_links: None,
             spare: 0,
             before: before.clone(),
@@ -75,6 +76,7 @@ impl Plan {
             });
         }
         self.state.row = Some(digest);
+        self.changes = AutoChange::between(&self.before, &self.state, self.report.error.as_deref());
         self
     }
 

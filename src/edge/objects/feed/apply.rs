@@ -24,7 +24,8 @@ impl FeedObject {
             worker::console_warn!("{w}");
         }
         let max = env::config(&self.env).retention_max_entries;
-        let written = d1::refresh_apply(db, plan.feed_row.as_ref(), &plan.entries, now, max).await;
+        let row = plan.feed_row.as_ref();
+        let written = d1::refresh_apply(db, row, &plan.entries, &plan.changes, now, max).await;
         let stored = match written {
             Ok(stored) => stored,
             // The platform refused the write (a daily limit, an outage): hold, losing nothing.
