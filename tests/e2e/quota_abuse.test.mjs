@@ -27,7 +27,7 @@ const ROWS_PER_UNIT = 50;
 const WEIGHTS = {
   "/": 3, "/?before=": 3, "/titles": 8, "/feeds": 5, "/feeds/{id}": 3, "/entries/{id}": 1,
   "/feed.atom": 4, "/feed.rss": 4, "/feeds.opml": 1, "/foafroll.xml": 1, "/feeds/{id}/feed.atom": 5,
-  "/search?q=": 14, "/healthz": 1, "/api/feeds": 5, "/api/feeds/{id}": 1, "/api/entries": 8,
+  "/search?q=": 14, "/healthz": 1, "/health": 1, "/api/feeds": 5, "/api/feeds/{id}": 1, "/api/entries": 8,
 };
 /** At most this many feeds per page of `/feeds` and `/api/feeds`. */
 const FEEDS_PAGE = 100;
@@ -373,7 +373,7 @@ test("each public route's miss costs no more than its weight", async () => {
     ["/feeds", "/feeds"], [`/feeds/${feed}`, "/feeds/{id}"], [`/entries/${entry}`, "/entries/{id}"],
     ["/feed.atom", "/feed.atom"], ["/feed.rss", "/feed.rss"], ["/feeds.opml", "/feeds.opml"],
     ["/foafroll.xml", "/foafroll.xml"], [`/feeds/${feed}/feed.atom`, "/feeds/{id}/feed.atom"],
-    ["/search?q=orrery", "/search?q="], ["/healthz", "/healthz"], ["/api/feeds", "/api/feeds"],
+    ["/search?q=orrery", "/search?q="], ["/healthz", "/healthz"], ["/health", "/health"], ["/api/feeds", "/api/feeds"],
     [`/api/feeds/${feed}`, "/api/feeds/{id}"], ["/api/entries", "/api/entries"],
     ["/api/entries?limit=200", "/api/entries"]];
   let memberReads = 0;
