@@ -25,6 +25,8 @@ pub enum Route {
     AdminResumeFeed(i64),
     /// Who did what to which feed and when, newest first (`?before=<id>` pages back).
     AdminAudit,
+    /// The feed-health view: a page of feeds (`?page=`), what D1 and their objects know.
+    AdminHealth,
     /// An OPML file uploaded from the admin page (multipart).
     AdminImportOpml,
     /// Confirms the removals a membership sync left pending.
@@ -181,6 +183,7 @@ pub fn route(method: &str, path: &str) -> Route {
         ["admin", "login"] => only(post, AdminLogin, "POST"),
         ["admin", "logout"] => only(post, AdminLogout, "POST"),
         ["admin", "audit"] => only(get, AdminAudit, "GET"),
+        ["admin", "health"] => only(get, AdminHealth, "GET"),
         ["admin", "feeds"] => only(post, AdminAddFeed, "POST"),
         ["admin", "opml"] => only(post, AdminImportOpml, "POST"),
         ["admin", "membership", "confirm"] => only(post, AdminConfirmRemovals, "POST"),
@@ -438,6 +441,12 @@ mod tests {
     fn the_audit_log_is_an_uncached_admin_page() {
         assert_eq!(route("GET", "/admin/audit"), Route::AdminAudit);
         assert_eq!(route("GET", "/admin/audit/"), Route::AdminAudit);
+        assert_eq!(route("GET", "/admin/health"), Route::AdminHealth);
+        assert_eq!(
+            route("POST", "/admin/health"),
+            Route::MethodNotAllowed("GET")
+        );
+        assert!(!Route::AdminHealth.is_rate_limited() && !Route::AdminHealth.is_api());
         assert_eq!(
             route("POST", "/admin/audit"),
             Route::MethodNotAllowed("GET")

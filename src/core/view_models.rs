@@ -103,6 +103,29 @@ impl FeedView {
     }
 }
 
+/// What a FeedObject says of itself for the admin's feed-health view (`FeedCall::Describe`),
+/// read from its stored state and alarm without writing anything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ObjectHealth {
+    /// The object holds a feed's state (false: it never ran, or was wiped).
+    pub known: bool,
+    /// When it last fetched, if it remembers: kept in memory only, so `None` after the
+    /// object restarted (an unchanged fetch writes nothing to say so).
+    pub last_fetch_at: Option<i64>,
+    /// Its next fetch (from its alarm): `None` when nothing is scheduled.
+    pub next_fetch_at: Option<i64>,
+    pub status: FeedStatus,
+    pub failures: u32,
+}
+
+/// One row of the feed-health view: D1's row, and its object's answer (`None`: the object
+/// did not answer).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedHealthRow {
+    pub feed: FeedView,
+    pub object: Option<ObjectHealth>,
+}
+
 /// A feed as the API and the admin page show it: [`FeedView`] and its filter.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeedDetail {

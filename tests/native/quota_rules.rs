@@ -159,6 +159,7 @@ fn every_route() -> Vec<Route> {
         AdminHoldFeed(1),
         AdminResumeFeed(1),
         AdminAudit,
+        AdminHealth,
         AdminImportOpml,
         AdminConfirmRemovals,
         AdminRefreshAll,

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::core::domain::FeedStatus;
+use crate::core::view_models::ObjectHealth;
 use crate::core::websub::subscriber::HubSubscription;
 
 /// Consecutive failures after which a feed is shown as failing, unless `FAILING_AFTER`
@@ -179,6 +180,35 @@ impl FeedState {
         self.next_wake(now) == Wake::At(self.next_fetch_at)
     }
 
+    /// What the object says of itself to the admin's feed-health view, read only: `alarm`
+    /// as its storage holds it, `last_fetch_at` as its memory does. The next fetch is the
+    /// later of the alarm and the saved time: after an unchanged fetch the saved time may be
+    /// earlier than the alarm (never later), and an alarm set sooner for other work leaves
+    /// the saved time the truth. No alarm, or a feed not on schedule (held, gone: an alarm
+    /// then is only for carried work): no next fetch.
+    pub fn describe(
+        feed: Option<&FeedState>,
+        alarm: Option<i64>,
+        last_fetch_at: Option<i64>,
+    ) -> ObjectHealth {
+        let Some(feed) = feed else {
+            return ObjectHealth {
+                last_fetch_at,
+                next_fetch_at: alarm,
+                ..ObjectHealth::default()
+            };
+        };
+        ObjectHealth {
+            known: true,
+            last_fetch_at,
+            next_fetch_at: alarm
+                .filter(|_| feed.status.is_scheduled())
+                .map(|at| at.max(feed.next_fetch_at)),
+            status: feed.status,
+            failures: feed.failures,
+        }
+    }
+
     /// Equal apart from the next fetch time: nothing worth a storage write changed.
     pub fn same_apart_from_schedule(&self, other: &FeedState) -> bool {
         let mut a = self.clone();
@@ -315,6 +345,31 @@ pub fn watchdog(feed_state: &mut FeedState, alarm: Option<i64>, now: i64) -> Wat
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_object_describes_its_next_fetch_as_the_later_of_alarm_and_saved_time() {
+        let mut feed = FeedState::new(7, "https://x.example/feed");
+        feed.next_fetch_at = 1_000;
+        feed.failures = 2;
+        // After an unchanged fetch the alarm is later than the saved time: the alarm.
+        let d = FeedState::describe(Some(&feed), Some(5_000), Some(900));
+        assert_eq!(
+            (d.known, d.next_fetch_at, d.last_fetch_at),
+            (true, Some(5_000), Some(900))
+        );
+        assert_eq!(d.failures, 2);
+        // An alarm set sooner for other work: the saved time.
+        assert_eq!(
+            FeedState::describe(Some(&feed), Some(500), None).next_fetch_at,
+            Some(1_000)
+        );
+        // No alarm: nothing scheduled; no state: not known.
+        assert_eq!(
+            FeedState::describe(Some(&feed), None, None).next_fetch_at,
+            None
+        );
+        assert!(!FeedState::describe(None, None, None).known);
+    }
 
     #[test]
     fn a_deadline_far_too_late_is_pulled_in() {

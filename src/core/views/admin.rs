@@ -14,7 +14,7 @@ use crate::core::membership::MembershipPanel;
 use crate::core::time::{human_time, iso_time};
 use crate::core::view_models::{Deployment, FeedDetail};
 
-fn admin_layout(cfg: &Config, body: Markup) -> Markup {
+pub(super) fn admin_layout(cfg: &Config, body: Markup) -> Markup {
     let page = Page {
         title: "Admin",
         live_path: None,
@@ -40,7 +40,7 @@ pub fn admin_login_page(cfg: &Config, error: Option<&str>) -> Markup {
 /// Where a feed stands in the admin's list: the ones that need a look first (failing,
 /// gone, paused by failures, then paused by hand), then the rest; the order within each
 /// kept (by name).
-fn attention_rank(status: FeedStatus) -> u8 {
+pub(super) fn attention_rank(status: FeedStatus) -> u8 {
     match status {
         FeedStatus::Failing => 0,
         FeedStatus::Gone => 1,
@@ -86,7 +86,7 @@ pub fn admin_page(
     admin_layout(
         cfg,
         html! {
-            nav.admin-nav aria-label="Admin" { a href="/admin/audit" { "Audit log" } }
+            nav.admin-nav aria-label="Admin" { a href="/admin/health" { "Feed health" } " " a href="/admin/audit" { "Audit log" } }
             @if let Some(f) = flash { p.flash role="status" { (f) } }
             @if troubled > 0 {
                 p.attention { (troubled) @if troubled == 1 { " feed needs" } @else { " feeds need" } " a look: listed first." }
@@ -354,6 +354,7 @@ mod tests {
             "a feed held by hand is resumed, not refreshed"
         );
         assert!(html.contains(r#"href="/admin/audit""#));
+        assert!(html.contains(r#"href="/admin/health""#));
     }
 
     #[test]

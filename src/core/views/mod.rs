@@ -4,12 +4,14 @@
 //! is escaped by maud except [`SanitizedHtml`].
 
 mod admin;
+mod health;
 mod layout;
 mod membership;
 mod partials;
 mod public;
 
 pub use admin::{admin_audit_page, admin_login_page, admin_page, Panels};
+pub use health::{admin_health_page, HealthPage, HEALTH_MAX_PAGE, HEALTH_PAGE_SIZE};
 pub use layout::{layout, layout_with, Page};
 pub use membership::membership_section;
 pub use partials::{entry_article, entry_whole};

@@ -165,6 +165,22 @@ pub async fn feeds_all(db: &D1Database) -> StoreResult<Vec<FeedView>> {
     rows("feeds_all", db.prepare(sql)).await
 }
 
+/// A page of the admin's feed-health view: failing, gone, paused and held feeds first, then
+/// by failures in a row, then by id; `limit` rows from `offset`. The order is an expression,
+/// so this reads every feed row (as the admin dashboard does), and returns at most `limit`.
+pub async fn feeds_health_page(
+    db: &D1Database,
+    offset: u32,
+    limit: u32,
+) -> StoreResult<Vec<FeedView>> {
+    let sql = format!(
+        "SELECT {FEED_COLS} ORDER BY CASE status WHEN 'failing' THEN 0 WHEN 'gone' THEN 1 \
+         WHEN 'paused' THEN 2 WHEN 'held' THEN 3 ELSE 4 END, consecutive_failures DESC, id \
+         LIMIT ?1 OFFSET ?2"
+    );
+    rows("feeds_health_page", query!(db, &sql, limit, offset)?).await
+}
+
 pub async fn feed_by_id(db: &D1Database, id: i64) -> StoreResult<Option<FeedView>> {
     let sql = format!("SELECT {FEED_COLS} WHERE id = ?1");
     first("feed_by_id", query!(db, &sql, id)?).await

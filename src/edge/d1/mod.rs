@@ -31,7 +31,8 @@ pub use entries::{
 pub use feeds::{
     counts, feed_by_id, feed_by_url, feed_create, feed_delete, feed_detail_by_id, feed_forget,
     feed_move, feed_push, feed_set_member, feed_set_status, feeds_all, feeds_all_detailed,
-    feeds_create, feeds_overdue, feeds_set_overdue, health_counts, schema_applied, OverdueFeed,
+    feeds_create, feeds_health_page, feeds_overdue, feeds_set_overdue, health_counts,
+    schema_applied, OverdueFeed,
 };
 pub use keys::websub_secret;
 pub use membership::{

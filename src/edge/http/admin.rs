@@ -14,9 +14,11 @@ use crate::core::domain::FeedFilter;
 use crate::core::feed::discover::FeedLink;
 use crate::core::ingest::{MemberPatch, PlatformTrouble};
 use crate::core::membership::ImportLine;
+use crate::core::view_models::FeedHealthRow;
 use crate::core::views;
 use crate::edge::auth::{access_identity, check_token, usable_token};
 use crate::edge::error::{AppError, AppResult};
+use crate::edge::objects::rpc;
 use crate::edge::{d1, env, jobs::lifecycle, jobs::membership_sync, jobs::refresh_all};
 
 /// Admin forms are small: a bigger body is refused while it is read.
@@ -189,6 +191,39 @@ pub async fn audit(req: &Request, env: &Env) -> AppResult<Response> {
         viewer: &s.actor,
     };
     let resp = html(views::admin_audit_page(&cfg, &page), 200, "no-store")?;
+    with_cookie(resp, s.set_cookie)
+}
+
+/// `/admin/health`: a page of feeds (`?page=`, from 1) by severity, with what their objects
+/// know now (last and next fetch), asked all at once; nothing is written to read them.
+/// At most `HEALTH_PAGE_SIZE` object calls beside the session and page queries.
+pub async fn health(req: &Request, env: &Env) -> AppResult<Response> {
+    let cfg = env::config(env);
+    let Some(s) = signed_in(req, env).await? else {
+        return html(views::admin_login_page(&cfg, None), 200, "no-store");
+    };
+    let page = query_i64(req, "page")?.unwrap_or(1);
+    let page = u32::try_from(page.clamp(1, i64::from(views::HEALTH_MAX_PAGE))).unwrap_or(1);
+    let size = views::HEALTH_PAGE_SIZE;
+    let offset = (page - 1) * size;
+    let mut feeds = d1::feeds_health_page(&env::db(env)?, offset, size + 1).await?;
+    let more = feeds.len() > size as usize;
+    feeds.truncate(size as usize);
+    let ids: Vec<i64> = feeds.iter().map(|f| f.id).collect();
+    let answers = rpc::feeds_describe(env, &ids).await;
+    let rows: Vec<FeedHealthRow> = feeds
+        .into_iter()
+        .zip(answers)
+        .map(|(feed, object)| FeedHealthRow { feed, object })
+        .collect();
+    let csrf = session::csrf_token(&s.key, &s.session);
+    let view = views::HealthPage {
+        rows: &rows,
+        page,
+        more,
+        csrf: &csrf,
+    };
+    let resp = html(views::admin_health_page(&cfg, &view), 200, "no-store")?;
     with_cookie(resp, s.set_cookie)
 }
 

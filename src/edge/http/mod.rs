@@ -91,6 +91,7 @@ async fn dispatch(r: Route, req: Request, env: &Env) -> AppResult<Response> {
         Route::AdminLogin => admin::login(req, env).await,
         Route::AdminLogout => admin::logout(req, env).await,
         Route::AdminAudit => admin::audit(&req, env).await,
+        Route::AdminHealth => admin::health(&req, env).await,
         Route::AdminAddFeed => admin::add_feed(req, env).await,
         Route::AdminRefreshFeed(id) => admin::refresh_feed(req, env, id).await,
         Route::AdminDeleteFeed(id) => admin::delete_feed(req, env, id).await,

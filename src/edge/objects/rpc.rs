@@ -11,6 +11,7 @@ use worker::{Env, Method, Request, RequestInit, Response, Stub};
 
 use crate::core::ingest::{Change, Changed, FeedSettings, RefreshReport};
 use crate::core::protocol::MAX_SUBSCRIBED_FEEDS;
+use crate::core::view_models::ObjectHealth;
 use crate::core::websub::hub::SubscriberIntent;
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::objects::wire::{
@@ -137,6 +138,22 @@ pub async fn feed_change(env: &Env, id: i64, change: Change) -> AppResult<Change
 
 pub async fn feed_delete(env: &Env, id: i64) -> AppResult<()> {
     call_feed(env, id, &FeedCall::Delete).await
+}
+
+/// Asks these feeds' objects, all at once, what they know of themselves (nothing is
+/// written); an object that does not answer is `None` in its place. One subrequest each:
+/// the caller bounds `ids` (the health view's page).
+pub async fn feeds_describe(env: &Env, ids: &[i64]) -> Vec<Option<ObjectHealth>> {
+    let calls = ids.iter().map(|&id| async move {
+        match call_feed::<ObjectHealth>(env, id, &FeedCall::Describe).await {
+            Ok(answer) => Some(answer),
+            Err(e) => {
+                worker::console_error!("feed {id}: describe did not answer: {e}");
+                None
+            }
+        }
+    });
+    futures::future::join_all(calls).await
 }
 
 pub async fn feed_socket(

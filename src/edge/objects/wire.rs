@@ -26,6 +26,9 @@ pub enum FeedCall {
     Change { change: Change },
     /// The feed was removed: forget everything and close its sockets.
     Delete,
+    /// The admin's feed-health view: what the object knows of itself (its last fetch,
+    /// next fetch, status), read without writing anything. Replies `ObjectHealth`.
+    Describe,
 }
 
 /// Which feed an object is ([`FeedCall::Ensure`]), with its settings as D1 holds them.
@@ -99,6 +102,7 @@ impl FeedRequest {
                 FeedCall::Ensure(_) => "call.ensure",
                 FeedCall::Change { .. } => "call.change",
                 FeedCall::Delete => "call.delete",
+                FeedCall::Describe => "call.describe",
             },
         }
     }

@@ -1,4 +1,4 @@
-//! The FeedObject's calls (`wire::FeedCall`): init, refresh, ensure, change, delete.
+//! The FeedObject's calls (`wire::FeedCall`): init, refresh, ensure, change, delete, describe.
 
 use worker::Response;
 
@@ -27,6 +27,13 @@ impl FeedObject {
                 websub::leave(&self.state, &self.env, feed.as_ref()).await?;
                 sockets::close_all(&self.state, 1001, "feed removed");
                 rpc::reply(&())
+            }
+            // Read only: the stored state, the alarm, the last fetch as memory has it.
+            FeedCall::Describe => {
+                let feed = storage::load(&self.state).await?;
+                let alarm = storage::alarm(&self.state).await?;
+                let last = self.last_fetch_at.get();
+                rpc::reply(&FeedState::describe(feed.as_ref(), alarm, last))
             }
         }
     }

@@ -33,6 +33,8 @@ pub struct FeedObject {
     removed: Cell<bool>,
     /// Client addresses' frame budgets on this feed's sockets (a cache).
     budgets: sockets::Budgets,
+    /// When it last fetched (memory only: an unchanged fetch writes nothing; the health view).
+    last_fetch_at: Cell<Option<i64>>,
 }
 
 impl FeedObject {
@@ -66,6 +68,7 @@ impl FeedObject {
     ) -> worker::Result<RefreshReport> {
         let cfg = env::config(&self.env);
         let now = env::now_ms();
+        self.last_fetch_at.set(Some(now));
         let fetch = match pushed {
             Some(body) => websub::as_fetched(&feed, body),
             None => fetch_feed(&FetchRequest::of(&feed, &cfg, now)).await,
@@ -130,6 +133,7 @@ impl DurableObject for FeedObject {
             busy: Cell::new(false),
             removed: Cell::new(false),
             budgets,
+            last_fetch_at: Cell::new(None),
         }
     }
 
