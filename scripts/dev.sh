@@ -65,8 +65,11 @@ echo "dev: demo feeds on http://127.0.0.1:$DEMO_PORT"
 pids+=($!)
 
 echo "dev: wrangler dev on http://127.0.0.1:$PORT (ADMIN_TOKEN=$ADMIN_TOKEN)"
+# RATE_LIMITS=off: the developer's browser is one address, and a couple of searches would spend
+# its public minute (15 units); the limits as deployed are what the quota-abuse suites test.
 wrangler dev --ip 127.0.0.1 --port "$PORT" --persist-to "$STATE" --show-interactive-dev-session=false \
   --var "ADMIN_TOKEN:$ADMIN_TOKEN" --var ALLOW_PRIVATE_FEEDS:true --var "PLANET_URL:http://127.0.0.1:$PORT" \
+  --var RATE_LIMITS:off \
   --var PLANET_NAME:"Orrery (dev)" --var MIN_FETCH_INTERVAL_SECONDS:5 --var DEFAULT_FETCH_INTERVAL_SECONDS:5 \
   --var MAX_FETCH_INTERVAL_SECONDS:30 &
 wrangler_pid=$!

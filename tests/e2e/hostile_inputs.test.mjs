@@ -240,6 +240,13 @@ test("make dev's script stops everything it started with its process group", { t
     }, { timeout: 540_000, interval: 250, what: "make dev to be ready" });
     assert.match(out, /dev: subscribed http:\/\/127\.0\.0\.1/, "the dev token works on loopback");
     assert.ok(await listening(port) && await listening(demoPort));
+    // One developer's browser is not limited like an anonymous address: three searches
+    // (14 units each of a 15-unit minute as deployed) are all served.
+    for (let i = 0; i < 3; i++) {
+      const r = await fetch(`http://127.0.0.1:${port}/search?q=dev${i}`);
+      await r.arrayBuffer();
+      assert.equal(r.status, 200, `search ${i} on make dev`);
+    }
     process.kill(-dev.pid, "SIGTERM");
     process.kill(-dev.pid, "SIGKILL");
     await until(async () => !(await listening(port)) && !(await listening(demoPort)), { timeout: 15_000, what: "both ports to be free" });
