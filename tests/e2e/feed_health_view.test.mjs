@@ -3,7 +3,7 @@
 // writes nothing (METER=1: no D1 row, no DO storage row; one object call per feed shown).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, startFeedServer, api, until, sleep, ADMIN_TOKEN } from "../support/harness.mjs";
+import { startWorker, startFeedServer, api, until, sleep, postForm, adminSession } from "../support/harness.mjs";
 
 let w, fs;
 before(async () => {
@@ -11,19 +11,8 @@ before(async () => {
 });
 after(async () => { w?.stop(); await fs?.close(); });
 
-const post = (p, fields, headers = {}) =>
-  fetch(w.url + p, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
-    body: new URLSearchParams(fields).toString(),
-  });
-
-async function signIn() {
-  const r = await post("/admin/login", { token: ADMIN_TOKEN });
-  assert.equal(r.status, 303);
-  return r.headers.get("set-cookie").split(";")[0];
-}
+const post = (p, fields, headers = {}) => postForm(w.url, p, fields, headers);
+const signIn = async () => (await adminSession(w.url)).cookie;
 
 function meter(mark) {
   return [...w.log().slice(mark).matchAll(/orrery-meter (\{.*\})/g)].map((m) => JSON.parse(m[1]));

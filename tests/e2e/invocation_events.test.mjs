@@ -5,7 +5,7 @@
 // the meter counts for that invocation (METER=1), not its neighbours'.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, startFeedServer, api, until, openSocket } from "../support/harness.mjs";
+import { startWorker, startFeedServer, api, until, openSocket, invocationEvents } from "../support/harness.mjs";
 import { atomFeed } from "../support/atom.mjs";
 
 let w, fs;
@@ -18,10 +18,7 @@ after(async () => {
 });
 
 /** The invocation events logged since `mark`. */
-const events = (mark) => w.log().slice(mark).split("\n")
-  .map((l) => l.slice(l.indexOf("{")))
-  .filter((l) => l.startsWith('{"orrery":"invocation"'))
-  .map((l) => JSON.parse(l));
+const events = (mark) => invocationEvents(w.log().slice(mark));
 
 test("a refresh is one story: the request's correlation id reaches the FeedObject and the Room, each event with its own costs", async () => {
   const f = fs.scope();

@@ -3,7 +3,7 @@
 // own (moved, paused, gone) recorded in the audit log as the system's.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, startFeedServer, api, until, ADMIN_TOKEN } from "../support/harness.mjs";
+import { startWorker, startFeedServer, api, until, postForm, adminSession, invocationEvents } from "../support/harness.mjs";
 import { atomFeed } from "../support/atom.mjs";
 
 const PER_RUN = 5;
@@ -17,28 +17,11 @@ before(async () => {
 after(async () => { w?.stop(); await fs?.close(); });
 
 /** The invocation events logged since `mark`. */
-const events = (mark) => w.log().slice(mark).split("\n")
-  .map((l) => l.slice(l.indexOf("{")))
-  .filter((l) => l.startsWith('{"orrery":"invocation"'))
-  .map((l) => JSON.parse(l));
+const events = (mark) => invocationEvents(w.log().slice(mark));
 
-const post = (p, fields, headers = {}) =>
-  fetch(w.url + p, {
-    method: "POST",
-    redirect: "manual",
-    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
-    body: new URLSearchParams(fields).toString(),
-  });
-const csrfOf = (page) => page.match(/name="csrf" value="([0-9a-f]+)"/)[1];
+const post = (p, fields, headers = {}) => postForm(w.url, p, fields, headers);
 const msg = (r) => decodeURIComponent((r.headers.get("location") || "").replaceAll("+", " "));
-
-async function tokenSession() {
-  const r = await post("/admin/login", { token: ADMIN_TOKEN });
-  assert.equal(r.status, 303);
-  const cookie = r.headers.get("set-cookie").split(";")[0];
-  const page = await (await fetch(`${w.url}/admin`, { headers: { cookie } })).text();
-  return { cookie, csrf: csrfOf(page), page };
-}
+const tokenSession = () => adminSession(w.url);
 
 /** The audit log's rows, newest first, over its first `pages` pages. */
 async function audit(cookie, pages = 4) {

@@ -250,3 +250,31 @@ export async function freshMinute(need = 15) {
   const left = 60000 - (Date.now() % 60000);
   if (left < need * 1000) await sleep(left + 50);
 }
+
+/** A form POST as a browser sends it (no redirect followed). */
+export function postForm(base, p, fields, headers = {}) {
+  return fetch(base + p, {
+    method: "POST",
+    redirect: "manual",
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    body: new URLSearchParams(fields).toString(),
+  });
+}
+
+/** Signs in to `/admin` with the admin token: the session cookie, the dashboard's CSRF token
+ *  and the dashboard itself. */
+export async function adminSession(base, token = ADMIN_TOKEN) {
+  const r = await postForm(base, "/admin/login", { token });
+  if (r.status !== 303) throw new Error(`sign-in answered ${r.status}`);
+  const cookie = r.headers.get("set-cookie").split(";")[0];
+  const page = await (await fetch(`${base}/admin`, { headers: { cookie } })).text();
+  return { cookie, csrf: page.match(/name="csrf" value="([0-9a-f]+)"/)[1], page };
+}
+
+/** The invocation events (src/edge/meter.rs) in a worker's log text. */
+export function invocationEvents(log) {
+  return log.split("\n")
+    .map((l) => l.slice(l.indexOf("{")))
+    .filter((l) => l.startsWith('{"orrery":"invocation"'))
+    .map((l) => JSON.parse(l));
+}
