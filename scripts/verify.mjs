@@ -60,8 +60,9 @@ function xmlDoc(base, path, root, typeRe, then = () => {}) {
   });
 }
 
-/** The security headers the app sets on its pages (src/edge/http: CSP, nosniff, referrer). */
-function securityHeaders(what, headers) {
+/** The security headers the app sets on its pages (src/edge/http: CSP, nosniff, referrer;
+ *  HSTS over https). */
+function securityHeaders(what, headers, https) {
   const csp = headers.get("content-security-policy") || "";
   const missing = [];
   if (!csp) missing.push("Content-Security-Policy");
@@ -72,8 +73,9 @@ function securityHeaders(what, headers) {
   if ((headers.get("x-content-type-options") || "").toLowerCase() !== "nosniff") missing.push("X-Content-Type-Options: nosniff");
   if (!headers.get("referrer-policy")) missing.push("Referrer-Policy");
   if (!/frame-ancestors/.test(csp) && !headers.get("x-frame-options")) missing.push("X-Frame-Options or CSP frame-ancestors");
+  if (https && !/max-age=[1-9]/.test(headers.get("strict-transport-security") || "")) missing.push("Strict-Transport-Security (served over https)");
   if (missing.length) for (const m of missing) bad(`${what} lacks ${m}`);
-  else ok(`${what} sends Content-Security-Policy, nosniff, Referrer-Policy, ${/frame-ancestors/.test(csp) ? "frame-ancestors" : "X-Frame-Options"}`);
+  else ok(`${what} sends Content-Security-Policy, nosniff, Referrer-Policy, ${/frame-ancestors/.test(csp) ? "frame-ancestors" : "X-Frame-Options"}${https ? ", HSTS" : ""}`);
 }
 
 /** A repeated view of `/`: the cache headers the app sets, and an edge cache's HIT where one shows. */
@@ -167,7 +169,7 @@ async function main() {
     if (first.status !== 200) return bad(`/: ${http(first)}, not 200`);
     if (!(first.headers.get("content-type") || "").includes("text/html")) return bad(`/: not text/html`);
     ok(`/ renders HTML (200, ${first.text.length} bytes)`);
-    securityHeaders("/", first.headers);
+    securityHeaders("/", first.headers, base.protocol === "https:");
     caching(first, await get(base, "/"));
   });
   await htmlPage(base, "/titles");

@@ -53,8 +53,10 @@ export async function until(fn, { timeout = 15000, interval = 100, what = "condi
  *  (e.g. a generated copy lacking a binding), placed in ROOT so its relative paths hold.
  *  `state`: start on this existing state folder (a D1 seeded by the caller) instead of a fresh
  *  one; the current migrations are applied to it as to a fresh one, and the caller removes it.
+ *  `https`: wrangler dev serves https with its own self-signed certificate (the caller sets
+ *  NODE_TLS_REJECT_UNAUTHORIZED=0 for its loopback fetches).
  *  `migrations` in the result: what `wrangler d1 migrations apply` printed. */
-export async function startWorker({ vars = {}, config = null, ready = (r) => r.status === 200, state: given = null } = {}) {
+export async function startWorker({ vars = {}, config = null, ready = (r) => r.status === 200, state: given = null, https = false } = {}) {
   const port = await freePort();
   const inspector = await freePort();
   const state = given ?? mkdtempSync(path.join(tmpdir(), "orrery-e2e-"));
@@ -64,16 +66,18 @@ export async function startWorker({ vars = {}, config = null, ready = (r) => r.s
     cwd: ROOT, env, encoding: "utf8",
   });
   if (migrate.status !== 0) throw new Error(`migrations failed:\n${migrate.stdout}\n${migrate.stderr}`);
+  const scheme = https ? "https" : "http";
   const allVars = {
     ADMIN_TOKEN, ALLOW_PRIVATE_FEEDS: "true", PLANET_NAME: "Test Planet",
-    PLANET_URL: `http://127.0.0.1:${port}`, MIN_FETCH_INTERVAL_SECONDS: "60", PAGE_CACHE_SECONDS: "0",
+    PLANET_URL: `${scheme}://127.0.0.1:${port}`, MIN_FETCH_INTERVAL_SECONDS: "60", PAGE_CACHE_SECONDS: "0",
     // Tests speak for hundreds of readers from one address; the rate-limit test turns it on.
     RATE_LIMITS: "off", ...vars,
   };
   const args = ["dev", "--ip", "127.0.0.1", "--port", String(port), "--inspector-port", String(inspector),
-    "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "log", ...configArgs];
+    "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "log", ...configArgs,
+    ...(https ? ["--local-protocol", "https"] : [])];
   for (const [k, v] of Object.entries(allVars)) args.push("--var", `${k}:${v}`);
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${scheme}://127.0.0.1:${port}`;
   let child = null;
   let log = "";
 

@@ -211,28 +211,36 @@ fn unavailable(why: &str) -> AppError {
     )
 }
 
-/// The response as sent: a 304 when the client holds its validator, `nosniff` on it, and
-/// for HEAD the same headers without a body.
+/// HSTS on every answer over https: a year, this host only (a planet on
+/// `planet.example.org` must not decide for the rest of `example.org`), never on http, where
+/// browsers ignore it and `wrangler dev` runs.
+const HSTS: &str = "max-age=31536000";
+
+/// The response as sent: a 304 when the client holds its validator, `nosniff` on it (and HSTS
+/// over https), and for HEAD the same headers without a body.
 pub async fn finish(
     resp: Response,
     if_none_match: Option<&str>,
     head: bool,
+    https: bool,
 ) -> worker::Result<Response> {
     let mut resp = super::not_modified(resp, if_none_match)?;
     if resp.status_code() == 101 {
         return Ok(resp);
     }
-    if !head
-        && resp
-            .headers_mut()
-            .set("X-Content-Type-Options", "nosniff")
-            .is_ok()
-    {
+    let secure = |h: &Headers| -> worker::Result<()> {
+        h.set("X-Content-Type-Options", "nosniff")?;
+        if https {
+            h.set("Strict-Transport-Security", HSTS)?;
+        }
+        Ok(())
+    };
+    if !head && secure(resp.headers_mut()).is_ok() {
         return Ok(resp);
     }
     // HEAD, or a response from the edge cache (its headers may be immutable): rebuilt.
     let headers = resp.headers().clone();
-    headers.set("X-Content-Type-Options", "nosniff")?;
+    secure(&headers)?;
     let status = resp.status_code();
     let body = if head {
         Vec::new()

@@ -24,11 +24,12 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
         r.is_api() || path.starts_with("/api/") || matches!(r, Route::Ws | Route::FeedWs(_));
     let if_none_match = req.headers().get("If-None-Match").ok().flatten();
     let head = req.method() == Method::Head;
+    let https = req.url().is_ok_and(|u| u.scheme() == "https");
     // A cached answer (GET's, for HEAD too) costs nothing; a miss spends the client's budget.
     let cached = cache::cached(&req, r, &cfg)?;
     if let Some(c) = &cached {
         if let Some(hit) = c.lookup(env::now_ms()).await {
-            return cache::finish(hit, if_none_match.as_deref(), head).await;
+            return cache::finish(hit, if_none_match.as_deref(), head, https).await;
         }
     }
     let writes = !matches!(req.method(), Method::Get | Method::Head);
@@ -58,7 +59,7 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
     if let Some(c) = cached {
         c.keep(&ctx, &mut resp, env::now_ms()).await?;
     }
-    cache::finish(resp, if_none_match.as_deref(), head).await
+    cache::finish(resp, if_none_match.as_deref(), head, https).await
 }
 
 /// A 200 whose ETag (set where pages and feeds are rendered, and kept in the edge cache
