@@ -15,6 +15,7 @@ mod rows;
 pub mod schedule;
 mod settings;
 mod state;
+mod trouble;
 
 pub use plan::{
     feed_title, follow_up, follow_up_take, held, parse_mark, plan, refresh_gate, Plan,
@@ -29,6 +30,7 @@ pub use settings::{
     change, display_name, link, Change, Changed, FeedSettings, MemberPatch, SettingsError,
     FILTER_CHECKS_PER_DOCUMENT,
 };
+pub use trouble::Trouble;
 pub use state::{
     on_alarm, watchdog, AlarmPlan, FeedState, PlatformTrouble, RowDigest, Wake, Watch,
     ALARM_SLACK_MS, FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER, OVERDUE_GRACE_MS, OVERDUE_SLACK_MS,
