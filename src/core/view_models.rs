@@ -401,7 +401,11 @@ mod tests {
         // The cached copy: serialized as a list, read back as one.
         let again: FeedView = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
         assert_eq!(again.recent_titles, one);
-        for bad in [serde_json::json!(null), serde_json::json!("not json"), serde_json::json!(3)] {
+        for bad in [
+            serde_json::json!(null),
+            serde_json::json!("not json"),
+            serde_json::json!(3),
+        ] {
             let f: FeedView = serde_json::from_value(row(bad)).unwrap();
             assert!(f.recent_titles.is_empty());
         }

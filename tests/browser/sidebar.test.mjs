@@ -33,7 +33,7 @@ before(async () => {
   const now = Date.now();
   const members = {
     writer: ["Ada Lovelace", [["Notes on the Analytical Engine", now - 5 * HOUR], ["Poetical science, revisited", now - 4 * HOUR],
-      [`A title that runs on: ${"supercalifragilisticexpialidocious".repeat(3)} and <em>markup</em> kept as text`, now - 3 * HOUR],
+      [`A title that runs on: ${"supercalifragilisticexpialidocious".repeat(3)} and &lt;em&gt;markup&lt;/em&gt; kept as text`, now - 3 * HOUR],
       ["Bernoulli numbers, step by step", now - 2 * HOUR]]],
     failing: ["Grace Hopper", [["A nanosecond is 30 centimetres", now - 6 * HOUR]]],
     quiet: ["Alan Turing", [["Can machines think? A reading list", now - 50 * DAY]]],

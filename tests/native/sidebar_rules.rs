@@ -55,7 +55,15 @@ fn failing(error: &str, since: i64) -> FeedView {
 /// The words the plan itself stores for a fetch outcome (gone, come back later).
 fn plan_error(outcome: FetchOutcome, st: &FeedState) -> String {
     let cfg = ScheduleConfig::default();
-    let p = plan(st, outcome, None, &HashMap::new(), NOW, &cfg, Keep::default());
+    let p = plan(
+        st,
+        outcome,
+        None,
+        &HashMap::new(),
+        NOW,
+        &cfg,
+        Keep::default(),
+    );
     p.report.error.expect("an error in words")
 }
 
@@ -99,7 +107,11 @@ fn every_stored_error_reads_back_as_the_category_its_typed_error_names() {
         ParseError::BrokenJson("eof".into()),
     ];
     for e in &parse {
-        assert_eq!(Trouble::of_words(&e.to_string()), Trouble::of_parse(e), "{e}");
+        assert_eq!(
+            Trouble::of_words(&e.to_string()),
+            Trouble::of_parse(e),
+            "{e}"
+        );
         assert_eq!(Trouble::of_parse(e), Trouble::Unreadable);
     }
     // The plan's own sentences.
@@ -133,13 +145,22 @@ fn http_statuses_are_told_by_their_class() {
 
 #[test]
 fn a_failing_member_is_told_by_category_and_age_never_by_the_errors_words() {
-    let f = failing("could not reach the server: dns error <script>", NOW - 3 * DAY - HOUR);
-    assert_eq!(member_note(&f, NOW).as_deref(), Some("not reachable for 3 days"));
+    let f = failing(
+        "could not reach the server: dns error <script>",
+        NOW - 3 * DAY - HOUR,
+    );
+    assert_eq!(
+        member_note(&f, NOW).as_deref(),
+        Some("not reachable for 3 days")
+    );
     let f = failing(
         "this is not a feed: starts with <evil onload=x>",
         NOW - 5 * HOUR,
     );
-    assert_eq!(member_note(&f, NOW).as_deref(), Some("feed unreadable for 5 hours"));
+    assert_eq!(
+        member_note(&f, NOW).as_deref(),
+        Some("feed unreadable for 5 hours")
+    );
     let f = failing("the server answered HTTP 500", NOW - 30 * 60_000);
     assert_eq!(
         member_note(&f, NOW).as_deref(),
@@ -152,7 +173,10 @@ fn a_failing_member_is_told_by_category_and_age_never_by_the_errors_words() {
     );
     // An error nobody categorized is still not shown in its own words.
     let f = failing("<b>secret</b> token=abc", NOW - 2 * DAY);
-    assert_eq!(member_note(&f, NOW).as_deref(), Some("not updating for 2 days"));
+    assert_eq!(
+        member_note(&f, NOW).as_deref(),
+        Some("not updating for 2 days")
+    );
     // Paused after failures says the same; without a start (an old row) no age.
     let f = FeedView {
         status: FeedStatus::Paused,
@@ -162,7 +186,10 @@ fn a_failing_member_is_told_by_category_and_age_never_by_the_errors_words() {
     assert_eq!(member_note(&f, NOW).as_deref(), Some("feed not found"));
     let gone = FeedView {
         status: FeedStatus::Gone,
-        ..failing("the publisher removed this feed (HTTP 410 Gone, 3 times in a row)", NOW - 9 * DAY)
+        ..failing(
+            "the publisher removed this feed (HTTP 410 Gone, 3 times in a row)",
+            NOW - 9 * DAY,
+        )
     };
     assert_eq!(member_note(&gone, NOW).as_deref(), Some("gone"));
 }
@@ -258,7 +285,10 @@ fn the_detailed_sidebar_links_each_members_three_newest_titles_escaped_and_hides
         recent_titles: vec![titles(11), titles(12), titles(13)],
         ..member(4)
     };
-    let bad = failing("this is not a feed: starts with <evil onload=x>", NOW - 3 * DAY);
+    let bad = failing(
+        "this is not a feed: starts with <evil onload=x>",
+        NOW - 3 * DAY,
+    );
     let classic = Config::from_lookup(|k| (k == "THEME").then(|| "classic".into()));
     let html = page(&classic, &[m.clone(), bad.clone()]);
     for id in [11, 12, 13] {
@@ -271,7 +301,10 @@ fn the_detailed_sidebar_links_each_members_three_newest_titles_escaped_and_hides
     }
     assert!(!html.contains("<img src=x"));
     assert!(html.contains("feed unreadable for 3 days"), "{html}");
-    assert!(!html.contains("evil"), "the error's words never reach the page");
+    assert!(
+        !html.contains("evil"),
+        "the error's words never reach the page"
+    );
     // Off: the plain list, no titles, no note (the default theme's default).
     let plain = page(&Config::default(), &[m, bad]);
     assert!(!plain.contains("/entries/11"));
@@ -299,9 +332,15 @@ fn the_migration_backfills_with_the_expression_the_refresh_keeps() {
     let migration =
         std::fs::read_to_string(format!("{root}/migrations/0017_sidebar_titles.sql")).unwrap();
     let store = std::fs::read_to_string(format!("{root}/src/edge/d1/feeds.rs")).unwrap();
-    let start = store.find("\"(SELECT json_group_array").expect("the expression");
+    let start = store
+        .find("\"(SELECT json_group_array")
+        .expect("the expression");
     let end = store[start..].find("))\"").expect("its end") + start + 2;
-    let expr = squash(&store[start + 1..end].replace("\\\n", " ").replace("{limit}", "3"));
+    let expr = squash(
+        &store[start + 1..end]
+            .replace("\\\n", " ")
+            .replace("{limit}", "3"),
+    );
     assert!(
         squash(&migration).contains(&expr),
         "migrations/0017 must backfill with: {expr}"
@@ -324,7 +363,10 @@ fn the_sidebar_detail_is_on_in_classic_by_default_and_a_var_turns_it_on_or_off()
     assert!(Config::from_lookup(with("classic", Some(" auto "))).rich_sidebar());
     assert!(Config::problems(with("default", Some("on"))).is_empty());
     let bad = with("classic", Some("sometimes"));
-    assert!(Config::from_lookup(bad).rich_sidebar(), "a bad value keeps auto");
+    assert!(
+        Config::from_lookup(bad).rich_sidebar(),
+        "a bad value keeps auto"
+    );
     assert_eq!(
         Config::problems(bad),
         ["SIDEBAR_DETAIL: \"sometimes\" is not auto, on or off; using auto"]

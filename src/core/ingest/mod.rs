@@ -30,9 +30,9 @@ pub use settings::{
     change, display_name, link, Change, Changed, FeedSettings, MemberPatch, SettingsError,
     FILTER_CHECKS_PER_DOCUMENT,
 };
-pub use trouble::Trouble;
 pub use state::{
     on_alarm, watchdog, AlarmPlan, FeedState, PlatformTrouble, RowDigest, Wake, Watch,
     ALARM_SLACK_MS, FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER, OVERDUE_GRACE_MS, OVERDUE_SLACK_MS,
     PAUSED_AFTER, PUBLISH_RETRY_MS,
 };
+pub use trouble::Trouble;

@@ -50,9 +50,9 @@ impl Trouble {
             FetchError::Policy(p) => Self::of_policy(p),
             FetchError::Status(s) => Self::of_status(*s),
             FetchError::Challenge(_) => Self::Blocked,
-            FetchError::TooManyRedirects | FetchError::RedirectLoop(_) | FetchError::BadRedirect => {
-                Self::Redirects
-            }
+            FetchError::TooManyRedirects
+            | FetchError::RedirectLoop(_)
+            | FetchError::BadRedirect => Self::Redirects,
             FetchError::Timeout(_) => Self::TimedOut,
             FetchError::TooLarge => Self::TooLarge,
             FetchError::Network(_) => Self::Unreachable,
@@ -99,7 +99,8 @@ impl Trouble {
     pub fn of_words(error: &str) -> Self {
         let starts = |p: &str| error.starts_with(p);
         // The plan's sentences (`core::ingest::plan`).
-        if starts("the publisher removed this feed") || starts("the server says this feed is gone") {
+        if starts("the publisher removed this feed") || starts("the server says this feed is gone")
+        {
             return Self::Gone;
         }
         if starts("the server asked us to come back later") {

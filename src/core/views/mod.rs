@@ -16,11 +16,11 @@ pub use health::{admin_health_page, HealthPage, HEALTH_MAX_PAGE, HEALTH_PAGE_SIZ
 pub use layout::{layout, layout_with, Page};
 pub use membership::membership_section;
 pub use partials::{entry_article, entry_whole};
-pub use sidebar::{member_note, words as sidebar_words, QUIET_AFTER_DAYS};
 pub use public::{
     entry_page, error_page, error_page_linking, feed_page, feeds_page, home_page,
     home_page_with_members, search_page, titles_page, HomePage, SearchHit, SearchPage,
 };
+pub use sidebar::{member_note, words as sidebar_words, QUIET_AFTER_DAYS};
 
 use maud::{Markup, PreEscaped, Render};
 

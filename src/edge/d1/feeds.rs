@@ -337,9 +337,24 @@ pub(super) fn feed_row_update(
     query!(
         db,
         &sql,
-        row.url, status, row.failures, row.last_error, row.last_fetch_at, row.last_success_at,
-        row.next_fetch_at, row.overdue_at, changed_at, row.inserted, has_meta, title, site_url,
-        description, format, row.feed_id, changed, keep_titles
+        row.url,
+        status,
+        row.failures,
+        row.last_error,
+        row.last_fetch_at,
+        row.last_success_at,
+        row.next_fetch_at,
+        row.overdue_at,
+        changed_at,
+        row.inserted,
+        has_meta,
+        title,
+        site_url,
+        description,
+        format,
+        row.feed_id,
+        changed,
+        keep_titles
     )
 }
 
