@@ -64,7 +64,9 @@ pub(super) const FEED_COLS: &str =
 /// characters. The same expression backfills them (migrations/0017_sidebar_titles.sql).
 pub(super) fn recent_titles_sql(limit: &str) -> String {
     format!(
-        "(SELECT json_group_array(json_object('id', id, 'title', substr(title, 1, 200),            'published', published_at)) FROM (SELECT id, title, published_at FROM entries            WHERE feed_id = feeds.id ORDER BY published_at DESC, id DESC LIMIT {limit}))"
+        "(SELECT json_group_array(json_object('id', id, 'title', substr(title, 1, 200), \
+           'published', published_at)) FROM (SELECT id, title, published_at FROM entries \
+           WHERE feed_id = feeds.id ORDER BY published_at DESC, id DESC LIMIT {limit}))"
     )
 }
 
