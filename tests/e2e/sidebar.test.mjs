@@ -1,6 +1,7 @@
 // The sidebar's detail (SIDEBAR_DETAIL) against the real runtime: each member's three newest
 // titles linked and escaped, kept on the feed's row by the refresh (a new entry and an edit show
-// at once; a page render reads no entry for them, METER=1), a failing feed's trouble by category
+// at once; a page render reads no entry for them, METER=1) and by retention (the per-feed cap,
+// cron's prune by age), a failing feed's trouble by category
 // and age and never its error's words, a quiet member's "no new post in N days", and the var:
 // on by default in `classic`, off by default elsewhere, `on`/`off` either way.
 import { test, before, after } from "node:test";
@@ -162,4 +163,29 @@ test("SIDEBAR_DETAIL turns it off in classic and on in the default theme, which 
   assert.equal((await fetch(w.url + "/")).status, 200);
   const healthz = await (await fetch(w.url + "/healthz")).json();
   assert.ok(JSON.stringify(healthz).includes("SIDEBAR_DETAIL"), JSON.stringify(healthz));
+});
+
+test("retention keeps the titles true: the per-feed cap as it stores, and cron's prune by age", async () => {
+  await w.restart({ vars: { SIDEBAR_DETAIL: "on", RETENTION_MAX_ENTRIES: "2", RETENTION_DAYS: "3" } });
+  const f = fs.scope();
+  const now = Date.now();
+  // Three published, two kept: the sidebar lists the two kept.
+  const capped = await subscribe(f, "/c.xml", rss("capped", [["C0", now - 3 * HOUR], ["C1", now - 2 * HOUR], ["C2", now - HOUR]]), 2);
+  assert.deepEqual(recent(memberItem(await page(), capped)).map(([, t]) => t), ["C2", "C1"]);
+  // A fourth: stored, the oldest kept one trimmed in the same batch; never a title of an entry gone.
+  f.set("/c.xml", { body: rss("capped", [["C0", now - 3 * HOUR], ["C1", now - 2 * HOUR], ["C2", now - HOUR], ["C3", now - 60_000]]) });
+  assert.equal((await api(w.url, "POST", `/api/feeds/${capped}/refresh`)).body.new_entries, 1);
+  let item = memberItem(await page(), capped);
+  assert.deepEqual(recent(item).map(([, t]) => t), ["C3", "C2"], item);
+  const kept = new Set((await api(w.url, "GET", `/api/entries?feed=${capped}`)).body.entries.map((e) => e.id));
+  assert.ok(recent(item).every(([id]) => kept.has(id)), "every title links an entry that is there");
+
+  // Cron prunes an entry that aged past a shortened retention: its title leaves too.
+  const aging = await subscribe(f, "/a.xml", rss("aging", [["A-old", now - 2 * DAY], ["A-new", now - HOUR]]), 2);
+  assert.deepEqual(recent(memberItem(await page(), aging)).map(([, t]) => t), ["A-new", "A-old"]);
+  await w.restart({ vars: { RETENTION_DAYS: "1" } });
+  assert.equal((await fetch(`${w.url}/cdn-cgi/local/scheduled?cron=*/10+*+*+*+*`)).status, 200);
+  await until(async () => (await api(w.url, "GET", `/api/feeds/${aging}`)).body.entry_count === 1, { what: "the prune" });
+  item = memberItem(await page(), aging);
+  assert.deepEqual(recent(item).map(([, t]) => t), ["A-new"], item);
 });
