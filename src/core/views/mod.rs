@@ -9,6 +9,7 @@ mod layout;
 mod membership;
 mod partials;
 mod public;
+mod sidebar;
 
 pub use admin::{admin_audit_page, admin_login_page, admin_page, Panels};
 pub use health::{admin_health_page, HealthPage, HEALTH_MAX_PAGE, HEALTH_PAGE_SIZE};
@@ -19,6 +20,7 @@ pub use public::{
     entry_page, error_page, error_page_linking, feed_page, feeds_page, home_page,
     home_page_with_members, search_page, titles_page, HomePage, SearchHit, SearchPage,
 };
+pub use sidebar::{member_note, words as sidebar_words, QUIET_AFTER_DAYS};
 
 use maud::{Markup, PreEscaped, Render};
 
