@@ -1,5 +1,7 @@
 //! Planet configuration, read from `vars` by the edge and passed in.
 
+use crate::core::i18n::{Lang, Tr};
+
 /// The longest river page a deployment may set: one miss of it stays within one address's
 /// minute of the public budget (`PUBLIC_LIMIT`; `tests/native/quota_rules.rs`).
 pub const MAX_PAGE_SIZE: u32 = 150;
@@ -74,6 +76,9 @@ pub struct Config {
     pub paused_after: u32,
     /// Whether a paused feed is still probed once a day (`PROBE_PAUSED`, default true).
     pub probe_paused: bool,
+    /// The planet's language (`PLANET_LANG`, a BCP 47 tag; `de-AT` speaks `de`): `<html
+    /// lang>`, every interface string, the dates. One not shipped is English and a problem.
+    pub lang: Lang,
 }
 
 /// One of the operator's links.
@@ -148,6 +153,7 @@ impl Default for Config {
             failing_after: DEFAULT_FAILING_AFTER,
             paused_after: DEFAULT_PAUSED_AFTER,
             probe_paused: true,
+            lang: Lang::En,
         }
     }
 }
@@ -212,6 +218,21 @@ impl<F: Fn(&str) -> Option<String>> Strict<'_, F> {
         Some(v)
     }
 
+    /// A language tag (`PLANET_LANG`): a shipped language, else English and a problem.
+    fn lang(&mut self, k: &str) -> Lang {
+        let Some(v) = self.value(k) else {
+            return Lang::En;
+        };
+        Lang::from_tag(&v).unwrap_or_else(|| {
+            let shipped: Vec<&str> = Lang::ALL.iter().map(|l| l.code()).collect();
+            self.problems.push(format!(
+                "{k}: {v:?} is not a language this planet ships ({}); using en",
+                shipped.join(", ")
+            ));
+            Lang::En
+        })
+    }
+
     fn email(&mut self, k: &str) -> Option<String> {
         let v = self.contact_text(k)?;
         let ok = v.split_once('@').is_some_and(|(local, domain)| {
@@ -270,6 +291,11 @@ impl Config {
         format!("Orrery/0.1 ({role}; +{}{contact})", self.planet_url)
     }
 
+    /// The lookup of the planet's language, for the views.
+    pub fn tr(&self) -> Tr {
+        Tr(self.lang)
+    }
+
     fn checked(get: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
         let d = Self::default();
         let mut strict = Strict {
@@ -297,6 +323,7 @@ impl Config {
             paused_after = failing_after + 1;
         }
         let probe_paused = strict.flag("PROBE_PAUSED", d.probe_paused);
+        let lang = strict.lang("PLANET_LANG");
         let problems = strict.problems;
         let text = |k: &str, def: String| {
             get(k)
@@ -356,6 +383,7 @@ impl Config {
             failing_after,
             paused_after,
             probe_paused,
+            lang,
         };
         (cfg, problems)
     }
@@ -530,6 +558,22 @@ mod tests {
                 "{var}: {problems:#?}"
             );
         }
+    }
+
+    #[test]
+    fn the_language_is_read_by_its_primary_subtag_and_an_unknown_one_is_a_problem() {
+        let lang = |v: &str| {
+            let get = |k: &str| (k == "PLANET_LANG").then(|| v.to_string());
+            (Config::from_lookup(get).lang, Config::problems(get))
+        };
+        assert_eq!(lang("de"), (Lang::De, vec![]));
+        assert_eq!(lang("de-AT"), (Lang::De, vec![]));
+        assert_eq!(lang(" EN-gb "), (Lang::En, vec![]));
+        assert_eq!(lang(""), (Lang::En, vec![]));
+        let (l, problems) = lang("klingon");
+        assert_eq!(l, Lang::En);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].starts_with("PLANET_LANG: \"klingon\""), "{problems:?}");
     }
 
     #[test]
