@@ -573,7 +573,10 @@ mod tests {
         let (l, problems) = lang("klingon");
         assert_eq!(l, Lang::En);
         assert_eq!(problems.len(), 1);
-        assert!(problems[0].starts_with("PLANET_LANG: \"klingon\""), "{problems:?}");
+        assert!(
+            problems[0].starts_with("PLANET_LANG: \"klingon\""),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -50,7 +50,12 @@ fn looked_up(code: &str) -> BTreeSet<String> {
             let mut rest = code[at + call.len()..].trim_start();
             // `rich(t, "…")`: the lookup comes first.
             if let Some((first, tail)) = rest.split_once(',').filter(|_| call == "rich(") {
-                if !first.trim().is_empty() && first.trim().chars().all(|c| c.is_alphanumeric() || c == '_') {
+                if !first.trim().is_empty()
+                    && first
+                        .trim()
+                        .chars()
+                        .all(|c| c.is_alphanumeric() || c == '_')
+                {
                     rest = tail.trim_start();
                 }
             }
@@ -161,9 +166,15 @@ fn every_key_the_code_uses_is_in_english_and_every_english_key_is_used() {
     let english = parsed(Lang::En);
     let used = used_keys();
     let missing: Vec<&String> = used.iter().filter(|k| !english.contains_key(*k)).collect();
-    assert!(missing.is_empty(), "used but not in locales/en.toml: {missing:#?}");
+    assert!(
+        missing.is_empty(),
+        "used but not in locales/en.toml: {missing:#?}"
+    );
     let unused: Vec<&String> = english.keys().filter(|k| !used.contains(*k)).collect();
-    assert!(unused.is_empty(), "in locales/en.toml but used nowhere: {unused:#?}");
+    assert!(
+        unused.is_empty(),
+        "in locales/en.toml but used nowhere: {unused:#?}"
+    );
     assert!(used.len() > 150, "the scan finds the keys ({})", used.len());
 }
 
@@ -217,7 +228,12 @@ fn plural_rules_follow_cldr_for_whole_numbers() {
     for lang in Lang::ALL {
         assert_eq!(category(lang, 1), PluralCategory::One, "{}", lang.code());
         for n in [0, 2, 3, 11, 21, 101, 1_000_000] {
-            assert_eq!(category(lang, n), PluralCategory::Other, "{} {n}", lang.code());
+            assert_eq!(
+                category(lang, n),
+                PluralCategory::Other,
+                "{} {n}",
+                lang.code()
+            );
         }
     }
     let en = Tr(Lang::En);
@@ -227,8 +243,14 @@ fn plural_rules_follow_cldr_for_whole_numbers() {
     assert_eq!(en.plural("feeds.count", 1_500, &[]), "1,500 feeds");
     assert_eq!(de.plural("feeds.count", 1, &[]), "1 Feed");
     assert_eq!(de.plural("feeds.count", 1_500, &[]), "1.500 Feeds");
-    assert_eq!(de.plural("js.since_visit", 1, &[]), "1 neuer Beitrag seit Ihrem letzten Besuch");
-    assert_eq!(de.plural("js.since_visit", 3, &[]), "3 neue Beiträge seit Ihrem letzten Besuch");
+    assert_eq!(
+        de.plural("js.since_visit", 1, &[]),
+        "1 neuer Beitrag seit Ihrem letzten Besuch"
+    );
+    assert_eq!(
+        de.plural("js.since_visit", 3, &[]),
+        "3 neue Beiträge seit Ihrem letzten Besuch"
+    );
 }
 
 #[test]
@@ -272,7 +294,10 @@ fn the_script_strings_are_the_scripts_keys_in_the_language() {
         serde_json::from_str(&Tr(Lang::De).script_strings(&["js.", "date."])).expect("json");
     assert_eq!(de["js.state.live"], "live");
     assert_eq!(de["js.follow"], "Dieser Suche live folgen");
-    assert_eq!(de["js.since_visit"]["one"], "{n} neuer Beitrag seit Ihrem letzten Besuch");
+    assert_eq!(
+        de["js.since_visit"]["one"],
+        "{n} neuer Beitrag seit Ihrem letzten Besuch"
+    );
     assert!(de.get("nav.river").is_none(), "only what the scripts use");
     let keys: serde_json::Value =
         serde_json::from_str(&Tr(Lang::En).script_strings(&["js.keys."])).expect("json");

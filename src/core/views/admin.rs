@@ -9,9 +9,9 @@ use crate::core::config::Config;
 use crate::core::domain::FeedStatus;
 use crate::core::feed::discover::FeedLink;
 use crate::core::fetch::public_url;
+use crate::core::i18n::Tr;
 use crate::core::ingest::round::RefreshRound;
 use crate::core::membership::MembershipPanel;
-use crate::core::i18n::Tr;
 use crate::core::time::iso_time;
 use crate::core::view_models::{Deployment, FeedDetail};
 
@@ -213,10 +213,18 @@ pub fn round_progress(t: Tr, r: &RefreshRound) -> String {
     if r.running() {
         t.fill(
             "round.running",
-            &[("done", &done), ("total", &t.number(u64::from(r.of_total()))), ("news", &news), ("failed", &failed)],
+            &[
+                ("done", &done),
+                ("total", &t.number(u64::from(r.of_total()))),
+                ("news", &news),
+                ("failed", &failed),
+            ],
         )
     } else {
-        t.fill("round.finished", &[("done", &done), ("news", &news), ("failed", &failed)])
+        t.fill(
+            "round.finished",
+            &[("done", &done), ("news", &news), ("failed", &failed)],
+        )
     }
 }
 

@@ -8,8 +8,8 @@ use maud::{html, Markup};
 use super::rich;
 
 use crate::core::fetch::{public_text, public_url};
-use crate::core::membership::{ImportLine, MembershipPanel, Named, SyncReport, CAPS};
 use crate::core::i18n::Tr;
+use crate::core::membership::{ImportLine, MembershipPanel, Named, SyncReport, CAPS};
 
 fn member(n: &Named) -> Markup {
     html! {

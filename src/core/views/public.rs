@@ -9,9 +9,9 @@ use super::{entry_article, entry_whole, layout, layout_with, rich, Page};
 use crate::core::config::Config;
 use crate::core::domain::FeedStatus;
 use crate::core::fetch::{public_text, public_url};
+use crate::core::i18n::Tr;
 use crate::core::search::live_query::LiveQuery;
 use crate::core::search::{self, Highlight, Piece};
-use crate::core::i18n::Tr;
 use crate::core::time::iso_time;
 use crate::core::view_models::{EntryView, FeedView};
 

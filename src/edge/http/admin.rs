@@ -391,7 +391,9 @@ pub async fn edit_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Respon
 pub async fn hold_feed(mut req: Request, env: &Env, id: i64, held: bool) -> AppResult<Response> {
     let (_, actor) = authorized_form(&mut req, env).await?;
     match lifecycle::hold(env, id, held, &actor).await {
-        Ok(d) if held => back(&env::lang(env).fill("flash.paused", &[("feed", &d.feed.display_title())])),
+        Ok(d) if held => {
+            back(&env::lang(env).fill("flash.paused", &[("feed", &d.feed.display_title())]))
+        }
         Ok(d) => back(&env::lang(env).fill("flash.resumed", &[("feed", &d.feed.display_title())])),
         Err(e @ AppError::Conflict(_)) => back(&e.to_string()),
         Err(e) => Err(e),
@@ -448,9 +450,18 @@ pub async fn import_opml(mut req: Request, env: &Env) -> AppResult<Response> {
             let note = env::lang(env).fill(
                 "flash.imported",
                 &[
-                    ("added", &n(count(|l| matches!(l, ImportLine::Added { .. })))),
-                    ("already", &n(count(|l| matches!(l, ImportLine::AlreadyThere { .. })))),
-                    ("refused", &n(count(|l| matches!(l, ImportLine::Refused { .. })))),
+                    (
+                        "added",
+                        &n(count(|l| matches!(l, ImportLine::Added { .. }))),
+                    ),
+                    (
+                        "already",
+                        &n(count(|l| matches!(l, ImportLine::AlreadyThere { .. }))),
+                    ),
+                    (
+                        "refused",
+                        &n(count(|l| matches!(l, ImportLine::Refused { .. }))),
+                    ),
                 ],
             );
             dashboard(env, &key, &s, Some(note), None, Some(lines)).await

@@ -4,10 +4,10 @@ use maud::Markup;
 use worker::{Env, Request, Response};
 
 use super::query_i64;
+use crate::core::i18n::Tr;
 use crate::core::routes::{etag, SYNDICATED_ENTRIES, TITLES_ENTRIES};
 use crate::core::syndication::topics::{self, Topic};
 use crate::core::view_models::EntryView;
-use crate::core::i18n::Tr;
 use crate::core::views;
 use crate::edge::error::{AppError, AppResult};
 use crate::edge::{d1, env, jobs::member_cache};
@@ -72,12 +72,7 @@ fn cursor_gone(env: &Env, first_page: &str, why: fn(Tr) -> &'static str) -> AppR
     let cfg = env::config(env);
     let t = cfg.tr();
     html(
-        views::error_page_linking(
-            &cfg,
-            404,
-            why(t),
-            (first_page, t.text("error.first_page")),
-        ),
+        views::error_page_linking(&cfg, 404, why(t), (first_page, t.text("error.first_page"))),
         404,
         "no-store",
     )

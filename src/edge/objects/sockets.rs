@@ -10,6 +10,7 @@ use worker::{
     web_sys, D1Database, Env, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
+use crate::core::i18n::Tr;
 use crate::core::protocol::{
     self, check_feeds, resume_rows, within_reach, Action, ClientBudgets, ClientVerdict, Frame,
     ServerMsg, SocketState, CLOSE_CLIENT_FLOOD, CLOSE_PLANET_BUSY, CLOSE_POLICY,
@@ -17,7 +18,6 @@ use crate::core::protocol::{
 };
 use crate::core::search::live_query::{LiveDoc, LiveQuery};
 use crate::core::view_models::EntryView;
-use crate::core::i18n::Tr;
 use crate::core::views::entry_article;
 use crate::edge::env::{self, now_ms, Spent};
 use crate::edge::error::AppError;
