@@ -20,10 +20,31 @@
 // A page too far behind to catch up over the socket (a `reload` frame: its resume reached
 // back past the server's bound) reloads itself, at most once in ten minutes; a socket
 // closed with 4429 (too many frames from this address) waits a minute before reconnecting.
+// Its words are the planet's (PLANET_LANG): the layout puts the catalog's `js.*` and `date.*`
+// messages on this script element (`data-strings`), so nothing is fetched for them.
 (() => {
   "use strict";
   const script = document.currentScript;
   const wsPath = script && script.dataset.ws;
+  let STRINGS = {};
+  try { STRINGS = JSON.parse((script && script.dataset.strings) || "{}"); } catch { /* keys stand in */ }
+  const LANG = document.documentElement.lang || "en";
+  const plurals = new Intl.PluralRules(LANG);
+  const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => (vars && k in vars ? String(vars[k]) : m));
+  /** A catalog message, `{name}` placeholders filled from `vars`. */
+  const tr = (key, vars) => fill(typeof STRINGS[key] === "string" ? STRINGS[key] : key, vars);
+  /** The plural form of a message for `count` (the language's CLDR rule); `{n}` is `n`. */
+  const trn = (key, count, n, vars) => {
+    const forms = STRINGS[key] || {};
+    return fill(forms[plurals.select(count)] || forms.other || key, { n, ...vars });
+  };
+  const STATE_WORDS = {
+    offline: tr("js.state.offline"),
+    connecting: tr("js.state.connecting"),
+    live: tr("js.state.live"),
+    reconnecting: tr("js.state.reconnecting"),
+    off: tr("js.state.off"),
+  };
   const river = document.getElementById("river");
   const status = document.getElementById("live-status");
   const pill = document.getElementById("new-pill");
@@ -68,9 +89,9 @@
     root.dataset.live = state;
     if (!status) return;
     status.dataset.state = state;
-    status.querySelector(".label").textContent = state;
+    status.querySelector(".label").textContent = STATE_WORDS[state] || state;
     if (readers !== undefined) {
-      status.querySelector(".readers").textContent = ` · ${readers} reading`;
+      status.querySelector(".readers").textContent = trn("js.readers", readers, readers.toLocaleString(LANG));
     }
   }
 
@@ -110,7 +131,7 @@
     article.classList.add("unseen");
     const badge = document.createElement("span");
     badge.className = "unseen-badge";
-    badge.textContent = "New since your last visit";
+    badge.textContent = tr("js.unseen");
     const meta = article.querySelector(".meta");
     if (meta) meta.prepend(badge, " ");
   }
@@ -163,17 +184,19 @@
     const total = marked + older;
     if (!total) return;
     const p = sinceVisitBanner();
-    const n = `${total}${more ? "+" : ""}`;
-    p.textContent = `${n} new ${total === 1 && !more ? "entry" : "entries"} since your last visit`;
-    if (older) p.textContent += ` (${older}${more ? "+" : ""} of them on older pages)`;
+    const plus = more ? "+" : "";
+    // "5+" is more than one whatever the language: its plural is the form for a large count.
+    p.textContent = trn("js.since_visit", more ? 1000 : total, `${total.toLocaleString(LANG)}${plus}`);
+    if (older) p.textContent += tr("js.on_older_pages", { n: `${older.toLocaleString(LANG)}${plus}` });
     p.textContent += ".";
   }
 
   function localTimes(scope) {
-    // Entry times in the reader's own time; day headings stay the planet's (UTC) days.
+    // Entry times in the reader's own time, written the planet's language's way; day
+    // headings stay the planet's (UTC) days.
     for (const t of scope.querySelectorAll("time[datetime]:not(.day-date)")) {
       const d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+      if (!isNaN(d)) t.textContent = d.toLocaleString(LANG, { dateStyle: "medium", timeStyle: "short" });
     }
   }
 
@@ -191,9 +214,14 @@
     const t = document.createElement("time");
     t.className = "day-date";
     t.dateTime = key;
-    // The same words the server writes: "Tuesday, 24 November 2026".
-    t.textContent = new Date(`${key}T00:00:00Z`).toLocaleDateString("en-GB",
-      { timeZone: "UTC", weekday: "long", day: "numeric", month: "long", year: "numeric" });
+    // The same words the server writes ("Tuesday, 24 November 2026"), from the same catalog.
+    const day = new Date(`${key}T00:00:00Z`);
+    t.textContent = tr("date.day_heading", {
+      weekday: tr("date.weekdays").split("|")[(day.getUTCDay() + 6) % 7],
+      day: day.getUTCDate(),
+      month: tr("date.months").split("|")[day.getUTCMonth()],
+      year: day.getUTCFullYear(),
+    });
     h.append(t);
     group.append(h);
     river.insertBefore(group, groups.find((g) => g.dataset.day < key) || null);
@@ -331,7 +359,7 @@
           }
         }, RESUME_RETRY_MS + Math.random() * 10000);
       } else if (msg.type === "error" && query) {
-        followNote(msg.message || "This search cannot be followed.");
+        followNote(msg.message || tr("js.cannot_follow"));
       }
     };
     socket.onclose = (ev) => {
@@ -368,20 +396,20 @@
   function setFollowing(on) {
     following = on;
     followButton.setAttribute("aria-pressed", String(on));
-    followButton.textContent = on ? "Stop following" : "Follow this search live";
+    followButton.textContent = on ? tr("js.stop") : tr("js.follow");
     const url = new URL(location.href);
     if (on) url.searchParams.set("live", "1"); else url.searchParams.delete("live");
     history.replaceState(history.state, "", url);
     if (on) {
       setState("connecting");
-      followNote("New posts that match appear here the moment they are published, while this page is open.");
+      followNote(tr("js.following"));
       connect();
     } else {
       const s = socket;
       socket = null;
       if (s) { s.onclose = null; s.close(1000, "stopped following"); }
       setState("off");
-      followNote("Not following: press the button to see new matches as they are published.");
+      followNote(tr("js.not_following"));
     }
   }
 

@@ -470,7 +470,7 @@ fn entry_frames(entries: &[EntryView]) -> Vec<Outgoing<'_>> {
     entries
         .iter()
         .map(|e| {
-            let html = entry_article(e).into_string();
+            let html = entry_article(Default::default(), e).into_string();
             Outgoing {
                 entry: e,
                 json: ServerMsg::Entry {

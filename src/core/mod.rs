@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod feed;
 pub mod fetch;
+pub mod i18n;
 pub mod ingest;
 pub mod membership;
 pub mod protocol;

@@ -4,11 +4,22 @@ use futures::future::join_all;
 use worker::{D1Database, Env, ObjectNamespace, RateLimiter};
 
 use crate::core::config::Config;
+use crate::core::i18n::{Lang, Tr};
 use crate::core::ingest::schedule::ScheduleConfig;
 use crate::core::view_models::{Build, Deployment};
 
 pub fn config(env: &Env) -> Config {
     Config::from_lookup(|k| env.var(k).ok().map(|v| v.to_string()))
+}
+
+/// The planet's language alone (`PLANET_LANG`, as [`config`] reads it), for the objects
+/// that render articles into socket frames without the rest of the config.
+pub fn lang(env: &Env) -> Tr {
+    Tr(env
+        .var("PLANET_LANG")
+        .ok()
+        .and_then(|v| Lang::from_tag(&v.to_string()))
+        .unwrap_or_default())
 }
 
 /// The admin bearer token (a secret in production, `.dev.vars` / `--var` locally). The

@@ -442,6 +442,7 @@ const LAYERS: &[&str] = &[
     // core: pure, bottom up.
     "core::codec",
     "core::time",
+    "core::i18n",
     "core::domain",
     "core::config",
     "core::fetch",

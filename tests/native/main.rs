@@ -9,6 +9,7 @@ mod feed_fuzz;
 mod feed_inspect;
 mod feed_rules;
 mod hostile_rules;
+mod i18n;
 mod ingest_rules;
 mod live_query_fts5;
 mod quota_rules;

@@ -67,7 +67,8 @@ fn atom_document(
     let members: HashMap<i64, &FeedView> = feeds.iter().map(|f| (f.id, f)).collect();
     html! {
         (XML_DECL)
-        feed xmlns="http://www.w3.org/2005/Atom" xmlns:planet=(PLANET_NS) {
+        // The planet's language (`PLANET_LANG`) as the document's default; entries may differ.
+        feed xmlns="http://www.w3.org/2005/Atom" xmlns:planet=(PLANET_NS) xml:lang=(cfg.lang.code()) {
             title { (xml_safe(head.title)) }
             @if let Some(sub) = head.subtitle { subtitle { (xml_safe(sub)) } }
             id { (xml_safe(&head.id)) }

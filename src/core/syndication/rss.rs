@@ -25,6 +25,7 @@ pub fn rss(cfg: &Config, entries: &[EntryView]) -> Markup {
                 title { (xml_safe(&cfg.planet_name)) }
                 link { (xml_safe(&cfg.planet_url)) "/" }
                 description { (text_as_html(&cfg.planet_description)) }
+                language { (cfg.lang.code()) }
                 // WebSub discovery for RSS: the topic and its hub as Atom links (the
                 // namespace declared on each, so the `<rss>` element stays as readers know it).
                 atom:link xmlns:atom=(ATOM_NS) rel="self" type="application/rss+xml" href=(xml_safe(&Topic::PlanetRss.url(&cfg.planet_url))) {}

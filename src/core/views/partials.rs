@@ -3,7 +3,8 @@
 use maud::{html, Markup};
 
 use super::SanitizedHtml;
-use crate::core::time::{day_key, day_label, human_time, iso_time};
+use crate::core::i18n::Tr;
+use crate::core::time::{day_key, iso_time};
 use crate::core::view_models::EntryView;
 
 /// Bodies longer than this (bytes of stored HTML) are shown collapsed in the river,
@@ -12,13 +13,13 @@ const RIVER_WHOLE_BYTES: usize = 6_000;
 
 /// One entry of the river (long bodies collapsed). The live script inserts the socket's
 /// copy of this as is (into its day's group), and swaps it for the copy an `update` frame carries.
-pub fn entry_article(e: &EntryView) -> Markup {
-    article(e, false)
+pub fn entry_article(t: Tr, e: &EntryView) -> Markup {
+    article(t, e, false)
 }
 
 /// One entry shown whole, however long (the entry's own page).
-pub fn entry_whole(e: &EntryView) -> Markup {
-    article(e, true)
+pub fn entry_whole(t: Tr, e: &EntryView) -> Markup {
+    article(t, e, true)
 }
 
 /// A member's face: the avatar an admin set (any http(s) URL, so it is loaded lazily and
@@ -39,16 +40,16 @@ pub(super) fn face(url: Option<&str>, name: &str, size: u16) -> Markup {
 }
 
 /// The title to show: the entry's own, or "Untitled".
-pub fn entry_title(e: &EntryView) -> &str {
+pub fn entry_title(t: Tr, e: &EntryView) -> &str {
     if e.title.trim().is_empty() {
-        "Untitled"
+        t.text("entry.untitled")
     } else {
         &e.title
     }
 }
 
-fn article(e: &EntryView, whole_view: bool) -> Markup {
-    let title = entry_title(e);
+fn article(t: Tr, e: &EntryView, whole_view: bool) -> Markup {
+    let title = entry_title(t, e);
     let collapsed = !whole_view && e.content_html.len() > RIVER_WHOLE_BYTES;
     let heading = html! {
         @if let Some(url) = &e.url {
@@ -74,7 +75,7 @@ fn article(e: &EntryView, whole_view: bool) -> Markup {
                         }
                         " · "
                         a.permalink href=(format!("/entries/{}", e.id)) {
-                            time datetime=(iso_time(e.published)) { (human_time(e.published)) }
+                            time datetime=(iso_time(e.published)) { (t.human_time(e.published)) }
                         }
                     }
                 }
@@ -85,12 +86,12 @@ fn article(e: &EntryView, whole_view: bool) -> Markup {
                 div.content { p { (e.summary) } }
             }
             @if !e.whole {
-                p.completing { "This is the summary: the whole post is on its way and replaces it here." }
+                p.completing { (t.text("entry.completing")) }
             }
             @if collapsed {
                 p.read-more {
                     a href=(format!("/entries/{}", e.id)) {
-                        "Read more" span.visually-hidden { " of " (title) }
+                        (t.text("entry.read_more")) span.visually-hidden { (t.fill("entry.of", &[("name", title)])) }
                     }
                 }
             }
@@ -99,7 +100,7 @@ fn article(e: &EntryView, whole_view: bool) -> Markup {
 }
 
 /// Entries (newest first) cut into runs of one day each: (day key, label, entries).
-pub(super) fn by_day(entries: &[EntryView]) -> Vec<(String, String, &[EntryView])> {
+pub(super) fn by_day(t: Tr, entries: &[EntryView]) -> Vec<(String, String, &[EntryView])> {
     let mut out: Vec<(String, String, &[EntryView])> = Vec::new();
     let mut start = 0;
     for i in 1..=entries.len() {
@@ -108,7 +109,7 @@ pub(super) fn by_day(entries: &[EntryView]) -> Vec<(String, String, &[EntryView]
             let first = &entries[start];
             out.push((
                 day_key(first.published),
-                day_label(first.published),
+                t.day_label(first.published),
                 &entries[start..i],
             ));
             start = i;

@@ -4,6 +4,7 @@ use maud::Markup;
 use worker::{Env, Request, Response};
 
 use super::query_i64;
+use crate::core::i18n::Tr;
 use crate::core::routes::{etag, SYNDICATED_ENTRIES, TITLES_ENTRIES};
 use crate::core::syndication::topics::{self, Topic};
 use crate::core::view_models::EntryView;
@@ -67,11 +68,11 @@ async fn river_page(
 
 /// A 404 for a `?before=` (or `?after=`) cursor that names nothing (a bookmark to a pruned
 /// entry is normal), linking to the first page of the list it pages.
-fn cursor_gone(env: &Env, first_page: &str, what: &str) -> AppResult<Response> {
+fn cursor_gone(env: &Env, first_page: &str, why: fn(Tr) -> &'static str) -> AppResult<Response> {
     let cfg = env::config(env);
-    let why = format!("{what} this page starts after is gone (or never was).");
+    let t = cfg.tr();
     html(
-        views::error_page_linking(&cfg, 404, &why, (first_page, "Go to the first page")),
+        views::error_page_linking(&cfg, 404, why(t), (first_page, t.text("error.first_page"))),
         404,
         "no-store",
     )
@@ -81,7 +82,7 @@ pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let before = query_i64(req, "before")?;
     let Some((entries, older, revision)) = river_page(env, None, before).await? else {
-        return cursor_gone(env, "/", "The entry");
+        return cursor_gone(env, "/", |t| t.text("error.entry_gone"));
     };
     let members = member_cache::list(env).await?;
     let page = views::HomePage {
@@ -107,7 +108,7 @@ pub async fn feeds(req: &Request, env: &Env) -> AppResult<Response> {
         None => None,
         Some(id) => match d1::feed_position(&db, id).await? {
             Some(at) => Some(at),
-            None => return cursor_gone(env, "/feeds", "The feed"),
+            None => return cursor_gone(env, "/feeds", |t| t.text("error.feed_gone")),
         },
     };
     let mut feeds = d1::feeds_page(&db, after, FEEDS_PAGE + 1).await?;
@@ -131,7 +132,7 @@ pub async fn feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
         .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
     let before = query_i64(req, "before")?;
     let Some((entries, older, revision)) = river_page(env, Some(id), before).await? else {
-        return cursor_gone(env, &format!("/feeds/{id}"), "The entry");
+        return cursor_gone(env, &format!("/feeds/{id}"), |t| t.text("error.entry_gone"));
     };
     let page = views::HomePage {
         entries: &entries,

@@ -10,6 +10,7 @@ use worker::{
     web_sys, D1Database, Env, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
+use crate::core::i18n::Tr;
 use crate::core::protocol::{
     self, check_feeds, resume_rows, within_reach, Action, ClientBudgets, ClientVerdict, Frame,
     ServerMsg, SocketState, CLOSE_CLIENT_FLOOD, CLOSE_PLANET_BUSY, CLOSE_POLICY,
@@ -200,20 +201,24 @@ impl Outgoing<'_> {
 }
 
 /// Renders new entries once into the frames every socket receives.
-pub fn entry_frames(entries: &[EntryView]) -> Vec<Outgoing<'_>> {
-    frames(entries, |entry, html| ServerMsg::Entry { entry, html })
+pub fn entry_frames(t: Tr, entries: &[EntryView]) -> Vec<Outgoing<'_>> {
+    frames(t, entries, |entry, html| ServerMsg::Entry { entry, html })
 }
 
 /// Renders rewritten entries (completed or edited) into `update` frames.
-pub fn update_frames(entries: &[EntryView]) -> Vec<Outgoing<'_>> {
-    frames(entries, |entry, html| ServerMsg::Update { entry, html })
+pub fn update_frames(t: Tr, entries: &[EntryView]) -> Vec<Outgoing<'_>> {
+    frames(t, entries, |entry, html| ServerMsg::Update { entry, html })
 }
 
-fn frames(entries: &[EntryView], msg: fn(EntryView, String) -> ServerMsg) -> Vec<Outgoing<'_>> {
+fn frames(
+    t: Tr,
+    entries: &[EntryView],
+    msg: fn(EntryView, String) -> ServerMsg,
+) -> Vec<Outgoing<'_>> {
     entries
         .iter()
         .map(|e| {
-            let html = entry_article(e).into_string();
+            let html = entry_article(t, e).into_string();
             Outgoing {
                 entry: e,
                 json: msg(e.clone(), html).to_json(),
@@ -342,6 +347,7 @@ pub async fn on_message(
             let wanted = Wanted {
                 feeds: feeds.as_deref(),
                 q: socket_state.q.as_ref(),
+                tr: env::lang(env),
             };
             let latest = resume(ws, db, since, upto, wanted).await;
             let revision = match revision {
@@ -366,6 +372,8 @@ pub async fn on_message(
 struct Wanted<'a> {
     feeds: Option<&'a [i64]>,
     q: Option<&'a LiveQuery>,
+    /// The planet's language, for the articles the frames carry.
+    tr: Tr,
 }
 
 impl Wanted<'_> {
@@ -397,7 +405,7 @@ async fn resume(
         cursor = last.id;
         left = left.saturating_sub(batch.len() as u32);
         let matching = wanted.only_matching(batch);
-        let frames = entry_frames(&matching);
+        let frames = entry_frames(wanted.tr, &matching);
         meter::frames(frames.len());
         for f in frames {
             ws.send_with_str(f.json)?;
@@ -420,7 +428,7 @@ async fn resume_updates(
         d1::entries_revised(db, after, Some(since), wanted.feeds, MAX_RESUME_UPDATES).await?;
     let reached = batch.iter().filter_map(|e| e.rev).max().unwrap_or(after);
     let matching = wanted.only_matching(batch);
-    let frames = update_frames(&matching);
+    let frames = update_frames(wanted.tr, &matching);
     meter::frames(frames.len());
     for f in frames {
         ws.send_with_str(f.json)?;

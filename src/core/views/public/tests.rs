@@ -90,7 +90,7 @@ fn older_pages_do_not_follow_the_socket() {
 fn long_entries_are_collapsed_in_the_river_and_whole_on_their_own_page() {
     let long = format!("<p>{}</p><p>the last words</p>", "word ".repeat(3_000));
     let e = entry(9, "Long read", "Ann", &long);
-    let river = entry_article(&e).into_string();
+    let river = entry_article(Default::default(), &e).into_string();
     assert!(
         river.contains(r#"class="content collapsed""#),
         "{}",
@@ -103,14 +103,14 @@ fn long_entries_are_collapsed_in_the_river_and_whole_on_their_own_page() {
     assert!(page.contains("Read it at the source"));
 
     let short = entry(10, "Short", "Ann", "<p>brief</p>");
-    let river = entry_article(&short).into_string();
+    let river = entry_article(Default::default(), &short).into_string();
     assert!(!river.contains("collapsed") && !river.contains("Read more"));
     assert!(!river.contains("on its way"));
     let waiting = EntryView {
         whole: false,
         ..short
     };
-    let river = entry_article(&waiting).into_string();
+    let river = entry_article(Default::default(), &waiting).into_string();
     assert!(river.contains(r#"data-whole="0""#) && river.contains("on its way"));
 }
 

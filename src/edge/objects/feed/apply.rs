@@ -46,8 +46,9 @@ impl FeedObject {
             storage::save(&self.state, &feed).await?;
         }
         if !settled.new_entries.is_empty() || !settled.updated.is_empty() {
-            sockets::broadcast(&self.state, &sockets::entry_frames(&settled.new_entries));
-            sockets::broadcast_updates(&self.state, &sockets::update_frames(&settled.updated));
+            let t = env::lang(&self.env);
+            sockets::broadcast(&self.state, &sockets::entry_frames(t, &settled.new_entries));
+            sockets::broadcast_updates(&self.state, &sockets::update_frames(t, &settled.updated));
             report.published_at = Some(env::now_ms());
             feed.published(rpc::rooms_publish(&self.env).await); // retried by alarm until true
             storage::save(&self.state, &feed).await?;
