@@ -13,6 +13,8 @@ pub const MAX_FETCH_TIMEOUT_SECONDS: u32 = 60;
 pub const DEFAULT_FAILING_AFTER: u32 = 3;
 /// Consecutive failures after which a feed is paused, by default (`PAUSED_AFTER`).
 pub const DEFAULT_PAUSED_AFTER: u32 = 10;
+/// Entries per member per day on the river and `/titles`, by default (`RIVER_PER_FEED_PER_DAY`).
+pub const DEFAULT_RIVER_PER_FEED_PER_DAY: u32 = 5;
 
 /// Everything the pure code needs to know about this deployment.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,6 +76,12 @@ pub struct Config {
     pub paused_after: u32,
     /// Whether a paused feed is still probed once a day (`PROBE_PAUSED`, default true).
     pub probe_paused: bool,
+    /// The fair front page: at most this many entries per member per day on the river and
+    /// `/titles` (`RIVER_PER_FEED_PER_DAY`, default 5; 0 shows every entry).
+    pub river_per_feed_per_day: u32,
+    /// The planet's days (`PLANET_TIMEZONE`, an IANA name, default `UTC`): the fair river's
+    /// day and the date headings. Its spelling is checked here, its existence at the edge.
+    pub planet_timezone: String,
 }
 
 /// One of the operator's links.
@@ -148,6 +156,8 @@ impl Default for Config {
             failing_after: DEFAULT_FAILING_AFTER,
             paused_after: DEFAULT_PAUSED_AFTER,
             probe_paused: true,
+            river_per_feed_per_day: DEFAULT_RIVER_PER_FEED_PER_DAY,
+            planet_timezone: "UTC".into(),
         }
     }
 }
@@ -210,6 +220,28 @@ impl<F: Fn(&str) -> Option<String>> Strict<'_, F> {
             return None;
         }
         Some(v)
+    }
+
+    /// An IANA time zone name as spelled (`Europe/Paris`, `UTC`, `Etc/GMT+5`); whether the
+    /// zone exists only the edge can tell (`edge::zone`).
+    fn zone_name(&mut self, k: &str, default: String) -> String {
+        let Some(v) = self.value(k) else {
+            return default;
+        };
+        let ok = v.len() <= 64
+            && v.split('/').all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+'))
+            });
+        if !ok {
+            self.problems.push(format!(
+                "{k}: {v:?} is not a time zone name such as Europe/Paris; using {default}"
+            ));
+            return default;
+        }
+        v
     }
 
     fn email(&mut self, k: &str) -> Option<String> {
@@ -297,6 +329,9 @@ impl Config {
             paused_after = failing_after + 1;
         }
         let probe_paused = strict.flag("PROBE_PAUSED", d.probe_paused);
+        let river_per_feed_per_day =
+            strict.count("RIVER_PER_FEED_PER_DAY", d.river_per_feed_per_day, 0..=100);
+        let planet_timezone = strict.zone_name("PLANET_TIMEZONE", d.planet_timezone);
         let problems = strict.problems;
         let text = |k: &str, def: String| {
             get(k)
@@ -356,6 +391,8 @@ impl Config {
             failing_after,
             paused_after,
             probe_paused,
+            river_per_feed_per_day,
+            planet_timezone,
         };
         (cfg, problems)
     }

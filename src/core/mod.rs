@@ -13,6 +13,7 @@ pub mod fetch;
 pub mod ingest;
 pub mod membership;
 pub mod protocol;
+pub mod river;
 pub mod routes;
 pub mod search;
 pub mod syndication;

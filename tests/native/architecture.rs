@@ -444,6 +444,7 @@ const LAYERS: &[&str] = &[
     "core::time",
     "core::domain",
     "core::config",
+    "core::river",
     "core::fetch",
     "core::view_models",
     "core::feed",
@@ -458,6 +459,7 @@ const LAYERS: &[&str] = &[
     "core::views",
     "core::routes",
     // edge: the Worker boundary, bottom up.
+    "edge::zone",
     "edge::env",
     "edge::meter",
     "edge::error",

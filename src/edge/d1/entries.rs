@@ -12,6 +12,7 @@ use super::search::search_index_stmts;
 use super::{batch, first, rows, run, StoreResult};
 use crate::core::audit::SYSTEM_ACTOR;
 use crate::core::ingest::{AutoChange, EntryWrite, FeedRow, StoredEntry};
+use crate::core::river::{day_span, Zone};
 use crate::core::view_models::EntryView;
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +31,8 @@ struct EntryRow {
     content_html: String,
     whole: i64,
     rev: Option<i64>,
+    #[serde(default)]
+    day_rank: Option<i64>,
 }
 
 impl From<EntryRow> for EntryView {
@@ -52,6 +55,8 @@ impl From<EntryRow> for EntryView {
             content_html: r.content_html,
             whole: r.whole != 0,
             rev: r.rev,
+            day_rank: r.day_rank,
+            local_offset_ms: 0,
         }
     }
 }
@@ -59,7 +64,7 @@ impl From<EntryRow> for EntryView {
 pub(super) const ENTRY_COLS: &str =
     "e.id, e.feed_id, COALESCE(NULLIF(trim(f.display_name), ''), f.title) AS feed_title, \
      f.face_url AS feed_face, f.url AS feed_url, e.title, e.url, e.author, \
-     e.published_at, e.first_seen, e.summary, e.content_html, e.whole, e.rev \
+     e.published_at, e.first_seen, e.summary, e.content_html, e.whole, e.rev, e.day_rank \
      FROM entries e JOIN feeds f ON f.id = e.feed_id";
 
 /// The newest entry id (the global cursor), 0 when there is none.
@@ -83,12 +88,14 @@ pub(super) async fn entry_views(
 
 /// The river: newest published first; `before` is where the page starts (the position of
 /// the `?before=` entry, looked up first: [`super::entry_position`]), bound as plain values
-/// so the index ranges over them. A feed's river reads its own index range.
+/// so the index ranges over them. A feed's river reads its own index range. `fair` is the
+/// fair front page's cap (the river and `/titles`; `None` or 0 for every entry).
 pub async fn entries_river(
     db: &D1Database,
     feed: Option<i64>,
     before: Option<RiverCursor>,
     limit: u32,
+    fair: Option<u32>,
 ) -> StoreResult<Vec<EntryView>> {
     // Sort key: published_at (never later than first_seen, see the ingest), ties by id.
     let feed_clause = if feed.is_some() {
@@ -102,12 +109,41 @@ pub async fn entries_river(
     } else {
         "?2 IS NULL AND ?3 IS NULL"
     };
+    let cap = fair.filter(|&c| c > 0);
     let sql = format!(
-        "SELECT {ENTRY_COLS} WHERE {feed_clause} AND {cursor} \
+        "SELECT {ENTRY_COLS} WHERE {feed_clause} AND {cursor} AND {FAIR_RIVER} \
          ORDER BY e.published_at DESC, e.id DESC LIMIT ?4"
     );
-    let stmt = query!(db, &sql, feed, published, id, limit)?;
+    let stmt = query!(db, &sql, feed, published, id, limit, cap)?;
     entry_views("entries_river", stmt).await
+}
+
+/// The fair front page's piece of the river's WHERE clause (`core::river::shown`): an
+/// entry whose rank within its member's day is past the cap `?5` is left out (NULL: off).
+/// The rank is stored, so the condition reads only the rows the index walk reaches.
+const FAIR_RIVER: &str = "(?5 IS NULL OR e.day_rank IS NULL OR e.day_rank <= ?5)";
+
+/// How many entries each member has in a day: `(feed id, [start, end) of the day in unix
+/// ms)` in, the counts out in the same order. One statement, each count read from the
+/// `(feed_id, published_at, id)` index alone: what the "N more from this member" links say.
+pub async fn entries_in_days(db: &D1Database, days: &[(i64, i64, i64)]) -> StoreResult<Vec<i64>> {
+    #[derive(Deserialize)]
+    struct Row {
+        n: i64,
+    }
+    if days.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stmt = query!(
+        db,
+        "SELECT (SELECT COUNT(*) FROM entries INDEXED BY entries_feed_published \
+            WHERE feed_id = d.value ->> 0 AND published_at >= d.value ->> 1 \
+              AND published_at < d.value ->> 2) AS n \
+         FROM json_each(?1) d ORDER BY d.key",
+        serde_json::to_string(days)?
+    )?;
+    let found: Vec<Row> = rows("entries_in_days", stmt).await?;
+    Ok(found.into_iter().map(|r| r.n).collect())
 }
 
 /// Entries rewritten after revision `after` (completed or edited), oldest revision
@@ -243,13 +279,14 @@ pub async fn refresh_apply(
     changes: &[AutoChange],
     now: i64,
     max_entries: u32,
+    zone: &dyn Zone,
 ) -> StoreResult<Vec<Option<StoredEntry>>> {
     let Some(row) = row else {
         return Ok(Vec::new());
     };
     let mut stmts = Vec::with_capacity(entries.len() + changes.len() + 3);
     for w in entries {
-        stmts.push(entry_write(db, row.feed_id, w, now)?);
+        stmts.push(entry_write(db, row.feed_id, w, now, zone)?);
     }
     stmts.push(feed_row_update(db, row, now)?);
     // What the refresh changed on its own (moved, paused, gone, back), recorded with it.
@@ -293,11 +330,15 @@ pub async fn refresh_apply(
 
 /// One entry: an update of a stored one (which retention may have pruned since: then
 /// nothing, it stays gone), or an insert (an upsert, so a lost seen row never duplicates).
+/// An insert takes its rank within its member's day in the planet's `zone` (one more than
+/// the member's entries already stored in that day; statements of a batch run in order):
+/// the fair river's cap. An update keeps the rank, as it keeps `published_at`.
 fn entry_write(
     db: &D1Database,
     feed_id: i64,
     w: &EntryWrite,
     now: i64,
+    zone: &dyn Zone,
 ) -> StoreResult<D1PreparedStatement> {
     let e = &w.entry;
     let whole = i32::from(e.whole);
@@ -316,10 +357,13 @@ fn entry_write(
             whole
         );
     }
+    let (day_start, day_end) = day_span(zone, w.published);
     query!(
         db,
         "INSERT INTO entries (feed_id, identity, fingerprint, url, title, author, content_html, summary, \
-           published_at, first_seen, updated_at, whole) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11) \
+           published_at, first_seen, updated_at, whole, day_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, \
+           (SELECT COUNT(*) + 1 FROM entries INDEXED BY entries_feed_published \
+             WHERE feed_id = ?1 AND published_at >= ?12 AND published_at < ?13)) \
          ON CONFLICT (feed_id, identity) DO UPDATE SET fingerprint = excluded.fingerprint, url = excluded.url, \
            title = excluded.title, author = excluded.author, \
            content_html = CASE WHEN excluded.whole OR NOT whole THEN excluded.content_html ELSE content_html END, \
@@ -328,7 +372,7 @@ fn entry_write(
            rev = (SELECT COALESCE(MAX(rev), 0) + 1 FROM entries WHERE rev IS NOT NULL) \
          RETURNING id, first_seen, rev",
         feed_id, e.identity, w.fingerprint, e.url, e.title, e.author, e.content_html, e.summary,
-        w.published, now, whole
+        w.published, now, whole, day_start, day_end
     )
 }
 

@@ -9,7 +9,7 @@ use crate::core::syndication::topics::{self, Topic};
 use crate::core::view_models::EntryView;
 use crate::core::views;
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{d1, env, jobs::member_cache};
+use crate::edge::{d1, env, jobs::member_cache, zone};
 
 /// Browsers revalidate; the edge cache's lifetime (`s-maxage`) is set in one place,
 /// `handlers::handle`, from PAGE_CACHE_SECONDS.
@@ -44,7 +44,7 @@ async fn river_page(
     env: &Env,
     feed: Option<i64>,
     before: Option<i64>,
-) -> AppResult<Option<(Vec<EntryView>, Option<i64>, i64)>> {
+) -> AppResult<Option<(Vec<EntryView>, Option<i64>, i64, views::FairRiver)>> {
     let db = env::db(env)?;
     let (revision, cursor) = match before {
         None => (d1::latest_rev(&db).await?, None),
@@ -53,16 +53,69 @@ async fn river_page(
             None => return Ok(None),
         },
     };
-    let limit = env::config(env).page_size as usize;
+    let cfg = env::config(env);
+    let limit = cfg.page_size as usize;
+    // The fair cap is the front page's; a member's own page shows every entry.
+    let cap = if feed.is_some() {
+        0
+    } else {
+        cfg.river_per_feed_per_day
+    };
     // One more than a page tells whether an older page exists.
-    let mut entries = d1::entries_river(&db, feed, cursor, limit as u32 + 1).await?;
+    let mut entries = d1::entries_river(&db, feed, cursor, limit as u32 + 1, Some(cap)).await?;
     let older = if entries.len() > limit {
         entries.truncate(limit);
         entries.last().map(|e| e.id)
     } else {
         None
     };
-    Ok(Some((entries, older, revision)))
+    let fair = fair_river(env, &db, &mut entries, cap).await?;
+    Ok(Some((entries, older, revision, fair)))
+}
+
+/// The planet's days on a page (each entry's offset from UTC in PLANET_TIMEZONE, for its
+/// day heading) and, under a fair cap, the "N more from this member" links: after each
+/// member's entry of rank `cap` in a day, how many more that day has (one statement for
+/// the page, each count read from an index).
+async fn fair_river(
+    env: &Env,
+    db: &worker::D1Database,
+    entries: &mut [EntryView],
+    cap: u32,
+) -> AppResult<views::FairRiver> {
+    use crate::core::river::{day_span, hidden};
+    let cfg = env::config(env);
+    let zone = zone::zone_or_utc(&cfg);
+    for e in entries.iter_mut() {
+        e.local_offset_ms = zone.offset_ms(e.published);
+    }
+    let now = env::now_ms();
+    let day_key = |t: i64| crate::core::time::day_key(t + zone.offset_ms(t));
+    let mut fair = views::FairRiver {
+        cap,
+        zone: cfg.planet_timezone.clone(),
+        today: day_key(now),
+        more: Vec::new(),
+    };
+    let last_shown: Vec<&EntryView> = entries
+        .iter()
+        .filter(|e| cap > 0 && e.day_rank == Some(i64::from(cap)))
+        .collect();
+    let days: Vec<(i64, i64, i64)> = last_shown
+        .iter()
+        .map(|e| {
+            let (start, end) = day_span(&*zone, e.published);
+            (e.feed_id, start, end)
+        })
+        .collect();
+    let counts = d1::entries_in_days(db, &days).await?;
+    for (e, n) in last_shown.iter().zip(counts) {
+        let more = hidden(n, cap);
+        if more > 0 {
+            fair.more.push((e.id, more));
+        }
+    }
+    Ok(fair)
 }
 
 /// A 404 for a `?before=` (or `?after=`) cursor that names nothing (a bookmark to a pruned
@@ -80,7 +133,7 @@ fn cursor_gone(env: &Env, first_page: &str, what: &str) -> AppResult<Response> {
 pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let before = query_i64(req, "before")?;
-    let Some((entries, older, revision)) = river_page(env, None, before).await? else {
+    let Some((entries, older, revision, fair)) = river_page(env, None, before).await? else {
         return cursor_gone(env, "/", "The entry");
     };
     let members = member_cache::list(env).await?;
@@ -89,6 +142,7 @@ pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
         older,
         paged: before.is_some(),
         revision,
+        fair: Some(&fair),
     };
     html(
         views::home_page_with_members(&cfg, &page, &members),
@@ -130,7 +184,7 @@ pub async fn feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
     let before = query_i64(req, "before")?;
-    let Some((entries, older, revision)) = river_page(env, Some(id), before).await? else {
+    let Some((entries, older, revision, fair)) = river_page(env, Some(id), before).await? else {
         return cursor_gone(env, &format!("/feeds/{id}"), "The entry");
     };
     let page = views::HomePage {
@@ -138,6 +192,7 @@ pub async fn feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
         older,
         paged: before.is_some(),
         revision,
+        fair: Some(&fair),
     };
     html(views::feed_page(&cfg, &feed, &page), 200, PAGE_CACHE)
 }
@@ -162,10 +217,12 @@ pub fn error_page(env: &Env, e: &AppError) -> Response {
 pub async fn titles(env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let db = env::db(env)?;
-    let entries = d1::entries_river(&db, None, None, TITLES_ENTRIES).await?;
+    let cap = cfg.river_per_feed_per_day;
+    let mut entries = d1::entries_river(&db, None, None, TITLES_ENTRIES, Some(cap)).await?;
+    let fair = fair_river(env, &db, &mut entries, cap).await?;
     let members = member_cache::list(env).await?;
     html(
-        views::titles_page(&cfg, &entries, &members),
+        views::titles_page(&cfg, &entries, &members, Some(&fair)),
         200,
         PAGE_CACHE,
     )
@@ -226,7 +283,7 @@ pub async fn syndication(env: &Env, what: crate::core::routes::Route) -> AppResu
     let db = env::db(env)?;
     let (body, ctype) = match what {
         Route::AtomOut => {
-            let entries = d1::entries_river(&db, None, None, SYNDICATED_ENTRIES).await?;
+            let entries = d1::entries_river(&db, None, None, SYNDICATED_ENTRIES, None).await?;
             let feeds = member_cache::list(env).await?;
             (
                 syndication::atom_with_sources(&cfg, &entries, &feeds),
@@ -236,14 +293,14 @@ pub async fn syndication(env: &Env, what: crate::core::routes::Route) -> AppResu
         Route::RssOut => (
             syndication::rss(
                 &cfg,
-                &d1::entries_river(&db, None, None, SYNDICATED_ENTRIES).await?,
+                &d1::entries_river(&db, None, None, SYNDICATED_ENTRIES, None).await?,
             ),
             "application/rss+xml; charset=utf-8",
         ),
         Route::Rss10Out => (
             syndication::rss10(
                 &cfg,
-                &d1::entries_river(&db, None, None, SYNDICATED_ENTRIES).await?,
+                &d1::entries_river(&db, None, None, SYNDICATED_ENTRIES, None).await?,
             ),
             "application/rdf+xml; charset=utf-8",
         ),
@@ -292,7 +349,7 @@ pub async fn feed_atom(env: &Env, id: i64) -> AppResult<Response> {
     let feed = d1::feed_by_id(&db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
-    let entries = d1::entries_river(&db, Some(id), None, SYNDICATED_ENTRIES).await?;
+    let entries = d1::entries_river(&db, Some(id), None, SYNDICATED_ENTRIES, None).await?;
     let topic = Topic::FeedAtom(id);
     xml_response(
         &cfg,

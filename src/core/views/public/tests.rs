@@ -37,6 +37,8 @@ fn entry(id: i64, title: &str, author: &str, content: &str) -> EntryView {
         content_html: content.into(),
         whole: true,
         rev: None,
+        day_rank: None,
+        local_offset_ms: 0,
     }
 }
 
@@ -55,6 +57,7 @@ fn feed_strings_are_escaped_everywhere() {
             older: Some(7),
             paged: false,
             revision: 0,
+            fair: None,
         },
     )
     .into_string();
@@ -79,6 +82,7 @@ fn older_pages_do_not_follow_the_socket() {
             older: None,
             paged: true,
             revision: 0,
+            fair: None,
         },
     )
     .into_string();
@@ -169,6 +173,7 @@ fn the_river_shows_names_and_faces_grouped_by_day_with_a_sidebar() {
             older: None,
             paged: false,
             revision: 0,
+            fair: None,
         },
         &members,
     )
@@ -253,7 +258,7 @@ fn feeds_and_titles_show_members_by_name_with_faces() {
 
     let mut e = entry(8, "Titled", "Ann", "");
     e.feed_face = Some(FACE.into());
-    let html = titles_page(&cfg, &[e], &[]).into_string();
+    let html = titles_page(&cfg, &[e], &[], None).into_string();
     assert!(
         html.contains(r#"<li data-id="8"><img class="face small""#),
         "{html}"
@@ -324,6 +329,7 @@ fn every_page_has_one_h1_and_labelled_search() {
                 older: None,
                 paged: false,
                 revision: 0,
+                fair: None,
             },
         )
         .into_string(),
@@ -341,7 +347,7 @@ fn every_page_has_one_h1_and_labelled_search() {
 #[test]
 fn the_footer_follows_the_operators_knobs() {
     let members = [member(4, Some("Ann"), None)];
-    let page = |cfg: &Config| titles_page(cfg, &[], &members).into_string();
+    let page = |cfg: &Config| titles_page(cfg, &[], &members, None).into_string();
     let today = page(&Config::default());
     assert!(today.contains("href=\"/feed.rss10\"") && today.contains("href=\"/foafroll.xml\""));
     assert!(!today.contains("href=\"/admin\""));
