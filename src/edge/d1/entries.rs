@@ -12,7 +12,7 @@ use super::search::search_index_stmts;
 use super::{batch, first, rows, run, StoreResult};
 use crate::core::audit::SYSTEM_ACTOR;
 use crate::core::ingest::{AutoChange, EntryWrite, FeedRow, StoredEntry};
-use crate::core::river::{day_span, Zone};
+use crate::core::river::{local_day, Step, Zone};
 use crate::core::view_models::EntryView;
 
 #[derive(Debug, Deserialize)]
@@ -88,14 +88,12 @@ pub(super) async fn entry_views(
 
 /// The river: newest published first; `before` is where the page starts (the position of
 /// the `?before=` entry, looked up first: [`super::entry_position`]), bound as plain values
-/// so the index ranges over them. A feed's river reads its own index range. `fair` is the
-/// fair front page's cap (the river and `/titles`; `None` or 0 for every entry).
+/// so the index ranges over them. A feed's river reads its own index range.
 pub async fn entries_river(
     db: &D1Database,
     feed: Option<i64>,
     before: Option<RiverCursor>,
     limit: u32,
-    fair: Option<u32>,
 ) -> StoreResult<Vec<EntryView>> {
     // Sort key: published_at (never later than first_seen, see the ingest), ties by id.
     let feed_clause = if feed.is_some() {
@@ -109,41 +107,68 @@ pub async fn entries_river(
     } else {
         "?2 IS NULL AND ?3 IS NULL"
     };
-    let cap = fair.filter(|&c| c > 0);
     let sql = format!(
-        "SELECT {ENTRY_COLS} WHERE {feed_clause} AND {cursor} AND {FAIR_RIVER} \
+        "SELECT {ENTRY_COLS} WHERE {feed_clause} AND {cursor} \
          ORDER BY e.published_at DESC, e.id DESC LIMIT ?4"
     );
-    let stmt = query!(db, &sql, feed, published, id, limit, cap)?;
+    let stmt = query!(db, &sql, feed, published, id, limit)?;
     entry_views("entries_river", stmt).await
 }
 
-/// The fair front page's piece of the river's WHERE clause (`core::river::shown`): an
-/// entry whose rank within its member's day is past the cap `?5` is left out (NULL: off).
-/// The rank is stored, so the condition reads only the rows the index walk reaches.
-const FAIR_RIVER: &str = "(?5 IS NULL OR e.day_rank IS NULL OR e.day_rank <= ?5)";
+/// The fair river's walk (`core::river::fair_page` decides the page): at most `walk`
+/// entries after `before`, newest published first, as the `published_at` index has them
+/// (it carries each entry's feed, day and rank: index rows only, however many a member
+/// posted; migrations/0015).
+pub async fn river_walk(
+    db: &D1Database,
+    before: Option<RiverCursor>,
+    walk: u32,
+) -> StoreResult<Vec<Step>> {
+    let (published, id) = before.map_or((None, None), |c| (c.published_at, Some(c.id)));
+    let cursor = if before.is_some() {
+        "(published_at, id) < (?1, ?2)"
+    } else {
+        "?1 IS NULL AND ?2 IS NULL"
+    };
+    let sql = format!(
+        "SELECT id, feed_id, day_rank, river_day FROM entries INDEXED BY entries_published \
+         WHERE {cursor} ORDER BY published_at DESC, id DESC LIMIT ?3"
+    );
+    rows("river_walk", query!(db, &sql, published, id, walk)?).await
+}
 
-/// How many entries each member has in a day: `(feed id, [start, end) of the day in unix
-/// ms)` in, the counts out in the same order. One statement, each count read from the
-/// `(feed_id, published_at, id)` index alone: what the "N more from this member" links say.
-pub async fn entries_in_days(db: &D1Database, days: &[(i64, i64, i64)]) -> StoreResult<Vec<i64>> {
+/// The entries `ids` (a fair page's), newest published first.
+pub async fn entries_by_ids(db: &D1Database, ids: &[i64]) -> StoreResult<Vec<EntryView>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {ENTRY_COLS} WHERE e.id IN (SELECT value FROM json_each(?1)) \
+         ORDER BY e.published_at DESC, e.id DESC"
+    );
+    let stmt = query!(db, &sql, serde_json::to_string(ids)?)?;
+    entry_views("entries_by_ids", stmt).await
+}
+
+/// The highest rank of each `(feed, day)`: how many entries the member has that day (one
+/// index seek each, `entries_river_day`), in the same order; what the "N more" links say.
+pub async fn river_day_ranks(db: &D1Database, days: &[(i64, i64)]) -> StoreResult<Vec<i64>> {
     #[derive(Deserialize)]
     struct Row {
-        n: i64,
+        n: Option<i64>,
     }
     if days.is_empty() {
         return Ok(Vec::new());
     }
     let stmt = query!(
         db,
-        "SELECT (SELECT COUNT(*) FROM entries INDEXED BY entries_feed_published \
-            WHERE feed_id = d.value ->> 0 AND published_at >= d.value ->> 1 \
-              AND published_at < d.value ->> 2) AS n \
+        "SELECT (SELECT MAX(day_rank) FROM entries INDEXED BY entries_river_day \
+            WHERE feed_id = d.value ->> 0 AND river_day = d.value ->> 1) AS n \
          FROM json_each(?1) d ORDER BY d.key",
         serde_json::to_string(days)?
     )?;
-    let found: Vec<Row> = rows("entries_in_days", stmt).await?;
-    Ok(found.into_iter().map(|r| r.n).collect())
+    let found: Vec<Row> = rows("river_day_ranks", stmt).await?;
+    Ok(found.into_iter().map(|r| r.n.unwrap_or(0)).collect())
 }
 
 /// Entries rewritten after revision `after` (completed or edited), oldest revision
@@ -330,9 +355,9 @@ pub async fn refresh_apply(
 
 /// One entry: an update of a stored one (which retention may have pruned since: then
 /// nothing, it stays gone), or an insert (an upsert, so a lost seen row never duplicates).
-/// An insert takes its rank within its member's day in the planet's `zone` (one more than
-/// the member's entries already stored in that day; statements of a batch run in order):
-/// the fair river's cap. An update keeps the rank, as it keeps `published_at`.
+/// An insert takes its day in the planet's `zone` and its rank within its member's day (one
+/// more than the member's highest that day, one index seek; statements of a batch run in
+/// order): the fair river's cap. An update keeps both, as it keeps `published_at`.
 fn entry_write(
     db: &D1Database,
     feed_id: i64,
@@ -357,13 +382,14 @@ fn entry_write(
             whole
         );
     }
-    let (day_start, day_end) = day_span(zone, w.published);
+    let river_day = local_day(zone, w.published);
     query!(
         db,
         "INSERT INTO entries (feed_id, identity, fingerprint, url, title, author, content_html, summary, \
-           published_at, first_seen, updated_at, whole, day_rank) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, \
-           (SELECT COUNT(*) + 1 FROM entries INDEXED BY entries_feed_published \
-             WHERE feed_id = ?1 AND published_at >= ?12 AND published_at < ?13)) \
+           published_at, first_seen, updated_at, whole, river_day, day_rank) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, \
+           (SELECT COALESCE(MAX(day_rank), 0) + 1 FROM entries INDEXED BY entries_river_day \
+             WHERE feed_id = ?1 AND river_day = ?12)) \
          ON CONFLICT (feed_id, identity) DO UPDATE SET fingerprint = excluded.fingerprint, url = excluded.url, \
            title = excluded.title, author = excluded.author, \
            content_html = CASE WHEN excluded.whole OR NOT whole THEN excluded.content_html ELSE content_html END, \
@@ -372,7 +398,7 @@ fn entry_write(
            rev = (SELECT COALESCE(MAX(rev), 0) + 1 FROM entries WHERE rev IS NOT NULL) \
          RETURNING id, first_seen, rev",
         feed_id, e.identity, w.fingerprint, e.url, e.title, e.author, e.content_html, e.summary,
-        w.published, now, whole, day_start, day_end
+        w.published, now, whole, river_day
     )
 }
 

@@ -61,58 +61,69 @@ async fn river_page(
     } else {
         cfg.river_per_feed_per_day
     };
-    // One more than a page tells whether an older page exists.
-    let mut entries = d1::entries_river(&db, feed, cursor, limit as u32 + 1, Some(cap)).await?;
-    let older = if entries.len() > limit {
-        entries.truncate(limit);
-        entries.last().map(|e| e.id)
+    let (mut entries, older, at_cap) = if cap > 0 {
+        fair_entries(&db, cursor, limit, cap).await?
     } else {
-        None
+        // One more than a page tells whether an older page exists.
+        let mut entries = d1::entries_river(&db, feed, cursor, limit as u32 + 1).await?;
+        let older = if entries.len() > limit {
+            entries.truncate(limit);
+            entries.last().map(|e| e.id)
+        } else {
+            None
+        };
+        (entries, older, Vec::new())
     };
-    let fair = fair_river(env, &db, &mut entries, cap).await?;
+    let fair = fair_river(env, &db, &mut entries, cap, &at_cap).await?;
     Ok(Some((entries, older, revision, fair)))
+}
+
+/// A page of the fair river: the walk down the index (`core::river::fair_walk` index rows,
+/// whatever a member posts), the page `core::river` decides, its entries.
+async fn fair_entries(
+    db: &worker::D1Database,
+    cursor: Option<d1::RiverCursor>,
+    limit: usize,
+    cap: u32,
+) -> AppResult<(Vec<EntryView>, Option<i64>, Vec<(i64, i64, i64)>)> {
+    use crate::core::river::{fair_page, fair_walk};
+    let walked = fair_walk(limit, cap);
+    let walk = d1::river_walk(db, cursor, walked as u32).await?;
+    let page = fair_page(&walk, walked, limit, cap);
+    let entries = d1::entries_by_ids(db, &page.ids).await?;
+    Ok((entries, page.older, page.at_cap))
 }
 
 /// The planet's days on a page (each entry's offset from UTC in PLANET_TIMEZONE, for its
 /// day heading) and, under a fair cap, the "N more from this member" links: after each
 /// member's entry of rank `cap` in a day, how many more that day has (one statement for
-/// the page, each count read from an index).
+/// the page, an index seek per link).
 async fn fair_river(
     env: &Env,
     db: &worker::D1Database,
     entries: &mut [EntryView],
     cap: u32,
+    at_cap: &[(i64, i64, i64)],
 ) -> AppResult<views::FairRiver> {
-    use crate::core::river::{day_span, hidden};
+    use crate::core::river::hidden;
     let cfg = env::config(env);
     let zone = zone::zone_or_utc(&cfg);
     for e in entries.iter_mut() {
         e.local_offset_ms = zone.offset_ms(e.published);
     }
     let now = env::now_ms();
-    let day_key = |t: i64| crate::core::time::day_key(t + zone.offset_ms(t));
     let mut fair = views::FairRiver {
         cap,
         zone: cfg.planet_timezone.clone(),
-        today: day_key(now),
+        today: crate::core::time::day_key(now + zone.offset_ms(now)),
         more: Vec::new(),
     };
-    let last_shown: Vec<&EntryView> = entries
-        .iter()
-        .filter(|e| cap > 0 && e.day_rank == Some(i64::from(cap)))
-        .collect();
-    let days: Vec<(i64, i64, i64)> = last_shown
-        .iter()
-        .map(|e| {
-            let (start, end) = day_span(&*zone, e.published);
-            (e.feed_id, start, end)
-        })
-        .collect();
-    let counts = d1::entries_in_days(db, &days).await?;
-    for (e, n) in last_shown.iter().zip(counts) {
-        let more = hidden(n, cap);
+    let days: Vec<(i64, i64)> = at_cap.iter().map(|&(_, feed, day)| (feed, day)).collect();
+    let ranks = d1::river_day_ranks(db, &days).await?;
+    for (&(id, _, _), top) in at_cap.iter().zip(ranks) {
+        let more = hidden(top, cap);
         if more > 0 {
-            fair.more.push((e.id, more));
+            fair.more.push((id, more));
         }
     }
     Ok(fair)
@@ -218,8 +229,14 @@ pub async fn titles(env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let db = env::db(env)?;
     let cap = cfg.river_per_feed_per_day;
-    let mut entries = d1::entries_river(&db, None, None, TITLES_ENTRIES, Some(cap)).await?;
-    let fair = fair_river(env, &db, &mut entries, cap).await?;
+    let (mut entries, at_cap) = if cap > 0 {
+        let (entries, _, at_cap) = fair_entries(&db, None, TITLES_ENTRIES as usize, cap).await?;
+        (entries, at_cap)
+    } else {
+        let entries = d1::entries_river(&db, None, None, TITLES_ENTRIES).await?;
+        (entries, Vec::new())
+    };
+    let fair = fair_river(env, &db, &mut entries, cap, &at_cap).await?;
     let members = member_cache::list(env).await?;
     html(
         views::titles_page(&cfg, &entries, &members, Some(&fair)),
@@ -283,7 +300,7 @@ pub async fn syndication(env: &Env, what: crate::core::routes::Route) -> AppResu
     let db = env::db(env)?;
     let (body, ctype) = match what {
         Route::AtomOut => {
-            let entries = d1::entries_river(&db, None, None, SYNDICATED_ENTRIES, None).await?;
+            let entries = d1::entries_river(&db, None, None, SYNDICATED_ENTRIES).await?;
             let feeds = member_cache::list(env).await?;
             (
                 syndication::atom_with_sources(&cfg, &entries, &feeds),
@@ -293,14 +310,14 @@ pub async fn syndication(env: &Env, what: crate::core::routes::Route) -> AppResu
         Route::RssOut => (
             syndication::rss(
                 &cfg,
-                &d1::entries_river(&db, None, None, SYNDICATED_ENTRIES, None).await?,
+                &d1::entries_river(&db, None, None, SYNDICATED_ENTRIES).await?,
             ),
             "application/rss+xml; charset=utf-8",
         ),
         Route::Rss10Out => (
             syndication::rss10(
                 &cfg,
-                &d1::entries_river(&db, None, None, SYNDICATED_ENTRIES, None).await?,
+                &d1::entries_river(&db, None, None, SYNDICATED_ENTRIES).await?,
             ),
             "application/rdf+xml; charset=utf-8",
         ),
@@ -349,7 +366,7 @@ pub async fn feed_atom(env: &Env, id: i64) -> AppResult<Response> {
     let feed = d1::feed_by_id(&db, id)
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
-    let entries = d1::entries_river(&db, Some(id), None, SYNDICATED_ENTRIES, None).await?;
+    let entries = d1::entries_river(&db, Some(id), None, SYNDICATED_ENTRIES).await?;
     let topic = Topic::FeedAtom(id);
     xml_response(
         &cfg,
