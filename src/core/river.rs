@@ -85,14 +85,29 @@ pub struct Step {
     pub river_day: Option<i64>,
 }
 
-/// Index entries a fair page of `limit` walks: twice the page, less one for each "N more"
-/// link it may carry (at most one per `cap` entries), so the walk, the page's rows and its
-/// links together stay within what a river page has always cost (`core::routes::cost`:
-/// four rows an entry), whatever a member posts. A page with more left out than that is
-/// shorter, never costlier.
+/// Rows a fair page may read per entry beyond a plain river page's (`core::routes::cost`):
+/// its walk and its "N more" links share them.
+pub const FAIR_ROWS_PER_ENTRY: usize = 3;
+/// The most rows a fair page's walk and links may read, however long the page: the
+/// longest page (`MAX_PAGE_SIZE`) stays within one address's minute of `PUBLIC_LIMIT`
+/// (`tests/native/quota_rules.rs`).
+pub const FAIR_MAX_ROWS: usize = 144;
+/// Rows one "N more" link reads: its `(feed, day)`, the seek, the answer.
+const ROWS_PER_LINK: usize = 3;
+
+/// Rows a fair page of `limit` may read beyond a plain river page's.
+pub fn fair_rows(limit: usize) -> usize {
+    (FAIR_ROWS_PER_ENTRY * (limit + 1)).min(FAIR_MAX_ROWS)
+}
+
+/// Index entries a fair page of `limit` walks: [`fair_rows`], less what its "N more" links may read (at most one per `cap` entries), so a
+/// page's D1 reads are bounded whatever one member posts. A page with more left out than
+/// the walk reaches is shorter, never costlier (with a cap of 1 or 2, pages are short).
 pub fn fair_walk(limit: usize, cap: u32) -> usize {
     let links = limit.div_ceil(usize::try_from(cap.max(1)).unwrap_or(1));
-    (2 * limit).saturating_sub(links).max(limit).max(1)
+    fair_rows(limit)
+        .saturating_sub(ROWS_PER_LINK * links)
+        .max(1)
 }
 
 /// A page of the fair river, decided from the walk: the entries to show (newest first),
@@ -217,9 +232,17 @@ mod tests {
 
     #[test]
     fn a_fair_walk_leaves_room_for_its_links() {
-        assert_eq!(fair_walk(30, 5), 54);
-        assert_eq!(fair_walk(30, 1), 30, "never less than a page");
-        assert_eq!(fair_walk(100, 5), 180);
+        assert_eq!(fair_walk(30, 5), 93 - 18);
+        assert_eq!(
+            fair_walk(100, 5),
+            144 - 60,
+            "a long page walks at most FAIR_MAX_ROWS"
+        );
+        assert_eq!(
+            fair_walk(30, 1),
+            3,
+            "a cap of 1 makes short pages, never costly ones"
+        );
     }
 
     #[test]

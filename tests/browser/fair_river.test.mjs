@@ -5,6 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { launchChromium } from "../support/browser.mjs";
+import { contrastProblems } from "../support/contrast.mjs";
 import { startWorker, startFeedServer, api } from "../support/harness.mjs";
 
 let w, fs, browser;

@@ -197,8 +197,12 @@ test("the river's reads with the cap and without it (METER=1), and RIVER_PER_FEE
   assert.equal(moreLinks(titles, prolific).length, 0);
   assert.equal(Object.values(titlesByDay(titles, prolific)).flat().length, 10);
   // Bounded: a page of 4 reads at most what the route's cost allows (core::routes::cost:
-  // 4 rows an entry, one more entry, the cursor and the revision), capped or not.
-  for (const p of [...capped.pages, ...off.pages]) assert.ok(p.read <= 4 * 5 + 3 + 3, JSON.stringify(p));
+  // 4 rows an entry and one more, the cursor and the revision; under the cap 3 rows an entry
+  // and one more for the walk and the links), however much one member posts. The sidebar's
+  // member list (feeds_all) is shared across pages and kept apart, as in the cost table.
+  const own = (p) => p.read - (p.by.feeds_all || 0);
+  for (const p of capped.pages) assert.ok(own(p) <= 4 * 5 + 2 + 3 * 5, JSON.stringify(p));
+  for (const p of off.pages) assert.ok(own(p) <= 4 * 5 + 2, JSON.stringify(p));
   const fmt = (r) => r.map((p) => `${p.read} ${JSON.stringify(p.by)}`).join("; ");
   t.diagnostic(`${all.length} entries; capped: ${capped.ids.length} shown in ${capped.pages.length} pages of PAGE_SIZE 4: ${fmt(capped.pages)}`);
   t.diagnostic(`off: ${off.ids.length} shown in ${off.pages.length} pages: ${fmt(off.pages)}`);

@@ -375,3 +375,42 @@ fn the_footer_follows_the_operators_knobs() {
         "{html}"
     );
 }
+
+#[test]
+fn the_fair_river_links_the_rest_of_a_members_day_and_heads_days_in_the_planets_zone() {
+    let cfg = Config::default();
+    // 23:30 UTC on 26 November is 08:30 on the 27th in Tokyo.
+    let mut e = entry(7, "Fifth today", "", "<p>x</p>");
+    e.published = 1_795_735_800_000;
+    e.day_rank = Some(5);
+    e.local_offset_ms = 9 * 3_600_000;
+    let fair = FairRiver {
+        cap: 5,
+        zone: "Asia/Tokyo".into(),
+        today: "2026-11-27".into(),
+        more: vec![(7, 3)],
+    };
+    let page = HomePage {
+        entries: std::slice::from_ref(&e),
+        older: None,
+        paged: false,
+        revision: 0,
+        fair: Some(&fair),
+    };
+    let html = home_page(&cfg, &page).into_string();
+    assert!(
+        html.contains(r#"data-tz="Asia/Tokyo" data-river-cap="5""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<section class="day" data-day="2026-11-27">"#),
+        "{html}"
+    );
+    assert!(html.contains("Friday, 27 November 2026"), "{html}");
+    assert!(html.contains(r#"data-day-rank="5""#));
+    assert!(html.contains(
+        r#"<p class="more-from" data-feed="3" data-day="2026-11-27" data-more="3"><a href="/feeds/3">3 more from this member today</a></p>"#
+    ), "{html}");
+    let titles = titles_page(&cfg, &[e], &[], Some(&fair)).into_string();
+    assert!(titles.contains("3 more from this member today"));
+}
