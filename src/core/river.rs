@@ -100,14 +100,26 @@ pub fn fair_rows(limit: usize) -> usize {
     (FAIR_ROWS_PER_ENTRY * (limit + 1)).min(FAIR_MAX_ROWS)
 }
 
-/// Index entries a fair page of `limit` walks: [`fair_rows`], less what its "N more" links may read (at most one per `cap` entries), so a
-/// page's D1 reads are bounded whatever one member posts. A page with more left out than
-/// the walk reaches is shorter, never costlier (with a cap of 1 or 2, pages are short).
+/// Rows reading a fair page's entries by id costs per entry, as measured (`METER=1`): the
+/// id list, the set it is matched against, the row, its feed's row, the sort.
+const FETCH_ROWS_PER_ENTRY: usize = 5;
+
+/// Index entries a fair page of `limit` walks: as many as let the walk, the page's entries
+/// read by id and its "N more" links (at most one per `cap` entries) stay within a plain
+/// river page's rows and [`fair_rows`] (`core::routes::cost`), so a page's D1 reads are
+/// bounded whatever one member posts. A page with more left out than the walk reaches is
+/// shorter, never costlier (with a small cap, or the longest pages, pages are shorter).
 pub fn fair_walk(limit: usize, cap: u32) -> usize {
     let links = limit.div_ceil(usize::try_from(cap.max(1)).unwrap_or(1));
-    fair_rows(limit)
-        .saturating_sub(ROWS_PER_LINK * links)
-        .max(1)
+    let budget = (4 * limit + fair_rows(limit)).saturating_sub(ROWS_PER_LINK * links);
+    // The largest walk w with w + FETCH_ROWS_PER_ENTRY * min(w, limit) within the budget.
+    let whole = budget.saturating_sub(FETCH_ROWS_PER_ENTRY * limit);
+    let walk = if whole >= limit {
+        whole
+    } else {
+        budget / (1 + FETCH_ROWS_PER_ENTRY)
+    };
+    walk.max(1)
 }
 
 /// A page of the fair river, decided from the walk: the entries to show (newest first),
@@ -232,17 +244,22 @@ mod tests {
 
     #[test]
     fn a_fair_walk_leaves_room_for_its_links() {
-        assert_eq!(fair_walk(30, 5), 93 - 18);
+        assert_eq!(fair_walk(30, 5), 120 + 93 - 18 - 150);
         assert_eq!(
             fair_walk(100, 5),
-            144 - 60,
-            "a long page walks at most FAIR_MAX_ROWS"
+            (400 + 144 - 60) / 6,
+            "a long page is shorter"
         );
-        assert_eq!(
-            fair_walk(30, 1),
-            3,
-            "a cap of 1 makes short pages, never costly ones"
-        );
+        assert_eq!(fair_walk(4, 5), 8);
+        for (limit, cap) in [(1, 1), (30, 1), (30, 2), (30, 5), (100, 5), (150, 100)] {
+            let w = fair_walk(limit, cap);
+            let links = limit.div_ceil(cap as usize);
+            let reads = w + FETCH_ROWS_PER_ENTRY * w.min(limit) + ROWS_PER_LINK * links;
+            assert!(
+                reads <= 4 * limit + fair_rows(limit),
+                "{limit} {cap}: {reads}"
+            );
+        }
     }
 
     #[test]
