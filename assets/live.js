@@ -17,6 +17,10 @@
 // unnoticed: when the page becomes visible again or the network comes back, and, while
 // visible, after 10 minutes without any frame from the server. No `pong` within 10 s:
 // the socket is dropped and the page reconnects and resumes.
+// The fair front page (the river carries `data-river-cap`): the socket sends every entry;
+// one past the cap of its member's day (its `day_rank`) is not shown, and the "N more from
+// this member" link after that member's last shown entry of the day is raised or updated
+// instead. Days are the planet's (`data-tz`, PLANET_TIMEZONE), as the server's headings.
 // A page too far behind to catch up over the socket (a `reload` frame: its resume reached
 // back past the server's bound) reloads itself, at most once in ten minutes; a socket
 // closed with 4429 (too many frames from this address) waits a minute before reconnecting.
@@ -73,6 +77,13 @@
   const FLOOD_WAIT_MS = 60 * 1000;
   const RELOAD_KEY = "orrery:reloaded";
   const RELOAD_EVERY_MS = 10 * 60 * 1000;
+  const tz = river.dataset.tz || "UTC"; // the planet's days
+  const cap = query ? 0 : Number(river.dataset.riverCap) || 0; // the fair front page
+  let skipped = 0; // the newest entry left out by the cap (a resume starts after it)
+  // ---- Interface strings of the fair river (to move into the catalogs; the server's are
+  // in src/core/river.rs `more_from_member`) ---------------------------------------------
+  const MORE_TODAY = (n) => trn("js.river.more_today", n, n);
+  const MORE_THAT_DAY = (n) => trn("js.river.more_that_day", n, n);
 
   /** The page is too old to catch up frame by frame: reload it, unless this tab did so
    *  lately (then the socket simply goes on live from `latest`, as the server has it). */
@@ -96,7 +107,7 @@
   }
 
   function newestId() {
-    let max = 0;
+    let max = skipped;
     for (const a of river.querySelectorAll("article[data-id]")) {
       max = Math.max(max, Number(a.dataset.id) || 0);
     }
@@ -174,7 +185,8 @@
           const r = await fetch(url, { headers: { Accept: "application/json" } });
           if (!r.ok) break;
           const body = await r.json();
-          older += body.entries.filter((e) => !shown.has(e.id)).length;
+          // What the fair river would show: not the entries past a member's daily cap.
+          older += body.entries.filter((e) => !shown.has(e.id) && !(cap && e.day_rank > cap)).length;
           more = Boolean(body.next) && body.entries.length === COUNT_PAGE;
           if (!more) break;
           since = body.next;
@@ -193,16 +205,23 @@
 
   function localTimes(scope) {
     // Entry times in the reader's own time, written the planet's language's way; day
-    // headings stay the planet's (UTC) days.
+    // headings stay the planet's days (PLANET_TIMEZONE).
     for (const t of scope.querySelectorAll("time[datetime]:not(.day-date)")) {
       const d = new Date(t.getAttribute("datetime"));
       if (!isNaN(d)) t.textContent = d.toLocaleString(LANG, { dateStyle: "medium", timeStyle: "short" });
     }
   }
 
-  /** The river's section for the (UTC) day of `published`, made where it belongs (days newest first). */
+  /** `2026-11-24`: the planet's day of a time (the key the server writes in `data-day`). */
+  const dayParts = new Intl.DateTimeFormat("en-GB", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" });
+  function dayKey(published) {
+    const p = Object.fromEntries(dayParts.formatToParts(new Date(published)).map((x) => [x.type, x.value]));
+    return `${p.year}-${p.month}-${p.day}`;
+  }
+
+  /** The river's section for the planet's day of `published`, made where it belongs (days newest first). */
   function dayGroup(published) {
-    const key = new Date(published).toISOString().slice(0, 10);
+    const key = dayKey(published);
     const groups = [...river.querySelectorAll(":scope > section.day")];
     const found = groups.find((g) => g.dataset.day === key);
     if (found) return found;
@@ -228,6 +247,32 @@
     return group;
   }
 
+  /** An entry past its member's daily cap: not shown; the "N more from this member" link
+   *  after the member's last shown entry of that day says it is there (raised when missing). */
+  function moreFromMember(entry) {
+    if (entry.id > skipped) skipped = entry.id;
+    const key = dayKey(entry.published);
+    const group = river.querySelector(`:scope > section.day[data-day="${key}"]`);
+    if (!group) return; // that day is not on this page
+    const n = entry.day_rank - cap; // ranks count the member's day in the order entries arrive
+    let p = group.querySelector(`p.more-from[data-feed="${entry.feed_id}"]`);
+    if (!p) {
+      const last = group.querySelector(`article[data-feed="${entry.feed_id}"][data-day-rank="${cap}"]`);
+      if (!last) return;
+      p = document.createElement("p");
+      p.className = "more-from";
+      p.dataset.feed = String(entry.feed_id);
+      p.dataset.day = key;
+      const a = document.createElement("a");
+      a.href = `/feeds/${entry.feed_id}`;
+      p.append(a);
+      last.after(p);
+    }
+    if (n <= (Number(p.dataset.more) || 0)) return;
+    p.dataset.more = String(n);
+    p.querySelector("a").textContent = key === dayKey(Date.now()) ? MORE_TODAY(n) : MORE_THAT_DAY(n);
+  }
+
   function readerIsDown() {
     return window.scrollY > 200;
   }
@@ -241,6 +286,7 @@
   function insert(msg) {
     const id = msg.entry && msg.entry.id;
     if (!id || document.getElementById(`entry-${id}`)) return; // exactly once on the page
+    if (cap && msg.entry.day_rank > cap) { moreFromMember(msg.entry); return; }
     const tpl = document.createElement("template");
     tpl.innerHTML = msg.html; // server-rendered, sanitized partial
     const article = tpl.content.firstElementChild;

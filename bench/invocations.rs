@@ -131,6 +131,8 @@ impl From<EntryRow> for EntryView {
             content_html: r.content_html,
             whole: r.whole != 0,
             rev: r.rev,
+            day_rank: None,
+            local_offset_ms: 0,
         }
     }
 }
@@ -240,6 +242,8 @@ fn planet(dir: &str) -> Planet {
                 content_html: e.content_html,
                 whole: e.whole,
                 rev: None,
+                day_rank: None,
+                local_offset_ms: 0,
             });
         }
         docs.push((
@@ -733,6 +737,7 @@ fn main() {
                 older: older.flatten(),
                 paged: false,
                 revision: 12345,
+                fair: None,
             };
             html_response(js, views::home_page_with_members(&cfg, &page, &m, NOW_MS))
         },
@@ -755,6 +760,7 @@ fn main() {
                 older: entries.last().map(|e| e.id),
                 paged: false,
                 revision: 12345,
+                fair: None,
             };
             html_response(js, views::home_page_with_members(&cfg, &page, &m, NOW_MS))
         },
@@ -771,7 +777,7 @@ fn main() {
             let entries = entry_views(&titles_json);
             js.call(1);
             let m = members_cached(members);
-            html_response(js, views::titles_page(&cfg, &entries, &m, NOW_MS))
+            html_response(js, views::titles_page(&cfg, &entries, &m, NOW_MS, None))
         },
     ));
 

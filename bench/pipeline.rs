@@ -533,6 +533,7 @@ fn frames(pool: &[Vec<EntryView>]) -> String {
         older: home.last().map(|e| e.id),
         paged: false,
         revision: 0,
+        fair: None,
     };
     let (home_first, home_reps, home_bytes) =
         sample(|| views::home_page(&cfg, &page).into_string().len());

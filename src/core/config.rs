@@ -15,6 +15,8 @@ pub const MAX_FETCH_TIMEOUT_SECONDS: u32 = 60;
 pub const DEFAULT_FAILING_AFTER: u32 = 3;
 /// Consecutive failures after which a feed is paused, by default (`PAUSED_AFTER`).
 pub const DEFAULT_PAUSED_AFTER: u32 = 10;
+/// Entries per member per day on the river and `/titles`, by default (`RIVER_PER_FEED_PER_DAY`).
+pub const DEFAULT_RIVER_PER_FEED_PER_DAY: u32 = 5;
 
 /// Everything the pure code needs to know about this deployment.
 #[derive(Debug, Clone, PartialEq)]
@@ -82,6 +84,12 @@ pub struct Config {
     /// The planet's language (`PLANET_LANG`, a BCP 47 tag; `de-AT` speaks `de`): `<html
     /// lang>`, every interface string, the dates. One not shipped is English and a problem.
     pub lang: Lang,
+    /// The fair front page: at most this many entries per member per day on the river and
+    /// `/titles` (`RIVER_PER_FEED_PER_DAY`, default 5; 0 shows every entry).
+    pub river_per_feed_per_day: u32,
+    /// The planet's days (`PLANET_TIMEZONE`, an IANA name, default `UTC`): the fair river's
+    /// day and the date headings. Its spelling is checked here, its existence at the edge.
+    pub planet_timezone: String,
 }
 
 /// Whether the sidebar shows each member's newest titles and its feed's trouble in words.
@@ -179,6 +187,8 @@ impl Default for Config {
             probe_paused: true,
             sidebar_detail: SidebarDetail::Auto,
             lang: Lang::En,
+            river_per_feed_per_day: DEFAULT_RIVER_PER_FEED_PER_DAY,
+            planet_timezone: "UTC".into(),
         }
     }
 }
@@ -256,6 +266,28 @@ impl<F: Fn(&str) -> Option<String>> Strict<'_, F> {
             ));
             Lang::En
         })
+    }
+
+    /// An IANA time zone name as spelled (`Europe/Paris`, `UTC`, `Etc/GMT+5`); whether the
+    /// zone exists only the edge can tell (`edge::zone`).
+    fn zone_name(&mut self, k: &str, default: String) -> String {
+        let Some(v) = self.value(k) else {
+            return default;
+        };
+        let ok = v.len() <= 64
+            && v.split('/').all(|part| {
+                !part.is_empty()
+                    && part
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'+'))
+            });
+        if !ok {
+            self.problems.push(format!(
+                "{k}: {v:?} is not a time zone name such as Europe/Paris; using {default}"
+            ));
+            return default;
+        }
+        v
     }
 
     fn email(&mut self, k: &str) -> Option<String> {
@@ -368,6 +400,9 @@ impl Config {
             }),
         };
         let lang = strict.lang("PLANET_LANG");
+        let river_per_feed_per_day =
+            strict.count("RIVER_PER_FEED_PER_DAY", d.river_per_feed_per_day, 0..=100);
+        let planet_timezone = strict.zone_name("PLANET_TIMEZONE", d.planet_timezone);
         let problems = strict.problems;
         let text = |k: &str, def: String| {
             get(k)
@@ -429,6 +464,8 @@ impl Config {
             probe_paused,
             sidebar_detail,
             lang,
+            river_per_feed_per_day,
+            planet_timezone,
         };
         (cfg, problems)
     }

@@ -14,6 +14,7 @@ pub mod i18n;
 pub mod ingest;
 pub mod membership;
 pub mod protocol;
+pub mod river;
 pub mod routes;
 pub mod search;
 pub mod syndication;

@@ -35,6 +35,14 @@ pub struct EntryView {
     /// cursor of `update` frames); absent for an entry never rewritten.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rev: Option<i64>,
+    /// Its rank within its member's day in the planet's time zone, counted when it was
+    /// first stored (`core::river`): the fair river shows ranks up to its cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day_rank: Option<i64>,
+    /// Local time minus UTC at `published` in the planet's time zone, set by the edge
+    /// before a page is rendered (its day heading); never sent.
+    #[serde(skip)]
+    pub local_offset_ms: i64,
 }
 
 fn whole_by_default() -> bool {

@@ -174,7 +174,12 @@ pub fn deployment(env: &Env, applied: Option<String>) -> Deployment {
         version: env!("CARGO_PKG_VERSION").into(),
         commit: env!("ORRERY_COMMIT").into(),
     };
-    let config_problems = Config::problems(|k| env.var(k).ok().map(|v| v.to_string()));
+    let get = |k: &str| env.var(k).ok().map(|v| v.to_string());
+    let mut config_problems = Config::problems(get);
+    // Whether the zone exists only the runtime can tell.
+    if let Err(problem) = super::zone::planet_zone(&Config::from_lookup(get)) {
+        config_problems.push(problem);
+    }
     Deployment::judge(
         build,
         env!("ORRERY_LATEST_MIGRATION"),

@@ -445,6 +445,7 @@ const LAYERS: &[&str] = &[
     "core::i18n",
     "core::domain",
     "core::config",
+    "core::river",
     "core::fetch",
     "core::view_models",
     "core::feed",
@@ -459,6 +460,7 @@ const LAYERS: &[&str] = &[
     "core::views",
     "core::routes",
     // edge: the Worker boundary, bottom up.
+    "edge::zone",
     "edge::env",
     "edge::meter",
     "edge::error",

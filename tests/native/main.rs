@@ -4,6 +4,7 @@ mod support;
 
 mod architecture;
 mod docs;
+mod fair_river;
 mod feed_corpus;
 mod feed_fuzz;
 mod feed_inspect;

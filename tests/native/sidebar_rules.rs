@@ -280,6 +280,7 @@ fn page(cfg: &Config, members: &[FeedView]) -> String {
         older: None,
         paged: false,
         revision: 0,
+        fair: None,
     };
     home_page_with_members(cfg, &river, members, NOW).into_string()
 }

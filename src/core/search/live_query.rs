@@ -333,6 +333,8 @@ mod tests {
             ),
             whole: true,
             rev: None,
+            day_rank: None,
+            local_offset_ms: 0,
         };
         let d = LiveDoc::of_entry(&e);
         assert!(live("needle").matches(&d));

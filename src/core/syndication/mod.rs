@@ -51,6 +51,8 @@ mod tests {
             content_html: "<p>hi</p>".into(),
             whole: true,
             rev: None,
+            day_rank: None,
+            local_offset_ms: 0,
         }
     }
 

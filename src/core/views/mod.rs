@@ -18,7 +18,7 @@ pub use membership::membership_section;
 pub use partials::{entry_article, entry_whole};
 pub use public::{
     entry_page, error_page, error_page_linking, feed_page, feeds_page, home_page,
-    home_page_with_members, search_page, titles_page, HomePage, SearchHit, SearchPage,
+    home_page_with_members, search_page, titles_page, FairRiver, HomePage, SearchHit, SearchPage,
 };
 pub use sidebar::{member_note, words as sidebar_words, QUIET_AFTER_DAYS};
 

@@ -60,7 +60,7 @@ fn article(t: Tr, e: &EntryView, whole_view: bool) -> Markup {
     };
     html! {
         article.entry id=(format!("entry-{}", e.id)) data-id=(e.id) data-feed=(e.feed_id)
-            data-whole=(if e.whole { "1" } else { "0" }) {
+            data-whole=(if e.whole { "1" } else { "0" }) data-day-rank=[e.day_rank] {
             header {
                 a.face-link href=(format!("/feeds/{}", e.feed_id)) tabindex="-1" aria-hidden="true" {
                     (face(e.feed_face.as_deref(), &e.feed_title, 48))
@@ -104,12 +104,13 @@ pub(super) fn by_day(t: Tr, entries: &[EntryView]) -> Vec<(String, String, &[Ent
     let mut out: Vec<(String, String, &[EntryView])> = Vec::new();
     let mut start = 0;
     for i in 1..=entries.len() {
-        if i == entries.len() || day_key(entries[i].published) != day_key(entries[start].published)
-        {
+        // The planet's day: the edge set each entry's offset from UTC in PLANET_TIMEZONE.
+        let local = |e: &EntryView| e.published.saturating_add(e.local_offset_ms);
+        if i == entries.len() || day_key(local(&entries[i])) != day_key(local(&entries[start])) {
             let first = &entries[start];
             out.push((
-                day_key(first.published),
-                t.day_label(first.published),
+                day_key(local(first)),
+                t.day_label(local(first)),
                 &entries[start..i],
             ));
             start = i;

@@ -11,6 +11,7 @@ use crate::core::config::Config;
 use crate::core::domain::FeedStatus;
 use crate::core::fetch::{public_text, public_url};
 use crate::core::i18n::Tr;
+use crate::core::river::more_from_member;
 use crate::core::search::live_query::LiveQuery;
 use crate::core::search::{self, Highlight, Piece};
 use crate::core::time::iso_time;
@@ -24,19 +25,54 @@ pub struct HomePage<'a> {
     pub paged: bool,
     /// The entry revision the page was read at (the live script resumes updates from it).
     pub revision: i64,
+    /// The planet's days and, on the front page, its fair cap (`None`: UTC days, no cap).
+    pub fair: Option<&'a FairRiver>,
+}
+
+/// The fair front page of a river or `/titles` (`core::river`): the cap, the planet's
+/// zone (the live script's days), today's day key, and after which entries a "N more
+/// from this member" link stands (the member's entry of rank `cap` that day), with N.
+#[derive(Debug, Clone, Default)]
+pub struct FairRiver {
+    /// Entries per member per day; 0 on a member's own page (every entry shown).
+    pub cap: u32,
+    pub zone: String,
+    pub today: String,
+    pub more: Vec<(i64, u32)>,
+}
+
+impl FairRiver {
+    fn more_after(&self, id: i64) -> Option<u32> {
+        self.more.iter().find(|(e, _)| *e == id).map(|(_, n)| *n)
+    }
+}
+
+/// "N more from this member today", linking to the member's page (the live script
+/// raises and updates the same element: `p.more-from`).
+fn more_link(t: Tr, e: &EntryView, day: &str, n: u32, fair: &FairRiver) -> Markup {
+    html! {
+        p.more-from data-feed=(e.feed_id) data-day=(day) data-more=(n) {
+            a href=(format!("/feeds/{}", e.feed_id)) { (more_from_member(t, n, day == fair.today)) }
+        }
+    }
 }
 
 /// The river: one section per day (newest first), each headed by its date. The live
 /// script inserts new entries into their day's section, making it when it is missing.
 fn river(t: Tr, page: &HomePage, base: &str) -> Markup {
     let entries = page.entries;
+    let fair = page.fair.cloned().unwrap_or_default();
     html! {
         div #new-pill .new-pill hidden { button type="button" { (rich(t, "river.new_pill", &[("count", html! { span.count { "0" } })])) } }
-        section #river .river aria-label=(t.text("river.label")) data-revision=(page.revision) {
+        section #river .river aria-label=(t.text("river.label")) data-revision=(page.revision)
+            data-tz=[page.fair.map(|f| &f.zone)] data-river-cap=[(fair.cap > 0).then_some(fair.cap)] {
             @for (key, label, day) in by_day(t, entries) {
                 section.day data-day=(key) {
                     (day_heading(&key, &label))
-                    @for e in day { (entry_article(t, e)) }
+                    @for e in day {
+                        (entry_article(t, e))
+                        @if let Some(n) = fair.more_after(e.id) { (more_link(t, e, &key, n, &fair)) }
+                    }
                 }
             }
         }
@@ -250,7 +286,8 @@ pub fn feed_page(cfg: &Config, feed: &FeedView, page: &HomePage) -> Markup {
     )
 }
 
-fn title_list(t: Tr, entries: &[EntryView]) -> Markup {
+fn title_list(t: Tr, entries: &[EntryView], fair: Option<&FairRiver>) -> Markup {
+    let fair = fair.cloned().unwrap_or_default();
     html! {
         @for (key, label, day) in by_day(t, entries) {
             section.day data-day=(key) {
@@ -266,6 +303,7 @@ fn title_list(t: Tr, entries: &[EntryView]) -> Markup {
                                 time datetime=(iso_time(e.published)) { (t.human_time(e.published)) }
                             }
                         }
+                        @if let Some(n) = fair.more_after(e.id) { li.more { (more_link(t, e, &key, n, &fair)) } }
                     }
                 }
             }
@@ -276,7 +314,13 @@ fn title_list(t: Tr, entries: &[EntryView]) -> Markup {
 
 /// Just the titles, by day: a compact index of the newest entries, with the sidebar
 /// (its members as they are at `now`).
-pub fn titles_page(cfg: &Config, entries: &[EntryView], members: &[FeedView], now: i64) -> Markup {
+pub fn titles_page(
+    cfg: &Config,
+    entries: &[EntryView],
+    members: &[FeedView],
+    now: i64,
+    fair: Option<&FairRiver>,
+) -> Markup {
     let t = cfg.tr();
     layout_with(
         cfg,
@@ -285,7 +329,7 @@ pub fn titles_page(cfg: &Config, entries: &[EntryView], members: &[FeedView], no
             live_path: None,
             nav: "titles",
         },
-        html! { h1 { (t.text("titles.heading")) } (title_list(t, entries)) },
+        html! { h1 { (t.text("titles.heading")) } (title_list(t, entries, fair)) },
         Some(sidebar(cfg, members, now)),
     )
 }

@@ -12,6 +12,7 @@ use super::search::search_index_stmts;
 use super::{batch, first, rows, run, StoreResult};
 use crate::core::audit::SYSTEM_ACTOR;
 use crate::core::ingest::{AutoChange, EntryWrite, FeedRow, StoredEntry};
+use crate::core::river::{local_day, Step, Zone};
 use crate::core::view_models::{EntryView, RECENT_TITLES};
 
 #[derive(Debug, Deserialize)]
@@ -30,6 +31,8 @@ struct EntryRow {
     content_html: String,
     whole: i64,
     rev: Option<i64>,
+    #[serde(default)]
+    day_rank: Option<i64>,
 }
 
 impl From<EntryRow> for EntryView {
@@ -52,6 +55,8 @@ impl From<EntryRow> for EntryView {
             content_html: r.content_html,
             whole: r.whole != 0,
             rev: r.rev,
+            day_rank: r.day_rank,
+            local_offset_ms: 0,
         }
     }
 }
@@ -59,7 +64,7 @@ impl From<EntryRow> for EntryView {
 pub(super) const ENTRY_COLS: &str =
     "e.id, e.feed_id, COALESCE(NULLIF(trim(f.display_name), ''), f.title) AS feed_title, \
      f.face_url AS feed_face, f.url AS feed_url, e.title, e.url, e.author, \
-     e.published_at, e.first_seen, e.summary, e.content_html, e.whole, e.rev \
+     e.published_at, e.first_seen, e.summary, e.content_html, e.whole, e.rev, e.day_rank \
      FROM entries e JOIN feeds f ON f.id = e.feed_id";
 
 /// The newest entry id (the global cursor), 0 when there is none.
@@ -108,6 +113,62 @@ pub async fn entries_river(
     );
     let stmt = query!(db, &sql, feed, published, id, limit)?;
     entry_views("entries_river", stmt).await
+}
+
+/// The fair river's walk (`core::river::fair_page` decides the page): at most `walk`
+/// entries after `before`, newest published first, as the `published_at` index has them
+/// (it carries each entry's feed, day and rank: index rows only, however many a member
+/// posted; migrations/0015).
+pub async fn river_walk(
+    db: &D1Database,
+    before: Option<RiverCursor>,
+    walk: u32,
+) -> StoreResult<Vec<Step>> {
+    let (published, id) = before.map_or((None, None), |c| (c.published_at, Some(c.id)));
+    let cursor = if before.is_some() {
+        "(published_at, id) < (?1, ?2)"
+    } else {
+        "?1 IS NULL AND ?2 IS NULL"
+    };
+    let sql = format!(
+        "SELECT id, feed_id, day_rank, river_day FROM entries INDEXED BY entries_published \
+         WHERE {cursor} ORDER BY published_at DESC, id DESC LIMIT ?3"
+    );
+    rows("river_walk", query!(db, &sql, published, id, walk)?).await
+}
+
+/// The entries `ids` (a fair page's), newest published first.
+pub async fn entries_by_ids(db: &D1Database, ids: &[i64]) -> StoreResult<Vec<EntryView>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {ENTRY_COLS} WHERE e.id IN (SELECT value FROM json_each(?1)) \
+         ORDER BY e.published_at DESC, e.id DESC"
+    );
+    let stmt = query!(db, &sql, serde_json::to_string(ids)?)?;
+    entry_views("entries_by_ids", stmt).await
+}
+
+/// The highest rank of each `(feed, day)`: how many entries the member has that day (one
+/// index seek each, `entries_river_day`), in the same order; what the "N more" links say.
+pub async fn river_day_ranks(db: &D1Database, days: &[(i64, i64)]) -> StoreResult<Vec<i64>> {
+    #[derive(Deserialize)]
+    struct Row {
+        n: Option<i64>,
+    }
+    if days.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stmt = query!(
+        db,
+        "SELECT (SELECT MAX(day_rank) FROM entries INDEXED BY entries_river_day \
+            WHERE feed_id = d.value ->> 0 AND river_day = d.value ->> 1) AS n \
+         FROM json_each(?1) d ORDER BY d.key",
+        serde_json::to_string(days)?
+    )?;
+    let found: Vec<Row> = rows("river_day_ranks", stmt).await?;
+    Ok(found.into_iter().map(|r| r.n.unwrap_or(0)).collect())
 }
 
 /// Entries rewritten after revision `after` (completed or edited), oldest revision
@@ -243,13 +304,14 @@ pub async fn refresh_apply(
     changes: &[AutoChange],
     now: i64,
     max_entries: u32,
+    zone: &dyn Zone,
 ) -> StoreResult<Vec<Option<StoredEntry>>> {
     let Some(row) = row else {
         return Ok(Vec::new());
     };
     let mut stmts = Vec::with_capacity(entries.len() + changes.len() + 3);
     for w in entries {
-        stmts.push(entry_write(db, row.feed_id, w, now)?);
+        stmts.push(entry_write(db, row.feed_id, w, now, zone)?);
     }
     // Retention below runs after the row's write: its newest titles count only what it keeps.
     let keep_titles = match max_entries {
@@ -298,11 +360,15 @@ pub async fn refresh_apply(
 
 /// One entry: an update of a stored one (which retention may have pruned since: then
 /// nothing, it stays gone), or an insert (an upsert, so a lost seen row never duplicates).
+/// An insert takes its day in the planet's `zone` and its rank within its member's day (one
+/// more than the member's highest that day, one index seek; statements of a batch run in
+/// order): the fair river's cap. An update keeps both, as it keeps `published_at`.
 fn entry_write(
     db: &D1Database,
     feed_id: i64,
     w: &EntryWrite,
     now: i64,
+    zone: &dyn Zone,
 ) -> StoreResult<D1PreparedStatement> {
     let e = &w.entry;
     let whole = i32::from(e.whole);
@@ -321,10 +387,14 @@ fn entry_write(
             whole
         );
     }
+    let river_day = local_day(zone, w.published);
     query!(
         db,
         "INSERT INTO entries (feed_id, identity, fingerprint, url, title, author, content_html, summary, \
-           published_at, first_seen, updated_at, whole) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11) \
+           published_at, first_seen, updated_at, whole, river_day, day_rank) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, \
+           (SELECT COALESCE(MAX(day_rank), 0) + 1 FROM entries INDEXED BY entries_river_day \
+             WHERE feed_id = ?1 AND river_day = ?12)) \
          ON CONFLICT (feed_id, identity) DO UPDATE SET fingerprint = excluded.fingerprint, url = excluded.url, \
            title = excluded.title, author = excluded.author, \
            content_html = CASE WHEN excluded.whole OR NOT whole THEN excluded.content_html ELSE content_html END, \
@@ -333,7 +403,7 @@ fn entry_write(
            rev = (SELECT COALESCE(MAX(rev), 0) + 1 FROM entries WHERE rev IS NOT NULL) \
          RETURNING id, first_seen, rev",
         feed_id, e.identity, w.fingerprint, e.url, e.title, e.author, e.content_html, e.summary,
-        w.published, now, whole
+        w.published, now, whole, river_day
     )
 }
 

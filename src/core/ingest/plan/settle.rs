@@ -185,6 +185,8 @@ impl Plan {
                 content_html: w.entry.content_html.clone(),
                 whole: w.entry.whole,
                 rev: row.rev,
+                day_rank: None,
+                local_offset_ms: 0,
             };
             if row.first_seen == self.now {
                 out.new_entries.push(view);

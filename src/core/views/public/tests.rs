@@ -37,6 +37,8 @@ fn entry(id: i64, title: &str, author: &str, content: &str) -> EntryView {
         content_html: content.into(),
         whole: true,
         rev: None,
+        day_rank: None,
+        local_offset_ms: 0,
     }
 }
 
@@ -55,6 +57,7 @@ fn feed_strings_are_escaped_everywhere() {
             older: Some(7),
             paged: false,
             revision: 0,
+            fair: None,
         },
     )
     .into_string();
@@ -79,6 +82,7 @@ fn older_pages_do_not_follow_the_socket() {
             older: None,
             paged: true,
             revision: 0,
+            fair: None,
         },
     )
     .into_string();
@@ -171,6 +175,7 @@ fn the_river_shows_names_and_faces_grouped_by_day_with_a_sidebar() {
             older: None,
             paged: false,
             revision: 0,
+            fair: None,
         },
         &members,
         0,
@@ -257,7 +262,7 @@ fn feeds_and_titles_show_members_by_name_with_faces() {
 
     let mut e = entry(8, "Titled", "Ann", "");
     e.feed_face = Some(FACE.into());
-    let html = titles_page(&cfg, &[e], &[], 0).into_string();
+    let html = titles_page(&cfg, &[e], &[], 0, None).into_string();
     assert!(
         html.contains(r#"<li data-id="8"><img class="face small""#),
         "{html}"
@@ -328,6 +333,7 @@ fn every_page_has_one_h1_and_labelled_search() {
                 older: None,
                 paged: false,
                 revision: 0,
+                fair: None,
             },
         )
         .into_string(),
@@ -345,7 +351,7 @@ fn every_page_has_one_h1_and_labelled_search() {
 #[test]
 fn the_footer_follows_the_operators_knobs() {
     let members = [member(4, Some("Ann"), None)];
-    let page = |cfg: &Config| titles_page(cfg, &[], &members, 0).into_string();
+    let page = |cfg: &Config| titles_page(cfg, &[], &members, 0, None).into_string();
     let today = page(&Config::default());
     assert!(today.contains("href=\"/feed.rss10\"") && today.contains("href=\"/foafroll.xml\""));
     assert!(!today.contains("href=\"/admin\""));
@@ -372,4 +378,43 @@ fn the_footer_follows_the_operators_knobs() {
         !html.contains("/feed.rss10") && !html.contains("/foafroll.xml"),
         "{html}"
     );
+}
+
+#[test]
+fn the_fair_river_links_the_rest_of_a_members_day_and_heads_days_in_the_planets_zone() {
+    let cfg = Config::default();
+    // 23:30 UTC on 26 November is 08:30 on the 27th in Tokyo.
+    let mut e = entry(7, "Fifth today", "", "<p>x</p>");
+    e.published = 1_795_735_800_000;
+    e.day_rank = Some(5);
+    e.local_offset_ms = 9 * 3_600_000;
+    let fair = FairRiver {
+        cap: 5,
+        zone: "Asia/Tokyo".into(),
+        today: "2026-11-27".into(),
+        more: vec![(7, 3)],
+    };
+    let page = HomePage {
+        entries: std::slice::from_ref(&e),
+        older: None,
+        paged: false,
+        revision: 0,
+        fair: Some(&fair),
+    };
+    let html = home_page(&cfg, &page).into_string();
+    assert!(
+        html.contains(r#"data-tz="Asia/Tokyo" data-river-cap="5""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<section class="day" data-day="2026-11-27">"#),
+        "{html}"
+    );
+    assert!(html.contains("Friday, 27 November 2026"), "{html}");
+    assert!(html.contains(r#"data-day-rank="5""#));
+    assert!(html.contains(
+        r#"<p class="more-from" data-feed="3" data-day="2026-11-27" data-more="3"><a href="/feeds/3">3 more from this member today</a></p>"#
+    ), "{html}");
+    let titles = titles_page(&cfg, &[e], &[], 0, Some(&fair)).into_string();
+    assert!(titles.contains("3 more from this member today"));
 }
