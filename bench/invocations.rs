@@ -131,6 +131,8 @@ impl From<EntryRow> for EntryView {
             content_html: r.content_html,
             whole: r.whole != 0,
             rev: r.rev,
+            same_as: None,
+            also: Vec::new(),
         }
     }
 }
@@ -240,6 +242,8 @@ fn planet(dir: &str) -> Planet {
                 content_html: e.content_html,
                 whole: e.whole,
                 rev: None,
+                same_as: None,
+                also: Vec::new(),
             });
         }
         docs.push((

@@ -110,6 +110,8 @@ fn view(e: &Entry, feed_title: &str) -> EntryView {
         content_html: e.content_html.clone(),
         whole: true,
         rev: None,
+        same_as: None,
+        also: Vec::new(),
     }
 }
 
@@ -211,6 +213,8 @@ fn the_feed_writers_strip_forbidden_characters_themselves() {
         content_html: "<p>Con\u{b}tent</p>".into(),
         whole: true,
         rev: None,
+        same_as: None,
+        also: Vec::new(),
     };
     let cfg = Config {
         planet_name: "Planet\u{1}".into(),
@@ -252,6 +256,8 @@ fn plain_text_stays_text_in_html_carrying_fields() {
         content_html: String::new(),
         whole: true,
         rev: None,
+        same_as: None,
+        also: Vec::new(),
     };
     let cfg = Config::default();
     let out = rss(&cfg, std::slice::from_ref(&v)).into_string();

@@ -364,6 +364,16 @@ impl RawEntry {
         out
     }
 
+    /// The body (its content, else its summary) as plain text, reading at most about
+    /// `limit` bytes of text: what tells two copies of one article apart
+    /// (`core::ingest::same`).
+    pub fn body_text(&self, limit: usize) -> String {
+        self.content
+            .as_ref()
+            .or(self.summary.as_ref())
+            .map_or_else(String::new, |b| b.to_text(limit))
+    }
+
     /// Sanitizes and normalizes: the expensive step, for new or changed entries only.
     pub fn clean(&self, now_ms: i64) -> Entry {
         self.cleaned(now_ms, true)

@@ -333,6 +333,8 @@ mod tests {
             ),
             whole: true,
             rev: None,
+            same_as: None,
+            also: Vec::new(),
         };
         let d = LiveDoc::of_entry(&e);
         assert!(live("needle").matches(&d));

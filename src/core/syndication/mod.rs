@@ -51,6 +51,8 @@ mod tests {
             content_html: "<p>hi</p>".into(),
             whole: true,
             rev: None,
+            same_as: None,
+            also: Vec::new(),
         }
     }
 

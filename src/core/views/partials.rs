@@ -4,11 +4,37 @@ use maud::{html, Markup};
 
 use super::SanitizedHtml;
 use crate::core::time::{day_key, day_label, human_time, iso_time};
-use crate::core::view_models::EntryView;
+use crate::core::view_models::{AlsoPosted, EntryView};
 
 /// Bodies longer than this (bytes of stored HTML) are shown collapsed in the river,
 /// ending in a "Read more" link to the entry's own page, where they are shown whole.
 const RIVER_WHOLE_BYTES: usize = 6_000;
+
+// ---- Interface strings of "the same article from two members" ------------------------
+// (kept together so they move into the language catalogs as one piece)
+/// Before the names of the other members who posted an article.
+const ALSO_POSTED_BY: &str = "Also posted by";
+/// Between two of those names.
+pub(super) const NAME_SEPARATOR: &str = ", ";
+// ------------------------------------------------------------------------------------------
+
+/// The line under an article naming the other members who posted it too (each linking to
+/// their page); nothing when no one else did. The socket's `merge` frame carries it.
+pub fn also_posted(also: &[AlsoPosted]) -> Markup {
+    html! {
+        @if !also.is_empty() {
+            @let ids: Vec<String> = also.iter().map(|c| c.id.to_string()).collect();
+            // The copies' entry ids: the live script resumes after the newest id it has.
+            p.also-posted data-copies=(ids.join(" ")) {
+                (ALSO_POSTED_BY) " "
+                @for (i, c) in also.iter().enumerate() {
+                    @if i > 0 { (NAME_SEPARATOR) }
+                    a.feed href=(format!("/feeds/{}", c.feed_id)) { (c.feed_title) }
+                }
+            }
+        }
+    }
+}
 
 /// One entry of the river (long bodies collapsed). The live script inserts the socket's
 /// copy of this as is (into its day's group), and swaps it for the copy an `update` frame carries.
@@ -77,6 +103,7 @@ fn article(e: &EntryView, whole_view: bool) -> Markup {
                             time datetime=(iso_time(e.published)) { (human_time(e.published)) }
                         }
                     }
+                    (also_posted(&e.also))
                 }
             }
             @if !e.content_html.is_empty() {

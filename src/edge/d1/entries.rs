@@ -12,7 +12,7 @@ use super::search::search_index_stmts;
 use super::{batch, first, rows, run, StoreResult};
 use crate::core::audit::SYSTEM_ACTOR;
 use crate::core::ingest::{AutoChange, EntryWrite, FeedRow, StoredEntry};
-use crate::core::view_models::EntryView;
+use crate::core::view_models::{AlsoPosted, EntryView};
 
 #[derive(Debug, Deserialize)]
 struct EntryRow {
@@ -30,6 +30,10 @@ struct EntryRow {
     content_html: String,
     whole: i64,
     rev: Option<i64>,
+    /// Every copy of the entry's article as JSON `[[id, feed_id, name, feed url], …]`,
+    /// when another member posted it too.
+    #[serde(default)]
+    copies: Option<String>,
 }
 
 impl From<EntryRow> for EntryView {
@@ -52,15 +56,44 @@ impl From<EntryRow> for EntryView {
             content_html: r.content_html,
             whole: r.whole != 0,
             rev: r.rev,
+            same_as: None,
+            also: Vec::new(),
         }
+        .with_copies(r.copies.as_deref().map(copies_of).unwrap_or_default())
     }
+}
+
+/// The copies of an article as [`ENTRY_COLS`] reads them.
+fn copies_of(json: &str) -> Vec<AlsoPosted> {
+    let rows: Vec<(i64, i64, Option<String>, String)> =
+        serde_json::from_str(json).unwrap_or_default();
+    rows.into_iter()
+        .map(|(id, feed_id, name, url)| AlsoPosted {
+            id,
+            feed_id,
+            feed_title: name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| crate::core::fetch::public_url(&url)),
+        })
+        .collect()
 }
 
 pub(super) const ENTRY_COLS: &str =
     "e.id, e.feed_id, COALESCE(NULLIF(trim(f.display_name), ''), f.title) AS feed_title, \
      f.face_url AS feed_face, f.url AS feed_url, e.title, e.url, e.author, \
-     e.published_at, e.first_seen, e.summary, e.content_html, e.whole, e.rev \
+     e.published_at, e.first_seen, e.summary, e.content_html, e.whole, e.rev, \
+     CASE WHEN e.article_id IS NULL THEN NULL ELSE (SELECT json_group_array(json_array(o.id, \
+       o.feed_id, COALESCE(NULLIF(trim(fo.display_name), ''), fo.title), fo.url)) \
+       FROM entries o JOIN feeds fo ON fo.id = o.feed_id WHERE o.article_id = e.article_id) END AS copies \
      FROM entries e JOIN feeds f ON f.id = e.feed_id";
+
+/// The river's "the same article from two members shown once" condition, a piece of a
+/// `WHERE` of its own (composable with any other): an entry shows unless an older copy of
+/// its article, from another member, is still stored. Free for an entry that is the only
+/// copy of its article (no probe); a copy reads its article's few rows through
+/// `entries_article`. When the shown copy is pruned or its feed removed, the next shows.
+pub(super) const SHOWN_ONCE: &str = "(e.article_id IS NULL OR NOT EXISTS (SELECT 1 FROM entries o \
+     WHERE o.article_id = e.article_id AND o.id < e.id))";
 
 /// The newest entry id (the global cursor), 0 when there is none.
 pub async fn latest_entry_id(db: &D1Database) -> StoreResult<i64> {
@@ -102,8 +135,10 @@ pub async fn entries_river(
     } else {
         "?2 IS NULL AND ?3 IS NULL"
     };
+    // The planet's river shows an article once; a feed's river shows all of its own.
+    let shown = if feed.is_some() { "1" } else { SHOWN_ONCE };
     let sql = format!(
-        "SELECT {ENTRY_COLS} WHERE {feed_clause} AND {cursor} \
+        "SELECT {ENTRY_COLS} WHERE {feed_clause} AND {cursor} AND {shown} \
          ORDER BY e.published_at DESC, e.id DESC LIMIT ?4"
     );
     let stmt = query!(db, &sql, feed, published, id, limit)?;
@@ -316,10 +351,14 @@ fn entry_write(
             whole
         );
     }
-    query!(
-        db,
+    // A new entry joins the article another member already posted (same canonical link,
+    // else same text; `core::ingest::same`), found by an indexed probe per key inside this
+    // statement: never one of its own feed, nor an article its feed already has a copy of.
+    let sql = format!(
         "INSERT INTO entries (feed_id, identity, fingerprint, url, title, author, content_html, summary, \
-           published_at, first_seen, updated_at, whole) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11) \
+           published_at, first_seen, updated_at, whole, same_link, same_text, article_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, ?13, \
+           COALESCE({}, {})) \
          ON CONFLICT (feed_id, identity) DO UPDATE SET fingerprint = excluded.fingerprint, url = excluded.url, \
            title = excluded.title, author = excluded.author, \
            content_html = CASE WHEN excluded.whole OR NOT whole THEN excluded.content_html ELSE content_html END, \
@@ -327,8 +366,36 @@ fn entry_write(
            summary = excluded.summary, updated_at = excluded.updated_at, \
            rev = (SELECT COALESCE(MAX(rev), 0) + 1 FROM entries WHERE rev IS NOT NULL) \
          RETURNING id, first_seen, rev",
-        feed_id, e.identity, w.fingerprint, e.url, e.title, e.author, e.content_html, e.summary,
-        w.published, now, whole
+        article_probe("same_link", 12),
+        article_probe("same_text", 13)
+    );
+    query!(
+        db,
+        &sql,
+        feed_id,
+        e.identity,
+        w.fingerprint,
+        e.url,
+        e.title,
+        e.author,
+        e.content_html,
+        e.summary,
+        w.published,
+        now,
+        whole,
+        w.same.link,
+        w.same.text
+    )
+}
+
+/// The article (its first copy's id) of another feed's entry whose `column` equals
+/// parameter `?{param}`, unless feed `?1` already has a copy of it: one indexed probe.
+fn article_probe(column: &str, param: u8) -> String {
+    format!(
+        "(SELECT COALESCE(x.article_id, x.id) FROM entries x WHERE x.{column} = ?{param} \
+           AND x.feed_id <> ?1 AND NOT EXISTS (SELECT 1 FROM entries y \
+             WHERE y.article_id = COALESCE(x.article_id, x.id) AND y.feed_id = ?1) \
+         ORDER BY x.id LIMIT 1)"
     )
 }
 

@@ -185,6 +185,8 @@ impl Plan {
                 content_html: w.entry.content_html.clone(),
                 whole: w.entry.whole,
                 rev: row.rev,
+                same_as: None,
+                also: Vec::new(),
             };
             if row.first_seen == self.now {
                 out.new_entries.push(view);

@@ -37,6 +37,8 @@ fn entry(id: i64, title: &str, author: &str, content: &str) -> EntryView {
         content_html: content.into(),
         whole: true,
         rev: None,
+        same_as: None,
+        also: Vec::new(),
     }
 }
 

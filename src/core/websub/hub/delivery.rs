@@ -401,6 +401,8 @@ mod tests {
             content_html: "<p>body &amp; more</p>".into(),
             whole: true,
             rev: None,
+            same_as: None,
+            also: Vec::new(),
         }
     }
 
