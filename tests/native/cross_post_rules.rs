@@ -19,7 +19,7 @@ fn corpus_dir() -> Option<std::path::PathBuf> {
 /// A real feed of the corpus (a personal blog on bearblog, Atom, four posts).
 fn real_blog() -> Option<String> {
     let path = corpus_dir()?.join("770d8b7c766a720d");
-    Some(String::from_utf8(std::fs::read(path).ok()?).ok()?)
+    String::from_utf8(std::fs::read(path).ok()?).ok()
 }
 
 /// The first `<entry>` of an Atom document, and its `<content>` (still XML-escaped HTML).
