@@ -18,10 +18,16 @@ use crate::core::feed::{digest, RawEntry, MAX_ITEMS_PER_DOCUMENT};
 pub const MIN_TEXT_CHARS: usize = 200;
 /// Characters of normalized text fingerprinted (the start of the post): the body as far
 /// as a reader tells two posts apart, and a bound on the CPU one entry costs.
-pub const TEXT_CHARS: usize = 1_000;
-/// Bytes of plain text read from a body for its fingerprint (about two bytes of text per
-/// normalized character, whitespace and punctuation dropped).
-const TEXT_READ_BYTES: usize = 2 * TEXT_CHARS + 512;
+pub const TEXT_CHARS: usize = 300;
+/// Bytes of plain text read from a body's start for its fingerprint (a normalized character
+/// is a little more than a byte of text: whitespace and punctuation are dropped); the raw
+/// body is read up to eight times that (`RawEntry::body_text`), about 4 KiB.
+const TEXT_READ_BYTES: usize = 512;
+/// Bytes of raw body read from its end for the fingerprint's last characters (markup
+/// included): enough for [`TEXT_CHARS`] of text in all but markup-heavy posts, which then
+/// only match less often. Together about 5.5 KiB read per new entry, about what its
+/// summary reads (`docs/budgets.md`).
+const TAIL_READ_BYTES: usize = 1536;
 
 /// Query parameters that only say where a click came from, never which page it is.
 const TRACKING_PARAMS: &[&str] = &[
@@ -42,12 +48,8 @@ impl SameKeys {
     /// The keys of one entry as its feed gives it.
     pub fn of(raw: &RawEntry) -> SameKeys {
         SameKeys {
-            link: raw
-                .url
-                .as_deref()
-                .and_then(canonical_link)
-                .map(|l| hash("l:", &l)),
-            text: text_key(&raw.body_text(TEXT_READ_BYTES)),
+            link: link_key(raw),
+            text: text_key_of(raw),
         }
     }
 
@@ -64,31 +66,38 @@ impl SameKeys {
 /// every key that two entries of the feed's document share dropped: a link one feed uses
 /// for several entries (a changelog whose items all link to one page) or a text it
 /// repeats (a template body) identifies none of them, so it never joins them to another
-/// member's article. Links are compared over the whole document (`doc`, cheap); texts
-/// over the new entries (a fingerprint reads the body, so only theirs are read).
+/// member's article. Links are compared as written over the whole document (`doc`,
+/// cheap); texts over the new entries (a fingerprint reads the body, so only theirs are read).
 pub fn keys_for(doc: &[RawEntry], new: &[&RawEntry]) -> Vec<SameKeys> {
-    let mut keys: Vec<SameKeys> = new.iter().map(|e| SameKeys::of(e)).collect();
-    let mut links: HashMap<String, u32> = HashMap::new();
-    let mut seen = std::collections::HashSet::new();
+    // Links the document repeats, compared as written (cheap: only the new entries' links
+    // are parsed); a repeated item is one entry.
+    let mut link_of: HashMap<&str, &str> = HashMap::new();
     for e in doc.iter().take(MAX_ITEMS_PER_DOCUMENT) {
-        if !seen.insert(e.identity.as_str()) {
-            continue; // a repeated item is one entry
-        }
-        if let Some(l) = e.url.as_deref().and_then(canonical_link) {
-            *links.entry(hash("l:", &l)).or_default() += 1;
+        if let Some(u) = e.url.as_deref() {
+            link_of.entry(&e.identity).or_insert(u);
         }
     }
+    let mut links: HashMap<&str, u32> = HashMap::new();
+    for u in link_of.values() {
+        *links.entry(u).or_default() += 1;
+    }
+    let repeated = |e: &RawEntry| {
+        e.url
+            .as_deref()
+            .is_some_and(|u| links.get(u).copied().unwrap_or(0) > 1)
+    };
+    let mut keys: Vec<SameKeys> = new
+        .iter()
+        .map(|e| SameKeys {
+            link: if repeated(e) { None } else { link_key(e) },
+            text: text_key_of(e),
+        })
+        .collect();
     let mut texts: HashMap<String, u32> = HashMap::new();
     for t in keys.iter().filter_map(|k| k.text.clone()) {
         *texts.entry(t).or_default() += 1;
     }
     for k in &mut keys {
-        if k.link
-            .as_ref()
-            .is_some_and(|l| links.get(l).copied().unwrap_or(0) > 1)
-        {
-            k.link = None;
-        }
         if k.text.as_ref().is_some_and(|t| texts[t] > 1) {
             k.text = None;
         }
@@ -138,17 +147,37 @@ fn is_tracking(key: &str, value: &str) -> bool {
         || (k == "source" && value.to_ascii_lowercase().starts_with("rss"))
 }
 
-/// The fingerprint of a post's plain text: its first [`TEXT_CHARS`] letters and digits,
-/// lowercased (so markup, whitespace, punctuation, quotes and entities do not matter);
-/// `None` when fewer than [`MIN_TEXT_CHARS`] are there.
-pub fn text_key(text: &str) -> Option<String> {
-    let norm: String = text
-        .chars()
-        .filter(|c| c.is_alphanumeric())
-        .flat_map(char::to_lowercase)
-        .take(TEXT_CHARS)
-        .collect();
-    (norm.chars().count() >= MIN_TEXT_CHARS).then(|| hash("t:", &norm))
+/// The fingerprint of a post's plain text: its first and its last [`TEXT_CHARS`] letters
+/// and digits, lowercased (so markup, whitespace, punctuation, quotes and entities do not
+/// matter), from `head` (the text from its start) and `tail` (the text of its end); two
+/// posts that share a long opening (a newsletter's header) but not their end are not one.
+/// `None` when the text has fewer than [`MIN_TEXT_CHARS`].
+pub fn text_key(head: &str, tail: &str) -> Option<String> {
+    let norm = |s: &str| -> Vec<char> {
+        s.chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let first: String = norm(head).into_iter().take(TEXT_CHARS).collect();
+    if first.chars().count() < MIN_TEXT_CHARS {
+        return None;
+    }
+    let end = norm(tail);
+    let last: String = end[end.len().saturating_sub(TEXT_CHARS)..].iter().collect();
+    Some(hash("t:", &format!("{first}|{last}")))
+}
+
+fn link_key(raw: &RawEntry) -> Option<String> {
+    let link = canonical_link(raw.url.as_deref()?)?;
+    Some(hash("l:", &link))
+}
+
+fn text_key_of(raw: &RawEntry) -> Option<String> {
+    text_key(
+        &raw.body_text(TEXT_READ_BYTES),
+        &raw.body_tail_text(TAIL_READ_BYTES),
+    )
 }
 
 fn hash(prefix: &str, s: &str) -> String {
@@ -176,13 +205,21 @@ mod tests {
 
     #[test]
     fn short_text_is_no_fingerprint() {
-        assert_eq!(text_key("Read more"), None);
-        assert_eq!(text_key(""), None);
+        assert_eq!(text_key("Read more", "Read more"), None);
+        assert_eq!(text_key("", ""), None);
         let long = "word ".repeat(60);
-        assert!(text_key(&long).is_some());
-        assert_eq!(
-            text_key(&long),
-            text_key(&long.to_uppercase().replace(' ', "  "))
+        assert!(text_key(&long, &long).is_some());
+        let shouted = long.to_uppercase().replace(' ', "  ");
+        assert_eq!(text_key(&long, &long), text_key(&shouted, &shouted));
+    }
+
+    #[test]
+    fn a_shared_opening_with_another_end_is_another_text() {
+        let opening = "This week in the project: what we shipped and why. ".repeat(40);
+        let (a, b) = (
+            format!("{opening} The end."),
+            format!("{opening} Another end."),
         );
+        assert_ne!(text_key(&a, &a), text_key(&b, &b));
     }
 }
