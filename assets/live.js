@@ -1,7 +1,8 @@
 // Orrery live timeline: follows the page's WebSocket, inserts new entries at the top,
 // replaces an entry in place when an `update` frame brings its completed or edited
-// version, reconnects with backoff + jitter and resumes from the newest entry on the
-// page (and the newest revision it has seen, for updates missed while away).
+// version, names another member on an article they also posted (a `merge` frame),
+// reconnects with backoff + jitter and resumes from the newest entry on the page (and the
+// newest revision it has seen, for updates missed while away).
 // Without JavaScript the page is a plain page; this only adds to it.
 // On the search page (the river carries `data-q`) it follows the search instead, once the
 // reader asks ("Follow this search live"): the socket subscribes to the query and the
@@ -111,6 +112,10 @@
     for (const a of river.querySelectorAll("article[data-id]")) {
       max = Math.max(max, Number(a.dataset.id) || 0);
     }
+    // Other members' copies of an article shown once (its "also posted by" line) count too.
+    for (const p of river.querySelectorAll(".also-posted[data-copies]")) {
+      for (const id of p.dataset.copies.split(" ")) max = Math.max(max, Number(id) || 0);
+    }
     return max;
   }
 
@@ -185,8 +190,9 @@
           const r = await fetch(url, { headers: { Accept: "application/json" } });
           if (!r.ok) break;
           const body = await r.json();
-          // What the fair river would show: not the entries past a member's daily cap.
-          older += body.entries.filter((e) => !shown.has(e.id) && !(cap && e.day_rank > cap)).length;
+          // What the fair river would show: not the entries past a member's daily cap, nor a
+          // copy of an article shown once (`same_as`), which is not news of its own.
+          older += body.entries.filter((e) => !shown.has(e.id) && !(cap && e.day_rank > cap) && !e.same_as).length;
           more = Boolean(body.next) && body.entries.length === COUNT_PAGE;
           if (!more) break;
           since = body.next;
@@ -328,7 +334,7 @@
     const old = msg.entry && document.getElementById(`entry-${msg.entry.id}`);
     // Not on this page: nothing to do; except following a search, where only matching
     // updates arrive (an entry whose whole post came later may match only now).
-    if (!old) { if (query) insert(msg); return; }
+    if (!old) { if (query && !msg.entry.same_as) insert(msg); return; }
     const tpl = document.createElement("template");
     tpl.innerHTML = msg.html; // server-rendered, sanitized partial
     const article = tpl.content.firstElementChild;
@@ -341,6 +347,21 @@
     localTimes(article);
     // An entry above what the reader is looking at must not push the view.
     if (above) window.scrollBy(0, document.documentElement.scrollHeight - height0);
+  }
+
+  /** Another member posted an article this page shows (a `merge` frame): the article
+   *  names them too, from the server-rendered "also posted by" line it carries. Not on
+   *  this page: nothing to do (the river shows the article once, where it was). */
+  function merge(msg) {
+    const article = document.getElementById(`entry-${msg.into}`);
+    if (!article || !msg.html) return;
+    const tpl = document.createElement("template");
+    tpl.innerHTML = msg.html; // server-rendered partial, names escaped
+    const line = tpl.content.firstElementChild;
+    if (!line) return;
+    const old = article.querySelector(".also-posted");
+    if (old) old.replaceWith(line);
+    else (article.querySelector(".meta") || article.querySelector("header") || article).after(line);
   }
 
   function heard() {
@@ -387,6 +408,7 @@
         if (query && checked === null) checked = msg.latest || 0;
       } else if (msg.type === "entry") insert(msg);
       else if (msg.type === "update") replace(msg);
+      else if (msg.type === "merge") merge(msg);
       else if (msg.type === "synced") {
         if (msg.revision > revision) revision = msg.revision;
         if (checked !== null && msg.latest > checked) checked = msg.latest;

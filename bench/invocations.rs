@@ -133,6 +133,8 @@ impl From<EntryRow> for EntryView {
             rev: r.rev,
             day_rank: None,
             local_offset_ms: 0,
+            same_as: None,
+            also: Vec::new(),
         }
     }
 }
@@ -244,6 +246,8 @@ fn planet(dir: &str) -> Planet {
                 rev: None,
                 day_rank: None,
                 local_offset_ms: 0,
+                same_as: None,
+                also: Vec::new(),
             });
         }
         docs.push((

@@ -112,6 +112,8 @@ fn view(e: &Entry, feed_title: &str) -> EntryView {
         rev: None,
         day_rank: None,
         local_offset_ms: 0,
+        same_as: None,
+        also: Vec::new(),
     }
 }
 
@@ -217,6 +219,8 @@ fn the_feed_writers_strip_forbidden_characters_themselves() {
         rev: None,
         day_rank: None,
         local_offset_ms: 0,
+        same_as: None,
+        also: Vec::new(),
     };
     let cfg = Config {
         planet_name: "Planet\u{1}".into(),
@@ -260,6 +264,8 @@ fn plain_text_stays_text_in_html_carrying_fields() {
         rev: None,
         day_rank: None,
         local_offset_ms: 0,
+        same_as: None,
+        also: Vec::new(),
     };
     let cfg = Config::default();
     let out = rss(&cfg, std::slice::from_ref(&v)).into_string();

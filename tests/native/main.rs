@@ -3,6 +3,7 @@
 mod support;
 
 mod architecture;
+mod cross_post_rules;
 mod docs;
 mod fair_river;
 mod feed_corpus;

@@ -90,6 +90,13 @@ fn atom_document(
                         name { (xml_safe(e.author.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&e.feed_title))) }
                         @if let Some(site) = member.and_then(|f| f.site_link()) { uri { (xml_safe(site)) } }
                     }
+                    // The same article from other members (shown once): each named.
+                    @for c in &e.also {
+                        contributor {
+                            name { (xml_safe(&c.feed_title)) }
+                            uri { (xml_safe(&format!("{}/feeds/{}", cfg.planet_url, c.feed_id))) }
+                        }
+                    }
                     source {
                         id { (xml_safe(&format!("{}/feeds/{}", cfg.planet_url, e.feed_id))) }
                         title { (xml_safe(&e.feed_title)) }

@@ -33,7 +33,7 @@ pub fn rss(cfg: &Config, entries: &[EntryView]) -> Markup {
                 generator { "Orrery" }
                 @for e in entries {
                     item {
-                        title { (xml_safe(&e.feed_title)) ": " (xml_safe(&e.title)) }
+                        title { (xml_safe(&e.member_names())) ": " (xml_safe(&e.title)) }
                         @if let Some(u) = &e.url { link { (xml_safe(u)) } }
                         guid isPermaLink="false" { (xml_safe(&format!("{}/entries/{}", cfg.planet_url, e.id))) }
                         pubDate { (rfc822_time(e.published)) }

@@ -15,7 +15,7 @@ pub use admin::{admin_audit_page, admin_login_page, admin_page, round_progress, 
 pub use health::{admin_health_page, HealthPage, HEALTH_MAX_PAGE, HEALTH_PAGE_SIZE};
 pub use layout::{layout, layout_with, Page};
 pub use membership::membership_section;
-pub use partials::{entry_article, entry_whole};
+pub use partials::{also_posted, entry_article, entry_whole};
 pub use public::{
     entry_page, error_page, error_page_linking, feed_page, feeds_page, home_page,
     home_page_with_members, search_page, titles_page, FairRiver, HomePage, SearchHit, SearchPage,

@@ -5,11 +5,32 @@ use maud::{html, Markup};
 use super::SanitizedHtml;
 use crate::core::i18n::Tr;
 use crate::core::time::{day_key, iso_time};
-use crate::core::view_models::EntryView;
+use crate::core::view_models::{AlsoPosted, EntryView};
 
 /// Bodies longer than this (bytes of stored HTML) are shown collapsed in the river,
 /// ending in a "Read more" link to the entry's own page, where they are shown whole.
 const RIVER_WHOLE_BYTES: usize = 6_000;
+
+/// Between two names of members who posted the same article.
+pub(super) const NAME_SEPARATOR: &str = ", ";
+
+/// The line under an article naming the other members who posted it too (each linking to
+/// their page); nothing when no one else did. The socket's `merge` frame carries it.
+pub fn also_posted(t: Tr, also: &[AlsoPosted]) -> Markup {
+    html! {
+        @if !also.is_empty() {
+            @let ids: Vec<String> = also.iter().map(|c| c.id.to_string()).collect();
+            // The copies' entry ids: the live script resumes after the newest id it has.
+            p.also-posted data-copies=(ids.join(" ")) {
+                (t.text("entry.also_posted_by")) " "
+                @for (i, c) in also.iter().enumerate() {
+                    @if i > 0 { (NAME_SEPARATOR) }
+                    a.feed href=(format!("/feeds/{}", c.feed_id)) { (c.feed_title) }
+                }
+            }
+        }
+    }
+}
 
 /// One entry of the river (long bodies collapsed). The live script inserts the socket's
 /// copy of this as is (into its day's group), and swaps it for the copy an `update` frame carries.
@@ -78,6 +99,7 @@ fn article(t: Tr, e: &EntryView, whole_view: bool) -> Markup {
                             time datetime=(iso_time(e.published)) { (t.human_time(e.published)) }
                         }
                     }
+                    (also_posted(t, &e.also))
                 }
             }
             @if !e.content_html.is_empty() {

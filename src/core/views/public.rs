@@ -4,7 +4,7 @@
 
 use maud::{html, Markup};
 
-use super::partials::{by_day, day_heading, entry_title, face};
+use super::partials::{by_day, day_heading, entry_title, face, NAME_SEPARATOR};
 use super::sidebar::members_section;
 use super::{entry_article, entry_whole, layout, layout_with, rich, Page};
 use crate::core::config::Config;
@@ -299,7 +299,9 @@ fn title_list(t: Tr, entries: &[EntryView], fair: Option<&FairRiver>) -> Markup 
                             @if let Some(u) = &e.url { a.title href=(u) rel="noopener noreferrer" { (entry_title(t, e)) } }
                             @else { a.title href=(format!("/entries/{}", e.id)) { (entry_title(t, e)) } }
                             " " span.meta {
-                                a href=(format!("/feeds/{}", e.feed_id)) { (e.feed_title) } " · "
+                                a href=(format!("/feeds/{}", e.feed_id)) { (e.feed_title) }
+                                @for c in &e.also { (NAME_SEPARATOR) a href=(format!("/feeds/{}", c.feed_id)) { (c.feed_title) } }
+                                " · "
                                 time datetime=(iso_time(e.published)) { (t.human_time(e.published)) }
                             }
                         }
@@ -422,6 +424,7 @@ pub fn search_page(cfg: &Config, sp: &SearchPage) -> Markup {
                                 p.snippet { (pieces(&h.highlight.snippet)) }
                                 p.meta {
                                     a href=(format!("/feeds/{}", e.feed_id)) { (e.feed_title) }
+                                    @for c in &e.also { (NAME_SEPARATOR) a href=(format!("/feeds/{}", c.feed_id)) { (c.feed_title) } }
                                     @if let Some(a) = &e.author { " · " (a) }
                                     " · " time datetime=(iso_time(e.published)) { (t.human_time(e.published)) }
                                     " · " a href=(format!("/entries/{}", e.id)) { (t.text("search.read_here")) }

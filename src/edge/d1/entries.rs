@@ -13,7 +13,7 @@ use super::{batch, first, rows, run, StoreResult};
 use crate::core::audit::SYSTEM_ACTOR;
 use crate::core::ingest::{AutoChange, EntryWrite, FeedRow, StoredEntry};
 use crate::core::river::{local_day, Step, Zone};
-use crate::core::view_models::{EntryView, RECENT_TITLES};
+use crate::core::view_models::{AlsoPosted, EntryView, RECENT_TITLES};
 
 #[derive(Debug, Deserialize)]
 struct EntryRow {
@@ -33,6 +33,10 @@ struct EntryRow {
     rev: Option<i64>,
     #[serde(default)]
     day_rank: Option<i64>,
+    /// Every copy of the entry's article as JSON `[[id, feed_id, name, feed url], …]`,
+    /// when another member posted it too.
+    #[serde(default)]
+    copies: Option<String>,
 }
 
 impl From<EntryRow> for EntryView {
@@ -57,15 +61,44 @@ impl From<EntryRow> for EntryView {
             rev: r.rev,
             day_rank: r.day_rank,
             local_offset_ms: 0,
+            same_as: None,
+            also: Vec::new(),
         }
+        .with_copies(r.copies.as_deref().map(copies_of).unwrap_or_default())
     }
+}
+
+/// The copies of an article as [`ENTRY_COLS`] reads them.
+fn copies_of(json: &str) -> Vec<AlsoPosted> {
+    let rows: Vec<(i64, i64, Option<String>, String)> =
+        serde_json::from_str(json).unwrap_or_default();
+    rows.into_iter()
+        .map(|(id, feed_id, name, url)| AlsoPosted {
+            id,
+            feed_id,
+            feed_title: name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| crate::core::fetch::public_url(&url)),
+        })
+        .collect()
 }
 
 pub(super) const ENTRY_COLS: &str =
     "e.id, e.feed_id, COALESCE(NULLIF(trim(f.display_name), ''), f.title) AS feed_title, \
      f.face_url AS feed_face, f.url AS feed_url, e.title, e.url, e.author, \
-     e.published_at, e.first_seen, e.summary, e.content_html, e.whole, e.rev, e.day_rank \
+     e.published_at, e.first_seen, e.summary, e.content_html, e.whole, e.rev, e.day_rank, \
+     CASE WHEN e.article_id IS NULL THEN NULL ELSE (SELECT json_group_array(json_array(o.id, \
+       o.feed_id, COALESCE(NULLIF(trim(fo.display_name), ''), fo.title), fo.url)) \
+       FROM entries o JOIN feeds fo ON fo.id = o.feed_id WHERE o.article_id = e.article_id) END AS copies \
      FROM entries e JOIN feeds f ON f.id = e.feed_id";
+
+/// The river's "the same article from two members shown once" condition, a piece of a
+/// `WHERE` of its own (composable with any other): an entry shows unless an older copy of
+/// its article, from another member, is still stored. Free for an entry that is the only
+/// copy of its article (no probe); a copy reads its article's few rows through
+/// `entries_article`. When the shown copy is pruned or its feed removed, the next shows.
+pub(super) const SHOWN_ONCE: &str = "(e.article_id IS NULL OR NOT EXISTS (SELECT 1 FROM entries o \
+     WHERE o.article_id = e.article_id AND o.id < e.id))";
 
 /// The newest entry id (the global cursor), 0 when there is none.
 pub async fn latest_entry_id(db: &D1Database) -> StoreResult<i64> {
@@ -107,8 +140,10 @@ pub async fn entries_river(
     } else {
         "?2 IS NULL AND ?3 IS NULL"
     };
+    // The planet's river shows an article once; a feed's river shows all of its own.
+    let shown = if feed.is_some() { "1" } else { SHOWN_ONCE };
     let sql = format!(
-        "SELECT {ENTRY_COLS} WHERE {feed_clause} AND {cursor} \
+        "SELECT {ENTRY_COLS} WHERE {feed_clause} AND {cursor} AND {shown} \
          ORDER BY e.published_at DESC, e.id DESC LIMIT ?4"
     );
     let stmt = query!(db, &sql, feed, published, id, limit)?;
@@ -117,8 +152,8 @@ pub async fn entries_river(
 
 /// The fair river's walk (`core::river::fair_page` decides the page): at most `walk`
 /// entries after `before`, newest published first, as the `published_at` index has them
-/// (it carries each entry's feed, day and rank: index rows only, however many a member
-/// posted; migrations/0015).
+/// (it carries each entry's feed, day, rank and article: index rows only, however many a
+/// member posted; migrations/0015, 0016), each article once ([`SHOWN_ONCE`]).
 pub async fn river_walk(
     db: &D1Database,
     before: Option<RiverCursor>,
@@ -126,13 +161,13 @@ pub async fn river_walk(
 ) -> StoreResult<Vec<Step>> {
     let (published, id) = before.map_or((None, None), |c| (c.published_at, Some(c.id)));
     let cursor = if before.is_some() {
-        "(published_at, id) < (?1, ?2)"
+        "(e.published_at, e.id) < (?1, ?2)"
     } else {
         "?1 IS NULL AND ?2 IS NULL"
     };
     let sql = format!(
-        "SELECT id, feed_id, day_rank, river_day FROM entries INDEXED BY entries_published \
-         WHERE {cursor} ORDER BY published_at DESC, id DESC LIMIT ?3"
+        "SELECT e.id, e.feed_id, e.day_rank, e.river_day FROM entries e INDEXED BY entries_published \
+         WHERE {cursor} AND {SHOWN_ONCE} ORDER BY e.published_at DESC, e.id DESC LIMIT ?3"
     );
     rows("river_walk", query!(db, &sql, published, id, walk)?).await
 }
@@ -388,13 +423,16 @@ fn entry_write(
         );
     }
     let river_day = local_day(zone, w.published);
-    query!(
-        db,
+    // A new entry joins the article another member already posted (same canonical link,
+    // else same text; `core::ingest::same`), found by an indexed probe per key inside this
+    // statement: never one of its own feed, nor an article its feed already has a copy of.
+    let sql = format!(
         "INSERT INTO entries (feed_id, identity, fingerprint, url, title, author, content_html, summary, \
-           published_at, first_seen, updated_at, whole, river_day, day_rank) \
+           published_at, first_seen, updated_at, whole, river_day, day_rank, same_link, same_text, article_id) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, \
            (SELECT COALESCE(MAX(day_rank), 0) + 1 FROM entries INDEXED BY entries_river_day \
-             WHERE feed_id = ?1 AND river_day = ?12)) \
+             WHERE feed_id = ?1 AND river_day = ?12), ?13, ?14, \
+           COALESCE({}, {})) \
          ON CONFLICT (feed_id, identity) DO UPDATE SET fingerprint = excluded.fingerprint, url = excluded.url, \
            title = excluded.title, author = excluded.author, \
            content_html = CASE WHEN excluded.whole OR NOT whole THEN excluded.content_html ELSE content_html END, \
@@ -402,8 +440,37 @@ fn entry_write(
            summary = excluded.summary, updated_at = excluded.updated_at, \
            rev = (SELECT COALESCE(MAX(rev), 0) + 1 FROM entries WHERE rev IS NOT NULL) \
          RETURNING id, first_seen, rev",
-        feed_id, e.identity, w.fingerprint, e.url, e.title, e.author, e.content_html, e.summary,
-        w.published, now, whole, river_day
+        article_probe("same_link", 13),
+        article_probe("same_text", 14)
+    );
+    query!(
+        db,
+        &sql,
+        feed_id,
+        e.identity,
+        w.fingerprint,
+        e.url,
+        e.title,
+        e.author,
+        e.content_html,
+        e.summary,
+        w.published,
+        now,
+        whole,
+        river_day,
+        w.same.link,
+        w.same.text
+    )
+}
+
+/// The article (its first copy's id) of another feed's entry whose `column` equals
+/// parameter `?{param}`, unless feed `?1` already has a copy of it: one indexed probe.
+fn article_probe(column: &str, param: u8) -> String {
+    format!(
+        "(SELECT COALESCE(x.article_id, x.id) FROM entries x WHERE x.{column} = ?{param} \
+           AND x.feed_id <> ?1 AND NOT EXISTS (SELECT 1 FROM entries y \
+             WHERE y.article_id = COALESCE(x.article_id, x.id) AND y.feed_id = ?1) \
+         ORDER BY x.id LIMIT 1)"
     )
 }
 

@@ -187,6 +187,8 @@ impl Plan {
                 rev: row.rev,
                 day_rank: None,
                 local_offset_ms: 0,
+                same_as: None,
+                also: Vec::new(),
             };
             if row.first_seen == self.now {
                 out.new_entries.push(view);

@@ -39,6 +39,8 @@ fn entry(id: i64, title: &str, author: &str, content: &str) -> EntryView {
         rev: None,
         day_rank: None,
         local_offset_ms: 0,
+        same_as: None,
+        also: Vec::new(),
     }
 }
 

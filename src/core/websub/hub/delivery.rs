@@ -403,6 +403,8 @@ mod tests {
             rev: None,
             day_rank: None,
             local_offset_ms: 0,
+            same_as: None,
+            also: Vec::new(),
         }
     }
 
