@@ -93,14 +93,15 @@ test("each member's three newest titles, escaped, follow a new entry and an edit
   item = memberItem(await page(), id);
   assert.equal(recent(item)[0][1], "Fifth, edited", item);
 
-  // The cost of a render: the river, its revision and the member list; not an entry per member.
+  // The cost of a render: the river (the fair river's walk, its entries and "N more" counts),
+  // its revision and the member list; not an entry per member.
   await sleep(300);
   const mark = w.log().length;
   await page();
   await page("/titles");
   await sleep(500);
   const d1 = meter(mark).filter((l) => l.k === "d1");
-  assert.deepEqual([...new Set(d1.map((l) => l.what))].sort(), ["entries_river", "feeds_all", "latest_rev"], JSON.stringify(d1));
+  assert.deepEqual([...new Set(d1.map((l) => l.what))].sort(), ["entries_by_ids", "feeds_all", "latest_rev", "river_day_ranks", "river_walk"], JSON.stringify(d1));
   const members = (await api(w.url, "GET", "/api/feeds")).body.feeds.length;
   for (const l of d1.filter((l) => l.what === "feeds_all")) assert.equal(l.read, members, "one row per member, however many titles");
   console.log(`# GET / and /titles with ${members} members: D1 ${d1.map((l) => `${l.what} ${l.read}/${l.written}`).join(", ")}`);
