@@ -9,8 +9,9 @@ mod layout;
 mod membership;
 mod partials;
 mod public;
+mod signin;
 
-pub use admin::{admin_audit_page, admin_login_page, admin_page, Panels};
+pub use admin::{admin_audit_page, admin_page, Panels};
 pub use health::{admin_health_page, HealthPage, HEALTH_MAX_PAGE, HEALTH_PAGE_SIZE};
 pub use layout::{layout, layout_with, Page};
 pub use membership::membership_section;
@@ -19,6 +20,7 @@ pub use public::{
     entry_page, error_page, error_page_linking, feed_page, feeds_page, home_page,
     home_page_with_members, search_page, titles_page, HomePage, SearchHit, SearchPage,
 };
+pub use signin::{admins_section, signin_page, signin_result_page, SignInOptions, SignInOutcome};
 
 use maud::{Markup, PreEscaped, Render};
 
