@@ -14,7 +14,8 @@ CREATE TABLE IF NOT EXISTS admins (
 );
 
 -- Refused sign-ins are audited at most once an hour per identity (or per client address for
--- input that names nobody): when each was last recorded. Pruned by cron with the audit log.
+-- input that names nobody): when each was last recorded. Each refusal recorded forgets the ones
+-- past the hour, so the table holds an hour's refusals at most.
 CREATE TABLE IF NOT EXISTS signin_refusals (
   who TEXT PRIMARY KEY,
   at INTEGER NOT NULL

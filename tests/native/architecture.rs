@@ -152,6 +152,20 @@ fn every_d1_statement_lives_in_the_store() {
 }
 
 #[test]
+fn there_is_one_jwt_verifier() {
+    // Signatures are checked in one place (Access assertions and ID tokens alike): no second,
+    // laxer verifier can grow beside it.
+    let bad = offending("src", Some("src/edge/auth/jwks.rs"), |l| {
+        l.contains("verify_with_object") || l.contains("import_key_with")
+    });
+    assert!(
+        bad.is_empty(),
+        "signatures are checked only in src/edge/auth/jwks.rs:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
 fn the_feed_objects_own_sql_lives_in_one_module() {
     let bad = offending("src", Some("src/edge/objects/feed/storage.rs"), |l| {
         l.contains(".sql()") || l.contains("exec(")

@@ -235,8 +235,9 @@ fn every_counted_route_has_a_weight_by_its_cost_and_the_rest_none() {
         (Route::Ws, 1),
         (Route::FeedWs(1), 2),
         (Route::WebSubHub, 1),
-        // Signing in: the start is a redirect; the callback reads the admin list.
-        (Route::AuthStart(Provider::Oidc), 1),
+        // Signing in: both the start (GitHub's, for an organization rule) and the callback may
+        // read the admin list.
+        (Route::AuthStart(Provider::Oidc), 5),
         (Route::AuthCallback(Provider::GitHub), 5),
     ];
     for (r, w) in table {

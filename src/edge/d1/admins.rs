@@ -160,7 +160,8 @@ pub async fn admin_bind_github(db: &D1Database, id: i64, github_id: i64) -> Stor
 }
 
 /// Audits a refused sign-in unless one was recorded for `who` within `window_ms` (one
-/// batch: the record only when due, and the time it was). Returns whether it recorded.
+/// batch: the record only when due, the time it was, and the records past the window
+/// forgotten, so the table holds an hour's refusals at most). Returns whether it recorded.
 pub async fn signin_refusal_record(
     db: &D1Database,
     who: &str,
@@ -193,6 +194,7 @@ pub async fn signin_refusal_record(
                 now,
                 since
             )?,
+            query!(db, "DELETE FROM signin_refusals WHERE at <= ?1", since)?,
         ],
     )
     .await?;
@@ -202,16 +204,4 @@ pub async fn signin_refusal_record(
         .and_then(|m| m.changes)
         .unwrap_or(0);
     Ok(recorded > 0)
-}
-
-/// Forgets refusals older than `cutoff` (cron), at most `limit` a run.
-pub async fn signin_refusals_prune(db: &D1Database, cutoff: i64, limit: u32) -> StoreResult<()> {
-    let stmt = query!(
-        db,
-        "DELETE FROM signin_refusals WHERE who IN \
-           (SELECT who FROM signin_refusals WHERE at < ?1 LIMIT ?2)",
-        cutoff,
-        limit
-    )?;
-    super::run("signin_refusals_prune", stmt).await
 }

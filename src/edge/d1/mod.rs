@@ -23,7 +23,6 @@ use crate::edge::meter;
 
 pub use admins::{
     admin_add, admin_bind_github, admin_remove, admins_all, admins_seed, signin_refusal_record,
-    signin_refusals_prune,
 };
 pub use audit::{audit_page, audit_prune_older, audit_record};
 pub use cursors::{

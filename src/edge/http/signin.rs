@@ -147,42 +147,43 @@ pub async fn callback(req: &Request, env: &Env, provider: Provider) -> AppResult
     let now = env::now_ms();
     let cookies = req.headers().get("Cookie")?.unwrap_or_default();
     let pending = session::cookie(&cookies, STATE_COOKIE).and_then(|v| Pending::open(&key, v, now));
-    let identity = async {
-        if let Some(e) = callback_error(
-            param(req, "error")?.as_deref(),
-            param(req, "error_description")?.as_deref(),
-        ) {
-            return Ok(Err(e));
+    // What anyone can send is checked before anything is read: the provider's error, the
+    // state against this browser's cookie, a code.
+    let checked = callback_error(
+        param(req, "error")?.as_deref(),
+        param(req, "error_description")?.as_deref(),
+    )
+    .map_or(Ok(()), Err)
+    .and_then(|()| {
+        check_state(
+            pending.as_ref(),
+            provider,
+            param(req, "state").ok().flatten().as_deref(),
+        )
+    });
+    let code = param(req, "code")?;
+    let (p, code) = match (checked, &pending, code) {
+        (Err(e), _, _) => return failed(req, env, provider, &e).await,
+        (Ok(()), Some(p), Some(code)) => (p, code),
+        _ => return failed(req, env, provider, &SignInError::BadAnswer("no code")).await,
+    };
+    // The admin list, read once (GitHub is asked for organizations only when a rule names one).
+    let (rows, _) = admin_list(env).await?;
+    let origin = req.url()?.origin().ascii_serialization();
+    let callback = provider.callback_url(&origin);
+    let found = match (provider, &cfg.github, &cfg.oidc) {
+        (Provider::GitHub, Some(gh), _) => {
+            let orgs = admins::needs_orgs(&rows);
+            providers::github_identity(gh, p, &code, &callback, orgs).await
         }
-        if let Err(e) = check_state(pending.as_ref(), provider, param(req, "state")?.as_deref()) {
-            return Ok(Err(e));
-        }
-        let (Some(p), Some(code)) = (&pending, param(req, "code")?) else {
-            return Ok(Err(SignInError::BadAnswer("no code")));
-        };
-        let origin = req.url()?.origin().ascii_serialization();
-        let callback = provider.callback_url(&origin);
-        let found = match provider {
-            Provider::GitHub => match &cfg.github {
-                Some(gh) => {
-                    let orgs = admins::needs_orgs(&admin_list(env).await?.0);
-                    providers::github_identity(gh, p, &code, &callback, orgs).await
-                }
-                None => Err(SignInError::NotConfigured("GitHub")),
-            },
-            Provider::Oidc => match &cfg.oidc {
-                Some(o) => providers::oidc_identity(o, p, &code, &callback, now).await,
-                None => Err(SignInError::NotConfigured("OpenID Connect")),
-            },
-        };
-        Ok::<_, AppError>(found)
-    }
-    .await?;
-    let who = match identity {
+        (Provider::Oidc, _, Some(o)) => providers::oidc_identity(o, p, &code, &callback, now).await,
+        (Provider::GitHub, None, _) => Err(SignInError::NotConfigured("GitHub")),
+        (Provider::Oidc, _, None) => Err(SignInError::NotConfigured("OpenID Connect")),
+    };
+    let who = match found {
         Ok(who) => who,
         Err(e) => return failed(req, env, provider, &e).await,
     };
-    let (rows, _) = admin_list(env).await?;
     let Some(admin) = admins::admit(&rows, &who) else {
         return refused(req, env, &rows, &who).await;
     };
@@ -236,8 +237,11 @@ async fn refused(req: &Request, env: &Env, rows: &[Admin], who: &Identity) -> Ap
     Ok(resp)
 }
 
-/// Bad or broken input: a clear page with the fitting status, audited at most once an hour
-/// per client address and kind, behind `LOGIN_LIMIT`; the state cookie cleared.
+/// Bad or broken input: a clear page with the fitting status, behind `LOGIN_LIMIT`; the state
+/// cookie cleared. What anyone can send (no or a wrong state, a made-up code, a provider that
+/// is down or refused) is logged, not written to D1, so no address can spend rows with it;
+/// what needs a code the provider issued (an ID token that does not verify, another nonce, an
+/// answer that cannot be read) is also audited, at most once an hour per address and kind.
 async fn failed(
     req: &Request,
     env: &Env,
@@ -252,23 +256,18 @@ async fn failed(
         _ => 403,
     };
     worker::console_warn!("signin: {} refused: {e}", provider.slug());
-    let ip = req.headers().get("CF-Connecting-IP")?;
-    let client = client_key(ip.as_deref());
-    let who = format!("{}:{}:{client}", provider.slug(), e.kind());
-    let detail = format!("{}: {e}", provider.slug());
-    if let Ok(db) = env::db(env) {
-        let now = env::now_ms();
-        if let Err(err) = d1::signin_refusal_record(
-            &db,
-            &who,
-            "anonymous",
-            &detail,
-            now,
-            REFUSAL_AUDIT_WINDOW_MS,
-        )
-        .await
-        {
-            worker::console_error!("audit: a failed sign-in not recorded: {err}");
+    if e.is_audited() {
+        let ip = req.headers().get("CF-Connecting-IP")?;
+        let client = client_key(ip.as_deref());
+        let who = format!("{}:{}:{client}", provider.slug(), e.kind());
+        let detail = format!("{}: {e}", provider.slug());
+        if let Ok(db) = env::db(env) {
+            let now = env::now_ms();
+            let window = REFUSAL_AUDIT_WINDOW_MS;
+            let recorded = d1::signin_refusal_record(&db, &who, "anonymous", &detail, now, window);
+            if let Err(err) = recorded.await {
+                worker::console_error!("audit: a failed sign-in not recorded: {err}");
+            }
         }
     }
     let why = e.to_string();

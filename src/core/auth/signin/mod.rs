@@ -298,15 +298,17 @@ pub enum SignInError {
     IdToken(JwtError),
     #[error("the ID token was not made for this sign-in (nonce)")]
     Nonce,
-    #[error("{0}")]
-    NotAdmin(&'static str),
 }
 
 impl SignInError {
-    /// Refusals of a real person (not an admin, an unverified email) against broken or
-    /// forged input.
-    pub fn is_refusal(&self) -> bool {
-        matches!(self, SignInError::NotAdmin(_))
+    /// Whether the failure is written to the audit log (at most once an hour per address and
+    /// kind): only those that need a code the provider issued, so input anyone can make up
+    /// (a state, a code, a provider's error) never spends a D1 row.
+    pub fn is_audited(&self) -> bool {
+        matches!(
+            self,
+            SignInError::IdToken(_) | SignInError::Nonce | SignInError::BadAnswer(_)
+        )
     }
 
     /// The audit record's action detail: a short kind.
@@ -320,7 +322,6 @@ impl SignInError {
             SignInError::BadAnswer(_) => "bad answer",
             SignInError::IdToken(_) => "id token",
             SignInError::Nonce => "nonce",
-            SignInError::NotAdmin(_) => "not an admin",
         }
     }
 }
