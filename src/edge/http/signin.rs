@@ -5,8 +5,10 @@
 //! checks it, has the provider's answer read by `edge::auth::providers`, lets in whoever the
 //! admin list names and answers 200 with a page that moves on to `/admin` (the session
 //! cookie is `SameSite=Strict`: set during a cross-site redirect chain, it would not be sent
-//! on a 302's next hop). Every failure is a clear page, audited at most once an hour per
-//! person (or per address and kind), behind the `LOGIN_LIMIT` budget; nothing is stored.
+//! on a 302's next hop). Every failure is a clear page behind the `LOGIN_LIMIT` budget, and
+//! nothing is stored: a person the list does not name is audited at most once an hour, and
+//! so is a failure that needs a code the provider issued (per address and kind); what anyone
+//! can make up is only logged.
 
 use worker::{Env, Request, Response};
 
