@@ -114,3 +114,20 @@ test("OpenID Connect is not set up here: its routes say so", async () => {
   assert.equal(r.status, 404);
   assert.match(await r.text(), /OpenID Connect sign-in is not set up/);
 });
+
+test("an organization rule added on /admin lets its members in, and only then asks for read:org", async () => {
+  const { cookie, csrf } = await adminSession(w.url);
+  const add = await fetch(`${w.url}/admin/admins`, {
+    method: "POST", redirect: "manual",
+    headers: { cookie, "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ csrf, rule: "github-org:Elsewhere" }).toString(),
+  });
+  assert.equal(add.status, 303);
+  const before = gh.hits("/api/user/orgs");
+  const member = await signIn("stranger");
+  assert.equal(member.r.status, 200, member.html);
+  assert.match(member.to.searchParams.get("scope"), /read:org/);
+  assert.equal(gh.hits("/api/user/orgs"), before + 1);
+  const rows = await audit(cookie);
+  assert.ok(rows.some((row) => /github:stranger session\.start GitHub \(github-org:elsewhere\)/.test(row)), rows.join("\n"));
+});
