@@ -292,6 +292,8 @@ fn planet(dir: &str) -> Planet {
                 face_url: (i % 3 == 0).then(|| format!("https://faces.example.net/{id}.png")),
                 home_url: None,
                 push_until: (i % 10 == 0).then_some(NOW_MS + 86_400_000),
+                failing_since: None,
+                recent_titles: Vec::new(),
             }
         })
         .collect();
@@ -732,7 +734,7 @@ fn main() {
                 paged: false,
                 revision: 12345,
             };
-            html_response(js, views::home_page_with_members(&cfg, &page, &m))
+            html_response(js, views::home_page_with_members(&cfg, &page, &m, NOW_MS))
         },
     ));
     // The same with the members read from the Cache API (another isolate put them).
@@ -754,7 +756,7 @@ fn main() {
                 paged: false,
                 revision: 12345,
             };
-            html_response(js, views::home_page_with_members(&cfg, &page, &m))
+            html_response(js, views::home_page_with_members(&cfg, &page, &m, NOW_MS))
         },
     ));
 
@@ -769,7 +771,7 @@ fn main() {
             let entries = entry_views(&titles_json);
             js.call(1);
             let m = members_cached(members);
-            html_response(js, views::titles_page(&cfg, &entries, &m))
+            html_response(js, views::titles_page(&cfg, &entries, &m, NOW_MS))
         },
     ));
 

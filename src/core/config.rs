@@ -74,6 +74,30 @@ pub struct Config {
     pub paused_after: u32,
     /// Whether a paused feed is still probed once a day (`PROBE_PAUSED`, default true).
     pub probe_paused: bool,
+    /// The sidebar's detail: each member's newest titles and what ails its feed
+    /// (`SIDEBAR_DETAIL`: `auto`, the default, shows it in the `classic` theme only).
+    pub sidebar_detail: SidebarDetail,
+}
+
+/// Whether the sidebar shows each member's newest titles and its feed's trouble in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SidebarDetail {
+    /// On in the `classic` theme (as the classic planets show it), off elsewhere.
+    #[default]
+    Auto,
+    On,
+    Off,
+}
+
+impl SidebarDetail {
+    fn parse(v: &str) -> Option<Self> {
+        match v.to_ascii_lowercase().as_str() {
+            "auto" => Some(Self::Auto),
+            "on" | "true" | "yes" | "1" => Some(Self::On),
+            "off" | "false" | "no" | "0" => Some(Self::Off),
+            _ => None,
+        }
+    }
 }
 
 /// One of the operator's links.
@@ -148,6 +172,7 @@ impl Default for Config {
             failing_after: DEFAULT_FAILING_AFTER,
             paused_after: DEFAULT_PAUSED_AFTER,
             probe_paused: true,
+            sidebar_detail: SidebarDetail::Auto,
         }
     }
 }
@@ -241,6 +266,16 @@ impl Config {
         }
     }
 
+    /// Whether the sidebar lists each member's newest titles and words its feed's trouble:
+    /// `SIDEBAR_DETAIL=on`, or `auto` in the `classic` theme.
+    pub fn rich_sidebar(&self) -> bool {
+        match self.sidebar_detail {
+            SidebarDetail::On => true,
+            SidebarDetail::Off => false,
+            SidebarDetail::Auto => self.theme == "classic",
+        }
+    }
+
     /// Entries published before this are pruned; `None` keeps them forever (RETENTION_DAYS=0).
     pub fn retention_cutoff(&self, now_ms: i64) -> Option<i64> {
         (self.retention_days > 0).then(|| now_ms - i64::from(self.retention_days) * 86_400_000)
@@ -297,6 +332,15 @@ impl Config {
             paused_after = failing_after + 1;
         }
         let probe_paused = strict.flag("PROBE_PAUSED", d.probe_paused);
+        let sidebar_detail = match strict.value("SIDEBAR_DETAIL") {
+            None => d.sidebar_detail,
+            Some(v) => SidebarDetail::parse(&v).unwrap_or_else(|| {
+                strict.problems.push(format!(
+                    "SIDEBAR_DETAIL: {v:?} is not auto, on or off; using auto"
+                ));
+                d.sidebar_detail
+            }),
+        };
         let problems = strict.problems;
         let text = |k: &str, def: String| {
             get(k)
@@ -356,6 +400,7 @@ impl Config {
             failing_after,
             paused_after,
             probe_paused,
+            sidebar_detail,
         };
         (cfg, problems)
     }

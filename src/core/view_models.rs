@@ -75,6 +75,51 @@ pub struct FeedView {
     /// Until when a WebSub hub pushes this feed's entries (its confirmed lease).
     #[serde(default)]
     pub push_until: Option<i64>,
+    /// Since when its fetches fail in a row (`None` while they do not).
+    #[serde(default)]
+    pub failing_since: Option<i64>,
+    /// Its newest entries' titles, newest first (at most [`RECENT_TITLES`]), kept on the
+    /// feed's row by the refresh that stores them: the sidebar reads no entry to show them.
+    #[serde(
+        default,
+        deserialize_with = "recent_titles",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub recent_titles: Vec<RecentTitle>,
+}
+
+/// How many of a member's newest titles its feed row keeps for the sidebar.
+pub const RECENT_TITLES: usize = 3;
+
+/// One of a member's newest entries, as the sidebar links it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecentTitle {
+    pub id: i64,
+    /// Plain text from the feed (escaped where shown).
+    pub title: String,
+    /// Unix milliseconds.
+    pub published: i64,
+}
+
+/// The titles as D1 keeps them (JSON text in the feed's row) or as a cached copy has them
+/// (a list); anything unreadable is no titles, never a failed page.
+fn recent_titles<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<RecentTitle>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Kept {
+        Text(String),
+        List(Vec<RecentTitle>),
+        Other(serde::de::IgnoredAny),
+    }
+    let mut titles: Vec<RecentTitle> = match Kept::deserialize(d)? {
+        Kept::Text(t) => serde_json::from_str(&t).unwrap_or_default(),
+        Kept::List(l) => l,
+        Kept::Other(_) => Vec::new(),
+    };
+    // Newest first, whatever order SQLite's aggregate kept.
+    titles.sort_by_key(|t| std::cmp::Reverse((t.published, t.id)));
+    titles.truncate(RECENT_TITLES);
+    Ok(titles)
 }
 
 impl FeedView {
@@ -335,6 +380,35 @@ mod tests {
         assert_eq!(status(counts(0, 0, 0, 0, 0, 0)), "unhealthy");
         assert_eq!(status(counts(2, 1, 1, 0, 0, 0)), "unhealthy");
         assert_eq!(status(counts(2, 0, 0, 2, 0, 0)), "unhealthy");
+    }
+
+    #[test]
+    fn recent_titles_are_read_from_d1_text_or_a_cached_list_and_never_fail_a_row() {
+        let row = |titles: serde_json::Value| {
+            serde_json::json!({"id": 1, "url": "http://x.example/f", "title": "X", "site_url": null,
+                "description": null, "format": null, "status": "active", "consecutive_failures": 0,
+                "last_error": null, "last_fetch_at": null, "last_success_at": null,
+                "next_fetch_at": null, "entry_count": 0, "recent_titles": titles})
+        };
+        let one = vec![RecentTitle {
+            id: 7,
+            title: "<b>t</b>".into(),
+            published: 5,
+        }];
+        let text = serde_json::json!(r#"[{"id":7,"title":"<b>t</b>","published":5}]"#);
+        let f: FeedView = serde_json::from_value(row(text)).unwrap();
+        assert_eq!(f.recent_titles, one);
+        // The cached copy: serialized as a list, read back as one.
+        let again: FeedView = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        assert_eq!(again.recent_titles, one);
+        for bad in [
+            serde_json::json!(null),
+            serde_json::json!("not json"),
+            serde_json::json!(3),
+        ] {
+            let f: FeedView = serde_json::from_value(row(bad)).unwrap();
+            assert!(f.recent_titles.is_empty());
+        }
     }
 
     #[test]

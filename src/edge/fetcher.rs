@@ -5,7 +5,7 @@
 
 use crate::core::config::Config;
 use crate::core::fetch::{
-    check_not_own_in, check_url, FetchOutcome, OwnOrigins, PolicyError, MAX_BODY_BYTES,
+    check_not_own_in, check_url, FetchError, FetchOutcome, OwnOrigins, MAX_BODY_BYTES,
     MAX_REDIRECTS,
 };
 use crate::core::ingest::schedule::{parse_cache_max_age, parse_retry_after};
@@ -64,28 +64,6 @@ pub struct Fetched {
     pub links: Option<String>,
     /// Delivered by a WebSub hub, not fetched.
     pub pushed: bool,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum FetchError {
-    #[error("{0}")]
-    Policy(#[from] PolicyError),
-    #[error("the server answered HTTP {0}")]
-    Status(u16),
-    #[error("the server answered HTTP {0} with a bot challenge instead of the feed (it blocks automated readers; ask the publisher to allow Orrery)")]
-    Challenge(u16),
-    #[error("more than {MAX_REDIRECTS} redirects")]
-    TooManyRedirects,
-    #[error("redirect loop at {0}")]
-    RedirectLoop(String),
-    #[error("redirect without a usable Location header")]
-    BadRedirect,
-    #[error("no complete answer within {0} seconds")]
-    Timeout(u64),
-    #[error("the feed is larger than {} MiB", MAX_BODY_BYTES / (1024 * 1024))]
-    TooLarge,
-    #[error("could not reach the server: {0}")]
-    Network(String),
 }
 
 const ACCEPT: &str = "application/atom+xml, application/rss+xml, application/feed+json, \

@@ -133,6 +133,8 @@ fn feed_view(url: &str, title: &str) -> FeedView {
         face_url: None,
         home_url: None,
         push_until: None,
+        failing_since: None,
+        recent_titles: Vec::new(),
     }
 }
 

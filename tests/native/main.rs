@@ -15,5 +15,6 @@ mod quota_rules;
 mod sanitize_differential;
 mod sanitize_rules;
 mod sanitize_stability;
+mod sidebar_rules;
 mod socket_fuzz;
 mod xml_scanner;

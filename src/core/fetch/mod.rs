@@ -7,6 +7,6 @@ mod outcome;
 mod own;
 mod policy;
 
-pub use outcome::{FetchOutcome, MAX_BODY_BYTES, MAX_REDIRECTS};
+pub use outcome::{FetchError, FetchOutcome, MAX_BODY_BYTES, MAX_REDIRECTS};
 pub use own::{check_not_own, check_not_own_in, registrable_domain, OwnOrigins};
 pub use policy::{check_url, public_text, public_url, PolicyError};

@@ -15,6 +15,7 @@ mod rows;
 pub mod schedule;
 mod settings;
 mod state;
+mod trouble;
 
 pub use plan::{
     feed_title, follow_up, follow_up_take, held, parse_mark, plan, refresh_gate, Plan,
@@ -34,3 +35,4 @@ pub use state::{
     ALARM_SLACK_MS, FAILING_AFTER, FOLLOW_UP_MS, GONE_AFTER, OVERDUE_GRACE_MS, OVERDUE_SLACK_MS,
     PAUSED_AFTER, PUBLISH_RETRY_MS,
 };
+pub use trouble::Trouble;

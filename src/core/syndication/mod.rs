@@ -97,6 +97,8 @@ mod tests {
             face_url: Some("https://faces.example/ann.png?s=64&x=\"1\"".into()),
             home_url: Some("https://ann.example/".into()),
             push_until: None,
+            failing_since: None,
+            recent_titles: Vec::new(),
         }
     }
 

@@ -9,6 +9,7 @@ mod layout;
 mod membership;
 mod partials;
 mod public;
+mod sidebar;
 mod signin;
 
 pub use admin::{admin_audit_page, admin_page, Panels};
@@ -20,6 +21,7 @@ pub use public::{
     entry_page, error_page, error_page_linking, feed_page, feeds_page, home_page,
     home_page_with_members, search_page, titles_page, HomePage, SearchHit, SearchPage,
 };
+pub use sidebar::{member_note, words as sidebar_words, QUIET_AFTER_DAYS};
 pub use signin::{admins_section, signin_page, signin_result_page, SignInOptions, SignInOutcome};
 
 use maud::{Markup, PreEscaped, Render};

@@ -5,6 +5,7 @@
 use maud::{html, Markup};
 
 use super::partials::{by_day, day_heading, entry_title, face};
+use super::sidebar::members_section;
 use super::{entry_article, entry_whole, layout, layout_with, Page};
 use crate::core::config::Config;
 use crate::core::domain::FeedStatus;
@@ -66,15 +67,9 @@ pub fn entry_page(cfg: &Config, e: &EntryView) -> Markup {
     )
 }
 
-/// The health of a feed as a coloured dot, its word for screen readers and on hover.
-fn health_dot(f: &FeedView) -> Markup {
-    let label = status_label(f);
-    html! { span class=(format!("dot {label}")) title=(label) {} span.visually-hidden { " (" (label) ")" } }
-}
-
 /// The sidebar of the planet's pages: about, the operator's links, every member
 /// (face, name, feed, health) and the feeds out.
-fn sidebar(cfg: &Config, members: &[FeedView]) -> Markup {
+fn sidebar(cfg: &Config, members: &[FeedView], now: i64) -> Markup {
     let about = cfg
         .planet_about
         .as_deref()
@@ -91,27 +86,7 @@ fn sidebar(cfg: &Config, members: &[FeedView]) -> Markup {
                 }
             }
         }
-        section.members aria-labelledby="members-heading" {
-            h2 #members-heading { "Subscriptions" }
-            @if members.is_empty() {
-                p.empty-note { "No feeds yet." }
-            } @else {
-                ul.members {
-                    @for f in members {
-                        @let name = f.display_title();
-                        li data-feed=(f.id) {
-                            (face(f.face_url.as_deref(), &name, 24))
-                            a.member href=(format!("/feeds/{}", f.id)) { (name) }
-                            " "
-                            a.feed-link href=(public_url(&f.url)) rel="noopener noreferrer" {
-                                "feed" span.visually-hidden { " of " (name) }
-                            }
-                            " " (health_dot(f))
-                        }
-                    }
-                }
-            }
-        }
+        (members_section(cfg, members, now))
         section.outputs aria-labelledby="outputs-heading" {
             h2 #outputs-heading { "Subscribe" }
             p {
@@ -126,11 +101,17 @@ fn sidebar(cfg: &Config, members: &[FeedView]) -> Markup {
 
 /// The river with the sidebar, without its list of members (see [`home_page_with_members`]).
 pub fn home_page(cfg: &Config, page: &HomePage) -> Markup {
-    home_page_with_members(cfg, page, &[])
+    home_page_with_members(cfg, page, &[], 0)
 }
 
-/// The planet's front page: the river by day, and the sidebar listing `members`.
-pub fn home_page_with_members(cfg: &Config, page: &HomePage, members: &[FeedView]) -> Markup {
+/// The planet's front page: the river by day, and the sidebar listing `members` as they
+/// are at `now`.
+pub fn home_page_with_members(
+    cfg: &Config,
+    page: &HomePage,
+    members: &[FeedView],
+    now: i64,
+) -> Markup {
     // Only the first page follows the socket: an older page must not grow at the top.
     let live = (!page.paged).then_some("/ws");
     layout_with(
@@ -144,7 +125,7 @@ pub fn home_page_with_members(cfg: &Config, page: &HomePage, members: &[FeedView
             h1.visually-hidden { (cfg.planet_name) }
             (river(page, "/"))
         },
-        Some(sidebar(cfg, members)),
+        Some(sidebar(cfg, members, now)),
     )
 }
 
@@ -274,8 +255,9 @@ fn title_list(entries: &[EntryView]) -> Markup {
     }
 }
 
-/// Just the titles, by day: a compact index of the newest entries, with the sidebar.
-pub fn titles_page(cfg: &Config, entries: &[EntryView], members: &[FeedView]) -> Markup {
+/// Just the titles, by day: a compact index of the newest entries, with the sidebar
+/// (its members as they are at `now`).
+pub fn titles_page(cfg: &Config, entries: &[EntryView], members: &[FeedView], now: i64) -> Markup {
     layout_with(
         cfg,
         &Page {
@@ -284,7 +266,7 @@ pub fn titles_page(cfg: &Config, entries: &[EntryView], members: &[FeedView]) ->
             nav: "titles",
         },
         html! { h1 { "Latest titles" } (title_list(entries)) },
-        Some(sidebar(cfg, members)),
+        Some(sidebar(cfg, members, now)),
     )
 }
 

@@ -7,12 +7,12 @@ use worker::{query, D1Database, D1PreparedStatement};
 
 use super::audit::audit_insert;
 use super::cursors::RiverCursor;
-use super::feeds::feed_row_update;
+use super::feeds::{feed_row_update, recent_titles_sql};
 use super::search::search_index_stmts;
 use super::{batch, first, rows, run, StoreResult};
 use crate::core::audit::SYSTEM_ACTOR;
 use crate::core::ingest::{AutoChange, EntryWrite, FeedRow, StoredEntry};
-use crate::core::view_models::EntryView;
+use crate::core::view_models::{EntryView, RECENT_TITLES};
 
 #[derive(Debug, Deserialize)]
 struct EntryRow {
@@ -251,7 +251,12 @@ pub async fn refresh_apply(
     for w in entries {
         stmts.push(entry_write(db, row.feed_id, w, now)?);
     }
-    stmts.push(feed_row_update(db, row, now)?);
+    // Retention below runs after the row's write: its newest titles count only what it keeps.
+    let keep_titles = match max_entries {
+        0 => RECENT_TITLES as u32,
+        n => n.min(RECENT_TITLES as u32),
+    };
+    stmts.push(feed_row_update(db, row, now, keep_titles)?);
     // What the refresh changed on its own (moved, paused, gone, back), recorded with it.
     for c in changes {
         let detail = Some(c.detail.as_str());
@@ -355,13 +360,15 @@ pub async fn entries_prune_older(db: &D1Database, cutoff: i64, limit: u32) -> St
     if !per_feed.is_empty() {
         // One statement for every feed touched: [[feed, deleted], …] as JSON.
         let pairs: Vec<[i64; 2]> = per_feed.iter().map(|(f, n)| [*f, i64::from(*n)]).collect();
-        let stmt = query!(
-            db,
+        // The same write keeps their newest titles true, should it have pruned one of them.
+        let sql = format!(
             "UPDATE feeds SET entry_count = MAX(0, entry_count - \
-               (SELECT value ->> 1 FROM json_each(?1) WHERE value ->> 0 = feeds.id)) \
+               (SELECT value ->> 1 FROM json_each(?1) WHERE value ->> 0 = feeds.id)), \
+               recent_titles = {} \
              WHERE id IN (SELECT value ->> 0 FROM json_each(?1))",
-            serde_json::to_string(&pairs)?
-        )?;
+            recent_titles_sql(&RECENT_TITLES.to_string())
+        );
+        let stmt = query!(db, &sql, serde_json::to_string(&pairs)?)?;
         run("entries_prune_older", stmt).await?;
     }
     Ok(deleted.len())

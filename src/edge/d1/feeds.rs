@@ -56,7 +56,19 @@ pub async fn schema_applied(db: &D1Database) -> StoreResult<Option<String>> {
 pub(super) const FEED_COLS: &str =
     "id, url, title, site_url, description, format, status, consecutive_failures, \
      last_error, last_fetch_at, last_success_at, next_fetch_at, last_changed_at, entry_count, \
-     display_name, face_url, home_url, push_until FROM feeds";
+     display_name, face_url, home_url, push_until, failing_since, recent_titles FROM feeds";
+
+/// A feed's newest titles for the sidebar (`FeedView::recent_titles`), as the JSON its row
+/// keeps, in a statement writing that row (`feeds`): at most `limit` (a number or a bound
+/// parameter) read through `(feed_id, published_at, id)`, newest first, titles cut to 200
+/// characters. The same expression backfills them (migrations/0017_sidebar_titles.sql).
+pub(super) fn recent_titles_sql(limit: &str) -> String {
+    format!(
+        "(SELECT json_group_array(json_object('id', id, 'title', substr(title, 1, 200), \
+           'published', published_at)) FROM (SELECT id, title, published_at FROM entries \
+           WHERE feed_id = feeds.id ORDER BY published_at DESC, id DESC LIMIT {limit}))"
+    )
+}
 
 /// A feed row with its filter (JSON in D1).
 #[derive(Deserialize)]
@@ -82,7 +94,7 @@ impl From<DetailRow> for FeedDetail {
 pub(super) const DETAIL_COLS: &str =
     "id, url, title, site_url, description, format, status, consecutive_failures, \
      last_error, last_fetch_at, last_success_at, next_fetch_at, last_changed_at, entry_count, \
-     display_name, face_url, home_url, push_until, filter FROM feeds";
+     display_name, face_url, home_url, push_until, failing_since, filter FROM feeds";
 
 /// Every feed with its filter (the API and the admin page), by name.
 pub async fn feeds_all_detailed(db: &D1Database) -> StoreResult<Vec<FeedDetail>> {
@@ -293,6 +305,7 @@ pub(super) fn feed_row_update(
     db: &D1Database,
     row: &FeedRow,
     now: i64,
+    keep_titles: u32,
 ) -> StoreResult<D1PreparedStatement> {
     let status = row.status.as_str();
     let changed_at = row.changed.then_some(now);
@@ -306,8 +319,10 @@ pub(super) fn feed_row_update(
         None => (None, None, None, None),
     };
     let has_meta = i32::from(row.meta.is_some());
-    query!(
-        db,
+    let changed = i32::from(row.changed);
+    // The sidebar's newest titles change only with entries, and are kept here, in the row
+    // this write makes anyway (no row more written; three entries read by index).
+    let sql = format!(
         "UPDATE feeds SET url = ?1, status = ?2, consecutive_failures = ?3, last_error = ?4, \
            last_fetch_at = ?5, last_success_at = COALESCE(?6, last_success_at), next_fetch_at = ?7, \
            overdue_at = ?8, last_changed_at = COALESCE(?9, last_changed_at), \
@@ -315,11 +330,33 @@ pub(super) fn feed_row_update(
            title = CASE WHEN ?11 THEN ?12 ELSE title END, \
            site_url = CASE WHEN ?11 THEN ?13 ELSE site_url END, \
            description = CASE WHEN ?11 THEN ?14 ELSE description END, \
-           format = CASE WHEN ?11 THEN ?15 ELSE format END \
+           format = CASE WHEN ?11 THEN ?15 ELSE format END, \
+           failing_since = CASE WHEN ?3 = 0 THEN NULL ELSE COALESCE(failing_since, ?5) END, \
+           recent_titles = CASE WHEN ?17 THEN {} ELSE recent_titles END \
          WHERE id = ?16",
-        row.url, status, row.failures, row.last_error, row.last_fetch_at, row.last_success_at,
-        row.next_fetch_at, row.overdue_at, changed_at, row.inserted, has_meta, title, site_url,
-        description, format, row.feed_id
+        recent_titles_sql("?18")
+    );
+    query!(
+        db,
+        &sql,
+        row.url,
+        status,
+        row.failures,
+        row.last_error,
+        row.last_fetch_at,
+        row.last_success_at,
+        row.next_fetch_at,
+        row.overdue_at,
+        changed_at,
+        row.inserted,
+        has_meta,
+        title,
+        site_url,
+        description,
+        format,
+        row.feed_id,
+        changed,
+        keep_titles
     )
 }
 

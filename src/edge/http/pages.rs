@@ -91,7 +91,7 @@ pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
         revision,
     };
     html(
-        views::home_page_with_members(&cfg, &page, &members),
+        views::home_page_with_members(&cfg, &page, &members, env::now_ms()),
         200,
         PAGE_CACHE,
     )
@@ -165,7 +165,7 @@ pub async fn titles(env: &Env) -> AppResult<Response> {
     let entries = d1::entries_river(&db, None, None, TITLES_ENTRIES).await?;
     let members = member_cache::list(env).await?;
     html(
-        views::titles_page(&cfg, &entries, &members),
+        views::titles_page(&cfg, &entries, &members, env::now_ms()),
         200,
         PAGE_CACHE,
     )
