@@ -500,6 +500,26 @@ mod tests {
     }
 
     #[test]
+    fn only_failures_that_need_a_code_the_provider_issued_are_audited() {
+        for made_up in [
+            SignInError::State,
+            SignInError::CodeRefused,
+            SignInError::Provider("access_denied".into()),
+            SignInError::Unreachable("HTTP 503".into()),
+            SignInError::NotConfigured("GitHub"),
+        ] {
+            assert!(!made_up.is_audited(), "{made_up:?} is only logged");
+        }
+        for issued in [
+            SignInError::IdToken(JwtError::BadSignature),
+            SignInError::Nonce,
+            SignInError::BadAnswer("userinfo"),
+        ] {
+            assert!(issued.is_audited(), "{issued:?}");
+        }
+    }
+
+    #[test]
     fn token_answers_tell_a_used_code_from_other_refusals() {
         assert_eq!(
             read_token_answer(400, br#"{"error":"invalid_grant"}"#).err(),
