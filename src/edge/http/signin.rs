@@ -103,7 +103,14 @@ pub async fn start(req: &Request, env: &Env, provider: Provider) -> AppResult<Re
     let location = match provider {
         Provider::GitHub => {
             let Some(gh) = &cfg.github else {
-                return failed(req, env, provider, &SignInError::NotConfigured("GitHub")).await;
+                return failed(
+                    req,
+                    env,
+                    provider,
+                    &SignInError::NotConfigured("GitHub"),
+                    false,
+                )
+                .await;
             };
             let orgs = match admin_list(env).await {
                 Ok((rows, _)) => admins::needs_orgs(&rows),
@@ -114,11 +121,11 @@ pub async fn start(req: &Request, env: &Env, provider: Provider) -> AppResult<Re
         Provider::Oidc => {
             let Some(oidc) = &cfg.oidc else {
                 let e = SignInError::NotConfigured("OpenID Connect");
-                return failed(req, env, provider, &e).await;
+                return failed(req, env, provider, &e, false).await;
             };
             match providers::discovery(oidc, now).await {
                 Ok(d) => signin::oidc_authorize_url(oidc, &d, &pending, &callback),
-                Err(e) => return failed(req, env, provider, &e).await,
+                Err(e) => return failed(req, env, provider, &e, false).await,
             }
         }
     };
@@ -165,9 +172,12 @@ pub async fn callback(req: &Request, env: &Env, provider: Provider) -> AppResult
     });
     let code = param(req, "code")?;
     let (p, code) = match (checked, &pending, code) {
-        (Err(e), _, _) => return failed(req, env, provider, &e).await,
+        (Err(e), _, _) => return failed(req, env, provider, &e, false).await,
         (Ok(()), Some(p), Some(code)) => (p, code),
-        _ => return failed(req, env, provider, &SignInError::BadAnswer("no code")).await,
+        _ => {
+            let e = SignInError::Provider("it sent no code back".into());
+            return failed(req, env, provider, &e, false).await;
+        }
     };
     // The admin list, read once (GitHub is asked for organizations only when a rule names one).
     let (rows, _) = admin_list(env).await?;
@@ -184,7 +194,7 @@ pub async fn callback(req: &Request, env: &Env, provider: Provider) -> AppResult
     };
     let who = match found {
         Ok(who) => who,
-        Err(e) => return failed(req, env, provider, &e).await,
+        Err(e) => return failed(req, env, provider, &e, true).await,
     };
     let Some(admin) = admins::admit(&rows, &who) else {
         return refused(req, env, &rows, &who).await;
@@ -243,12 +253,14 @@ async fn refused(req: &Request, env: &Env, rows: &[Admin], who: &Identity) -> Ap
 /// cookie cleared. What anyone can send (no or a wrong state, a made-up code, a provider that
 /// is down or refused) is logged, not written to D1, so no address can spend rows with it;
 /// what needs a code the provider issued (an ID token that does not verify, another nonce, an
-/// answer that cannot be read) is also audited, at most once an hour per address and kind.
+/// answer that cannot be read, all `exchanged`: after the code exchange) is also audited, at
+/// most once an hour per address and kind.
 async fn failed(
     req: &Request,
     env: &Env,
     provider: Provider,
     e: &SignInError,
+    exchanged: bool,
 ) -> AppResult<Response> {
     throttle(req, env, login_limit_units(false)).await?;
     let status = match e {
@@ -258,7 +270,7 @@ async fn failed(
         _ => 403,
     };
     worker::console_warn!("signin: {} refused: {e}", provider.slug());
-    if e.is_audited() {
+    if exchanged && e.is_audited() {
         let ip = req.headers().get("CF-Connecting-IP")?;
         let client = client_key(ip.as_deref());
         let who = format!("{}:{}:{client}", provider.slug(), e.kind());
