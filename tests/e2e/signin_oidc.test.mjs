@@ -162,6 +162,13 @@ test("a tampered or expired ID token and an issuer that is down are clear pages"
     assert.equal(r.status, 502, html);
     assert.match(html, /could not be reached/);
   } finally { op.mode = "up"; }
+  // A token that does not verify needed a code the provider issued: audited. A provider that is
+  // down, or a made-up state, anyone can cause: only logged, never a row.
+  const { cookie } = await adminSession(w.url);
+  const rows = await audit(cookie);
+  assert.ok(rows.some((row) => /anonymous signin\.refused oidc: the ID token has a signature that does not verify/.test(row)), rows.join("\n"));
+  assert.ok(rows.some((row) => /anonymous signin\.refused oidc: the ID token has expired/.test(row)), rows.join("\n"));
+  assert.ok(!rows.some((row) => /could not be reached|state does not match/.test(row)), rows.join("\n"));
 });
 
 test("an admin added on /admin signs in; removed, their live session ends at once; sign-out clears every cookie", async () => {
