@@ -14,7 +14,8 @@ export WRANGLER_SEND_METRICS := false
 export NO_UPDATE_NOTIFIER := 1
 
 WORKER := build/worker/shim.mjs
-RUST_SRC := $(shell find src -name '*.rs') Cargo.toml Cargo.lock
+# The catalogs (locales/*.toml) are compiled in with include_str!: a changed word rebuilds.
+RUST_SRC := $(shell find src -name '*.rs') $(wildcard locales/*.toml) Cargo.toml Cargo.lock
 
 .PHONY: help setup setup-browser worker dev test test-native lint test-deploy test-e2e test-browser bench deploy verify clean
 

@@ -1,15 +1,20 @@
 // Orrery keyboard: j/k next/previous entry, o open it, / search, ? this help, Esc close.
 // Loaded on every page (no inline script: the CSP stays strict). Keys are ignored while
 // typing in a field or with a modifier held, so browser and screen-reader keys still work.
+// Its words are the planet's (PLANET_LANG): the layout puts the catalog's `js.keys.*`
+// messages on this script element (`data-strings`).
 (() => {
   "use strict";
+  let STRINGS = {};
+  try { STRINGS = JSON.parse(document.currentScript.dataset.strings || "{}"); } catch { /* keys stand in */ }
+  const tr = (key) => (typeof STRINGS[key] === "string" ? STRINGS[key] : key);
   const KEYS = [
-    ["j", "Next entry"],
-    ["k", "Previous entry"],
-    ["o", "Open the current entry at its source"],
-    ["/", "Search"],
-    ["?", "Show these shortcuts"],
-    ["Esc", "Close this help"],
+    ["j", tr("js.keys.next")],
+    ["k", tr("js.keys.previous")],
+    ["o", tr("js.keys.open")],
+    ["/", tr("js.keys.search")],
+    ["?", tr("js.keys.help")],
+    ["Esc", tr("js.keys.close_help")],
   ];
   const SELECTOR = "main article.entry, main ol.titles li[data-id], main ol.search-results li[data-id]";
   let currentId = null; // by id: the live script may swap the element for an updated copy
@@ -70,7 +75,7 @@
       dialog.setAttribute("aria-labelledby", "keys-help-title");
       const h = document.createElement("h2");
       h.id = "keys-help-title";
-      h.textContent = "Keyboard shortcuts";
+      h.textContent = tr("js.keys.title");
       const dl = document.createElement("dl");
       for (const [key, what] of KEYS) {
         const dt = document.createElement("dt");
@@ -85,7 +90,7 @@
       form.method = "dialog";
       const close = document.createElement("button");
       close.type = "submit";
-      close.textContent = "Close";
+      close.textContent = tr("js.keys.close");
       form.append(close);
       dialog.append(h, dl, form);
       document.body.append(dialog);

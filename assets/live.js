@@ -1,7 +1,8 @@
 // Orrery live timeline: follows the page's WebSocket, inserts new entries at the top,
 // replaces an entry in place when an `update` frame brings its completed or edited
-// version, reconnects with backoff + jitter and resumes from the newest entry on the
-// page (and the newest revision it has seen, for updates missed while away).
+// version, names another member on an article they also posted (a `merge` frame),
+// reconnects with backoff + jitter and resumes from the newest entry on the page (and the
+// newest revision it has seen, for updates missed while away).
 // Without JavaScript the page is a plain page; this only adds to it.
 // On the search page (the river carries `data-q`) it follows the search instead, once the
 // reader asks ("Follow this search live"): the socket subscribes to the query and the
@@ -17,13 +18,38 @@
 // unnoticed: when the page becomes visible again or the network comes back, and, while
 // visible, after 10 minutes without any frame from the server. No `pong` within 10 s:
 // the socket is dropped and the page reconnects and resumes.
+// The fair front page (the river carries `data-river-cap`): the socket sends every entry;
+// one past the cap of its member's day (its `day_rank`) is not shown, and the "N more from
+// this member" link after that member's last shown entry of the day is raised or updated
+// instead. Days are the planet's (`data-tz`, PLANET_TIMEZONE), as the server's headings.
 // A page too far behind to catch up over the socket (a `reload` frame: its resume reached
 // back past the server's bound) reloads itself, at most once in ten minutes; a socket
 // closed with 4429 (too many frames from this address) waits a minute before reconnecting.
+// Its words are the planet's (PLANET_LANG): the layout puts the catalog's `js.*` and `date.*`
+// messages on this script element (`data-strings`), so nothing is fetched for them.
 (() => {
   "use strict";
   const script = document.currentScript;
   const wsPath = script && script.dataset.ws;
+  let STRINGS = {};
+  try { STRINGS = JSON.parse((script && script.dataset.strings) || "{}"); } catch { /* keys stand in */ }
+  const LANG = document.documentElement.lang || "en";
+  const plurals = new Intl.PluralRules(LANG);
+  const fill = (s, vars) => s.replace(/\{(\w+)\}/g, (m, k) => (vars && k in vars ? String(vars[k]) : m));
+  /** A catalog message, `{name}` placeholders filled from `vars`. */
+  const tr = (key, vars) => fill(typeof STRINGS[key] === "string" ? STRINGS[key] : key, vars);
+  /** The plural form of a message for `count` (the language's CLDR rule); `{n}` is `n`. */
+  const trn = (key, count, n, vars) => {
+    const forms = STRINGS[key] || {};
+    return fill(forms[plurals.select(count)] || forms.other || key, { n, ...vars });
+  };
+  const STATE_WORDS = {
+    offline: tr("js.state.offline"),
+    connecting: tr("js.state.connecting"),
+    live: tr("js.state.live"),
+    reconnecting: tr("js.state.reconnecting"),
+    off: tr("js.state.off"),
+  };
   const river = document.getElementById("river");
   const status = document.getElementById("live-status");
   const pill = document.getElementById("new-pill");
@@ -52,6 +78,13 @@
   const FLOOD_WAIT_MS = 60 * 1000;
   const RELOAD_KEY = "orrery:reloaded";
   const RELOAD_EVERY_MS = 10 * 60 * 1000;
+  const tz = river.dataset.tz || "UTC"; // the planet's days
+  const cap = query ? 0 : Number(river.dataset.riverCap) || 0; // the fair front page
+  let skipped = 0; // the newest entry left out by the cap (a resume starts after it)
+  // ---- Interface strings of the fair river (to move into the catalogs; the server's are
+  // in src/core/river.rs `more_from_member`) ---------------------------------------------
+  const MORE_TODAY = (n) => trn("js.river.more_today", n, n);
+  const MORE_THAT_DAY = (n) => trn("js.river.more_that_day", n, n);
 
   /** The page is too old to catch up frame by frame: reload it, unless this tab did so
    *  lately (then the socket simply goes on live from `latest`, as the server has it). */
@@ -68,16 +101,20 @@
     root.dataset.live = state;
     if (!status) return;
     status.dataset.state = state;
-    status.querySelector(".label").textContent = state;
+    status.querySelector(".label").textContent = STATE_WORDS[state] || state;
     if (readers !== undefined) {
-      status.querySelector(".readers").textContent = ` · ${readers} reading`;
+      status.querySelector(".readers").textContent = trn("js.readers", readers, readers.toLocaleString(LANG));
     }
   }
 
   function newestId() {
-    let max = 0;
+    let max = skipped;
     for (const a of river.querySelectorAll("article[data-id]")) {
       max = Math.max(max, Number(a.dataset.id) || 0);
+    }
+    // Other members' copies of an article shown once (its "also posted by" line) count too.
+    for (const p of river.querySelectorAll(".also-posted[data-copies]")) {
+      for (const id of p.dataset.copies.split(" ")) max = Math.max(max, Number(id) || 0);
     }
     return max;
   }
@@ -110,7 +147,7 @@
     article.classList.add("unseen");
     const badge = document.createElement("span");
     badge.className = "unseen-badge";
-    badge.textContent = "New since your last visit";
+    badge.textContent = tr("js.unseen");
     const meta = article.querySelector(".meta");
     if (meta) meta.prepend(badge, " ");
   }
@@ -153,7 +190,9 @@
           const r = await fetch(url, { headers: { Accept: "application/json" } });
           if (!r.ok) break;
           const body = await r.json();
-          older += body.entries.filter((e) => !shown.has(e.id)).length;
+          // What the fair river would show: not the entries past a member's daily cap, nor a
+          // copy of an article shown once (`same_as`), which is not news of its own.
+          older += body.entries.filter((e) => !shown.has(e.id) && !(cap && e.day_rank > cap) && !e.same_as).length;
           more = Boolean(body.next) && body.entries.length === COUNT_PAGE;
           if (!more) break;
           since = body.next;
@@ -163,23 +202,32 @@
     const total = marked + older;
     if (!total) return;
     const p = sinceVisitBanner();
-    const n = `${total}${more ? "+" : ""}`;
-    p.textContent = `${n} new ${total === 1 && !more ? "entry" : "entries"} since your last visit`;
-    if (older) p.textContent += ` (${older}${more ? "+" : ""} of them on older pages)`;
+    const plus = more ? "+" : "";
+    // "5+" is more than one whatever the language: its plural is the form for a large count.
+    p.textContent = trn("js.since_visit", more ? 1000 : total, `${total.toLocaleString(LANG)}${plus}`);
+    if (older) p.textContent += tr("js.on_older_pages", { n: `${older.toLocaleString(LANG)}${plus}` });
     p.textContent += ".";
   }
 
   function localTimes(scope) {
-    // Entry times in the reader's own time; day headings stay the planet's (UTC) days.
+    // Entry times in the reader's own time, written the planet's language's way; day
+    // headings stay the planet's days (PLANET_TIMEZONE).
     for (const t of scope.querySelectorAll("time[datetime]:not(.day-date)")) {
       const d = new Date(t.getAttribute("datetime"));
-      if (!isNaN(d)) t.textContent = d.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+      if (!isNaN(d)) t.textContent = d.toLocaleString(LANG, { dateStyle: "medium", timeStyle: "short" });
     }
   }
 
-  /** The river's section for the (UTC) day of `published`, made where it belongs (days newest first). */
+  /** `2026-11-24`: the planet's day of a time (the key the server writes in `data-day`). */
+  const dayParts = new Intl.DateTimeFormat("en-GB", { timeZone: tz, year: "numeric", month: "2-digit", day: "2-digit" });
+  function dayKey(published) {
+    const p = Object.fromEntries(dayParts.formatToParts(new Date(published)).map((x) => [x.type, x.value]));
+    return `${p.year}-${p.month}-${p.day}`;
+  }
+
+  /** The river's section for the planet's day of `published`, made where it belongs (days newest first). */
   function dayGroup(published) {
-    const key = new Date(published).toISOString().slice(0, 10);
+    const key = dayKey(published);
     const groups = [...river.querySelectorAll(":scope > section.day")];
     const found = groups.find((g) => g.dataset.day === key);
     if (found) return found;
@@ -191,13 +239,44 @@
     const t = document.createElement("time");
     t.className = "day-date";
     t.dateTime = key;
-    // The same words the server writes: "Tuesday, 24 November 2026".
-    t.textContent = new Date(`${key}T00:00:00Z`).toLocaleDateString("en-GB",
-      { timeZone: "UTC", weekday: "long", day: "numeric", month: "long", year: "numeric" });
+    // The same words the server writes ("Tuesday, 24 November 2026"), from the same catalog.
+    const day = new Date(`${key}T00:00:00Z`);
+    t.textContent = tr("date.day_heading", {
+      weekday: tr("date.weekdays").split("|")[(day.getUTCDay() + 6) % 7],
+      day: day.getUTCDate(),
+      month: tr("date.months").split("|")[day.getUTCMonth()],
+      year: day.getUTCFullYear(),
+    });
     h.append(t);
     group.append(h);
     river.insertBefore(group, groups.find((g) => g.dataset.day < key) || null);
     return group;
+  }
+
+  /** An entry past its member's daily cap: not shown; the "N more from this member" link
+   *  after the member's last shown entry of that day says it is there (raised when missing). */
+  function moreFromMember(entry) {
+    if (entry.id > skipped) skipped = entry.id;
+    const key = dayKey(entry.published);
+    const group = river.querySelector(`:scope > section.day[data-day="${key}"]`);
+    if (!group) return; // that day is not on this page
+    const n = entry.day_rank - cap; // ranks count the member's day in the order entries arrive
+    let p = group.querySelector(`p.more-from[data-feed="${entry.feed_id}"]`);
+    if (!p) {
+      const last = group.querySelector(`article[data-feed="${entry.feed_id}"][data-day-rank="${cap}"]`);
+      if (!last) return;
+      p = document.createElement("p");
+      p.className = "more-from";
+      p.dataset.feed = String(entry.feed_id);
+      p.dataset.day = key;
+      const a = document.createElement("a");
+      a.href = `/feeds/${entry.feed_id}`;
+      p.append(a);
+      last.after(p);
+    }
+    if (n <= (Number(p.dataset.more) || 0)) return;
+    p.dataset.more = String(n);
+    p.querySelector("a").textContent = key === dayKey(Date.now()) ? MORE_TODAY(n) : MORE_THAT_DAY(n);
   }
 
   function readerIsDown() {
@@ -213,6 +292,7 @@
   function insert(msg) {
     const id = msg.entry && msg.entry.id;
     if (!id || document.getElementById(`entry-${id}`)) return; // exactly once on the page
+    if (cap && msg.entry.day_rank > cap) { moreFromMember(msg.entry); return; }
     const tpl = document.createElement("template");
     tpl.innerHTML = msg.html; // server-rendered, sanitized partial
     const article = tpl.content.firstElementChild;
@@ -254,7 +334,7 @@
     const old = msg.entry && document.getElementById(`entry-${msg.entry.id}`);
     // Not on this page: nothing to do; except following a search, where only matching
     // updates arrive (an entry whose whole post came later may match only now).
-    if (!old) { if (query) insert(msg); return; }
+    if (!old) { if (query && !msg.entry.same_as) insert(msg); return; }
     const tpl = document.createElement("template");
     tpl.innerHTML = msg.html; // server-rendered, sanitized partial
     const article = tpl.content.firstElementChild;
@@ -267,6 +347,21 @@
     localTimes(article);
     // An entry above what the reader is looking at must not push the view.
     if (above) window.scrollBy(0, document.documentElement.scrollHeight - height0);
+  }
+
+  /** Another member posted an article this page shows (a `merge` frame): the article
+   *  names them too, from the server-rendered "also posted by" line it carries. Not on
+   *  this page: nothing to do (the river shows the article once, where it was). */
+  function merge(msg) {
+    const article = document.getElementById(`entry-${msg.into}`);
+    if (!article || !msg.html) return;
+    const tpl = document.createElement("template");
+    tpl.innerHTML = msg.html; // server-rendered partial, names escaped
+    const line = tpl.content.firstElementChild;
+    if (!line) return;
+    const old = article.querySelector(".also-posted");
+    if (old) old.replaceWith(line);
+    else (article.querySelector(".meta") || article.querySelector("header") || article).after(line);
   }
 
   function heard() {
@@ -313,6 +408,7 @@
         if (query && checked === null) checked = msg.latest || 0;
       } else if (msg.type === "entry") insert(msg);
       else if (msg.type === "update") replace(msg);
+      else if (msg.type === "merge") merge(msg);
       else if (msg.type === "synced") {
         if (msg.revision > revision) revision = msg.revision;
         if (checked !== null && msg.latest > checked) checked = msg.latest;
@@ -331,7 +427,7 @@
           }
         }, RESUME_RETRY_MS + Math.random() * 10000);
       } else if (msg.type === "error" && query) {
-        followNote(msg.message || "This search cannot be followed.");
+        followNote(msg.message || tr("js.cannot_follow"));
       }
     };
     socket.onclose = (ev) => {
@@ -368,20 +464,20 @@
   function setFollowing(on) {
     following = on;
     followButton.setAttribute("aria-pressed", String(on));
-    followButton.textContent = on ? "Stop following" : "Follow this search live";
+    followButton.textContent = on ? tr("js.stop") : tr("js.follow");
     const url = new URL(location.href);
     if (on) url.searchParams.set("live", "1"); else url.searchParams.delete("live");
     history.replaceState(history.state, "", url);
     if (on) {
       setState("connecting");
-      followNote("New posts that match appear here the moment they are published, while this page is open.");
+      followNote(tr("js.following"));
       connect();
     } else {
       const s = socket;
       socket = null;
       if (s) { s.onclose = null; s.close(1000, "stopped following"); }
       setState("off");
-      followNote("Not following: press the button to see new matches as they are published.");
+      followNote(tr("js.not_following"));
     }
   }
 

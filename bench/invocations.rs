@@ -131,6 +131,10 @@ impl From<EntryRow> for EntryView {
             content_html: r.content_html,
             whole: r.whole != 0,
             rev: r.rev,
+            day_rank: None,
+            local_offset_ms: 0,
+            same_as: None,
+            also: Vec::new(),
         }
     }
 }
@@ -240,6 +244,10 @@ fn planet(dir: &str) -> Planet {
                 content_html: e.content_html,
                 whole: e.whole,
                 rev: None,
+                day_rank: None,
+                local_offset_ms: 0,
+                same_as: None,
+                also: Vec::new(),
             });
         }
         docs.push((
@@ -470,7 +478,7 @@ fn entry_frames(entries: &[EntryView]) -> Vec<Outgoing<'_>> {
     entries
         .iter()
         .map(|e| {
-            let html = entry_article(e).into_string();
+            let html = entry_article(Default::default(), e).into_string();
             Outgoing {
                 entry: e,
                 json: ServerMsg::Entry {
@@ -733,6 +741,7 @@ fn main() {
                 older: older.flatten(),
                 paged: false,
                 revision: 12345,
+                fair: None,
             };
             html_response(js, views::home_page_with_members(&cfg, &page, &m, NOW_MS))
         },
@@ -755,6 +764,7 @@ fn main() {
                 older: entries.last().map(|e| e.id),
                 paged: false,
                 revision: 12345,
+                fair: None,
             };
             html_response(js, views::home_page_with_members(&cfg, &page, &m, NOW_MS))
         },
@@ -771,7 +781,7 @@ fn main() {
             let entries = entry_views(&titles_json);
             js.call(1);
             let m = members_cached(members);
-            html_response(js, views::titles_page(&cfg, &entries, &m, NOW_MS))
+            html_response(js, views::titles_page(&cfg, &entries, &m, NOW_MS, None))
         },
     ));
 

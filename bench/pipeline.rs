@@ -469,7 +469,7 @@ fn sample(mut f: impl FnMut() -> usize) -> (f64, Vec<f64>, usize) {
 
 /// One frame as `hub::entry_frames` renders it: the article partial inside an `entry` message.
 fn entry_frame(e: &EntryView) -> String {
-    let html = entry_article(e).into_string();
+    let html = entry_article(Default::default(), e).into_string();
     ServerMsg::Entry {
         entry: e.clone(),
         html,
@@ -479,7 +479,7 @@ fn entry_frame(e: &EntryView) -> String {
 
 /// An `update` frame as `hub::update_frames` renders it.
 fn update_frame(e: &EntryView) -> String {
-    let html = entry_article(e).into_string();
+    let html = entry_article(Default::default(), e).into_string();
     ServerMsg::Update {
         entry: e.clone(),
         html,
@@ -533,6 +533,7 @@ fn frames(pool: &[Vec<EntryView>]) -> String {
         older: home.last().map(|e| e.id),
         paged: false,
         revision: 0,
+        fair: None,
     };
     let (home_first, home_reps, home_bytes) =
         sample(|| views::home_page(&cfg, &page).into_string().len());

@@ -83,6 +83,18 @@ pub enum ServerMsg {
         entry: EntryView,
         html: String,
     },
+    /// A new entry is another member's copy of an article the planet already shows
+    /// (`core::ingest::same`): the river shows it once, under the copy `into` (the entry
+    /// id on screen), now naming this member too. `html` is that article's "also posted
+    /// by" line, to put in place of the one it has (or to add). Sent instead of `entry`
+    /// to sockets that follow the whole planet; a socket following some feeds gets the
+    /// entry. Clients that do not know this frame ignore it (the river's next load shows
+    /// the names).
+    Merge {
+        into: i64,
+        entry: EntryView,
+        html: String,
+    },
     Synced {
         latest: i64,
         /// With a `resume` that named a `revision`: how far its updates went.

@@ -35,6 +35,71 @@ pub struct EntryView {
     /// cursor of `update` frames); absent for an entry never rewritten.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rev: Option<i64>,
+    /// Its rank within its member's day in the planet's time zone, counted when it was
+    /// first stored (`core::river`): the fair river shows ranks up to its cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub day_rank: Option<i64>,
+    /// Local time minus UTC at `published` in the planet's time zone, set by the edge
+    /// before a page is rendered (its day heading); never sent.
+    #[serde(skip)]
+    pub local_offset_ms: i64,
+    /// Another member posted this article too, and the planet's river shows their copy
+    /// (the first one stored): its entry id. Absent when this entry is the one shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub same_as: Option<i64>,
+    /// The other members' copies of this article, oldest first: who else posted it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<AlsoPosted>,
+}
+
+/// Another member's copy of the same article (`core::ingest::same`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AlsoPosted {
+    /// That member's entry.
+    pub id: i64,
+    pub feed_id: i64,
+    /// That member's display name, else their feed's title.
+    pub feed_title: String,
+}
+
+impl EntryView {
+    /// Fills [`EntryView::same_as`] and [`EntryView::also`] from every copy of the
+    /// article this entry belongs to (itself included, any order): the oldest copy is
+    /// the one shown.
+    pub fn with_copies(mut self, mut copies: Vec<AlsoPosted>) -> Self {
+        copies.sort_by_key(|c| c.id);
+        self.same_as = copies.first().map(|c| c.id).filter(|&id| id != self.id);
+        copies.retain(|c| c.id != self.id);
+        self.also = copies;
+        self
+    }
+
+    /// Every member who posted this article, this entry's first, in one line of text
+    /// (the planet's RSS titles): "Ann, Bob".
+    pub fn member_names(&self) -> String {
+        let mut out = self.feed_title.clone();
+        for c in &self.also {
+            out.push_str(", ");
+            out.push_str(&c.feed_title);
+        }
+        out
+    }
+
+    /// For a copy another member's older one shows ([`EntryView::same_as`]): that copy's
+    /// id and every other copy of the article, this one included, oldest first (the
+    /// names the shown copy's "also posted by" line carries once this one is stored).
+    pub fn merged_into(&self) -> Option<(i64, Vec<AlsoPosted>)> {
+        let into = self.same_as?;
+        let mut others: Vec<AlsoPosted> =
+            self.also.iter().filter(|c| c.id != into).cloned().collect();
+        others.push(AlsoPosted {
+            id: self.id,
+            feed_id: self.feed_id,
+            feed_title: self.feed_title.clone(),
+        });
+        others.sort_by_key(|c| c.id);
+        Some((into, others))
+    }
 }
 
 fn whole_by_default() -> bool {

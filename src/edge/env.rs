@@ -6,11 +6,22 @@ use worker::{D1Database, Env, ObjectNamespace, RateLimiter};
 use crate::core::auth::admins::{parse_seed, AdminRule};
 use crate::core::auth::signin::SignInConfig;
 use crate::core::config::Config;
+use crate::core::i18n::{Lang, Tr};
 use crate::core::ingest::schedule::ScheduleConfig;
 use crate::core::view_models::{Build, Deployment};
 
 pub fn config(env: &Env) -> Config {
     Config::from_lookup(|k| env.var(k).ok().map(|v| v.to_string()))
+}
+
+/// The planet's language alone (`PLANET_LANG`, as [`config`] reads it), for the objects
+/// that render articles into socket frames without the rest of the config.
+pub fn lang(env: &Env) -> Tr {
+    Tr(env
+        .var("PLANET_LANG")
+        .ok()
+        .and_then(|v| Lang::from_tag(&v.to_string()))
+        .unwrap_or_default())
 }
 
 /// The admin bearer token (a secret in production, `.dev.vars` / `--var` locally). The
@@ -184,7 +195,12 @@ pub fn deployment(env: &Env, applied: Option<String>) -> Deployment {
         version: env!("CARGO_PKG_VERSION").into(),
         commit: env!("ORRERY_COMMIT").into(),
     };
-    let mut config_problems = Config::problems(|k| env.var(k).ok().map(|v| v.to_string()));
+    let get = |k: &str| env.var(k).ok().map(|v| v.to_string());
+    let mut config_problems = Config::problems(get);
+    // Whether the zone exists only the runtime can tell.
+    if let Err(problem) = super::zone::planet_zone(&Config::from_lookup(get)) {
+        config_problems.push(problem);
+    }
     config_problems.extend(signin_config(env).problems);
     config_problems.extend(
         admins_seed(env)

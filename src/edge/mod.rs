@@ -12,3 +12,4 @@ pub mod jobs;
 pub mod meter;
 pub mod objects;
 pub mod outbound;
+pub mod zone;

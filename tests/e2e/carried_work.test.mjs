@@ -23,13 +23,14 @@ const word = (tag, i) => tag + [...String(i).padStart(3, "0")].map((d) => "abcde
 
 /** RSS of posts `0..n` of ~30 KB each, one every 2 s up to now (so the adaptive schedule stays
  *  at its 5 s minimum), each post's own word deep at the end of its body. */
+// (Links carry the tag: the same link in two feeds would be one article, shown once.)
 function rss(tag, n, t0) {
   let items = "";
   for (let i = 0; i < n; i++) {
     const body = "&lt;p&gt;" + "Ordinary words about the weather and nothing else. ".repeat(600)
       + `&lt;/p&gt;&lt;p&gt;Deep in the post: ${word(tag, i)}.&lt;/p&gt;`;
     const d = new Date(t0 + i * 2_000).toUTCString();
-    items += `<item><guid>carried-${i}</guid><title>Carried ${i}</title><link>https://carried.example/${i}</link>`
+    items += `<item><guid>carried-${i}</guid><title>Carried ${i}</title><link>https://carried.example/${tag}/${i}</link>`
       + `<pubDate>${d}</pubDate><description>${body}</description></item>`;
   }
   return `<?xml version="1.0"?><rss version="2.0"><channel><title>Carried work</title>${items}</channel></rss>`;

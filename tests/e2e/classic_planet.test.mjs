@@ -4,7 +4,9 @@
 // a planet's look from configuration (THEME, PLANET_LOGO, PLANET_ABOUT, PLANET_LINKS).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, startFeedServer, api } from "../support/harness.mjs";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { startWorker, startFeedServer, api, ROOT } from "../support/harness.mjs";
 import { parseXml, all, child } from "../support/xml.mjs";
 
 const RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#";
@@ -29,9 +31,12 @@ const get = async (p, headers = {}) => {
   return { status: r.status, headers: r.headers, text: await r.text() };
 };
 
-/** Subscribes the beta fixture (two entries, "Beta Blog") on the test's own path. */
+/** Subscribes the beta fixture (two entries, "Beta Blog") on the test's own path, its posts'
+ *  links under that path too (the same links in two feeds would be one article, shown once in
+ *  the planet's river and feeds: docs/feeds.md). */
 async function addBeta(f) {
-  f.set("/beta.atom", { file: "e2e/beta.atom", type: "application/atom+xml" });
+  const xml = readFileSync(path.join(ROOT, "tests/fixtures/e2e/beta.atom"), "utf8");
+  f.set("/beta.atom", { body: xml.replaceAll(/https:\/\/beta\.example\/(\d)/g, `https://beta.example${f.prefix}/$1`), type: "application/atom+xml" });
   const r = await api(w.url, "POST", "/api/feeds", { body: { url: f.url("/beta.atom") } });
   assert.equal(r.status, 201, r.text);
   return r.body.feed;

@@ -3,7 +3,9 @@
 // (fs.scope()) and checks the pages for its own entries, so each test runs alone and in any order.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startWorker, startFeedServer, api, until } from "../support/harness.mjs";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { startWorker, startFeedServer, api, until, ROOT } from "../support/harness.mjs";
 
 let w, fs;
 before(async () => {
@@ -16,9 +18,12 @@ const get = async (p) => {
   return { status: r.status, type: r.headers.get("content-type"), text: await r.text() };
 };
 
-/** Subscribes the alpha fixture on the test's own path; returns its id and its entries by title. */
+/** Subscribes the alpha fixture on the test's own path, its posts' links under that path too
+ *  (the same links in two feeds would be one article, shown once: docs/feeds.md); returns its
+ *  id and its entries by title. */
 async function addAlpha(f) {
-  f.set("/alpha.xml", { file: "e2e/alpha.xml" });
+  const xml = readFileSync(path.join(ROOT, "tests/fixtures/e2e/alpha.xml"), "utf8");
+  f.set("/alpha.xml", { body: xml.replaceAll("https://alpha.example/posts/", `https://alpha.example${f.prefix}/posts/`) });
   const r = await api(w.url, "POST", "/api/feeds", { body: { url: f.url("/alpha.xml") } });
   assert.equal(r.status, 201, r.text);
   const list = (await api(w.url, "GET", `/api/entries?feed=${r.body.feed.id}`, { token: null })).body.entries;
@@ -120,7 +125,7 @@ test("an entry's planet link (the Atom/RSS id) is the entry's own page, whole, w
   assert.equal(r.status, 200);
   const page = await r.text();
   assert.match(page, new RegExp(`id="entry-${second.id}"`));
-  assert.match(page, /href="https:\/\/alpha.example\/posts\/2"[^>]*>Read it at the source/);
+  assert.match(page, /href="https:\/\/alpha.example\/t\d+\/posts\/2"[^>]*>Read it at the source/);
   const atom = await get("/feed.atom");
   assert.ok(atom.text.includes(`/entries/${second.id}</id>`));
   assert.equal((await fetch(`${w.url}/entries/999999`)).status, 404);

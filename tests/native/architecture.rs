@@ -466,8 +466,10 @@ const LAYERS: &[&str] = &[
     // core: pure, bottom up.
     "core::codec",
     "core::time",
+    "core::i18n",
     "core::domain",
     "core::config",
+    "core::river",
     "core::fetch",
     "core::view_models",
     "core::feed",
@@ -482,6 +484,7 @@ const LAYERS: &[&str] = &[
     "core::views",
     "core::routes",
     // edge: the Worker boundary, bottom up.
+    "edge::zone",
     "edge::env",
     "edge::meter",
     "edge::error",

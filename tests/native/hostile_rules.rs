@@ -110,6 +110,10 @@ fn view(e: &Entry, feed_title: &str) -> EntryView {
         content_html: e.content_html.clone(),
         whole: true,
         rev: None,
+        day_rank: None,
+        local_offset_ms: 0,
+        same_as: None,
+        also: Vec::new(),
     }
 }
 
@@ -213,6 +217,10 @@ fn the_feed_writers_strip_forbidden_characters_themselves() {
         content_html: "<p>Con\u{b}tent</p>".into(),
         whole: true,
         rev: None,
+        day_rank: None,
+        local_offset_ms: 0,
+        same_as: None,
+        also: Vec::new(),
     };
     let cfg = Config {
         planet_name: "Planet\u{1}".into(),
@@ -254,6 +262,10 @@ fn plain_text_stays_text_in_html_carrying_fields() {
         content_html: String::new(),
         whole: true,
         rev: None,
+        day_rank: None,
+        local_offset_ms: 0,
+        same_as: None,
+        also: Vec::new(),
     };
     let cfg = Config::default();
     let out = rss(&cfg, std::slice::from_ref(&v)).into_string();
@@ -313,6 +325,7 @@ fn credentials_in_feed_urls_never_reach_public_output() {
         older: None,
         paged: false,
         revision: 0,
+        fair: None,
     };
     let feed_html = feed_page(&cfg, &titled, &page).into_string();
     let untitled_html = feed_page(&cfg, &untitled, &page).into_string();

@@ -3,12 +3,15 @@
 mod support;
 
 mod architecture;
+mod cross_post_rules;
 mod docs;
+mod fair_river;
 mod feed_corpus;
 mod feed_fuzz;
 mod feed_inspect;
 mod feed_rules;
 mod hostile_rules;
+mod i18n;
 mod ingest_rules;
 mod live_query_fts5;
 mod quota_rules;

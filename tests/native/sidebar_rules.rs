@@ -6,6 +6,7 @@ use orrery::core::config::Config;
 use orrery::core::domain::{FeedStatus, Keep};
 use orrery::core::feed::ParseError;
 use orrery::core::fetch::{FetchError, FetchOutcome, PolicyError};
+use orrery::core::i18n::Tr;
 use orrery::core::ingest::schedule::ScheduleConfig;
 use orrery::core::ingest::{plan, FeedState, Trouble};
 use orrery::core::view_models::{FeedView, RecentTitle};
@@ -150,7 +151,7 @@ fn a_failing_member_is_told_by_category_and_age_never_by_the_errors_words() {
         NOW - 3 * DAY - HOUR,
     );
     assert_eq!(
-        member_note(&f, NOW).as_deref(),
+        member_note(Tr::default(), &f, NOW).as_deref(),
         Some("not reachable for 3 days")
     );
     let f = failing(
@@ -158,23 +159,23 @@ fn a_failing_member_is_told_by_category_and_age_never_by_the_errors_words() {
         NOW - 5 * HOUR,
     );
     assert_eq!(
-        member_note(&f, NOW).as_deref(),
+        member_note(Tr::default(), &f, NOW).as_deref(),
         Some("feed unreadable for 5 hours")
     );
     let f = failing("the server answered HTTP 500", NOW - 30 * 60_000);
     assert_eq!(
-        member_note(&f, NOW).as_deref(),
+        member_note(Tr::default(), &f, NOW).as_deref(),
         Some("its server fails for under an hour")
     );
     let f = failing("no complete answer within 20 seconds", NOW - DAY);
     assert_eq!(
-        member_note(&f, NOW).as_deref(),
+        member_note(Tr::default(), &f, NOW).as_deref(),
         Some("not answering in time for a day")
     );
     // An error nobody categorized is still not shown in its own words.
     let f = failing("<b>secret</b> token=abc", NOW - 2 * DAY);
     assert_eq!(
-        member_note(&f, NOW).as_deref(),
+        member_note(Tr::default(), &f, NOW).as_deref(),
         Some("not updating for 2 days")
     );
     // Paused after failures says the same; without a start (an old row) no age.
@@ -183,7 +184,10 @@ fn a_failing_member_is_told_by_category_and_age_never_by_the_errors_words() {
         failing_since: None,
         ..failing("the server answered HTTP 404", 0)
     };
-    assert_eq!(member_note(&f, NOW).as_deref(), Some("feed not found"));
+    assert_eq!(
+        member_note(Tr::default(), &f, NOW).as_deref(),
+        Some("feed not found")
+    );
     let gone = FeedView {
         status: FeedStatus::Gone,
         ..failing(
@@ -191,7 +195,10 @@ fn a_failing_member_is_told_by_category_and_age_never_by_the_errors_words() {
             NOW - 9 * DAY,
         )
     };
-    assert_eq!(member_note(&gone, NOW).as_deref(), Some("gone"));
+    assert_eq!(
+        member_note(Tr::default(), &gone, NOW).as_deref(),
+        Some("gone")
+    );
 }
 
 #[test]
@@ -200,12 +207,12 @@ fn a_failure_or_two_on_an_active_feed_and_a_feed_held_by_hand_say_nothing_more()
         status: FeedStatus::Active,
         ..failing("the server answered HTTP 500", NOW - HOUR)
     };
-    assert_eq!(member_note(&weather, NOW), None);
+    assert_eq!(member_note(Tr::default(), &weather, NOW), None);
     let held = FeedView {
         status: FeedStatus::Held,
         ..failing("this feed is paused by hand", NOW - 40 * DAY)
     };
-    assert_eq!(member_note(&held, NOW), None);
+    assert_eq!(member_note(Tr::default(), &held, NOW), None);
     // Never read at all and failing: told, whatever the status says.
     let never = FeedView {
         status: FeedStatus::Active,
@@ -213,7 +220,7 @@ fn a_failure_or_two_on_an_active_feed_and_a_feed_held_by_hand_say_nothing_more()
         ..failing("this is an HTML page, not a feed", NOW - 2 * HOUR)
     };
     assert_eq!(
-        member_note(&never, NOW).as_deref(),
+        member_note(Tr::default(), &never, NOW).as_deref(),
         Some("feed unreadable for 2 hours")
     );
 }
@@ -230,38 +237,41 @@ fn a_member_whose_newest_post_is_a_month_old_is_quiet() {
         ..member(2)
     };
     assert_eq!(
-        member_note(&titled(NOW - 45 * DAY), NOW).as_deref(),
+        member_note(Tr::default(), &titled(NOW - 45 * DAY), NOW).as_deref(),
         Some("no new post in 45 days")
     );
     assert_eq!(
-        member_note(&titled(NOW - QUIET_AFTER_DAYS * DAY), NOW).as_deref(),
-        Some(words::quiet(QUIET_AFTER_DAYS).as_str())
+        member_note(Tr::default(), &titled(NOW - QUIET_AFTER_DAYS * DAY), NOW).as_deref(),
+        Some(words::quiet(Tr::default(), QUIET_AFTER_DAYS).as_str())
     );
-    assert_eq!(member_note(&titled(NOW - 29 * DAY), NOW), None);
+    assert_eq!(
+        member_note(Tr::default(), &titled(NOW - 29 * DAY), NOW),
+        None
+    );
     // Without titles, the last stored entry's time.
     let untitled = FeedView {
         last_changed_at: Some(NOW - 100 * DAY),
         ..member(3)
     };
     assert_eq!(
-        member_note(&untitled, NOW).as_deref(),
+        member_note(Tr::default(), &untitled, NOW).as_deref(),
         Some("no new post in 100 days")
     );
     let nothing = FeedView {
         last_changed_at: None,
         ..member(3)
     };
-    assert_eq!(member_note(&nothing, NOW), None);
+    assert_eq!(member_note(Tr::default(), &nothing, NOW), None);
 }
 
 #[test]
 fn ages_are_said_in_hours_then_days() {
-    assert_eq!(words::lasting(-5), "under an hour");
-    assert_eq!(words::lasting(59 * 60_000), "under an hour");
-    assert_eq!(words::lasting(HOUR), "an hour");
-    assert_eq!(words::lasting(23 * HOUR), "23 hours");
-    assert_eq!(words::lasting(DAY + 5 * HOUR), "a day");
-    assert_eq!(words::lasting(47 * DAY), "47 days");
+    assert_eq!(words::lasting(Tr::default(), -5), "under an hour");
+    assert_eq!(words::lasting(Tr::default(), 59 * 60_000), "under an hour");
+    assert_eq!(words::lasting(Tr::default(), HOUR), "an hour");
+    assert_eq!(words::lasting(Tr::default(), 23 * HOUR), "23 hours");
+    assert_eq!(words::lasting(Tr::default(), DAY + 5 * HOUR), "a day");
+    assert_eq!(words::lasting(Tr::default(), 47 * DAY), "47 days");
 }
 
 fn page(cfg: &Config, members: &[FeedView]) -> String {
@@ -270,6 +280,7 @@ fn page(cfg: &Config, members: &[FeedView]) -> String {
         older: None,
         paged: false,
         revision: 0,
+        fair: None,
     };
     home_page_with_members(cfg, &river, members, NOW).into_string()
 }

@@ -364,6 +364,38 @@ impl RawEntry {
         out
     }
 
+    /// The body (its content, else its summary) as plain text, reading at most about
+    /// `limit` bytes of text: the start of what tells two copies of one article apart
+    /// (`core::ingest::same`).
+    pub fn body_text(&self, limit: usize) -> String {
+        self.content
+            .as_ref()
+            .or(self.summary.as_ref())
+            .map_or_else(String::new, |b| b.to_text(limit))
+    }
+
+    /// The plain text of the last `window` bytes of the raw body (all of a shorter one):
+    /// the end of what tells two copies of one article apart. Cut inside the body, its
+    /// text starts after the first tag end of the window, so a partial tag is never text;
+    /// where the window starts differs with the markup, so callers use its last characters.
+    pub fn body_tail_text(&self, window: usize) -> String {
+        let Some(body) = self.content.as_ref().or(self.summary.as_ref()) else {
+            return String::new();
+        };
+        let raw = body.raw();
+        let mut start = raw.len().saturating_sub(window);
+        while !raw.is_char_boundary(start) {
+            start += 1;
+        }
+        let html = body.same_kind(raw[start..].to_string()).to_html();
+        let html = match (start, html.find('>')) {
+            (0, _) => html.as_str(),
+            (_, Some(i)) => &html[i + 1..],
+            (_, None) => "",
+        };
+        plain::html_to_text(html)
+    }
+
     /// Sanitizes and normalizes: the expensive step, for new or changed entries only.
     pub fn clean(&self, now_ms: i64) -> Entry {
         self.cleaned(now_ms, true)

@@ -12,6 +12,7 @@ mod plan;
 mod report;
 pub mod round;
 mod rows;
+pub mod same;
 pub mod schedule;
 mod settings;
 mod state;

@@ -418,6 +418,7 @@ fn stored_as(entry: Entry, raw: &RawEntry, known: bool, now: i64) -> EntryWrite 
         fingerprint: raw.fingerprint.clone(),
         known,
         entry,
+        same: Default::default(),
     }
 }
 
@@ -505,6 +506,16 @@ fn ingest(
             known: true,
             raw: (*r).clone().bounded(),
         });
+    }
+    // New entries carry what they are known by as an article (updates keep theirs).
+    let new_raws: Vec<&RawEntry> = todo
+        .iter()
+        .filter(|(_, s)| !stored(s))
+        .map(|(r, _)| *r)
+        .collect();
+    let mut keys = super::same::keys_for(&doc.entries, &new_raws).into_iter();
+    for w in writes.iter_mut().filter(|w| !w.known) {
+        w.same = keys.next().unwrap_or_default();
     }
     writes.reverse();
     p.entries = writes;

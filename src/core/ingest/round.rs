@@ -108,7 +108,7 @@ impl RefreshRound {
 
     /// The feeds it will have refreshed: those counted at the start, or more when feeds
     /// were added while it ran.
-    fn of_total(&self) -> u32 {
+    pub fn of_total(&self) -> u32 {
         self.total.max(self.done)
     }
 

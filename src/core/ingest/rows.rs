@@ -189,6 +189,9 @@ pub struct EntryWrite {
     pub published: i64,
     /// Already stored in D1: an update.
     pub known: bool,
+    /// What a new entry is known by as an article (`super::same`): D1 joins it to
+    /// another member's copy of it as it inserts it. Empty for updates.
+    pub same: super::same::SameKeys,
 }
 
 /// D1's answer for one upserted entry (`RETURNING id, first_seen, rev`).

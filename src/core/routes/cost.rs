@@ -35,12 +35,16 @@ impl Route {
         use crate::core::search;
         use Route::*;
         let river = |entries: u32| RIVER_ROWS_PER_ENTRY * entries;
+        let fair = |entries: u32| {
+            u32::try_from(crate::core::river::fair_rows(entries as usize)).unwrap_or(u32::MAX)
+        };
         let feed_page = 2 * (FEEDS_PAGE + 1);
         let (rows, objects) = match self {
-            // The page, one more entry (is there an older page?), its revision and cursor.
-            Home => (river(page_size + 1) + 2, 0),
+            // The page, one more entry (is there an older page?), its revision and cursor,
+            // and the fair front page's walk and "N more" links (`core::river::fair_walk`).
+            Home => (river(page_size + 1) + 2 + fair(page_size), 0),
             Feed(_) => (river(page_size + 1) + 3, 0),
-            Titles => (river(TITLES_ENTRIES), 0),
+            Titles => (river(TITLES_ENTRIES) + fair(TITLES_ENTRIES), 0),
             AtomOut | RssOut | Rss10Out => (river(SYNDICATED_ENTRIES), 0),
             FeedAtomOut(_) => (river(SYNDICATED_ENTRIES) + 1, 0),
             OpmlOut | FoafOut => (0, 0),

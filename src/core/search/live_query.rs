@@ -333,6 +333,10 @@ mod tests {
             ),
             whole: true,
             rev: None,
+            day_rank: None,
+            local_offset_ms: 0,
+            same_as: None,
+            also: Vec::new(),
         };
         let d = LiveDoc::of_entry(&e);
         assert!(live("needle").matches(&d));

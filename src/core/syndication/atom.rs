@@ -67,7 +67,8 @@ fn atom_document(
     let members: HashMap<i64, &FeedView> = feeds.iter().map(|f| (f.id, f)).collect();
     html! {
         (XML_DECL)
-        feed xmlns="http://www.w3.org/2005/Atom" xmlns:planet=(PLANET_NS) {
+        // The planet's language (`PLANET_LANG`) as the document's default; entries may differ.
+        feed xmlns="http://www.w3.org/2005/Atom" xmlns:planet=(PLANET_NS) xml:lang=(cfg.lang.code()) {
             title { (xml_safe(head.title)) }
             @if let Some(sub) = head.subtitle { subtitle { (xml_safe(sub)) } }
             id { (xml_safe(&head.id)) }
@@ -88,6 +89,13 @@ fn atom_document(
                     author {
                         name { (xml_safe(e.author.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&e.feed_title))) }
                         @if let Some(site) = member.and_then(|f| f.site_link()) { uri { (xml_safe(site)) } }
+                    }
+                    // The same article from other members (shown once): each named.
+                    @for c in &e.also {
+                        contributor {
+                            name { (xml_safe(&c.feed_title)) }
+                            uri { (xml_safe(&format!("{}/feeds/{}", cfg.planet_url, c.feed_id))) }
+                        }
                     }
                     source {
                         id { (xml_safe(&format!("{}/feeds/{}", cfg.planet_url, e.feed_id))) }

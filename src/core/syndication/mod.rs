@@ -51,6 +51,10 @@ mod tests {
             content_html: "<p>hi</p>".into(),
             whole: true,
             rev: None,
+            day_rank: None,
+            local_offset_ms: 0,
+            same_as: None,
+            also: Vec::new(),
         }
     }
 

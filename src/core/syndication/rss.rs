@@ -25,6 +25,7 @@ pub fn rss(cfg: &Config, entries: &[EntryView]) -> Markup {
                 title { (xml_safe(&cfg.planet_name)) }
                 link { (xml_safe(&cfg.planet_url)) "/" }
                 description { (text_as_html(&cfg.planet_description)) }
+                language { (cfg.lang.code()) }
                 // WebSub discovery for RSS: the topic and its hub as Atom links (the
                 // namespace declared on each, so the `<rss>` element stays as readers know it).
                 atom:link xmlns:atom=(ATOM_NS) rel="self" type="application/rss+xml" href=(xml_safe(&Topic::PlanetRss.url(&cfg.planet_url))) {}
@@ -32,7 +33,7 @@ pub fn rss(cfg: &Config, entries: &[EntryView]) -> Markup {
                 generator { "Orrery" }
                 @for e in entries {
                     item {
-                        title { (xml_safe(&e.feed_title)) ": " (xml_safe(&e.title)) }
+                        title { (xml_safe(&e.member_names())) ": " (xml_safe(&e.title)) }
                         @if let Some(u) = &e.url { link { (xml_safe(u)) } }
                         guid isPermaLink="false" { (xml_safe(&format!("{}/entries/{}", cfg.planet_url, e.id))) }
                         pubDate { (rfc822_time(e.published)) }

@@ -27,7 +27,7 @@ pub fn rss10(cfg: &Config, entries: &[EntryView]) -> Markup {
             }
             @for e in entries {
                 item rdf:about=(xml_safe(&about(e))) {
-                    title { (xml_safe(&e.feed_title)) ": " (xml_safe(&e.title)) }
+                    title { (xml_safe(&e.member_names())) ": " (xml_safe(&e.title)) }
                     link { (xml_safe(e.url.as_deref().unwrap_or(&about(e)))) }
                     dc:date { (iso_time(e.published)) }
                     dc:creator { (xml_safe(e.author.as_deref().filter(|a| !a.trim().is_empty()).unwrap_or(&e.feed_title))) }

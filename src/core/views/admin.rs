@@ -2,25 +2,27 @@
 
 use maud::{html, Markup};
 
-use super::public::status_label;
-use super::{layout, Page};
+use super::public::{status_label, status_text};
+use super::{layout, rich, Page};
 use crate::core::audit::AuditPage;
 use crate::core::config::Config;
 use crate::core::domain::FeedStatus;
 use crate::core::feed::discover::FeedLink;
 use crate::core::fetch::public_url;
+use crate::core::i18n::Tr;
 use crate::core::ingest::round::RefreshRound;
 use crate::core::membership::MembershipPanel;
-use crate::core::time::{human_time, iso_time};
+use crate::core::time::iso_time;
 use crate::core::view_models::{Deployment, FeedDetail};
 
 pub(super) fn admin_layout(cfg: &Config, body: Markup) -> Markup {
+    let t = cfg.tr();
     let page = Page {
-        title: "Admin",
+        title: t.text("admin.title"),
         live_path: None,
         nav: "",
     };
-    layout(cfg, &page, html! { h1 { "Admin" } (body) })
+    layout(cfg, &page, html! { h1 { (t.text("admin.title")) } (body) })
 }
 
 /// Where a feed stands in the admin's list: the ones that need a look first (failing,
@@ -71,24 +73,25 @@ pub fn admin_page(
         .iter()
         .filter(|d| attention_rank(d.feed.status) < attention_rank(FeedStatus::Active))
         .count();
+    let t = cfg.tr();
     admin_layout(
         cfg,
         html! {
-            nav.admin-nav aria-label="Admin" { a href="/admin/health" { "Feed health" } " " a href="/admin/audit" { "Audit log" } }
+            nav.admin-nav aria-label=(t.text("admin.title")) { a href="/admin/health" { (t.text("admin.feed_health")) } " " a href="/admin/audit" { (t.text("admin.audit_log")) } }
             @if let Some(f) = flash { p.flash role="status" { (f) } }
             @if troubled > 0 {
-                p.attention { (troubled) @if troubled == 1 { " feed needs" } @else { " feeds need" } " a look: listed first." }
+                p.attention { (t.plural("admin.attention", troubled as u64, &[])) }
             }
             @if let Some((page, links)) = choices {
-                section.choices aria-label="Feeds found" {
-                    p { (public_url(page)) " announces these feeds:" }
+                section.choices aria-label=(t.text("admin.feeds_found")) {
+                    p { (t.fill("admin.announces", &[("page", &public_url(page))])) }
                     ul {
                         @for l in links {
                             li {
                                 form.admin method="post" action="/admin/feeds" {
                                     input type="hidden" name="csrf" value=(csrf);
                                     input type="hidden" name="url" value=(l.url);
-                                    button type="submit" { "Add " (l.kind) }
+                                    button type="submit" { (t.fill("admin.add_kind", &[("kind", l.kind)])) }
                                     " " @if !l.title.is_empty() { (l.title) " · " } small { (public_url(&l.url)) }
                                 }
                             }
@@ -98,13 +101,13 @@ pub fn admin_page(
             }
             form.admin method="post" action="/admin/feeds" {
                 input type="hidden" name="csrf" value=(csrf);
-                label { "Feed or site URL " input type="url" name="url" required placeholder="https://example.com/feed.xml"; }
-                " " button type="submit" { "Add feed" }
+                label { (t.text("admin.url")) input type="url" name="url" required placeholder="https://example.com/feed.xml"; }
+                " " button type="submit" { (t.text("admin.add_feed")) }
             }
-            (refresh_all_section(panels.refresh, csrf))
-            (super::membership_section(panels.membership, csrf))
+            (refresh_all_section(t, panels.refresh, csrf))
+            (super::membership_section(t, panels.membership, csrf))
             table.feeds {
-                thead { tr { th { "Feed" } th { "Health" } th { "Entries" } th { "Actions" } } }
+                thead { tr { th { (t.text("admin.feed")) } th { (t.text("feeds.health")) } th { (t.text("feeds.entries")) } th { (t.text("admin.actions")) } } }
                 tbody {
                     @for d in feeds {
                         @let f = &d.feed;
@@ -113,39 +116,39 @@ pub fn admin_page(
                             td {
                                 a href=(format!("/feeds/{}", f.id)) { (f.display_title()) } br; small { (f.url) }
                                 details.edit {
-                                    summary { "Name, face, filter" }
+                                    summary { (t.text("admin.edit")) }
                                     form.admin method="post" action=(post(f.id, "edit")) {
                                         input type="hidden" name="csrf" value=(csrf);
-                                        label { "Display name " input type="text" name="display_name" maxlength="200" value=(f.display_name.as_deref().unwrap_or("")) placeholder=(f.title); }
-                                        label { "Face (image URL) " input type="url" name="face_url" value=(f.face_url.as_deref().unwrap_or("")); }
-                                        label { "Site link " input type="url" name="home_url" value=(f.home_url.as_deref().unwrap_or("")) placeholder=(f.site_url.as_deref().unwrap_or("")); }
-                                        label { "Only categories (comma-separated) " input type="text" name="categories" value=(d.filter.categories.join(", ")); }
-                                        label { "Only entries with words (comma-separated) " input type="text" name="words" value=(d.filter.words.join(", ")); }
-                                        label { input type="checkbox" name="excerpt_only" value="1" checked[d.filter.excerpt_only]; " Excerpts only" }
-                                        button type="submit" { "Save" }
+                                        label { (t.text("admin.display_name")) input type="text" name="display_name" maxlength="200" value=(f.display_name.as_deref().unwrap_or("")) placeholder=(f.title); }
+                                        label { (t.text("admin.face")) input type="url" name="face_url" value=(f.face_url.as_deref().unwrap_or("")); }
+                                        label { (t.text("admin.site_link")) input type="url" name="home_url" value=(f.home_url.as_deref().unwrap_or("")) placeholder=(f.site_url.as_deref().unwrap_or("")); }
+                                        label { (t.text("admin.only_categories")) input type="text" name="categories" value=(d.filter.categories.join(", ")); }
+                                        label { (t.text("admin.only_words")) input type="text" name="words" value=(d.filter.words.join(", ")); }
+                                        label { input type="checkbox" name="excerpt_only" value="1" checked[d.filter.excerpt_only]; (t.text("admin.excerpts")) }
+                                        button type="submit" { (t.text("admin.save")) }
                                     }
                                 }
                             }
-                            td { span class=(format!("health {}", status_label(f))) { (status_label(f)) }
-                                 @if f.consecutive_failures > 0 { " · " (f.consecutive_failures) " failed in a row" }
+                            td { span class=(format!("health {}", status_label(f))) { (status_text(t, status_label(f))) }
+                                 @if f.consecutive_failures > 0 { " · " (t.plural("admin.failed_in_a_row", f.consecutive_failures.unsigned_abs(), &[])) }
                                  @if let Some(err) = &f.last_error { br; span.error { (err) } }
-                                 @if attention { @if let Some(t) = f.last_fetch_at { br; small { "last tried " time datetime=(iso_time(t)) { (human_time(t)) } } } } }
+                                 @if attention { @if let Some(at) = f.last_fetch_at { br; small { (rich(t, "admin.last_tried", &[("time", html! { time datetime=(iso_time(at)) { (t.human_time(at)) } })])) } } } }
                             td { (f.entry_count) }
                             td {
                                 @if f.status != FeedStatus::Held {
                                     form method="post" action=(post(f.id, "refresh")) {
                                         input type="hidden" name="csrf" value=(csrf);
-                                        button type="submit" { @if attention { "Retry now" } @else { "Refresh" } }
+                                        button type="submit" { @if attention { (t.text("admin.retry")) } @else { (t.text("admin.refresh")) } }
                                     }
                                 }
-                                @let (act, label) = if f.status == FeedStatus::Held { ("resume", "Resume") } else { ("pause", "Pause") };
+                                @let (act, label) = if f.status == FeedStatus::Held { ("resume", t.text("admin.resume")) } else { ("pause", t.text("admin.pause")) };
                                 form method="post" action=(post(f.id, act)) {
                                     input type="hidden" name="csrf" value=(csrf);
                                     button type="submit" { (label) }
                                 }
                                 form method="post" action=(post(f.id, "delete")) {
                                     input type="hidden" name="csrf" value=(csrf);
-                                    button type="submit" { "Remove" }
+                                    button type="submit" { (t.text("admin.remove")) }
                                 }
                             }
                         }
@@ -153,10 +156,10 @@ pub fn admin_page(
                 }
             }
             @if let Some(a) = &panels.admins { (a) }
-            (deployment_section(panels.deployment))
+            (deployment_section(t, panels.deployment))
             form method="post" action="/admin/logout" {
                 input type="hidden" name="csrf" value=(csrf);
-                button type="submit" { "Sign out" }
+                button type="submit" { (t.text("admin.sign_out")) }
             }
         },
     )
@@ -164,20 +167,20 @@ pub fn admin_page(
 
 /// "Refresh all feeds": the button, or how far the running round is; the last round's
 /// outcome under it.
-fn refresh_all_section(round: Option<&RefreshRound>, csrf: &str) -> Markup {
+fn refresh_all_section(t: Tr, round: Option<&RefreshRound>, csrf: &str) -> Markup {
     html! {
-        section.refresh-all aria-label="Refresh all feeds" {
+        section.refresh-all aria-label=(t.text("admin.refresh_all")) {
             @match round {
-                Some(r) if r.running() => p role="status" { (r.progress()) },
+                Some(r) if r.running() => p role="status" { (round_progress(t, r)) },
                 _ => {
                     form.admin method="post" action="/admin/refresh" {
                         input type="hidden" name="csrf" value=(csrf);
-                        button type="submit" { "Refresh all feeds" }
-                        " " small { "every active feed, a batch now and a batch per cron run" }
+                        button type="submit" { (t.text("admin.refresh_all")) }
+                        " " small { (t.text("admin.refresh_all_note")) }
                     }
                     @if let Some(r) = round {
                         @if let Some(at) = r.finished_at {
-                            p { small { (r.progress()) " Finished " time datetime=(iso_time(at)) { (human_time(at)) } "." } }
+                            p { small { (round_progress(t, r)) " " (rich(t, "admin.finished", &[("time", html! { time datetime=(iso_time(at)) { (t.human_time(at)) } })])) } }
                         }
                     }
                 },
@@ -186,20 +189,50 @@ fn refresh_all_section(round: Option<&RefreshRound>, csrf: &str) -> Markup {
     }
 }
 
+/// How far a round of "refresh all feeds" got, in the planet's language (the words of
+/// `RefreshRound::progress`, which the audit log and the API keep in English).
+pub fn round_progress(t: Tr, r: &RefreshRound) -> String {
+    let news = t.plural("round.new_entries", u64::from(r.new_entries), &[]);
+    let failed = match r.failed {
+        0 => String::new(),
+        n => t.plural("round.failed", u64::from(n), &[]),
+    };
+    let done = t.number(u64::from(r.done));
+    if r.running() {
+        t.fill(
+            "round.running",
+            &[
+                ("done", &done),
+                ("total", &t.number(u64::from(r.of_total()))),
+                ("news", &news),
+                ("failed", &failed),
+            ],
+        )
+    } else {
+        t.fill(
+            "round.finished",
+            &[("done", &done), ("news", &news), ("failed", &failed)],
+        )
+    }
+}
+
 /// What this deployment knows of itself (as `/healthz` says it): the build, the schema
 /// against the newest migration, and a problem in words for each missing binding.
-fn deployment_section(d: &Deployment) -> Markup {
+fn deployment_section(t: Tr, d: &Deployment) -> Markup {
     html! {
-        section.deployment aria-label="This deployment" {
-            h2 { "This deployment" }
+        section.deployment aria-label=(t.text("admin.deployment")) {
+            h2 { (t.text("admin.deployment")) }
             p {
-                "Orrery " (d.build.version) " (" code { (d.build.commit) } "), schema "
-                code { (d.schema.applied.as_deref().unwrap_or("unknown")) }
-                @if !d.schema.current { " (this build expects " code { (d.schema.latest) } ")" }
+                (rich(t, "admin.build", &[
+                    ("version", html! { (d.build.version) }),
+                    ("commit", html! { code { (d.build.commit) } }),
+                    ("schema", html! { code { (d.schema.applied.as_deref().unwrap_or(t.text("admin.unknown"))) } }),
+                ]))
+                @if !d.schema.current { (rich(t, "admin.expects", &[("latest", html! { code { (d.schema.latest) } })])) }
                 "."
             }
             @if d.problems.is_empty() {
-                p { "Every binding answers." }
+                p { (t.text("admin.bindings_ok")) }
             } @else {
                 ul.attention { @for p in &d.problems { li { (p) } } }
             }
@@ -210,38 +243,39 @@ fn deployment_section(d: &Deployment) -> Markup {
 /// `/admin/audit`: who did what to which feed and when, newest first, with a link to
 /// older records.
 pub fn admin_audit_page(cfg: &Config, page: &AuditPage) -> Markup {
+    let t = cfg.tr();
     admin_layout(
         cfg,
         html! {
-            nav.admin-nav aria-label="Admin" { a href="/admin" { "Feeds" } }
-            h2 { "Audit log" }
-            p { "Signed in as " strong { (page.viewer) } "." }
+            nav.admin-nav aria-label=(t.text("admin.title")) { a href="/admin" { (t.text("nav.feeds")) } }
+            h2 { (t.text("admin.audit_log")) }
+            p { (rich(t, "admin.signed_in_as", &[("who", html! { strong { (page.viewer) } })])) }
             @if page.entries.is_empty() {
-                p { "Nothing recorded yet." }
+                p { (t.text("admin.nothing_recorded")) }
             } @else {
                 table.audit {
-                    thead { tr { th { "When" } th { "Who" } th { "What" } th { "Feed" } th { "Detail" } } }
+                    thead { tr { th { (t.text("admin.when")) } th { (t.text("admin.who")) } th { (t.text("admin.what")) } th { (t.text("admin.feed")) } th { (t.text("admin.detail")) } } }
                     tbody {
                         @for e in page.entries {
                             tr data-audit=(e.id) {
-                                td data-label="When" { time datetime=(iso_time(e.at)) { (human_time(e.at)) } }
-                                td data-label="Who" { (e.actor) }
-                                td data-label="What" { code { (e.action) } }
-                                td data-label="Feed" {
+                                td data-label=(t.text("admin.when")) { time datetime=(iso_time(e.at)) { (t.human_time(e.at)) } }
+                                td data-label=(t.text("admin.who")) { (e.actor) }
+                                td data-label=(t.text("admin.what")) { code { (e.action) } }
+                                td data-label=(t.text("admin.feed")) {
                                     @match (e.feed_id, &e.feed_title) {
-                                        (Some(id), Some(t)) => a href=(format!("/feeds/{id}")) { (t) },
-                                        (Some(id), None) => { "#" (id) " (removed)" },
+                                        (Some(id), Some(title)) => a href=(format!("/feeds/{id}")) { (title) },
+                                        (Some(id), None) => { (t.fill("admin.removed", &[("id", &id.to_string())])) },
                                         (None, _) => {},
                                     }
                                 }
-                                td data-label="Detail" { @if let Some(d) = &e.detail { small { (d) } } }
+                                td data-label=(t.text("admin.detail")) { @if let Some(d) = &e.detail { small { (d) } } }
                             }
                         }
                     }
                 }
             }
             @if let Some(older) = page.older {
-                nav.pager { a rel="next" href=(format!("/admin/audit?before={older}")) { "Older →" } }
+                nav.pager { a rel="next" href=(format!("/admin/audit?before={older}")) { (t.text("admin.older")) } }
             }
         },
     )

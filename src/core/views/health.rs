@@ -5,10 +5,12 @@ use std::cmp::Reverse;
 use maud::{html, Markup};
 
 use super::admin::{admin_layout, attention_rank};
-use super::public::status_label;
+use super::public::{status_label, status_text};
+use super::rich;
 use crate::core::config::Config;
 use crate::core::domain::FeedStatus;
-use crate::core::time::{human_time, iso_time};
+use crate::core::i18n::Tr;
+use crate::core::time::iso_time;
 use crate::core::view_models::{FeedHealthRow, ObjectHealth};
 
 /// Feeds a page of the view shows: each is one object call (a subrequest), and a page must
@@ -57,33 +59,33 @@ pub fn last_success(r: &FeedHealthRow) -> Option<i64> {
     r.feed.last_success_at.max(fetched_ok)
 }
 
-fn when(at: i64) -> Markup {
-    html! { time datetime=(iso_time(at)) { (human_time(at)) } }
+fn when(t: Tr, at: i64) -> Markup {
+    html! { time datetime=(iso_time(at)) { (t.human_time(at)) } }
 }
 
-fn last_fetch(r: &FeedHealthRow) -> Markup {
+fn last_fetch(t: Tr, r: &FeedHealthRow) -> Markup {
     match r.object {
-        None => html! { span.unknown { "object did not answer" } },
+        None => html! { span.unknown { (t.text("health.silent")) } },
         Some(ObjectHealth {
             last_fetch_at: Some(at),
             ..
-        }) => when(at),
+        }) => when(t, at),
         Some(_) => html! {
-            span.unknown { "not known since the object restarted" }
-            @if let Some(at) = r.feed.last_fetch_at { br; small { "last recorded " (when(at)) } }
+            span.unknown { (t.text("health.restarted")) }
+            @if let Some(at) = r.feed.last_fetch_at { br; small { (rich(t, "health.last_recorded", &[("time", when(t, at))])) } }
         },
     }
 }
 
-fn next_fetch(r: &FeedHealthRow) -> Markup {
+fn next_fetch(t: Tr, r: &FeedHealthRow) -> Markup {
     match r.object {
-        None => html! { span.unknown { "object did not answer" } },
-        Some(o) if !o.known => html! { span.unknown { "object holds no state" } },
+        None => html! { span.unknown { (t.text("health.silent")) } },
+        Some(o) if !o.known => html! { span.unknown { (t.text("health.no_state")) } },
         Some(ObjectHealth {
             next_fetch_at: Some(at),
             ..
-        }) => when(at),
-        Some(_) => html! { "none scheduled" },
+        }) => when(t, at),
+        Some(_) => html! { (t.text("health.none_scheduled")) },
     }
 }
 
@@ -92,19 +94,20 @@ fn next_fetch(r: &FeedHealthRow) -> Markup {
 /// the worst first.
 pub fn admin_health_page(cfg: &Config, page: &HealthPage) -> Markup {
     let rows = by_severity(page.rows);
+    let t = cfg.tr();
     admin_layout(
         cfg,
         html! {
-            nav.admin-nav aria-label="Admin" { a href="/admin" { "Feeds" } " " a href="/admin/audit" { "Audit log" } }
-            h2 { "Feed health" }
-            p { small { "Last and next fetch are what each feed's object knows now; the rest is the planet's record." } }
+            nav.admin-nav aria-label=(t.text("admin.title")) { a href="/admin" { (t.text("nav.feeds")) } " " a href="/admin/audit" { (t.text("admin.audit_log")) } }
+            h2 { (t.text("admin.feed_health")) }
+            p { small { (t.text("health.intro")) } }
             @if rows.is_empty() {
-                p { "No feeds on this page." }
+                p { (t.text("health.no_feeds")) }
             } @else {
                 table.feeds.health {
                     thead { tr {
-                        th { "Feed" } th { "Health" } th { "Last fetch" } th { "Last success" }
-                        th { "Last new entry" } th { "Entries" } th { "Next fetch" } th { "Actions" }
+                        th { (t.text("admin.feed")) } th { (t.text("feeds.health")) } th { (t.text("health.last_fetch")) } th { (t.text("health.last_success")) }
+                        th { (t.text("health.last_new_entry")) } th { (t.text("feeds.entries")) } th { (t.text("health.next_fetch")) } th { (t.text("admin.actions")) }
                     } }
                     tbody {
                         @for r in rows {
@@ -112,24 +115,24 @@ pub fn admin_health_page(cfg: &Config, page: &HealthPage) -> Markup {
                             @let (status, failures) = judged(r);
                             @let attention = attention_rank(status) < attention_rank(FeedStatus::Active) || failures > 0;
                             tr data-feed=(f.id) data-status=(status.as_str()) class=[attention.then_some("attention")] {
-                                td data-label="Feed" { a href=(format!("/feeds/{}", f.id)) { (f.display_title()) } br; small { (f.url) } }
-                                td data-label="Health" {
+                                td data-label=(t.text("admin.feed")) { a href=(format!("/feeds/{}", f.id)) { (f.display_title()) } br; small { (f.url) } }
+                                td data-label=(t.text("feeds.health")) {
                                     span class=(format!("health {}", status.as_str())) {
-                                        @if status == f.status { (status_label(f)) } @else { (status.as_str()) }
+                                        @if status == f.status { (status_text(t, status_label(f))) } @else { (status_text(t, status.as_str())) }
                                     }
-                                    @if failures > 0 { " · " (failures) " failed in a row" }
+                                    @if failures > 0 { " · " (t.plural("admin.failed_in_a_row", failures.unsigned_abs(), &[])) }
                                     @if let Some(err) = &f.last_error { br; span.error { (err) } }
                                 }
-                                td data-label="Last fetch" data-cell="last-fetch" { (last_fetch(r)) }
-                                td data-label="Last success" { @match last_success(r) { Some(at) => (when(at)), None => "never" } }
-                                td data-label="Last new entry" { @match f.last_changed_at { Some(at) => (when(at)), None => "none yet" } }
-                                td data-label="Entries" { (f.entry_count) }
-                                td data-label="Next fetch" data-cell="next-fetch" { (next_fetch(r)) }
-                                td data-label="Actions" {
+                                td data-label=(t.text("health.last_fetch")) data-cell="last-fetch" { (last_fetch(t, r)) }
+                                td data-label=(t.text("health.last_success")) { @match last_success(r) { Some(at) => (when(t, at)), None => (t.text("feeds.never")) } }
+                                td data-label=(t.text("health.last_new_entry")) { @match f.last_changed_at { Some(at) => (when(t, at)), None => (t.text("health.none_yet")) } }
+                                td data-label=(t.text("feeds.entries")) { (f.entry_count) }
+                                td data-label=(t.text("health.next_fetch")) data-cell="next-fetch" { (next_fetch(t, r)) }
+                                td data-label=(t.text("admin.actions")) {
                                     @if status != FeedStatus::Held {
                                         form method="post" action=(format!("/admin/feeds/{}/refresh", f.id)) {
                                             input type="hidden" name="csrf" value=(page.csrf);
-                                            button type="submit" { "Retry now" }
+                                            button type="submit" { (t.text("admin.retry")) }
                                         }
                                     }
                                 }
@@ -139,8 +142,8 @@ pub fn admin_health_page(cfg: &Config, page: &HealthPage) -> Markup {
                 }
             }
             nav.pager {
-                @if page.page > 1 { a rel="prev" href=(format!("/admin/health?page={}", page.page - 1)) { "← Previous" } " " }
-                @if page.more { a rel="next" href=(format!("/admin/health?page={}", page.page + 1)) { "Next →" } }
+                @if page.page > 1 { a rel="prev" href=(format!("/admin/health?page={}", page.page - 1)) { (t.text("health.previous")) } " " }
+                @if page.more { a rel="next" href=(format!("/admin/health?page={}", page.page + 1)) { (t.text("health.next")) } }
             }
         },
     )

@@ -4,6 +4,7 @@
 
 use maud::{html, Markup, DOCTYPE};
 
+use super::rich;
 use crate::core::config::Config;
 
 /// What the layout needs to know about the page it wraps.
@@ -27,15 +28,18 @@ pub fn layout_with(cfg: &Config, page: &Page, body: Markup, aside: Option<Markup
     } else {
         format!("{} · {}", page.title, cfg.planet_name)
     };
+    let t = cfg.tr();
     let nav = [
-        ("river", "/", "River"),
-        ("titles", "/titles", "Titles"),
-        ("feeds", "/feeds", "Feeds"),
-        ("search", "/search", "Search"),
+        ("river", "/", t.text("nav.river")),
+        ("titles", "/titles", t.text("nav.titles")),
+        ("feeds", "/feeds", t.text("nav.feeds")),
+        ("search", "/search", t.text("nav.search")),
     ];
+    // The scripts' words (`js.*`, `date.*`), on their own elements: they fetch nothing.
+    let key_strings = t.script_strings(&["js.keys."]);
     html! {
         (DOCTYPE)
-        html lang="en" {
+        html lang=(t.lang().code()) {
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
@@ -49,19 +53,19 @@ pub fn layout_with(cfg: &Config, page: &Page, body: Markup, aside: Option<Markup
                 link rel="icon" type="image/svg+xml" href="/favicon.svg";
                 link rel="alternate" type="application/atom+xml" title=(cfg.planet_name) href="/feed.atom";
                 link rel="alternate" type="application/rss+xml" title=(cfg.planet_name) href="/feed.rss";
-                script src="/keys.js" defer {}
+                script src="/keys.js" defer data-strings=(key_strings) {}
                 @if let Some(ws) = page.live_path {
-                    script src="/live.js" defer data-ws=(ws) {}
+                    script src="/live.js" defer data-ws=(ws) data-strings=(t.script_strings(&["js.", "date."])) {}
                 }
             }
             body data-theme=(cfg.theme) {
-                a.skip-link href="#main" { "Skip to content" }
+                a.skip-link href="#main" { (t.text("layout.skip")) }
                 header.site {
                     a.brand href="/" {
                         @if let Some(logo) = &cfg.planet_logo { img.logo src=(logo) alt="" height="32"; }
                         span.name { (cfg.planet_name) }
                     }
-                    nav.site-nav aria-label="Site" {
+                    nav.site-nav aria-label=(t.text("layout.site_nav")) {
                         @for (key, href, label) in nav {
                             @if key == page.nav {
                                 a href=(href) aria-current="page" { (label) }
@@ -73,20 +77,20 @@ pub fn layout_with(cfg: &Config, page: &Page, body: Markup, aside: Option<Markup
                     // The search page has its own form; every other page has this one (`/` focuses it).
                     @if page.nav != "search" {
                         form.site-search action="/search" method="get" role="search" {
-                            label.visually-hidden for="site-q" { "Search the planet" }
-                            input #site-q type="search" name="q" placeholder="Search" maxlength="200";
+                            label.visually-hidden for="site-q" { (t.text("layout.search_label")) }
+                            input #site-q type="search" name="q" placeholder=(t.text("layout.search_placeholder")) maxlength="200";
                         }
                     }
                     @if page.live_path.is_some() {
                         span #live-status .live-status data-state="offline" role="status" aria-live="polite" {
-                            span.dot {} span.label { "offline" } span.readers {}
+                            span.dot {} span.label { (t.text("js.state.offline")) } span.readers {}
                         }
                     }
                 }
                 div.page.with-aside[aside.is_some()] {
                     main #main tabindex="-1" { (body) }
                     @if let Some(aside) = aside {
-                        aside.sidebar aria-label="About this planet" { (aside) }
+                        aside.sidebar aria-label=(t.text("layout.sidebar")) { (aside) }
                     }
                 }
                 footer.site {
@@ -97,12 +101,12 @@ pub fn layout_with(cfg: &Config, page: &Page, body: Markup, aside: Option<Markup
                         @if cfg.enable_rss10 { a href="/feed.rss10" { "RSS 1.0" } " · " }
                         a href="/feeds.opml" { "OPML" } " · "
                         @if cfg.enable_foaf { a href="/foafroll.xml" { "FOAF" } " · " }
-                        "Powered by Orrery"
-                        @if cfg.show_admin_link { " · " a href="/admin" { "Admin" } }
+                        (t.text("layout.powered"))
+                        @if cfg.show_admin_link { " · " a href="/admin" { (t.text("layout.admin")) } }
                     }
                     // The operator's line (`FOOTER_TEXT`): plain text, escaped by maud.
                     @if let Some(text) = &cfg.footer_text { p.footer-text { (text) } }
-                    p.keys-hint hidden { button #keys-open type="button" { "Keyboard shortcuts" } " (press " kbd { "?" } ")" }
+                    p.keys-hint hidden { button #keys-open type="button" { (t.text("layout.keys_button")) } (rich(t, "layout.keys_press", &[("key", html! { kbd { "?" } })])) }
                 }
             }
         }

@@ -5,9 +5,11 @@
 
 use maud::{html, Markup};
 
+use super::rich;
+
 use crate::core::fetch::{public_text, public_url};
+use crate::core::i18n::Tr;
 use crate::core::membership::{ImportLine, MembershipPanel, Named, SyncReport, CAPS};
-use crate::core::time::human_time;
 
 fn member(n: &Named) -> Markup {
     html! {
@@ -31,27 +33,45 @@ fn members(what: &str, kind: &str, list: &[Named]) -> Markup {
     }
 }
 
-fn report(r: &SyncReport) -> Markup {
+/// `SyncReport::summary` in the planet's language (the audit log keeps the English).
+fn summary(t: Tr, r: &SyncReport) -> String {
+    let n = |v: usize| t.number(v as u64);
+    t.fill(
+        "membership.summary",
+        &[
+            ("listed", &n(r.listed)),
+            ("added", &n(r.added.len())),
+            ("updated", &n(r.updated.len())),
+            ("left", &n(r.left.len())),
+            ("pending", &n(r.pending.len())),
+            ("back", &n(r.rejoined.len())),
+            ("deleted", &n(r.deleted.len())),
+            ("refused", &n(r.refused.len())),
+        ],
+    )
+}
+
+fn report(t: Tr, r: &SyncReport) -> Markup {
     html! {
         @if let Some(e) = &r.error {
-            p.error data-sync="error" { "The document could not be read, so nothing was changed: " (public_text(e)) }
+            p.error data-sync="error" { (t.fill("membership.unreadable", &[("error", &public_text(e))])) }
         } @else {
-            p data-sync="summary" { (r.summary()) "." }
-            (members("Added", "added", &r.added))
-            (members("Name, face or link updated", "updated", &r.updated))
-            (members("Left the file, now held", "left", &r.left))
-            (members("Back in the file, resumed", "rejoined", &r.rejoined))
-            (members("Deleted after the grace period", "deleted", &r.deleted))
+            p data-sync="summary" { (summary(t, r)) "." }
+            (members(t.text("membership.added"), "added", &r.added))
+            (members(t.text("membership.updated"), "updated", &r.updated))
+            (members(t.text("membership.left"), "left", &r.left))
+            (members(t.text("membership.rejoined"), "rejoined", &r.rejoined))
+            (members(t.text("membership.deleted"), "deleted", &r.deleted))
             @if !r.refused.is_empty() {
                 details data-sync="refused" open {
-                    summary { "Refused (" (r.refused.len()) ")" }
+                    summary { (t.text("membership.refused")) " (" (r.refused.len()) ")" }
                     ul { @for x in &r.refused { li { (public_url(&x.url)) ": " (x.reason) } } }
                 }
             }
         }
         @if !r.errors.is_empty() {
             details data-sync="errors" open {
-                summary { "Errors, tried again next run (" (r.errors.len()) ")" }
+                summary { (t.text("membership.errors")) " (" (r.errors.len()) ")" }
                 ul { @for e in &r.errors { li { (public_text(e)) } } }
             }
         }
@@ -59,18 +79,18 @@ fn report(r: &SyncReport) -> Markup {
 }
 
 /// `14 days`, `6 hours`, `90 seconds`: the grace period in its largest whole unit.
-fn grace(ms: i64) -> String {
-    let s = ms / 1000;
+fn grace(t: Tr, ms: i64) -> String {
+    let s = (ms / 1000).unsigned_abs();
     match s {
-        s if s >= 86_400 && s % 86_400 == 0 => format!("{} days", s / 86_400),
-        s if s >= 3_600 && s % 3_600 == 0 => format!("{} hours", s / 3_600),
-        s if s >= 60 && s % 60 == 0 => format!("{} minutes", s / 60),
-        s => format!("{s} seconds"),
+        s if s >= 86_400 && s % 86_400 == 0 => t.plural("membership.days", s / 86_400, &[]),
+        s if s >= 3_600 && s % 3_600 == 0 => t.plural("membership.hours", s / 3_600, &[]),
+        s if s >= 60 && s % 60 == 0 => t.plural("membership.minutes", s / 60, &[]),
+        s => t.plural("membership.seconds", s, &[]),
     }
 }
 
 /// The membership section of the admin page.
-pub fn membership_section(p: &MembershipPanel, csrf: &str) -> Markup {
+pub fn membership_section(t: Tr, p: &MembershipPanel, csrf: &str) -> Markup {
     let pending: &[Named] = p
         .latest
         .as_ref()
@@ -79,61 +99,58 @@ pub fn membership_section(p: &MembershipPanel, csrf: &str) -> Markup {
         .map_or(&[], |r| &r.pending);
     html! {
         section.membership #membership aria-labelledby="membership-h" {
-            h2 #membership-h { "Membership" }
+            h2 #membership-h { (t.text("membership.title")) }
             @match &p.source {
-                None => p { "No membership file. Set " code { "PLANET_OPML" } " to the URL of an OPML document or a file under "
-                            code { "assets/" } " and cron keeps the planet's feeds in step with it." },
+                None => p { (rich(t, "membership.no_file", &[("var", html! { code { "PLANET_OPML" } }), ("assets", html! { code { "assets/" } })])) },
                 Some(Err(e)) => p.error { (e) },
-                Some(Ok(src)) => p { "Members come from " code { (src) } ", synced by cron. A member who leaves it is held, its history kept "
-                                     (grace(p.grace_ms)) ", then deleted." },
+                Some(Ok(src)) => p { (rich(t, "membership.source", &[("source", html! { code { (src) } }), ("grace", html! { (grace(t, p.grace_ms)) })])) },
             }
             @if let Some(r) = &p.latest {
-                h3 { "Last sync: " (human_time(r.at)) @if r.checked_at != r.at { " (the same found again " (human_time(r.checked_at)) ")" } }
-                (report(r))
+                h3 { (t.fill("membership.last_sync", &[("time", &t.human_time(r.at))])) @if r.checked_at != r.at { (t.fill("membership.found_again", &[("time", &t.human_time(r.checked_at))])) } }
+                (report(t, r))
             }
             @if let Some(r) = &p.last_ok {
-                h3 { "Last successful sync: " (human_time(r.at)) }
-                (report(r))
+                h3 { (t.fill("membership.last_ok", &[("time", &t.human_time(r.at))])) }
+                (report(t, r))
             }
             @if !pending.is_empty() {
                 div.pending data-sync="pending" {
-                    p { (pending.len()) " members left the file past the " (CAPS.remove)
-                        " a sync removes on its own; they stay until you confirm:" }
+                    p { (t.plural("membership.pending", pending.len() as u64, &[("cap", &CAPS.remove.to_string())])) }
                     ul { @for n in pending { li { (member(n)) } } }
                     form.admin method="post" action="/admin/membership/confirm" {
                         input type="hidden" name="csrf" value=(csrf);
-                        button type="submit" { "Confirm these removals" }
+                        button type="submit" { (t.text("membership.confirm")) }
                     }
                 }
             }
             @if !p.leaving.is_empty() {
                 details data-sync="leaving" {
-                    summary { "Held for having left (" (p.leaving.len()) ")" }
-                    ul { @for (n, until) in &p.leaving { li { (member(n)) " — deleted after " (human_time(*until)) } } }
+                    summary { (t.text("membership.leaving")) " (" (p.leaving.len()) ")" }
+                    ul { @for (n, until) in &p.leaving { li { (member(n)) (t.fill("membership.deleted_after", &[("time", &t.human_time(*until))])) } } }
                 }
             }
-            h3 { "Import an OPML file" }
+            h3 { (t.text("membership.import")) }
             form.admin method="post" action="/admin/opml" enctype="multipart/form-data" {
                 input type="hidden" name="csrf" value=(csrf);
-                label { "OPML file " input type="file" name="opml" accept=".opml,.xml,text/x-opml,text/xml,application/xml" required; }
-                " " button type="submit" { "Import" }
+                label { (t.text("membership.opml_file")) input type="file" name="opml" accept=".opml,.xml,text/x-opml,text/xml,application/xml" required; }
+                " " button type="submit" { (t.text("membership.import_button")) }
             }
             @if let Some(lines) = &p.upload {
                 table.import {
-                    caption { "What the import did, feed by feed" }
-                    thead { tr { th { "Feed" } th { "Result" } } }
+                    caption { (t.text("membership.import_caption")) }
+                    thead { tr { th { (t.text("admin.feed")) } th { (t.text("membership.result")) } } }
                     tbody {
                         @for l in lines {
                             @match l {
                                 ImportLine::Added { id, url } => tr data-import="added" {
                                     td { a href=(format!("/feeds/{id}")) { (public_url(url)) } }
-                                    td { "added: its first fetch tells whether it is a feed (its health below)" }
+                                    td { (t.text("membership.import_added")) }
                                 },
                                 ImportLine::AlreadyThere { url } => tr data-import="already" {
-                                    td { (public_url(url)) } td { "already there" }
+                                    td { (public_url(url)) } td { (t.text("membership.import_already")) }
                                 },
                                 ImportLine::Refused { url, reason } => tr data-import="refused" {
-                                    td { (public_url(url)) } td { "refused: " (reason) }
+                                    td { (public_url(url)) } td { (t.fill("membership.import_refused", &[("reason", reason.as_str())])) }
                                 },
                             }
                         }

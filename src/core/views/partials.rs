@@ -3,22 +3,44 @@
 use maud::{html, Markup};
 
 use super::SanitizedHtml;
-use crate::core::time::{day_key, day_label, human_time, iso_time};
-use crate::core::view_models::EntryView;
+use crate::core::i18n::Tr;
+use crate::core::time::{day_key, iso_time};
+use crate::core::view_models::{AlsoPosted, EntryView};
 
 /// Bodies longer than this (bytes of stored HTML) are shown collapsed in the river,
 /// ending in a "Read more" link to the entry's own page, where they are shown whole.
 const RIVER_WHOLE_BYTES: usize = 6_000;
 
+/// Between two names of members who posted the same article.
+pub(super) const NAME_SEPARATOR: &str = ", ";
+
+/// The line under an article naming the other members who posted it too (each linking to
+/// their page); nothing when no one else did. The socket's `merge` frame carries it.
+pub fn also_posted(t: Tr, also: &[AlsoPosted]) -> Markup {
+    html! {
+        @if !also.is_empty() {
+            @let ids: Vec<String> = also.iter().map(|c| c.id.to_string()).collect();
+            // The copies' entry ids: the live script resumes after the newest id it has.
+            p.also-posted data-copies=(ids.join(" ")) {
+                (t.text("entry.also_posted_by")) " "
+                @for (i, c) in also.iter().enumerate() {
+                    @if i > 0 { (NAME_SEPARATOR) }
+                    a.feed href=(format!("/feeds/{}", c.feed_id)) { (c.feed_title) }
+                }
+            }
+        }
+    }
+}
+
 /// One entry of the river (long bodies collapsed). The live script inserts the socket's
 /// copy of this as is (into its day's group), and swaps it for the copy an `update` frame carries.
-pub fn entry_article(e: &EntryView) -> Markup {
-    article(e, false)
+pub fn entry_article(t: Tr, e: &EntryView) -> Markup {
+    article(t, e, false)
 }
 
 /// One entry shown whole, however long (the entry's own page).
-pub fn entry_whole(e: &EntryView) -> Markup {
-    article(e, true)
+pub fn entry_whole(t: Tr, e: &EntryView) -> Markup {
+    article(t, e, true)
 }
 
 /// A member's face: the avatar an admin set (any http(s) URL, so it is loaded lazily and
@@ -39,16 +61,16 @@ pub(super) fn face(url: Option<&str>, name: &str, size: u16) -> Markup {
 }
 
 /// The title to show: the entry's own, or "Untitled".
-pub fn entry_title(e: &EntryView) -> &str {
+pub fn entry_title(t: Tr, e: &EntryView) -> &str {
     if e.title.trim().is_empty() {
-        "Untitled"
+        t.text("entry.untitled")
     } else {
         &e.title
     }
 }
 
-fn article(e: &EntryView, whole_view: bool) -> Markup {
-    let title = entry_title(e);
+fn article(t: Tr, e: &EntryView, whole_view: bool) -> Markup {
+    let title = entry_title(t, e);
     let collapsed = !whole_view && e.content_html.len() > RIVER_WHOLE_BYTES;
     let heading = html! {
         @if let Some(url) = &e.url {
@@ -59,7 +81,7 @@ fn article(e: &EntryView, whole_view: bool) -> Markup {
     };
     html! {
         article.entry id=(format!("entry-{}", e.id)) data-id=(e.id) data-feed=(e.feed_id)
-            data-whole=(if e.whole { "1" } else { "0" }) {
+            data-whole=(if e.whole { "1" } else { "0" }) data-day-rank=[e.day_rank] {
             header {
                 a.face-link href=(format!("/feeds/{}", e.feed_id)) tabindex="-1" aria-hidden="true" {
                     (face(e.feed_face.as_deref(), &e.feed_title, 48))
@@ -74,9 +96,10 @@ fn article(e: &EntryView, whole_view: bool) -> Markup {
                         }
                         " · "
                         a.permalink href=(format!("/entries/{}", e.id)) {
-                            time datetime=(iso_time(e.published)) { (human_time(e.published)) }
+                            time datetime=(iso_time(e.published)) { (t.human_time(e.published)) }
                         }
                     }
+                    (also_posted(t, &e.also))
                 }
             }
             @if !e.content_html.is_empty() {
@@ -85,12 +108,12 @@ fn article(e: &EntryView, whole_view: bool) -> Markup {
                 div.content { p { (e.summary) } }
             }
             @if !e.whole {
-                p.completing { "This is the summary: the whole post is on its way and replaces it here." }
+                p.completing { (t.text("entry.completing")) }
             }
             @if collapsed {
                 p.read-more {
                     a href=(format!("/entries/{}", e.id)) {
-                        "Read more" span.visually-hidden { " of " (title) }
+                        (t.text("entry.read_more")) span.visually-hidden { (t.fill("entry.of", &[("name", title)])) }
                     }
                 }
             }
@@ -99,16 +122,17 @@ fn article(e: &EntryView, whole_view: bool) -> Markup {
 }
 
 /// Entries (newest first) cut into runs of one day each: (day key, label, entries).
-pub(super) fn by_day(entries: &[EntryView]) -> Vec<(String, String, &[EntryView])> {
+pub(super) fn by_day(t: Tr, entries: &[EntryView]) -> Vec<(String, String, &[EntryView])> {
     let mut out: Vec<(String, String, &[EntryView])> = Vec::new();
     let mut start = 0;
     for i in 1..=entries.len() {
-        if i == entries.len() || day_key(entries[i].published) != day_key(entries[start].published)
-        {
+        // The planet's day: the edge set each entry's offset from UTC in PLANET_TIMEZONE.
+        let local = |e: &EntryView| e.published.saturating_add(e.local_offset_ms);
+        if i == entries.len() || day_key(local(&entries[i])) != day_key(local(&entries[start])) {
             let first = &entries[start];
             out.push((
-                day_key(first.published),
-                day_label(first.published),
+                day_key(local(first)),
+                t.day_label(local(first)),
                 &entries[start..i],
             ));
             start = i;

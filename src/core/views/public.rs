@@ -4,15 +4,17 @@
 
 use maud::{html, Markup};
 
-use super::partials::{by_day, day_heading, entry_title, face};
+use super::partials::{by_day, day_heading, entry_title, face, NAME_SEPARATOR};
 use super::sidebar::members_section;
-use super::{entry_article, entry_whole, layout, layout_with, Page};
+use super::{entry_article, entry_whole, layout, layout_with, rich, Page};
 use crate::core::config::Config;
 use crate::core::domain::FeedStatus;
 use crate::core::fetch::{public_text, public_url};
+use crate::core::i18n::Tr;
+use crate::core::river::more_from_member;
 use crate::core::search::live_query::LiveQuery;
 use crate::core::search::{self, Highlight, Piece};
-use crate::core::time::{human_time, iso_time};
+use crate::core::time::iso_time;
 use crate::core::view_models::{EntryView, FeedView};
 
 /// The river of news: newest first, paged back with `?before=`.
@@ -23,33 +25,69 @@ pub struct HomePage<'a> {
     pub paged: bool,
     /// The entry revision the page was read at (the live script resumes updates from it).
     pub revision: i64,
+    /// The planet's days and, on the front page, its fair cap (`None`: UTC days, no cap).
+    pub fair: Option<&'a FairRiver>,
+}
+
+/// The fair front page of a river or `/titles` (`core::river`): the cap, the planet's
+/// zone (the live script's days), today's day key, and after which entries a "N more
+/// from this member" link stands (the member's entry of rank `cap` that day), with N.
+#[derive(Debug, Clone, Default)]
+pub struct FairRiver {
+    /// Entries per member per day; 0 on a member's own page (every entry shown).
+    pub cap: u32,
+    pub zone: String,
+    pub today: String,
+    pub more: Vec<(i64, u32)>,
+}
+
+impl FairRiver {
+    fn more_after(&self, id: i64) -> Option<u32> {
+        self.more.iter().find(|(e, _)| *e == id).map(|(_, n)| *n)
+    }
+}
+
+/// "N more from this member today", linking to the member's page (the live script
+/// raises and updates the same element: `p.more-from`).
+fn more_link(t: Tr, e: &EntryView, day: &str, n: u32, fair: &FairRiver) -> Markup {
+    html! {
+        p.more-from data-feed=(e.feed_id) data-day=(day) data-more=(n) {
+            a href=(format!("/feeds/{}", e.feed_id)) { (more_from_member(t, n, day == fair.today)) }
+        }
+    }
 }
 
 /// The river: one section per day (newest first), each headed by its date. The live
 /// script inserts new entries into their day's section, making it when it is missing.
-fn river(page: &HomePage, base: &str) -> Markup {
+fn river(t: Tr, page: &HomePage, base: &str) -> Markup {
     let entries = page.entries;
+    let fair = page.fair.cloned().unwrap_or_default();
     html! {
-        div #new-pill .new-pill hidden { button type="button" { span.count { "0" } " new entries" } }
-        section #river .river aria-label="Entries" data-revision=(page.revision) {
-            @for (key, label, day) in by_day(entries) {
+        div #new-pill .new-pill hidden { button type="button" { (rich(t, "river.new_pill", &[("count", html! { span.count { "0" } })])) } }
+        section #river .river aria-label=(t.text("river.label")) data-revision=(page.revision)
+            data-tz=[page.fair.map(|f| &f.zone)] data-river-cap=[(fair.cap > 0).then_some(fair.cap)] {
+            @for (key, label, day) in by_day(t, entries) {
                 section.day data-day=(key) {
                     (day_heading(&key, &label))
-                    @for e in day { (entry_article(e)) }
+                    @for e in day {
+                        (entry_article(t, e))
+                        @if let Some(n) = fair.more_after(e.id) { (more_link(t, e, &key, n, &fair)) }
+                    }
                 }
             }
         }
         @if entries.is_empty() {
-            p #empty .empty { "No entries yet. New ones appear here the moment a feed publishes them." }
+            p #empty .empty { (t.text("river.empty")) }
         }
         @if let Some(before) = page.older {
-            nav.pager aria-label="Pages" { a rel="next" href=(format!("{base}?before={before}")) { "Older entries →" } }
+            nav.pager aria-label=(t.text("river.pages")) { a rel="next" href=(format!("{base}?before={before}")) { (t.text("river.older")) } }
         }
     }
 }
 
 /// One entry on its own page, whole however long, with the way to its source.
 pub fn entry_page(cfg: &Config, e: &EntryView) -> Markup {
+    let t = cfg.tr();
     layout(
         cfg,
         &Page {
@@ -58,10 +96,10 @@ pub fn entry_page(cfg: &Config, e: &EntryView) -> Markup {
             nav: "river",
         },
         html! {
-            h1.visually-hidden { (entry_title(e)) }
-            section #river .river.single aria-label="Entry" { (entry_whole(e)) }
+            h1.visually-hidden { (entry_title(t, e)) }
+            section #river .river.single aria-label=(t.text("entry.label")) { (entry_whole(t, e)) }
             @if let Some(url) = &e.url {
-                p.source { a href=(url) rel="noopener noreferrer" { "Read it at the source →" } }
+                p.source { a href=(url) rel="noopener noreferrer" { (t.text("entry.source")) } }
             }
         },
     )
@@ -70,13 +108,14 @@ pub fn entry_page(cfg: &Config, e: &EntryView) -> Markup {
 /// The sidebar of the planet's pages: about, the operator's links, every member
 /// (face, name, feed, health) and the feeds out.
 fn sidebar(cfg: &Config, members: &[FeedView], now: i64) -> Markup {
+    let t = cfg.tr();
     let about = cfg
         .planet_about
         .as_deref()
         .unwrap_or(&cfg.planet_description);
     html! {
         section.about aria-labelledby="about-heading" {
-            h2 #about-heading { "About " (cfg.planet_name) }
+            h2 #about-heading { (t.fill("sidebar.about", &[("planet", &cfg.planet_name)])) }
             @for para in about.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
                 p { (para) }
             }
@@ -88,7 +127,7 @@ fn sidebar(cfg: &Config, members: &[FeedView], now: i64) -> Markup {
         }
         (members_section(cfg, members, now))
         section.outputs aria-labelledby="outputs-heading" {
-            h2 #outputs-heading { "Subscribe" }
+            h2 #outputs-heading { (t.text("sidebar.subscribe")) }
             p {
                 a href="/feed.atom" { "Atom" } " · " a href="/feed.rss" { "RSS 2.0" } " · "
                 @if cfg.enable_rss10 { a href="/feed.rss10" { "RSS 1.0" } " · " }
@@ -123,7 +162,7 @@ pub fn home_page_with_members(
         },
         html! {
             h1.visually-hidden { (cfg.planet_name) }
-            (river(page, "/"))
+            (river(cfg.tr(), page, "/"))
         },
         Some(sidebar(cfg, members, now)),
     )
@@ -139,6 +178,19 @@ pub(super) fn status_label(f: &FeedView) -> &'static str {
     }
 }
 
+/// A health label ([`status_label`]) in the planet's language (the label stays the class).
+pub(super) fn status_text(t: Tr, label: &str) -> &'static str {
+    match label {
+        "new" => t.text("status.new"),
+        "ok" => t.text("status.ok"),
+        "failing" => t.text("status.failing"),
+        "paused" => t.text("status.paused"),
+        "held" => t.text("status.held"),
+        "gone" => t.text("status.gone"),
+        _ => t.text("status.active"),
+    }
+}
+
 /// `now`: whether a feed's WebSub lease is live (shown as "push").
 /// One page of the members by name (`core::routes::FEEDS_PAGE` of them): `total` feeds in
 /// all, `next` the `?after=` of the next page when there is one.
@@ -149,54 +201,56 @@ pub fn feeds_page(
     next: Option<i64>,
     now: i64,
 ) -> Markup {
+    let t = cfg.tr();
+    let total = u64::try_from(total).unwrap_or(0);
     layout(
         cfg,
         &Page {
-            title: "Feeds",
+            title: t.text("feeds.title"),
             live_path: None,
             nav: "feeds",
         },
         html! {
-            h1 { "Feeds" }
+            h1 { (t.text("feeds.title")) }
             p {
-                (total) " feeds · " a href="/feeds.opml" { "OPML" }
+                (t.plural("feeds.count", total, &[])) " · " a href="/feeds.opml" { "OPML" }
                 @if cfg.enable_foaf { " · " a href="/foafroll.xml" { "FOAF" } }
             }
             table.feeds.members {
-                thead { tr { th scope="col" { "Member" } th scope="col" { "Health" } th scope="col" { "Entries" } th scope="col" { "Last changed" } } }
+                thead { tr { th scope="col" { (t.text("feeds.member")) } th scope="col" { (t.text("feeds.health")) } th scope="col" { (t.text("feeds.entries")) } th scope="col" { (t.text("feeds.last_changed")) } } }
                 tbody {
                     @for f in feeds {
                         @let name = f.display_title();
                         tr data-feed=(f.id) {
-                            td.member data-label="Member" {
+                            td.member data-label=(t.text("feeds.member")) {
                                 (face(f.face_url.as_deref(), &name, 40))
                                 span.who {
                                     a.name href=(format!("/feeds/{}", f.id)) { (name) }
                                     span.links {
                                         a.feed-link href=(public_url(&f.url)) rel="noopener noreferrer" {
-                                            "feed" span.visually-hidden { " of " (name) }
+                                            (t.text("feeds.feed")) span.visually-hidden { (t.fill("entry.of", &[("name", &name)])) }
                                         }
                                         @if let Some(site) = f.site_link() {
                                             " · " a.site href=(site) rel="noopener noreferrer" {
-                                                "site" span.visually-hidden { " of " (name) }
+                                                (t.text("feeds.site")) span.visually-hidden { (t.fill("entry.of", &[("name", &name)])) }
                                             }
                                         }
                                     }
                                 }
                             }
-                            td data-label="Health" { span class=(format!("health {}", status_label(f))) { (status_label(f)) }
+                            td data-label=(t.text("feeds.health")) { span class=(format!("health {}", status_label(f))) { (status_text(t, status_label(f))) }
                                  @if f.push_until.is_some_and(|u| u > now) {
-                                     " " span.push title="A WebSub hub pushes this feed's entries the moment they are published" { "push" }
+                                     " " span.push title=(t.text("feeds.push_title")) { (t.text("feeds.push")) }
                                  }
                                  @if let Some(err) = &f.last_error { " " span.error { (public_text(err)) } } }
-                            td data-label="Entries" { (f.entry_count) }
-                            td data-label="Last changed" { @if let Some(t) = f.last_changed_at { time datetime=(iso_time(t)) { (human_time(t)) } } @else { "never" } }
+                            td data-label=(t.text("feeds.entries")) { (f.entry_count) }
+                            td data-label=(t.text("feeds.last_changed")) { @if let Some(at) = f.last_changed_at { time datetime=(iso_time(at)) { (t.human_time(at)) } } @else { (t.text("feeds.never")) } }
                         }
                     }
                 }
             }
             @if let Some(after) = next {
-                nav.pager aria-label="Pages" { a rel="next" href=(format!("/feeds?after={after}")) { "More feeds →" } }
+                nav.pager aria-label=(t.text("river.pages")) { a rel="next" href=(format!("/feeds?after={after}")) { (t.text("feeds.more")) } }
             }
         },
     )
@@ -205,6 +259,7 @@ pub fn feeds_page(
 pub fn feed_page(cfg: &Config, feed: &FeedView, page: &HomePage) -> Markup {
     let ws = format!("/feeds/{}/ws", feed.id);
     let title = feed.display_title();
+    let t = cfg.tr();
     layout(
         cfg,
         &Page {
@@ -219,53 +274,64 @@ pub fn feed_page(cfg: &Config, feed: &FeedView, page: &HomePage) -> Markup {
                     h1 { (title) }
                     @if let Some(d) = &feed.description { p.description { (d) } }
                     p.meta {
-                        span class=(format!("health {}", status_label(feed))) { (status_label(feed)) }
-                        " · " a href=(public_url(&feed.url)) rel="noopener noreferrer" { "feed" }
-                        @if let Some(site) = feed.site_link() { " · " a href=(site) rel="noopener noreferrer" { "site" } }
+                        span class=(format!("health {}", status_label(feed))) { (status_text(t, status_label(feed))) }
+                        " · " a href=(public_url(&feed.url)) rel="noopener noreferrer" { (t.text("feeds.feed")) }
+                        @if let Some(site) = feed.site_link() { " · " a href=(site) rel="noopener noreferrer" { (t.text("feeds.site")) } }
                         @if let Some(err) = &feed.last_error { " · " span.error { (public_text(err)) } }
                     }
                 }
             }
-            (river(page, &format!("/feeds/{}", feed.id)))
+            (river(t, page, &format!("/feeds/{}", feed.id)))
         },
     )
 }
 
-fn title_list(entries: &[EntryView]) -> Markup {
+fn title_list(t: Tr, entries: &[EntryView], fair: Option<&FairRiver>) -> Markup {
+    let fair = fair.cloned().unwrap_or_default();
     html! {
-        @for (key, label, day) in by_day(entries) {
+        @for (key, label, day) in by_day(t, entries) {
             section.day data-day=(key) {
                 (day_heading(&key, &label))
                 ol.titles {
                     @for e in day {
                         li data-id=(e.id) {
                             (face(e.feed_face.as_deref(), &e.feed_title, 24))
-                            @if let Some(u) = &e.url { a.title href=(u) rel="noopener noreferrer" { (entry_title(e)) } }
-                            @else { a.title href=(format!("/entries/{}", e.id)) { (entry_title(e)) } }
+                            @if let Some(u) = &e.url { a.title href=(u) rel="noopener noreferrer" { (entry_title(t, e)) } }
+                            @else { a.title href=(format!("/entries/{}", e.id)) { (entry_title(t, e)) } }
                             " " span.meta {
-                                a href=(format!("/feeds/{}", e.feed_id)) { (e.feed_title) } " · "
-                                time datetime=(iso_time(e.published)) { (human_time(e.published)) }
+                                a href=(format!("/feeds/{}", e.feed_id)) { (e.feed_title) }
+                                @for c in &e.also { (NAME_SEPARATOR) a href=(format!("/feeds/{}", c.feed_id)) { (c.feed_title) } }
+                                " · "
+                                time datetime=(iso_time(e.published)) { (t.human_time(e.published)) }
                             }
                         }
+                        @if let Some(n) = fair.more_after(e.id) { li.more { (more_link(t, e, &key, n, &fair)) } }
                     }
                 }
             }
         }
-        @if entries.is_empty() { p.empty { "No entries yet." } }
+        @if entries.is_empty() { p.empty { (t.text("titles.empty")) } }
     }
 }
 
 /// Just the titles, by day: a compact index of the newest entries, with the sidebar
 /// (its members as they are at `now`).
-pub fn titles_page(cfg: &Config, entries: &[EntryView], members: &[FeedView], now: i64) -> Markup {
+pub fn titles_page(
+    cfg: &Config,
+    entries: &[EntryView],
+    members: &[FeedView],
+    now: i64,
+    fair: Option<&FairRiver>,
+) -> Markup {
+    let t = cfg.tr();
     layout_with(
         cfg,
         &Page {
-            title: "Titles",
+            title: t.text("nav.titles"),
             live_path: None,
             nav: "titles",
         },
-        html! { h1 { "Latest titles" } (title_list(entries)) },
+        html! { h1 { (t.text("titles.heading")) } (title_list(t, entries, fair)) },
         Some(sidebar(cfg, members, now)),
     )
 }
@@ -304,17 +370,17 @@ fn search_href(query: &str, page: u32) -> String {
 /// subscribed to the query (`assets/live.js`), above the ranked results. Hidden until the
 /// script shows it (without JavaScript it could do nothing); the socket opens only when the
 /// reader asks, since every socket is a billed Durable Object request.
-fn live_search(query: &str) -> Markup {
+fn live_search(t: Tr, query: &str) -> Markup {
     html! {
         section #live-search .live-search aria-labelledby="live-search-heading" hidden {
             div.live-search-head {
-                h2 #live-search-heading { "New matches" }
-                button #follow-live type="button" aria-pressed="false" { "Follow this search live" }
+                h2 #live-search-heading { (t.text("search.new_matches")) }
+                button #follow-live type="button" aria-pressed="false" { (t.text("js.follow")) }
             }
             p #live-search-note .live-search-note {
-                "Press the button to see new posts that match " q { (query) } " as they are published."
+                (rich(t, "search.press", &[("query", html! { q { (query) } })]))
             }
-            section #river .river data-q=(query) data-revision="0" aria-label="New matches" {}
+            section #river .river data-q=(query) data-revision="0" aria-label=(t.text("search.new_matches")) {}
         }
     }
 }
@@ -325,26 +391,28 @@ pub fn search_page(cfg: &Config, sp: &SearchPage) -> Markup {
     let query = sp.query;
     let first = (sp.page.saturating_sub(1)) * search::PAGE_SIZE + 1;
     let followable = sp.page == 1 && sp.results.is_some() && LiveQuery::parse(query).is_ok();
+    let t = cfg.tr();
+    let quoted = html! { q { (query) } };
     layout(
         cfg,
         &Page {
-            title: "Search",
+            title: t.text("nav.search"),
             live_path: followable.then_some("/ws"),
             nav: "search",
         },
         html! {
-            h1 { "Search" }
+            h1 { (t.text("nav.search")) }
             form.search action="/search" method="get" role="search" {
-                label.visually-hidden for="q" { "Search every word of every post" }
-                input #q type="search" name="q" value=(query) placeholder="Search every word of every post" maxlength="200" autofocus;
-                " " button type="submit" { "Search" }
+                label.visually-hidden for="q" { (t.text("search.label")) }
+                input #q type="search" name="q" value=(query) placeholder=(t.text("search.label")) maxlength="200" autofocus;
+                " " button type="submit" { (t.text("search.button")) }
             }
-            @if followable { (live_search(query)) }
+            @if followable { (live_search(t, query)) }
             @match sp.results {
-                Some([]) if sp.page > 1 => p.empty { "No more results for " q { (query) } ". " a href=(search_href(query, 1)) { "First page" } },
-                Some([]) => p.empty { "Nothing matches " q { (query) } "." },
+                Some([]) if sp.page > 1 => p.empty { (rich(t, "search.no_more", &[("query", quoted.clone()), ("first_page", html! { a href=(search_href(query, 1)) { (t.text("search.first_page")) } })])) },
+                Some([]) => p.empty { (rich(t, "search.nothing", &[("query", quoted.clone())])) },
                 Some(found) => {
-                    p.search-count { "Results " (first) "–" (first as usize + found.len() - 1) " for " q { (query) } ", best match first" }
+                    p.search-count { (rich(t, "search.count", &[("first", html! { (first) }), ("last", html! { (first as usize + found.len() - 1) }), ("query", quoted.clone())])) }
                     ol.search-results start=(first) {
                         @for h in found {
                             @let e = &h.entry;
@@ -356,18 +424,19 @@ pub fn search_page(cfg: &Config, sp: &SearchPage) -> Markup {
                                 p.snippet { (pieces(&h.highlight.snippet)) }
                                 p.meta {
                                     a href=(format!("/feeds/{}", e.feed_id)) { (e.feed_title) }
+                                    @for c in &e.also { (NAME_SEPARATOR) a href=(format!("/feeds/{}", c.feed_id)) { (c.feed_title) } }
                                     @if let Some(a) = &e.author { " · " (a) }
-                                    " · " time datetime=(iso_time(e.published)) { (human_time(e.published)) }
-                                    " · " a href=(format!("/entries/{}", e.id)) { "read here" }
+                                    " · " time datetime=(iso_time(e.published)) { (t.human_time(e.published)) }
+                                    " · " a href=(format!("/entries/{}", e.id)) { (t.text("search.read_here")) }
                                 }
                             }
                         }
                     }
                     @if sp.page > 1 || sp.more {
                         nav.pager {
-                            @if sp.page > 1 { a rel="prev" href=(search_href(query, sp.page - 1)) { "← Better matches" } }
+                            @if sp.page > 1 { a rel="prev" href=(search_href(query, sp.page - 1)) { (t.text("search.better")) } }
                             @if sp.page > 1 && sp.more { " " }
-                            @if sp.more { a rel="next" href=(search_href(query, sp.page + 1)) { "More results →" } }
+                            @if sp.more { a rel="next" href=(search_href(query, sp.page + 1)) { (t.text("search.more")) } }
                         }
                     }
                 },
@@ -378,31 +447,31 @@ pub fn search_page(cfg: &Config, sp: &SearchPage) -> Markup {
 }
 
 /// The heading an error page shows for an HTTP status.
-fn error_heading(status: u16) -> &'static str {
+fn error_heading(t: Tr, status: u16) -> &'static str {
     match status {
-        400 => "Bad request",
-        401 => "Sign-in needed",
-        403 => "Forbidden",
-        404 => "Not found",
-        405 => "Method not allowed",
-        409 => "Conflict",
-        413 => "Too large",
-        422 => "Cannot use that",
-        429 => "Too many requests",
-        500..=599 => "Something went wrong",
-        _ => "Error",
+        400 => t.text("error.400"),
+        401 => t.text("error.401"),
+        403 => t.text("error.403"),
+        404 => t.text("error.404"),
+        405 => t.text("error.405"),
+        409 => t.text("error.409"),
+        413 => t.text("error.413"),
+        422 => t.text("error.422"),
+        429 => t.text("error.429"),
+        500..=599 => t.text("error.500"),
+        _ => t.text("error.fallback"),
     }
 }
 
 /// Any error a person sees: headed by what the status means, with the reason.
 pub fn error_page(cfg: &Config, status: u16, what: &str) -> Markup {
-    error_page_linking(cfg, status, what, ("/", "Back to the river"))
+    error_page_linking(cfg, status, what, ("/", cfg.tr().text("error.back")))
 }
 
 /// An error page whose way on is `link` (`href`, words): a page cursor that names no entry
 /// (a bookmark to a pruned one) links to the first page of its river.
 pub fn error_page_linking(cfg: &Config, status: u16, what: &str, link: (&str, &str)) -> Markup {
-    let heading = error_heading(status);
+    let heading = error_heading(cfg.tr(), status);
     layout(
         cfg,
         &Page {

@@ -20,6 +20,7 @@ pub struct SignInOptions {
 /// The signed-out `/admin`: "Sign in with GitHub" and "Sign in with <provider>" first, then
 /// the admin token for operators.
 pub fn signin_page(cfg: &Config, options: &SignInOptions, error: Option<&str>) -> Markup {
+    let t = cfg.tr();
     let any = options.github || options.oidc.is_some();
     admin_layout(
         cfg,
@@ -46,9 +47,10 @@ pub fn signin_page(cfg: &Config, options: &SignInOptions, error: Option<&str>) -
                 } @else {
                     h2 #token-heading { "Sign in with the admin token" }
                 }
+                // These two strings are the catalogs' already (admin.token, admin.sign_in).
                 form.admin method="post" action="/admin/login" {
-                    label { "Admin token " input type="password" name="token" autocomplete="current-password" required; }
-                    " " button type="submit" { "Sign in" }
+                    label { (t.text("admin.token")) input type="password" name="token" autocomplete="current-password" required; }
+                    " " button type="submit" { (t.text("admin.sign_in")) }
                 }
             }
         },

@@ -12,7 +12,8 @@ use super::search::search_index_stmts;
 use super::{batch, first, rows, run, StoreResult};
 use crate::core::audit::SYSTEM_ACTOR;
 use crate::core::ingest::{AutoChange, EntryWrite, FeedRow, StoredEntry};
-use crate::core::view_models::{EntryView, RECENT_TITLES};
+use crate::core::river::{local_day, Step, Zone};
+use crate::core::view_models::{AlsoPosted, EntryView, RECENT_TITLES};
 
 #[derive(Debug, Deserialize)]
 struct EntryRow {
@@ -30,6 +31,12 @@ struct EntryRow {
     content_html: String,
     whole: i64,
     rev: Option<i64>,
+    #[serde(default)]
+    day_rank: Option<i64>,
+    /// Every copy of the entry's article as JSON `[[id, feed_id, name, feed url], …]`,
+    /// when another member posted it too.
+    #[serde(default)]
+    copies: Option<String>,
 }
 
 impl From<EntryRow> for EntryView {
@@ -52,15 +59,46 @@ impl From<EntryRow> for EntryView {
             content_html: r.content_html,
             whole: r.whole != 0,
             rev: r.rev,
+            day_rank: r.day_rank,
+            local_offset_ms: 0,
+            same_as: None,
+            also: Vec::new(),
         }
+        .with_copies(r.copies.as_deref().map(copies_of).unwrap_or_default())
     }
+}
+
+/// The copies of an article as [`ENTRY_COLS`] reads them.
+fn copies_of(json: &str) -> Vec<AlsoPosted> {
+    let rows: Vec<(i64, i64, Option<String>, String)> =
+        serde_json::from_str(json).unwrap_or_default();
+    rows.into_iter()
+        .map(|(id, feed_id, name, url)| AlsoPosted {
+            id,
+            feed_id,
+            feed_title: name
+                .filter(|n| !n.trim().is_empty())
+                .unwrap_or_else(|| crate::core::fetch::public_url(&url)),
+        })
+        .collect()
 }
 
 pub(super) const ENTRY_COLS: &str =
     "e.id, e.feed_id, COALESCE(NULLIF(trim(f.display_name), ''), f.title) AS feed_title, \
      f.face_url AS feed_face, f.url AS feed_url, e.title, e.url, e.author, \
-     e.published_at, e.first_seen, e.summary, e.content_html, e.whole, e.rev \
+     e.published_at, e.first_seen, e.summary, e.content_html, e.whole, e.rev, e.day_rank, \
+     CASE WHEN e.article_id IS NULL THEN NULL ELSE (SELECT json_group_array(json_array(o.id, \
+       o.feed_id, COALESCE(NULLIF(trim(fo.display_name), ''), fo.title), fo.url)) \
+       FROM entries o JOIN feeds fo ON fo.id = o.feed_id WHERE o.article_id = e.article_id) END AS copies \
      FROM entries e JOIN feeds f ON f.id = e.feed_id";
+
+/// The river's "the same article from two members shown once" condition, a piece of a
+/// `WHERE` of its own (composable with any other): an entry shows unless an older copy of
+/// its article, from another member, is still stored. Free for an entry that is the only
+/// copy of its article (no probe); a copy reads its article's few rows through
+/// `entries_article`. When the shown copy is pruned or its feed removed, the next shows.
+pub(super) const SHOWN_ONCE: &str = "(e.article_id IS NULL OR NOT EXISTS (SELECT 1 FROM entries o \
+     WHERE o.article_id = e.article_id AND o.id < e.id))";
 
 /// The newest entry id (the global cursor), 0 when there is none.
 pub async fn latest_entry_id(db: &D1Database) -> StoreResult<i64> {
@@ -102,12 +140,70 @@ pub async fn entries_river(
     } else {
         "?2 IS NULL AND ?3 IS NULL"
     };
+    // The planet's river shows an article once; a feed's river shows all of its own.
+    let shown = if feed.is_some() { "1" } else { SHOWN_ONCE };
     let sql = format!(
-        "SELECT {ENTRY_COLS} WHERE {feed_clause} AND {cursor} \
+        "SELECT {ENTRY_COLS} WHERE {feed_clause} AND {cursor} AND {shown} \
          ORDER BY e.published_at DESC, e.id DESC LIMIT ?4"
     );
     let stmt = query!(db, &sql, feed, published, id, limit)?;
     entry_views("entries_river", stmt).await
+}
+
+/// The fair river's walk (`core::river::fair_page` decides the page): at most `walk`
+/// entries after `before`, newest published first, as the `published_at` index has them
+/// (it carries each entry's feed, day, rank and article: index rows only, however many a
+/// member posted; migrations/0015, 0016), each article once ([`SHOWN_ONCE`]).
+pub async fn river_walk(
+    db: &D1Database,
+    before: Option<RiverCursor>,
+    walk: u32,
+) -> StoreResult<Vec<Step>> {
+    let (published, id) = before.map_or((None, None), |c| (c.published_at, Some(c.id)));
+    let cursor = if before.is_some() {
+        "(e.published_at, e.id) < (?1, ?2)"
+    } else {
+        "?1 IS NULL AND ?2 IS NULL"
+    };
+    let sql = format!(
+        "SELECT e.id, e.feed_id, e.day_rank, e.river_day FROM entries e INDEXED BY entries_published \
+         WHERE {cursor} AND {SHOWN_ONCE} ORDER BY e.published_at DESC, e.id DESC LIMIT ?3"
+    );
+    rows("river_walk", query!(db, &sql, published, id, walk)?).await
+}
+
+/// The entries `ids` (a fair page's), newest published first.
+pub async fn entries_by_ids(db: &D1Database, ids: &[i64]) -> StoreResult<Vec<EntryView>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "SELECT {ENTRY_COLS} WHERE e.id IN (SELECT value FROM json_each(?1)) \
+         ORDER BY e.published_at DESC, e.id DESC"
+    );
+    let stmt = query!(db, &sql, serde_json::to_string(ids)?)?;
+    entry_views("entries_by_ids", stmt).await
+}
+
+/// The highest rank of each `(feed, day)`: how many entries the member has that day (one
+/// index seek each, `entries_river_day`), in the same order; what the "N more" links say.
+pub async fn river_day_ranks(db: &D1Database, days: &[(i64, i64)]) -> StoreResult<Vec<i64>> {
+    #[derive(Deserialize)]
+    struct Row {
+        n: Option<i64>,
+    }
+    if days.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stmt = query!(
+        db,
+        "SELECT (SELECT MAX(day_rank) FROM entries INDEXED BY entries_river_day \
+            WHERE feed_id = d.value ->> 0 AND river_day = d.value ->> 1) AS n \
+         FROM json_each(?1) d ORDER BY d.key",
+        serde_json::to_string(days)?
+    )?;
+    let found: Vec<Row> = rows("river_day_ranks", stmt).await?;
+    Ok(found.into_iter().map(|r| r.n.unwrap_or(0)).collect())
 }
 
 /// Entries rewritten after revision `after` (completed or edited), oldest revision
@@ -243,13 +339,14 @@ pub async fn refresh_apply(
     changes: &[AutoChange],
     now: i64,
     max_entries: u32,
+    zone: &dyn Zone,
 ) -> StoreResult<Vec<Option<StoredEntry>>> {
     let Some(row) = row else {
         return Ok(Vec::new());
     };
     let mut stmts = Vec::with_capacity(entries.len() + changes.len() + 3);
     for w in entries {
-        stmts.push(entry_write(db, row.feed_id, w, now)?);
+        stmts.push(entry_write(db, row.feed_id, w, now, zone)?);
     }
     // Retention below runs after the row's write: its newest titles count only what it keeps.
     let keep_titles = match max_entries {
@@ -298,11 +395,15 @@ pub async fn refresh_apply(
 
 /// One entry: an update of a stored one (which retention may have pruned since: then
 /// nothing, it stays gone), or an insert (an upsert, so a lost seen row never duplicates).
+/// An insert takes its day in the planet's `zone` and its rank within its member's day (one
+/// more than the member's highest that day, one index seek; statements of a batch run in
+/// order): the fair river's cap. An update keeps both, as it keeps `published_at`.
 fn entry_write(
     db: &D1Database,
     feed_id: i64,
     w: &EntryWrite,
     now: i64,
+    zone: &dyn Zone,
 ) -> StoreResult<D1PreparedStatement> {
     let e = &w.entry;
     let whole = i32::from(e.whole);
@@ -321,10 +422,17 @@ fn entry_write(
             whole
         );
     }
-    query!(
-        db,
+    let river_day = local_day(zone, w.published);
+    // A new entry joins the article another member already posted (same canonical link,
+    // else same text; `core::ingest::same`), found by an indexed probe per key inside this
+    // statement: never one of its own feed, nor an article its feed already has a copy of.
+    let sql = format!(
         "INSERT INTO entries (feed_id, identity, fingerprint, url, title, author, content_html, summary, \
-           published_at, first_seen, updated_at, whole) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11) \
+           published_at, first_seen, updated_at, whole, river_day, day_rank, same_link, same_text, article_id) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12, \
+           (SELECT COALESCE(MAX(day_rank), 0) + 1 FROM entries INDEXED BY entries_river_day \
+             WHERE feed_id = ?1 AND river_day = ?12), ?13, ?14, \
+           COALESCE({}, {})) \
          ON CONFLICT (feed_id, identity) DO UPDATE SET fingerprint = excluded.fingerprint, url = excluded.url, \
            title = excluded.title, author = excluded.author, \
            content_html = CASE WHEN excluded.whole OR NOT whole THEN excluded.content_html ELSE content_html END, \
@@ -332,8 +440,37 @@ fn entry_write(
            summary = excluded.summary, updated_at = excluded.updated_at, \
            rev = (SELECT COALESCE(MAX(rev), 0) + 1 FROM entries WHERE rev IS NOT NULL) \
          RETURNING id, first_seen, rev",
-        feed_id, e.identity, w.fingerprint, e.url, e.title, e.author, e.content_html, e.summary,
-        w.published, now, whole
+        article_probe("same_link", 13),
+        article_probe("same_text", 14)
+    );
+    query!(
+        db,
+        &sql,
+        feed_id,
+        e.identity,
+        w.fingerprint,
+        e.url,
+        e.title,
+        e.author,
+        e.content_html,
+        e.summary,
+        w.published,
+        now,
+        whole,
+        river_day,
+        w.same.link,
+        w.same.text
+    )
+}
+
+/// The article (its first copy's id) of another feed's entry whose `column` equals
+/// parameter `?{param}`, unless feed `?1` already has a copy of it: one indexed probe.
+fn article_probe(column: &str, param: u8) -> String {
+    format!(
+        "(SELECT COALESCE(x.article_id, x.id) FROM entries x WHERE x.{column} = ?{param} \
+           AND x.feed_id <> ?1 AND NOT EXISTS (SELECT 1 FROM entries y \
+             WHERE y.article_id = COALESCE(x.article_id, x.id) AND y.feed_id = ?1) \
+         ORDER BY x.id LIMIT 1)"
     )
 }
 

@@ -29,8 +29,9 @@ pub use cursors::{
     entry_position, feed_position, feeds_page, feeds_page_detailed, RiverCursor, FEED_NAME_KEY,
 };
 pub use entries::{
-    entries_between, entries_by_id, entries_prune_older, entries_revised, entries_river,
-    entry_by_id, entry_heads_after, latest_entry_id, latest_rev, refresh_apply,
+    entries_between, entries_by_id, entries_by_ids, entries_prune_older, entries_revised,
+    entries_river, entry_by_id, entry_heads_after, latest_entry_id, latest_rev, refresh_apply,
+    river_day_ranks, river_walk,
 };
 pub use feeds::{
     counts, feed_by_id, feed_by_url, feed_create, feed_delete, feed_detail_by_id, feed_forget,

@@ -3,7 +3,7 @@
 use serde::Deserialize;
 use worker::{query, D1Database, D1PreparedStatement};
 
-use super::entries::{entry_views, ENTRY_COLS};
+use super::entries::{entry_views, ENTRY_COLS, SHOWN_ONCE};
 use super::{batch, rows, StoreResult};
 use crate::core::ingest::EntryWrite;
 use crate::core::view_models::EntryView;
@@ -70,12 +70,17 @@ pub(super) fn search_index_stmts(
     json_chunks(rows)
         .into_iter()
         .map(|json| {
-            query!(
-                db,
+            // Search shows an article once: a copy another member's older one hides is
+            // not indexed (`migrations/0016_cross_posts.sql` queues it if that one goes).
+            let sql = format!(
                 "INSERT OR REPLACE INTO entries_search (rowid, title, author, body) \
                  SELECT e.id, j.value ->> 1, j.value ->> 2, j.value ->> 3 \
                  FROM json_each(?2) j CROSS JOIN entries e ON e.feed_id = ?1 AND e.identity = j.value ->> 0 \
-                 WHERE length(e.content_html) = j.value ->> 4 ORDER BY e.id",
+                 WHERE length(e.content_html) = j.value ->> 4 AND {SHOWN_ONCE} ORDER BY e.id"
+            );
+            query!(
+                db,
+                &sql,
                 feed_id,
                 json
             )

@@ -296,7 +296,9 @@ pub async fn login(mut req: Request, env: &Env) -> AppResult<Response> {
     match check_token(&req, env, Some(field(&f, "token"))).await {
         Ok(()) => {}
         Err(AppError::Unauthorized) => {
-            return signin::signin_page(env, Some("That token is not right."), 401)
+            let cfg = env::config(env);
+            let wrong = cfg.tr().text("admin.wrong_token");
+            return signin::signin_page(env, Some(wrong), 401);
         }
         Err(e) => return Err(e),
     }
@@ -406,13 +408,14 @@ pub async fn remove_admin(mut req: Request, env: &Env, id: i64) -> AppResult<Res
 pub async fn add_feed(mut req: Request, env: &Env) -> AppResult<Response> {
     let (f, s) = authorized(&mut req, env).await?;
     match lifecycle::add(env, field(&f, "url"), &s.actor).await {
-        Ok(lifecycle::Addition::Created(c)) => back(&format!(
-            "Added {} with {} entries.",
-            c.feed.display_title(),
-            c.refresh.new_entries
+        Ok(lifecycle::Addition::Created(c)) => back(&env::lang(env).plural(
+            "flash.added",
+            c.refresh.new_entries as u64,
+            &[("feed", &c.feed.display_title())],
         )),
         Ok(lifecycle::Addition::Choose { page, feeds }) => {
-            let note = format!("{page} announces {} feeds: pick one.", feeds.len());
+            let note =
+                env::lang(env).plural("flash.choose", feeds.len() as u64, &[("page", &page)]);
             let choices = Some((page.as_str(), feeds.as_slice()));
             dashboard(env, &s.key, &s.session, Some(note), choices, None).await
         }
@@ -444,7 +447,7 @@ pub async fn edit_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Respon
         }),
     };
     match lifecycle::configure(env, id, patch, &actor).await {
-        Ok(d) => back(&format!("Saved {}.", d.feed.display_title())),
+        Ok(d) => back(&env::lang(env).fill("flash.saved", &[("feed", &d.feed.display_title())])),
         Err(e @ (AppError::Unprocessable(_) | AppError::Conflict(_))) => back(&e.to_string()),
         Err(e) => Err(e),
     }
@@ -454,8 +457,10 @@ pub async fn edit_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Respon
 pub async fn hold_feed(mut req: Request, env: &Env, id: i64, held: bool) -> AppResult<Response> {
     let (_, actor) = authorized_form(&mut req, env).await?;
     match lifecycle::hold(env, id, held, &actor).await {
-        Ok(d) if held => back(&format!("Paused {} by hand.", d.feed.display_title())),
-        Ok(d) => back(&format!("Resumed {}.", d.feed.display_title())),
+        Ok(d) if held => {
+            back(&env::lang(env).fill("flash.paused", &[("feed", &d.feed.display_title())]))
+        }
+        Ok(d) => back(&env::lang(env).fill("flash.resumed", &[("feed", &d.feed.display_title())])),
         Err(e @ AppError::Conflict(_)) => back(&e.to_string()),
         Err(e) => Err(e),
     }
@@ -473,7 +478,7 @@ pub async fn refresh_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Res
 pub async fn delete_feed(mut req: Request, env: &Env, id: i64) -> AppResult<Response> {
     let (_, actor) = authorized_form(&mut req, env).await?;
     lifecycle::remove(env, id, &actor).await?;
-    back("Feed removed.")
+    back(env::lang(env).text("flash.removed"))
 }
 
 /// An uploaded OPML file is at most this big (the multipart body, read with the cap).
@@ -507,15 +512,29 @@ pub async fn import_opml(mut req: Request, env: &Env) -> AppResult<Response> {
         Ok(imported) => {
             let lines = imported.lines();
             let count = |f: fn(&ImportLine) -> bool| lines.iter().filter(|l| f(l)).count();
-            let note = format!(
-                "Imported the OPML file: {} added, {} already there, {} refused.",
-                count(|l| matches!(l, ImportLine::Added { .. })),
-                count(|l| matches!(l, ImportLine::AlreadyThere { .. })),
-                count(|l| matches!(l, ImportLine::Refused { .. })),
+            let n = |c: usize| c.to_string();
+            let note = env::lang(env).fill(
+                "flash.imported",
+                &[
+                    (
+                        "added",
+                        &n(count(|l| matches!(l, ImportLine::Added { .. }))),
+                    ),
+                    (
+                        "already",
+                        &n(count(|l| matches!(l, ImportLine::AlreadyThere { .. }))),
+                    ),
+                    (
+                        "refused",
+                        &n(count(|l| matches!(l, ImportLine::Refused { .. }))),
+                    ),
+                ],
             );
             dashboard(env, &key, &s, Some(note), None, Some(lines)).await
         }
-        Err(AppError::Unprocessable(why)) => back(&format!("Nothing imported: {why}")),
+        Err(AppError::Unprocessable(why)) => {
+            back(&env::lang(env).fill("flash.nothing_imported", &[("why", &why)]))
+        }
         Err(e) => Err(e),
     }
 }
@@ -544,9 +563,7 @@ async fn multipart(req: &Request, body: &[u8]) -> AppResult<worker::FormData> {
 pub async fn confirm_removals(mut req: Request, env: &Env) -> AppResult<Response> {
     let (_, actor) = authorized_form(&mut req, env).await?;
     let n = membership_sync::confirm(env, &actor).await?;
-    back(&format!(
-        "Confirmed {n} removals: those members are held now, and deleted after the grace period."
-    ))
+    back(&env::lang(env).plural("flash.confirmed", n as u64, &[]))
 }
 
 /// Starts refreshing every active feed: the first batch now, the rest a batch per cron run
@@ -554,10 +571,10 @@ pub async fn confirm_removals(mut req: Request, env: &Env) -> AppResult<Response
 pub async fn refresh_all(mut req: Request, env: &Env) -> AppResult<Response> {
     let (_, actor) = authorized_form(&mut req, env).await?;
     match refresh_all::start(env, &actor).await? {
-        refresh_all::Asked::Started(round) => back(&round.progress()),
-        refresh_all::Asked::Running(round) => back(&format!(
-            "A refresh of all feeds is already running. {}",
-            round.progress()
+        refresh_all::Asked::Started(round) => back(&views::round_progress(env::lang(env), &round)),
+        refresh_all::Asked::Running(round) => back(&env::lang(env).fill(
+            "flash.already_running",
+            &[("progress", &views::round_progress(env::lang(env), &round))],
         )),
     }
 }

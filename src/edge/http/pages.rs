@@ -4,12 +4,13 @@ use maud::Markup;
 use worker::{Env, Request, Response};
 
 use super::query_i64;
+use crate::core::i18n::Tr;
 use crate::core::routes::{etag, SYNDICATED_ENTRIES, TITLES_ENTRIES};
 use crate::core::syndication::topics::{self, Topic};
 use crate::core::view_models::EntryView;
 use crate::core::views;
 use crate::edge::error::{AppError, AppResult};
-use crate::edge::{d1, env, jobs::member_cache};
+use crate::edge::{d1, env, jobs::member_cache, zone};
 
 /// Browsers revalidate; the edge cache's lifetime (`s-maxage`) is set in one place,
 /// `handlers::handle`, from PAGE_CACHE_SECONDS.
@@ -44,7 +45,7 @@ async fn river_page(
     env: &Env,
     feed: Option<i64>,
     before: Option<i64>,
-) -> AppResult<Option<(Vec<EntryView>, Option<i64>, i64)>> {
+) -> AppResult<Option<(Vec<EntryView>, Option<i64>, i64, views::FairRiver)>> {
     let db = env::db(env)?;
     let (revision, cursor) = match before {
         None => (d1::latest_rev(&db).await?, None),
@@ -53,25 +54,89 @@ async fn river_page(
             None => return Ok(None),
         },
     };
-    let limit = env::config(env).page_size as usize;
-    // One more than a page tells whether an older page exists.
-    let mut entries = d1::entries_river(&db, feed, cursor, limit as u32 + 1).await?;
-    let older = if entries.len() > limit {
-        entries.truncate(limit);
-        entries.last().map(|e| e.id)
+    let cfg = env::config(env);
+    let limit = cfg.page_size as usize;
+    // The fair cap is the front page's; a member's own page shows every entry.
+    let cap = if feed.is_some() {
+        0
     } else {
-        None
+        cfg.river_per_feed_per_day
     };
-    Ok(Some((entries, older, revision)))
+    let (mut entries, older, at_cap) = if cap > 0 {
+        fair_entries(&db, cursor, limit, cap).await?
+    } else {
+        // One more than a page tells whether an older page exists.
+        let mut entries = d1::entries_river(&db, feed, cursor, limit as u32 + 1).await?;
+        let older = if entries.len() > limit {
+            entries.truncate(limit);
+            entries.last().map(|e| e.id)
+        } else {
+            None
+        };
+        (entries, older, Vec::new())
+    };
+    let fair = fair_river(env, &db, &mut entries, cap, &at_cap).await?;
+    Ok(Some((entries, older, revision, fair)))
+}
+
+/// A page of the fair river: the walk down the index (`core::river::fair_walk` index rows,
+/// whatever a member posts), the page `core::river` decides, its entries.
+async fn fair_entries(
+    db: &worker::D1Database,
+    cursor: Option<d1::RiverCursor>,
+    limit: usize,
+    cap: u32,
+) -> AppResult<(Vec<EntryView>, Option<i64>, Vec<(i64, i64, i64)>)> {
+    use crate::core::river::{fair_page, fair_walk};
+    let walked = fair_walk(limit, cap);
+    let walk = d1::river_walk(db, cursor, walked as u32).await?;
+    let page = fair_page(&walk, walked, limit, cap);
+    let entries = d1::entries_by_ids(db, &page.ids).await?;
+    Ok((entries, page.older, page.at_cap))
+}
+
+/// The planet's days on a page (each entry's offset from UTC in PLANET_TIMEZONE, for its
+/// day heading) and, under a fair cap, the "N more from this member" links: after each
+/// member's entry of rank `cap` in a day, how many more that day has (one statement for
+/// the page, an index seek per link).
+async fn fair_river(
+    env: &Env,
+    db: &worker::D1Database,
+    entries: &mut [EntryView],
+    cap: u32,
+    at_cap: &[(i64, i64, i64)],
+) -> AppResult<views::FairRiver> {
+    use crate::core::river::hidden;
+    let cfg = env::config(env);
+    let zone = zone::zone_or_utc(&cfg);
+    for e in entries.iter_mut() {
+        e.local_offset_ms = zone.offset_ms(e.published);
+    }
+    let now = env::now_ms();
+    let mut fair = views::FairRiver {
+        cap,
+        zone: cfg.planet_timezone.clone(),
+        today: crate::core::time::day_key(now + zone.offset_ms(now)),
+        more: Vec::new(),
+    };
+    let days: Vec<(i64, i64)> = at_cap.iter().map(|&(_, feed, day)| (feed, day)).collect();
+    let ranks = d1::river_day_ranks(db, &days).await?;
+    for (&(id, _, _), top) in at_cap.iter().zip(ranks) {
+        let more = hidden(top, cap);
+        if more > 0 {
+            fair.more.push((id, more));
+        }
+    }
+    Ok(fair)
 }
 
 /// A 404 for a `?before=` (or `?after=`) cursor that names nothing (a bookmark to a pruned
 /// entry is normal), linking to the first page of the list it pages.
-fn cursor_gone(env: &Env, first_page: &str, what: &str) -> AppResult<Response> {
+fn cursor_gone(env: &Env, first_page: &str, why: fn(Tr) -> &'static str) -> AppResult<Response> {
     let cfg = env::config(env);
-    let why = format!("{what} this page starts after is gone (or never was).");
+    let t = cfg.tr();
     html(
-        views::error_page_linking(&cfg, 404, &why, (first_page, "Go to the first page")),
+        views::error_page_linking(&cfg, 404, why(t), (first_page, t.text("error.first_page"))),
         404,
         "no-store",
     )
@@ -80,8 +145,8 @@ fn cursor_gone(env: &Env, first_page: &str, what: &str) -> AppResult<Response> {
 pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let before = query_i64(req, "before")?;
-    let Some((entries, older, revision)) = river_page(env, None, before).await? else {
-        return cursor_gone(env, "/", "The entry");
+    let Some((entries, older, revision, fair)) = river_page(env, None, before).await? else {
+        return cursor_gone(env, "/", |t| t.text("error.entry_gone"));
     };
     let members = member_cache::list(env).await?;
     let page = views::HomePage {
@@ -89,6 +154,7 @@ pub async fn home(req: &Request, env: &Env) -> AppResult<Response> {
         older,
         paged: before.is_some(),
         revision,
+        fair: Some(&fair),
     };
     html(
         views::home_page_with_members(&cfg, &page, &members, env::now_ms()),
@@ -107,7 +173,7 @@ pub async fn feeds(req: &Request, env: &Env) -> AppResult<Response> {
         None => None,
         Some(id) => match d1::feed_position(&db, id).await? {
             Some(at) => Some(at),
-            None => return cursor_gone(env, "/feeds", "The feed"),
+            None => return cursor_gone(env, "/feeds", |t| t.text("error.feed_gone")),
         },
     };
     let mut feeds = d1::feeds_page(&db, after, FEEDS_PAGE + 1).await?;
@@ -130,14 +196,15 @@ pub async fn feed(req: &Request, env: &Env, id: i64) -> AppResult<Response> {
         .await?
         .ok_or_else(|| AppError::NotFound(format!("there is no feed {id}")))?;
     let before = query_i64(req, "before")?;
-    let Some((entries, older, revision)) = river_page(env, Some(id), before).await? else {
-        return cursor_gone(env, &format!("/feeds/{id}"), "The entry");
+    let Some((entries, older, revision, fair)) = river_page(env, Some(id), before).await? else {
+        return cursor_gone(env, &format!("/feeds/{id}"), |t| t.text("error.entry_gone"));
     };
     let page = views::HomePage {
         entries: &entries,
         older,
         paged: before.is_some(),
         revision,
+        fair: Some(&fair),
     };
     html(views::feed_page(&cfg, &feed, &page), 200, PAGE_CACHE)
 }
@@ -162,10 +229,18 @@ pub fn error_page(env: &Env, e: &AppError) -> Response {
 pub async fn titles(env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let db = env::db(env)?;
-    let entries = d1::entries_river(&db, None, None, TITLES_ENTRIES).await?;
+    let cap = cfg.river_per_feed_per_day;
+    let (mut entries, at_cap) = if cap > 0 {
+        let (entries, _, at_cap) = fair_entries(&db, None, TITLES_ENTRIES as usize, cap).await?;
+        (entries, at_cap)
+    } else {
+        let entries = d1::entries_river(&db, None, None, TITLES_ENTRIES).await?;
+        (entries, Vec::new())
+    };
+    let fair = fair_river(env, &db, &mut entries, cap, &at_cap).await?;
     let members = member_cache::list(env).await?;
     html(
-        views::titles_page(&cfg, &entries, &members, env::now_ms()),
+        views::titles_page(&cfg, &entries, &members, env::now_ms(), Some(&fair)),
         200,
         PAGE_CACHE,
     )

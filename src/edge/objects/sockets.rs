@@ -10,6 +10,7 @@ use worker::{
     web_sys, D1Database, Env, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
 };
 
+use crate::core::i18n::Tr;
 use crate::core::protocol::{
     self, check_feeds, resume_rows, within_reach, Action, ClientBudgets, ClientVerdict, Frame,
     ServerMsg, SocketState, CLOSE_CLIENT_FLOOD, CLOSE_PLANET_BUSY, CLOSE_POLICY,
@@ -17,7 +18,7 @@ use crate::core::protocol::{
 };
 use crate::core::search::live_query::{LiveDoc, LiveQuery};
 use crate::core::view_models::EntryView;
-use crate::core::views::entry_article;
+use crate::core::views::{also_posted, entry_article};
 use crate::edge::env::{self, now_ms, Spent};
 use crate::edge::error::AppError;
 use crate::edge::objects::wire::SocketAsk;
@@ -189,6 +190,9 @@ fn close(ws: &WebSocket, code: u16, reason: &str) {
 pub struct Outgoing<'a> {
     entry: &'a EntryView,
     json: String,
+    /// For a new copy of an article another member's entry already shows: the `merge`
+    /// frame sockets following the whole planet get instead of `json`.
+    merge_json: Option<String>,
     doc: OnceCell<LiveDoc>,
 }
 
@@ -199,24 +203,52 @@ impl Outgoing<'_> {
     }
 }
 
-/// Renders new entries once into the frames every socket receives.
-pub fn entry_frames(entries: &[EntryView]) -> Vec<Outgoing<'_>> {
-    frames(entries, |entry, html| ServerMsg::Entry { entry, html })
+/// Renders new entries once into the frames every socket receives (and, for a copy of
+/// an article already shown, the `merge` frame the planet's sockets receive instead).
+pub fn entry_frames(t: Tr, entries: &[EntryView]) -> Vec<Outgoing<'_>> {
+    let mut out = frames(t, entries, |entry, html| ServerMsg::Entry { entry, html });
+    for f in &mut out {
+        f.merge_json = f.entry.merged_into().map(|(into, copies)| {
+            ServerMsg::Merge {
+                into,
+                entry: f.entry.clone(),
+                html: also_posted(t, &copies).into_string(),
+            }
+            .to_json()
+        });
+    }
+    out
+}
+
+impl Outgoing<'_> {
+    /// The frame for a socket: following the whole planet (`planet`), a copy of an article
+    /// already shown is a `merge`; following some feeds (or one feed's page), an entry.
+    fn json_for(&self, planet: bool) -> &str {
+        match &self.merge_json {
+            Some(merge) if planet => merge,
+            _ => &self.json,
+        }
+    }
 }
 
 /// Renders rewritten entries (completed or edited) into `update` frames.
-pub fn update_frames(entries: &[EntryView]) -> Vec<Outgoing<'_>> {
-    frames(entries, |entry, html| ServerMsg::Update { entry, html })
+pub fn update_frames(t: Tr, entries: &[EntryView]) -> Vec<Outgoing<'_>> {
+    frames(t, entries, |entry, html| ServerMsg::Update { entry, html })
 }
 
-fn frames(entries: &[EntryView], msg: fn(EntryView, String) -> ServerMsg) -> Vec<Outgoing<'_>> {
+fn frames(
+    t: Tr,
+    entries: &[EntryView],
+    msg: fn(EntryView, String) -> ServerMsg,
+) -> Vec<Outgoing<'_>> {
     entries
         .iter()
         .map(|e| {
-            let html = entry_article(e).into_string();
+            let html = entry_article(t, e).into_string();
             Outgoing {
                 entry: e,
                 json: msg(e.clone(), html).to_json(),
+                merge_json: None,
                 doc: OnceCell::new(),
             }
         })
@@ -253,12 +285,21 @@ fn send_all(state: &State, frames: &[Outgoing], unsent_only: bool) -> usize {
     // Each frame crosses into JS once, however many sockets receive it; each entry's
     // index text is made at most once, the first time a socket's search needs it.
     let js: Vec<JsValue> = frames.iter().map(|f| JsValue::from_str(&f.json)).collect();
+    let merges: Vec<Option<JsValue>> = frames
+        .iter()
+        .map(|f| f.merge_json.as_deref().map(JsValue::from_str))
+        .collect();
     let mut sent = 0;
     for ws in state.get_websockets() {
         let Ok(Some(socket_state)) = ws.deserialize_attachment::<SocketState>() else {
             continue;
         };
-        for (f, data) in frames.iter().zip(&js) {
+        let planet = socket_state.feeds.is_none();
+        for ((f, entry), merge) in frames.iter().zip(&js).zip(&merges) {
+            let data = match merge {
+                Some(m) if planet => m,
+                _ => entry,
+            };
             let fresh = !unsent_only || f.entry.id > socket_state.last_sent;
             if fresh
                 && socket_state.wants_entry(f.entry.feed_id, || f.doc())
@@ -342,6 +383,7 @@ pub async fn on_message(
             let wanted = Wanted {
                 feeds: feeds.as_deref(),
                 q: socket_state.q.as_ref(),
+                tr: env::lang(env),
             };
             let latest = resume(ws, db, since, upto, wanted).await;
             let revision = match revision {
@@ -366,6 +408,8 @@ pub async fn on_message(
 struct Wanted<'a> {
     feeds: Option<&'a [i64]>,
     q: Option<&'a LiveQuery>,
+    /// The planet's language, for the articles the frames carry.
+    tr: Tr,
 }
 
 impl Wanted<'_> {
@@ -397,10 +441,10 @@ async fn resume(
         cursor = last.id;
         left = left.saturating_sub(batch.len() as u32);
         let matching = wanted.only_matching(batch);
-        let frames = entry_frames(&matching);
+        let frames = entry_frames(wanted.tr, &matching);
         meter::frames(frames.len());
-        for f in frames {
-            ws.send_with_str(f.json)?;
+        for f in &frames {
+            ws.send_with_str(f.json_for(wanted.feeds.is_none()))?;
         }
     }
     Ok(if left == 0 { cursor } else { upto.max(since) })
@@ -420,7 +464,7 @@ async fn resume_updates(
         d1::entries_revised(db, after, Some(since), wanted.feeds, MAX_RESUME_UPDATES).await?;
     let reached = batch.iter().filter_map(|e| e.rev).max().unwrap_or(after);
     let matching = wanted.only_matching(batch);
-    let frames = update_frames(&matching);
+    let frames = update_frames(wanted.tr, &matching);
     meter::frames(frames.len());
     for f in frames {
         ws.send_with_str(f.json)?;

@@ -185,6 +185,10 @@ impl Plan {
                 content_html: w.entry.content_html.clone(),
                 whole: w.entry.whole,
                 rev: row.rev,
+                day_rank: None,
+                local_offset_ms: 0,
+                same_as: None,
+                also: Vec::new(),
             };
             if row.first_seen == self.now {
                 out.new_entries.push(view);

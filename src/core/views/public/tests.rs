@@ -37,6 +37,10 @@ fn entry(id: i64, title: &str, author: &str, content: &str) -> EntryView {
         content_html: content.into(),
         whole: true,
         rev: None,
+        day_rank: None,
+        local_offset_ms: 0,
+        same_as: None,
+        also: Vec::new(),
     }
 }
 
@@ -55,6 +59,7 @@ fn feed_strings_are_escaped_everywhere() {
             older: Some(7),
             paged: false,
             revision: 0,
+            fair: None,
         },
     )
     .into_string();
@@ -79,6 +84,7 @@ fn older_pages_do_not_follow_the_socket() {
             older: None,
             paged: true,
             revision: 0,
+            fair: None,
         },
     )
     .into_string();
@@ -90,7 +96,7 @@ fn older_pages_do_not_follow_the_socket() {
 fn long_entries_are_collapsed_in_the_river_and_whole_on_their_own_page() {
     let long = format!("<p>{}</p><p>the last words</p>", "word ".repeat(3_000));
     let e = entry(9, "Long read", "Ann", &long);
-    let river = entry_article(&e).into_string();
+    let river = entry_article(Default::default(), &e).into_string();
     assert!(
         river.contains(r#"class="content collapsed""#),
         "{}",
@@ -103,14 +109,14 @@ fn long_entries_are_collapsed_in_the_river_and_whole_on_their_own_page() {
     assert!(page.contains("Read it at the source"));
 
     let short = entry(10, "Short", "Ann", "<p>brief</p>");
-    let river = entry_article(&short).into_string();
+    let river = entry_article(Default::default(), &short).into_string();
     assert!(!river.contains("collapsed") && !river.contains("Read more"));
     assert!(!river.contains("on its way"));
     let waiting = EntryView {
         whole: false,
         ..short
     };
-    let river = entry_article(&waiting).into_string();
+    let river = entry_article(Default::default(), &waiting).into_string();
     assert!(river.contains(r#"data-whole="0""#) && river.contains("on its way"));
 }
 
@@ -171,6 +177,7 @@ fn the_river_shows_names_and_faces_grouped_by_day_with_a_sidebar() {
             older: None,
             paged: false,
             revision: 0,
+            fair: None,
         },
         &members,
         0,
@@ -257,7 +264,7 @@ fn feeds_and_titles_show_members_by_name_with_faces() {
 
     let mut e = entry(8, "Titled", "Ann", "");
     e.feed_face = Some(FACE.into());
-    let html = titles_page(&cfg, &[e], &[], 0).into_string();
+    let html = titles_page(&cfg, &[e], &[], 0, None).into_string();
     assert!(
         html.contains(r#"<li data-id="8"><img class="face small""#),
         "{html}"
@@ -328,6 +335,7 @@ fn every_page_has_one_h1_and_labelled_search() {
                 older: None,
                 paged: false,
                 revision: 0,
+                fair: None,
             },
         )
         .into_string(),
@@ -345,7 +353,7 @@ fn every_page_has_one_h1_and_labelled_search() {
 #[test]
 fn the_footer_follows_the_operators_knobs() {
     let members = [member(4, Some("Ann"), None)];
-    let page = |cfg: &Config| titles_page(cfg, &[], &members, 0).into_string();
+    let page = |cfg: &Config| titles_page(cfg, &[], &members, 0, None).into_string();
     let today = page(&Config::default());
     assert!(today.contains("href=\"/feed.rss10\"") && today.contains("href=\"/foafroll.xml\""));
     assert!(!today.contains("href=\"/admin\""));
@@ -372,4 +380,43 @@ fn the_footer_follows_the_operators_knobs() {
         !html.contains("/feed.rss10") && !html.contains("/foafroll.xml"),
         "{html}"
     );
+}
+
+#[test]
+fn the_fair_river_links_the_rest_of_a_members_day_and_heads_days_in_the_planets_zone() {
+    let cfg = Config::default();
+    // 23:30 UTC on 26 November is 08:30 on the 27th in Tokyo.
+    let mut e = entry(7, "Fifth today", "", "<p>x</p>");
+    e.published = 1_795_735_800_000;
+    e.day_rank = Some(5);
+    e.local_offset_ms = 9 * 3_600_000;
+    let fair = FairRiver {
+        cap: 5,
+        zone: "Asia/Tokyo".into(),
+        today: "2026-11-27".into(),
+        more: vec![(7, 3)],
+    };
+    let page = HomePage {
+        entries: std::slice::from_ref(&e),
+        older: None,
+        paged: false,
+        revision: 0,
+        fair: Some(&fair),
+    };
+    let html = home_page(&cfg, &page).into_string();
+    assert!(
+        html.contains(r#"data-tz="Asia/Tokyo" data-river-cap="5""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"<section class="day" data-day="2026-11-27">"#),
+        "{html}"
+    );
+    assert!(html.contains("Friday, 27 November 2026"), "{html}");
+    assert!(html.contains(r#"data-day-rank="5""#));
+    assert!(html.contains(
+        r#"<p class="more-from" data-feed="3" data-day="2026-11-27" data-more="3"><a href="/feeds/3">3 more from this member today</a></p>"#
+    ), "{html}");
+    let titles = titles_page(&cfg, &[e], &[], 0, Some(&fair)).into_string();
+    assert!(titles.contains("3 more from this member today"));
 }

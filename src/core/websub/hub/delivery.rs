@@ -401,6 +401,10 @@ mod tests {
             content_html: "<p>body &amp; more</p>".into(),
             whole: true,
             rev: None,
+            day_rank: None,
+            local_offset_ms: 0,
+            same_as: None,
+            also: Vec::new(),
         }
     }
 

@@ -5,7 +5,7 @@ use worker::D1Database;
 use super::{storage, FeedObject};
 use crate::core::ingest::{self, Plan, PlatformTrouble, RefreshReport, Wake};
 use crate::edge::objects::{rpc, sockets};
-use crate::edge::{d1, env};
+use crate::edge::{d1, env, zone};
 
 impl FeedObject {
     /// Writes a plan: the D1 batch first (if the platform refuses it, the refresh is held
@@ -23,9 +23,11 @@ impl FeedObject {
         if let Some(w) = &plan.warning {
             worker::console_warn!("{w}");
         }
-        let max = env::config(&self.env).retention_max_entries;
+        let cfg = env::config(&self.env);
+        let (max, zone) = (cfg.retention_max_entries, zone::zone_or_utc(&cfg));
         let row = plan.feed_row.as_ref();
-        let written = d1::refresh_apply(db, row, &plan.entries, &plan.changes, now, max).await;
+        let (entries, changes) = (&plan.entries, &plan.changes);
+        let written = d1::refresh_apply(db, row, entries, changes, now, max, &*zone).await;
         let stored = match written {
             Ok(stored) => stored,
             // The platform refused the write (a daily limit, an outage): hold, losing nothing.
@@ -46,8 +48,9 @@ impl FeedObject {
             storage::save(&self.state, &feed).await?;
         }
         if !settled.new_entries.is_empty() || !settled.updated.is_empty() {
-            sockets::broadcast(&self.state, &sockets::entry_frames(&settled.new_entries));
-            sockets::broadcast_updates(&self.state, &sockets::update_frames(&settled.updated));
+            let t = env::lang(&self.env);
+            sockets::broadcast(&self.state, &sockets::entry_frames(t, &settled.new_entries));
+            sockets::broadcast_updates(&self.state, &sockets::update_frames(t, &settled.updated));
             report.published_at = Some(env::now_ms());
             feed.published(rpc::rooms_publish(&self.env).await); // retried by alarm until true
             storage::save(&self.state, &feed).await?;

@@ -138,7 +138,7 @@ impl Room {
                 d1::entries_between(&db, cursor, MAX_SAFE_ID, None, page.min(left)).await?;
             left = left.saturating_sub(entries.len() as u32);
             if let Some(last) = entries.last() {
-                let frames = sockets::entry_frames(&entries);
+                let frames = sockets::entry_frames(env::lang(&self.env), &entries);
                 sent += sockets::broadcast(&self.state, &frames);
                 self.fresh.set(true);
                 storage::save_cursor(&self.state, last.id).await?;
@@ -153,7 +153,10 @@ impl Room {
             let revised = d1::entries_revised(&db, rev, None, None, page.min(left)).await?;
             left = left.saturating_sub(revised.len() as u32);
             if let Some(last) = revised.iter().filter_map(|e| e.rev).max() {
-                sent += sockets::broadcast_updates(&self.state, &sockets::update_frames(&revised));
+                sent += sockets::broadcast_updates(
+                    &self.state,
+                    &sockets::update_frames(env::lang(&self.env), &revised),
+                );
                 storage::save_rev_cursor(&self.state, last).await?;
                 self.rev_cursor.set(Some(last));
                 continue;
