@@ -1,14 +1,16 @@
 //! Signing in as yourself: the signed-out `/admin` page (the providers first, the admin
 //! token after), the page a provider's callback answers with, and the admin list.
 //!
-//! Interface strings are kept together here, as literals, for the move to the catalogs.
+//! Every word is the catalogs' (`[signin]` in `locales/*.toml`).
 
 use maud::{html, Markup};
 
 use super::admin::admin_layout;
+use super::rich;
 use crate::core::auth::admins::{Admin, Source};
 use crate::core::config::Config;
-use crate::core::time::{human_time, iso_time};
+use crate::core::i18n::Tr;
+use crate::core::time::iso_time;
 
 /// The ways to sign in this planet offers: GitHub, and the OpenID Connect provider's name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,26 +30,25 @@ pub fn signin_page(cfg: &Config, options: &SignInOptions, error: Option<&str>) -
             @if let Some(e) = error { p.error role="alert" { (e) } }
             @if any {
                 section.signin aria-labelledby="signin-heading" {
-                    h2 #signin-heading { "Sign in" }
-                    p { "Admins of " (cfg.planet_name) " sign in as themselves." }
+                    h2 #signin-heading { (t.text("signin.heading")) }
+                    p { (t.fill("signin.intro", &[("planet", &cfg.planet_name)])) }
                     ul.signin-providers {
                         @if options.github {
-                            li { a.signin-button href="/auth/github" data-provider="github" { "Sign in with GitHub" } }
+                            li { a.signin-button href="/auth/github" data-provider="github" { (t.fill("signin.with", &[("provider", "GitHub")])) } }
                         }
                         @if let Some(name) = &options.oidc {
-                            li { a.signin-button href="/auth/oidc" data-provider="oidc" { "Sign in with " (name) } }
+                            li { a.signin-button href="/auth/oidc" data-provider="oidc" { (t.fill("signin.with", &[("provider", name)])) } }
                         }
                     }
                 }
             }
             section.signin-token aria-labelledby="token-heading" {
                 @if any {
-                    h2 #token-heading { "Or with the admin token" }
-                    p { small { "For the planet's operators: the token set as the ADMIN_TOKEN secret." } }
+                    h2 #token-heading { (t.text("signin.or_token")) }
+                    p { small { (t.text("signin.token_note")) } }
                 } @else {
-                    h2 #token-heading { "Sign in with the admin token" }
+                    h2 #token-heading { (t.text("signin.with_token")) }
                 }
-                // These two strings are the catalogs' already (admin.token, admin.sign_in).
                 form.admin method="post" action="/admin/login" {
                     label { (t.text("admin.token")) input type="password" name="token" autocomplete="current-password" required; }
                     " " button type="submit" { (t.text("admin.sign_in")) }
@@ -70,24 +71,25 @@ pub enum SignInOutcome<'a> {
 
 /// The page the callback answers with (200 on success, else the error's status).
 pub fn signin_result_page(cfg: &Config, outcome: &SignInOutcome) -> Markup {
+    let t = cfg.tr();
     let body = match outcome {
         SignInOutcome::Welcome { who } => html! {
             // A same-site navigation: the Strict session cookie goes with it.
             meta http-equiv="refresh" content="0; url=/admin";
-            h2 { "Signed in" }
-            p role="status" { "Signed in as " strong { (who) } "." }
-            p { a href="/admin" { "Continue to the admin page" } }
+            h2 { (t.text("signin.signed_in")) }
+            p role="status" { (rich(t, "signin.signed_in_as", &[("who", html! { strong { (who) } })])) }
+            p { a href="/admin" { (t.text("signin.continue")) } }
         },
         SignInOutcome::Refused { who, why } => html! {
-            h2 { "Not an admin of this planet" }
-            p role="alert" { "You signed in as " strong { (who) } ", but " (why) "." }
-            p { "Ask an admin of " (cfg.planet_name) " to add you, then sign in again." }
-            p { a href="/admin" { "Back to sign-in" } }
+            h2 { (t.text("signin.not_admin")) }
+            p role="alert" { (rich(t, "signin.refused", &[("who", html! { strong { (who) } }), ("why", html! { (why) })])) }
+            p { (t.fill("signin.ask", &[("planet", &cfg.planet_name)])) }
+            p { a href="/admin" { (t.text("signin.back")) } }
         },
         SignInOutcome::Failed { why } => html! {
-            h2 { "Sign-in did not work" }
-            p.error role="alert" { "Nothing was signed in: " (why) }
-            p { a href="/admin" { "Back to sign-in" } }
+            h2 { (t.text("signin.failed")) }
+            p.error role="alert" { (t.fill("signin.nothing", &[("why", why)])) }
+            p { a href="/admin" { (t.text("signin.back")) } }
         },
     };
     admin_layout(cfg, body)
@@ -95,29 +97,29 @@ pub fn signin_result_page(cfg: &Config, outcome: &SignInOutcome) -> Markup {
 
 /// The admin list on `/admin`: who may sign in, who added them, a form to add one, and a
 /// remove button for the ones added here (`ADMINS` rows are changed in the setting).
-pub fn admins_section(rows: &[Admin], problems: &[String], csrf: &str) -> Markup {
+pub fn admins_section(t: Tr, rows: &[Admin], problems: &[String], csrf: &str) -> Markup {
     html! {
         section.admins aria-labelledby="admins-heading" {
-            h2 #admins-heading { "Admins" }
-            p { small { "Who may sign in with GitHub or OpenID Connect. Removing an admin signs them out at once." } }
+            h2 #admins-heading { (t.text("signin.admins")) }
+            p { small { (t.text("signin.admins_note")) } }
             @if rows.is_empty() {
-                p { "Nobody yet: only the admin token and Cloudflare Access sign in." }
+                p { (t.text("signin.admins_none")) }
             } @else {
                 ul.admin-list {
                     @for a in rows {
                         li data-admin=(a.id) {
                             code { (a.rule.text()) }
-                            @if let Some(id) = a.github_id { " " small { "(GitHub user " (id) ")" } }
+                            @if let Some(id) = a.github_id { " " small { (t.fill("signin.github_user", &[("id", &id.to_string())])) } }
                             " " small {
                                 @match a.source {
-                                    Source::Config => "from ADMINS",
-                                    Source::Admin => { "added by " (a.added_by.as_deref().unwrap_or("?")) " " time datetime=(iso_time(a.added_at)) { (human_time(a.added_at)) } },
+                                    Source::Config => (t.text("signin.from_setting")),
+                                    Source::Admin => { (t.fill("signin.added_by", &[("who", a.added_by.as_deref().unwrap_or("?"))])) " " time datetime=(iso_time(a.added_at)) { (t.human_time(a.added_at)) } },
                                 }
                             }
                             @if a.source == Source::Admin {
                                 form.inline method="post" action=(format!("/admin/admins/{}/delete", a.id)) {
                                     input type="hidden" name="csrf" value=(csrf);
-                                    button type="submit" { "Remove" }
+                                    button type="submit" { (t.text("signin.remove")) }
                                 }
                             }
                         }
@@ -129,8 +131,8 @@ pub fn admins_section(rows: &[Admin], problems: &[String], csrf: &str) -> Markup
             }
             form.admin method="post" action="/admin/admins" {
                 input type="hidden" name="csrf" value=(csrf);
-                label { "Add an admin " input type="text" name="rule" required maxlength="254" placeholder="github:583231, ada@example.org, *@example.org"; }
-                " " button type="submit" { "Add admin" }
+                label { (t.text("signin.add_label")) " " input type="text" name="rule" required maxlength="254" placeholder="github:583231, ada@example.org, *@example.org"; }
+                " " button type="submit" { (t.text("signin.add")) }
             }
         }
     }
@@ -201,7 +203,7 @@ mod tests {
                 added_at: 0,
             },
         ];
-        let html = admins_section(&rows, &[], "t").into_string();
+        let html = admins_section(Tr::default(), &rows, &[], "t").into_string();
         assert!(!html.contains("/admin/admins/1/delete"));
         assert!(html.contains("/admin/admins/2/delete"));
         assert!(html.contains("added by github:x"));

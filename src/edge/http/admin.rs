@@ -273,7 +273,12 @@ async fn dashboard(
     let deployment = env::deployment(env, applied);
     let round = refresh_all::latest(env).await.ok().flatten();
     let admins = match signin::admin_list(env).await {
-        Ok((rows, problems)) => Some(views::admins_section(&rows, &problems, &csrf)),
+        Ok((rows, problems)) => Some(views::admins_section(
+            env::lang(env),
+            &rows,
+            &problems,
+            &csrf,
+        )),
         Err(e) => {
             worker::console_error!("admins: the list could not be read: {e}");
             None
@@ -370,19 +375,21 @@ pub async fn add_admin(mut req: Request, env: &Env) -> AppResult<Response> {
     let (f, actor) = authorized_form(&mut req, env).await?;
     let rule = match AdminRule::parse(field(&f, "rule")) {
         Ok(r) => r,
-        Err(why) => return back(&format!("Nobody added: {why}.")),
+        Err(why) => {
+            let why = why.to_string();
+            return back(&env::lang(env).fill("flash.admin_not_added", &[("why", &why)]));
+        }
     };
     let (rows, _) = signin::admin_list(env).await?;
     if rows.len() >= MAX_ADMINS {
-        return back(&format!(
-            "Nobody added: the list holds at most {MAX_ADMINS} admins."
-        ));
+        let why = env::lang(env).fill("flash.admin_list_full", &[("n", &MAX_ADMINS.to_string())]);
+        return back(&env::lang(env).fill("flash.admin_not_added", &[("why", &why)]));
     }
     let db = env::db(env)?;
     if d1::admin_add(&db, &rule, &actor, env::now_ms()).await? {
-        back(&format!("Added {} to the admins.", rule.text()))
+        back(&env::lang(env).fill("flash.admin_added", &[("rule", &rule.text())]))
     } else {
-        back(&format!("{} is already an admin.", rule.text()))
+        back(&env::lang(env).fill("flash.admin_already", &[("rule", &rule.text())]))
     }
 }
 
@@ -392,16 +399,14 @@ pub async fn remove_admin(mut req: Request, env: &Env, id: i64) -> AppResult<Res
     let (_, actor) = authorized_form(&mut req, env).await?;
     let (rows, _) = signin::admin_list(env).await?;
     let Some(row) = rows.iter().find(|r| r.id == id) else {
-        return back("That admin is not on the list any more.");
+        return back(env::lang(env).text("flash.admin_gone"));
     };
     if let Err(why) = removable(row, &rows) {
-        return back(&format!("Not removed: {why}."));
+        let why = why.to_string();
+        return back(&env::lang(env).fill("flash.admin_not_removed", &[("why", &why)]));
     }
     d1::admin_remove(&env::db(env)?, id, &actor, env::now_ms()).await?;
-    back(&format!(
-        "Removed {} from the admins; their sessions have ended.",
-        row.rule.text()
-    ))
+    back(&env::lang(env).fill("flash.admin_removed", &[("rule", &row.rule.text())]))
 }
 
 /// Adds a feed, or a site by its page: several feeds found are offered to pick from.
