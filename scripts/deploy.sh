@@ -35,8 +35,11 @@ STEPS=(
   "verify|account|check the running planet (scripts/verify.mjs against the deployed URL)"
 )
 # The secrets: name | how a missing one is made (make_<how>) | what it is for.
+# `optional`: put from the environment variable of that name when it is set, else left unset.
 SECRETS=(
   "ADMIN_TOKEN|random32|the admin token: JSON API bearer, sign-in form, admin session cookies"
+  "GITHUB_CLIENT_SECRET|optional|the GitHub OAuth app's client secret, for Sign in with GitHub (with the GITHUB_CLIENT_ID var; docs/configuration.md)"
+  "OIDC_CLIENT_SECRET|optional|the OpenID Connect client's secret, for Sign in with your provider (with OIDC_ISSUER and OIDC_CLIENT_ID; docs/configuration.md)"
 )
 
 say() { printf 'deploy: %s\n' "$*"; }
@@ -181,6 +184,13 @@ step_secrets() {
       say "secret $name: set (kept; $what)"
       continue
     fi
+    if [ "$how" = optional ]; then
+      if [ -z "${!name:-}" ]; then
+        say "secret $name: not set, and not needed unless you want $what"
+        continue
+      fi
+      how=env
+    fi
     value="$("make_$how" "$name")"
     printf '%s' "$value" | wr secret put "$name" >/dev/null ||
       fail "wrangler secret put $name failed" "read wrangler's message above, then make deploy again"
@@ -196,7 +206,11 @@ plan_secrets() {
   local entry name how what
   for entry in "${SECRETS[@]}"; do
     IFS='|' read -r name how what <<<"$entry"
-    say "  secret $name, made by make_$how when missing: $what"
+    if [ "$how" = optional ]; then
+      say "  secret $name, from \$$name in the environment when set (optional): $what"
+    else
+      say "  secret $name, made by make_$how when missing: $what"
+    fi
   done
 }
 

@@ -33,6 +33,15 @@ pub enum Route {
     AdminConfirmRemovals,
     /// Starts a round refreshing every active feed, a batch per invocation.
     AdminRefreshAll,
+    /// Adds a rule to the admin list (who may sign in with GitHub or OpenID Connect).
+    AdminAddAdmin,
+    /// Removes a row of the admin list (its sessions end with it).
+    AdminRemoveAdmin(i64),
+    /// `/auth/github`, `/auth/oidc`: starts signing in with a provider (a state cookie and a
+    /// redirect to it).
+    AuthStart(crate::core::auth::signin::Provider),
+    /// `/auth/{provider}/callback`: where the provider sends the browser back with a code.
+    AuthCallback(crate::core::auth::signin::Provider),
     /// `/healthz`: the liveness probe (D1 answers, the deployment as it knows itself).
     Healthz,
     /// `/health`: the contract of the planet Orrery replaces, for monitors built for it
@@ -94,6 +103,8 @@ impl Route {
                     | Route::Ws
                     | Route::FeedWs(_)
                     | Route::WebSubHub
+                    | Route::AuthStart(_)
+                    | Route::AuthCallback(_)
             )
     }
 
@@ -159,6 +170,7 @@ fn id(s: &str) -> Option<i64> {
 }
 
 pub fn route(method: &str, path: &str) -> Route {
+    use crate::core::auth::signin::Provider;
     use Route::*;
     let get = method == "GET" || method == "HEAD";
     let post = method == "POST";
@@ -188,6 +200,14 @@ pub fn route(method: &str, path: &str) -> Route {
         ["admin", "opml"] => only(post, AdminImportOpml, "POST"),
         ["admin", "membership", "confirm"] => only(post, AdminConfirmRemovals, "POST"),
         ["admin", "refresh"] => only(post, AdminRefreshAll, "POST"),
+        ["admin", "admins"] => only(post, AdminAddAdmin, "POST"),
+        ["admin", "admins", n, "delete"] => {
+            id(n).map_or(NotFound, |n| only(post, AdminRemoveAdmin(n), "POST"))
+        }
+        ["auth", "github"] => only(get, AuthStart(Provider::GitHub), "GET"),
+        ["auth", "oidc"] => only(get, AuthStart(Provider::Oidc), "GET"),
+        ["auth", "github", "callback"] => only(get, AuthCallback(Provider::GitHub), "GET"),
+        ["auth", "oidc", "callback"] => only(get, AuthCallback(Provider::Oidc), "GET"),
         ["admin", "feeds", n, "refresh"] => {
             id(n).map_or(NotFound, |n| only(post, AdminRefreshFeed(n), "POST"))
         }

@@ -3,6 +3,8 @@
 use futures::future::join_all;
 use worker::{D1Database, Env, ObjectNamespace, RateLimiter};
 
+use crate::core::auth::admins::{parse_seed, AdminRule};
+use crate::core::auth::signin::SignInConfig;
 use crate::core::config::Config;
 use crate::core::i18n::{Lang, Tr};
 use crate::core::ingest::schedule::ScheduleConfig;
@@ -31,6 +33,25 @@ pub fn admin_token(env: &Env) -> Option<String> {
         .map(|s| s.to_string())
         .or_else(|| env.var("ADMIN_TOKEN").ok().map(|v| v.to_string()))
         .filter(|t| !t.is_empty())
+}
+
+/// A var or a secret by name (the Worker cannot tell them apart at run time; the client
+/// secrets are secrets, the rest vars).
+fn var_or_secret(env: &Env, name: &str) -> Option<String> {
+    env.secret(name)
+        .ok()
+        .map(|s| s.to_string())
+        .or_else(|| env.var(name).ok().map(|v| v.to_string()))
+}
+
+/// Signing in with GitHub and OpenID Connect, as configured (`core::auth::signin`).
+pub fn signin_config(env: &Env) -> SignInConfig {
+    SignInConfig::from_lookup(|k| var_or_secret(env, k))
+}
+
+/// The admin list's seed, `ADMINS`, and the entries it cannot read.
+pub fn admins_seed(env: &Env) -> (Vec<AdminRule>, Vec<String>) {
+    parse_seed(&var_or_secret(env, "ADMINS").unwrap_or_default())
 }
 
 pub fn db(env: &Env) -> worker::Result<D1Database> {
@@ -180,6 +201,13 @@ pub fn deployment(env: &Env, applied: Option<String>) -> Deployment {
     if let Err(problem) = super::zone::planet_zone(&Config::from_lookup(get)) {
         config_problems.push(problem);
     }
+    config_problems.extend(signin_config(env).problems);
+    config_problems.extend(
+        admins_seed(env)
+            .1
+            .into_iter()
+            .map(|p| format!("ADMINS: {p}")),
+    );
     Deployment::judge(
         build,
         env!("ORRERY_LATEST_MIGRATION"),

@@ -31,6 +31,7 @@ const WEIGHTS = {
   "/": 5, "/?before=": 5, "/titles": 11, "/feeds": 5, "/feeds/{id}": 3, "/entries/{id}": 1,
   "/feed.atom": 4, "/feed.rss": 4, "/feeds.opml": 1, "/foafroll.xml": 1, "/feeds/{id}/feed.atom": 5,
   "/search?q=": 14, "/healthz": 1, "/health": 1, "/api/feeds": 5, "/api/feeds/{id}": 1, "/api/entries": 8,
+  "/auth/{provider}": 5, "/auth/{provider}/callback": 5,
 };
 /** At most this many feeds per page of `/feeds` and `/api/feeds`. */
 const FEEDS_PAGE = 100;
@@ -366,6 +367,28 @@ test("every address together spends at most the planet's budget; cached pages ar
   // The cached front page is still served to everyone, spending nothing.
   const cached = await get("/", "203.0.113.200");
   assert.equal(cached.status, 200, "a cached page is served while the planet's budget is spent");
+});
+
+test("the sign-in routes cost at most their weight and anonymous input writes nothing", async () => {
+  // Neither provider is set up here: the start and a made-up callback are clear pages.
+  for (const [p, status] of [["/auth/github", 404], ["/auth/oidc", 404],
+    ["/auth/oidc/callback?code=made-up&state=made-up", 400], ["/auth/github/callback?error=access_denied", 403]]) {
+    const r = await cost(p);
+    assert.equal(r.status, status, `${p}: ${r.body.slice(0, 200)}`);
+    assert.ok(r.read <= 5 * ROWS_PER_UNIT, `${p} read ${r.read} rows`);
+    assert.equal(r.written, 0, `${p} wrote ${r.written} rows`);
+    assert.equal(r.doRequests, 0, p);
+  }
+  // Each start is counted by the limiter, by its weight (5 units of the address's minute).
+  await freshMinute();
+  const from = ip();
+  let served = 0;
+  for (; served < PUBLIC_LIMIT + 1; served++) {
+    const r = await fetch(`${w.url}/auth/oidc`, { headers: { "CF-Connecting-IP": from } });
+    await r.arrayBuffer();
+    if (r.status === 429) break;
+  }
+  assert.ok(served <= Math.ceil(PUBLIC_LIMIT / 5), `sign-in starts served before a 429: ${served}`);
 });
 
 test("each public route's miss costs no more than its weight", async () => {

@@ -152,6 +152,20 @@ fn every_d1_statement_lives_in_the_store() {
 }
 
 #[test]
+fn there_is_one_jwt_verifier() {
+    // Signatures are checked in one place (Access assertions and ID tokens alike): no second,
+    // laxer verifier can grow beside it.
+    let bad = offending("src", Some("src/edge/auth/jwks.rs"), |l| {
+        l.contains("verify_with_object") || l.contains("import_key_with")
+    });
+    assert!(
+        bad.is_empty(),
+        "signatures are checked only in src/edge/auth/jwks.rs:\n{}",
+        bad.join("\n")
+    );
+}
+
+#[test]
 fn the_feed_objects_own_sql_lives_in_one_module() {
     let bad = offending("src", Some("src/edge/objects/feed/storage.rs"), |l| {
         l.contains(".sql()") || l.contains("exec(")
@@ -368,6 +382,9 @@ fn without_trailing_commas(json: &str) -> String {
 }
 
 /// Every `vars` object (top level and per environment) that names ADMIN_TOKEN.
+/// What must be a secret, never a var: the admin token and the sign-in clients' secrets.
+const SECRETS: [&str; 3] = ["ADMIN_TOKEN", "GITHUB_CLIENT_SECRET", "OIDC_CLIENT_SECRET"];
+
 fn vars_with_admin_token(config: &serde_json::Value) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![("".to_string(), config)];
@@ -377,7 +394,8 @@ fn vars_with_admin_token(config: &serde_json::Value) -> Vec<String> {
                 let here = format!("{at}.{k}");
                 if k == "vars"
                     && child.as_object().is_some_and(|vars| {
-                        vars.keys().any(|n| n.eq_ignore_ascii_case("ADMIN_TOKEN"))
+                        vars.keys()
+                            .any(|n| SECRETS.iter().any(|s| n.eq_ignore_ascii_case(s)))
                     })
                 {
                     found.push(here.clone());
@@ -409,6 +427,12 @@ fn wrangler_vars_never_carry_the_admin_token() {
         vec![".env.production.vars"]
     );
     assert_eq!(planted["vars"]["A"], "x // not a comment");
+    let client = jsonc("{ \"vars\": { \"OIDC_CLIENT_SECRET\": \"s\" } }");
+    assert_eq!(
+        vars_with_admin_token(&client),
+        vec![".vars"],
+        "the clients' secrets too"
+    );
 }
 
 #[test]

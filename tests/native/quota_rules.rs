@@ -1,5 +1,6 @@
 //! The public request budget's pure rules: canonical cache keys, the route weights table, and who a client is.
 
+use orrery::core::auth::signin::Provider;
 use orrery::core::config::MAX_PAGE_SIZE;
 use orrery::core::routes::{
     cache_key, client_key, pages_a_write_changes, route, Route, FEEDS_PAGE, ROWS_PER_UNIT,
@@ -163,6 +164,12 @@ fn every_route() -> Vec<Route> {
         AdminImportOpml,
         AdminConfirmRemovals,
         AdminRefreshAll,
+        AdminAddAdmin,
+        AdminRemoveAdmin(1),
+        AuthStart(Provider::GitHub),
+        AuthStart(Provider::Oidc),
+        AuthCallback(Provider::GitHub),
+        AuthCallback(Provider::Oidc),
         Healthz,
         Health,
         Ws,
@@ -228,6 +235,10 @@ fn every_counted_route_has_a_weight_by_its_cost_and_the_rest_none() {
         (Route::Ws, 1),
         (Route::FeedWs(1), 2),
         (Route::WebSubHub, 1),
+        // Signing in: both the start (GitHub's, for an organization rule) and the callback may
+        // read the admin list.
+        (Route::AuthStart(Provider::Oidc), 5),
+        (Route::AuthCallback(Provider::GitHub), 5),
     ];
     for (r, w) in table {
         assert_eq!(r.weight(page), w, "{r:?}");
@@ -418,4 +429,34 @@ fn a_thousand_addresses_within_their_own_budgets_meet_the_planets() {
         ok >= allowed - 1,
         "{ok} frames: the planet's budget refills"
     );
+}
+
+#[test]
+fn signing_in_with_a_provider_is_a_public_get_and_the_admin_list_an_admin_post() {
+    assert_eq!(
+        route("GET", "/auth/github"),
+        Route::AuthStart(Provider::GitHub)
+    );
+    assert_eq!(
+        route("GET", "/auth/oidc/callback"),
+        Route::AuthCallback(Provider::Oidc)
+    );
+    assert_eq!(route("POST", "/auth/oidc"), Route::MethodNotAllowed("GET"));
+    assert_eq!(route("GET", "/auth/saml"), Route::NotFound);
+    assert_eq!(route("POST", "/admin/admins"), Route::AdminAddAdmin);
+    assert_eq!(
+        route("POST", "/admin/admins/7/delete"),
+        Route::AdminRemoveAdmin(7)
+    );
+    for r in [
+        Route::AuthStart(Provider::GitHub),
+        Route::AuthCallback(Provider::Oidc),
+    ] {
+        assert!(
+            r.is_rate_limited() && !r.is_shared_page() && !r.is_api(),
+            "{r:?}"
+        );
+        assert_eq!(r.cache_params(), None, "{r:?}");
+    }
+    assert!(!Route::AdminAddAdmin.is_rate_limited());
 }

@@ -55,9 +55,10 @@ export async function until(fn, { timeout = 15000, interval = 100, what = "condi
  *  one; the current migrations are applied to it as to a fresh one, and the caller removes it.
  *  `https`: wrangler dev serves https with its own self-signed certificate (the caller sets
  *  NODE_TLS_REJECT_UNAUTHORIZED=0 for its loopback fetches).
+ *  `port`: listen on this one (a test that registers the planet's URL elsewhere first).
  *  `migrations` in the result: what `wrangler d1 migrations apply` printed. */
-export async function startWorker({ vars = {}, config = null, ready = (r) => r.status === 200, state: given = null, https = false } = {}) {
-  const port = await freePort();
+export async function startWorker({ vars = {}, config = null, ready = (r) => r.status === 200, state: given = null, https = false, port: givenPort = null } = {}) {
+  const port = givenPort ?? await freePort();
   const inspector = await freePort();
   const state = given ?? mkdtempSync(path.join(tmpdir(), "orrery-e2e-"));
   const env = { ...process.env, PATH: `${path.join(ROOT, "node_modules/.bin")}:${process.env.PATH}`, WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1", CI: "true", FORCE_COLOR: "0" };

@@ -1,25 +1,14 @@
 //! Cloudflare Access sign-in, the pure part.
 //!
-//! The `Cf-Access-Jwt-Assertion` parsed, its claims checked (audience, issuer, expiry,
-//! not-before; the clock passed in), the team's keys read and the signing key picked. The
-//! RS256 signature itself is checked at the edge with the Worker's own SubtleCrypto.
+//! Where the team's keys are and what an assertion must say; the `Cf-Access-Jwt-Assertion`
+//! is taken apart, its key picked and its claims checked by the one verifier (`jwt`), with
+//! Access's own rules on top (RS256 only, a key id, an email). The signature itself is
+//! checked at the edge with the Worker's own SubtleCrypto.
 
-use serde_json::Value;
-
-use crate::core::codec::base64url_decode;
+use super::jwt::{self, Alg, Expect, Jwt, JwtError};
 
 /// The header Cloudflare Access adds to every request it lets through.
 pub const ASSERTION_HEADER: &str = "Cf-Access-Jwt-Assertion";
-/// An assertion longer than this is refused unread (Access's are about 1 KiB).
-const MAX_ASSERTION_BYTES: usize = 8 * 1024;
-/// The team's keys (a JWKS) bigger than this are refused.
-pub const MAX_CERTS_BYTES: usize = 64 * 1024;
-/// How long fetched keys are used before they are fetched again (Access rotates its
-/// keys every six weeks and keeps signing with the old one for a week after).
-const CERTS_TTL_MS: i64 = 60 * 60 * 1000;
-/// An assertion naming a key the cached set lacks fetches the keys again, at most this
-/// often: garbage key ids cannot make every request a subrequest.
-const CERTS_REFETCH_MIN_MS: i64 = 60 * 1000;
 /// The longest email a session names.
 const MAX_EMAIL_CHARS: usize = 254;
 
@@ -98,108 +87,47 @@ pub enum AccessError {
     Certs(String),
 }
 
-/// An assertion taken apart: what was signed, the signature, the key it names, the claims.
-#[derive(Debug, Clone)]
-pub struct Assertion {
-    pub kid: String,
-    /// `base64url(header) "." base64url(payload)`, the bytes the signature covers.
-    pub signing_input: String,
-    pub signature: Vec<u8>,
-    pub claims: Claims,
-}
-
-/// The claims Orrery checks. Read through `serde_json::Value` rather than derived
-/// `Deserialize` impls: the Value parser is in the wasm already, derives would add code.
-#[derive(Debug, Clone)]
-pub struct Claims {
-    /// One string or a list of them.
-    pub aud: Value,
-    pub iss: String,
-    pub exp: Option<f64>,
-    pub nbf: Option<f64>,
-    pub email: Option<String>,
-}
-
-impl Claims {
-    /// The claims of a JSON object; `None` when it is not one.
-    pub fn from_json(json: &[u8]) -> Option<Claims> {
-        let v: Value = serde_json::from_slice(json).ok()?;
-        let o = v.as_object()?;
-        let text = |k: &str| o.get(k).and_then(Value::as_str).map(String::from);
-        Some(Claims {
-            aud: o.get("aud").cloned().unwrap_or(Value::Null),
-            iss: text("iss").unwrap_or_default(),
-            exp: o.get("exp").and_then(Value::as_f64),
-            nbf: o.get("nbf").and_then(Value::as_f64),
-            email: text("email"),
-        })
+impl From<JwtError> for AccessError {
+    fn from(e: JwtError) -> Self {
+        match e {
+            JwtError::Malformed(why) => AccessError::Malformed(why),
+            JwtError::Algorithm(alg, _) => AccessError::Algorithm(alg),
+            JwtError::UnknownKey => AccessError::UnknownKey,
+            JwtError::BadSignature => AccessError::BadSignature,
+            JwtError::WrongAudience => AccessError::WrongAudience,
+            JwtError::WrongIssuer => AccessError::WrongIssuer,
+            JwtError::Expired => AccessError::Expired,
+            JwtError::NotYetValid | JwtError::IssuedInFuture => AccessError::NotYetValid,
+            JwtError::Keys(why) => AccessError::Certs(why),
+        }
     }
 }
 
-/// Whether `aud` (a string or a list of strings) names `ours`.
-fn audience_contains(aud: &Value, ours: &str) -> bool {
-    match aud {
-        Value::String(a) => a == ours,
-        Value::Array(all) => all.iter().any(|a| a.as_str() == Some(ours)),
-        _ => false,
-    }
-}
+/// Access signs with RS256 only.
+pub const ALGORITHMS: &[Alg] = &[Alg::Rs256];
 
-/// Takes an assertion apart. Only RS256 is accepted (never `none`, never an HMAC whose
-/// key would be the public key), and it must name its key.
-pub fn parse(token: &str) -> Result<Assertion, AccessError> {
-    if token.len() > MAX_ASSERTION_BYTES {
-        return Err(AccessError::Malformed("too long"));
+/// Takes an assertion apart (see `jwt::parse`): RS256 only, and it must name its key.
+pub fn parse(token: &str) -> Result<Jwt, AccessError> {
+    let jwt = jwt::parse(token, ALGORITHMS)?;
+    if jwt.kid.is_none() {
+        return Err(AccessError::Malformed("no key id"));
     }
-    let mut parts = token.trim().split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(AccessError::Malformed("not three parts"));
-    };
-    let header: Value = serde_json::from_slice(
-        &base64url_decode(h).ok_or(AccessError::Malformed("header encoding"))?,
-    )
-    .map_err(|_| AccessError::Malformed("header"))?;
-    let alg = header.get("alg").and_then(Value::as_str).unwrap_or("");
-    if alg != "RS256" {
-        return Err(AccessError::Algorithm(alg.chars().take(20).collect()));
-    }
-    let kid = (header.get("kid").and_then(Value::as_str))
-        .ok_or(AccessError::Malformed("no key id"))?
-        .to_string();
-    let claims =
-        Claims::from_json(&base64url_decode(p).ok_or(AccessError::Malformed("payload encoding"))?)
-            .ok_or(AccessError::Malformed("claims"))?;
-    let signature = base64url_decode(s).ok_or(AccessError::Malformed("signature encoding"))?;
-    Ok(Assertion {
-        kid,
-        signing_input: format!("{h}.{p}"),
-        signature,
-        claims,
-    })
+    Ok(jwt)
 }
 
 /// The person an assertion names, once its claims hold at `now_ms`: `aud` contains the
 /// application's tag, `iss` is the team, `exp` is still ahead and `nbf` (if any) past, with
 /// no leeway (Access and the Worker read the same network's clocks). Call it only after
 /// the signature verified.
-pub fn check_claims(c: &Claims, cfg: &AccessConfig, now_ms: i64) -> Result<String, AccessError> {
-    if !audience_contains(&c.aud, &cfg.aud) {
-        return Err(AccessError::WrongAudience);
-    }
-    if c.iss.trim_end_matches('/') != cfg.issuer {
-        return Err(AccessError::WrongIssuer);
-    }
-    let now_s = now_ms as f64 / 1000.0;
-    match c.exp {
-        Some(exp) if exp > now_s => {}
-        _ => return Err(AccessError::Expired),
-    }
-    if c.nbf.is_some_and(|nbf| nbf > now_s) {
-        return Err(AccessError::NotYetValid);
-    }
-    let email = c.email.as_deref().map(str::trim).unwrap_or("");
+pub fn check_claims(a: &Jwt, cfg: &AccessConfig, now_ms: i64) -> Result<String, AccessError> {
+    let expect = Expect {
+        issuer: &cfg.issuer,
+        audience: &cfg.aud,
+        leeway_s: 0,
+        require_iat: false,
+    };
+    jwt::check_claims(a, &expect, now_ms)?;
+    let email = a.text("email").map(str::trim).unwrap_or("");
     if email.is_empty()
         || email.chars().count() > MAX_EMAIL_CHARS
         || email.chars().any(char::is_control)
@@ -207,49 +135,6 @@ pub fn check_claims(c: &Claims, cfg: &AccessConfig, now_ms: i64) -> Result<Strin
         return Err(AccessError::NoEmail);
     }
     Ok(email.to_string())
-}
-
-/// One RSA public key of the team's set, as the Web Crypto API imports it (`jwk`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RsaJwk {
-    pub n: String,
-    pub e: String,
-}
-
-impl RsaJwk {
-    /// The JWK the edge hands to `crypto.subtle.importKey("jwk", …)`.
-    pub fn to_import_json(&self) -> String {
-        serde_json::json!({"kty": "RSA", "n": self.n, "e": self.e, "alg": "RS256", "ext": true})
-            .to_string()
-    }
-}
-
-/// The RSA key named `kid` in a JWKS document (Access's `certs` answer); `Ok(None)` when
-/// the set has no such key (fetch again: the team may have rotated).
-pub fn find_key(jwks: &str, kid: &str) -> Result<Option<RsaJwk>, AccessError> {
-    let set: Value = serde_json::from_str(jwks)
-        .map_err(|e| AccessError::Certs(format!("not a key set: {e}")))?;
-    let keys = (set.get("keys").and_then(Value::as_array))
-        .ok_or_else(|| AccessError::Certs("not a key set: no keys".into()))?;
-    Ok(keys.iter().find_map(|k| {
-        let text = |name: &str| k.get(name).and_then(Value::as_str);
-        let rs256 = text("kty") == Some("RSA") && text("alg").is_none_or(|a| a == "RS256");
-        (text("kid") == Some(kid) && rs256).then_some(())?;
-        Some(RsaJwk {
-            n: text("n")?.to_string(),
-            e: text("e")?.to_string(),
-        })
-    }))
-}
-
-/// Whether keys fetched at `fetched_at` may still be used at `now`.
-pub fn certs_fresh(fetched_at: i64, now: i64) -> bool {
-    now >= fetched_at && now - fetched_at < CERTS_TTL_MS
-}
-
-/// Whether a key id missing from keys fetched at `fetched_at` may fetch them again.
-pub fn may_refetch_for_unknown_key(fetched_at: i64, now: i64) -> bool {
-    now < fetched_at || now - fetched_at >= CERTS_REFETCH_MIN_MS
 }
 
 #[cfg(test)]
@@ -277,8 +162,8 @@ mod tests {
 
     const NOW: i64 = 1_700_000_000_000;
 
-    fn claims(json: &str) -> Claims {
-        Claims::from_json(json.as_bytes()).expect("claims")
+    fn claims(json: &str) -> Jwt {
+        jwt::parse(&token(r#"{"alg":"RS256","kid":"k"}"#, json), ALGORITHMS).expect("claims")
     }
 
     #[test]
@@ -311,7 +196,7 @@ mod tests {
             r#"{"aud":["aud-tag"],"iss":"https://myteam.cloudflareaccess.com","exp":1,"email":"a@b.c"}"#,
         );
         let a = parse(&t).expect("parsed");
-        assert_eq!(a.kid, "k1");
+        assert_eq!(a.kid.as_deref(), Some("k1"));
         assert_eq!(a.signature, b"sig");
         assert_eq!(t.rsplit_once('.').map(|(i, _)| i), Some(&*a.signing_input));
         for alg in ["none", "HS256", "RS512", "ES256"] {
@@ -330,7 +215,7 @@ mod tests {
         assert!(parse("a.b").is_err());
         assert!(parse("a.b.c.d").is_err());
         assert!(parse("!!.??.**").is_err());
-        assert!(parse(&"a".repeat(MAX_ASSERTION_BYTES + 1)).is_err());
+        assert!(parse(&"a".repeat(9 * 1024)).is_err());
     }
 
     #[test]
@@ -390,40 +275,5 @@ mod tests {
             format!(r#"{{"aud":"aud-tag","iss":"{iss}","exp":{exp},"email":"a\nb"}}"#),
             AccessError::NoEmail,
         );
-    }
-
-    #[test]
-    fn the_signing_key_is_found_by_id() {
-        let jwks = r#"{"keys":[
-            {"kid":"ec","kty":"EC","crv":"P-256","x":"a","y":"b"},
-            {"kid":"k1","kty":"RSA","alg":"RS256","use":"sig","n":"nnn","e":"AQAB"},
-            {"kid":"k2","kty":"RSA","alg":"RS512","n":"m","e":"AQAB"}
-          ],"public_cert":{"kid":"k1","cert":"…"}}"#;
-        let k = find_key(jwks, "k1").expect("read").expect("found");
-        assert_eq!(
-            k,
-            RsaJwk {
-                n: "nnn".into(),
-                e: "AQAB".into()
-            }
-        );
-        assert!(k.to_import_json().contains(r#""kty":"RSA""#));
-        assert_eq!(find_key(jwks, "k2"), Ok(None), "not an RS256 key");
-        assert_eq!(find_key(jwks, "ec"), Ok(None), "not an RSA key");
-        assert_eq!(find_key(jwks, "zz"), Ok(None));
-        assert!(find_key("<html>", "k1").is_err());
-    }
-
-    #[test]
-    fn keys_are_cached_and_refetched_at_most_once_a_minute_for_a_new_id() {
-        assert!(certs_fresh(NOW, NOW));
-        assert!(certs_fresh(NOW, NOW + CERTS_TTL_MS - 1));
-        assert!(!certs_fresh(NOW, NOW + CERTS_TTL_MS));
-        assert!(
-            !certs_fresh(NOW, NOW - 1),
-            "a clock that went back refetches"
-        );
-        assert!(!may_refetch_for_unknown_key(NOW, NOW + 1_000));
-        assert!(may_refetch_for_unknown_key(NOW, NOW + CERTS_REFETCH_MIN_MS));
     }
 }

@@ -23,7 +23,7 @@ pub fn key_from_token(admin_token: &str) -> [u8; 32] {
     h.finalize().into()
 }
 
-fn mac_hex(key: &[u8; 32], parts: &[&str]) -> String {
+pub(super) fn mac_hex(key: &[u8; 32], parts: &[&str]) -> String {
     // new_from_slice accepts any key length for HMAC; a 32-byte key cannot fail.
     let mut mac = match HmacSha256::new_from_slice(key) {
         Ok(m) => m,
@@ -135,29 +135,69 @@ pub fn issue_named(key: &[u8; 32], now_ms: i64, nonce: &str, who: &str) -> Strin
     )
 }
 
+/// A new session cookie value for a named admin who signed in with GitHub or an OpenID
+/// Connect provider: `expiry.nonce.base64url(who).admin.signature`, where `admin` is the
+/// id of the rule of the admin list that let them in (removing it ends the session).
+pub fn issue_admin(key: &[u8; 32], now_ms: i64, nonce: &str, who: &str, admin: i64) -> String {
+    let expires = (now_ms + SESSION_TTL_MS).to_string();
+    let nonce = clean_nonce(nonce);
+    let admin = admin.to_string();
+    let sig = mac_hex(key, &["session-admin", &expires, &nonce, who, &admin]);
+    format!(
+        "{expires}.{nonce}.{}.{admin}.{sig}",
+        base64url_encode(who.as_bytes())
+    )
+}
+
+/// Who holds a valid session: the audit log's actor, and the rule of the admin list that
+/// let them in (a GitHub or OpenID Connect sign-in; `None` for the token and Access).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub actor: String,
+    pub admin: Option<i64>,
+}
+
 /// Who a session value names, when it was signed with this key and has not expired:
 /// [`TOKEN_ACTOR`] for a token session, the person for a named one.
 pub fn actor(key: &[u8; 32], value: &str, now_ms: i64) -> Option<String> {
+    holder(key, value, now_ms).map(|h| h.actor)
+}
+
+/// [`actor`], with the admin rule a named admin's session carries.
+pub fn holder(key: &[u8; 32], value: &str, now_ms: i64) -> Option<Holder> {
     let parts: Vec<&str> = value.split('.').collect();
-    let (expires, nonce, who, sig) = match parts.as_slice() {
-        [e, n, s] => (*e, *n, None, *s),
-        [e, n, w, s] => (*e, *n, Some(*w), *s),
+    let (expires, nonce, who, admin, sig) = match parts.as_slice() {
+        [e, n, s] => (*e, *n, None, None, *s),
+        [e, n, w, s] => (*e, *n, Some(*w), None, *s),
+        [e, n, w, a, s] => (*e, *n, Some(*w), Some(*a), *s),
         _ => return None,
     };
     if expires.parse::<i64>().ok()? <= now_ms {
         return None;
     }
-    let (expected, who) = match who {
-        None => (
+    let name = |w: &str| String::from_utf8(base64url_decode(w)?).ok();
+    let (expected, actor, admin) = match (who, admin) {
+        (None, _) => (
             mac_hex(key, &["session", expires, nonce]),
             TOKEN_ACTOR.to_string(),
+            None,
         ),
-        Some(w) => {
-            let who = String::from_utf8(base64url_decode(w)?).ok()?;
-            (mac_hex(key, &["session-named", expires, nonce, &who]), who)
+        (Some(w), None) => {
+            let who = name(w)?;
+            (
+                mac_hex(key, &["session-named", expires, nonce, &who]),
+                who,
+                None,
+            )
+        }
+        (Some(w), Some(a)) => {
+            let who = name(w)?;
+            let id = a.parse::<i64>().ok().filter(|n| *n > 0)?;
+            let expected = mac_hex(key, &["session-admin", expires, nonce, &who, a]);
+            (expected, who, Some(id))
         }
     };
-    constant_time_eq(sig, &expected).then_some(who)
+    constant_time_eq(sig, &expected).then_some(Holder { actor, admin })
 }
 
 /// When a session value was issued (its expiry less [`SESSION_TTL_MS`]); `None` when it
@@ -238,6 +278,24 @@ mod tests {
         let grafted = format!("{head}.{}.{sig}", base64url_encode(b"ada@example.com"));
         assert_eq!(actor(&key, &grafted, 2_000), None);
         assert_eq!(actor(&key_from_token("other"), &s, 2_000), None);
+    }
+
+    #[test]
+    fn admin_sessions_carry_the_rule_that_let_them_in() {
+        let key = key_from_token("secret");
+        let s = issue_admin(&key, 1_000, "n", "github:octocat", 42);
+        let h = holder(&key, &s, 2_000).expect("valid");
+        assert_eq!(h.actor, "github:octocat");
+        assert_eq!(h.admin, Some(42));
+        assert_eq!(issued_at(&s), Some(1_000));
+        let mut parts: Vec<String> = s.split('.').map(String::from).collect();
+        parts[3] = "43".into();
+        assert_eq!(holder(&key, &parts.join("."), 2_000), None, "another rule");
+        // An Access session's value with a rule spliced in does not verify either.
+        let named = issue_named(&key, 1_000, "n", "github:octocat");
+        let (head, sig) = named.rsplit_once('.').expect("parts");
+        assert_eq!(holder(&key, &format!("{head}.42.{sig}"), 2_000), None);
+        assert_eq!(holder(&key, &named, 2_000).map(|h| h.admin), Some(None));
     }
 
     #[test]

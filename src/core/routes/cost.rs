@@ -65,6 +65,10 @@ impl Route {
             // The object's request; a feed's socket first reads that the feed exists.
             Ws | WebSubHub => (0, 1),
             FeedWs(_) => (1, 1),
+            // Signing in reads the admin list (at most MAX_ADMINS rows; GitHub's start reads it
+            // for an organization rule) and, at the callback, a refusal's last record; anonymous
+            // input writes nothing (the provider's own calls are subrequests, not quota).
+            AuthStart(_) | AuthCallback(_) => (crate::core::auth::admins::MAX_ADMINS as u32 + 2, 0),
             _ => (0, 0),
         };
         Cost { rows, objects }

@@ -25,21 +25,6 @@ pub(super) fn admin_layout(cfg: &Config, body: Markup) -> Markup {
     layout(cfg, &page, html! { h1 { (t.text("admin.title")) } (body) })
 }
 
-/// The admin sign-in form (the admin token is the password).
-pub fn admin_login_page(cfg: &Config, error: Option<&str>) -> Markup {
-    let t = cfg.tr();
-    admin_layout(
-        cfg,
-        html! {
-            @if let Some(e) = error { p.error role="alert" { (e) } }
-            form.admin method="post" action="/admin/login" {
-                label { (t.text("admin.token")) input type="password" name="token" autocomplete="current-password" required; }
-                " " button type="submit" { (t.text("admin.sign_in")) }
-            }
-        },
-    )
-}
-
 /// Where a feed stands in the admin's list: the ones that need a look first (failing,
 /// gone, paused by failures, then paused by hand), then the rest; the order within each
 /// kept (by name).
@@ -66,6 +51,8 @@ pub struct Panels<'a> {
     pub membership: &'a MembershipPanel,
     pub deployment: &'a Deployment,
     pub refresh: Option<&'a RefreshRound>,
+    /// The admin list (who may sign in with GitHub or OpenID Connect), rendered.
+    pub admins: Option<Markup>,
 }
 
 /// The admin dashboard: add (a feed, or a site's page), name, filter, pause, resume,
@@ -168,6 +155,7 @@ pub fn admin_page(
                     }
                 }
             }
+            @if let Some(a) = &panels.admins { (a) }
             (deployment_section(t, panels.deployment))
             form method="post" action="/admin/logout" {
                 input type="hidden" name="csrf" value=(csrf);
@@ -339,6 +327,7 @@ mod tests {
             membership: &panel,
             deployment: &deployment,
             refresh: Some(&running),
+            admins: None,
         };
         let html = admin_page(&Config::default(), &feeds, "t", None, None, &panels).into_string();
         assert!(
@@ -351,6 +340,7 @@ mod tests {
         );
         let idle = Panels {
             refresh: None,
+            admins: None,
             ..panels
         };
         let idle = admin_page(&Config::default(), &feeds, "t", None, None, &idle).into_string();

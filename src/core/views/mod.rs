@@ -10,8 +10,9 @@ mod membership;
 mod partials;
 mod public;
 mod sidebar;
+mod signin;
 
-pub use admin::{admin_audit_page, admin_login_page, admin_page, round_progress, Panels};
+pub use admin::{admin_audit_page, admin_page, round_progress, Panels};
 pub use health::{admin_health_page, HealthPage, HEALTH_MAX_PAGE, HEALTH_PAGE_SIZE};
 pub use layout::{layout, layout_with, Page};
 pub use membership::membership_section;
@@ -21,6 +22,7 @@ pub use public::{
     home_page_with_members, search_page, titles_page, FairRiver, HomePage, SearchHit, SearchPage,
 };
 pub use sidebar::{member_note, words as sidebar_words, QUIET_AFTER_DAYS};
+pub use signin::{admins_section, signin_page, signin_result_page, SignInOptions, SignInOutcome};
 
 use maud::{html, Markup, PreEscaped, Render};
 

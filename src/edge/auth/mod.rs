@@ -5,6 +5,8 @@
 //! client address (`LOGIN_LIMIT`).
 
 pub mod cf_access;
+pub mod jwks;
+pub mod providers;
 
 use worker::{Env, Request};
 
@@ -61,7 +63,7 @@ pub async fn access_identity(req: &Request, env: &Env) -> Result<Option<String>,
 
 /// Spends `units` of the client's budget with the `LOGIN_LIMIT` binding: counted at the
 /// edge, never a D1 or Durable Object write per guess. It stays on when `RATE_LIMITS=off`.
-async fn throttle(req: &Request, env: &Env, units: u32) -> Result<(), AppError> {
+pub async fn throttle(req: &Request, env: &Env, units: u32) -> Result<(), AppError> {
     let Ok(limiter) = env.rate_limiter("LOGIN_LIMIT") else {
         worker::console_warn!("LOGIN_LIMIT is not bound: admin token guesses are not throttled");
         return Ok(());

@@ -5,6 +5,7 @@
 //! D1 bills rows scanned, not returned: every query here is bounded and reads through
 //! an index (`migrations/`), and each reports its cost to the meter.
 
+mod admins;
 mod audit;
 mod cursors;
 mod entries;
@@ -20,6 +21,9 @@ use worker::{D1Database, D1PreparedStatement, D1Result};
 
 use crate::edge::meter;
 
+pub use admins::{
+    admin_add, admin_bind_github, admin_remove, admins_all, admins_seed, signin_refusal_record,
+};
 pub use audit::{audit_page, audit_prune_older, audit_record};
 pub use cursors::{
     entry_position, feed_position, feeds_page, feeds_page_detailed, RiverCursor, FEED_NAME_KEY,
@@ -45,7 +49,7 @@ pub use refresh_rounds::{
     refresh_round_start,
 };
 pub use search::{entries_search, search_backfill};
-pub use sessions::{session_revoke, session_revoked_before};
+pub use sessions::{session_revoke, session_revoked_before, session_standing};
 
 pub type StoreResult<T> = worker::Result<T>;
 

@@ -7,8 +7,10 @@
 use worker::{Env, Request, Response};
 
 use super::pages::html;
+use super::signin;
 use super::{query_i64, read_capped};
 use crate::core::audit::{AuditPage, AUDIT_PAGE_SIZE};
+use crate::core::auth::admins::{removable, AdminRule, MAX_ADMINS};
 use crate::core::auth::session::{self, COOKIE_NAME};
 use crate::core::domain::FeedFilter;
 use crate::core::feed::discover::FeedLink;
@@ -25,7 +27,7 @@ use crate::edge::{d1, env, jobs::lifecycle, jobs::membership_sync, jobs::refresh
 const MAX_FORM_BYTES: usize = 16 * 1024;
 
 /// The session key, when the admin token may be used for this request (see [`usable_token`]).
-fn key(req: &Request, env: &Env) -> AppResult<[u8; 32]> {
+pub(super) fn key(req: &Request, env: &Env) -> AppResult<[u8; 32]> {
     match usable_token(req, env) {
         Ok(t) => Ok(session::key_from_token(&t)),
         Err(AppError::Unauthorized) => Err(AppError::Forbidden(
@@ -37,7 +39,8 @@ fn key(req: &Request, env: &Env) -> AppResult<[u8; 32]> {
 
 /// The session cookie value and who it names, when it is valid: signed with this key,
 /// unexpired, and issued after its person last signed out (one D1 row, read only for a
-/// value whose signature holds: a forged cookie costs nothing).
+/// value whose signature holds: a forged cookie costs nothing), and, for a named admin, while
+/// the admin list still names them.
 async fn current_session(
     req: &Request,
     env: &Env,
@@ -49,11 +52,15 @@ async fn current_session(
     let Some(value) = session::cookie(&header, COOKIE_NAME) else {
         return Ok(None);
     };
-    let Some(actor) = session::actor(key, value, env::now_ms()) else {
+    let Some(holder) = session::holder(key, value, env::now_ms()) else {
         return Ok(None);
     };
-    let revoked_before = d1::session_revoked_before(&env::db(env)?, &actor).await?;
-    Ok(session::not_revoked(value, revoked_before).then(|| (value.to_string(), actor)))
+    // One query: the person's last sign-out and, for a named admin, whether the row of the
+    // admin list that let them in is still there (removing it ends the session at once).
+    let (revoked_before, listed) =
+        d1::session_standing(&env::db(env)?, &holder.actor, holder.admin).await?;
+    let good = listed && session::not_revoked(value, revoked_before);
+    Ok(good.then(|| (value.to_string(), holder.actor)))
 }
 
 /// A signed-in admin: the session key and value, who it is (the audit log's actor), and
@@ -128,6 +135,11 @@ fn redirect(to: &str, cookie: Option<String>) -> AppResult<Response> {
     Ok(resp)
 }
 
+/// The session cookie for a new session (twelve hours).
+pub(super) fn session_cookie(req: &Request, value: &str) -> AppResult<String> {
+    cookie_header(req, value, session::SESSION_TTL_MS / 1000)
+}
+
 fn cookie_header(req: &Request, value: &str, max_age_s: i64) -> AppResult<String> {
     let secure = if req.url()?.scheme() == "https" {
         "; Secure"
@@ -141,8 +153,7 @@ fn cookie_header(req: &Request, value: &str, max_age_s: i64) -> AppResult<String
 
 pub async fn page(req: &Request, env: &Env) -> AppResult<Response> {
     let Some(s) = signed_in(req, env).await? else {
-        let cfg = env::config(env);
-        return html(views::admin_login_page(&cfg, None), 200, "no-store");
+        return signin::signin_page(env, None, 200);
     };
     let flash: Option<String> = req
         .url()?
@@ -155,7 +166,13 @@ pub async fn page(req: &Request, env: &Env) -> AppResult<Response> {
 
 /// Records a sign-in or sign-out. Best effort: when D1 does not answer (a daily limit ran
 /// out) the admin still gets in, to see the dashboard say so.
-async fn record_session(env: &Env, now: i64, actor: &str, action: &str, detail: Option<&str>) {
+pub(super) async fn record_session(
+    env: &Env,
+    now: i64,
+    actor: &str,
+    action: &str,
+    detail: Option<&str>,
+) {
     let recorded = match env::db(env) {
         Ok(db) => d1::audit_record(&db, now, actor, action, None, detail).await,
         Err(e) => Err(e),
@@ -177,7 +194,7 @@ fn with_cookie(mut resp: Response, cookie: Option<String>) -> AppResult<Response
 pub async fn audit(req: &Request, env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let Some(s) = signed_in(req, env).await? else {
-        return html(views::admin_login_page(&cfg, None), 200, "no-store");
+        return signin::signin_page(env, None, 200);
     };
     let before = query_i64(req, "before")?;
     let mut entries = d1::audit_page(&env::db(env)?, before, AUDIT_PAGE_SIZE + 1).await?;
@@ -200,7 +217,7 @@ pub async fn audit(req: &Request, env: &Env) -> AppResult<Response> {
 pub async fn health(req: &Request, env: &Env) -> AppResult<Response> {
     let cfg = env::config(env);
     let Some(s) = signed_in(req, env).await? else {
-        return html(views::admin_login_page(&cfg, None), 200, "no-store");
+        return signin::signin_page(env, None, 200);
     };
     let page = query_i64(req, "page")?.unwrap_or(1);
     let page = u32::try_from(page.clamp(1, i64::from(views::HEALTH_MAX_PAGE))).unwrap_or(1);
@@ -255,10 +272,23 @@ async fn dashboard(
     let applied = d1::schema_applied(&env::db(env)?).await.ok().flatten();
     let deployment = env::deployment(env, applied);
     let round = refresh_all::latest(env).await.ok().flatten();
+    let admins = match signin::admin_list(env).await {
+        Ok((rows, problems)) => Some(views::admins_section(
+            env::lang(env),
+            &rows,
+            &problems,
+            &csrf,
+        )),
+        Err(e) => {
+            worker::console_error!("admins: the list could not be read: {e}");
+            None
+        }
+    };
     let panels = views::Panels {
         membership: &members,
         deployment: &deployment,
         refresh: round.as_ref(),
+        admins,
     };
     let page = views::admin_page(&cfg, &feeds, &csrf, flash.as_deref(), choices, &panels);
     html(page, 200, "no-store")
@@ -266,17 +296,14 @@ async fn dashboard(
 
 pub async fn login(mut req: Request, env: &Env) -> AppResult<Response> {
     same_origin(&req)?;
-    let cfg = env::config(env);
     let key = key(&req, env)?;
     let f = form(&mut req).await?;
     match check_token(&req, env, Some(field(&f, "token"))).await {
         Ok(()) => {}
         Err(AppError::Unauthorized) => {
-            return html(
-                views::admin_login_page(&cfg, Some(cfg.tr().text("admin.wrong_token"))),
-                401,
-                "no-store",
-            )
+            let cfg = env::config(env);
+            let wrong = cfg.tr().text("admin.wrong_token");
+            return signin::signin_page(env, Some(wrong), 401);
         }
         Err(e) => return Err(e),
     }
@@ -335,7 +362,51 @@ pub async fn logout(mut req: Request, env: &Env) -> AppResult<Response> {
     // Signing out revokes: this session and every other of this person, on every device.
     d1::session_revoke(&env::db(env)?, &actor, now).await?;
     record_session(env, now, &actor, "session.end", None).await;
-    redirect("/admin", Some(cookie_header(&req, "", 0)?))
+    // Every cookie of ours goes: the session and a sign-in's state cookie, if one is left.
+    let mut resp = redirect("/admin", Some(cookie_header(&req, "", 0)?))?;
+    resp.headers_mut()
+        .append("Set-Cookie", &signin::clear_state_cookie(&req)?)?;
+    Ok(resp)
+}
+
+/// Adds a rule to the admin list (`github:<id or login>`, an email, `*@domain`,
+/// `github-org:<name>`), audited by the admin who did.
+pub async fn add_admin(mut req: Request, env: &Env) -> AppResult<Response> {
+    let (f, actor) = authorized_form(&mut req, env).await?;
+    let rule = match AdminRule::parse(field(&f, "rule")) {
+        Ok(r) => r,
+        Err(why) => {
+            let why = why.to_string();
+            return back(&env::lang(env).fill("flash.admin_not_added", &[("why", &why)]));
+        }
+    };
+    let (rows, _) = signin::admin_list(env).await?;
+    if rows.len() >= MAX_ADMINS {
+        let why = env::lang(env).fill("flash.admin_list_full", &[("n", &MAX_ADMINS.to_string())]);
+        return back(&env::lang(env).fill("flash.admin_not_added", &[("why", &why)]));
+    }
+    let db = env::db(env)?;
+    if d1::admin_add(&db, &rule, &actor, env::now_ms()).await? {
+        back(&env::lang(env).fill("flash.admin_added", &[("rule", &rule.text())]))
+    } else {
+        back(&env::lang(env).fill("flash.admin_already", &[("rule", &rule.text())]))
+    }
+}
+
+/// Removes a row of the admin list an admin added (not one `ADMINS` seeded, nor the last):
+/// the sessions it let in end at once.
+pub async fn remove_admin(mut req: Request, env: &Env, id: i64) -> AppResult<Response> {
+    let (_, actor) = authorized_form(&mut req, env).await?;
+    let (rows, _) = signin::admin_list(env).await?;
+    let Some(row) = rows.iter().find(|r| r.id == id) else {
+        return back(env::lang(env).text("flash.admin_gone"));
+    };
+    if let Err(why) = removable(row, &rows) {
+        let why = why.to_string();
+        return back(&env::lang(env).fill("flash.admin_not_removed", &[("why", &why)]));
+    }
+    d1::admin_remove(&env::db(env)?, id, &actor, env::now_ms()).await?;
+    back(&env::lang(env).fill("flash.admin_removed", &[("rule", &row.rule.text())]))
 }
 
 /// Adds a feed, or a site by its page: several feeds found are offered to pick from.

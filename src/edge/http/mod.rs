@@ -4,6 +4,7 @@ mod admin;
 mod api;
 mod cache;
 mod pages;
+mod signin;
 mod sockets;
 mod websub;
 mod websub_hub;
@@ -43,7 +44,14 @@ pub async fn handle(req: Request, env: Env, ctx: Context) -> worker::Result<Resp
     let changed = writes
         && !matches!(
             r,
-            Route::WebSubCallback(_) | Route::WebSubHub | Route::AdminLogin | Route::AdminLogout
+            Route::WebSubCallback(_)
+                | Route::WebSubHub
+                | Route::AdminLogin
+                | Route::AdminLogout
+                | Route::AdminAddAdmin
+                | Route::AdminRemoveAdmin(_)
+                | Route::AuthStart(_)
+                | Route::AuthCallback(_)
         )
         && result.as_ref().is_ok_and(|resp| resp.status_code() < 400);
     if changed {
@@ -102,6 +110,10 @@ async fn dispatch(r: Route, req: Request, env: &Env) -> AppResult<Response> {
         Route::AdminImportOpml => admin::import_opml(req, env).await,
         Route::AdminConfirmRemovals => admin::confirm_removals(req, env).await,
         Route::AdminRefreshAll => admin::refresh_all(req, env).await,
+        Route::AdminAddAdmin => admin::add_admin(req, env).await,
+        Route::AdminRemoveAdmin(id) => admin::remove_admin(req, env, id).await,
+        Route::AuthStart(p) => signin::start(&req, env, p).await,
+        Route::AuthCallback(p) => signin::callback(&req, env, p).await,
         Route::Healthz => api::healthz(env).await,
         Route::Health => api::health(env).await,
         Route::Ws => sockets::room(req, env).await,
